@@ -1,0 +1,1 @@
+"""Ordinance adapters layer."""

@@ -1,0 +1,1 @@
+"""Ordinance api layer."""

@@ -1,0 +1,1 @@
+"""Ordinance engine layer."""

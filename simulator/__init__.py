@@ -1,0 +1,1 @@
+"""Ordinance simulator layer."""
