@@ -1,0 +1,193 @@
+"""Replay an order stream against two rule sets and sum up what changed.
+
+In: two `RuleSetRef`s (baseline, candidate), an `OrderSource` and `Options`. Out: the summary
+JSON (docs/simulator.md) from `simulate()`, and the changed orders' CSV rows handed to a
+callback as they come. Raises `RuleSetInvalid` (engine) for a rule set that does not load and
+`SimulationError` when the engine fails on an order (a bug: the message names the line).
+
+How the work flows: the reader cuts the stream into chunks of `chunk_size` orders; an executor
+(executors.py: this process, local processes, or a Dask cluster) runs `Replayer.run` on each
+chunk where both rule sets are loaded once per worker, and hands back a `ChunkResult` (a
+partial `Summary` plus that chunk's CSV rows); results come back in stream order and are merged
+one by one, so memory holds a bounded number of chunks whatever the stream's length, and the
+result is the same whichever executor and however many workers ran it.
+
+`--consume-stock` threads each side's stock ledger ({(location, sku): Decimal}) through the
+stream: each order is decided against what the orders before it left, and its allocations are
+then taken off. The ledger is sequential by nature, so such a run stays in this process.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+from ordinance.simulator.compare import compare
+from ordinance.simulator.rulesets import RuleSetRef
+from ordinance.simulator.streams import Item, OrderSource
+from ordinance.simulator.summary import Summary, change_row
+
+Ledger = dict[tuple[str, str], Decimal]
+
+
+class SimulationError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Options:
+    as_of: date | None = None
+    consume_stock: bool = False
+    sample_size: int = 20
+    collect_changes: bool = False       # build the CSV rows of changed orders
+    chunk_size: int = 500
+
+
+@dataclass(frozen=True)
+class Setup:
+    """All a worker needs to build its `Replayer`; small and picklable."""
+    baseline: RuleSetRef
+    candidate: RuleSetRef
+    options: Options
+    reference_changed: tuple[str, ...] = ()
+
+
+@dataclass
+class ChunkResult:
+    summary: Summary
+    rows: list[tuple[str, ...]] = field(default_factory=list)
+    bytes_read: int = 0
+    items: int = 0                      # orders and bad lines read
+
+
+@dataclass(frozen=True)
+class Progress:
+    items: int                          # orders and bad lines done
+    bytes_read: int
+    total_bytes: int | None
+
+
+def initial_ledger(reference: Mapping[str, Any]) -> Ledger:
+    """Stock on hand from the rule set's `inventory` table (location, sku, on_hand)."""
+    ledger: Ledger = {}
+    for row in reference.get("inventory") or ():
+        key = (str(row.get("location")), str(row.get("sku")))
+        ledger[key] = ledger.get(key, Decimal(0)) + Decimal(str(row.get("on_hand") or 0))
+    return ledger
+
+
+def take(ledger: Ledger, allocations: Iterable[tuple[str, str, Decimal]]) -> None:
+    for location, sku, quantity in allocations:
+        key = (location, sku)
+        ledger[key] = ledger.get(key, Decimal(0)) - quantity
+
+
+def reference_differences(baseline: Mapping[str, Any], candidate: Mapping[str, Any]) -> tuple[str, ...]:
+    """Names of the reference tables that differ (or exist on one side only)."""
+    names = sorted(set(baseline) | set(candidate))
+    return tuple(n for n in names if baseline.get(n) != candidate.get(n))
+
+
+class Replayer:
+    """Both rule sets, loaded; decides chunks of orders. One per worker."""
+
+    def __init__(self, setup: Setup, loaded: tuple[Any, Any] | None = None) -> None:
+        from ordinance.engine import load
+
+        self.setup = setup
+        self.options = setup.options
+        self.baseline, self.candidate = loaded or (load(setup.baseline.path),
+                                                   load(setup.candidate.path))
+        self.ledgers: tuple[Ledger, Ledger] | None = None
+        if self.options.consume_stock:
+            self.ledgers = (initial_ledger(self.baseline.reference),
+                            initial_ledger(self.candidate.reference))
+
+    def run(self, chunk: list[Item]) -> ChunkResult:
+        from ordinance.engine import BadOrder, parse_order, validate_order
+
+        options = self.options
+        summary = Summary(options.sample_size)
+        rows: list[tuple[str, ...]] = []
+        stock_b, stock_c = self.ledgers or (None, None)
+        for line, payload, _ in chunk:
+            try:
+                order = (parse_order(payload) if isinstance(payload, (bytes, str))
+                         else validate_order(payload))
+            except BadOrder as exc:
+                summary.add_bad_line(line, f"{exc.path}: {exc.message}")
+                continue
+            try:
+                decision_b = self.baseline.evaluate(order, as_of=options.as_of, stock=stock_b)
+                decision_c = self.candidate.evaluate(order, as_of=options.as_of, stock=stock_c)
+            except Exception as exc:  # an engine bug: stop, and say on which order
+                raise SimulationError(f"line {line}: the engine failed: {exc!r}") from exc
+            if stock_b is not None and stock_c is not None:
+                take(stock_b, decision_b.allocations())
+                take(stock_c, decision_c.allocations())
+            json_b, json_c = decision_b.to_json(), decision_c.to_json()
+            difference = compare(json_b, json_c, self.setup.reference_changed)
+            segmented = json_b.get("order") or order
+            summary.add(line, segmented, json_b, json_c, difference)
+            if difference.changed and options.collect_changes:
+                rows.append(change_row(line, segmented, json_b, json_c, difference))
+        return ChunkResult(summary, rows, chunk[-1][2] if chunk else 0, len(chunk))
+
+
+def chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+def simulate(baseline: RuleSetRef, candidate: RuleSetRef, source: OrderSource,
+             options: Options = Options(), *, executor: str = "processes",
+             workers: int | None = None, scheduler: str | None = None,
+             client: Any = None,
+             progress: Callable[[Progress], None] | None = None,
+             on_changes: Callable[[list[tuple[str, ...]]], None] | None = None,
+             notice: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Runs the simulation and returns the summary JSON (a dict; money as strings).
+
+    executor: "processes" (local processes, `workers` of them, default the CPU count; one
+    worker runs in this process), "inline" (this process) or "dask" (the cluster at
+    `scheduler`, or the given `client`).
+    """
+    from ordinance.engine import load
+
+    from ordinance.simulator import executors
+
+    loaded = (load(baseline.path), load(candidate.path))
+    setup = Setup(baseline, candidate, options,
+                  reference_differences(loaded[0].reference, loaded[1].reference))
+    if options.consume_stock:
+        if notice:
+            notice("--consume-stock: each side's stock ledger follows the stream, so the orders "
+                   "are decided one after another in this process (no parallel workers)")
+        runner: executors.Executor = executors.Inline(setup, loaded)
+    else:
+        runner = executors.make(executor, setup, loaded, workers=workers, scheduler=scheduler,
+                                client=client)
+    total = Summary(options.sample_size)
+    done = 0
+    total_bytes = source.total_bytes
+    with runner:
+        for result in runner.map(chunks(source.items(), options.chunk_size)):
+            total.merge(result.summary)
+            if on_changes and result.rows:
+                on_changes(result.rows)
+            done += result.items
+            if progress:
+                progress(Progress(done, result.bytes_read, total_bytes))
+    return total.to_json(
+        baseline_info=_info(baseline, loaded[0]), candidate_info=_info(candidate, loaded[1]),
+        baseline_rules=loaded[0].rule_ids, candidate_rules=loaded[1].rule_ids,
+        extra={"as_of": options.as_of.isoformat() if options.as_of else None,
+               "consume_stock": options.consume_stock,
+               "reference_changed": list(setup.reference_changed)})
+
+
+def _info(ref: RuleSetRef, rs: Any) -> dict[str, Any]:
+    return {"spec": ref.spec, "name": rs.name, "version": rs.version, "digest": rs.digest}
