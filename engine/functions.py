@@ -1,0 +1,352 @@
+"""The functions of the expression language: one registry entry each.
+
+An entry (name, arity, whether its second argument is evaluated per element with `it`, doc,
+example, implementation) drives the checker (unknown names, arity), the compiler, and the
+generated reference page `docs/functions.md`. A new function is one `@function` here.
+Implementations receive evaluated values (and, for `it` functions, a callable) plus the
+evaluation context as first argument, and raise `RuleError` for a misuse.
+"""
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, Callable
+
+from . import screening
+from .values import DATE, D, RuleError, Table, kind, show, truthy
+
+MAX_REGEX = 300
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    min_args: int
+    max_args: int | None  # None: any number
+    impl: Callable[..., Any]
+    doc: str
+    example: str  # an expression
+    result: str  # the example's value rendered as in a decision
+    lambda_arg: int | None = None  # index of the argument evaluated per element with `it`
+    table_arg: int | None = None  # index of an argument that must name a reference table
+
+
+FUNCTIONS: dict[str, Function] = {}
+
+
+def function(name: str, min_args: int, max_args: int | None, doc: str, example: str,
+             result: str, lambda_arg: int | None = None,
+             table_arg: int | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def register(impl: Callable[..., Any]) -> Callable[..., Any]:
+        FUNCTIONS[name] = Function(name, min_args, max_args, impl, doc, example, result,
+                                   lambda_arg, table_arg)
+        return impl
+    return register
+
+
+def _text(fn: str, v: Any) -> str:
+    if v.__class__ is not str:
+        raise RuleError(f"{fn}() needs a text, got {kind(v)} {show(v)}")
+    return v
+
+
+def _number(fn: str, v: Any) -> Decimal:
+    if v.__class__ is not D:
+        raise RuleError(f"{fn}() needs a number, got {kind(v)} {show(v)}")
+    return v
+
+
+def _list(fn: str, v: Any) -> list[Any]:
+    if v is None:
+        return []
+    if v.__class__ is list:
+        return v
+    if v.__class__ is Table:
+        return v.rows
+    raise RuleError(f"{fn}() needs a list, got {kind(v)} {show(v)}")
+
+
+def _date(fn: str, v: Any) -> datetime.date:
+    if v.__class__ is DATE:
+        return v
+    raise RuleError(f"{fn}() needs a date, got {kind(v)} {show(v)}; convert text with date(...)")
+
+
+@function("len", 1, 1, "Number of characters of a text, items of a list or keys of an object; "
+          "0 for null.", 'len("abc")', "3")
+def _len(ctx: Any, x: Any) -> Decimal:
+    if x is None:
+        return D(0)
+    if x.__class__ in (str, list, dict) or x.__class__ is Table:
+        return D(len(x))
+    raise RuleError(f"len() needs a text or a list, got {kind(x)} {show(x)}")
+
+
+@function("lower", 1, 1, "The text in lower case; null stays null.", 'lower("EDI")', "edi")
+def _lower(ctx: Any, s: Any) -> Any:
+    return None if s is None else _text("lower", s).lower()
+
+
+@function("upper", 1, 1, "The text in upper case; null stays null.", 'upper("de")', "DE")
+def _upper(ctx: Any, s: Any) -> Any:
+    return None if s is None else _text("upper", s).upper()
+
+
+@function("trim", 1, 1, "The text without leading and trailing spaces.", 'trim("  A-1 ")', "A-1")
+def _trim(ctx: Any, s: Any) -> Any:
+    return None if s is None else _text("trim", s).strip()
+
+
+@function("contains", 2, 2, "Whether the text contains the part (false for null).",
+          'contains("Acme Trading", "Trad")', "true")
+def _contains(ctx: Any, s: Any, part: Any) -> bool:
+    if s is None or part is None:
+        return False
+    return _text("contains", part) in _text("contains", s)
+
+
+@function("startswith", 2, 2, "Whether the text starts with the prefix (false for null).",
+          'startswith("SVC-100", "SVC-")', "true")
+def _startswith(ctx: Any, s: Any, p: Any) -> bool:
+    if s is None or p is None:
+        return False
+    return _text("startswith", s).startswith(_text("startswith", p))
+
+
+@function("endswith", 2, 2, "Whether the text ends with the suffix (false for null).",
+          'endswith("report.pdf", ".pdf")', "true")
+def _endswith(ctx: Any, s: Any, p: Any) -> bool:
+    if s is None or p is None:
+        return False
+    return _text("endswith", s).endswith(_text("endswith", p))
+
+
+_REGEX_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def compile_regex(pattern: str) -> re.Pattern[str]:
+    """Compiles a pattern once; raises ValueError for an invalid or over-long pattern."""
+    cached = _REGEX_CACHE.get(pattern)
+    if cached is not None:
+        return cached
+    if len(pattern) > MAX_REGEX:
+        raise ValueError(f"regular expression longer than {MAX_REGEX} characters")
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression: {exc}") from None
+    if len(_REGEX_CACHE) < 1000:
+        _REGEX_CACHE[pattern] = compiled
+    return compiled
+
+
+@function("matches", 2, 2, "Whether the text matches the regular expression anywhere "
+          "(Python `re` syntax; false for null).", 'matches("SO-1001", "^SO-[0-9]+$")', "true")
+def _matches(ctx: Any, s: Any, pattern: Any) -> bool:
+    if s is None or pattern is None:
+        return False
+    try:
+        rx = compile_regex(_text("matches", pattern))
+    except ValueError as exc:
+        raise RuleError(f"matches(): {exc}") from None
+    return rx.search(_text("matches", s)[:10_000]) is not None
+
+
+def quantize(x: Decimal, places: int) -> Decimal:
+    try:
+        return x.quantize(D(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        raise RuleError(f"cannot round {show(x)} to {places} places") from None
+
+
+def _places(fn: str, p: Any) -> int:
+    p = _number(fn, p)
+    if p != p.to_integral_value() or not -20 <= p <= 20:
+        raise RuleError(f"{fn}() needs a whole number of places from -20 to 20, got {show(p)}")
+    return int(p)
+
+
+@function("round", 1, 2, "Rounds half up to the given decimal places (0 by default).",
+          "round(2.345, 2)", "2.35")
+def _round(ctx: Any, x: Any, places: Any = D(0)) -> Any:
+    if x is None:
+        return None
+    return quantize(_number("round", x), _places("round", places))
+
+
+@function("floor", 1, 1, "The largest whole number not above x.", "floor(2.7)", "2")
+def _floor(ctx: Any, x: Any) -> Any:
+    return None if x is None else _number("floor", x).to_integral_value(ROUND_FLOOR)
+
+
+@function("ceil", 1, 1, "The smallest whole number not below x.", "ceil(2.1)", "3")
+def _ceil(ctx: Any, x: Any) -> Any:
+    return None if x is None else _number("ceil", x).to_integral_value(ROUND_CEILING)
+
+
+def _extreme(fn: str, args: tuple[Any, ...], pick: Callable[..., Any]) -> Any:
+    values = list(args[0]) if len(args) == 1 and args[0].__class__ is list else list(args)
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    kinds = {v.__class__ for v in values}
+    if len(kinds) > 1 or not kinds <= {D, str, DATE}:
+        raise RuleError(f"{fn}() needs values of one kind (numbers, texts or dates)")
+    return pick(values)
+
+
+@function("min", 1, None, "The smallest of its arguments (or of one list); nulls are skipped.",
+          "min(3, 1, 2)", "1")
+def _min(ctx: Any, *args: Any) -> Any:
+    return _extreme("min", args, min)
+
+
+@function("max", 1, None, "The largest of its arguments (or of one list); nulls are skipped.",
+          "max(3, 1, 2)", "3")
+def _max(ctx: Any, *args: Any) -> Any:
+    return _extreme("max", args, max)
+
+
+@function("abs", 1, 1, "The absolute value.", "abs(-4.5)", "4.5")
+def _abs(ctx: Any, x: Any) -> Any:
+    return None if x is None else abs(_number("abs", x))
+
+
+@function("coalesce", 1, None, "The first argument that is not null.",
+          'coalesce(null, "NET15")', "NET15")
+def _coalesce(ctx: Any, *args: Any) -> Any:
+    for a in args:
+        if a is not None:
+            return a
+    return None
+
+
+def parse_date(s: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(s[:10])
+    except ValueError:
+        return None
+
+
+@function("date", 1, 1, "A date from a text `YYYY-MM-DD` (a longer timestamp keeps its date "
+          "part) or a date; null stays null.", 'date("2026-01-31")', "2026-01-31")
+def _date_fn(ctx: Any, x: Any) -> Any:
+    if x is None or x.__class__ is DATE:
+        return x
+    if x.__class__ is str:
+        d = parse_date(x)
+        if d is None:
+            raise RuleError(f"date() cannot read {show(x)}: write YYYY-MM-DD")
+        return d
+    raise RuleError(f"date() needs a text or a date, got {kind(x)} {show(x)}")
+
+
+@function("today", 0, 0, "The decision's as-of date.", "today()", "the as-of date")
+def _today(ctx: Any) -> datetime.date:
+    as_of: datetime.date = ctx.as_of
+    return as_of
+
+
+@function("days_between", 2, 2, "Days from a to b (b - a); null if either is null.",
+          'days_between(date("2026-11-01"), date("2026-11-20"))', "19")
+def _days_between(ctx: Any, a: Any, b: Any) -> Any:
+    if a is None or b is None:
+        return None
+    return D((_date("days_between", b) - _date("days_between", a)).days)
+
+
+@function("add_days", 2, 2, "The date n days after d (n may be negative).",
+          'add_days(date("2026-11-20"), 10)', "2026-11-30")
+def _add_days(ctx: Any, d: Any, n: Any) -> Any:
+    if d is None or n is None:
+        return None
+    n = _number("add_days", n)
+    if n != n.to_integral_value() or abs(n) > 1_000_000:
+        raise RuleError(f"add_days() needs a whole number of days, got {show(n)}")
+    try:
+        return _date("add_days", d) + datetime.timedelta(days=int(n))
+    except OverflowError:
+        raise RuleError("add_days() went past the calendar") from None
+
+
+@function("year", 1, 1, "The year of a date.", 'year(date("2026-11-20"))', "2026")
+def _year(ctx: Any, d: Any) -> Any:
+    return None if d is None else D(_date("year", d).year)
+
+
+@function("month", 1, 1, "The month (1-12) of a date.", 'month(date("2026-11-20"))', "11")
+def _month(ctx: Any, d: Any) -> Any:
+    return None if d is None else D(_date("month", d).month)
+
+
+@function("weekday", 1, 1, "The ISO weekday of a date: 1 Monday ... 7 Sunday.",
+          'weekday(date("2026-11-20"))', "5")
+def _weekday(ctx: Any, d: Any) -> Any:
+    return None if d is None else D(_date("weekday", d).isoweekday())
+
+
+@function("number", 1, 1, "A number from a decimal text or a number; null stays null.",
+          'number("12.50")', "12.50")
+def _number_fn(ctx: Any, x: Any) -> Any:
+    if x is None or x.__class__ is D:
+        return x
+    if x.__class__ is str:
+        try:
+            v = D(x.strip())
+        except InvalidOperation:
+            v = None
+        if v is not None and v.is_finite() and len(x) <= 60:
+            return v
+        raise RuleError(f"number() cannot read {show(x)}")
+    raise RuleError(f"number() needs a text, got {kind(x)} {show(x)}")
+
+
+@function("text", 1, 1, "A value as text, written as in the decision JSON.", "text(12.50)",
+          "12.50")
+def _text_fn(ctx: Any, x: Any) -> Any:
+    from .values import render
+    return None if x is None else render(x)
+
+
+@function("sum", 2, 2, "The sum of `expr` over the list, with `it` the element; nulls skipped.",
+          "sum([1, 2, 3], it * 2)", "12", lambda_arg=1)
+def _sum(ctx: Any, items: Any, f: Callable[[Any], Any]) -> Decimal:
+    total = D(0)
+    for it in _list("sum", items):
+        v = f(it)
+        if v is None:
+            continue
+        total += _number("sum", v)
+    return total
+
+
+@function("count", 2, 2, "How many elements satisfy the condition, with `it` the element.",
+          "count([1, 5, 10], it > 2)", "2", lambda_arg=1)
+def _count(ctx: Any, items: Any, f: Callable[[Any], Any]) -> Decimal:
+    return D(sum(1 for it in _list("count", items) if truthy(f(it))))
+
+
+@function("any", 2, 2, "Whether some element satisfies the condition, with `it` the element.",
+          "any([1, 5], it > 2)", "true", lambda_arg=1)
+def _any(ctx: Any, items: Any, f: Callable[[Any], Any]) -> bool:
+    return any(truthy(f(it)) for it in _list("any", items))
+
+
+@function("all", 2, 2, "Whether every element satisfies the condition (true for an empty list).",
+          "all([1, 5], it > 0)", "true", lambda_arg=1)
+def _all(ctx: Any, items: Any, f: Callable[[Any], Any]) -> bool:
+    return all(truthy(f(it)) for it in _list("all", items))
+
+
+@function("screen", 2, 2, "The best match score (0 to 1) of a name against the `name` and "
+          "`aliases` of a reference table (SPEC section 5).",
+          'screen("ACME TRADING, LLC", "denied_parties")', "1", table_arg=1)
+def _screen(ctx: Any, text: Any, table: Any) -> Decimal:
+    if text is None:
+        return D(0)
+    rows = ctx.ref.tables.get(table) if table.__class__ is str else None
+    if rows is None:
+        raise RuleError(f"screen() needs the name of a reference table, got {show(table)}")
+    return screening.best_score(_text("screen", text), rows.rows, ctx.screen_cache(table))

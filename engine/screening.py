@@ -1,0 +1,114 @@
+"""Denied-party screening: `screen(text, TABLE)` of SPEC section 5.
+
+In: a name and the rows of a reference table with `name` and `aliases` (separated by `;`).
+Out: the best score from 0 to 1 as a Decimal (4 places; exactly 1 only for names equal after
+folding).
+
+Folding lowers case, turns punctuation into spaces, collapses spacing and removes every
+trailing company suffix. Similarity is rapidfuzz's optimal string alignment (OSA) distance,
+normalised by the longer name: one wrong, missing, added or swapped letter in a word of 8 or
+more letters keeps a name at 0.875 or above. Reordered words are compared sorted too. Names
+that share no word (no pair of words at OSA similarity 0.8 or more) are capped below 0.6, so a
+long common substring of unrelated words cannot raise an alert.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal
+from typing import Any
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+SUFFIXES = frozenset(
+    "inc incorporated ltd limited llc co corp corporation company gmbh ag sa plc bv".split()
+)
+_PUNCT = re.compile(r"[^\w]+", re.UNICODE)
+WORD_MATCH = 0.8
+NO_SHARED_WORD_CAP = 0.59
+ONE = Decimal(1)
+
+
+def fold(name: str) -> str:
+    text = unicodedata.normalize("NFKC", name).casefold()
+    text = _PUNCT.sub(" ", text).replace("_", " ")
+    words = text.split()
+    while len(words) > 1 and words[-1] in SUFFIXES:
+        words.pop()
+    return " ".join(words)
+
+
+class Entry:
+    __slots__ = ("folded", "words", "sorted")
+
+    def __init__(self, folded: str):
+        self.folded = folded
+        self.words = folded.split()
+        self.sorted = " ".join(sorted(self.words))
+
+
+def prepare(rows: list[Any]) -> tuple[dict[str, Entry], list[Entry]]:
+    """Folds every name and alias of a table once (cached per compiled rule set)."""
+    exact: dict[str, Entry] = {}
+    entries: list[Entry] = []
+    for row in rows:
+        if not isinstance(row, dict):
+            continue
+        names = [row.get("name")]
+        aliases = row.get("aliases")
+        if isinstance(aliases, str):
+            names += aliases.split(";")
+        for n in names:
+            if not isinstance(n, str):
+                continue
+            f = fold(n)
+            if f and f not in exact:
+                e = Entry(f)
+                exact[f] = e
+                entries.append(e)
+    return exact, entries
+
+
+def _shares_word(a: list[str], b: list[str]) -> bool:
+    for x in a:
+        for y in b:
+            if x == y or OSA.normalized_similarity(x, y) >= WORD_MATCH:
+                return True
+    return False
+
+
+def pair_score(a: str, b: str) -> float:
+    """The score of two names (not a Decimal: used for ranking and in tests)."""
+    return _score(Entry(fold(a)), Entry(fold(b)))
+
+
+def _score(q: Entry, e: Entry) -> float:
+    if q.folded == e.folded:
+        return 1.0
+    s = max(OSA.normalized_similarity(q.folded, e.folded),
+            OSA.normalized_similarity(q.sorted, e.sorted))
+    if not _shares_word(q.words, e.words):
+        s = min(s, NO_SHARED_WORD_CAP)
+    return min(s, 0.9999)
+
+
+def best_score(text: str, rows: list[Any], cache: dict[str, Any]) -> Decimal:
+    prepared = cache.get("prepared")
+    if prepared is None:
+        prepared = prepare(rows)
+        cache["prepared"] = prepared
+    exact, entries = prepared
+    q = Entry(fold(text))
+    if not q.folded or not entries:
+        return Decimal(0)
+    if q.folded in exact:
+        return ONE
+    folded = [e.folded for e in entries]
+    candidates = process.extract(q.folded, folded, scorer=OSA.normalized_similarity, limit=8)
+    by_sorted = process.extract(q.sorted, [e.sorted for e in entries],
+                                scorer=OSA.normalized_similarity, limit=8)
+    best = 0.0
+    for _, _, i in candidates + by_sorted:
+        best = max(best, _score(q, entries[i]))
+    return Decimal(str(round(best, 4)))

@@ -1,0 +1,379 @@
+"""Decision tables: unary-test cells, hit policies, compiled matching, static analysis.
+
+In: a table's YAML node (inputs, outputs, rows, default, hit) and the rule's scope.
+Out: a `CompiledTable` whose `match(S, X)` returns the output rows that apply (a list of
+dicts, in the order `then` runs) or raises `RuleError`; and warnings for overlapping rows of
+`unique` tables and rows of `first` tables that an earlier row always shadows.
+
+Cells are unary tests against the input's value (SPEC section 2). The rows of a table compile
+into one generated Python function that tests every row with inlined comparisons; before it
+runs, each input's kind is checked against the kinds of the literals of its column, and an
+input of another kind takes the careful path that reports a kind mismatch as a rule error
+(we fail closed: a failing cell is never silently "no match").
+
+Analysis is exact for these cells: every column's cells are unions of intervals and literal
+sets, so probing each column at its boundary values, the points between them and one value
+outside every literal decides intersection and inclusion.
+"""
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+from . import values as V
+from .diagnostics import Code, Diagnostics, Span
+from .expressions import Expr
+from .values import DATE, D, RuleError
+
+HIT_POLICIES = ("unique", "first", "any", "rule_order", "collect", "collect_sum", "collect_min",
+                "collect_max", "collect_count")
+AGGREGATES = ("collect_sum", "collect_min", "collect_max", "collect_count")
+
+_RANGE = re.compile(r"^([\[(])\s*(.+?)\s*\.\.\s*(.+?)\s*([\])])$", re.S)
+_CMP = re.compile(r"^(<=|>=|!=|==|<|>|=)\s*(.+)$", re.S)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
+
+
+class CellError(Exception):
+    pass
+
+
+# --- cell tests --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Test:
+    kind: str  # any | eq | cmp | range | anyof | not
+    op: str = ""
+    value: Any = None
+    hi: Any = None
+    lo_closed: bool = True
+    hi_closed: bool = True
+    items: tuple["Test", ...] = ()
+
+    def literals(self) -> list[Any]:
+        if self.kind in ("eq", "cmp"):
+            return [self.value]
+        if self.kind == "range":
+            return [self.value, self.hi]
+        return [x for t in self.items for x in t.literals()]
+
+    def __call__(self, v: Any) -> bool:
+        """The careful evaluation: mismatched kinds in an ordering test are rule errors."""
+        k = self.kind
+        if k == "any":
+            return True
+        if k == "eq":
+            return v is None if self.value is None else V.eq(v, self.value)
+        if k == "cmp":
+            op = self.op
+            if op in ("==", "="):
+                return v is None if self.value is None else V.eq(v, self.value)
+            if op == "!=":
+                return v is not None if self.value is None else not V.eq(v, self.value)
+            return {"<": V.lt, "<=": V.le, ">": V.gt, ">=": V.ge}[op](v, self.value)
+        if k == "range":
+            lo_ok = V.ge(v, self.value) if self.lo_closed else V.gt(v, self.value)
+            return lo_ok and (V.le(v, self.hi) if self.hi_closed else V.lt(v, self.hi))
+        if k == "anyof":
+            return any(t(v) for t in self.items)
+        if k == "not":
+            return not any(t(v) for t in self.items)
+        raise AssertionError(k)  # pragma: no cover
+
+
+ANY = Test("any")
+
+
+def literal(text: str) -> Any:
+    t = text.strip()
+    if len(t) >= 2 and t[0] == t[-1] and t[0] in "\"'":
+        return t[1:-1]
+    low = t.lower()
+    if low == "true":
+        return True
+    if low == "false":
+        return False
+    if low == "null":
+        return None
+    if _DATE.match(t):
+        try:
+            return datetime.date.fromisoformat(t)
+        except ValueError:
+            raise CellError(f"{t!r} is not a valid date") from None
+    if _NUMBER.match(t):
+        try:
+            return Decimal(t)
+        except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
+            raise CellError(f"{t!r} is not a number") from None
+    if not t:
+        raise CellError("an empty value in a list or comparison")
+    return t
+
+
+def _split(text: str) -> list[str]:
+    parts, depth, quote, cur = [], 0, "", []
+    for ch in text:
+        if quote:
+            cur.append(ch)
+            if ch == quote:
+                quote = ""
+            continue
+        if ch in "\"'":
+            quote = ch
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+            continue
+        cur.append(ch)
+    if quote:
+        raise CellError("a quote is not closed")
+    parts.append("".join(cur))
+    return parts
+
+
+def _item(text: str) -> Test:
+    t = text.strip()
+    if t.lower().startswith("not(") and t.endswith(")"):
+        inner = parse_cell_text(t[4:-1])
+        return Test("not", items=inner.items if inner.kind == "anyof" else (inner,))
+    m = _RANGE.match(t)
+    if m:
+        lo, hi = literal(m.group(2)), literal(m.group(3))
+        if V.kind(lo) != V.kind(hi) or V.kind(lo) not in ("number", "date", "text"):
+            raise CellError(f"a range needs two numbers, dates or texts: {t!r}")
+        return Test("range", value=lo, hi=hi, lo_closed=m.group(1) == "[",
+                    hi_closed=m.group(4) == "]")
+    m = _CMP.match(t)
+    if m:
+        op = "==" if m.group(1) == "=" else m.group(1)
+        value = literal(m.group(2))
+        if op not in ("==", "!=") and V.kind(value) not in ("number", "date", "text"):
+            raise CellError(f"'{op}' needs a number, a date or a text: {t!r}")
+        return Test("cmp", op=op, value=value)
+    return Test("eq", value=literal(t))
+
+
+def parse_cell_text(text: str) -> Test:
+    t = text.strip()
+    if t in ("", "-"):
+        return ANY
+    items = [_item(p) for p in _split(t)]
+    return items[0] if len(items) == 1 else Test("anyof", items=tuple(items))
+
+
+def parse_cell(value: Any) -> Test:
+    """A cell from YAML: a text is a unary test; a number, boolean or null is itself."""
+    if value is None:
+        return ANY
+    if isinstance(value, str):
+        return parse_cell_text(value)
+    if isinstance(value, (bool, Decimal)):
+        return Test("eq", value=value)
+    raise CellError("a cell must be a text, a number, true, false or null")
+
+
+# --- compiled matching ---------------------------------------------------------------------
+
+def _fast(test: Test, var: str, const: Callable[[Any], str]) -> str | None:
+    """Inline Python for a cell, valid when the input is null or of its column's literal kind."""
+    k = test.kind
+    if k == "any":
+        return None
+    if k in ("eq", "cmp") and test.op in ("", "==", "="):
+        if test.value is None:
+            return f"{var} is None"
+        if test.value.__class__ is bool:
+            return f"{var} is {const(test.value)}"
+        return f"{var} == {const(test.value)}"
+    if k == "cmp" and test.op == "!=":
+        if test.value is None:
+            return f"{var} is not None"
+        return f"{var} != {const(test.value)}"
+    if k == "cmp":
+        return f"({var} is not None and {var} {test.op} {const(test.value)})"
+    if k == "range":
+        lo = ">=" if test.lo_closed else ">"
+        hi = "<=" if test.hi_closed else "<"
+        return (f"({var} is not None and {var} {lo} {const(test.value)} and "
+                f"{var} {hi} {const(test.hi)})")
+    parts = [_fast(t, var, const) or "True" for t in test.items]
+    joined = " or ".join(f"({p})" for p in parts)
+    return f"({joined})" if k == "anyof" else f"(not ({joined}))"
+
+
+@dataclass
+class CompiledTable:
+    hit: str
+    inputs: list[Expr]
+    outputs: list[str]
+    rows: list[tuple[list[Test], list[Any]]]  # cells, output cells (values or Expr)
+    default: list[Any] | None
+    kinds: list[frozenset[type] | None]  # per column: classes of its literals (None: any)
+    fast: Callable[..., list[int]]
+    span: Span
+
+    def match_indices(self, values: list[Any]) -> list[int]:
+        for v, allowed in zip(values, self.kinds):
+            if allowed is not None and v is not None and v.__class__ not in allowed:
+                return self.careful(values)
+        try:
+            return self.fast(*values)
+        except TypeError:
+            return self.careful(values)
+
+    def careful(self, values: list[Any]) -> list[int]:
+        out = []
+        for i, (cells, _) in enumerate(self.rows):
+            if all(cell(v) for cell, v in zip(cells, values)):
+                out.append(i)
+                if self.hit == "first":
+                    break
+        return out
+
+    def outputs_of(self, cells: list[Any], S: dict[str, Any], X: Any) -> dict[str, Any]:
+        return {name: (c.fn(S, X) if isinstance(c, Expr) else c)
+                for name, c in zip(self.outputs, cells)}
+
+    def match(self, S: dict[str, Any], X: Any) -> list[dict[str, Any]]:
+        values = [e.fn(S, X) for e in self.inputs]
+        hits = self.match_indices(values)
+        if not hits:
+            if self.default is None:
+                return []
+            return [self.outputs_of(self.default, S, X)]
+        hit = self.hit
+        if hit == "unique" and len(hits) > 1:
+            raise RuleError(f"rows {hits[0] + 1} and {hits[1] + 1} both match (hit policy "
+                            f"unique) for inputs {', '.join(V.show(v) for v in values)}")
+        if hit in ("unique", "first"):
+            return [self.outputs_of(self.rows[hits[0]][1], S, X)]
+        results = [self.outputs_of(self.rows[i][1], S, X) for i in hits]
+        if hit == "any":
+            first = results[0]
+            for i, r in zip(hits[1:], results[1:]):
+                if not all(V.eq(first[k], r[k]) for k in self.outputs):
+                    raise RuleError(f"rows {hits[0] + 1} and {i + 1} match with different "
+                                    "outputs (hit policy any)")
+            return [first]
+        if hit in AGGREGATES:
+            return [{self.outputs[0]: aggregate(hit, [r[self.outputs[0]] for r in results])}]
+        return results
+
+
+def aggregate(hit: str, vals: list[Any]) -> Any:
+    if hit == "collect_count":
+        return D(len(vals))
+    present = [v for v in vals if v is not None]
+    if hit == "collect_sum":
+        total = D(0)
+        for v in present:
+            if v.__class__ is not D:
+                raise RuleError(f"collect_sum adds numbers, got {V.kind(v)} {V.show(v)}")
+            total += v
+        return total
+    if not present:
+        return None
+    kinds = {v.__class__ for v in present}
+    if len(kinds) > 1 or not kinds <= {D, str, DATE}:
+        raise RuleError(f"{hit} compares values of one kind (numbers, dates or texts)")
+    return min(present) if hit == "collect_min" else max(present)
+
+
+def build_fast(rows: list[list[Test]], ncols: int, hit: str) -> Callable[..., list[int]]:
+    consts: list[Any] = []
+
+    def const(v: Any) -> str:
+        consts.append(v)
+        return f"c{len(consts) - 1}"
+
+    args = ", ".join(f"v{i}" for i in range(ncols))
+    lines = [f"def _t({args}):"]
+    if hit != "first":
+        lines.append("    r = []")
+    for i, cells in enumerate(rows):
+        conds = [c for c in (_fast(t, f"v{j}", const) for j, t in enumerate(cells)) if c]
+        cond = " and ".join(f"({c})" for c in conds) or "True"
+        action = f"return [{i}]" if hit == "first" else f"r.append({i})"
+        lines.append(f"    if {cond}: {action}")
+    lines.append("    return []" if hit == "first" else "    return r")
+    params = ", ".join(f"c{i}" for i in range(len(consts)))
+    source = f"def _make({params}):\n" + "\n".join("    " + ln for ln in lines) + \
+        "\n    return _t\n"
+    namespace: dict[str, Any] = {"__builtins__": {}}
+    exec(compile(source, "<table>", "exec"), namespace)  # noqa: S102 - our own text only
+    fast: Callable[..., list[int]] = namespace["_make"](*consts)
+    return fast
+
+
+def column_kinds(rows: list[list[Test]], ncols: int) -> list[frozenset[type] | None]:
+    kinds: list[frozenset[type] | None] = []
+    for j in range(ncols):
+        classes = {lit.__class__ for cells in rows for lit in cells[j].literals()
+                   if lit is not None}
+        if not classes:
+            kinds.append(None)  # only "any" and null tests: every input is safe
+            continue
+        if bool in classes and len(classes) > 1:
+            classes = set()  # booleans mixed with numbers: always the careful path
+        kinds.append(frozenset(classes))
+    return kinds
+
+
+# --- analysis ------------------------------------------------------------------------------
+
+def _probes(tests: list[Test]) -> list[Any]:
+    lits = [x for t in tests for x in t.literals() if x is not None]
+    points: list[Any] = [None, "\x00unlisted"]
+    nums = sorted({x for x in lits if x.__class__ is D})
+    dates = sorted({x for x in lits if x.__class__ is DATE})
+    texts = sorted({x for x in lits if x.__class__ is str})
+    points += [x for x in lits if x.__class__ is bool]
+    if nums:
+        points += nums + [nums[0] - 1, nums[-1] + 1]
+        points += [(a + b) / 2 for a, b in zip(nums, nums[1:])]
+    if dates:
+        one = datetime.timedelta(days=1)
+        points += dates + [d - one for d in dates] + [d + one for d in dates]
+    if texts:
+        points += texts + [t + "\x00" for t in texts]
+    return points
+
+
+def _holds(test: Test, v: Any) -> bool:
+    try:
+        return test(v)
+    except RuleError:
+        return False
+
+
+def analyse(table: CompiledTable, row_spans: list[Span], diags: Diagnostics) -> None:
+    rows = [cells for cells, _ in table.rows]
+    ncols = len(table.inputs)
+    probes = [_probes([r[j] for r in rows]) for j in range(ncols)]
+    sat = [[frozenset(i for i, p in enumerate(probes[j]) if _holds(r[j], p))
+            for j in range(ncols)] for r in rows]
+    for b in range(len(rows)):
+        for a in range(b):
+            if table.hit == "unique" and all(sat[a][j] & sat[b][j] for j in range(ncols)):
+                diags.warning(Code.TABLE_OVERLAP, row_spans[b],
+                              f"row {b + 1} overlaps row {a + 1}: an input can match both, "
+                              "a rule error under hit policy unique",
+                              "narrow one row, or use hit: first")
+                break
+            if table.hit == "first" and all(sat[b][j] <= sat[a][j] for j in range(ncols)):
+                diags.warning(Code.TABLE_SHADOWED, row_spans[b],
+                              f"row {b + 1} can never match: row {a + 1} matches every input "
+                              "it matches (hit policy first)",
+                              "move the narrower row up, or remove it")
+                break
+    for b, r in enumerate(rows):
+        if any(not sat[b][j] for j in range(ncols)):
+            diags.warning(Code.NEVER_FIRES, row_spans[b], f"row {b + 1} matches no value")

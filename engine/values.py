@@ -1,0 +1,310 @@
+"""The value semantics of the expression language, as small functions the compiled code calls.
+
+Values are `None` (null), `bool`, `Decimal` (every number), `str`, `datetime.date`, `list` and
+`dict` (objects), plus reference tables (`Table`). Arithmetic on null gives null; an ordering
+comparison with null is false; a comparison or operation between values of different kinds is
+a `RuleError` (fail closed), except `==`/`!=`, which compare kinds too (a number never equals a
+text), and `in`, which is membership and never an error.
+"""
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal, DivisionByZero, InvalidOperation, Overflow
+from typing import Any
+
+D = Decimal
+DATE = datetime.date
+
+
+class RuleError(Exception):
+    """An error while evaluating a rule; becomes an entry of the decision's `errors`."""
+
+    def __init__(self, message: str, code: str = "RULE_ERROR"):
+        self.code = code
+        self.message = message
+        super().__init__(message)
+
+
+class Table:
+    """A reference table: rows in file order, indexed by the key column (first by default)."""
+
+    __slots__ = ("name", "rows", "key", "index", "values")
+
+    def __init__(self, name: str, rows: list[Any], key: str | None):
+        self.name = name
+        self.rows = rows
+        self.key = key
+        self.index: dict[Any, Any] = {}
+        if key is not None:
+            for row in rows:
+                if isinstance(row, dict):
+                    k = row.get(key)
+                    for form in _key_forms(k):
+                        self.index.setdefault(form, row)
+        # a plain list of values (`ref.embargoed`) is also usable with `in`
+        self.values = rows
+
+    def lookup(self, k: Any) -> Any:
+        for form in _key_forms(k):
+            row = self.index.get(form)
+            if row is not None:
+                return row
+        return None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def _key_forms(k: Any) -> tuple[Any, ...]:
+    if k is None or k.__class__ is bool:
+        return ()
+    if k.__class__ is D:
+        return (("n", k), format(k, "f"))
+    if k.__class__ is str:
+        return (k,)
+    return (str(k),)
+
+
+def kind(v: Any) -> str:
+    if v is None:
+        return "null"
+    c = v.__class__
+    if c is bool:
+        return "boolean"
+    if c is D:
+        return "number"
+    if c is str:
+        return "text"
+    if c is DATE:
+        return "date"
+    if c is list or isinstance(v, Table):
+        return "list"
+    if c is dict:
+        return "object"
+    return c.__name__
+
+
+def _mismatch(op: str, a: Any, b: Any) -> RuleError:
+    return RuleError(f"cannot apply '{op}' to {kind(a)} {show(a)} and {kind(b)} {show(b)}")
+
+
+def show(v: Any) -> str:
+    if v is None:
+        return "null"
+    if v.__class__ is str:
+        return repr(v) if len(v) < 40 else repr(v[:37] + "...")
+    if v.__class__ is D:
+        return format(v, "f")
+    if v.__class__ is bool:
+        return "true" if v else "false"
+    if v.__class__ is DATE:
+        return v.isoformat()
+    return kind(v)
+
+
+# --- paths -------------------------------------------------------------------------------
+
+def get(o: Any, k: str) -> Any:
+    if o.__class__ is dict:
+        return o.get(k)
+    if isinstance(o, RefTables):
+        return o.tables.get(k)
+    return None
+
+
+def index(o: Any, k: Any) -> Any:
+    c = o.__class__
+    if c is list:
+        if k.__class__ is D and k == k.to_integral_value() and 0 <= k < len(o):
+            return o[int(k)]
+        return None
+    if c is dict:
+        return o.get(k) if k.__class__ is str else None
+    if c is Table:
+        return o.lookup(k)
+    if c is RefTables:
+        return o.tables.get(k) if k.__class__ is str else None
+    return None
+
+
+class RefTables:
+    """`ref`: the reference tables by name."""
+
+    __slots__ = ("tables",)
+
+    def __init__(self, tables: dict[str, Table]):
+        self.tables = tables
+
+
+# --- arithmetic ----------------------------------------------------------------------------
+
+def add(a: Any, b: Any) -> Any:
+    if a is None or b is None:
+        return None
+    ca, cb = a.__class__, b.__class__
+    if ca is D and cb is D:
+        try:
+            return a + b
+        except (InvalidOperation, Overflow) as exc:
+            raise RuleError(f"arithmetic overflow in '+': {exc.__class__.__name__}") from None
+    if ca is str and cb is str:
+        return a + b
+    raise _mismatch("+", a, b)
+
+
+def _num(op: str, a: Any, b: Any) -> None:
+    if a.__class__ is not D or b.__class__ is not D:
+        raise _mismatch(op, a, b)
+
+
+def sub(a: Any, b: Any) -> Any:
+    if a is None or b is None:
+        return None
+    _num("-", a, b)
+    try:
+        return a - b
+    except (InvalidOperation, Overflow):
+        raise RuleError("arithmetic overflow in '-'") from None
+
+
+def mul(a: Any, b: Any) -> Any:
+    if a is None or b is None:
+        return None
+    _num("*", a, b)
+    try:
+        return a * b
+    except (InvalidOperation, Overflow):
+        raise RuleError("arithmetic overflow in '*'") from None
+
+
+def div(a: Any, b: Any) -> Any:
+    if a is None or b is None:
+        return None
+    _num("/", a, b)
+    if not b:
+        raise RuleError(f"division by zero: {show(a)} / 0")
+    try:
+        return a / b
+    except (InvalidOperation, Overflow, DivisionByZero):
+        raise RuleError("arithmetic overflow in '/'") from None
+
+
+def mod(a: Any, b: Any) -> Any:
+    if a is None or b is None:
+        return None
+    _num("%", a, b)
+    if not b:
+        raise RuleError(f"division by zero: {show(a)} % 0")
+    try:
+        return a % b
+    except (InvalidOperation, Overflow):
+        raise RuleError("arithmetic overflow in '%'") from None
+
+
+def neg(a: Any) -> Any:
+    if a is None:
+        return None
+    if a.__class__ is not D:
+        raise RuleError(f"cannot negate {kind(a)} {show(a)}")
+    return -a
+
+
+# --- comparison ----------------------------------------------------------------------------
+
+_ORDERED = (D, str, DATE)
+
+
+def _ordered(op: str, a: Any, b: Any) -> bool:
+    ca = a.__class__
+    if ca is not b.__class__ or ca not in _ORDERED:
+        raise _mismatch(op, a, b)
+    return True
+
+
+def lt(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return False
+    return _ordered("<", a, b) and a < b
+
+
+def le(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return False
+    return _ordered("<=", a, b) and a <= b
+
+
+def gt(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return False
+    return _ordered(">", a, b) and a > b
+
+
+def ge(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return False
+    return _ordered(">=", a, b) and a >= b
+
+
+def eq(a: Any, b: Any) -> bool:
+    ca, cb = a.__class__, b.__class__
+    if ca is cb:
+        if ca is list:
+            return len(a) == len(b) and all(eq(x, y) for x, y in zip(a, b))
+        return bool(a == b)
+    if (ca is DATE and cb is str) or (ca is str and cb is DATE):
+        raise RuleError(f"cannot compare date {show(a)} with text {show(b)}: convert the text "
+                        "with date(...)")
+    return False
+
+
+def ne(a: Any, b: Any) -> bool:
+    return not eq(a, b)
+
+
+def member(a: Any, b: Any) -> bool:
+    c = b.__class__
+    if c is list:
+        ca = a.__class__
+        for x in b:
+            if x.__class__ is ca and x == a:
+                return True
+        return False
+    if c is Table:
+        if b.key is None:
+            return member(a, b.rows)
+        return b.lookup(a) is not None
+    if c is str:
+        return a.__class__ is str and a in b
+    if c is dict:
+        return a.__class__ is str and a in b
+    return False
+
+
+def not_member(a: Any, b: Any) -> bool:
+    return not member(a, b)
+
+
+def truthy(v: Any) -> bool:
+    return bool(v) if v is not None else False
+
+
+# --- rendering inside texts ---------------------------------------------------------------
+
+def render(v: Any) -> str:
+    """A value as written in the decision JSON: plain numbers, ISO dates, true/false, null empty."""
+    if v is None:
+        return ""
+    c = v.__class__
+    if c is str:
+        return v
+    if c is D:
+        return format(v, "f")
+    if c is bool:
+        return "true" if v else "false"
+    if c is DATE:
+        return v.isoformat()
+    if c is list:
+        return ", ".join(render(x) for x in v)
+    if c is Table:
+        return v.name
+    return str(v)
