@@ -1,0 +1,488 @@
+"""The order hub: capture orders from any channel, decide them, keep every version, run the
+approval state machine, answer searches and the top-N reports, and keep the audit trail.
+
+- Capture (`submit`) is idempotent on the order id: the same content again returns the
+  stored result; different content is a Conflict (a change goes through `change`).
+- A change order (`change`) is decided again and becomes a new version; the open approval
+  tasks of the old version are cancelled and the new decision's tasks opened.
+- Approvals: one task per required (role, level) of the current version. A task is acted on
+  by a key that may approve for its role; every task of a lower level must be approved first.
+  One rejection rejects the order (the other open tasks are cancelled); when every task is
+  approved the order is accepted.
+- Every read of an order (or of a decision that belongs to one) is an audit entry.
+
+The order, its version, its decision record, its lines and its tasks are written in one
+transaction, so an order is never stored without the decision that was answered for it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .db import Database
+from .models import ApprovalTask, AuditEntry, DecisionRecord, Order, OrderLine, OrderVersion
+from .store import Conflict, Forbidden, Invalid, NotFound, decode_cursor, encode_cursor, iso, now
+from .store_decisions import Evaluated, evaluate, record_row
+from .store_keys import KeyInfo
+
+REPORT_DIMENSIONS = ("product", "customer", "channel", "country", "category", "brand",
+                     "seller", "day")
+
+
+def _text(value: Any, limit: int = 200) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)[:limit]
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    try:
+        return Decimal(str(value)) if value is not None else Decimal(0)
+    except (InvalidOperation, ValueError):
+        return Decimal(0)
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}
+    return value
+
+
+def content_hash(order: dict, as_of: date | None, ruleset: str | None) -> str:
+    text = json.dumps({"order": _canonical(order), "as_of": str(as_of) if as_of else None,
+                       "ruleset": ruleset}, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def order_id_of(order: dict) -> str:
+    oid = order.get("id")
+    if oid is None:
+        raise Invalid("the order hub needs an order id", code="BAD_ORDER", path="$.order.id")
+    text = str(oid)
+    if not text.strip() or len(text) > 200:
+        raise Invalid("order id must be 1 to 200 characters", code="BAD_ORDER",
+                      path="$.order.id")
+    return text
+
+
+def _field(obj: Any, *path: str) -> Any:
+    for p in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(p)
+    return obj
+
+
+def _customer(order: dict) -> str | None:
+    c = order.get("customer")
+    if isinstance(c, dict):
+        return _text(c.get("id")) or _text(c.get("name"))
+    return _text(order.get("customer_id")) or _text(c)
+
+
+class _RefIndex:
+    """`ref.products[sku]` rows: the first row whose first column equals the sku."""
+
+    def __init__(self) -> None:
+        self._by_rs: dict[str, dict[str, dict]] = {}
+
+    def products(self, rs: Any) -> dict[str, dict]:
+        digest = str(getattr(rs, "digest", ""))
+        idx = self._by_rs.get(digest)
+        if idx is None:
+            idx = {}
+            rows = (getattr(rs, "reference", None) or {}).get("products") or []
+            for row in rows if isinstance(rows, list) else []:
+                if isinstance(row, dict) and row:
+                    first = next(iter(row.values()))
+                    idx.setdefault(str(first), row)
+            self._by_rs[digest] = idx
+        return idx
+
+
+_REFS = _RefIndex()
+
+
+def _lines(rs: Any, ev: Evaluated) -> list[dict[str, Any]]:
+    decided = ev.body.get("order") or {}
+    lines = decided.get("lines") if isinstance(decided, dict) else None
+    pricing = ev.body.get("pricing") or {}
+    priced = pricing.get("lines") if isinstance(pricing, dict) else None
+    priced = priced if isinstance(priced, list) else []
+    products = _REFS.products(rs)
+    out = []
+    for i, line in enumerate(lines if isinstance(lines, list) else []):
+        if not isinstance(line, dict):
+            continue
+        sku = _text(line.get("sku"))
+        row = products.get(sku or "", {}) if sku else {}
+        net = priced[i].get("net") if i < len(priced) and isinstance(priced[i], dict) else None
+        out.append({
+            "line_no": i, "sku": sku,
+            "category": _text(line.get("category")) or _text(row.get("category")),
+            "brand": _text(line.get("brand")) or _text(row.get("brand")),
+            "quantity": str(_decimal(line.get("quantity"))),
+            "net": str(_decimal(net)),
+        })
+    return out
+
+
+def _tasks_from(ev: Evaluated) -> list[dict[str, Any]]:
+    grouped: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
+    for a in ev.body.get("approvals") or []:
+        if not isinstance(a, dict):
+            continue
+        try:
+            level = int(a.get("level", 1))
+        except (TypeError, ValueError):
+            level = 1
+        key = (str(a.get("role")), level)
+        g = grouped.setdefault(key, {"role": key[0], "level": level, "reasons": [],
+                                     "rules": []})
+        if a.get("reason") and str(a["reason"]) not in g["reasons"]:
+            g["reasons"].append(str(a["reason"]))
+        if a.get("rule") and str(a["rule"]) not in g["rules"]:
+            g["rules"].append(str(a["rule"]))
+    return list(grouped.values())
+
+
+def task_json(t: ApprovalTask) -> dict[str, Any]:
+    return {
+        "id": t.id, "order_id": t.order_id, "order_version": t.order_version,
+        "role": t.role, "level": t.level, "reason": t.reason,
+        "rules": [r for r in t.rules.split(" ") if r], "state": t.state,
+        "created_at": iso(t.created_at), "acted_by": t.acted_by, "acted_at": iso(t.acted_at),
+        "comment": t.comment,
+    }
+
+
+class Hub:
+    def __init__(self, db: Database):
+        self.db = db
+
+    # ------------------------------------------------------------------ writing orders
+
+    def _write_version(self, s: Any, rs: Any, order_id: str, version: int, ev: Evaluated,
+                       order_text: str, request_text: str, chash: str, key: KeyInfo,
+                       order: dict, existing: Order | None) -> None:
+        t = now()
+        s.execute(insert(DecisionRecord), [record_row(ev, "order", key.name, order_id,
+                                                      request_text)])
+        status = ev.status
+        fields = dict(
+            version=version, status=status, customer=_customer(order),
+            channel=_text(order.get("channel")) or _text(_field(order, "attributes", "channel")),
+            country=_text(_field(order, "ship_to", "country"), 20),
+            seller=_text(order.get("seller")) or _text(_field(order, "attributes", "seller")),
+            order_date=ev.as_of or str(date.today()),
+            currency=_text(_field(ev.body, "pricing", "currency"), 10),
+            total=_text(_field(ev.body, "pricing", "total"), 40),
+            content_hash=chash, decision_id=ev.decision_id, updated_at=t)
+        if existing is None:
+            s.add(Order(id=order_id, created_at=t, **fields))
+            s.flush()
+        else:
+            for k, v in fields.items():
+                setattr(existing, k, v)
+            s.execute(delete(OrderLine).where(OrderLine.order_id == order_id))
+            s.execute(update(ApprovalTask).where(
+                ApprovalTask.order_id == order_id, ApprovalTask.state == "open").values(
+                state="cancelled", acted_at=t, comment=f"superseded by version {version}"))
+        s.add(OrderVersion(order_id=order_id, version=version, content_hash=chash,
+                           order=order_text, decision_id=ev.decision_id, status=status,
+                           created_at=t, created_by=key.name))
+        lines = _lines(rs, ev)
+        if lines:
+            s.execute(insert(OrderLine), [dict(order_id=order_id, **ln) for ln in lines])
+        if status == "pending_approval":
+            for task in _tasks_from(ev):
+                s.add(ApprovalTask(order_id=order_id, order_version=version, role=task["role"],
+                                   level=task["level"], reason="; ".join(task["reasons"]),
+                                   rules=" ".join(task["rules"]), state="open", created_at=t))
+        s.add(AuditEntry(at=t, key_id=key.id, key_name=key.name,
+                         action="create_order" if existing is None else "change_order",
+                         order_id=order_id, decision_id=ev.decision_id,
+                         detail=f"version {version}: {status}"))
+
+    def submit(self, rs: Any, order: dict, as_of: date | None, ruleset_ref: str | None,
+               order_text: str, request_text: str, key: KeyInfo) -> tuple[bool, str]:
+        """Capture an order. Returns (created, view JSON text)."""
+        order_id = order_id_of(order)
+        chash = content_hash(order, as_of, ruleset_ref)
+        with self.db.session() as s:
+            existing = s.get(Order, order_id)
+            if existing is not None:
+                return False, self._idempotent(s, existing, chash, key)
+        ev = evaluate(rs, order, as_of, "decide")
+        try:
+            with self.db.session(write=True) as s:
+                self._write_version(s, rs, order_id, 1, ev, order_text, request_text, chash,
+                                    key, order, None)
+                return True, self._view(s, s.get(Order, order_id))
+        except IntegrityError:
+            with self.db.session() as s:  # someone captured the same id meanwhile
+                existing = s.get(Order, order_id)
+                if existing is None:
+                    raise
+                return False, self._idempotent(s, existing, chash, key)
+
+    def _idempotent(self, s: Any, existing: Order, chash: str, key: KeyInfo) -> str:
+        if existing.content_hash != chash:
+            raise Conflict(
+                f"order {existing.id!r} exists with different content; send a change order "
+                f"(PUT /v1/orders/{existing.id}) to change it", code="ORDER_EXISTS")
+        return self._view(s, existing)
+
+    def change(self, rs: Any, order_id: str, order: dict, as_of: date | None,
+               ruleset_ref: str | None, order_text: str, request_text: str,
+               key: KeyInfo) -> tuple[bool, str]:
+        """A change order: decided again, stored as the next version. Returns (changed, view)."""
+        if order.get("id") is not None and str(order["id"]) != order_id:
+            raise Invalid(f"the order's id {str(order['id'])!r} is not {order_id!r} (the URL)",
+                          code="BAD_ORDER", path="$.order.id")
+        chash = content_hash(order, as_of, ruleset_ref)
+        with self.db.session() as s:
+            existing = s.get(Order, order_id)
+            if existing is None:
+                raise NotFound(f"no order {order_id!r}; capture it with POST /v1/orders",
+                               code="ORDER_NOT_FOUND")
+            if existing.content_hash == chash:
+                return False, self._view(s, existing)
+        ev = evaluate(rs, order, as_of, "decide")
+        try:
+            with self.db.session(write=True) as s:
+                existing = s.get(Order, order_id, with_for_update=not self.db.is_sqlite)
+                if existing is None:
+                    raise NotFound(f"no order {order_id!r}", code="ORDER_NOT_FOUND")
+                if existing.content_hash == chash:
+                    return False, self._view(s, existing)
+                self._write_version(s, rs, order_id, existing.version + 1, ev, order_text,
+                                    request_text, chash, key, order, existing)
+                s.flush()
+                return True, self._view(s, existing)
+        except IntegrityError:
+            raise Conflict(f"order {order_id!r} was changed by another request at the same "
+                           "time; fetch it and retry", code="CONCURRENT_CHANGE") from None
+
+    # ------------------------------------------------------------------ reading orders
+
+    def _view(self, s: Any, o: Order) -> str:
+        version = s.get(OrderVersion, (o.id, o.version))
+        decision = s.scalars(select(DecisionRecord.decision).where(
+            DecisionRecord.id == o.decision_id)).first()
+        tasks = [task_json(t) for t in s.scalars(select(ApprovalTask).where(
+            ApprovalTask.order_id == o.id, ApprovalTask.order_version == o.version)
+            .order_by(ApprovalTask.level, ApprovalTask.id))]
+        head = {
+            "order_id": o.id, "version": o.version, "status": o.status,
+            "customer": o.customer, "channel": o.channel, "country": o.country,
+            "seller": o.seller, "order_date": o.order_date, "currency": o.currency,
+            "total": o.total, "decision_id": o.decision_id,
+            "created_at": iso(o.created_at), "updated_at": iso(o.updated_at),
+            "approvals": tasks,
+        }
+        return "".join([json.dumps(head)[:-1], ', "order": ',
+                        version.order if version else "null",
+                        ', "decision": ', decision or "null", "}"])
+
+    def _audit(self, s: Any, key: KeyInfo, action: str, order_id: str | None,
+               decision_id: str | None = None, detail: str = "") -> None:
+        s.add(AuditEntry(at=now(), key_id=key.id, key_name=key.name, action=action,
+                         order_id=order_id, decision_id=decision_id, detail=detail))
+
+    def get(self, order_id: str, key: KeyInfo) -> str:
+        with self.db.session(write=True) as s:
+            o = s.get(Order, order_id)
+            if o is None:
+                raise NotFound(f"no order {order_id!r}", code="ORDER_NOT_FOUND")
+            self._audit(s, key, "read_order", order_id, o.decision_id)
+            return self._view(s, o)
+
+    def versions(self, order_id: str, key: KeyInfo) -> str:
+        with self.db.session(write=True) as s:
+            o = s.get(Order, order_id)
+            if o is None:
+                raise NotFound(f"no order {order_id!r}", code="ORDER_NOT_FOUND")
+            self._audit(s, key, "read_versions", order_id)
+            parts = []
+            for v in s.scalars(select(OrderVersion).where(OrderVersion.order_id == order_id)
+                               .order_by(OrderVersion.version)):
+                head = {"version": v.version, "status": v.status,
+                        "decision_id": v.decision_id, "created_at": iso(v.created_at),
+                        "created_by": v.created_by}
+                parts.append(json.dumps(head)[:-1] + ', "order": ' + v.order + "}")
+            return '{"order_id": ' + json.dumps(order_id) + ', "versions": [' + \
+                ", ".join(parts) + "]}"
+
+    def search(self, key: KeyInfo, *, status: str | None = None, customer: str | None = None,
+               channel: str | None = None, sku: str | None = None, start: str | None = None,
+               end: str | None = None, cursor: str | None = None, limit: int = 50) -> dict:
+        q = select(Order).order_by(Order.id).limit(limit + 1)
+        if status:
+            q = q.where(Order.status == status)
+        if customer:
+            q = q.where(Order.customer == customer)
+        if channel:
+            q = q.where(Order.channel == channel)
+        if sku:
+            q = q.where(exists().where(OrderLine.order_id == Order.id, OrderLine.sku == sku))
+        if start:
+            q = q.where(Order.order_date >= _date_param(start, "from"))
+        if end:
+            q = q.where(Order.order_date <= _date_param(end, "to"))
+        if cursor:
+            (after,) = decode_cursor(cursor, 1)
+            if not isinstance(after, str):
+                raise Invalid("cursor is not one this service handed out", code="BAD_CURSOR",
+                              path="cursor")
+            q = q.where(Order.id > after)
+        with self.db.session(write=True) as s:
+            rows = list(s.scalars(q))
+            more = len(rows) > limit
+            rows = rows[:limit]
+            for o in rows:
+                self._audit(s, key, "list_orders", o.id)
+            items = [{"order_id": o.id, "version": o.version, "status": o.status,
+                      "customer": o.customer, "channel": o.channel, "country": o.country,
+                      "order_date": o.order_date, "currency": o.currency, "total": o.total,
+                      "decision_id": o.decision_id, "updated_at": iso(o.updated_at)}
+                     for o in rows]
+            return {"items": items,
+                    "next_cursor": encode_cursor([rows[-1].id]) if more and rows else None}
+
+    def audit(self, order_id: str, key: KeyInfo) -> dict:
+        with self.db.session(write=True) as s:
+            if s.get(Order, order_id) is None:
+                raise NotFound(f"no order {order_id!r}", code="ORDER_NOT_FOUND")
+            entries = [{"at": iso(a.at), "key": a.key_name, "key_id": a.key_id,
+                        "action": a.action, "decision_id": a.decision_id, "detail": a.detail}
+                       for a in s.scalars(select(AuditEntry).where(
+                           AuditEntry.order_id == order_id).order_by(AuditEntry.id))]
+            self._audit(s, key, "read_audit", order_id)
+            return {"order_id": order_id, "entries": entries}
+
+    def record_read(self, key: KeyInfo, action: str, order_id: str | None,
+                    decision_id: str | None = None) -> None:
+        with self.db.session(write=True) as s:
+            self._audit(s, key, action, order_id, decision_id)
+
+    # ------------------------------------------------------------------ approvals
+
+    def tasks(self, role: str | None = None, state: str = "open",
+              order_id: str | None = None, limit: int = 500) -> list[dict]:
+        q = select(ApprovalTask).order_by(ApprovalTask.id).limit(limit)
+        if state != "all":
+            q = q.where(ApprovalTask.state == state)
+        if role:
+            q = q.where(ApprovalTask.role == role)
+        if order_id:
+            q = q.where(ApprovalTask.order_id == order_id)
+        with self.db.session() as s:
+            return [task_json(t) for t in s.scalars(q)]
+
+    def act(self, task_id: int, action: str, comment: str | None, key: KeyInfo) -> dict:
+        if action not in ("approve", "reject"):
+            raise Invalid("action must be \"approve\" or \"reject\"", code="BAD_ACTION",
+                          path="$.action")
+        with self.db.session(write=True) as s:
+            task = s.get(ApprovalTask, task_id)
+            if task is None:
+                raise NotFound(f"no approval task {task_id}", code="TASK_NOT_FOUND")
+            # Lock the order: acts on one order's tasks happen one at a time.
+            order = s.get(Order, task.order_id, with_for_update=not self.db.is_sqlite)
+            s.refresh(task)
+            if not key.may_approve(task.role):
+                raise Forbidden(f"key {key.name!r} may not approve for role {task.role!r}",
+                                code="NOT_YOUR_ROLE")
+            if task.state != "open":
+                raise Conflict(f"approval task {task_id} is already {task.state}",
+                               code="TASK_CLOSED")
+            siblings = list(s.scalars(select(ApprovalTask).where(
+                ApprovalTask.order_id == task.order_id,
+                ApprovalTask.order_version == task.order_version)))
+            waiting = [t for t in siblings if t.level < task.level and t.state != "approved"]
+            if waiting:
+                names = ", ".join(f"{t.role} (level {t.level})" for t in waiting)
+                raise Conflict(f"level {task.level} cannot act before level(s) below it are "
+                               f"approved: {names}", code="LOWER_LEVEL_OPEN")
+            t = now()
+            task.state = "approved" if action == "approve" else "rejected"
+            task.acted_by = key.name
+            task.acted_at = t
+            task.comment = comment
+            if action == "reject":
+                for other in siblings:
+                    if other.id != task.id and other.state == "open":
+                        other.state = "cancelled"
+                        other.acted_at = t
+                        other.comment = f"order rejected at task {task.id}"
+                order.status = "rejected"
+            elif all(x.state == "approved" for x in siblings):
+                order.status = "accepted"
+            order.updated_at = t
+            s.execute(update(OrderVersion).where(
+                OrderVersion.order_id == order.id, OrderVersion.version == order.version)
+                .values(status=order.status))
+            self._audit(s, key, action, order.id, None,
+                        f"task {task.id} {task.role} level {task.level}"
+                        + (f": {comment}" if comment else ""))
+            s.flush()
+            out = task_json(task)
+            out["order_status"] = order.status
+            return out
+
+    # ------------------------------------------------------------------ reports
+
+    def top(self, by: str, start: str | None = None, end: str | None = None,
+            limit: int = 10) -> dict:
+        """Top entries by revenue (sum of line nets), with units and order count.
+        Rejected orders are left out."""
+        if by not in REPORT_DIMENSIONS:
+            raise Invalid(f"by must be one of {', '.join(REPORT_DIMENSIONS)}",
+                          code="BAD_QUERY", path="by")
+        column = {"product": OrderLine.sku, "category": OrderLine.category,
+                  "brand": OrderLine.brand, "customer": Order.customer,
+                  "channel": Order.channel, "country": Order.country, "seller": Order.seller,
+                  "day": Order.order_date}[by]
+        q = select(column, OrderLine.net, OrderLine.quantity, Order.id).join(
+            Order, Order.id == OrderLine.order_id).where(Order.status != "rejected")
+        if start:
+            q = q.where(Order.order_date >= _date_param(start, "from"))
+        if end:
+            q = q.where(Order.order_date <= _date_param(end, "to"))
+        groups: dict[Any, list[Any]] = {}
+        with self.db.session() as s:
+            for k, net, qty, oid in s.execute(q):
+                g = groups.setdefault(k, [Decimal(0), Decimal(0), set()])
+                g[0] += _decimal(net)
+                g[1] += _decimal(qty)
+                g[2].add(oid)
+        ranked = sorted(groups.items(), key=lambda kv: (-kv[1][0], -kv[1][1], -len(kv[1][2]),
+                                                        str(kv[0])))
+        return {"by": by, "from": start, "to": end, "items": [
+            {"key": k, "revenue": str(v[0]), "units": str(v[1]), "orders": len(v[2])}
+            for k, v in ranked[:limit]]}
+
+
+def _date_param(text: str, name: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise Invalid(f"{name} must be a date YYYY-MM-DD, not {text!r}", code="BAD_QUERY",
+                      path=name) from None

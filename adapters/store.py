@@ -1,0 +1,88 @@
+"""What every storage module shares: the errors the API maps to statuses, clocks, JSON.
+
+The errors name what went wrong in the words of the service; the API turns them into
+HTTP statuses (NotFound 404, Conflict 409, Invalid 422, Forbidden 403, Unavailable 503).
+"""
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+
+class ServiceError(Exception):
+    code = "ERROR"
+
+    def __init__(self, message: str, *, code: str | None = None, path: str | None = None,
+                 details: Any = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.path = path
+        self.details = details
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.path is not None:
+            body["path"] = self.path
+        if self.details is not None:
+            body["details"] = self.details
+        return {"error": body}
+
+
+class NotFound(ServiceError):
+    code = "NOT_FOUND"
+
+
+class Conflict(ServiceError):
+    code = "CONFLICT"
+
+
+class Invalid(ServiceError):
+    code = "INVALID"
+
+
+class Forbidden(ServiceError):
+    code = "FORBIDDEN"
+
+
+class Unavailable(ServiceError):
+    code = "UNAVAILABLE"
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is None:  # SQLite hands back naive datetimes; we only ever store UTC
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def loads_exact(text: str | bytes) -> Any:
+    """JSON with every number as an exact Decimal (never a float)."""
+    return json.loads(text, parse_float=Decimal, parse_int=Decimal)
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps(values, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, arity: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except Exception:
+        raise Invalid("cursor is not one this service handed out", code="BAD_CURSOR",
+                      path="cursor") from None
+    if not isinstance(values, list) or len(values) != arity:
+        raise Invalid("cursor is not one this service handed out", code="BAD_CURSOR",
+                      path="cursor")
+    return values

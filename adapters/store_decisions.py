@@ -1,0 +1,240 @@
+"""The decision log: every decision the service makes, written before it is answered.
+
+Writes go through `DecisionLog`, one background thread per process that commits the
+records waiting at that moment in one transaction (a batch) and then releases their
+requests: a request is answered only after its record is committed, and a failed commit
+(the database went away) fails every request of that batch with `Unavailable`, so nothing
+answered 2xx is ever lost. Batching is what keeps the log cheap at a thousand decisions a
+second: one commit (one fsync) per batch, not per decision.
+"""
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+import uuid
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from ordinance import engine
+
+from .db import Database, DatabaseUnavailable
+from .models import AuditEntry, DecisionRecord
+from .store import Invalid, NotFound, Unavailable, decode_cursor, encode_cursor, iso, now
+
+PHASES_FOR = {
+    "decide": None,
+    "validate": frozenset({"defaulting", "validation", "compliance"}),
+    "price": frozenset({"defaulting", "pricing"}),
+}
+
+
+def new_id() -> str:
+    return "dec_" + uuid.uuid4().hex
+
+
+def fired_text(fired: list[str]) -> str:
+    return " " + " ".join(fired) + " " if fired else " "
+
+
+@dataclass
+class Evaluated:
+    decision_id: str
+    body: dict[str, Any]      # the decision JSON with decision_id first
+    text: str                 # body rendered by engine.dumps
+    status: str
+    digest: str
+    ruleset_name: str
+    as_of: str
+    fired: list[str]
+    elapsed_us: int
+
+
+def evaluate(rs: Any, order: dict, as_of: date | None, kind: str) -> Evaluated:
+    """Evaluate one order (pure: no storage) and render the answer."""
+    phases = PHASES_FOR[kind if kind in PHASES_FOR else "decide"]
+    t0 = time.perf_counter()
+    decision = rs.evaluate(order, as_of=as_of, phases=set(phases) if phases else None)
+    elapsed = int((time.perf_counter() - t0) * 1_000_000)
+    dj = decision.to_json()
+    did = new_id()
+    body = {"decision_id": did}
+    body.update(dj)
+    ruleset = dj.get("ruleset") or {}
+    fired = [str(f) for f in dj.get("fired") or []]
+    return Evaluated(
+        decision_id=did, body=body, text=engine.dumps(body), status=str(decision.status),
+        digest=str(ruleset.get("digest") or rs.digest),
+        ruleset_name=str(ruleset.get("name") or rs.name),
+        as_of=str(dj.get("as_of") or ""), fired=fired, elapsed_us=elapsed)
+
+
+def record_row(ev: Evaluated, kind: str, key_name: str, order_id: str | None,
+               request_text: str) -> dict[str, Any]:
+    return {
+        "id": ev.decision_id, "created_at": now(), "kind": kind, "key_name": key_name,
+        "order_id": order_id, "status": ev.status, "ruleset_name": ev.ruleset_name,
+        "digest": ev.digest, "as_of": ev.as_of, "fired": fired_text(ev.fired),
+        "elapsed_us": ev.elapsed_us, "request": request_text, "decision": ev.text,
+    }
+
+
+class DecisionLog:
+    """Background writer: `write(row)` blocks until the row is committed (or raises)."""
+
+    def __init__(self, db: Database, batch_max: int = 256, timeout: float = 30.0):
+        self.db = db
+        self.batch_max = batch_max
+        self.timeout = timeout
+        self._queue: queue.Queue[tuple[dict, Future] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self.batches = 0
+        self.rows = 0
+
+    def _ensure_started(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            with self._start_lock:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._run, daemon=True,
+                                                    name="ordinance-decision-log")
+                    self._thread.start()
+
+    def write(self, row: dict[str, Any]) -> None:
+        self._ensure_started()
+        fut: Future = Future()
+        self._queue.put((row, fut))
+        try:
+            fut.result(timeout=self.timeout)
+        except TimeoutError:
+            raise Unavailable("the decision log did not commit in time; the decision was "
+                              "not recorded", code="DATABASE_UNAVAILABLE") from None
+
+    def close(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < self.batch_max:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._commit(batch)
+                    return
+                batch.append(nxt)
+            self._commit(batch)
+
+    def _commit(self, batch: list[tuple[dict, Future]]) -> None:
+        try:
+            with self.db.session(write=True) as s:
+                s.execute(insert(DecisionRecord), [row for row, _ in batch])
+        except DatabaseUnavailable as exc:
+            err = Unavailable(f"the database is unavailable: {exc}",
+                              code="DATABASE_UNAVAILABLE")
+            for _, fut in batch:
+                fut.set_exception(err)
+            return
+        except Exception as exc:  # not a connection problem: fail only the culprits
+            if len(batch) > 1:
+                for one in batch:
+                    self._commit([one])
+                return
+            batch[0][1].set_exception(Unavailable(
+                f"the decision could not be logged: {exc.__class__.__name__}",
+                code="LOG_FAILED"))
+            return
+        self.batches += 1
+        self.rows += len(batch)
+        for _, fut in batch:
+            fut.set_result(None)
+
+
+# --------------------------------------------------------------------------- reading
+
+def _parse_time(text: str, name: str, end: bool = False) -> datetime:
+    try:
+        if len(text) == 10:
+            d = date.fromisoformat(text)
+            dt = datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
+            return dt + timedelta(days=1) if end else dt
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise Invalid(f"{name} must be a date (YYYY-MM-DD) or an ISO date-time, not {text!r}",
+                      code="BAD_QUERY", path=name) from None
+
+
+def summary(r: DecisionRecord) -> dict[str, Any]:
+    return {
+        "decision_id": r.id, "created_at": iso(r.created_at), "kind": r.kind,
+        "key": r.key_name, "order_id": r.order_id, "status": r.status,
+        "ruleset": r.ruleset_name, "digest": r.digest, "as_of": r.as_of,
+        "elapsed_ms": round(r.elapsed_us / 1000, 3),
+    }
+
+
+def query(db: Database, *, reader: tuple[int | None, str], start: str | None = None,
+          end: str | None = None, status: str | None = None, rule: str | None = None,
+          digest: str | None = None, order_id: str | None = None, cursor: str | None = None,
+          limit: int = 50) -> dict[str, Any]:
+    """Newest first. `to` is inclusive of a whole day when given as a date."""
+    q = select(DecisionRecord).order_by(DecisionRecord.seq.desc()).limit(limit + 1)
+    if start:
+        q = q.where(DecisionRecord.created_at >= _parse_time(start, "from"))
+    if end:
+        q = q.where(DecisionRecord.created_at < _parse_time(end, "to", end=True)
+                    if len(end) == 10 else DecisionRecord.created_at <= _parse_time(end, "to"))
+    if status:
+        q = q.where(DecisionRecord.status == status)
+    if digest:
+        q = q.where(DecisionRecord.digest == digest)
+    if order_id:
+        q = q.where(DecisionRecord.order_id == order_id)
+    if rule:
+        q = q.where(DecisionRecord.fired.contains(f" {rule} ", autoescape=True))
+    if cursor:
+        (seq,) = decode_cursor(cursor, 1)
+        if not isinstance(seq, int):
+            raise Invalid("cursor is not one this service handed out", code="BAD_CURSOR",
+                          path="cursor")
+        q = q.where(DecisionRecord.seq < seq)
+    with db.session(write=True) as s:
+        rows = list(s.scalars(q))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        t = now()
+        for r in rows:
+            s.add(AuditEntry(at=t, key_id=reader[0], key_name=reader[1],
+                             action="list_decisions", order_id=r.order_id, decision_id=r.id,
+                             detail=""))
+        return {"items": [summary(r) for r in rows],
+                "next_cursor": encode_cursor([rows[-1].seq]) if more and rows else None}
+
+
+def get(db: Database, decision_id: str, *, reader: tuple[int | None, str]) -> str:
+    """The logged record as JSON text (the request and decision embedded verbatim)."""
+    with db.session(write=True) as s:
+        r = s.scalars(select(DecisionRecord).where(DecisionRecord.id == decision_id)).first()
+        if r is None:
+            raise NotFound(f"no decision {decision_id!r}", code="DECISION_NOT_FOUND")
+        s.add(AuditEntry(at=now(), key_id=reader[0], key_name=reader[1],
+                         action="read_decision", order_id=r.order_id, decision_id=r.id,
+                         detail=""))
+        head = summary(r)
+        head["fired"] = r.fired.split()
+        parts = [json.dumps(head)[:-1], ', "request": ', r.request or "null",
+                 ', "decision": ', r.decision, "}"]
+        return "".join(parts)

@@ -1,0 +1,175 @@
+"""The REST service: `create_app(settings)` wires storage, keys and the route modules.
+
+Each route module exposes `router`; this module only builds the shared context (database,
+key ring, rule-set cache, decision log, order hub), maps service errors to statuses, and
+includes the routers. Errors always have one shape:
+
+    {"error": {"code": "BAD_ORDER", "message": "...", "path": "$.order.lines[0].quantity"}}
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ordinance.adapters import db as dbmod
+from ordinance.adapters.hub import Hub
+from ordinance.adapters.store import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from ordinance.adapters.store_decisions import DecisionLog
+from ordinance.adapters.store_keys import KeyRing
+from ordinance.adapters.store_rulesets import Limits, RuleSets
+
+from .auth import RoleTooWeak, Unauthorized
+from .settings import Settings
+
+log = logging.getLogger("ordinance.api")
+
+ROUTE_MODULES = [
+    "ordinance.api.routes_decisions",
+    "ordinance.api.routes_rulesets",
+    "ordinance.api.routes_orders",
+    "ordinance.api.routes_approvals",
+    "ordinance.api.routes_reports",
+    "ordinance.api.routes_keys",
+    "ordinance.api.routes_simulations",   # another engineer's; included when importable
+]
+OPTIONAL_MODULES = {"ordinance.api.routes_simulations"}
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: dbmod.Database
+    keys: KeyRing
+    rulesets: RuleSets
+    log: DecisionLog
+    hub: Hub
+    limits: Limits
+
+
+def build_context(settings: Settings) -> Context:
+    db = dbmod.connect(settings.database_url)
+    if settings.auto_migrate:
+        dbmod.upgrade(db)
+    return Context(
+        settings=settings, db=db, keys=KeyRing(db),
+        rulesets=RuleSets(db, settings.cache_dir, settings.active_ttl),
+        log=DecisionLog(db, batch_max=settings.log_batch_max), hub=Hub(db),
+        limits=Limits(max_archive_bytes=settings.max_upload_bytes,
+                      max_unpacked_bytes=settings.max_unpacked_bytes,
+                      max_files=settings.max_files))
+
+
+STATUS = [
+    (Unauthorized, 401), (RoleTooWeak, 403), (Forbidden, 403), (NotFound, 404),
+    (Conflict, 409), (Invalid, 422),
+]
+
+
+def _status_for(exc: ServiceError) -> int:
+    for cls, status in STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 503
+
+
+def error_response(status: int, code: str, message: str, path: str | None = None,
+                   details: Any = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if path is not None:
+        body["path"] = path
+    if details is not None:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def service_error(_req: Request, exc: ServiceError) -> JSONResponse:
+        status = _status_for(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if status == 503:
+            headers = {"Retry-After": "1"}
+        return error_response(status, exc.code, exc.message, exc.path, exc.details, headers)
+
+    @app.exception_handler(dbmod.DatabaseUnavailable)
+    async def db_down(_req: Request, exc: dbmod.DatabaseUnavailable) -> JSONResponse:
+        return error_response(503, "DATABASE_UNAVAILABLE",
+                              f"the database is unavailable, nothing was stored: {exc}",
+                              headers={"Retry-After": "1"})
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        loc = [str(p) for p in first.get("loc", ())]
+        path = ".".join(loc) if loc else None
+        if loc and loc[0] in ("query", "path", "header"):
+            path = ".".join(loc[1:]) or loc[0]
+        elif loc and loc[0] == "body":
+            path = "$" + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc[1:])
+        return error_response(422, "BAD_REQUEST", str(first.get("msg", "invalid request")),
+                              path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
+        return error_response(exc.status_code, code, str(exc.detail),
+                              headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_req: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return error_response(500, "INTERNAL", "an unexpected error; it has been logged")
+
+
+def create_app(settings: Settings | None = None, context: Context | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    ctx = context or build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        ctx.log.close()
+        ctx.db.dispose()
+
+    app = FastAPI(
+        title="Ordinance",
+        version="1.0",
+        description="Order policies: decisions, rule-set versions, the decision log, the "
+                    "order hub and approvals. Every request carries `Authorization: Bearer KEY`.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    _install_handlers(app)
+
+    @app.get("/health", tags=["service"], summary="Liveness and database reachability",
+             responses={503: {"description": "database unreachable"}})
+    def health() -> dict[str, str]:
+        from sqlalchemy import text
+
+        with ctx.db.session() as s:
+            s.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    for name in ROUTE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if name in OPTIONAL_MODULES and exc.name == name:
+                continue
+            raise
+        app.include_router(module.router)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` (one per worker process)."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,232 @@
+"""POST /v1/decisions, /v1/validate, /v1/price; GET /v1/decisions[/{id}] (the decision log).
+
+The body is parsed here, from the raw bytes, with every JSON number an exact Decimal, and
+the order checked with the engine's `validate_order`; a mistake is a 422 naming the JSON path
+of the request body (`$.order.lines[2].quantity`).
+"""
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from ordinance import engine
+from ordinance.adapters import store_decisions
+from ordinance.adapters.store import Invalid
+from ordinance.adapters.store_keys import KeyInfo
+
+from .auth import require
+
+router = APIRouter(tags=["decisions"])
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                       "path": {"type": "string"}, "details": {}},
+    }},
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    text = {401: "missing, unknown or revoked key", 403: "the key's role is too weak",
+            404: "not found", 409: "conflict", 413: "too large",
+            422: "bad input, with the JSON path of the mistake",
+            503: "the database is unavailable; nothing was stored"}
+    return {s: {"description": text.get(s, "error"),
+                "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+            for s in (401, 403, *statuses, 503)}
+
+
+def json_schema_response(description: str, schema: dict | None = None) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {
+        "schema": schema or {"type": "object"}}}}
+
+
+DECISION_REQUEST = {
+    "required": True,
+    "content": {"application/json": {"schema": {
+        "type": "object",
+        "required": ["order"],
+        "additionalProperties": False,
+        "properties": {
+            "order": {"type": "object", "description": "the order (SPEC section 6)",
+                      "properties": {"id": {"type": ["string", "number"]},
+                                     "lines": {"type": "array",
+                                               "items": {"type": "object"}}}},
+            "as_of": {"type": ["string", "null"], "format": "date"},
+            "ruleset": {"type": ["string", "null"],
+                        "description": "NAME@DIGEST or NAME@VERSION; default: the active one"},
+        },
+    }, "example": {"order": {"id": "SO-1", "lines": [{"id": "1", "sku": "A-1",
+                                                        "quantity": 2}]}}}},
+}
+
+DECISION_SCHEMA = {
+    "type": "object",
+    "required": ["decision_id", "status"],
+    "properties": {
+        "decision_id": {"type": "string"},
+        "order_id": {},
+        "status": {"type": "string",
+                   "enum": ["accepted", "rejected", "on_hold", "pending_approval"]},
+        "as_of": {"type": "string"},
+        "ruleset": {"type": "object"},
+    },
+}
+
+
+async def raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _json_error(exc: json.JSONDecodeError) -> Invalid:
+    return Invalid(f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column "
+                   f"{exc.colno}", code="BAD_JSON", path="$")
+
+
+class ParsedRequest:
+    __slots__ = ("order", "as_of", "ruleset", "order_text", "request_text")
+
+    def __init__(self, order: dict, as_of: date | None, ruleset: str | None,
+                 order_text: str, request_text: str):
+        self.order, self.as_of, self.ruleset = order, as_of, ruleset
+        self.order_text, self.request_text = order_text, request_text
+
+
+def parse_request(raw: bytes) -> ParsedRequest:
+    """`{"order": {...}, "as_of": "YYYY-MM-DD"?, "ruleset": "NAME@REF"?}` -> ParsedRequest."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Invalid(f"the body is not UTF-8 (byte {exc.start})", code="BAD_JSON",
+                      path="$") from None
+    if not text.strip():
+        raise Invalid("the body is empty; send {\"order\": {...}}", code="BAD_JSON", path="$")
+    try:
+        body = json.loads(text, parse_float=Decimal, parse_int=Decimal,
+                          parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise _json_error(exc) from None
+    except (ValueError, RecursionError) as exc:
+        raise Invalid(f"the body is not valid JSON: {exc}", code="BAD_JSON", path="$") from None
+    if not isinstance(body, dict):
+        raise Invalid("the body must be a JSON object {\"order\": {...}}", code="BAD_REQUEST",
+                      path="$")
+    for k in body:
+        if k not in ("order", "as_of", "ruleset"):
+            raise Invalid(f"unknown field {k!r} (expected order, as_of, ruleset)",
+                          code="BAD_REQUEST", path=f"$.{k}")
+    if "order" not in body:
+        raise Invalid("the body has no order", code="BAD_REQUEST", path="$.order")
+    try:
+        order = engine.validate_order(body["order"])
+    except engine.BadOrder as exc:
+        path = str(getattr(exc, "path", "$") or "$")
+        path = "$.order" + path[1:] if path.startswith("$") else "$.order." + path
+        raise Invalid(str(getattr(exc, "message", exc)), code="BAD_ORDER", path=path) from None
+    as_of = body.get("as_of")
+    if as_of is not None:
+        if not isinstance(as_of, str):
+            raise Invalid("as_of must be a date YYYY-MM-DD", code="BAD_REQUEST", path="$.as_of")
+        try:
+            as_of = date.fromisoformat(as_of)
+        except ValueError:
+            raise Invalid(f"as_of must be a date YYYY-MM-DD, not {body['as_of']!r}",
+                          code="BAD_REQUEST", path="$.as_of") from None
+        if len(body["as_of"]) != 10:
+            raise Invalid("as_of must be a date YYYY-MM-DD", code="BAD_REQUEST",
+                          path="$.as_of")
+    ruleset = body.get("ruleset")
+    if ruleset is not None and (not isinstance(ruleset, str) or len(ruleset) > 300):
+        raise Invalid("ruleset must be a text NAME@DIGEST or NAME@VERSION", code="BAD_REQUEST",
+                      path="$.ruleset")
+    return ParsedRequest(order, as_of, ruleset, engine.dumps(order), text)
+
+
+def json_text(text: str, status: int = 200) -> Response:
+    return Response(content=text, media_type="application/json", status_code=status)
+
+
+def _decide(request: Request, raw: bytes, key: KeyInfo, kind: str) -> Response:
+    ctx = request.app.state.ctx
+    parsed = parse_request(raw)
+    rs = ctx.rulesets.resolve(parsed.ruleset)
+    ev = store_decisions.evaluate(rs, parsed.order, parsed.as_of, kind)
+    oid = parsed.order.get("id")
+    ctx.log.write(store_decisions.record_row(
+        ev, kind, key.name, None if oid is None else str(oid), parsed.request_text))
+    return json_text(ev.text)
+
+
+DECIDE_DOC = dict(openapi_extra={"requestBody": DECISION_REQUEST},
+                  responses={200: json_schema_response("the decision (SPEC section 6) with "
+                                                       "its decision_id", DECISION_SCHEMA),
+                             **errors(404, 409, 422)})
+
+
+@router.post("/v1/decisions", summary="Decide an order (every phase)", **DECIDE_DOC)
+def decide(request: Request, raw: bytes = Depends(raw_body),
+           key: KeyInfo = Depends(require("evaluator"))) -> Response:
+    return _decide(request, raw, key, "decide")
+
+
+@router.post("/v1/validate", summary="Defaulting, validation and compliance only", **DECIDE_DOC)
+def validate(request: Request, raw: bytes = Depends(raw_body),
+             key: KeyInfo = Depends(require("evaluator"))) -> Response:
+    return _decide(request, raw, key, "validate")
+
+
+@router.post("/v1/price", summary="Defaulting and pricing only", **DECIDE_DOC)
+def price(request: Request, raw: bytes = Depends(raw_body),
+          key: KeyInfo = Depends(require("evaluator"))) -> Response:
+    return _decide(request, raw, key, "price")
+
+
+LOG_PAGE = {
+    "type": "object", "required": ["items", "next_cursor"],
+    "properties": {"items": {"type": "array", "items": {"type": "object", "required": [
+        "decision_id", "created_at", "status", "digest"]}},
+        "next_cursor": {"type": ["string", "null"]}},
+}
+
+
+@router.get("/v1/decisions", summary="Query the decision log (newest first)",
+            responses={200: json_schema_response("a page of the log", LOG_PAGE),
+                       **errors(422)})
+def list_decisions(
+    request: Request,
+    from_: str | None = Query(None, alias="from", description="date or date-time, inclusive"),
+    to: str | None = Query(None, description="date (whole day) or date-time, inclusive"),
+    status: str | None = Query(None),
+    rule: str | None = Query(None, description="a pack/rule id that fired"),
+    digest: str | None = Query(None),
+    order_id: str | None = Query(None),
+    cursor: str | None = Query(None),
+    limit: int = Query(50, ge=1, le=1000),
+    key: KeyInfo = Depends(require("analyst")),
+) -> dict:
+    return store_decisions.query(
+        request.app.state.ctx.db, reader=(key.id, key.name), start=from_, end=to,
+        status=status, rule=rule, digest=digest, order_id=order_id, cursor=cursor, limit=limit)
+
+
+@router.get("/v1/decisions/{decision_id}", summary="One logged decision: request, decision, "
+            "digest, time taken",
+            responses={200: json_schema_response("the logged record", {
+                "type": "object", "required": ["decision_id", "request", "decision",
+                                               "digest", "elapsed_ms"]}), **errors(404)})
+def get_decision(request: Request, decision_id: str,
+                 key: KeyInfo = Depends(require("analyst"))) -> Response:
+    return json_text(store_decisions.get(request.app.state.ctx.db, decision_id,
+                                         reader=(key.id, key.name)))

@@ -1,0 +1,53 @@
+"""API keys over REST (admin): create (the secret is in the answer, once), list, revoke."""
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from ordinance.adapters import store_keys
+from ordinance.adapters.store_keys import KeyInfo
+
+from .auth import require
+from .routes_decisions import errors, json_schema_response
+
+router = APIRouter(tags=["keys"])
+
+
+class NewKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["evaluator", "analyst", "approver", "admin"]
+    name: str | None = Field(None, max_length=200)
+    approves: list[str] = Field(default_factory=list, max_length=100)
+
+
+KEY = {"type": "object", "required": ["id", "name", "role", "approves"]}
+
+
+@router.post("/v1/keys", status_code=201, summary="Create a key (shown once)",
+             responses={201: json_schema_response("the key, with its secret in `key`", KEY),
+                        **errors(422)})
+def create(request: Request, body: NewKey,
+           key: KeyInfo = Depends(require("admin"))) -> JSONResponse:
+    approves = store_keys.parse_approves(",".join(body.approves))
+    secret, info = store_keys.create_key(request.app.state.ctx.db, body.role, body.name,
+                                         approves)
+    return JSONResponse({"key": secret, **info}, status_code=201)
+
+
+@router.get("/v1/keys", summary="Every key (never the secrets)",
+            responses={200: json_schema_response("keys", {
+                "type": "object", "required": ["items"]}), **errors()})
+def list_keys(request: Request, key: KeyInfo = Depends(require("admin"))) -> dict:
+    return {"items": store_keys.list_keys(request.app.state.ctx.db)}
+
+
+@router.delete("/v1/keys/{key_id}", summary="Revoke a key",
+               responses={200: json_schema_response("revoked", KEY), **errors(404)})
+def revoke(request: Request, key_id: int, key: KeyInfo = Depends(require("admin"))) -> dict:
+    ctx = request.app.state.ctx
+    info = store_keys.revoke_key(ctx.db, key_id)
+    ctx.keys.forget()
+    return info

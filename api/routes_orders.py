@@ -1,0 +1,96 @@
+"""The order hub: capture (POST), change (PUT), read, search, versions, audit trail."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from ordinance.adapters.store_keys import KeyInfo
+
+from .auth import require
+from .routes_decisions import (DECISION_REQUEST, errors, json_schema_response, json_text,
+                               parse_request, raw_body)
+
+router = APIRouter(tags=["orders"])
+
+ORDER_VIEW = {"type": "object",
+              "required": ["order_id", "version", "status", "decision_id", "decision",
+                           "approvals"],
+              "properties": {"order_id": {"type": "string"}, "version": {"type": "integer"},
+                             "status": {"type": "string"}, "approvals": {"type": "array"}}}
+
+
+@router.post("/v1/orders", summary="Capture an order: decided and stored (idempotent on the id)",
+             status_code=201, openapi_extra={"requestBody": DECISION_REQUEST},
+             responses={201: json_schema_response("captured", ORDER_VIEW),
+                        200: json_schema_response("already captured with this content",
+                                                  ORDER_VIEW),
+                        **errors(404, 409, 422)})
+def capture(request: Request, raw: bytes = Depends(raw_body),
+            key: KeyInfo = Depends(require("evaluator"))) -> Response:
+    ctx = request.app.state.ctx
+    p = parse_request(raw)
+    from ordinance.adapters.hub import order_id_of
+
+    order_id_of(p.order)  # a missing id is a 422 before any rule set is needed
+    rs = ctx.rulesets.resolve(p.ruleset)
+    created, text = ctx.hub.submit(rs, p.order, p.as_of, p.ruleset, p.order_text,
+                                   p.request_text, key)
+    return json_text(text, 201 if created else 200)
+
+
+@router.put("/v1/orders/{order_id}", summary="A change order: decided again, a new version",
+            openapi_extra={"requestBody": DECISION_REQUEST},
+            responses={200: json_schema_response("the order after the change", ORDER_VIEW),
+                       **errors(404, 409, 422)})
+def change(request: Request, order_id: str, raw: bytes = Depends(raw_body),
+           key: KeyInfo = Depends(require("evaluator"))) -> Response:
+    ctx = request.app.state.ctx
+    p = parse_request(raw)
+    if p.order.get("id") is None:
+        p.order["id"] = order_id
+        from ordinance import engine
+
+        p.order_text = engine.dumps(p.order)
+    rs = ctx.rulesets.resolve(p.ruleset)
+    _changed, text = ctx.hub.change(rs, order_id, p.order, p.as_of, p.ruleset, p.order_text,
+                                    p.request_text, key)
+    return json_text(text)
+
+
+@router.get("/v1/orders", summary="Search orders (cursor paging, by id)",
+            responses={200: json_schema_response("a page of orders", {
+                "type": "object", "required": ["items", "next_cursor"]}), **errors(422)})
+def search(request: Request,
+           status: str | None = None, customer: str | None = None,
+           channel: str | None = None,
+           sku: str | None = Query(None, description="orders with a line of this product"),
+           from_: str | None = Query(None, alias="from", description="order date, inclusive"),
+           to: str | None = Query(None, description="order date, inclusive"),
+           cursor: str | None = None, limit: int = Query(50, ge=1, le=1000),
+           key: KeyInfo = Depends(require("analyst"))) -> dict:
+    return request.app.state.ctx.hub.search(key, status=status, customer=customer,
+                                            channel=channel, sku=sku, start=from_, end=to,
+                                            cursor=cursor, limit=limit)
+
+
+@router.get("/v1/orders/{order_id}", summary="One order: its current version and decision",
+            responses={200: json_schema_response("the order", ORDER_VIEW), **errors(404)})
+def get_order(request: Request, order_id: str,
+              key: KeyInfo = Depends(require("evaluator"))) -> Response:
+    return json_text(request.app.state.ctx.hub.get(order_id, key))
+
+
+@router.get("/v1/orders/{order_id}/versions", summary="Every version of an order",
+            responses={200: json_schema_response("versions", {
+                "type": "object", "required": ["order_id", "versions"]}), **errors(404)})
+def versions(request: Request, order_id: str,
+             key: KeyInfo = Depends(require("analyst"))) -> Response:
+    return json_text(request.app.state.ctx.hub.versions(order_id, key))
+
+
+@router.get("/v1/orders/{order_id}/audit",
+            summary="The order's audit trail: who captured, changed, approved and read it",
+            responses={200: json_schema_response("entries, oldest first", {
+                "type": "object", "required": ["order_id", "entries"]}), **errors(404)})
+def audit(request: Request, order_id: str, key: KeyInfo = Depends(require("analyst"))) -> dict:
+    return request.app.state.ctx.hub.audit(order_id, key)

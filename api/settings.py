@@ -1,0 +1,52 @@
+"""Service configuration, read once from the environment (or given explicitly in tests).
+
+`ORDINANCE_DATABASE_URL`   SQLAlchemy URL; default a SQLite file `ordinance.db` in the
+                           working directory. `postgresql://...` uses psycopg 3.
+`ORDINANCE_CACHE_DIR`      where stored rule-set versions are materialised to be loaded
+                           (default: `$TMPDIR/ordinance-rulesets`).
+`ORDINANCE_ACTIVE_TTL`     seconds a process trusts its cached "active rule set" pointer
+                           before reading it again (default 1.0; activation in the same
+                           process is seen at once).
+`ORDINANCE_MAX_UPLOAD`     largest rule-set archive accepted, in bytes (default 20 MB).
+`ORDINANCE_AUTO_MIGRATE`   "0" to skip applying migrations at start-up.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+
+
+def _default_url() -> str:
+    return "sqlite:///" + os.path.join(os.getcwd(), "ordinance.db")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=_default_url)
+    cache_dir: str = field(
+        default_factory=lambda: os.path.join(tempfile.gettempdir(), "ordinance-rulesets")
+    )
+    active_ttl: float = 1.0
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_unpacked_bytes: int = 100 * 1024 * 1024
+    max_files: int = 2000
+    auto_migrate: bool = True
+    log_batch_max: int = 256
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Settings":
+        env = os.environ
+        values: dict[str, object] = {}
+        if env.get("ORDINANCE_DATABASE_URL"):
+            values["database_url"] = env["ORDINANCE_DATABASE_URL"]
+        if env.get("ORDINANCE_CACHE_DIR"):
+            values["cache_dir"] = env["ORDINANCE_CACHE_DIR"]
+        if env.get("ORDINANCE_ACTIVE_TTL"):
+            values["active_ttl"] = float(env["ORDINANCE_ACTIVE_TTL"])
+        if env.get("ORDINANCE_MAX_UPLOAD"):
+            values["max_upload_bytes"] = int(env["ORDINANCE_MAX_UPLOAD"])
+        if env.get("ORDINANCE_AUTO_MIGRATE") == "0":
+            values["auto_migrate"] = False
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
