@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Any, Callable
 
 from rich.console import Console
@@ -81,10 +82,11 @@ def handler(args: argparse.Namespace) -> int:
         err.print("ordinance simulate: --executor dask needs --scheduler ADDRESS")
         return 2
     try:
-        baseline, candidate = resolve(args.baseline), resolve(args.candidate)
+        stored = _stored_versions()
+        baseline, candidate = resolve(args.baseline, stored), resolve(args.candidate, stored)
         source = open_orders(args.orders, args.format)
     except (RuleSetNotFound, OSError, ValueError) as exc:
-        err.print(f"ordinance simulate: {exc}")
+        err.print(f"ordinance simulate: {exc}", markup=False)
         return 2
     options = Options(as_of=args.as_of, consume_stock=args.consume_stock,
                       sample_size=args.sample, collect_changes=bool(args.changes),
@@ -122,6 +124,31 @@ def handler(args: argparse.Namespace) -> int:
         err.print(f"{summary['bad_lines']} line(s) were not orders; the first: "
                   f"{summary['bad_line_samples'][0]}", markup=False)
     return 0
+
+
+def _stored_versions() -> Callable[[str], Path | None]:
+    """Finds `NAME@DIGEST`, `NAME@VERSION` and `active` in the service's database
+    (ORDINANCE_DATABASE_URL), connecting only when such a name is asked for."""
+    def find(spec: str) -> Path | None:
+        if spec != "active" and "@" not in spec:
+            return None
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from ordinance.adapters import db
+        from ordinance.adapters.store import ServiceError
+        from ordinance.adapters.store_rulesets import RuleSets
+        from ordinance.simulator.rulesets import RuleSetNotFound
+
+        from .settings import Settings
+
+        settings = Settings.from_env()
+        try:
+            rulesets = RuleSets(db.connect(settings.database_url), settings.cache_dir)
+            return Path(rulesets.resolve(None if spec == "active" else spec).path)
+        except (ServiceError, SQLAlchemyError) as exc:
+            raise RuleSetNotFound(f"{spec}: not found in the service's storage at "
+                                  f"{settings.database_url}: {exc}") from None
+    return find
 
 
 class _progress_bar:

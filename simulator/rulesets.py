@@ -40,12 +40,15 @@ def register_resolver(resolver: Resolver) -> None:
         _RESOLVERS.append(resolver)
 
 
-def resolve(spec: str) -> RuleSetRef:
+def resolve(spec: str, resolver: Resolver | None = None) -> RuleSetRef:
+    """`resolver`, when given, is tried before the registered ones (the service passes its
+    storage this way)."""
     from ordinance.engine import digest_of
 
     path: Path | None = Path(spec) if Path(spec).is_dir() else None
-    for resolver in _RESOLVERS if path is None else ():
-        path = resolver(spec)
+    resolvers = ([resolver] if resolver else []) + _RESOLVERS
+    for find in resolvers if path is None else ():
+        path = find(spec)
         if path is not None:
             break
     if path is None:

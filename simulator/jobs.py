@@ -1,0 +1,179 @@
+"""Simulations in the background, for the REST service.
+
+In: `JobRunner.start(baseline, candidate, orders_path, ...)`: rule sets as `rulesets.resolve`
+knows them and an order file the runner may read (and delete when done, if told). Out: a `Job`
+whose `to_json()` is what `GET /v1/simulations/{id}` answers: its state, its progress while it
+runs, then its summary; `report_html(id)` gives the HTML report. Raises `RuleSetNotFound` and
+`OSError` from `start` for a rule set or an order file that is not there; any failure after that
+is the job's `error`, never an exception in the caller.
+
+The non-obvious choices:
+- A job runs on a thread of its own, and that thread fans the orders out to local processes
+  (or runs them inline), exactly like the command line; so a running job never blocks the
+  web server's event loop, and at most `max_running` jobs run at once (the rest wait, queued).
+- A finished job's summary and report go to files in its directory (`workdir/ID/`), so a long
+  -lived service holds only the small job records in memory.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ordinance.simulator import outputs, report
+from ordinance.simulator.replay import Options, Progress, simulate
+from ordinance.simulator.rulesets import Resolver, resolve
+from ordinance.simulator.streams import open_orders
+
+STATES = ("queued", "running", "done", "failed")
+
+
+@dataclass
+class Job:
+    id: str
+    baseline: str
+    candidate: str
+    directory: Path
+    state: str = "queued"
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    orders_done: int = 0
+    bytes_read: int = 0
+    total_bytes: int | None = None
+    error: str | None = None
+
+    @property
+    def summary_path(self) -> Path:
+        return self.directory / "summary.json"
+
+    @property
+    def report_path(self) -> Path:
+        return self.directory / "report.html"
+
+    def to_json(self) -> dict[str, Any]:
+        fraction = (min(self.bytes_read / self.total_bytes, 1.0)
+                    if self.total_bytes else (1.0 if self.state == "done" else 0.0))
+        out: dict[str, Any] = {
+            "id": self.id, "state": self.state, "baseline": self.baseline,
+            "candidate": self.candidate,
+            "progress": {"orders": self.orders_done, "fraction": round(fraction, 4)},
+            "created": _iso(self.created), "started": _iso(self.started),
+            "finished": _iso(self.finished),
+        }
+        if self.state == "failed":
+            out["error"] = self.error
+        if self.state == "done":
+            out["report"] = f"/v1/simulations/{self.id}/report.html"
+        return out
+
+
+def _iso(moment: float | None) -> str | None:
+    if moment is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+
+
+class JobRunner:
+    def __init__(self, workdir: str | Path | None = None, *, executor: str = "processes",
+                 workers: int | None = None, max_running: int = 1) -> None:
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="ordinance-simulations-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.executor, self.workers = executor, workers
+        self.jobs: dict[str, Job] = {}
+        self._slots = threading.Semaphore(max_running)
+        self._lock = threading.Lock()
+
+    def start(self, baseline: str, candidate: str, orders_path: str | Path, *,
+              options: Options = Options(), format: str | None = None,
+              delete_orders: bool = False, resolver: Resolver | None = None) -> Job:
+        """Queues a simulation and returns its job at once. `resolver` finds stored rule-set
+        versions (rulesets.resolve)."""
+        refs = (resolve(baseline, resolver), resolve(candidate, resolver))
+        source = open_orders(str(orders_path), format)
+        job_id = uuid.uuid4().hex
+        job = Job(job_id, baseline, candidate, self.workdir / job_id,
+                  total_bytes=source.total_bytes)
+        job.directory.mkdir()
+        with self._lock:
+            self.jobs[job_id] = job
+        thread = threading.Thread(target=self._run, name=f"simulation-{job_id[:8]}",
+                                  args=(job, refs, source, options,
+                                        Path(orders_path) if delete_orders else None),
+                                  daemon=True)
+        thread.start()
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            return self.jobs.get(job_id)
+
+    def summary(self, job_id: str) -> dict[str, Any] | None:
+        """The finished job's summary; its numbers are Decimals (render with engine.dumps)."""
+        import json
+        from decimal import Decimal
+
+        job = self.get(job_id)
+        if job is None or job.state != "done":
+            return None
+        return json.loads(job.summary_path.read_text(encoding="utf-8"), parse_float=Decimal)
+
+    def report_html(self, job_id: str) -> str | None:
+        job = self.get(job_id)
+        if job is None or job.state != "done":
+            return None
+        return job.report_path.read_text(encoding="utf-8")
+
+    def wait(self, job_id: str, timeout: float | None = None) -> Job:
+        """Blocks until the job has finished (for tests and scripts)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            job = self.get(job_id)
+            if job is None:
+                raise KeyError(job_id)
+            if job.state in ("done", "failed"):
+                return job
+            if deadline is not None and time.monotonic() > deadline:
+                return job
+            time.sleep(0.05)
+
+    def delete(self, job_id: str) -> None:
+        with self._lock:
+            job = self.jobs.pop(job_id, None)
+        if job is not None:
+            shutil.rmtree(job.directory, ignore_errors=True)
+
+    def _run(self, job: Job, refs: tuple[Any, Any], source: Any, options: Options,
+             delete: Path | None) -> None:
+        def on_progress(p: Progress) -> None:
+            job.orders_done, job.bytes_read = p.items, p.bytes_read
+
+        with self._slots:
+            job.state, job.started = "running", time.time()
+            try:
+                summary = simulate(refs[0], refs[1], source, options, executor=self.executor,
+                                   workers=self.workers, progress=on_progress)
+                outputs.write_text(job.summary_path, outputs.summary_json(summary))
+                outputs.write_text(job.report_path, report.render(summary))
+                job.state = "done"
+            except Exception as exc:  # the job's failure is reported, not raised in a thread
+                job.error = _describe(exc)
+                job.state = "failed"
+            finally:
+                job.finished = time.time()
+                if delete is not None:
+                    delete.unlink(missing_ok=True)
+
+
+def _describe(exc: Exception) -> str:
+    diagnostics = getattr(exc, "diagnostics", None)
+    if diagnostics:
+        return "; ".join(
+            f"{d.span.file}:{d.span.line}:{d.span.col}: {d.severity}: {d.message}"
+            if getattr(d, "span", None) else f"{d.severity}: {d.message}" for d in diagnostics)
+    return f"{type(exc).__name__}: {exc}"
