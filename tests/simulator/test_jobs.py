@@ -1,0 +1,50 @@
+"""The background job runner behind REST."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from ordinance.simulator.jobs import JobRunner
+from ordinance.simulator.rulesets import RuleSetNotFound
+
+
+def test_a_job_runs_and_keeps_its_summary_and_report(data, tmp_path):
+    runner = JobRunner(tmp_path / "jobs", executor="inline")
+    orders = tmp_path / "orders.jsonl"
+    shutil.copy(data / "orders.jsonl", orders)
+    job = runner.start(str(data / "base"), str(data / "candidate-rules"), orders,
+                       delete_orders=True)
+    assert job.to_json()["state"] in ("queued", "running", "done")
+    finished = runner.wait(job.id, timeout=60)
+    assert finished.state == "done", finished.error
+    status = finished.to_json()
+    assert status["progress"] == {"orders": 7, "fraction": 1.0}
+    assert status["report"] == f"/v1/simulations/{job.id}/report.html"
+    summary = runner.summary(job.id)
+    assert summary["changed_orders"] == 2
+    assert str(summary["candidate"]["revenue"]) == "2374.00"
+    assert "<svg" in runner.report_html(job.id)
+    assert not orders.exists()                # the upload is deleted once read
+
+
+def test_a_failing_job_reports_why(data, tmp_path):
+    runner = JobRunner(tmp_path / "jobs", executor="inline")
+    broken = tmp_path / "broken"
+    shutil.copytree(data / "base", broken)
+    (broken / "packs" / "bad.yaml").write_text("pack: bad\nphase: pricing\nrules:\n"
+                                               "  - id: r\n    when: lenght(order.lines)\n")
+    job = runner.wait(runner.start(str(data / "base"), str(broken),
+                                   data / "orders.jsonl").id, timeout=60)
+    assert job.state == "failed"
+    assert "bad.yaml:5:" in job.error
+    assert runner.summary(job.id) is None and runner.report_html(job.id) is None
+
+
+def test_unknown_rule_set_is_refused_at_once(data, tmp_path):
+    runner = JobRunner(tmp_path / "jobs", executor="inline")
+    with pytest.raises(RuleSetNotFound):
+        runner.start(str(tmp_path / "nowhere"), str(data / "base"), data / "orders.jsonl")
+    with pytest.raises(RuleSetNotFound, match="storage"):
+        runner.start("acme@sha256:00", str(data / "base"), data / "orders.jsonl")
+    assert runner.jobs == {}
