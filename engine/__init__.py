@@ -1,1 +1,32 @@
-"""Ordinance engine layer."""
+"""Ordinance's engine: the pure core. load -> check -> compile -> evaluate.
+
+The public API (docs/design/engine-api.md): `check`, `load`, `CompiledRuleSet`, `Decision`,
+`Diagnostic`, `RuleSetInvalid`, `BadOrder`, `parse_order`, `validate_order`, `dumps`,
+`digest_of`, `PHASES`. Nothing here does I/O beyond reading the rule set directory it is given.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .diagnostics import Code, Diagnostic, RuleSetInvalid, Span
+from .evaluate import CompiledRuleSet, Decision
+from .orders import BadOrder, dumps, parse_json, parse_order, validate_order
+from .ruleset import PHASES, check_dir, digest_of
+
+__all__ = ["check", "load", "CompiledRuleSet", "Decision", "Diagnostic", "RuleSetInvalid",
+           "BadOrder", "parse_order", "parse_json", "validate_order", "dumps", "digest_of",
+           "PHASES", "Code", "Span"]
+
+
+def check(path: str | Path) -> list[Diagnostic]:
+    """Every diagnostic of the rule set, sorted by place. Never raises for the user's mistakes."""
+    _, diags, _ = check_dir(path)
+    return diags
+
+
+def load(path: str | Path) -> CompiledRuleSet:
+    """The compiled rule set; raises RuleSetInvalid with every diagnostic when it has errors."""
+    model, diags, has_errors = check_dir(path)
+    if has_errors:
+        raise RuleSetInvalid(diags)
+    return CompiledRuleSet(model, digest_of(path), str(path))

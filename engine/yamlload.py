@@ -98,9 +98,9 @@ class _Converter:
             raise YamlError(self.span(node), f"more than {MAX_NODES} YAML nodes (aliases expanded)",
                             "LIMIT")
         if isinstance(node, yaml.ScalarNode):
-            quoted = node.style is not None and node.style in "'\""
-            block = node.style is not None and node.style in "|>"
-            if quoted or block or node.tag == "tag:yaml.org,2002:str":
+            quoted = node.style in ("'", '"')
+            block = node.style in ("|", ">")
+            if quoted or block:
                 value: Any = node.value
             else:
                 value = resolve_plain(node.value)

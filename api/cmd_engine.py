@@ -1,0 +1,170 @@
+"""`ordinance check | eval | test`: the engine's doors on the command line (SPEC section 8)."""
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+from ordinance.engine import BadOrder, RuleSetInvalid, check, dumps, load, parse_order
+from ordinance.engine.testing import run_tests
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("check", help="validate and analyse a rule set",
+                       description="Validates a rule set and analyses it; prints "
+                       "FILE:LINE:COL: error|warning: MESSAGE. Exit 0 valid, 1 invalid.")
+    p.add_argument("ruleset", help="the rule set directory")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--quiet", "-q", action="store_true", help="no source lines or hints")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("eval", help="evaluate orders against a rule set",
+                       description="Prints the decision for one order (ORDER.json, or - for "
+                       "stdin), or one decision per line for a JSONL stream (--orders).")
+    p.add_argument("ruleset")
+    p.add_argument("order", nargs="?", help="ORDER.json, or - to read stdin")
+    p.add_argument("--orders", metavar="IN.jsonl", help="a JSONL stream of orders (- = stdin)")
+    p.add_argument("--out", metavar="OUT.jsonl", help="where decisions go (default stdout)")
+    p.add_argument("--as-of", type=_date, help="the decision date YYYY-MM-DD")
+    p.add_argument("--compact", action="store_true", help="one-line JSON for a single order")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("test", help="run a rule set's analysts' tests",
+                       description="Runs tests/*.yaml; prints each failure with its "
+                       "differences and the share of rules that fired. Exit 0 all pass.")
+    p.add_argument("ruleset")
+    p.add_argument("--verbose", "-v", action="store_true", help="list passing cases too")
+    p.set_defaults(func=cmd_test)
+
+
+def _date(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def _load(path: str) -> Any:
+    if not Path(path).is_dir():
+        print(f"ordinance: {path}: not a rule set directory", file=sys.stderr)
+        return None
+    try:
+        return load(path)
+    except RuleSetInvalid as exc:
+        for d in exc.diagnostics:
+            if d.is_error:
+                print(d.render(), file=sys.stderr)
+        print(f"ordinance: {path}: invalid rule set (run `ordinance check {path}`)",
+              file=sys.stderr)
+        return None
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    if not Path(args.ruleset).is_dir():
+        print(f"ordinance: {args.ruleset}: not a rule set directory", file=sys.stderr)
+        return 1
+    diags = check(args.ruleset)
+    errors = sum(1 for d in diags if d.is_error)
+    warnings = len(diags) - errors
+    if args.format == "json":
+        print(dumps({"valid": errors == 0, "diagnostics": [d.to_json() for d in diags]},
+                    indent=2))
+    else:
+        for d in diags:
+            print(d.render(with_source=not args.quiet))
+        verdict = "invalid" if errors else "valid"
+        print(f"{args.ruleset}: {verdict}: {errors} error{'s' * (errors != 1)}, "
+              f"{warnings} warning{'s' * (warnings != 1)}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _open_out(path: str | None) -> IO[str]:
+    if path is None or path == "-":
+        return sys.stdout
+    return open(path, "w", encoding="utf-8")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    if (args.order is None) == (args.orders is None):
+        print("ordinance eval: give ORDER.json (or -) or --orders IN.jsonl", file=sys.stderr)
+        return 2
+    rs = _load(args.ruleset)
+    if rs is None:
+        return 2
+    if args.order is not None:
+        try:
+            text = sys.stdin.buffer.read() if args.order == "-" else Path(args.order).read_bytes()
+        except OSError as exc:
+            print(f"ordinance eval: {args.order}: {exc.strerror}", file=sys.stderr)
+            return 2
+        try:
+            order = parse_order(text)
+        except BadOrder as exc:
+            print(f"ordinance eval: {args.order}: bad order at {exc.path}: {exc.message}",
+                  file=sys.stderr)
+            return 2
+        decision = rs.evaluate(order, as_of=args.as_of)
+        out = _open_out(args.out)
+        out.write(dumps(decision.to_json(), indent=None if args.compact else 2) + "\n")
+        if out is not sys.stdout:
+            out.close()
+        return 0
+    return _eval_stream(rs, args)
+
+
+def _eval_stream(rs: Any, args: argparse.Namespace) -> int:
+    try:
+        src = sys.stdin.buffer if args.orders == "-" else open(args.orders, "rb")
+    except OSError as exc:
+        print(f"ordinance eval: {args.orders}: {exc.strerror}", file=sys.stderr)
+        return 2
+    bad = 0
+    out = _open_out(args.out)
+    try:
+        for n, raw in enumerate(src, start=1):
+            if not raw.strip():
+                continue
+            try:
+                order = parse_order(raw)
+            except BadOrder as exc:
+                bad += 1
+                out.write(dumps({"line": n, "error": f"{exc.path}: {exc.message}"}) + "\n")
+                continue
+            out.write(dumps(rs.evaluate(order, as_of=args.as_of).to_json()) + "\n")
+    finally:
+        if src is not sys.stdin.buffer:
+            src.close()
+        if out is not sys.stdout:
+            out.close()
+    if bad:
+        print(f"ordinance eval: {bad} line{'s' * (bad != 1)} were not orders", file=sys.stderr)
+    return 2 if bad else 0
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    rs = _load(args.ruleset)
+    if rs is None:
+        return 1
+    report = run_tests(rs, args.ruleset)
+    for problem in report.problems:
+        print(f"error: {problem}")
+    for case in report.cases:
+        if case.passed:
+            if args.verbose:
+                print(f"PASS {case.span.file}:{case.span.line}: {case.name}")
+            continue
+        print(f"FAIL {case.span.file}:{case.span.line}: {case.name}")
+        for diff in case.differences:
+            print(f"    {diff}")
+    total, failed = len(report.cases), len(report.failed)
+    print(f"{total - failed} passed, {failed} failed")
+    fired = len(report.rule_ids) - len(report.never_fired)
+    print(f"rules fired: {fired}/{len(report.rule_ids)} "
+          f"({report.coverage.quantize(1) if report.rule_ids else 100}%)")
+    for rid in report.never_fired:
+        print(f"    never fired: {rid}")
+    if total == 0:
+        print(f"no tests: add cases to {args.ruleset}/tests/*.yaml")
+    return 1 if failed or report.problems else 0

@@ -1,0 +1,399 @@
+"""Actions (SPEC section 4): one class per action, registered with the phases it belongs to.
+
+In: an action's YAML node; the `Compiler` (see ruleset.py) turns its parameters into compiled
+expressions, texts with `{EXPR}` and paths. Out: an object whose `run(state)` takes effect on
+the decision being built (state is evaluate.State). A new action is one class here with its
+`@action(...)` line and one entry in the pack schema.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .diagnostics import Code, Span
+from .pricing import number
+from .values import D, RuleError, render, show
+
+ACTIONS: dict[str, "ActionKind"] = {}
+
+
+@dataclass(frozen=True)
+class ActionKind:
+    name: str
+    phases: tuple[str, ...]
+    per_line: bool | None  # True: needs for_each line; False: order level only; None: either
+    cls: type
+    doc: str
+    example: str
+
+
+def action(name: str, phases: tuple[str, ...], per_line: bool | None, doc: str,
+           example: str) -> Callable[[type], type]:
+    def register(cls: type) -> type:
+        ACTIONS[name] = ActionKind(name, phases, per_line, cls, doc, example)
+        return cls
+    return register
+
+
+_PATH = re.compile(r"^(order|customer|line)((?:\.[A-Za-z_][A-Za-z0-9_]*)+)$")
+
+
+def parse_path(text: str, c: Any, span: Span, for_each: bool) -> tuple[str, list[str]] | None:
+    m = _PATH.match(text.strip()) if isinstance(text, str) else None
+    if not m:
+        c.diags.error(Code.BAD_VALUE, span, f"{text!r} is not a field path",
+                      "write a path such as order.ship_to.country, customer.tier or line.uom")
+        return None
+    root = m.group(1)
+    if root == "line" and not for_each:
+        c.diags.error(Code.BAD_VALUE, span, f"'{text}' names the line, but the rule has no "
+                      "for_each: line")
+        return None
+    return root, m.group(2)[1:].split(".")
+
+
+def absolute_field(root: str, keys: list[str], line_index: int | None) -> str:
+    if root == "line":
+        return f"order.lines[{line_index}]." + ".".join(keys)
+    if root == "customer":
+        return "order.customer." + ".".join(keys)
+    return "order." + ".".join(keys)
+
+
+# --- defaulting ------------------------------------------------------------------------------
+
+class _Assign:
+    overwrite = True
+
+    def __init__(self, node: Any, c: Any):
+        self.targets = []
+        if node.kind != "map" or not node.value:
+            c.diags.error(Code.SCHEMA, node.span, "expects a mapping of PATH: EXPR")
+            return
+        for key, vnode in node.value.items():
+            path = parse_path(key, c, node.key_spans[key], c.for_each)
+            expr = c.expr(vnode)
+            if path and expr:
+                self.targets.append((path[0], path[1], expr))
+
+    def run(self, st: Any) -> None:
+        for root, keys, expr in self.targets:
+            value = expr.fn(st.S, st)
+            obj = st.root_object(root)
+            for k in keys[:-1]:
+                nxt = obj.get(k)
+                if nxt is None:
+                    nxt = obj[k] = {}
+                elif nxt.__class__ is not dict:
+                    raise RuleError(f"cannot set {root}.{'.'.join(keys)}: '{k}' is "
+                                    f"{show(nxt)}, not an object")
+                obj = nxt
+            if self.overwrite or obj.get(keys[-1]) is None:
+                obj[keys[-1]] = value
+        st.refresh_customer()
+
+
+@action("default", ("defaulting",), None, "Sets each field only when it is missing or null.",
+        "default: {order.currency: '\"EUR\"'}")
+class Default(_Assign):
+    overwrite = False
+
+
+@action("set", ("defaulting",), None, "Always sets each field.",
+        "set: {order.channel: lower(order.channel)}")
+class Set(_Assign):
+    overwrite = True
+
+
+# --- validation and compliance -----------------------------------------------------------------
+
+class _Violation:
+    severity = "error"
+
+    def __init__(self, node: Any, c: Any):
+        self.code = c.template(c.need(node, "code"))
+        msg = node.get("message")
+        self.message = c.template(msg) if msg is not None else self.code
+        fnode = node.get("field")
+        self.field = None
+        if fnode is not None:
+            self.field = parse_path(str(fnode.value), c, fnode.span, c.for_each)
+
+    def run(self, st: Any) -> None:
+        field = None
+        if self.field:
+            field = absolute_field(self.field[0], self.field[1], st.line_index)
+        st.violations.append({"rule": st.rule, "phase": st.phase, "code": self.code(st),
+                              "severity": self.severity, "message": self.message(st),
+                              "field": field})
+
+
+@action("reject", ("validation", "compliance"), None,
+        "An error violation: the order is rejected.",
+        "reject: {code: QTY_POSITIVE, message: \"line {line.id}: quantity must be positive\", "
+        "field: line.quantity}")
+class Reject(_Violation):
+    severity = "error"
+
+
+@action("warn", ("validation", "compliance"), None,
+        "A warning violation: reported, the status does not change.",
+        "warn: {code: QTY_LARGE, message: \"line {line.id} orders {line.quantity}\"}")
+class Warn(_Violation):
+    severity = "warning"
+
+
+@action("hold", ("compliance",), None, "Holds the order for review (status on_hold).",
+        "hold: {code: DENIED_PARTY, reason: \"possible match for {customer.name}\"}")
+class Hold:
+    def __init__(self, node: Any, c: Any):
+        self.code = c.template(c.need(node, "code"))
+        reason = node.get("reason")
+        self.reason = c.template(reason) if reason is not None else self.code
+
+    def run(self, st: Any) -> None:
+        st.holds.append({"rule": st.rule, "code": self.code(st), "reason": self.reason(st)})
+
+
+# --- pricing --------------------------------------------------------------------------------------
+
+@action("list_price", ("pricing",), True, "Sets the line's unit list price; extended = list "
+        "price x quantity.", "list_price: ref.prices[line.sku].unit_price")
+class ListPrice:
+    def __init__(self, node: Any, c: Any):
+        self.expr = c.expr(node)
+
+    def run(self, st: Any) -> None:
+        v = self.expr.fn(st.S, st)
+        if v is None:
+            return
+        st.line_price().set_list_price(number(v, "list_price"))
+
+
+@action("tiered_price", ("pricing",), True, "Prices the line by quantity tiers: all_units "
+        "(the tier the quantity falls in) or graduated (each band at its own price).",
+        "tiered_price: {mode: graduated, tiers: [[0, 0.50], [100, 0.40]]}")
+class TieredPrice:
+    def __init__(self, node: Any, c: Any):
+        mode = c.need(node, "mode")
+        self.mode = mode.value if mode is not None else "all_units"
+        if self.mode not in ("all_units", "graduated"):
+            c.diags.error(Code.BAD_VALUE, mode.span, f"mode must be all_units or graduated, "
+                          f"not {self.mode!r}")
+        self.tiers = []
+        tiers = c.need(node, "tiers")
+        if tiers is not None:
+            if tiers.kind != "seq" or not tiers.value:
+                c.diags.error(Code.SCHEMA, tiers.span, "tiers is a list of [FROM_QTY, PRICE]")
+                return
+            for t in tiers.value:
+                if t.kind != "seq" or len(t.value) != 2:
+                    c.diags.error(Code.SCHEMA, t.span, "a tier is [FROM_QTY, UNIT_PRICE]")
+                    continue
+                self.tiers.append((c.expr(t.value[0]), c.expr(t.value[1])))
+
+    def run(self, st: Any) -> None:
+        from .pricing import tiered
+        lp = st.line_price()
+        tiers = [(number(a.fn(st.S, st), "a tier's quantity"),
+                  number(b.fn(st.S, st), "a tier's price")) for a, b in self.tiers]
+        qty = lp.qty()
+        extended = tiered(self.mode, tiers, qty, lp.places)
+        lp.set_extended(extended, st.pricing.money(extended / qty) if qty else extended)
+
+
+class _Adjust:
+    kind = "discount"
+    sign = -1
+
+    def __init__(self, node: Any, c: Any):
+        self.reason = c.template(node.get("reason")) if node.get("reason") else None
+        self.forms = [k for k in ("percent", "amount", "amount_per_unit") if node.get(k)]
+        if len(self.forms) != 1:
+            c.diags.error(Code.SCHEMA, node.span, "give exactly one of percent, amount, "
+                          "amount_per_unit")
+            self.expr = None
+            return
+        self.form = self.forms[0]
+        if self.form == "amount_per_unit" and not c.for_each:
+            c.diags.error(Code.SCHEMA, node.span, "amount_per_unit needs for_each: line")
+        self.expr = c.expr(node.get(self.form))
+        self.per_line = c.for_each
+
+    def run(self, st: Any) -> None:
+        v = self.expr.fn(st.S, st)
+        if v is None:
+            return
+        v = number(v, self.form)
+        reason = self.reason(st) if self.reason else ""
+        pricing = st.pricing
+        if self.per_line:
+            lp = st.line_price()
+            if self.form == "percent":
+                amount = pricing.money(lp.net * v / 100)
+            elif self.form == "amount_per_unit":
+                amount = pricing.money(v * lp.qty())
+            else:
+                amount = pricing.money(v)
+            ok = lp.adjust(st.rule, self.kind, self.sign * amount, reason)
+        else:
+            base = pricing.subtotal()
+            amount = pricing.money(base * v / 100) if self.form == "percent" \
+                else pricing.money(v)
+            ok = pricing.spread(st.rule, self.kind, self.sign * amount, reason)
+        if not ok:
+            st.price_floor()
+
+
+@action("discount", ("pricing",), None, "Lowers the line's running net (per line) or spreads an "
+        "order-level amount over the lines by net; never below zero.",
+        "discount: {percent: 5, reason: \"gold customer\"}")
+class Discount(_Adjust):
+    kind, sign = "discount", -1
+
+
+@action("surcharge", ("pricing",), None, "Raises the net, like discount upward.",
+        "surcharge: {amount: 2.00, reason: handling}")
+class Surcharge(_Adjust):
+    kind, sign = "surcharge", 1
+
+
+@action("price_override", ("pricing",), True, "Sets the line's net to unit price x quantity; "
+        "the difference is an adjustment of kind override.",
+        "price_override: {unit_price: order.attributes.agreed_price, reason: contract}")
+class PriceOverride:
+    def __init__(self, node: Any, c: Any):
+        self.expr = c.expr(c.need(node, "unit_price"))
+        self.reason = c.template(node.get("reason")) if node.get("reason") else None
+
+    def run(self, st: Any) -> None:
+        v = self.expr.fn(st.S, st)
+        if v is None:
+            return
+        lp = st.line_price()
+        new_net = st.pricing.money(number(v, "unit_price") * lp.qty())
+        lp.adjust(st.rule, "override", new_net - lp.net, self.reason(st) if self.reason else "")
+
+
+@action("tax", ("pricing",), None, "A tax rate in percent of each line's final net; several "
+        "taxes add up.", "tax: {rate: ref.vat[order.ship_to.country].rate, jurisdiction: DE}")
+class Tax:
+    def __init__(self, node: Any, c: Any):
+        self.rate = c.expr(c.need(node, "rate"))
+        j = node.get("jurisdiction")
+        self.jurisdiction = c.template(j) if j is not None else None
+        self.per_line = c.for_each
+
+    def run(self, st: Any) -> None:
+        v = self.rate.fn(st.S, st)
+        if v is None:
+            return
+        rate = number(v, "tax rate")
+        lines = [st.line_price()] if self.per_line else st.pricing.lines
+        for lp in lines:
+            lp.tax_rates.append(rate)
+
+
+@action("recurring", ("pricing",), None, "A recurring charge (month or year, for a term), "
+        "reported apart and not in the total.",
+        "recurring: {amount: 49.00, period: month, term: 12}")
+class Recurring:
+    def __init__(self, node: Any, c: Any):
+        self.amount = c.expr(c.need(node, "amount"))
+        self.period = c.template(c.need(node, "period"))
+        t = node.get("term")
+        self.term = c.expr(t) if t is not None else None
+        self.per_line = c.for_each
+
+    def run(self, st: Any) -> None:
+        v = self.amount.fn(st.S, st)
+        if v is None:
+            return
+        period = self.period(st)
+        if period not in ("month", "year"):
+            raise RuleError(f"recurring period must be month or year, got {period!r}")
+        term = self.term.fn(st.S, st) if self.term else None
+        entry: dict[str, Any] = {"rule": st.rule}
+        if self.per_line:
+            lp = st.line_price()
+            entry.update(line_id=lp.line_id, sku=lp.sku)
+        entry.update(amount=st.pricing.money(number(v, "recurring amount")), period=period,
+                     term=int(term) if term.__class__ is D else None)
+        st.pricing.recurring.append(entry)
+
+
+@action("charge", ("pricing",), None, "An order charge such as shipping; taxed only with "
+        "tax_rate (its tax is reported in the charge and counted in tax_total).",
+        "charge: {code: shipping, amount: 4.95, reason: small order}")
+class Charge:
+    def __init__(self, node: Any, c: Any):
+        self.code = c.template(c.need(node, "code"))
+        self.amount = c.expr(c.need(node, "amount"))
+        self.reason = c.template(node.get("reason")) if node.get("reason") else None
+        t = node.get("tax_rate")
+        self.tax_rate = c.expr(t) if t is not None else None
+
+    def run(self, st: Any) -> None:
+        v = self.amount.fn(st.S, st)
+        if v is None:
+            return
+        pricing = st.pricing
+        entry: dict[str, Any] = {"rule": st.rule, "code": self.code(st),
+                                 "amount": pricing.money(number(v, "charge amount"))}
+        if self.reason:
+            entry["reason"] = self.reason(st)
+        if self.tax_rate is not None:
+            rate = self.tax_rate.fn(st.S, st)
+            if rate is not None:
+                entry["tax"] = pricing.money(entry["amount"] * number(rate, "tax_rate") / 100)
+        pricing.charges.append(entry)
+
+
+# --- sourcing and approval ------------------------------------------------------------------------
+
+@action("source", ("sourcing",), True, "Allocates the line from candidate locations ranked by "
+        "nearest, cheapest or an expression; split or not.",
+        "source: {from: [WH-EAST, WH-WEST], prefer: nearest, split: true}")
+class Source:
+    def __init__(self, node: Any, c: Any):
+        frm = c.need(node, "from")
+        self.from_list: list[str] | None = None
+        self.from_expr = None
+        if frm is not None and frm.kind == "seq":
+            self.from_list = [render(n.value) for n in frm.value]
+        elif frm is not None:
+            self.from_expr = c.expr(frm)
+        prefer = node.get("prefer")
+        self.prefer = "nearest"
+        self.prefer_expr = None
+        if prefer is not None:
+            if prefer.value in ("nearest", "cheapest"):
+                self.prefer = prefer.value
+            else:
+                self.prefer = "expr"
+                self.prefer_expr = c.expr(prefer, allow_it=True)
+        split = node.get("split")
+        self.split = c.expr(split) if split is not None else None
+
+    def run(self, st: Any) -> None:
+        st.source_line(self)
+
+
+@action("require_approval", ("approval",), None, "Requires an approval by a role at a level "
+        "(1 by default).", "require_approval: {role: sales-manager, reason: deep discount}")
+class RequireApproval:
+    def __init__(self, node: Any, c: Any):
+        self.role = c.template(c.need(node, "role"))
+        r = node.get("reason")
+        self.reason = c.template(r) if r is not None else None
+        lv = node.get("level")
+        self.level = c.expr(lv) if lv is not None else None
+
+    def run(self, st: Any) -> None:
+        level = self.level.fn(st.S, st) if self.level is not None else D(1)
+        if level.__class__ is not D or level != level.to_integral_value() or level < 1:
+            raise RuleError(f"approval level must be a whole number from 1, got {show(level)}")
+        st.approvals.append({"rule": st.rule, "role": self.role(st), "level": int(level),
+                             "reason": self.reason(st) if self.reason else None})
+

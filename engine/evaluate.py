@@ -1,0 +1,320 @@
+"""Evaluating one order against a compiled rule set (SPEC sections 2, 4 and 6).
+
+In: a `CompiledRuleSet`, an order (from `parse_order`/`validate_order`), an as-of date, the
+phases to run and optionally a stock ledger. Out: a `Decision`. A pure function of those inputs:
+the same inputs give the same bytes out, in any process.
+
+The per-decision `State` holds the scope dict that compiled expressions read (`S`), and is
+itself the evaluation context (`X`) that functions and actions use: as-of date, reference
+tables, running pricing and stock. Rule errors are caught per rule and recorded; the order
+then fails closed (`rejected`).
+"""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Iterable
+
+from .functions import parse_date
+from .pricing import Pricing, line_id
+from .ruleset import PHASES, Model, Pack, Rule
+from .sourcing import Allocation, Network
+from .values import D, RefTables, RuleError, render, truthy
+
+_BLOCKING_PHASES = ("defaulting", "validation", "compliance")
+
+
+def _copy(o: Any) -> Any:
+    c = o.__class__
+    if c is dict:
+        return {k: _copy(v) for k, v in o.items()}
+    if c is list:
+        return [_copy(v) for v in o]
+    return o
+
+
+class CompiledRuleSet:
+    """Immutable after construction; share it between threads, rebuild it per process."""
+
+    def __init__(self, model: Model, digest: str, path: str):
+        self.model = model
+        self.name = model.name
+        self.version = model.version
+        self.digest = digest
+        self.path = path
+        self.reference = {name: t.rows for name, t in model.tables.items()}
+        self.ref = RefTables(model.tables)
+        self.network = Network(model.tables.get("locations"), model.tables.get("inventory"),
+                               model.tables.get("lanes"))
+        self.plan: list[tuple[str, list[Pack]]] = [(ph, model.plan.get(ph, [])) for ph in PHASES]
+        self.rule_ids = [r.qid for _, packs in self.plan for p in packs for r in p.rules]
+        self.screen_caches: dict[str, dict[str, Any]] = {}
+
+    def evaluate(self, order: dict[str, Any], as_of: datetime.date | None = None,
+                 phases: Iterable[str] | None = None, stock: Any = None) -> "Decision":
+        if as_of is None:
+            od = order.get("order_date")
+            as_of = (parse_date(od) if isinstance(od, str) else None) or datetime.date.today()
+        state = State(self, _copy(order), as_of, stock)
+        state.run(set(phases) if phases is not None else set(PHASES))
+        return state.decision()
+
+
+class State:
+    def __init__(self, rs: CompiledRuleSet, order: dict[str, Any], as_of: datetime.date,
+                 stock: Any):
+        self.rs = rs
+        self.order = order
+        self.as_of = as_of
+        self.ref = rs.ref
+        self.S: dict[str, Any] = {"order": order, "customer": order.get("customer"),
+                                  "ref": rs.ref, "pricing": None, "line": None}
+        self.violations: list[dict[str, Any]] = []
+        self.holds: list[dict[str, Any]] = []
+        self.approvals: list[dict[str, Any]] = []
+        self.errors: list[dict[str, Any]] = []
+        self.fired: list[str] = []
+        self._fired: set[str] = set()
+        self.pricing: Pricing | None = None
+        self.allocation = Allocation(rs.network, stock)
+        self.sourced: dict[int, dict[str, Any]] = {}
+        self.sourcing_ran = False
+        self.rule = ""
+        self.phase = ""
+        self.line_index: int | None = None
+
+    # -- services for actions and functions ---------------------------------------------------
+    def screen_cache(self, table: str) -> dict[str, Any]:
+        return self.rs.screen_caches.setdefault(table, {})
+
+    def root_object(self, root: str) -> dict[str, Any]:
+        if root == "order":
+            return self.order
+        if root == "line":
+            line: dict[str, Any] = self.S["line"]
+            return line
+        customer = self.order.get("customer")
+        if customer is None:
+            customer = self.order["customer"] = {}
+        elif customer.__class__ is not dict:
+            raise RuleError("order.customer is not an object")
+        return customer
+
+    def refresh_customer(self) -> None:
+        self.S["customer"] = self.order.get("customer")
+
+    def line_price(self) -> Any:
+        assert self.pricing is not None and self.line_index is not None
+        return self.pricing.lines[self.line_index]
+
+    def price_floor(self) -> None:
+        self.violations.append({"rule": self.rule, "phase": self.phase, "code": "PRICE_FLOOR",
+                                "severity": "warning",
+                                "message": "a discount was capped: a net cannot go below zero",
+                                "field": None if self.line_index is None
+                                else f"order.lines[{self.line_index}]"})
+
+    def source_line(self, action: Any) -> None:
+        i = self.line_index
+        if i is None or i in self.sourced:
+            return
+        line = self.S["line"]
+        qty = line.get("quantity")
+        if qty.__class__ is not D or qty <= 0:
+            raise RuleError(f"line {line_id(line, i)} has no positive quantity to source")
+        if action.from_list is not None:
+            candidates = action.from_list
+        else:
+            value = action.from_expr.fn(self.S, self)
+            if value is None:
+                return
+            if value.__class__ is not list:
+                value = [value]
+            candidates = [render(v) for v in value]
+        split = truthy(action.split.fn(self.S, self)) if action.split is not None else True
+        key_of = None
+        if action.prefer_expr is not None:
+            def key_of(row: Any) -> Any:
+                self.S["it"] = row
+                return action.prefer_expr.fn(self.S, self)
+        ship_to = self.order.get("ship_to")
+        region = ship_to.get("region") if ship_to.__class__ is dict else None
+        allocations, backordered = self.allocation.source(
+            candidates, render(line.get("sku")), qty,
+            render(region) if region is not None else None, action.prefer, key_of, split,
+            self.as_of)
+        self.sourced[i] = {"line_id": line_id(line, i), "sku": line.get("sku"),
+                           "backordered": backordered, "allocations": allocations}
+
+    # -- running ------------------------------------------------------------------------------
+    def blocked(self) -> bool:
+        return bool(self.errors) or any(v["severity"] == "error" for v in self.violations)
+
+    def run(self, phases: set[str]) -> None:
+        early_block = None
+        for phase, packs in self.rs.plan:
+            if phase not in phases:
+                continue
+            lines = self.order.get("lines")
+            self.lines: list[dict[str, Any]] = lines if lines.__class__ is list else []
+            if phase in ("pricing", "sourcing", "approval"):
+                if early_block is None:  # judged once, on what the first three phases left
+                    early_block = self.blocked()
+                if early_block:
+                    continue
+                if self.pricing is None and phase == "pricing":
+                    self.start_pricing()
+            if phase == "sourcing":
+                self.sourcing_ran = True
+            if phase in ("sourcing", "approval") and self.pricing is not None:
+                self.S["pricing"] = self.pricing.view()
+            self.phase = phase
+            for pack in packs:
+                if pack.active(self.as_of):
+                    self.run_pack(pack)
+            if phase == "pricing" and self.pricing is not None:
+                self.finish_pricing()
+        self.phase = ""
+
+    def start_pricing(self) -> None:
+        lines = self.order.get("lines")
+        self.lines = lines if lines.__class__ is list else []
+        self.pricing = Pricing(self.order.get("currency"), self.lines)
+
+    def finish_pricing(self) -> None:
+        assert self.pricing is not None
+        for lp in self.pricing.lines:
+            if not lp.priced:
+                self.errors.append({"rule": None, "phase": "pricing", "code": "NO_PRICE",
+                                    "message": f"line {lp.line_id} ({render(lp.sku)}) has no "
+                                    "price: no rule gave a list price and the line carries no "
+                                    "unit_price"})
+        self.pricing.compute_taxes()
+
+    def run_pack(self, pack: Pack) -> None:
+        stopped_lines: set[int] = set()
+        for rule in pack.rules:
+            self.rule = rule.qid
+            if rule.for_each:
+                for i, line in enumerate(self.lines):
+                    if i in stopped_lines:
+                        continue
+                    self.line_index = i
+                    self.S["line"] = line
+                    if rule.reads_pricing and self.pricing is not None:
+                        self.S["line.pricing"] = self.pricing.lines[i].view()
+                        self.S["pricing"] = self.pricing.view()
+                    if self.run_rule(rule) and rule.stop:
+                        stopped_lines.add(i)
+                self.line_index = None
+                self.S["line"] = None
+            else:
+                if rule.reads_pricing and self.pricing is not None:
+                    self.S["pricing"] = self.pricing.view()
+                if self.run_rule(rule) and rule.stop:
+                    return
+
+    def run_rule(self, rule: Rule) -> bool:
+        S = self.S
+        try:
+            if rule.table is not None:
+                rows = rule.table.match(S, self)
+                if not rows:
+                    return False
+                self.mark(rule)
+                for outputs in rows:
+                    S.update(outputs)
+                    if rule.reads_pricing and self.pricing is not None:
+                        S["pricing"] = self.pricing.view()
+                    for act in rule.actions:
+                        act.run(self)
+                return True
+            if rule.when is not None and not truthy(rule.when.fn(S, self)):
+                return False
+            self.mark(rule)
+            for act in rule.actions:
+                act.run(self)
+            return True
+        except RuleError as exc:
+            entry = {"rule": rule.qid, "phase": self.phase, "code": exc.code,
+                     "message": exc.message}
+            if self.line_index is not None:
+                entry["line_id"] = line_id(self.lines[self.line_index], self.line_index)
+            self.errors.append(entry)
+            return False
+
+    def mark(self, rule: Rule) -> None:
+        if rule.qid not in self._fired:
+            self._fired.add(rule.qid)
+            self.fired.append(rule.qid)
+
+    def decision(self) -> "Decision":
+        if self.errors or any(v["severity"] == "error" for v in self.violations):
+            status = "rejected"
+        elif self.holds:
+            status = "on_hold"
+        elif self.approvals:
+            status = "pending_approval"
+        else:
+            status = "accepted"
+        sourcing = None
+        if self.sourcing_ran:
+            sourcing = [self.sourced[i] for i in sorted(self.sourced)]
+        return Decision(self.rs, self.order, self.as_of, status, self.violations, self.holds,
+                        self.pricing, sourcing, self.approvals, self.fired, self.errors)
+
+
+@dataclass
+class Decision:
+    ruleset: CompiledRuleSet
+    order: dict[str, Any]
+    as_of: datetime.date
+    status: str
+    violations: list[dict[str, Any]]
+    holds: list[dict[str, Any]]
+    pricing: Pricing | None
+    sourcing: list[dict[str, Any]] | None
+    approvals: list[dict[str, Any]]
+    fired: list[str]
+    errors: list[dict[str, Any]]
+
+    @property
+    def order_id(self) -> Any:
+        return self.order.get("id")
+
+    def allocations(self) -> list[tuple[str, str, Decimal]]:
+        out = []
+        for line in self.sourcing or []:
+            for a in line["allocations"]:
+                out.append((a["location"], render(line["sku"]), a["quantity"]))
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        rs = self.ruleset
+        sourcing = None
+        if self.sourcing is not None:
+            sourcing = {"lines": [{
+                "line_id": s["line_id"],
+                "sku": s["sku"],
+                "backordered": format(s["backordered"], "f"),
+                "allocations": [{"location": a["location"],
+                                 "quantity": format(a["quantity"], "f"),
+                                 "ship_date": a["ship_date"].isoformat(),
+                                 "arrival_date": a["arrival_date"].isoformat()}
+                                for a in s["allocations"]],
+            } for s in self.sourcing]}
+        return {
+            "order_id": self.order_id,
+            "status": self.status,
+            "as_of": self.as_of.isoformat(),
+            "ruleset": {"name": rs.name, "version": rs.version, "digest": rs.digest},
+            "order": self.order,
+            "violations": self.violations,
+            "holds": self.holds,
+            "pricing": self.pricing.to_json() if self.pricing is not None else None,
+            "sourcing": sourcing,
+            "approvals": self.approvals,
+            "fired": self.fired,
+            "errors": self.errors,
+        }

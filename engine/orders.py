@@ -1,0 +1,190 @@
+"""Orders in, JSON out: reading an order exactly (SPEC section 6) and rendering decisions.
+
+In: JSON text or an already-parsed object. Out: a dict whose numbers are all `Decimal` (read
+from their digits, never through a binary float), a line's decimal-string `quantity` and
+`unit_price` turned into numbers. Raises `BadOrder(path, message)` naming the JSON path.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+MAX_DEPTH = 32
+MAX_EXPONENT = 30  # numbers beyond 1e30 are no order's money or quantity
+MAX_BYTES = 16 * 1024 * 1024
+
+
+class BadOrder(Exception):
+    def __init__(self, path: str, message: str):
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}")
+
+
+def _number(text: str) -> Decimal:
+    d = Decimal(text)
+    if not d.is_finite() or (d and abs(d.adjusted()) > MAX_EXPONENT):
+        raise ValueError(f"number out of range: {text[:40]}")
+    return d
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_json(text: str | bytes) -> Any:
+    """JSON with every number a Decimal; raises BadOrder("$", ...) for invalid JSON."""
+    if isinstance(text, bytes):
+        if len(text) > MAX_BYTES:
+            raise BadOrder("$", f"larger than {MAX_BYTES} bytes")
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadOrder("$", f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        return json.loads(text, parse_float=_number, parse_int=_number,
+                          parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise BadOrder("$", f"invalid JSON at line {exc.lineno} column {exc.colno}: "
+                       f"{exc.msg}") from None
+    except (ValueError, RecursionError) as exc:
+        raise BadOrder("$", str(exc) if isinstance(exc, ValueError) else "nested too deeply") \
+            from None
+
+
+def parse_order(text: str | bytes) -> dict[str, Any]:
+    return validate_order(parse_json(text))
+
+
+def _plain(v: Any, path: str, depth: int) -> Any:
+    """A copy with numbers as Decimal; refuses floats that are not finite and odd types."""
+    if depth > MAX_DEPTH:
+        raise BadOrder(path, f"nested deeper than {MAX_DEPTH} levels")
+    if v is None or v.__class__ in (str, bool):
+        return v
+    if v.__class__ is Decimal:
+        if not v.is_finite() or (v and abs(v.adjusted()) > MAX_EXPONENT):
+            raise BadOrder(path, "number out of range")
+        return v
+    if isinstance(v, int):
+        return Decimal(v)
+    if isinstance(v, float):
+        if v != v or v in (float("inf"), float("-inf")):
+            raise BadOrder(path, "not a finite number")
+        return _plain(Decimal(repr(v)), path, depth)
+    if isinstance(v, dict):
+        out = {}
+        for k, x in v.items():
+            if not isinstance(k, str):
+                raise BadOrder(path, "object keys must be text")
+            out[k] = _plain(x, f"{path}.{k}", depth + 1)
+        return out
+    if isinstance(v, list):
+        return [_plain(x, f"{path}[{i}]", depth + 1) for i, x in enumerate(v)]
+    raise BadOrder(path, f"not a JSON value ({type(v).__name__})")
+
+
+def _decimal_field(line: dict[str, Any], key: str, path: str) -> None:
+    v = line.get(key)
+    if v is None or v.__class__ is Decimal:
+        return
+    if isinstance(v, str):
+        try:
+            d = Decimal(v.strip())
+        except InvalidOperation:
+            raise BadOrder(f"{path}.{key}", f"{v[:40]!r} is not a decimal number") from None
+        if not d.is_finite() or (d and abs(d.adjusted()) > MAX_EXPONENT):
+            raise BadOrder(f"{path}.{key}", "number out of range")
+        line[key] = d
+        return
+    raise BadOrder(f"{path}.{key}", f"must be a number or a decimal string, not "
+                   f"{_json_kind(v)}")
+
+
+def _json_kind(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, str):
+        return "text"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "an object"
+    return "a number"
+
+
+def validate_order(obj: Any) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise BadOrder("$", f"an order is a JSON object, not {_json_kind(obj)}")
+    order: dict[str, Any] = _plain(obj, "$", 0)
+    oid = order.get("id")
+    if oid is not None and not (isinstance(oid, str) or oid.__class__ is Decimal):
+        raise BadOrder("$.id", f"must be text or a number, not {_json_kind(oid)}")
+    for key in ("customer", "ship_to", "payment", "attributes"):
+        v = order.get(key)
+        if v is not None and not isinstance(v, dict):
+            raise BadOrder(f"$.{key}", f"must be an object, not {_json_kind(v)}")
+    lines = order.get("lines")
+    if lines is not None:
+        if not isinstance(lines, list):
+            raise BadOrder("$.lines", f"must be a list, not {_json_kind(lines)}")
+        for i, line in enumerate(lines):
+            path = f"$.lines[{i}]"
+            if not isinstance(line, dict):
+                raise BadOrder(path, f"a line is an object, not {_json_kind(line)}")
+            _decimal_field(line, "quantity", path)
+            _decimal_field(line, "unit_price", path)
+    return order
+
+
+_STR = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+def _encode(o: Any, out: list[str], indent: str | None, level: int) -> None:
+    c = o.__class__
+    if c is str:
+        out.append(_STR(o))
+    elif o is None:
+        out.append("null")
+    elif o is True:
+        out.append("true")
+    elif o is False:
+        out.append("false")
+    elif c is Decimal:
+        out.append(format(o, "f"))
+    elif c is dict or c is list or c is tuple:
+        items = list(o.items()) if c is dict else list(o)
+        opener, closer = ("{", "}") if c is dict else ("[", "]")
+        if not items:
+            out.append(opener + closer)
+            return
+        sep = "," if indent is None else ",\n" + indent * (level + 1)
+        out.append(opener if indent is None else opener + "\n" + indent * (level + 1))
+        for i, item in enumerate(items):
+            if i:
+                out.append(sep)
+            if c is dict:
+                k, v = item
+                out.append(_STR(k if isinstance(k, str) else str(k)))
+                out.append(":" if indent is None else ": ")
+                _encode(v, out, indent, level + 1)
+            else:
+                _encode(item, out, indent, level + 1)
+        out.append(closer if indent is None else "\n" + indent * level + closer)
+    elif isinstance(o, (datetime.date, datetime.datetime)):
+        out.append(_STR(o.isoformat()))
+    elif isinstance(o, (int, float)) and not isinstance(o, bool):
+        out.append(json.dumps(o))
+    else:
+        raise TypeError(f"not JSON: {type(o).__name__}")
+
+
+def dumps(obj: Any, indent: int | None = None) -> str:
+    """JSON with Decimals written as exact numbers (their own digits) and dates as YYYY-MM-DD."""
+    out: list[str] = []
+    _encode(obj, out, None if indent is None else " " * indent, 0)
+    return "".join(out)

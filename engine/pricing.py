@@ -1,0 +1,259 @@
+"""Pricing arithmetic (SPEC section 4): running line prices, adjustments, spreads, taxes, totals.
+
+In: the order's lines and currency; pricing actions call the methods here as they fire.
+Out: the `pricing` section of a decision, and the `pricing` / `line.pricing` views that
+expressions read while rules run.
+
+Money is Decimal, rounded half up to the currency's ISO 4217 minor unit (from babel; 2 when
+unknown) at every step that produces an amount. Unit prices are kept as given. A discount never
+takes a net below zero: it is capped and the caller adds a `PRICE_FLOOR` warning. Tax is kept
+as rates while rules run and computed on each line's final net when the phase ends, so a tax
+rule may fire before the discounts it must follow.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from typing import Any
+
+from babel.numbers import UnknownCurrencyError, get_currency_precision
+
+from .values import D, RuleError, render, show
+
+ZERO = D(0)
+HUNDRED = D(100)
+
+
+@lru_cache(maxsize=512)
+def minor_units(currency: str | None) -> int:
+    if not currency or not isinstance(currency, str) or len(currency) != 3:
+        return 2
+    try:
+        return int(get_currency_precision(currency.upper()))
+    except (UnknownCurrencyError, ValueError):  # pragma: no cover - babel answers 2 itself
+        return 2
+
+
+@lru_cache(maxsize=16)
+def _exponent(places: int) -> Decimal:
+    return D(1).scaleb(-places)
+
+
+def money(x: Decimal, places: int) -> Decimal:
+    return x.quantize(_exponent(places), rounding=ROUND_HALF_UP)
+
+
+def number(v: Any, what: str) -> Decimal:
+    if v.__class__ is not D:
+        raise RuleError(f"{what} must be a number, got {show(v)}")
+    if not v.is_finite() or abs(v) > D("1e15"):
+        raise RuleError(f"{what} is out of range: {show(v)}")
+    return v
+
+
+@dataclass
+class LinePrice:
+    index: int
+    line_id: str
+    sku: Any
+    quantity: Decimal | None
+    places: int
+    list_price: Decimal | None = None
+    extended: Decimal = ZERO
+    net: Decimal = ZERO
+    priced: bool = False
+    adjustments: list[dict[str, Any]] = field(default_factory=list)
+    tax_rates: list[Decimal] = field(default_factory=list)
+    tax: Decimal = ZERO
+
+    def qty(self) -> Decimal:
+        if self.quantity is None:
+            raise RuleError(f"line {self.line_id} has no numeric quantity to price")
+        return self.quantity
+
+    def set_list_price(self, unit: Decimal) -> None:
+        self.set_extended(money(unit * self.qty(), self.places), unit)
+
+    def set_extended(self, extended: Decimal, unit: Decimal) -> None:
+        adjusted = self.net - self.extended if self.priced else ZERO
+        self.list_price = unit
+        self.extended = extended
+        self.net = extended + adjusted
+        self.priced = True
+
+    def adjust(self, rule: str, kind: str, amount: Decimal, reason: str) -> bool:
+        """Applies a rounded amount (negative lowers the net); False when a floor capped it."""
+        capped = False
+        if amount < 0 and self.net + amount < 0:
+            amount = -self.net if self.net > 0 else ZERO
+            capped = True
+        self.net += amount
+        self.adjustments.append({"rule": rule, "kind": kind, "amount": amount,
+                                 "reason": reason})
+        return not capped
+
+    def discount_total(self) -> Decimal:
+        total = ZERO
+        for a in self.adjustments:
+            if a["kind"] == "discount" or (a["kind"] == "override" and a["amount"] < 0):
+                total -= a["amount"]
+        return total
+
+    def view(self) -> dict[str, Any]:
+        return {"list_price": self.list_price, "extended": self.extended, "net": self.net,
+                "discount_percent": percent(self.discount_total(), self.extended),
+                "tax": self.tax, "quantity": self.quantity}
+
+
+def percent(part: Decimal, whole: Decimal) -> Decimal:
+    if not whole:
+        return ZERO
+    return (part * HUNDRED / whole).quantize(D("0.01"), rounding=ROUND_HALF_UP).normalize() \
+        + ZERO
+
+
+class Pricing:
+    """The running pricing of one decision."""
+
+    def __init__(self, currency: Any, lines: list[dict[str, Any]]):
+        self.currency = currency if isinstance(currency, str) else None
+        self.places = minor_units(self.currency)
+        self.lines: list[LinePrice] = []
+        for i, line in enumerate(lines):
+            qty = line.get("quantity")
+            lp = LinePrice(i, line_id(line, i), line.get("sku"),
+                           qty if qty.__class__ is D else None, self.places)
+            unit = line.get("unit_price")
+            if unit.__class__ is D and lp.quantity is not None:
+                lp.set_list_price(unit)
+            self.lines.append(lp)
+        self.charges: list[dict[str, Any]] = []
+        self.recurring: list[dict[str, Any]] = []
+
+    def money(self, x: Decimal) -> Decimal:
+        return money(x, self.places)
+
+    # -- order-level spreading ---------------------------------------------------------------
+    def spread(self, rule: str, kind: str, amount: Decimal, reason: str) -> bool:
+        """Spreads a rounded order-level amount over the lines in proportion to their nets."""
+        lines = self.lines
+        if not lines:
+            return True
+        base = sum((lp.net for lp in lines), ZERO)
+        if base > 0:
+            shares = [self.money(amount * lp.net / base) for lp in lines]
+        else:
+            shares = [ZERO for _ in lines]
+        remainder = amount - sum(shares, ZERO)
+        if remainder:
+            largest = max(range(len(lines)), key=lambda i: (lines[i].net, -i))
+            shares[largest] += remainder
+        ok = True
+        for lp, share in zip(lines, shares):
+            ok = lp.adjust(rule, kind, share, reason) and ok
+        return ok
+
+    # -- totals ------------------------------------------------------------------------------
+    def subtotal(self) -> Decimal:
+        return sum((lp.net for lp in self.lines), ZERO)
+
+    def extended_total(self) -> Decimal:
+        return sum((lp.extended for lp in self.lines), ZERO)
+
+    def discount_total(self) -> Decimal:
+        return sum((lp.discount_total() for lp in self.lines), ZERO)
+
+    def charges_total(self) -> Decimal:
+        return sum((c["amount"] for c in self.charges), ZERO)
+
+    def compute_taxes(self) -> None:
+        for lp in self.lines:
+            rate = sum(lp.tax_rates, ZERO)
+            lp.tax = self.money(lp.net * rate / HUNDRED) if rate else ZERO
+
+    def tax_total(self) -> Decimal:
+        return sum((lp.tax for lp in self.lines), ZERO) + \
+            sum((c.get("tax", ZERO) for c in self.charges), ZERO)
+
+    def view(self) -> dict[str, Any]:
+        self.compute_taxes()
+        subtotal = self.subtotal()
+        discount = self.discount_total()
+        charges = self.charges_total()
+        tax = self.tax_total()
+        return {"currency": self.currency, "subtotal": subtotal, "discount_total": discount,
+                "discount_percent": percent(discount, self.extended_total()),
+                "charges_total": charges, "tax_total": tax,
+                "total": subtotal + charges + tax, "lines": [lp.view() for lp in self.lines]}
+
+    def to_json(self) -> dict[str, Any]:
+        v = self.view()
+        return {
+            "currency": self.currency,
+            "lines": [_line_json(lp) for lp in self.lines],
+            "charges": [_amounts(c) for c in self.charges],
+            "recurring": [_amounts(r) for r in self.recurring],
+            "subtotal": _m(v["subtotal"]),
+            "discount_total": _m(v["discount_total"]),
+            "discount_percent": _m(v["discount_percent"]),
+            "charges_total": _m(v["charges_total"]),
+            "tax_total": _m(v["tax_total"]),
+            "total": _m(v["total"]),
+        }
+
+
+def line_id(line: dict[str, Any], index: int) -> str:
+    v = line.get("id")
+    return render(v) if v is not None else str(index + 1)
+
+
+def _m(x: Decimal | None) -> str | None:
+    return None if x is None else format(x, "f")
+
+
+def _amounts(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: (_m(v) if v.__class__ is D else v) for k, v in entry.items()}
+
+
+def _line_json(lp: LinePrice) -> dict[str, Any]:
+    return {
+        "line_id": lp.line_id,
+        "sku": lp.sku,
+        "quantity": _m(lp.quantity),
+        "list_price": _m(lp.list_price),
+        "extended": _m(lp.extended),
+        "adjustments": [_amounts(a) for a in lp.adjustments],
+        "net": _m(lp.net),
+        "discount_percent": _m(percent(lp.discount_total(), lp.extended)),
+        "tax": _m(lp.tax),
+        "total": _m(lp.net + lp.tax),
+    }
+
+
+def tiered(mode: str, tiers: list[tuple[Decimal, Decimal]], qty: Decimal,
+           places: int) -> Decimal:
+    """The extended amount of `qty` units under a tier schedule (before rounding)."""
+    ordered = sorted(tiers, key=lambda t: t[0])
+    if not ordered:
+        raise RuleError("tiered_price needs at least one tier")
+    if mode == "all_units":
+        price = None
+        for start, unit in ordered:
+            if qty >= start:
+                price = unit
+        if price is None:
+            raise RuleError(f"no tier covers quantity {show(qty)} (the first starts at "
+                            f"{show(ordered[0][0])})")
+        return money(price * qty, places)
+    # band i holds the units above its FROM_QTY up to the next tier's; the first band holds
+    # every unit up to the second tier whatever its FROM_QTY (0 or 1 alike)
+    total = ZERO
+    for i, (start, unit) in enumerate(ordered):
+        start = ZERO if i == 0 else start
+        end = ordered[i + 1][0] if i + 1 < len(ordered) else None
+        if qty <= start:
+            break
+        band = (min(qty, end) if end is not None else qty) - start
+        total += band * unit
+    return money(total, places)

@@ -1,0 +1,552 @@
+"""Loading, checking and compiling a rule set directory (SPEC sections 1, 2 and 4).
+
+In: a directory. Out: `check(path)` gives every diagnostic, sorted by place; `load(path)` gives
+a `CompiledRuleSet` or raises `RuleSetInvalid` with them. One pass reads the files (keeping
+positions), validates each against its published JSON Schema (engine/schemas), checks names,
+phases, actions, the `after` graph and every expression, and compiles as it goes: checking an
+expression is compiling it, so nothing is parsed twice and evaluation never parses.
+"""
+from __future__ import annotations
+
+import csv
+import datetime
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+import jsonschema
+import networkx as nx
+
+from .actions import ACTIONS
+from .diagnostics import Code, Diagnostic, Diagnostics, Span
+from .expressions import Expr, Scope, compile_expr
+from .tables import AGGREGATES, CellError, CompiledTable, analyse, build_fast, column_kinds, \
+    parse_cell
+from .values import RefTables, Table, render
+from .yamlload import Node, YamlError, load_text
+
+PHASES = ("defaulting", "validation", "compliance", "pricing", "sourcing", "approval")
+PRICED_PHASES = ("pricing", "sourcing", "approval")
+ROOT_NAMES = {"order", "customer", "ref"}
+_NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)$")
+MAX_FILE = 20 * 1024 * 1024
+EXCLUDED_DIRS = {"tests", "__pycache__"}
+
+
+@lru_cache(maxsize=4)
+def schema(name: str) -> jsonschema.protocols.Validator:
+    text = resources.files("ordinance.engine").joinpath(f"schemas/{name}.schema.json").read_text()
+    cls = jsonschema.validators.validator_for(json.loads(text))
+    return cls(json.loads(text))
+
+
+# --- the compiled model --------------------------------------------------------------------
+
+@dataclass
+class Rule:
+    qid: str  # "pack/rule"
+    span: Span
+    for_each: bool
+    priority: Decimal
+    stop: bool
+    when: Expr | None
+    table: CompiledTable | None
+    actions: list[Any]
+    reads_pricing: bool
+    description: str = ""
+
+
+@dataclass
+class Pack:
+    id: str
+    phase: str
+    file: str
+    span: Span
+    after: list[str]
+    enabled: bool
+    effective_from: datetime.date | None
+    effective_until: datetime.date | None
+    rules: list[Rule]
+    description: str = ""
+    after_spans: list[Span] = field(default_factory=list)
+
+    def active(self, as_of: datetime.date) -> bool:
+        if not self.enabled:
+            return False
+        if self.effective_from and as_of < self.effective_from:
+            return False
+        return not (self.effective_until and as_of > self.effective_until)
+
+
+@dataclass
+class Model:
+    name: str = ""
+    version: str = ""
+    description: str = ""
+    tables: dict[str, Table] = field(default_factory=dict)
+    packs: list[Pack] = field(default_factory=list)
+    plan: dict[str, list[Pack]] = field(default_factory=dict)
+    sources: dict[str, list[str]] = field(default_factory=dict)
+
+
+# --- files -----------------------------------------------------------------------------------
+
+def ruleset_files(root: Path) -> list[tuple[str, Path]]:
+    """Every file of the rule set that counts for its digest, in path order (tests excluded)."""
+    out = []
+    for p in root.rglob("*"):
+        rel = p.relative_to(root)
+        parts = rel.parts
+        if any(part.startswith(".") for part in parts) or parts[0] in EXCLUDED_DIRS \
+                or "__pycache__" in parts or p.is_symlink() or not p.is_file():
+            continue
+        out.append((rel.as_posix(), p))
+    out.sort(key=lambda t: t[0])
+    return out
+
+
+def digest_of(path: str | Path) -> str:
+    """`sha256:` + hex over each file's relative path, length and bytes, in path order."""
+    h = hashlib.sha256()
+    for rel, p in ruleset_files(Path(path)):
+        data = p.read_bytes()
+        h.update(rel.encode() + b"\n" + str(len(data)).encode() + b"\n" + data)
+    return "sha256:" + h.hexdigest()
+
+
+# --- the checker/compiler ------------------------------------------------------------------------
+
+class Checker:
+    def __init__(self, root: Path):
+        self.root = root
+        self.diags = Diagnostics()
+        self.model = Model()
+
+    # helpers the actions call (their `c`)
+    def need(self, node: Node, key: str) -> Node | None:
+        child = node.get(key) if node.kind == "map" else None
+        if child is None:
+            self.diags.error(Code.SCHEMA, node.span, f"missing '{key}'")
+        return child
+
+    def expr(self, node: Node | None, allow_it: bool = False) -> Expr:
+        fallback = Expr("", lambda S, X: None)
+        if node is None:
+            return fallback
+        if node.kind != "scalar":
+            self.diags.error(Code.SCHEMA, node.span, "expects an expression, not a "
+                             f"{'list' if node.kind == 'seq' else 'mapping'}",
+                             "quote an expression holding [, ], {, } or a comma")
+            return fallback
+        scope = self.scope if not allow_it else Scope(self.scope.names | {"it"},
+                                                         self.scope.tables)
+        e = compile_expr(node.text, node.span, scope, self.diags, 1 if node.quoted else 0,
+                         allow_it=allow_it)
+        if e is not None:
+            self.reads_pricing = self.reads_pricing or e.reads_pricing
+        return e or fallback
+
+    def template(self, node: Node | None) -> Callable[[Any], str]:
+        if node is None or node.kind != "scalar":
+            if node is not None:
+                self.diags.error(Code.SCHEMA, node.span, "expects a text")
+            return lambda st: ""
+        text = render(node.value) if not node.quoted else node.text
+        offset = 1 if node.quoted else 0
+        parts: list[Any] = []
+        pos = 0
+        for m in re.finditer(r"\{([^{}]*)\}", text):
+            if m.start() > pos:
+                parts.append(text[pos:m.start()])
+            e = compile_expr(m.group(1), node.span, self.scope, self.diags,
+                             offset + m.start(1))
+            if e is not None:
+                self.reads_pricing = self.reads_pricing or e.reads_pricing
+                parts.append(e)
+            pos = m.end()
+        if pos < len(text):
+            parts.append(text[pos:])
+        if all(isinstance(p, str) for p in parts):
+            const = "".join(parts)
+            return lambda st: const
+        return lambda st: "".join(p if p.__class__ is str else render(p.fn(st.S, st))
+                                  for p in parts)
+
+    # reading
+    def read(self, rel: str, path: Path) -> Node | None:
+        try:
+            data = path.read_bytes()
+            if len(data) > MAX_FILE:
+                self.diags.error(Code.LIMIT, Span(rel), f"file larger than {MAX_FILE} bytes")
+                return None
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.diags.error(Code.YAML_ERROR, Span(rel), f"not UTF-8: {exc.reason} at byte "
+                             f"{exc.start}")
+            return None
+        self.model.sources[rel] = text.splitlines()
+        try:
+            return load_text(text, rel)
+        except YamlError as exc:
+            self.diags.error(Code(exc.code), exc.span, exc.message)
+            return None
+
+    def validate(self, node: Node, name: str) -> bool:
+        ok = True
+        for err in sorted(schema(name).iter_errors(node.plain()), key=lambda e: list(e.path)):
+            target = node
+            key_span = None
+            for step in err.absolute_path:
+                if target.kind == "map" and step in target.value:
+                    key_span = target.key_spans.get(step)
+                    target = target.value[step]
+                elif target.kind == "seq" and isinstance(step, int) and step < len(target.value):
+                    target = target.value[step]
+            span = target.span
+            message = _schema_message(err)
+            if err.validator == "additionalProperties" and target.kind == "map":
+                extra = [k for k in target.value if k not in err.schema.get("properties", {})]
+                if extra:
+                    span = target.key_spans[extra[0]]
+                    allowed = ", ".join(sorted(err.schema.get("properties", {})))
+                    message = f"unknown key '{extra[0]}' (allowed: {allowed})"
+            elif key_span is not None and err.validator in ("enum", "const", "type"):
+                span = target.span
+            self.diags.error(Code.SCHEMA, span, message)
+            ok = False
+        return ok
+
+    # the rule set
+    def run(self) -> Model:
+        root = self.root
+        manifest = root / "ruleset.yaml"
+        if not root.is_dir():
+            self.diags.error(Code.MANIFEST, Span(str(root)), "not a directory")
+            return self.model
+        if not manifest.is_file():
+            self.diags.error(Code.MANIFEST, Span("ruleset.yaml"), "missing ruleset.yaml",
+                             "a rule set is a directory with a ruleset.yaml manifest")
+            return self.model
+        node = self.read("ruleset.yaml", manifest)
+        if node is not None and self.validate(node, "ruleset"):
+            self.model.name = node.value["ruleset"].value
+            v = node.get("version")
+            self.model.version = render(v.value) if v is not None else ""
+            d = node.get("description")
+            self.model.description = render(d.value) if d is not None else ""
+        elif node is None and "ruleset.yaml" in self.model.sources:
+            self.diags.error(Code.MANIFEST, Span("ruleset.yaml"), "ruleset.yaml is empty")
+        files = ruleset_files(root)
+        for rel, path in files:
+            if rel.startswith("reference/"):
+                self.reference(rel, path)
+        self.scope = Scope(frozenset(ROOT_NAMES), frozenset(self.model.tables))
+        for rel, path in files:
+            if rel.endswith((".yaml", ".yml")) and rel != "ruleset.yaml" \
+                    and not rel.startswith("reference/"):
+                self.pack(rel, path)
+        self.plan()
+        return self.model
+
+    def reference(self, rel: str, path: Path) -> None:
+        name = Path(rel).stem
+        if "/" in rel[len("reference/"):] or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+            if rel.endswith((".csv", ".yaml", ".yml", ".json")):
+                self.diags.warning(Code.REFERENCE, Span(rel), "not read as a reference table: "
+                                   "tables are reference/NAME.csv|yaml|json with NAME a name")
+            return
+        if name in self.model.tables:
+            self.diags.error(Code.DUPLICATE_ID, Span(rel), f"a second reference table '{name}'")
+            return
+        try:
+            if rel.endswith(".csv"):
+                table = read_csv(name, path.read_text("utf-8-sig"))
+            elif rel.endswith((".yaml", ".yml")):
+                node = self.read(rel, path)
+                if node is None:
+                    return
+                table = table_of(name, node.plain())
+            elif rel.endswith(".json"):
+                table = table_of(name, json.loads(path.read_text("utf-8"),
+                                                  parse_float=Decimal, parse_int=Decimal))
+            else:
+                return
+        except (ValueError, UnicodeDecodeError, csv.Error) as exc:
+            self.diags.error(Code.REFERENCE, Span(rel), f"cannot read reference table: {exc}")
+            return
+        self.model.tables[name] = table
+
+    def pack(self, rel: str, path: Path) -> None:
+        node = self.read(rel, path)
+        if node is None:
+            if rel in self.model.sources:
+                self.diags.warning(Code.SCHEMA, Span(rel), "empty file: no pack")
+            return
+        if not self.validate(node, "pack"):
+            return
+        v = node.value
+        pid, phase = v["pack"].value, v["phase"].value
+        if any(p.id == pid for p in self.model.packs):
+            other = next(p for p in self.model.packs if p.id == pid)
+            self.diags.error(Code.DUPLICATE_ID, v["pack"].span, f"pack id '{pid}' is also "
+                             f"used by {other.file}")
+            return
+        eff = node.get("effective")
+        dates = {}
+        for key in ("from", "until"):
+            dn = eff.get(key) if eff is not None else None
+            if dn is not None:
+                try:
+                    dates[key] = datetime.date.fromisoformat(dn.value)
+                except ValueError:
+                    self.diags.error(Code.BAD_VALUE, dn.span, f"{dn.value!r} is not a date")
+        if "from" in dates and "until" in dates and dates["from"] > dates["until"]:
+            self.diags.warning(Code.NEVER_FIRES, eff.span, "the effective window is empty: "
+                               "'from' is after 'until'")
+        after = [n.value for n in v["after"].value] if "after" in v else []
+        enabled = v["enabled"].value if "enabled" in v else True
+        pack = Pack(pid, phase, rel, node.span, after, enabled, dates.get("from"),
+                    dates.get("until"), [], render(v["description"].value)
+                    if "description" in v else "",
+                    [n.span for n in v["after"].value] if "after" in v else [])
+        ids: dict[str, Span] = {}
+        for i, rnode in enumerate(v["rules"].value):
+            rule = self.rule(pack, rnode, i)
+            if rule is None:
+                continue
+            rid = rule.qid.split("/", 1)[1]
+            if rid in ids:
+                self.diags.error(Code.DUPLICATE_ID, rnode.get("id").span, f"rule id '{rid}' is "
+                                 f"used twice in pack '{pid}' (first at line {ids[rid].line})")
+            ids[rid] = rnode.span
+            pack.rules.append(rule)
+        pack.rules.sort(key=lambda r: -r.priority)  # stable: equal priorities keep file order
+        self.model.packs.append(pack)
+
+    def rule(self, pack: Pack, node: Node, index: int) -> Rule | None:
+        v = node.value
+        rid = v["id"].value
+        for_each = "for_each" in v
+        names = set(ROOT_NAMES)
+        if pack.phase in PRICED_PHASES:
+            names.add("pricing")
+        if for_each:
+            names.add("line")
+        self.scope = Scope(frozenset(names), frozenset(self.model.tables))
+        self.for_each = for_each
+        self.reads_pricing = False
+        when = table = None
+        if "when" in v and "table" in v:
+            self.diags.error(Code.SCHEMA, v["table"].span, "a rule has a when or a table, "
+                             "not both")
+        if "when" in v:
+            wnode = v["when"]
+            if wnode.value is True or wnode.value is False:
+                when = Expr(wnode.text, (lambda c: lambda S, X: c)(wnode.value), True,
+                            wnode.value)
+            else:
+                when = self.expr(wnode)
+            if when.constant and not when.value and when.text:
+                self.diags.warning(Code.NEVER_FIRES, wnode.span, f"rule '{rid}' can never fire: "
+                                   "its condition is always false")
+        if "table" in v:
+            table = self.table(v["table"])
+            if table is not None and table.outputs:
+                self.scope = Scope(self.scope.names | frozenset(table.outputs),
+                                   self.scope.tables)
+        actions = []
+        for anode in (v["then"].value if "then" in v else []):
+            (name, pnode), = anode.value.items()
+            kind = ACTIONS[name]
+            if pack.phase not in kind.phases:
+                self.diags.error(Code.WRONG_PHASE, anode.span, f"'{name}' is not an action of "
+                                 f"the {pack.phase} phase (it belongs to "
+                                 f"{' and '.join(kind.phases)})",
+                                 f"actions of {pack.phase}: " + ", ".join(
+                                     n for n, k in ACTIONS.items() if pack.phase in k.phases))
+                continue
+            if kind.per_line is True and not for_each:
+                self.diags.error(Code.SCHEMA, anode.span, f"'{name}' works on a line: add "
+                                 "for_each: line to the rule")
+                continue
+            actions.append(kind.cls(pnode, self))
+        priority = v["priority"].value if "priority" in v else Decimal(0)
+        return Rule(f"{pack.id}/{rid}", node.span, for_each, Decimal(priority),
+                    bool(v["stop"].value) if "stop" in v else False, when, table, actions,
+                    self.reads_pricing, render(v["description"].value)
+                    if "description" in v else "")
+
+    def table(self, node: Node) -> CompiledTable | None:
+        v = node.value
+        hit = v["hit"].value if "hit" in v else "unique"
+        inputs = [self.expr(n) for n in v["inputs"].value]
+        outputs = [n.value for n in v["outputs"].value]
+        ncols, nout = len(inputs), len(outputs)
+        if hit in AGGREGATES and nout != 1:
+            self.diags.error(Code.TABLE_SHAPE, v["outputs"].span, f"hit policy {hit} needs "
+                             f"exactly one output, not {nout}")
+        for o in outputs:
+            if o in self.scope.names or o == "it":
+                self.diags.error(Code.TABLE_SHAPE, v["outputs"].span, f"output name '{o}' "
+                                 "hides a name of the language; choose another")
+        rows, spans, ok = [], [], True
+        for rnode in v["rows"].value:
+            cells = rnode.value
+            if len(cells) != ncols + nout:
+                self.diags.error(Code.TABLE_SHAPE, rnode.span, f"a row has {len(cells)} cells; "
+                                 f"this table needs {ncols} inputs + {nout} outputs = "
+                                 f"{ncols + nout}")
+                ok = False
+                continue
+            tests = []
+            for c in cells[:ncols]:
+                try:
+                    tests.append(parse_cell(c.value if not c.quoted else c.text))
+                except CellError as exc:
+                    self.diags.error(Code.BAD_CELL, c.span, f"bad cell: {exc}",
+                                     "cells are -, a value, < 10, [1..10), a list A, B or "
+                                     "not(...)")
+                    ok = False
+            rows.append((tests, [self.output(c) for c in cells[ncols:]]))
+            spans.append(rnode.span)
+        default = None
+        if "default" in v:
+            dn = v["default"]
+            if len(dn.value) != nout:
+                self.diags.error(Code.TABLE_SHAPE, dn.span, f"default has {len(dn.value)} "
+                                 f"values; the table has {nout} outputs")
+            default = [self.output(c) for c in dn.value]
+        if not ok:
+            return None
+        table = CompiledTable(hit, inputs, outputs, rows, default,
+                              column_kinds([r[0] for r in rows], ncols),
+                              build_fast([r[0] for r in rows], ncols, hit), node.span)
+        analyse(table, spans, self.diags)
+        if not rows and default is None:
+            self.diags.warning(Code.NEVER_FIRES, node.span, "a table with no rows and no "
+                               "default never fires")
+        return table
+
+    def output(self, cell: Node) -> Any:
+        """An output cell: a literal YAML value, or an expression after '='."""
+        value = cell.value
+        if not (isinstance(value, str) and value.startswith("=")):
+            return value
+        e = compile_expr(value[1:], cell.span, self.scope, self.diags,
+                         (1 if cell.quoted else 0) + 1)
+        if e is None:
+            return Expr("", lambda S, X: None)
+        self.reads_pricing = self.reads_pricing or e.reads_pricing
+        return e
+
+    def plan(self) -> None:
+        packs = {p.id: p for p in self.model.packs}
+        for phase in PHASES:
+            graph: nx.DiGraph = nx.DiGraph()
+            members = [p for p in self.model.packs if p.phase == phase]
+            graph.add_nodes_from(p.id for p in members)
+            for p in members:
+                for dep, span in zip(p.after, p.after_spans):
+                    other = packs.get(dep)
+                    if other is None:
+                        self.diags.error(Code.UNKNOWN_PACK, span, f"after names an unknown pack "
+                                         f"'{dep}'")
+                    elif other.phase != phase:
+                        self.diags.error(Code.UNKNOWN_PACK, span, f"after names pack '{dep}' of "
+                                         f"the {other.phase} phase; after orders packs of one "
+                                         "phase")
+                    else:
+                        graph.add_edge(dep, p.id)
+            try:
+                order = list(nx.lexicographical_topological_sort(graph))
+            except nx.NetworkXUnfeasible:
+                edges = nx.find_cycle(graph)
+                cycle = [u for u, _ in edges]
+                for u, v in edges:  # v runs after u: point at v's `after` entry naming u
+                    p = packs[v]
+                    span = p.after_spans[p.after.index(u)] if u in p.after else p.span
+                    self.diags.error(Code.PACK_CYCLE, span, "packs wait for each other: "
+                                     + " -> ".join(cycle + [cycle[0]]),
+                                     "remove one of the after entries in the cycle")
+                order = sorted(graph.nodes)
+            self.model.plan[phase] = [packs[pid] for pid in order]
+
+
+def _schema_message(err: jsonschema.ValidationError) -> str:
+    path = ".".join(str(p) for p in err.absolute_path) or "the file"
+    if err.validator == "required":
+        return f"{path}: {err.message.replace('is a required property', 'is required')}"
+    if err.validator == "enum":
+        allowed = ", ".join(str(x) for x in err.validator_value)
+        return f"{path}: {err.instance!r} is not one of {allowed}"
+    if err.validator in ("maxProperties", "minProperties") and "then" in str(err.path):
+        return f"{path}: an action is a mapping with exactly one action name"
+    if err.validator == "additionalProperties" and len(err.absolute_path) >= 3 \
+            and err.absolute_path[-2] == "then":
+        return f"{path}: unknown action; actions: " + ", ".join(sorted(ACTIONS))
+    return f"{path}: {err.message}"
+
+
+# --- reference tables --------------------------------------------------------------------------
+
+def _cell(text: str) -> Any:
+    if text == "":
+        return None
+    if _NUMBER.match(text.strip()):
+        try:
+            return Decimal(text.strip())
+        except InvalidOperation:  # pragma: no cover
+            return text
+    return text
+
+
+def read_csv(name: str, text: str) -> Table:
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header:
+        raise ValueError("no header row")
+    header = [h.strip() for h in header]
+    rows, raw_keys = [], []
+    for n, rec in enumerate(reader, start=2):
+        if not rec:
+            continue
+        if len(rec) > len(header):
+            raise ValueError(f"line {n} has {len(rec)} cells; the header has {len(header)}")
+        rows.append({h: _cell(rec[i]) if i < len(rec) else None for i, h in enumerate(header)})
+        raw_keys.append(rec[0])
+    table = Table(name, rows, header[0])
+    for raw, row in zip(raw_keys, rows):  # "001" stays findable as text
+        table.index.setdefault(raw, row)
+    return table
+
+
+def table_of(name: str, data: Any) -> Table:
+    if isinstance(data, list):
+        key = None
+        if data and all(isinstance(r, dict) for r in data):
+            key = next(iter(data[0]), None)
+        return Table(name, data, key)
+    if isinstance(data, dict) and isinstance(data.get("rows"), list):
+        key = data.get("key")
+        if key is not None and not isinstance(key, str):
+            raise ValueError("key must name a column")
+        return Table(name, data["rows"], key)
+    raise ValueError("a YAML/JSON table is a list, or {key: COLUMN, rows: [...]}")
+
+
+def check_dir(path: str | Path) -> tuple[Model, list[Diagnostic], bool]:
+    checker = Checker(Path(path))
+    model = checker.run()
+    return model, checker.diags.sorted(model.sources), checker.diags.has_errors
+
+
+def ref_tables(model: Model) -> RefTables:
+    return RefTables(model.tables)
+

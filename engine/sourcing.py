@@ -1,0 +1,141 @@
+"""Sourcing (SPEC section 4): routes over `ref.lanes`, ranking of locations, allocation.
+
+In: `ref.locations`, `ref.inventory`, `ref.lanes` at compile time; a line, its candidate
+locations, a preference and a split flag at evaluation.
+Out: the line's allocations (location, quantity, ship and arrival dates) and its backorder.
+
+Routes are computed once per rule set with networkx: for every location and region, the route
+with the fewest transit days (ties: the cheaper) and the cheapest route (ties: the fewer days).
+A lane's `to` is a location when a location has that id, else a region; a route must end in a
+lane into the order's region (a location's own region does not count).
+"""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import networkx as nx
+
+from .values import D, RuleError, Table, render
+
+ZERO = D(0)
+_WEIGHT = D(10) ** 12
+
+
+@dataclass(frozen=True)
+class Route:
+    days: Decimal
+    cost: Decimal
+
+
+class Network:
+    def __init__(self, locations: Table | None, inventory: Table | None, lanes: Table | None):
+        self.locations: dict[str, dict[str, Any]] = {}
+        for row in (locations.rows if locations else []):
+            if isinstance(row, dict) and row.get("id") is not None:
+                self.locations.setdefault(render(row["id"]), row)
+        self.on_hand: dict[tuple[str, str], Decimal] = {}
+        for row in (inventory.rows if inventory else []):
+            if not isinstance(row, dict):
+                continue
+            loc, sku, qty = row.get("location"), row.get("sku"), row.get("on_hand")
+            if loc is None or sku is None or qty.__class__ is not D:
+                continue
+            key = (render(loc), render(sku))
+            self.on_hand[key] = self.on_hand.get(key, ZERO) + qty
+        self.nearest: dict[str, dict[str, Route]] = {}
+        self.cheapest: dict[str, dict[str, Route]] = {}
+        self._routes([r for r in (lanes.rows if lanes else []) if isinstance(r, dict)])
+
+    def _routes(self, lanes: list[dict[str, Any]]) -> None:
+        by_days: nx.DiGraph = nx.DiGraph()
+        by_cost: nx.DiGraph = nx.DiGraph()
+        for lane in lanes:
+            src, dst = lane.get("from"), lane.get("to")
+            days, cost = lane.get("transit_days"), lane.get("cost_per_unit")
+            if src is None or dst is None:
+                continue
+            days = days if days.__class__ is D else ZERO
+            cost = cost if cost.__class__ is D else ZERO
+            a = ("loc", render(src))
+            b = ("loc", render(dst)) if render(dst) in self.locations else ("region", render(dst))
+            for graph, weight in ((by_days, days * _WEIGHT + cost), (by_cost, cost * _WEIGHT + days)):
+                old = graph.get_edge_data(a, b)
+                if old is None or weight < old["w"]:
+                    graph.add_edge(a, b, w=weight, days=days, cost=cost)
+        for graph, table in ((by_days, self.nearest), (by_cost, self.cheapest)):
+            for node in graph.nodes:
+                if node[0] != "loc":
+                    continue
+                _, paths = nx.single_source_dijkstra(graph, node, weight="w")
+                routes: dict[str, Route] = {}
+                for target, path in paths.items():
+                    if target[0] != "region":
+                        continue
+                    edges = [graph.edges[u, v] for u, v in zip(path, path[1:])]
+                    routes[target[1]] = Route(sum((e["days"] for e in edges), ZERO),
+                                              sum((e["cost"] for e in edges), ZERO))
+                table[node[1]] = routes
+
+
+class Allocation:
+    """Stock taken within one decision, on top of the on-hand figures it started from."""
+
+    def __init__(self, network: Network, stock: Any):
+        self.network = network
+        self.stock = stock  # None: the reference inventory; else a mapping the caller owns
+        self.taken: dict[tuple[str, str], Decimal] = {}
+
+    def available(self, loc: str, sku: str) -> Decimal:
+        key = (loc, sku)
+        base = self.network.on_hand.get(key, ZERO) if self.stock is None \
+            else self.stock.get(key, ZERO)
+        return base - self.taken.get(key, ZERO)
+
+    def source(self, candidates: list[str], sku: str, qty: Decimal, region: str | None,
+               prefer: str, key_of: Any, split: bool,
+               as_of: datetime.date) -> tuple[list[dict[str, Any]], Decimal]:
+        net = self.network
+        ranked = []
+        for pos, loc in enumerate(candidates):
+            if self.available(loc, sku) <= 0 or region is None:
+                continue
+            fastest = net.nearest.get(loc, {}).get(region)
+            if fastest is None:
+                continue
+            if prefer == "cheapest":
+                route = net.cheapest[loc][region]
+                rank: Any = (route.cost, route.days)
+            elif prefer == "nearest":
+                route = fastest
+                rank = (route.days,)
+            else:
+                route = fastest
+                value = key_of(net.locations.get(loc) or {"id": loc})
+                rank = (value is None, value if value is not None else ZERO)
+            ranked.append((rank, pos, loc, route))
+        try:
+            ranked.sort(key=lambda r: (r[0], r[1]))
+        except TypeError:
+            raise RuleError("the sourcing preference gave values of different kinds") from None
+        allocations: list[dict[str, Any]] = []
+        remaining = qty
+        for _, _, loc, route in ranked:
+            if remaining <= 0:
+                break
+            have = self.available(loc, sku)
+            if not split and have < remaining:
+                continue
+            take = min(have, remaining)
+            self.taken[(loc, sku)] = self.taken.get((loc, sku), ZERO) + take
+            remaining -= take
+            handling = (net.locations.get(loc) or {}).get("handling_days")
+            ship = as_of + datetime.timedelta(days=int(handling) if handling.__class__ is D else 0)
+            arrival = ship + datetime.timedelta(days=int(route.days))
+            allocations.append({"location": loc, "quantity": take,
+                                "ship_date": ship, "arrival_date": arrival})
+            if not split:
+                break
+        return allocations, remaining

@@ -1,0 +1,182 @@
+"""Analysts' tests (SPEC section 7): run a rule set's `tests/*.yaml` and explain failures.
+
+In: a compiled rule set. Out: a `TestReport` with one `CaseResult` per case (its differences,
+each with the JSON path that differs) and the rules that fired at least once across all cases.
+
+`expect` matches a subset of the decision: a mapping matches when each key it names matches; a
+list matches a list of the same length whose elements pair up in any order; numbers and
+decimal strings compare by value ("5.00" = 5).
+"""
+from __future__ import annotations
+
+import datetime
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import Span
+from .evaluate import CompiledRuleSet
+from .orders import BadOrder, dumps, validate_order
+from .yamlload import Node, YamlError, load_text
+
+
+@dataclass
+class CaseResult:
+    name: str
+    span: Span
+    passed: bool
+    differences: list[str] = field(default_factory=list)
+    decision: dict[str, Any] | None = None
+
+
+@dataclass
+class TestReport:
+    cases: list[CaseResult]
+    fired: set[str]
+    rule_ids: list[str]
+    problems: list[str] = field(default_factory=list)  # files that could not be read
+
+    @property
+    def failed(self) -> list[CaseResult]:
+        return [c for c in self.cases if not c.passed]
+
+    @property
+    def never_fired(self) -> list[str]:
+        return [r for r in self.rule_ids if r not in self.fired]
+
+    @property
+    def coverage(self) -> Decimal:
+        if not self.rule_ids:
+            return Decimal(100)
+        return Decimal(100 * (len(self.rule_ids) - len(self.never_fired))) / len(self.rule_ids)
+
+
+def _decimal(v: Any) -> Decimal | None:
+    if v is None or isinstance(v, bool):
+        return None
+    if isinstance(v, Decimal):
+        return v
+    if isinstance(v, (int, float)):
+        return Decimal(str(v))
+    if isinstance(v, str):
+        try:
+            d = Decimal(v.strip())
+        except InvalidOperation:
+            return None
+        return d if d.is_finite() else None
+    return None
+
+
+def _show(v: Any) -> str:
+    text = dumps(v) if not isinstance(v, (datetime.date,)) else v.isoformat()
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def differences(exp: Any, act: Any, path: str = "$") -> list[str]:
+    """Every difference between an expectation and a decision (empty when they match)."""
+    if isinstance(exp, dict):
+        if not isinstance(act, dict):
+            return [f"{path}: expected an object, got {_show(act)}"]
+        out: list[str] = []
+        for k, v in exp.items():
+            out += differences(v, act.get(k), f"{path}.{k}")
+        return out
+    if isinstance(exp, list):
+        if not isinstance(act, list):
+            return [f"{path}: expected a list, got {_show(act)}"]
+        if len(exp) != len(act):
+            return [f"{path}: expected {len(exp)} items, got {len(act)}: {_show(act)}"]
+        return _pair(exp, act, path)
+    if exp is None:
+        return [] if act is None else [f"{path}: expected null, got {_show(act)}"]
+    if isinstance(exp, datetime.date):
+        exp = exp.isoformat()
+    de, da = _decimal(exp), _decimal(act)
+    if de is not None and da is not None:
+        return [] if de == da else [f"{path}: expected {_show(exp)}, got {_show(act)}"]
+    if isinstance(exp, bool) or isinstance(act, bool):
+        return [] if exp is act else [f"{path}: expected {_show(exp)}, got {_show(act)}"]
+    if act is not None and str(exp) == str(act):
+        return []
+    return [f"{path}: expected {_show(exp)}, got {_show(act)}"]
+
+
+def _pair(exp: list[Any], act: list[Any], path: str) -> list[str]:
+    n = len(exp)
+    ok = [[not differences(exp[i], act[j], f"{path}[{i}]") for j in range(n)] for i in range(n)]
+    used = [False] * n
+
+    def go(i: int) -> bool:
+        if i == n:
+            return True
+        for j in range(n):
+            if ok[i][j] and not used[j]:
+                used[j] = True
+                if go(i + 1):
+                    return True
+                used[j] = False
+        return False
+
+    if go(0):
+        return []
+    for i in range(n):
+        if not any(ok[i]):
+            j = min(i, n - 1)
+            return [f"{path}[{i}] matches no item; against item {j}: "
+                    + "; ".join(differences(exp[i], act[j], f"{path}[{i}]"))]
+    return [f"{path}: the items match only in ways that leave one out"]
+
+
+def _as_of(node: Node | None) -> datetime.date | None:
+    if node is None or node.value is None:
+        return None
+    return datetime.date.fromisoformat(str(node.value))
+
+
+def _to_json_data(node: Node) -> Any:
+    """A test's order as JSON data: YAML numbers stay exact decimals."""
+    return node.plain()
+
+
+def run_tests(rs: CompiledRuleSet, root: str | Path) -> TestReport:
+    report = TestReport([], set(), list(rs.rule_ids))
+    tests_dir = Path(root) / "tests"
+    files = sorted(p for p in tests_dir.glob("*.y*ml")) if tests_dir.is_dir() else []
+    for path in files:
+        rel = path.relative_to(root).as_posix()
+        try:
+            node = load_text(path.read_text("utf-8"), rel)
+        except (YamlError, UnicodeDecodeError) as exc:
+            report.problems.append(str(exc))
+            continue
+        if node is None:
+            continue
+        if node.kind != "seq":
+            report.problems.append(f"{rel}:1:1: a test file is a list of cases")
+            continue
+        for case in node.value:
+            report.cases.append(_run_case(rs, case, report))
+    return report
+
+
+def _run_case(rs: CompiledRuleSet, case: Node, report: TestReport) -> CaseResult:
+    name_node = case.get("name") if case.kind == "map" else None
+    name = str(name_node.value) if name_node is not None else f"line {case.span.line}"
+    if case.kind != "map" or case.get("order") is None:
+        return CaseResult(name, case.span, False, ["a case needs name, order and expect"])
+    try:
+        as_of = _as_of(case.get("as_of"))
+    except ValueError:
+        return CaseResult(name, case.span, False, ["as_of is not a date YYYY-MM-DD"])
+    try:
+        order = validate_order(_to_json_data(case.value["order"]))
+    except BadOrder as exc:
+        return CaseResult(name, case.span, False, [f"the order is not valid: {exc}"])
+    decision = rs.evaluate(order, as_of=as_of)
+    report.fired.update(decision.fired)
+    actual = json.loads(dumps(decision.to_json()), parse_float=Decimal)
+    expect = case.get("expect")
+    diffs = differences(expect.plain() if expect is not None else {}, actual)
+    return CaseResult(name, case.span, not diffs, diffs, actual)
