@@ -77,7 +77,7 @@ def handler(args: argparse.Namespace) -> int:
     from ordinance.simulator.rulesets import RuleSetNotFound, resolve
     from ordinance.simulator.streams import open_orders
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     if args.executor == "dask" and not args.scheduler:
         err.print("ordinance simulate: --executor dask needs --scheduler ADDRESS")
         return 2

@@ -7,8 +7,6 @@ from ordinance.simulator.replay import Options, simulate
 from ordinance.simulator.rulesets import resolve
 from ordinance.simulator.streams import open_orders
 
-from .conftest import many_orders
-
 OPTIONS = Options(sample_size=7, collect_changes=True, chunk_size=4)
 
 
@@ -20,21 +18,20 @@ def run(data, orders, **how):
 
 
 @pytest.fixture(scope="module")
-def stream(tmp_path_factory):
-    return many_orders(tmp_path_factory.mktemp("orders"), 40)       # 280 lines, 70 chunks
+def stream(many_orders):
+    return many_orders(40)       # 280 non-blank lines (8 per copy), 70 chunks
 
 
 @pytest.fixture(scope="module")
-def inline(stream):
-    from .conftest import DATA
-    return run(DATA, stream, executor="inline")
+def inline(data, stream):
+    return run(data, stream, executor="inline")
 
 
 def test_inline_counts(inline):
     summary, rows = inline
     assert (summary["orders"], summary["changed_orders"], summary["bad_lines"]) == (240, 80, 40)
     assert len(rows) == 80 and len(summary["sample"]) == 7
-    assert [r[0] for r in rows[:4]] == ["2", "3", "9", "10"]
+    assert [r[0] for r in rows[:4]] == ["2", "3", "10", "11"]
     assert summary["changes"]["revenue_delta"] == "-2480.00"
 
 
@@ -50,7 +47,7 @@ def test_local_processes_give_the_same_summary_and_rows(data, stream, inline):
 def test_dask_gives_the_same_summary_and_rows(data, stream, inline):
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, host="127.0.0.1",
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, host="127.0.0.1", protocol="tcp://",
                       dashboard_address=None) as cluster, Client(cluster) as client:
         summary, rows = run(data, stream, executor="dask", client=client)
         by_address, _ = run(data, stream, executor="dask", scheduler=cluster.scheduler_address)
