@@ -28,7 +28,8 @@ from sqlalchemy.exc import IntegrityError
 
 from .db import Database
 from .models import ApprovalTask, AuditEntry, DecisionRecord, Order, OrderLine, OrderVersion
-from .store import Conflict, Forbidden, Invalid, NotFound, decode_cursor, encode_cursor, iso, now
+from .store import (Conflict, Forbidden, Invalid, NotFound, clean, decode_cursor, encode_cursor,
+                    iso, now)
 from .store_decisions import Evaluated, evaluate, record_row
 from .store_keys import KeyInfo
 
@@ -41,7 +42,7 @@ def _text(value: Any, limit: int = 200) -> str | None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)[:limit]
+    return str(value).replace("\x00", "")[:limit]
 
 
 def _decimal(value: Any) -> Decimal:
@@ -75,6 +76,9 @@ def order_id_of(order: dict) -> str:
     if oid is None:
         raise Invalid("the order hub needs an order id", code="BAD_ORDER", path="$.order.id")
     text = str(oid)
+    if "\x00" in text:
+        raise Invalid("order id must not hold NUL characters", code="BAD_ORDER",
+                      path="$.order.id")
     if not text.strip() or len(text) > 200:
         raise Invalid("order id must be 1 to 200 characters", code="BAD_ORDER",
                       path="$.order.id")
@@ -212,9 +216,11 @@ class Hub:
             s.execute(insert(OrderLine), [dict(order_id=order_id, **ln) for ln in lines])
         if status == "pending_approval":
             for task in _tasks_from(ev):
-                s.add(ApprovalTask(order_id=order_id, order_version=version, role=task["role"],
-                                   level=task["level"], reason="; ".join(task["reasons"]),
-                                   rules=" ".join(task["rules"]), state="open", created_at=t))
+                s.add(ApprovalTask(order_id=order_id, order_version=version,
+                                   role=clean(task["role"])[:200], level=task["level"],
+                                   reason=clean("; ".join(task["reasons"])),
+                                   rules=clean(" ".join(task["rules"])), state="open",
+                                   created_at=t))
         s.add(AuditEntry(at=t, key_id=key.id, key_name=key.name,
                          action="create_order" if existing is None else "change_order",
                          order_id=order_id, decision_id=ev.decision_id,
@@ -400,6 +406,7 @@ class Hub:
         if action not in ("approve", "reject"):
             raise Invalid("action must be \"approve\" or \"reject\"", code="BAD_ACTION",
                           path="$.action")
+        comment = clean(comment)
         with self.db.session(write=True) as s:
             task = s.get(ApprovalTask, task_id)
             if task is None:

@@ -53,6 +53,12 @@ class Unavailable(ServiceError):
     code = "UNAVAILABLE"
 
 
+def clean(text: str | None) -> str | None:
+    """Text for an indexed column: PostgreSQL text cannot hold NUL, so it is dropped there
+    (the full documents keep it, escaped, in their JSON)."""
+    return None if text is None else text.replace("\x00", "")
+
+
 def now() -> datetime:
     return datetime.now(timezone.utc)
 

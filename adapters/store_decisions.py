@@ -78,7 +78,8 @@ def record_row(ev: Evaluated, kind: str, key_name: str, order_id: str | None,
                request_text: str) -> dict[str, Any]:
     return {
         "id": ev.decision_id, "created_at": now(), "kind": kind, "key_name": key_name,
-        "order_id": order_id, "status": ev.status, "ruleset_name": ev.ruleset_name,
+        "order_id": None if order_id is None else order_id.replace("\x00", "")[:200],
+        "status": ev.status, "ruleset_name": ev.ruleset_name,
         "digest": ev.digest, "as_of": ev.as_of, "fired": fired_text(ev.fired),
         "elapsed_us": ev.elapsed_us, "request": request_text, "decision": ev.text,
     }
@@ -169,7 +170,7 @@ def _parse_time(text: str, name: str, end: bool = False) -> datetime:
         if len(text) == 10:
             d = date.fromisoformat(text)
             dt = datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
-            return dt + timedelta(days=1) if end else dt
+            return dt + timedelta(days=1) if end and d < date.max else dt
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
         return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
     except ValueError:
@@ -207,7 +208,7 @@ def query(db: Database, *, reader: tuple[int | None, str], start: str | None = N
         q = q.where(DecisionRecord.fired.contains(f" {rule} ", autoescape=True))
     if cursor:
         (seq,) = decode_cursor(cursor, 1)
-        if not isinstance(seq, int):
+        if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < 2**62:
             raise Invalid("cursor is not one this service handed out", code="BAD_CURSOR",
                           path="cursor")
         q = q.where(DecisionRecord.seq < seq)

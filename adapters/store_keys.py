@@ -59,6 +59,8 @@ def create_key(db: Database, role: str, name: str | None = None,
     """Returns (secret, description). Only the hash of the secret is stored."""
     if role not in ROLES:
         raise Invalid(f"role must be one of {', '.join(ROLES)}, not {role!r}", path="role")
+    if name is not None and ("\x00" in name or not name.strip()):
+        raise Invalid("a key name is non-empty text without NUL characters", path="name")
     approves = tuple(approves)
     for r in approves:
         parse_approves(r)
@@ -101,7 +103,7 @@ def revoke_key(db: Database, key: str | int) -> dict:
     """Revoke by id or by name."""
     with db.session(write=True) as s:
         if isinstance(key, int) or str(key).isdigit():
-            row = s.get(ApiKey, int(key))
+            row = s.get(ApiKey, int(key)) if 0 < int(key) < 2**31 else None
         else:
             row = s.scalars(select(ApiKey).where(ApiKey.name == str(key))).first()
         if row is None:

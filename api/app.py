@@ -130,6 +130,23 @@ def _install_handlers(app: FastAPI) -> None:
         return error_response(500, "INTERNAL", "an unexpected error; it has been logged")
 
 
+class RejectNul:
+    """A NUL in the path or query string is a 422 (PostgreSQL text cannot hold one)."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            qs = scope.get("query_string", b"")
+            if "\x00" in scope.get("path", "") or b"%00" in qs or b"\x00" in qs:
+                response = error_response(422, "BAD_REQUEST",
+                                          "NUL characters are not allowed in URLs")
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, context: Context | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     ctx = context or build_context(settings)
@@ -149,6 +166,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     )
     app.state.ctx = ctx
     _install_handlers(app)
+    app.add_middleware(RejectNul)
 
     @app.get("/health", tags=["service"], summary="Liveness and database reachability",
              responses={503: {"description": "database unreachable"}})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ordinance.adapters.store_keys import KeyInfo
@@ -36,6 +36,6 @@ def list_tasks(request: Request, role: str | None = None,
 @router.post("/v1/approvals/{task_id}", summary="Approve or reject a task",
              responses={200: json_schema_response("the task after acting, with order_status",
                                                   TASK), **errors(404, 409, 422)})
-def act(request: Request, task_id: int, body: Act,
+def act(request: Request, body: Act, task_id: int = Path(ge=1, le=2**31 - 1),
         key: KeyInfo = Depends(require("approver"))) -> dict:
     return request.app.state.ctx.hub.act(task_id, body.action, body.comment, key)

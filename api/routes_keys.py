@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,7 +46,7 @@ def list_keys(request: Request, key: KeyInfo = Depends(require("admin"))) -> dic
 
 @router.delete("/v1/keys/{key_id}", summary="Revoke a key",
                responses={200: json_schema_response("revoked", KEY), **errors(404)})
-def revoke(request: Request, key_id: int, key: KeyInfo = Depends(require("admin"))) -> dict:
+def revoke(request: Request, key_id: int = Path(ge=1, le=2**31 - 1), key: KeyInfo = Depends(require("admin"))) -> dict:
     ctx = request.app.state.ctx
     info = store_keys.revoke_key(ctx.db, key_id)
     ctx.keys.forget()

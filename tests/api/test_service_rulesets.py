@@ -7,7 +7,7 @@ import tarfile
 import zipfile
 
 import pytest
-from conftest import CONFORMANCE, archive
+from svc_helpers import CONFORMANCE, archive
 
 GZ = {"Content-Type": "application/gzip"}
 
