@@ -122,7 +122,7 @@ FAMILIES = [
     ("PTL", "power-tools", "EA", 1, (60, 900), ["EAR99"],
      ["Cordless Drill {n}V", "Angle Grinder {m}mm", "Impact Driver {n}V", "Circular Saw {m}mm",
       "Rotary Hammer SDS {n}J"]),
-    ("SAF", "safety", "PR", 1, (3, 90), ["EAR99", "EAR99", "EAR99", "1A004.a"],
+    ("SAF", "safety", "PR", 1, (3, 90), ["EAR99", "EAR99", "EAR99", "EAR99", "1A004.a"],
      ["Nitrile Gloves size {n}", "Safety Glasses EN166 {n}", "Hard Hat class {n}",
       "Hi-Vis Vest class {n}", "Full-face CBRN Respirator model {m}"]),
     ("ELC", "electrical", "EA", 1, (2, 250), ["EAR99"],
@@ -130,11 +130,11 @@ FAMILIES = [
       "Cable Tie {m}mm"]),
     ("LGT", "lighting", "EA", 1, (10, 300), ["EAR99"],
      ["LED Panel {m}W", "High-bay LED {m}W", "Work Light {n}000lm", "Emergency Exit Sign {n}h"]),
-    ("PLB", "plumbing", "EA", 1, (5, 600), ["EAR99", "EAR99", "2B350.g"],
+    ("PLB", "plumbing", "EA", 1, (5, 600), ["EAR99", "2B350.g", "EAR99", "EAR99"],
      ["Ball Valve DN{m}", "PTFE-lined Valve DN{m}", "Press Fitting {m}mm", "Pipe Clamp {m}mm"]),
     ("JAN", "janitorial", "CS", 12, (12, 80), ["EAR99"],
      ["Paper Towel case {n}", "Floor Cleaner {n}L", "Trash Bags {m}L case", "Hand Soap {n}L"]),
-    ("CHM", "chemicals", "EA", 1, (15, 400), ["EAR99", "EAR99", "1C350"],
+    ("CHM", "chemicals", "EA", 1, (15, 400), ["EAR99", "EAR99", "1C350", "EAR99"],
      ["Isopropyl Alcohol {n}L", "Cutting Oil {n}L", "Triethanolamine 99% {n}L", "Degreaser {n}L"]),
     ("NET", "networking", "EA", 1, (40, 3500), ["5A992.c", "5A992.c", "5A992.c", "5A002.a"],
      ["Managed Switch {m}-port", "Wi-Fi 6 Access Point {n}", "VPN Router {n}",
@@ -143,13 +143,13 @@ FAMILIES = [
      ["Oscilloscope {m}MHz", "Thermal Imaging Camera {n}", "GNSS Receiver {n}", "Multimeter {n}"]),
     ("CMP", "computing", "EA", 1, (600, 30000), ["5A992.c", "5A992.c", "3A090.a", "4A090.a"],
      ["Rugged Laptop {n}", "Industrial PC {n}", "Accelerator Card {m}GB", "AI Server {n}U"]),
-    ("MCH", "machinery", "EA", 1, (900, 45000), ["EAR99", "2B991", "2B001.a"],
+    ("MCH", "machinery", "EA", 1, (900, 45000), ["EAR99", "2B991", "2B001.a", "EAR99"],
      ["Bench Drill {n}", "CNC Lathe {n}", "5-axis Machining Centre {n}", "Band Saw {m}mm"]),
-    ("CON", "consumer", "EA", 1, (5, 250), ["EAR99", "EAR99", "5A992.c"],
+    ("CON", "consumer", "EA", 1, (5, 250), ["EAR99", "EAR99", "EAR99", "5A992.c", "EAR99"],
      ["LED Flashlight {n}", "Bluetooth Speaker {n}", "Camping Lantern {n}", "Smart Plug {n}",
       "Coffee Maker {n}"]),
-    ("SVC", "services", "EA", 1, (0, 0), ["EAR99", "5D992.c"],
-     ["Extended Warranty {n}y", "Maintenance Plan {n}", "Fleet Software Subscription {n}",
+    ("SVC", "services", "EA", 1, (0, 0), ["EAR99", "EAR99", "5D992.c", "EAR99"],
+     ["Extended Warranty plan {n}", "Maintenance Plan {n}", "Fleet Software Subscription {n}",
       "Calibration Service {n}"]),
 ]
 FAMILY_COUNTS = {"FAS": 40, "HTL": 30, "PTL": 24, "SAF": 24, "ELC": 30, "LGT": 18, "PLB": 20,
@@ -330,7 +330,7 @@ def products(rng: random.Random) -> tuple[list[list], list[list], list[list]]:
             k = (i - 1) % len(names)
             name = names[k].format(n=rng.choice([3, 4, 5, 6, 8, 10, 12, 16, 18, 20, 24]),
                                    m=rng.choice([25, 32, 40, 50, 64, 100, 125, 150, 200, 300]))
-            eccn = eccns[k % len(eccns)]
+            eccn = eccns[k] if len(eccns) == len(names) else eccns[0]
             status = "discontinued" if rng.random() < 0.03 else "active"
             hazmat = "Y" if category == "chemicals" or (category == "power-tools" and k == 0) else "N"
             supplier = suppliers.get(prefix, "") if i % 3 == 0 else ""
@@ -387,17 +387,23 @@ def customers(rng: random.Random) -> list[list]:
         else:
             name = f"{base} {rng.choice(COMPANY_SUFFIX[country])}"
         street = f"{rng.randrange(1, 9800)} {rng.choice(['Industrial', 'Commerce', 'Harbor', 'Station', 'Mill', 'Market', 'Park'])} {rng.choice(['Way', 'Road', 'Street', 'Avenue', 'Drive'])}"
-        postal = {"US": f"{rng.randrange(10000, 99999)}", "CA": f"M{rng.randrange(1, 9)}A {rng.randrange(1, 9)}B{rng.randrange(1, 9)}",
+        postal = {"US": f"{rng.randrange(10000, 99999)}-{rng.randrange(1000, 9999)}", "CA": f"M{rng.randrange(1, 9)}A {rng.randrange(1, 9)}B{rng.randrange(1, 9)}",
                   "GB": f"NN{rng.randrange(1, 18)} {rng.randrange(1, 9)}AB", "JP": f"{rng.randrange(100, 999)}-{rng.randrange(1000, 9999)}",
                   "SE": f"{rng.randrange(100, 999)} {rng.randrange(10, 99)}", "PL": f"{rng.randrange(10, 99)}-{rng.randrange(100, 999)}",
                   "NL": f"{rng.randrange(1000, 9999)} AB"}.get(country, f"{rng.randrange(10000, 99999)}" if country in ("DE", "FR", "IT", "ES") else f"{rng.randrange(1000, 9999)}")
         base_limit = {"platinum": 500000, "gold": 200000, "silver": 75000, "bronze": 30000, "standard": 10000}[tier]
         if segment in ("government", "education"):
             base_limit *= 2
-        credit_limit = Decimal(base_limit) * Decimal(rng.randrange(50, 151)) / 100
+        currency = "EUR" if country == "CH" and rng.random() < 0.3 else ""
+        # Credit limits are set in the account's billing currency, in round thousands.
+        billing = currency or {"US": "USD", "CA": "CAD", "GB": "GBP", "CH": "CHF", "SE": "SEK",
+                               "PL": "PLN", "JP": "JPY"}.get(country, "EUR")
+        credit_limit = Decimal(base_limit) * Decimal(rng.randrange(50, 151)) / 100 * Decimal(FX[billing])
         credit_limit = (credit_limit / 1000).quantize(Decimal(1)) * 1000
-        ratio = Decimal(rng.randrange(0, 95)) / 100
-        if rng.random() < 0.04:
+        ratio = Decimal(rng.randrange(0, 60)) / 100
+        if rng.random() < 0.1:
+            ratio = Decimal(rng.randrange(60, 98)) / 100  # close to the limit
+        if tier not in ("platinum", "gold") and rng.random() < 0.02:
             ratio = Decimal(rng.randrange(100, 120)) / 100  # already over the limit
         open_balance = (credit_limit * ratio).quantize(Decimal("0.01"))
         credit_status = "blocked" if rng.random() < 0.02 else "ok"
@@ -409,14 +415,13 @@ def customers(rng: random.Random) -> list[list]:
             terms = "2/10 NET30"
         if country in ("DE", "NL", "SE", "PL", "CH") and terms == "NET45":
             terms = "NET30"
-        currency = "EUR" if country == "CH" and rng.random() < 0.3 else ""
         tax_exempt = "Y" if country in ("US", "CA") and segment in ("government", "education", "wholesale") and rng.random() < 0.8 else "N"
         vat_id = ""
         if country in ("DE", "FR", "NL", "IT", "ES", "PL", "SE") and rng.random() < 0.9:
             vat_id = {"DE": f"DE{rng.randrange(10**8, 10**9)}", "FR": f"FR{rng.randrange(10, 99)}{rng.randrange(10**8, 10**9)}",
                       "NL": f"NL{rng.randrange(10**8, 10**9)}B{rng.randrange(10, 99)}", "IT": f"IT{rng.randrange(10**10, 10**11)}",
                       "ES": f"ESB{rng.randrange(10**7, 10**8)}", "PL": f"PL{rng.randrange(10**9, 10**10)}",
-                      "SE": f"SE{rng.randrange(10**11, 10**12)}01"}[country]
+                      "SE": f"SE{rng.randrange(10**9, 10**10)}01"}[country]
             if rng.random() < 0.05:
                 vat_id = vat_id[:-1]  # a mistyped number, for the format check
         channel = rng.choices(["web", "call-centre", "edi", "field-sales", "store"],
