@@ -9,13 +9,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn,
-                           TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -71,7 +78,6 @@ def _count(text: str) -> int:
 
 def handler(args: argparse.Namespace) -> int:
     from ordinance.engine import RuleSetInvalid
-
     from ordinance.simulator import outputs, report
     from ordinance.simulator.replay import Options, SimulationError, simulate
     from ordinance.simulator.rulesets import RuleSetNotFound, resolve
@@ -132,12 +138,11 @@ def _stored_versions() -> Callable[[str], Path | None]:
     def find(spec: str) -> Path | None:
         if spec != "active" and "@" not in spec:
             return None
-        from sqlalchemy.exc import SQLAlchemyError
-
         from ordinance.adapters import db
         from ordinance.adapters.store import ServiceError
         from ordinance.adapters.store_rulesets import RuleSets
         from ordinance.simulator.rulesets import RuleSetNotFound
+        from sqlalchemy.exc import SQLAlchemyError
 
         from .settings import Settings
 
@@ -177,9 +182,9 @@ class _progress_bar:
 
 def _account(summary: dict[str, Any]) -> str:
     b, c, ch = summary["baseline"], summary["candidate"], summary["changes"]
-    lines = [f"{summary['orders']} orders, {summary['changed_orders']} changed "
-             f"(status {ch['status']}, total {ch['total']}, approvals {ch['approvals']}, "
-             f"sourcing {ch['sourcing']})",
+    lines = [(f"{summary['orders']} orders, {summary['changed_orders']} changed "
+              f"(status {ch['status']}, total {ch['total']}, approvals {ch['approvals']}, "
+              f"sourcing {ch['sourcing']})"),
              f"revenue {b['revenue']} -> {c['revenue']} ({ch['revenue_delta']})"]
     lines += [f"  {k}: {v}" for k, v in ch["transitions"].items()]
     return "\n".join(lines)

@@ -21,7 +21,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-
 from ordinance import engine
 from ordinance.adapters.store import Conflict, Invalid, NotFound
 from ordinance.adapters.store_keys import KeyInfo
@@ -34,7 +33,7 @@ from .routes_decisions import errors, json_schema_response
 
 router = APIRouter(tags=["simulations"])
 
-MAX_UPLOAD_BYTES = int(os.environ.get("ORDINANCE_MAX_SIMULATION_UPLOAD", 2 * 1024 ** 3))
+MAX_UPLOAD_BYTES = int(os.environ.get("ORDINANCE_MAX_SIMULATION_UPLOAD", str(2 * 1024 ** 3)))
 _RUNNER_LOCK = threading.Lock()
 
 JOB = {"type": "object", "required": ["id", "state", "progress"],

@@ -38,6 +38,8 @@ CONFORMANCE = ROOT.parent / "shared" / "conformance"
 def loads(path: Path) -> bool:
     from ordinance.engine import RuleSetInvalid, load
 
+    if not (path / "ruleset.yaml").exists():
+        return False
     try:
         load(str(path))
     except (RuleSetInvalid, OSError):
@@ -47,9 +49,10 @@ def loads(path: Path) -> bool:
 
 def rule_sets(work: Path) -> tuple[Path, Path, str]:
     acme, candidate = ROOT / "rulesets" / "acme", ROOT / "rulesets" / "acme-candidate"
-    if (acme / "ruleset.yaml").exists() and (candidate / "ruleset.yaml").exists() \
-            and loads(acme) and loads(candidate):
-        return acme, candidate, "rulesets/acme vs rulesets/acme-candidate"
+    if loads(acme):
+        if loads(candidate):
+            return acme, candidate, "rulesets/acme vs rulesets/acme-candidate"
+        return acme, acme, "rulesets/acme against itself (rulesets/acme-candidate does not load)"
     base = CONFORMANCE / "c07-approval"
     moved = work / "c07-candidate"
     shutil.rmtree(moved, ignore_errors=True)
@@ -59,9 +62,9 @@ def rule_sets(work: Path) -> tuple[Path, Path, str]:
     return base, moved, "conformance c07-approval vs a copy with the big-order threshold at 5000"
 
 
-def generate_with_command(n: int, out: Path, seed: int) -> bool:
+def generate_with_command(baseline: Path, n: int, out: Path, seed: int) -> bool:
     probe = subprocess.run([str(BIN), "orders", "generate", "--help"], capture_output=True,
-                           text=True)
+                           text=True, check=False)
     if probe.returncode != 0:
         return False
     help_text = probe.stdout
@@ -69,11 +72,13 @@ def generate_with_command(n: int, out: Path, seed: int) -> bool:
     args += ["--count", str(n)] if "--count" in help_text else ["-n", str(n)]
     if "--seed" in help_text:
         args += ["--seed", str(seed)]
+    if "--ruleset" in help_text:
+        args += ["--ruleset", str(baseline)]
     if "--out" in help_text:
         args += ["--out", str(out)]
-        return subprocess.run(args).returncode == 0
+        return subprocess.run(args, check=False).returncode == 0
     with out.open("wb") as f:
-        return subprocess.run(args, stdout=f).returncode == 0
+        return subprocess.run(args, stdout=f, check=False).returncode == 0
 
 
 def generate_here(baseline: Path, n: int, out: Path, seed: int) -> None:
@@ -164,7 +169,7 @@ def main() -> None:
         if not orders.exists():
             t = time.perf_counter()
             how = "ordinance orders generate"
-            if not generate_with_command(n, orders, args.seed):
+            if not generate_with_command(baseline, n, orders, args.seed):
                 how = "bench/simulate.py's generator"
                 generate_here(baseline, n, orders, args.seed)
             print(f"generated {n:,} orders with {how} in {time.perf_counter() - t:.0f} s "

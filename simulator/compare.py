@@ -21,9 +21,10 @@ The non-obvious choices:
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 # The outcome of a decision, in the order the explanation mentions them. `total` is derived.
 OUTCOME_FIELDS = ("status", "violations", "holds", "pricing", "sourcing", "approvals", "errors",

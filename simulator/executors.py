@@ -19,8 +19,9 @@ import multiprocessing
 import os
 import threading
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, Iterator
+from typing import Any
 
 from ordinance.simulator.replay import ChunkResult, Replayer, Setup
 from ordinance.simulator.streams import Item
@@ -114,7 +115,6 @@ def _run_on_dask(setup: Setup, files_b: dict[str, bytes], files_c: dict[str, byt
 class Dask(Executor):
     def __init__(self, setup: Setup, scheduler: str | None = None, client: Any = None) -> None:
         from distributed import Client
-
         from ordinance.simulator.rulesets import bundle
 
         self.setup = setup

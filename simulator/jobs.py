@@ -161,7 +161,7 @@ class JobRunner:
                 outputs.write_text(job.summary_path, outputs.summary_json(summary))
                 outputs.write_text(job.report_path, report.render(summary))
                 job.state = "done"
-            except Exception as exc:  # the job's failure is reported, not raised in a thread
+            except Exception as exc:  # noqa: BLE001 - a job's failure is its result, not a crash
                 job.error = _describe(exc)
                 job.state = "failed"
             finally:

@@ -19,10 +19,11 @@ then taken off. The ledger is sequential by nature, so such a run stays in this 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 from ordinance.simulator.compare import compare
 from ordinance.simulator.rulesets import RuleSetRef
@@ -156,7 +157,6 @@ def simulate(baseline: RuleSetRef, candidate: RuleSetRef, source: OrderSource,
     `scheduler`, or the given `client`).
     """
     from ordinance.engine import load
-
     from ordinance.simulator import executors
 
     loaded = (load(baseline.path), load(candidate.path))

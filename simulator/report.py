@@ -10,9 +10,10 @@ attachment, or years later. Every text that comes from the data is escaped.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from html import escape
-from typing import Any, Sequence
+from typing import Any
 
 BASELINE_COLOUR = "#7a8ca3"
 CANDIDATE_COLOUR = "#e07b39"
@@ -51,7 +52,7 @@ def _svg_open(width: int, height: int, label: str) -> str:
 
 def _empty_chart(label: str, message: str) -> str:
     return (_svg_open(600, 40, label)
-            + f'<rect x="0" y="0" width="600" height="40" fill="#fafafa" stroke="#ddd"/>'
+            + '<rect x="0" y="0" width="600" height="40" fill="#fafafa" stroke="#ddd"/>'
             + f'<text x="12" y="25">{escape(message)}</text></svg>')
 
 
@@ -143,8 +144,8 @@ def render(summary: dict[str, Any], title: str = "Ordinance simulation") -> str:
     revenue_b, revenue_c = _num(base["revenue"]), _num(cand["revenue"])
     out: list[str] = [
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-        "style-src 'unsafe-inline'; img-src data:\">",
+        ("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+         "style-src 'unsafe-inline'; img-src data:\">"),
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
         "<p>Baseline <code>{}</code> ({} {}) against candidate <code>{}</code> ({} {}).</p>".format(
@@ -219,11 +220,12 @@ def render(summary: dict[str, Any], title: str = "Ordinance simulation") -> str:
     out.append(_table(["", "baseline", "candidate", "change"], [
         (k, _num(base[k]), _num(cand[k]), f"{_num(cand[k]) - _num(base[k]):+}")
         for k in ("revenue", "discount_total", "tax_total", "backordered_units")]))
-    for key, title in (("approvals_by_role", "approvals, by role"),
-                       ("holds_by_code", "holds, by code"),
-                       ("violations_by_code", "violations, by code"),
-                       ("errors_by_code", "rule errors, by code")):
-        out.append(f"<h3>{escape(title.capitalize())}</h3>" + _count_table(summary, key, title))
+    for key, heading in (("approvals_by_role", "approvals, by role"),
+                         ("holds_by_code", "holds, by code"),
+                         ("violations_by_code", "violations, by code"),
+                         ("errors_by_code", "rule errors, by code")):
+        out.append(f"<h3>{escape(heading.capitalize())}</h3>"
+                   + _count_table(summary, key, heading))
 
     out.append(f"<h2>Changed orders (first {len(summary['sample'])})</h2>")
     if not summary["sample"]:

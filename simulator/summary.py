@@ -20,8 +20,9 @@ The non-obvious choices:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ordinance.simulator.compare import Difference, backordered_of, total_of
 
@@ -60,9 +61,19 @@ def segment_keys(order: Mapping[str, Any]) -> dict[str, str]:
 class SideStats:
     """What one rule set did to the stream."""
 
-    __slots__ = ("status_counts", "revenue", "revenue_by_currency", "discount_total",
-                 "tax_total", "approvals_by_role", "holds_by_code", "violations_by_code",
-                 "errors_by_code", "backordered_units", "rule_fires")
+    __slots__ = (
+        "approvals_by_role",
+        "backordered_units",
+        "discount_total",
+        "errors_by_code",
+        "holds_by_code",
+        "revenue",
+        "revenue_by_currency",
+        "rule_fires",
+        "status_counts",
+        "tax_total",
+        "violations_by_code",
+    )
 
     def __init__(self) -> None:
         self.status_counts: Counter[str] = Counter()
@@ -140,8 +151,14 @@ class SideStats:
 class Delta:
     """How the candidate moved a set of orders (the whole stream, or one segment)."""
 
-    __slots__ = ("orders", "changed_orders", "fields", "transitions", "baseline_revenue",
-                 "candidate_revenue")
+    __slots__ = (
+        "baseline_revenue",
+        "candidate_revenue",
+        "changed_orders",
+        "fields",
+        "orders",
+        "transitions",
+    )
 
     def __init__(self) -> None:
         self.orders = 0
@@ -184,8 +201,17 @@ class Delta:
 class Summary:
     """A mergeable summary of a stretch of the stream (one chunk, or all of it)."""
 
-    __slots__ = ("sample_size", "orders", "bad_lines", "bad_line_samples", "baseline",
-                 "candidate", "delta", "segments", "sample")
+    __slots__ = (
+        "bad_line_samples",
+        "bad_lines",
+        "baseline",
+        "candidate",
+        "delta",
+        "orders",
+        "sample",
+        "sample_size",
+        "segments",
+    )
 
     def __init__(self, sample_size: int = 20) -> None:
         self.sample_size = sample_size

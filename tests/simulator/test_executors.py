@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ordinance.simulator.replay import Options, simulate
 from ordinance.simulator.rulesets import resolve
 from ordinance.simulator.streams import open_orders

@@ -4,7 +4,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from ordinance.simulator.jobs import JobRunner
 from ordinance.simulator.rulesets import RuleSetNotFound
 

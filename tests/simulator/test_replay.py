@@ -12,8 +12,6 @@ a subtotal of 100; 20% tax to DE; approval from a total of 1000; W1 holds A 100,
 """
 from __future__ import annotations
 
-import pytest
-
 from ordinance.simulator.replay import Options, simulate
 from ordinance.simulator.rulesets import resolve
 from ordinance.simulator.streams import open_orders

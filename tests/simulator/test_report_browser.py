@@ -5,7 +5,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from ordinance.simulator.replay import simulate
 from ordinance.simulator.report import render
 from ordinance.simulator.rulesets import resolve

@@ -26,7 +26,6 @@ def _archive(directory: Path) -> bytes:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     import uvicorn
-
     from ordinance.adapters import store_keys
     from ordinance.api.app import create_app
     from ordinance.api.settings import Settings

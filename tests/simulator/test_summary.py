@@ -4,7 +4,6 @@ from __future__ import annotations
 import copy
 
 import pytest
-
 from ordinance.simulator.compare import compare
 from ordinance.simulator.summary import Summary, change_row
 
