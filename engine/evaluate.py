@@ -77,6 +77,7 @@ class State:
         self.fired: list[str] = []
         self._fired: set[str] = set()
         self.pricing: Pricing | None = None
+        self.pricing_dirty = True
         self.allocation = Allocation(rs.network, stock)
         self.sourced: dict[int, dict[str, Any]] = {}
         self.sourcing_ran = False
@@ -169,6 +170,7 @@ class State:
                 self.sourcing_ran = True
             if phase in ("sourcing", "approval") and self.pricing is not None:
                 self.S["pricing"] = self.pricing.view()
+                self.pricing_dirty = False
             self.phase = phase
             for pack in packs:
                 if pack.active(self.as_of):
@@ -192,30 +194,42 @@ class State:
                                     "unit_price"})
         self.pricing.compute_taxes()
 
+    def refresh_pricing(self, line_index: int | None) -> None:
+        """Brings the `pricing` (and `line.pricing`) views up to date for a rule that reads them."""
+        pricing = self.pricing
+        if pricing is None:
+            return
+        if self.pricing_dirty or self.S.get("pricing") is None:
+            self.S["pricing"] = pricing.view()
+            self.pricing_dirty = False
+        if line_index is not None:
+            self.S["line.pricing"] = pricing.lines[line_index].view()
+
     def run_pack(self, pack: Pack) -> None:
-        stopped_lines: set[int] = set()
+        S = self.S
+        stopped: set[int] = set()
+        pricing_phase = self.phase == "pricing"
         for rule in pack.rules:
             self.rule = rule.qid
             if rule.for_each:
                 for i, line in enumerate(self.lines):
-                    if i in stopped_lines:
+                    if i in stopped:
                         continue
                     self.line_index = i
-                    self.S["line"] = line
-                    if rule.reads_pricing and self.pricing is not None:
-                        self.S["line.pricing"] = self.pricing.lines[i].view()
-                        self.S["pricing"] = self.pricing.view()
-                    if self.run_rule(rule) and rule.stop:
-                        stopped_lines.add(i)
+                    S["line"] = line
+                    if rule.reads_pricing:
+                        self.refresh_pricing(i)
+                    if self.run_rule(rule, pricing_phase) and rule.stop:
+                        stopped.add(i)
                 self.line_index = None
-                self.S["line"] = None
+                S["line"] = None
             else:
-                if rule.reads_pricing and self.pricing is not None:
-                    self.S["pricing"] = self.pricing.view()
-                if self.run_rule(rule) and rule.stop:
+                if rule.reads_pricing:
+                    self.refresh_pricing(None)
+                if self.run_rule(rule, pricing_phase) and rule.stop:
                     return
 
-    def run_rule(self, rule: Rule) -> bool:
+    def run_rule(self, rule: Rule, pricing_phase: bool) -> bool:
         S = self.S
         try:
             if rule.table is not None:
@@ -225,20 +239,31 @@ class State:
                 self.mark(rule)
                 for outputs in rows:
                     S.update(outputs)
-                    if rule.reads_pricing and self.pricing is not None:
-                        S["pricing"] = self.pricing.view()
+                    if rule.reads_pricing and pricing_phase:
+                        self.refresh_pricing(self.line_index)
                     for act in rule.actions:
                         act.run(self)
+                        self.pricing_dirty = pricing_phase
                 return True
-            if rule.when is not None and not truthy(rule.when.fn(S, self)):
+            when = rule.when
+            if when is not None and not when.fn(S, self):
                 return False
-            self.mark(rule)
+            if rule.qid not in self._fired:
+                self._fired.add(rule.qid)
+                self.fired.append(rule.qid)
             for act in rule.actions:
                 act.run(self)
+            if pricing_phase:
+                self.pricing_dirty = True
             return True
-        except RuleError as exc:
-            entry = {"rule": rule.qid, "phase": self.phase, "code": exc.code,
-                     "message": exc.message}
+        except (RuleError, ArithmeticError) as exc:
+            if pricing_phase:
+                self.pricing_dirty = True
+            message = exc.message if isinstance(exc, RuleError) else \
+                f"arithmetic error: {exc.__class__.__name__}"
+            entry = {"rule": rule.qid, "phase": self.phase,
+                     "code": exc.code if isinstance(exc, RuleError) else "RULE_ERROR",
+                     "message": message}
             if self.line_index is not None:
                 entry["line_id"] = line_id(self.lines[self.line_index], self.line_index)
             self.errors.append(entry)

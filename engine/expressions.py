@@ -217,26 +217,34 @@ class Expr:
     fn: Callable[[dict[str, Any], Any], Any]
     constant: bool = False
     value: Any = None  # when constant
-    reads_pricing: bool = False
+    reads_pricing: bool = False  # `pricing` or `line.pricing`
 
 
 _HELPERS: dict[str, Any] = {
     "_get": V.get, "_index": V.index, "_add": V.add, "_sub": V.sub, "_mul": V.mul,
     "_div": V.div, "_mod": V.mod, "_neg": V.neg, "_lt": V.lt, "_le": V.le, "_gt": V.gt,
     "_ge": V.ge, "_eq": V.eq, "_ne": V.ne, "_in": V.member, "_notin": V.not_member,
-    "_truthy": V.truthy,
+    "_truthy": V.truthy, "_dict": dict, "_D": Decimal,
 }
 _CMP = {"<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge", "==": "_eq", "!=": "_ne"}
 _ARITH = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "%": "_mod"}
 _FN_INDEX = {name: i for i, name in enumerate(FUNCTIONS)}
 _FN_BINDINGS = {f"f{i}": FUNCTIONS[name].impl for name, i in _FN_INDEX.items()}
 _BOOL_KINDS = {"cmp", "in", "notin", "not", "and", "or"}
+_DATE_FUNCTIONS = {"date", "today", "add_days", "coalesce", "min", "max"}
+
+
+def _may_be_date(n: N) -> bool:
+    """Whether a node may yield a date: comparing a date with a text must stay an error."""
+    return n.kind == "call" and n.value in _DATE_FUNCTIONS
 
 
 class _Compiler:
     def __init__(self, text: str, scope: Scope, report: Callable[..., None],
-                 allow_it: bool = False):
+                 allow_it: bool = False, table_objects: dict[str, Any] | None = None):
         self.allow_it = allow_it
+        self.table_objects = table_objects
+        self.temps = 0
         self.text = text
         self.scope = scope
         self.report = report  # report(code, pos, message, hint=None, warning=False)
@@ -250,6 +258,10 @@ class _Compiler:
         self.consts.append(v)
         return f"c{len(self.consts) - 1}"
 
+    def tmp(self) -> str:
+        self.temps += 1
+        return f"t{self.temps}"
+
     def gen(self, n: N, lam: int) -> str:
         k = n.kind
         if k == "lit":
@@ -260,18 +272,31 @@ class _Compiler:
             return self.name(n, lam)
         if k == "get":
             obj = n.args[0]
-            if obj.kind == "name" and obj.value == "ref" and n.value not in self.scope.tables:
-                near = get_close_matches(n.value, sorted(self.scope.tables), 3, 0.6)
-                self.report(Code.REFERENCE, n.pos, f"unknown reference table '{n.value}'",
-                            f"did you mean {', '.join(repr(x) for x in near)}?" if near else
-                            "reference tables are the files in reference/ (NAME.csv, .yaml, .json)")
+            if obj.kind == "name" and obj.value == "ref" and "ref" in self.scope.names:
+                if n.value not in self.scope.tables:
+                    near = get_close_matches(n.value, sorted(self.scope.tables), 3, 0.6)
+                    self.report(Code.REFERENCE, n.pos, f"unknown reference table '{n.value}'",
+                                f"did you mean {', '.join(repr(x) for x in near)}?" if near
+                                else "reference tables are the files in reference/ (NAME.csv, "
+                                ".yaml, .json)")
+                    return "None"
+                if self.table_objects is not None:  # a table is a constant of the rule set
+                    return self.const(self.table_objects[n.value])
             if obj.kind == "name" and obj.value == "line" and n.value == "pricing" \
                     and "line" in self.scope.names:
                 self.reads_pricing = True
                 return f"S[{self.const('line.pricing')}]"
-            return f"_get({self.gen(obj, lam)}, {self.const(n.value)})"
+            t = self.tmp()
+            key = self.const(n.value)
+            # the common case inline (an object), everything else through the helper
+            return (f"({t}.get({key}) if ({t} := {self.gen(obj, lam)}).__class__ is _dict "
+                    f"else _get({t}, {key}))")
         if k == "index":
-            return f"_index({self.gen(n.args[0], lam)}, {self.gen(n.args[1], lam)})"
+            obj = n.args[0]
+            if obj.kind == "get" and obj.args[0].kind == "name" and obj.args[0].value == "ref" \
+                    and self.table_objects is not None and obj.value in self.table_objects:
+                return f"{self.gen(obj, lam)}.lookup({self.gen(n.args[1], lam)})"
+            return f"_index({self.gen(obj, lam)}, {self.gen(n.args[1], lam)})"
         if k == "call":
             return self.call(n, lam)
         if k == "neg":
@@ -283,7 +308,7 @@ class _Compiler:
         if k == "cmp":
             a, b = n.args
             self.literal_kinds(n, a, b)
-            return f"{_CMP[n.value]}({self.gen(a, lam)}, {self.gen(b, lam)})"
+            return self.compare(n.value, a, b, lam)
         if k in ("in", "notin"):
             return f"_{k}({self.gen(n.args[0], lam)}, {self.gen(n.args[1], lam)})"
         if k == "arith":
@@ -294,8 +319,29 @@ class _Compiler:
                             "it becomes a rule error whenever this is evaluated", warning=True)
             if n.value != "+":
                 self.literal_kinds(n, a, b)
+            if n.value in "+-*":
+                x, y = self.tmp(), self.tmp()
+                # both operands are bound before the kind test (a chained `is`)
+                return (f"({x} {n.value} {y} if ({y} := {self.gen(b, lam)}).__class__ is "
+                        f"({x} := {self.gen(a, lam)}).__class__ is _D else "
+                        f"{_ARITH[n.value]}({x}, {y}))")
             return f"{_ARITH[n.value]}({self.gen(a, lam)}, {self.gen(b, lam)})"
         raise AssertionError(k)  # pragma: no cover - the builder makes only these kinds
+
+    def compare(self, op: str, a: N, b: N, lam: int) -> str:
+        """Comparisons with a literal on the right take an inline fast path when the value is
+        of the literal's kind; every other case goes through the helper (nulls, kinds)."""
+        if b.kind == "lit" and a.kind != "lit" and not _may_be_date(a):
+            lit = b.value
+            if lit is None and op in ("==", "!="):
+                return f"({self.gen(a, lam)} {'is' if op == '==' else 'is not'} None)"
+            if lit.__class__ is str and op in ("==", "!="):
+                return f"({self.gen(a, lam)} {op} {self.const(lit)})"
+            if lit.__class__ is Decimal:
+                t, c = self.tmp(), self.const(lit)
+                return (f"({t} {op} {c} if ({t} := {self.gen(a, lam)}).__class__ is _D "
+                        f"else {_CMP[op]}({t}, {c}))")
+        return f"{_CMP[op]}({self.gen(a, lam)}, {self.gen(b, lam)})"
 
     def cond(self, n: N, lam: int) -> str:
         code = self.gen(n, lam)
@@ -383,7 +429,8 @@ def _position(text: str, span: Span, pos: int, offset: int) -> Span:
 
 
 def compile_expr(text: str, span: Span, scope: Scope, diags: Diagnostics,
-                 offset: int = 0, allow_it: bool = False) -> Expr | None:
+                 offset: int = 0, allow_it: bool = False, condition: bool = False,
+                 tables: dict[str, Any] | None = None) -> Expr | None:
     """Checks and compiles one expression; None (with diagnostics) when it is invalid.
 
     `offset` is the number of characters between the span and the expression's first
@@ -409,16 +456,16 @@ def compile_expr(text: str, span: Span, scope: Scope, diags: Diagnostics,
     except ExprSyntaxError as exc:
         report(Code.PARSE_ERROR, exc.pos, f"syntax error: {exc.message}", exc.hint)
         return None
-    comp = _Compiler(text, scope, report, allow_it)
+    comp = _Compiler(text, scope, report, allow_it, tables)
     try:
-        body = comp.gen(tree, 0)
+        body = comp.cond(tree, 0) if condition else comp.gen(tree, 0)
     except RecursionError:
         report(Code.LIMIT, 0, "expression too deeply nested")
         return None
     if errors:
         return None
     if tree.kind == "lit":
-        value = tree.value
+        value = V.truthy(tree.value) if condition else tree.value
         return Expr(text, lambda S, X: value, constant=True, value=value)
     fn = build(body, comp.consts)
     if fn is None:

@@ -185,7 +185,7 @@ class Pricing:
         return {"currency": self.currency, "subtotal": subtotal, "discount_total": discount,
                 "discount_percent": percent(discount, self.extended_total()),
                 "charges_total": charges, "tax_total": tax,
-                "total": subtotal + charges + tax, "lines": [lp.view() for lp in self.lines]}
+                "total": subtotal + charges + tax}
 
     def to_json(self) -> dict[str, Any]:
         v = self.view()

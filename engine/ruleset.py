@@ -136,7 +136,7 @@ class Checker:
             self.diags.error(Code.SCHEMA, node.span, f"missing '{key}'")
         return child
 
-    def expr(self, node: Node | None, allow_it: bool = False) -> Expr:
+    def expr(self, node: Node | None, allow_it: bool = False, condition: bool = False) -> Expr:
         fallback = Expr("", lambda S, X: None)
         if node is None:
             return fallback
@@ -148,7 +148,7 @@ class Checker:
         scope = self.scope if not allow_it else Scope(self.scope.names | {"it"},
                                                          self.scope.tables)
         e = compile_expr(node.text, node.span, scope, self.diags, 1 if node.quoted else 0,
-                         allow_it=allow_it)
+                         allow_it=allow_it, condition=condition, tables=self.model.tables)
         if e is not None:
             self.reads_pricing = self.reads_pricing or e.reads_pricing
         return e or fallback
@@ -166,7 +166,7 @@ class Checker:
             if m.start() > pos:
                 parts.append(text[pos:m.start()])
             e = compile_expr(m.group(1), node.span, self.scope, self.diags,
-                             offset + m.start(1))
+                             offset + m.start(1), tables=self.model.tables)
             if e is not None:
                 self.reads_pricing = self.reads_pricing or e.reads_pricing
                 parts.append(e)
@@ -352,7 +352,7 @@ class Checker:
                 when = Expr(wnode.text, (lambda c: lambda S, X: c)(wnode.value), True,
                             wnode.value)
             else:
-                when = self.expr(wnode)
+                when = self.expr(wnode, condition=True)
             if when.constant and not when.value and when.text:
                 self.diags.warning(Code.NEVER_FIRES, wnode.span, f"rule '{rid}' can never fire: "
                                    "its condition is always false")
@@ -440,7 +440,7 @@ class Checker:
         if not (isinstance(value, str) and value.startswith("=")):
             return value
         e = compile_expr(value[1:], cell.span, self.scope, self.diags,
-                         (1 if cell.quoted else 0) + 1)
+                         (1 if cell.quoted else 0) + 1, tables=self.model.tables)
         if e is None:
             return Expr("", lambda S, X: None)
         self.reads_pricing = self.reads_pricing or e.reads_pricing

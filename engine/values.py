@@ -45,6 +45,8 @@ class Table:
         self.values = rows
 
     def lookup(self, k: Any) -> Any:
+        if k.__class__ is str:
+            return self.index.get(k)
         for form in _key_forms(k):
             row = self.index.get(form)
             if row is not None:
