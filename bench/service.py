@@ -1,0 +1,240 @@
+"""Load benchmark of the REST service: requests/s and p50/p99 latency for /v1/price and
+/v1/decisions with the decision log on, against `ordinance serve`.
+
+    .venv/bin/python bench/service.py [--workers 2] [--duration 15] [--connections 32]
+        [--database-url postgresql://postgres@127.0.0.1/bench] [--ruleset rulesets/acme]
+
+It starts `ordinance serve --bootstrap` in a temporary directory (SQLite there unless
+--database-url is given), warms it up, drives it with `wrk` (apt package `wrk`) when
+installed, else with a small multi-process Python client, then checks that the decision
+log holds one row per 2xx answer. It prints figures and asserts nothing about time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+ACME_ORDER = {
+    "id": "BENCH-1", "order_date": "2026-11-20T09:00:00Z", "customer": {"id": "C-00060"},
+    "lines": [{"id": "1", "sku": "HTL-0001", "quantity": 10},
+              {"id": "2", "sku": "HTL-0002", "quantity": 3},
+              {"id": "3", "sku": "HTL-0003", "quantity": 1}],
+}
+C07_ORDER = {"id": "BENCH-1", "attributes": {"manual_discount": 12},
+             "lines": [{"id": "1", "sku": "X-1", "quantity": 10}]}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(args: argparse.Namespace, workdir: Path, ruleset: Path) -> tuple[subprocess.Popen, str, str]:
+    port = free_port()
+    env = dict(os.environ)
+    if args.database_url:
+        env["ORDINANCE_DATABASE_URL"] = args.database_url
+    else:
+        env["ORDINANCE_DATABASE_URL"] = f"sqlite:///{workdir}/bench.db"
+    env["ORDINANCE_CACHE_DIR"] = str(workdir / "cache")
+    proc = subprocess.Popen(
+        [str(BIN / "ordinance"), "serve", "--bootstrap", "--ruleset", str(ruleset),
+         "--port", str(port), "--workers", str(args.workers)],
+        cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.readline()
+    line = proc.stdout.readline()
+    if "admin key" not in line:
+        proc.kill()
+        raise SystemExit(f"serve did not bootstrap: {line}{proc.stderr.read()}")
+    key = line.strip().rsplit(" ", 1)[-1]
+    url = f"http://127.0.0.1:{port}"
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/health").status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    return proc, url, key
+
+
+LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %s"
+wrk.body = [[%s]]
+"""
+
+
+def run_wrk(url: str, path: str, key: str, body: str, args: argparse.Namespace,
+            workdir: Path) -> dict:
+    script = workdir / "post.lua"
+    script.write_text(LUA % (key, body))
+    out = subprocess.run(
+        ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
+         "--latency", "-s", str(script), url + path],
+        capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    lat = {}
+    for pct in ("50", "90", "99"):
+        m = re.search(rf"\s{pct}(?:\.000)?%\s+([\d.]+)(us|ms|s)", out)
+        if m:
+            v, unit = float(m.group(1)), m.group(2)
+            lat[pct] = v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+    return {"rps": rps, "requests": total, "non2xx": int(non2xx.group(1)) if non2xx else 0,
+            "p50_ms": lat.get("50"), "p90_ms": lat.get("90"), "p99_ms": lat.get("99")}
+
+
+def _py_worker(url: str, path: str, key: str, body: str, seconds: float, conns: int,
+               q) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    import httpx
+
+    lat: list[float] = []
+    bad = [0]
+    lock = threading.Lock()
+    end = time.monotonic() + seconds
+
+    def loop() -> None:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}",
+                                                 "Content-Type": "application/json"}) as c:
+            while time.monotonic() < end:
+                t0 = time.perf_counter()
+                r = c.post(path, content=body)
+                dt = (time.perf_counter() - t0) * 1000
+                with lock:
+                    lat.append(dt)
+                    if r.status_code >= 300:
+                        bad[0] += 1
+
+    ts = [threading.Thread(target=loop) for _ in range(conns)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    q.put((lat, bad[0]))
+
+
+def run_python(url: str, path: str, key: str, body: str, args: argparse.Namespace,
+               _workdir: Path) -> dict:
+    import multiprocessing as mp
+
+    q = mp.Queue()
+    procs = [mp.Process(target=_py_worker, args=(url, path, key, body, args.duration,
+                                                 max(1, args.connections // args.threads), q))
+             for _ in range(args.threads)]
+    for p in procs:
+        p.start()
+    lat, bad = [], 0
+    for _ in procs:
+        lt, b = q.get()
+        lat += lt
+        bad += b
+    for p in procs:
+        p.join()
+    lat.sort()
+
+    def pct(p: float) -> float:
+        return lat[min(len(lat) - 1, int(len(lat) * p))] if lat else float("nan")
+
+    return {"rps": len(lat) / args.duration, "requests": len(lat), "non2xx": bad,
+            "p50_ms": pct(0.5), "p90_ms": pct(0.9), "p99_ms": pct(0.99)}
+
+
+def count_log(url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    from ordinance.adapters.db import normalise_url
+
+    eng = create_engine(normalise_url(url))
+    with eng.connect() as c:
+        n = c.execute(text("SELECT count(*) FROM decisions")).scalar_one()
+    eng.dispose()
+    return int(n)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--duration", type=int, default=15)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--database-url", default=None)
+    ap.add_argument("--ruleset", default=None)
+    ap.add_argument("--client", choices=["wrk", "python"], default=None)
+    args = ap.parse_args()
+
+    ruleset = Path(args.ruleset) if args.ruleset else ROOT / "rulesets" / "acme"
+    order = ACME_ORDER if ruleset.name == "acme" else C07_ORDER
+    if not (ruleset / "ruleset.yaml").is_file():
+        ruleset = ROOT.parent / "shared" / "conformance" / "c07-approval"
+        order = C07_ORDER
+    client = args.client or ("wrk" if shutil.which("wrk") else "python")
+    runner = run_wrk if client == "wrk" else run_python
+    body = json.dumps({"order": order})
+    workdir = Path(tempfile.mkdtemp(prefix="ordinance-bench-"))
+    if args.database_url:
+        print("note: the decision log in the given database is appended to", file=sys.stderr)
+    proc, url, key = start(args, workdir, ruleset)
+    try:
+        import httpx
+
+        r = httpx.post(url + "/v1/decisions", content=body,
+                       headers={"Authorization": f"Bearer {key}",
+                                "Content-Type": "application/json"})
+        r.raise_for_status()
+        print(f"machine: {os.cpu_count()} cores, {sys.platform}; server: ordinance serve "
+              f"--workers {args.workers}; database: "
+              f"{'SQLite (WAL)' if not args.database_url else args.database_url.split('@')[-1]}; "
+              f"rule set: {ruleset.name} ({len(r.json().get('fired', []))} rules fired on "
+              f"the order, status {r.json()['status']}); client: {client} "
+              f"-t{args.threads} -c{args.connections} -d{args.duration}s")
+        db_url = args.database_url or f"sqlite:///{workdir}/bench.db"
+        before = count_log(db_url)
+        ok_total = 1
+        results = {}
+        for path in ("/v1/price", "/v1/decisions"):
+            runner(url, path, key, body, argparse.Namespace(**{**vars(args), "duration": 3}),
+                   workdir)  # warm-up
+        before = count_log(db_url)
+        for path in ("/v1/price", "/v1/decisions"):
+            res = runner(url, path, key, body, args, workdir)
+            results[path] = res
+            ok_total += res["requests"] - res["non2xx"]
+            print(f"{path:15s} {res['rps']:8.0f} req/s   p50 {res['p50_ms']:.2f} ms   "
+                  f"p90 {res['p90_ms']:.2f} ms   p99 {res['p99_ms']:.2f} ms   "
+                  f"({res['requests']} requests, {res['non2xx']} non-2xx)")
+        after = count_log(db_url)
+        print(f"decision log: {after - before} rows written during the measured runs "
+              f"({sum(r['requests'] - r['non2xx'] for r in results.values())} answered 2xx; "
+              "wrk may count a few in-flight requests at its deadline differently)")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
