@@ -23,14 +23,13 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from ordinance.simulator.replay import ChunkResult, Replayer, Setup
-from ordinance.simulator.streams import Item
+from ordinance.simulator.replay import Chunk, ChunkResult, Replayer, Setup
 
 EXECUTORS = ("processes", "dask", "inline")
 
 
 class Executor:
-    def map(self, chunks: Iterator[list[Item]]) -> Iterator[ChunkResult]:
+    def map(self, chunks: Iterator[Chunk]) -> Iterator[ChunkResult]:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -47,12 +46,12 @@ class Inline(Executor):
     def __init__(self, setup: Setup, loaded: tuple[Any, Any] | None = None) -> None:
         self.replayer = Replayer(setup, loaded)
 
-    def map(self, chunks: Iterator[list[Item]]) -> Iterator[ChunkResult]:
+    def map(self, chunks: Iterator[Chunk]) -> Iterator[ChunkResult]:
         for chunk in chunks:
             yield self.replayer.run(chunk)
 
 
-def _bounded(submit: Any, chunks: Iterator[list[Item]], window: int) -> Iterator[ChunkResult]:
+def _bounded(submit: Any, chunks: Iterator[Chunk], window: int) -> Iterator[ChunkResult]:
     """Submits chunks keeping at most `window` in flight; yields results in submission order."""
     pending: deque[Any] = deque()
     for chunk in chunks:
@@ -71,7 +70,7 @@ def _init_process(setup: Setup) -> None:
     _WORKER = Replayer(setup)
 
 
-def _run_in_process(chunk: list[Item]) -> ChunkResult:
+def _run_in_process(chunk: Chunk) -> ChunkResult:
     assert _WORKER is not None, "the process pool's initializer did not run"
     return _WORKER.run(chunk)
 
@@ -82,8 +81,8 @@ class Processes(Executor):
         self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=_init_process, initargs=(setup,))
 
-    def map(self, chunks: Iterator[list[Item]]) -> Iterator[ChunkResult]:
-        def submit(chunk: list[Item]) -> Future[ChunkResult]:
+    def map(self, chunks: Iterator[Chunk]) -> Iterator[ChunkResult]:
+        def submit(chunk: Chunk) -> Future[ChunkResult]:
             return self.pool.submit(_run_in_process, chunk)
         return _bounded(submit, chunks, 3 * self.workers)
 
@@ -96,7 +95,7 @@ _DASK_LOCK = threading.Lock()
 
 
 def _run_on_dask(setup: Setup, files_b: dict[str, bytes], files_c: dict[str, bytes],
-                 chunk: list[Item]) -> ChunkResult:
+                 chunk: Chunk) -> ChunkResult:
     with _DASK_LOCK:
         replayer = _DASK_REPLAYERS.get(setup)
         if replayer is None:
@@ -125,10 +124,10 @@ class Dask(Executor):
         threads = sum(self.client.nthreads().values()) or 1
         self.window = 3 * threads
 
-    def map(self, chunks: Iterator[list[Item]]) -> Iterator[ChunkResult]:
+    def map(self, chunks: Iterator[Chunk]) -> Iterator[ChunkResult]:
         files_b, files_c = self.files
 
-        def submit(chunk: list[Item]) -> Any:
+        def submit(chunk: Chunk) -> Any:
             return self.client.submit(_run_on_dask, self.setup, files_b, files_c, chunk,
                                       pure=False)
         return _bounded(submit, chunks, self.window)

@@ -55,6 +55,15 @@ class Setup:
     reference_changed: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """A stretch of the stream for one worker. `sample` is false once the changed orders
+    merged so far fill the sample: every later order comes after them, so its sample entries
+    would be dropped anyway, and not building them saves shipping whole decisions back."""
+    items: list[Item]
+    sample: bool = True
+
+
 @dataclass
 class ChunkResult:
     summary: Summary
@@ -106,14 +115,14 @@ class Replayer:
             self.ledgers = (initial_ledger(self.baseline.reference),
                             initial_ledger(self.candidate.reference))
 
-    def run(self, chunk: list[Item]) -> ChunkResult:
+    def run(self, chunk: Chunk) -> ChunkResult:
         from ordinance.engine import BadOrder, parse_order, validate_order
 
         options = self.options
-        summary = Summary(options.sample_size)
+        summary = Summary(options.sample_size if chunk.sample else 0)
         rows: list[tuple[str, ...]] = []
         stock_b, stock_c = self.ledgers or (None, None)
-        for line, payload, _ in chunk:
+        for line, payload, _ in chunk.items:
             try:
                 order = (parse_order(payload) if isinstance(payload, (bytes, str))
                          else validate_order(payload))
@@ -134,13 +143,16 @@ class Replayer:
             summary.add(line, segmented, json_b, json_c, difference)
             if difference.changed and options.collect_changes:
                 rows.append(change_row(line, segmented, json_b, json_c, difference))
-        return ChunkResult(summary, rows, chunk[-1][2] if chunk else 0, len(chunk))
+        return ChunkResult(summary, rows, chunk.items[-1][2] if chunk.items else 0,
+                           len(chunk.items))
 
 
-def chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+def chunks(items: Iterable[Item], size: int, total: Summary) -> Iterator[Chunk]:
+    """The stream cut into chunks; asks for sample entries while `total`'s sample has room
+    (read when each chunk is cut, i.e. after the results before it have been merged)."""
     iterator = iter(items)
     while batch := list(itertools.islice(iterator, size)):
-        yield batch
+        yield Chunk(batch, len(total.sample) < total.sample_size)
 
 
 def simulate(baseline: RuleSetRef, candidate: RuleSetRef, source: OrderSource,
@@ -174,7 +186,7 @@ def simulate(baseline: RuleSetRef, candidate: RuleSetRef, source: OrderSource,
     done = 0
     total_bytes = source.total_bytes
     with runner:
-        for result in runner.map(chunks(source.items(), options.chunk_size)):
+        for result in runner.map(chunks(source.items(), options.chunk_size, total)):
             total.merge(result.summary)
             if on_changes and result.rows:
                 on_changes(result.rows)

@@ -31,6 +31,7 @@ SEGMENTS = ("channel", "country", "tier")
 NONE_KEY = "(none)"
 # The moved fields that `changes` counts at the top and per segment.
 HEADLINE_FIELDS = ("status", "total", "approvals", "sourcing")
+BAD_LINE_SAMPLES = 20       # lines that are not orders, kept with their error
 
 
 def _dec(value: Any) -> Decimal:
@@ -226,7 +227,7 @@ class Summary:
 
     def add_bad_line(self, line: int, message: str) -> None:
         self.bad_lines += 1
-        if len(self.bad_line_samples) < self.sample_size:
+        if len(self.bad_line_samples) < BAD_LINE_SAMPLES:
             self.bad_line_samples.append({"line": line, "error": message})
 
     def add(self, line: int, order: Mapping[str, Any], baseline: Mapping[str, Any],
@@ -249,7 +250,7 @@ class Summary:
         """Adds the summary of the orders that follow this one's in the stream."""
         self.orders += later.orders
         self.bad_lines += later.bad_lines
-        room = self.sample_size - len(self.bad_line_samples)
+        room = BAD_LINE_SAMPLES - len(self.bad_line_samples)
         self.bad_line_samples.extend(later.bad_line_samples[:max(room, 0)])
         self.baseline.merge(later.baseline)
         self.candidate.merge(later.candidate)
