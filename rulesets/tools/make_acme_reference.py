@@ -199,7 +199,8 @@ LANES = [
     ("WH-NJ", "us-east", 2, "0.60"), ("WH-NJ", "us-central", 3, "0.85"), ("WH-NJ", "us-west", 5, "1.20"),
     ("WH-NJ", "ca-east", 3, "1.10"), ("WH-NJ", "intl", 8, "3.50"),
     ("WH-TX", "us-central", 2, "0.55"), ("WH-TX", "us-east", 3, "0.80"), ("WH-TX", "us-west", 3, "0.80"),
-    ("WH-NV", "us-west", 2, "0.60"), ("WH-NV", "us-central", 3, "0.85"), ("WH-NV", "jp", 9, "3.20"),
+    ("WH-NV", "us-west", 2, "0.60"), ("WH-NV", "us-central", 3, "0.85"), ("WH-NV", "us-east", 5, "1.20"),
+    ("WH-NV", "jp", 9, "3.20"),
     ("WH-NV", "ca-west", 3, "1.10"),
     ("WH-ON", "ca-east", 2, "0.70"), ("WH-ON", "ca-west", 5, "1.40"),
     ("WH-UK", "uk", 1, "0.50"),
@@ -212,8 +213,10 @@ LANES = [
     ("ST-CHI", "us-central", 1, "0.90"), ("ST-LDN", "uk", 1, "0.80"), ("ST-BER", "eu-central", 1, "0.80"),
     ("DS-FASTCO", "WH-TX", 1, "0.20"), ("DS-FASTCO", "us-central", 3, "0.70"),
     ("DS-ELEKTRA", "WH-DE", 1, "0.15"), ("DS-ELEKTRA", "eu-central", 2, "0.50"),
-    ("RS-NJ", "us-east", 1, "0.90"), ("RS-NJ", "us-central", 2, "1.10"), ("RS-NJ", "us-west", 3, "1.50"),
-    ("RS-NL", "eu-west", 1, "0.80"), ("RS-NL", "eu-central", 1, "0.90"), ("RS-NL", "eu-south", 2, "1.20"),
+    # Reserve cages sit in the warehouse buildings: same transit times as their host, so on a tie
+    # the network's order (reserve last) decides and reserve stock is the last drawn.
+    ("RS-NJ", "us-east", 2, "0.60"), ("RS-NJ", "us-central", 3, "0.85"), ("RS-NJ", "us-west", 5, "1.20"),
+    ("RS-NL", "eu-west", 1, "0.45"), ("RS-NL", "eu-central", 2, "0.60"), ("RS-NL", "eu-south", 4, "0.95"),
 ]
 CANDIDATE_LANES = [("WH-ES", "eu-south", 1, "0.40"), ("WH-ES", "eu-west", 2, "0.55"),
                    ("WH-ES", "eu-central", 3, "0.75")]
