@@ -116,16 +116,24 @@ def run(baseline: Path, candidate: Path, orders: Path, workers: int, out: Path) 
     args = [str(BIN), "simulate", "--baseline", str(baseline), "--candidate", str(candidate),
             "--orders", str(orders), "--workers", str(workers), "--json", str(out), "--quiet"]
     peak_tree = peak_main = 0
+    cpu_main = cpu_workers = 0.0
     start = time.perf_counter()
     proc = psutil.Popen(args, stdout=subprocess.DEVNULL)
     stop = threading.Event()
 
     def sample() -> None:
-        nonlocal peak_tree, peak_main
+        nonlocal peak_tree, peak_main, cpu_main, cpu_workers
+        workers: dict[int, float] = {}
         while not stop.is_set():
             try:
                 main = proc.memory_info().rss
-                tree = main + sum(c.memory_info().rss for c in proc.children(recursive=True))
+                tree = main
+                for c in proc.children(recursive=True):
+                    tree += c.memory_info().rss
+                    t = c.cpu_times()
+                    workers[c.pid] = t.user + t.system
+                t = proc.cpu_times()
+                cpu_main, cpu_workers = t.user + t.system, sum(workers.values())
             except psutil.Error:
                 tree = main = 0
             peak_tree, peak_main = max(peak_tree, tree), max(peak_main, main)
@@ -142,6 +150,7 @@ def run(baseline: Path, candidate: Path, orders: Path, workers: int, out: Path) 
     summary = json.loads(out.read_text())
     return {"orders": summary["orders"], "changed_orders": summary["changed_orders"],
             "wall_s": round(wall, 1), "orders_per_s": round(summary["orders"] / wall),
+            "cpu_main_s": round(cpu_main, 1), "cpu_workers_s": round(cpu_workers, 1),
             "peak_tree_rss_mb": round(peak_tree / 2 ** 20),
             "peak_main_rss_mb": round(peak_main / 2 ** 20),
             "largest_process_so_far_mb": round(
@@ -162,7 +171,7 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"{psutil.virtual_memory().total / 2 ** 30:.0f} GiB, Python "
           f"{platform.python_version()}; workers {args.workers}")
-    print(f"rule sets: {which}")
+    print(f"rule sets: {which}; load average before: {os.getloadavg()}")
     results = []
     for n in (int(s) for s in args.sizes.split(",")):
         orders = work / f"orders-{n}-{args.seed}-{baseline.name}.jsonl"
@@ -176,6 +185,7 @@ def main() -> None:
                   f"({orders.stat().st_size / 2 ** 20:.0f} MiB)")
         result = {"size": n, **run(baseline, candidate, orders, args.workers,
                                    work / f"summary-{n}.json")}
+        result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
         results.append(result)
         print(json.dumps(result), flush=True)
     if len(results) > 1:
