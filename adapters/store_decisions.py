@@ -106,10 +106,15 @@ class DecisionLog:
                                                     name="ordinance-decision-log")
                     self._thread.start()
 
-    def write(self, row: dict[str, Any]) -> None:
+    def submit(self, row: dict[str, Any]) -> Future:
+        """Queue a row; the future completes when it is committed (or fails)."""
         self._ensure_started()
         fut: Future = Future()
         self._queue.put((row, fut))
+        return fut
+
+    def write(self, row: dict[str, Any]) -> None:
+        fut = self.submit(row)
         try:
             fut.result(timeout=self.timeout)
         except TimeoutError:

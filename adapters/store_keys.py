@@ -128,6 +128,13 @@ class KeyRing:
         self._cache: dict[str, tuple[float, KeyInfo | None]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, secret: str) -> tuple[bool, KeyInfo | None]:
+        """(known, key) from memory only: known is False when the database must be asked."""
+        hit = self._cache.get(hash_key(secret))
+        if hit and time.monotonic() - hit[0] < self.ttl:
+            return True, hit[1]
+        return False, None
+
     def authenticate(self, secret: str) -> KeyInfo | None:
         digest = hash_key(secret)
         hit = self._cache.get(digest)

@@ -404,6 +404,15 @@ class RuleSets:
         self._active = (t, pointer)
         return pointer
 
+    def active_if_cached(self) -> Any:
+        """The active compiled rule set when this process knows it without any I/O, else
+        None (then call `resolve`)."""
+        cached = self._active
+        if cached is None or cached[1] is None or \
+                time.monotonic() - cached[0] >= self.active_ttl:
+            return None
+        return self._compiled.get(cached[1][2])
+
     def resolve(self, ref: str | None) -> Any:
         """`None` means the active version; else `NAME@DIGEST` or `NAME@VERSION`."""
         if ref is None:

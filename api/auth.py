@@ -9,6 +9,7 @@ from typing import Callable
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from ordinance.adapters.store import ServiceError
 from ordinance.adapters.store_keys import KeyInfo
@@ -25,12 +26,15 @@ class RoleTooWeak(ServiceError):
 
 
 def require(role: str) -> Callable[..., KeyInfo]:
-    def dependency(request: Request,
-                   creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> KeyInfo:
+    async def dependency(request: Request,
+                         creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> KeyInfo:
         if creds is None or not creds.credentials:
             raise Unauthorized("missing API key: send `Authorization: Bearer KEY`",
                                code="MISSING_KEY")
-        key = request.app.state.ctx.keys.authenticate(creds.credentials)
+        ring = request.app.state.ctx.keys
+        known, key = ring.cached(creds.credentials)
+        if not known:  # the database is asked off the event loop
+            key = await run_in_threadpool(ring.authenticate, creds.credentials)
         if key is None:
             raise Unauthorized("unknown or revoked API key", code="BAD_KEY")
         if not key.has_role(role):

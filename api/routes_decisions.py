@@ -6,6 +6,7 @@ of the request body (`$.order.lines[2].quantity`).
 """
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date
 from decimal import Decimal
@@ -13,10 +14,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from ordinance import engine
 from ordinance.adapters import store_decisions
-from ordinance.adapters.store import Invalid
+from ordinance.adapters.store import Invalid, Unavailable
 from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import require
@@ -158,14 +160,24 @@ def json_text(text: str, status: int = 200) -> Response:
     return Response(content=text, media_type="application/json", status_code=status)
 
 
-def _decide(request: Request, raw: bytes, key: KeyInfo, kind: str) -> Response:
+async def _decide(request: Request, raw: bytes, key: KeyInfo, kind: str) -> Response:
+    """Runs on the event loop: the evaluation is CPU work either way, and waiting for the
+    decision log's commit holds no thread. Only a rule-set look-up that needs the database
+    goes to the thread pool."""
     ctx = request.app.state.ctx
     parsed = parse_request(raw)
-    rs = ctx.rulesets.resolve(parsed.ruleset)
+    rs = ctx.rulesets.active_if_cached() if parsed.ruleset is None else None
+    if rs is None:
+        rs = await run_in_threadpool(ctx.rulesets.resolve, parsed.ruleset)
     ev = store_decisions.evaluate(rs, parsed.order, parsed.as_of, kind)
     oid = parsed.order.get("id")
-    ctx.log.write(store_decisions.record_row(
+    fut = ctx.log.submit(store_decisions.record_row(
         ev, kind, key.name, None if oid is None else str(oid), parsed.request_text))
+    try:
+        await asyncio.wait_for(asyncio.wrap_future(fut), timeout=ctx.log.timeout)
+    except asyncio.TimeoutError:
+        raise Unavailable("the decision log did not commit in time; the decision was not "
+                          "recorded", code="DATABASE_UNAVAILABLE") from None
     return json_text(ev.text)
 
 
@@ -176,21 +188,21 @@ DECIDE_DOC = dict(openapi_extra={"requestBody": DECISION_REQUEST},
 
 
 @router.post("/v1/decisions", summary="Decide an order (every phase)", **DECIDE_DOC)
-def decide(request: Request, raw: bytes = Depends(raw_body),
+async def decide(request: Request, raw: bytes = Depends(raw_body),
            key: KeyInfo = Depends(require("evaluator"))) -> Response:
-    return _decide(request, raw, key, "decide")
+    return await _decide(request, raw, key, "decide")
 
 
 @router.post("/v1/validate", summary="Defaulting, validation and compliance only", **DECIDE_DOC)
-def validate(request: Request, raw: bytes = Depends(raw_body),
+async def validate(request: Request, raw: bytes = Depends(raw_body),
              key: KeyInfo = Depends(require("evaluator"))) -> Response:
-    return _decide(request, raw, key, "validate")
+    return await _decide(request, raw, key, "validate")
 
 
 @router.post("/v1/price", summary="Defaulting and pricing only", **DECIDE_DOC)
-def price(request: Request, raw: bytes = Depends(raw_body),
+async def price(request: Request, raw: bytes = Depends(raw_body),
           key: KeyInfo = Depends(require("evaluator"))) -> Response:
-    return _decide(request, raw, key, "price")
+    return await _decide(request, raw, key, "price")
 
 
 LOG_PAGE = {
