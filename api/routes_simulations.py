@@ -2,8 +2,9 @@
 
 `POST /v1/simulations` (analyst) takes either an NDJSON body (`Content-Type:
 application/x-ndjson`, one order per line) with `baseline`, `candidate` and the options as
-query parameters, or a JSON body `{"baseline", "candidate", "orders": [...], "as_of",
-"consume_stock", "sample"}`; it answers 202 with the job. `GET /v1/simulations/{id}` gives the
+query parameters, or a JSON body `{"baseline", "candidate", "orders": [...] | "stored",
+"from", "until", "as_of", "consume_stock", "sample"}` ("stored": the order hub's orders, by
+order date); it answers 202 with the job. `GET /v1/simulations/{id}` gives the
 job's state and progress, then its summary; `GET /v1/simulations/{id}/report.html` the report.
 A rule set is a stored version (`NAME@DIGEST`, `NAME@VERSION`, `active`) or a rule set
 directory on the server. The work itself is `ordinance.simulator.jobs`.
@@ -17,7 +18,7 @@ import threading
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -27,6 +28,7 @@ from ordinance.adapters.store_keys import KeyInfo
 from ordinance.simulator.jobs import JobRunner
 from ordinance.simulator.replay import Options
 from ordinance.simulator.rulesets import RuleSetNotFound
+from ordinance.simulator.stored import export_orders
 
 from .auth import require
 from .routes_decisions import errors, json_schema_response
@@ -48,7 +50,13 @@ START_BODY = {"required": True, "content": {
     "application/json": {"schema": {
         "type": "object", "required": ["baseline", "candidate", "orders"],
         "properties": {"baseline": {"type": "string"}, "candidate": {"type": "string"},
-                       "orders": {"type": "array", "items": {"type": "object"}},
+                       "orders": {"oneOf": [
+                           {"type": "array", "items": {"type": "object"}},
+                           {"const": "stored", "description": "the order hub's orders"}]},
+                       "from": {"type": "string", "format": "date",
+                                "description": "with stored orders: the first order date"},
+                       "until": {"type": "string", "format": "date",
+                                 "description": "with stored orders: the last order date"},
                        "as_of": {"type": "string", "format": "date"},
                        "consume_stock": {"type": "boolean"},
                        "sample": {"type": "integer", "minimum": 0}}}},
@@ -96,12 +104,27 @@ async def _ndjson_to_file(request: Request) -> Path:
 def _json_to_file(body: Any) -> Path:
     orders = body.get("orders")
     if not isinstance(orders, list):
-        raise Invalid("orders must be a list of orders", code="BAD_REQUEST", path="$.orders")
+        raise Invalid('orders must be a list of orders, or "stored"', code="BAD_REQUEST",
+                      path="$.orders")
     fd, name = tempfile.mkstemp(prefix="ordinance-orders-", suffix=".jsonl")
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         for order in orders:
             out.write(engine.dumps(order) + "\n")
     return Path(name)
+
+
+def _stored_orders(request: Request, body: dict[str, Any]) -> Callable[[Path], object]:
+    """Writes the hub's stored orders (order date from `from` to `until`) to a path."""
+    bounds = {}
+    for name in ("from", "until"):
+        value = body.get(name)
+        try:
+            bounds[name] = date.fromisoformat(value).isoformat() if value is not None else None
+        except (TypeError, ValueError):
+            raise Invalid(f"{name} must be a date YYYY-MM-DD, not {value!r}",
+                          code="BAD_REQUEST", path=f"$.{name}") from None
+    db = request.app.state.ctx.db
+    return lambda path: export_orders(db, path, start=bounds["from"], end=bounds["until"])
 
 
 def _options(as_of: Any, consume_stock: Any, sample: Any, where: str) -> Options:
@@ -130,6 +153,7 @@ async def start(request: Request, baseline: str | None = Query(None),
                 consume_stock: bool = Query(False), sample: int = Query(20),
                 key: KeyInfo = Depends(require("analyst"))) -> JSONResponse:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    export = None
     if kind == "application/json":
         raw = await request.body()
         try:
@@ -143,6 +167,8 @@ async def start(request: Request, baseline: str | None = Query(None),
                            body.get("sample", 20), "$.")
         where = "$."
         path = None
+        if body.get("orders") == "stored":
+            export = _stored_orders(request, body)
     else:
         options = _options(as_of, consume_stock, sample, "")
         where = ""
@@ -155,15 +181,18 @@ async def start(request: Request, baseline: str | None = Query(None),
                           "active) or a rule set directory", code="BAD_REQUEST",
                           path=f"{where}{name}")
     if path is None:
-        path = _json_to_file(body)
+        path = Path(os.devnull) if export else _json_to_file(body)
     try:
         job = _runner(request).start(str(baseline), str(candidate), path, options=options,
-                                     delete_orders=True, resolver=_stored(request))
+                                     delete_orders=export is None, resolver=_stored(request),
+                                     export=export)
     except RuleSetNotFound as exc:
-        path.unlink(missing_ok=True)
+        if export is None:
+            path.unlink(missing_ok=True)
         raise NotFound(str(exc), code="RULESET_NOT_FOUND") from None
     except Exception:
-        path.unlink(missing_ok=True)
+        if export is None:
+            path.unlink(missing_ok=True)
         raise
     return JSONResponse(job.to_json(), status_code=202,
                         headers={"Location": f"/v1/simulations/{job.id}"})

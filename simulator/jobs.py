@@ -1,7 +1,8 @@
 """Simulations in the background, for the REST service.
 
 In: `JobRunner.start(baseline, candidate, orders_path, ...)`: rule sets as `rulesets.resolve`
-knows them and an order file the runner may read (and delete when done, if told). Out: a `Job`
+knows them and an order file the runner may read (and delete when done, if told), or a
+function that writes the orders (stored orders, `stored.export_orders`). Out: a `Job`
 whose `to_json()` is what `GET /v1/simulations/{id}` answers: its state, its progress while it
 runs, then its summary; `report_html(id)` gives the HTML report. Raises `RuleSetNotFound` and
 `OSError` from `start` for a rule set or an order file that is not there; any failure after that
@@ -23,7 +24,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ordinance.simulator import outputs, report
 from ordinance.simulator.replay import Options, Progress, simulate
@@ -91,20 +92,25 @@ class JobRunner:
 
     def start(self, baseline: str, candidate: str, orders_path: str | Path, *,
               options: Options = Options(), format: str | None = None,
-              delete_orders: bool = False, resolver: Resolver | None = None) -> Job:
+              delete_orders: bool = False, resolver: Resolver | None = None,
+              export: Callable[[Path], object] | None = None) -> Job:
         """Queues a simulation and returns its job at once. `resolver` finds stored rule-set
-        versions (rulesets.resolve)."""
+        versions (rulesets.resolve). With `export`, the job first calls `export(path)` to
+        write the order stream there (stored orders), in the background; `orders_path` is
+        then ignored."""
         refs = (resolve(baseline, resolver), resolve(candidate, resolver))
-        source = open_orders(str(orders_path), format)
         job_id = uuid.uuid4().hex
-        job = Job(job_id, baseline, candidate, self.workdir / job_id,
-                  total_bytes=source.total_bytes)
+        job = Job(job_id, baseline, candidate, self.workdir / job_id)
         job.directory.mkdir()
+        if export is not None:
+            orders_path, format, delete_orders = job.directory / "orders.jsonl", "jsonl", True
+        else:
+            job.total_bytes = open_orders(str(orders_path), format).total_bytes
         with self._lock:
             self.jobs[job_id] = job
         thread = threading.Thread(target=self._run, name=f"simulation-{job_id[:8]}",
-                                  args=(job, refs, source, options,
-                                        Path(orders_path) if delete_orders else None),
+                                  args=(job, refs, Path(orders_path), format, options,
+                                        delete_orders, export),
                                   daemon=True)
         thread.start()
         return job
@@ -148,14 +154,18 @@ class JobRunner:
         if job is not None:
             shutil.rmtree(job.directory, ignore_errors=True)
 
-    def _run(self, job: Job, refs: tuple[Any, Any], source: Any, options: Options,
-             delete: Path | None) -> None:
+    def _run(self, job: Job, refs: tuple[Any, Any], orders: Path, format: str | None,
+             options: Options, delete: bool, export: Callable[[Path], object] | None) -> None:
         def on_progress(p: Progress) -> None:
             job.orders_done, job.bytes_read = p.items, p.bytes_read
 
         with self._slots:
             job.state, job.started = "running", time.time()
             try:
+                if export is not None:
+                    export(orders)
+                source = open_orders(str(orders), format)
+                job.total_bytes = source.total_bytes
                 summary = simulate(refs[0], refs[1], source, options, executor=self.executor,
                                    workers=self.workers, progress=on_progress)
                 outputs.write_text(job.summary_path, outputs.summary_json(summary))
@@ -166,8 +176,8 @@ class JobRunner:
                 job.state = "failed"
             finally:
                 job.finished = time.time()
-                if delete is not None:
-                    delete.unlink(missing_ok=True)
+                if delete:
+                    orders.unlink(missing_ok=True)
 
 
 def _describe(exc: Exception) -> str:

@@ -129,3 +129,29 @@ def test_errors(service, data):
     assert r.status_code == 404, r.text
     assert analyst.get("/v1/simulations/unknown").status_code == 404
     assert analyst.get("/v1/simulations/unknown/report.html").status_code == 404
+
+
+def test_simulation_of_stored_orders(service, data):
+    admin, analyst = service["admin"], service["analyst"]
+    r = admin.post("/v1/rulesets", content=_archive(data / "base"),
+                   headers={"Content-Type": "application/gzip"})
+    assert r.status_code in (200, 201), r.text
+    r = admin.post(f"/v1/rulesets/{r.json()['name']}/{r.json()['digest']}/activate")
+    assert r.status_code == 200, r.text
+    for line in (data / "orders.jsonl").read_text().splitlines():
+        if line.strip() and '"X"' not in line:
+            r = analyst.post("/v1/orders", json={"order": json.loads(line)})
+            assert r.status_code in (200, 201), r.text
+    r = analyst.post("/v1/simulations", json={
+        "baseline": str(data / "base"), "candidate": str(data / "candidate-rules"),
+        "orders": "stored", "from": "2026-11-20", "until": "2026-11-20"})
+    assert r.status_code == 202, r.text
+    done = _finish(analyst, r.headers["location"])
+    assert done["state"] == "done", done
+    # O1, O2 and O3 were ordered on 2026-11-20; O2 and O3 change (see test_replay.py).
+    assert (done["summary"]["orders"], done["summary"]["changed_orders"]) == (3, 2)
+    assert [e["order_id"] for e in done["summary"]["sample"]] == ["O2", "O3"]
+    r = analyst.post("/v1/simulations", json={
+        "baseline": str(data / "base"), "candidate": str(data / "same"), "orders": "stored",
+        "from": "someday"})
+    assert r.status_code == 422 and r.json()["error"]["path"] == "$.from"
