@@ -32,7 +32,7 @@ from typing import IO, Iterable, Iterator, TextIO
 COLUMNS = ("name", "aliases", "program", "type", "list", "source_id")
 SDN_COLUMNS = 12
 _NULL = "-0-"
-_AKA = re.compile(r"\b[afn]\.k\.a\.,?\s*'([^']+)'", re.IGNORECASE)
+_AKA = re.compile(r"^[afn]\.k\.a\.,?\s*'(.*)'\.?$", re.IGNORECASE)
 
 
 class ScreeningListError(ValueError):
@@ -63,6 +63,20 @@ def _cell(value: str) -> str:
     return "" if value == _NULL else " ".join(value.split())
 
 
+def _aliases_in_remarks(remarks: str) -> list[str]:
+    """`a.k.a. 'X'; f.k.a. 'Y'; Website ...` -> [X, Y]. Parts are split on '; ' and each alias
+    runs from its first quote to its last, so a name holding an apostrophe (WORKERS' WELFARE
+    BANK) stays whole."""
+    found = []
+    for part in remarks.split("; "):
+        m = _AKA.match(part.strip())
+        if m:
+            name = " ".join(m.group(1).split())
+            if name:
+                found.append(name)
+    return found
+
+
 def read_ofac_sdn(sdn: TextIO, alt: TextIO | None = None) -> list[ScreeningRow]:
     """Reads OFAC's sdn.csv (and alt.csv when given) into rows, in file order."""
     rows: dict[str, ScreeningRow] = {}
@@ -76,7 +90,7 @@ def read_ofac_sdn(sdn: TextIO, alt: TextIO | None = None) -> list[ScreeningRow]:
         if not ent_num.isdigit() or not name:
             raise ScreeningListError(f"sdn.csv line {number}: no entity number or name")
         remarks = _cell(rec[11])
-        aliases = [" ".join(a.split()) for a in _AKA.findall(remarks)]
+        aliases = _aliases_in_remarks(remarks)
         rows[ent_num] = ScreeningRow(name=name, aliases=aliases,
                                      program=program.replace("] [", "; ").strip("[]"),
                                      type=sdn_type or "entity", list="OFAC-SDN", source_id=ent_num)

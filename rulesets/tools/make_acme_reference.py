@@ -498,9 +498,9 @@ def networks(extra_locations: bool) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_ruleset(name: str, extra_locations: bool) -> None:
+def write_ruleset(name: str, extra_locations: bool, root: Path = ROOT) -> None:
     rng = random.Random(SEED)  # same customers and products in both rule sets
-    out = ROOT / name / "reference"
+    out = root / name / "reference"
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "countries.csv", ["code", "name", "alpha3", "currency", "region", "sales_country", "eu_member"], countries())
     write_csv(out / "currencies.csv", ["code", "name", "minor_unit", "traded", "per_usd"], currencies())
@@ -541,11 +541,13 @@ def write_ruleset(name: str, extra_locations: bool) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description="Write the ACME reference tables.")
     ap.add_argument("--only", choices=["acme", "acme-candidate"])
+    ap.add_argument("--root", type=Path, default=ROOT,
+                    help="write ROOT/acme/reference and ROOT/acme-candidate/reference (default: rulesets/)")
     args = ap.parse_args()
     if args.only in (None, "acme"):
-        write_ruleset("acme", extra_locations=False)
+        write_ruleset("acme", extra_locations=False, root=args.root)
     if args.only in (None, "acme-candidate"):
-        write_ruleset("acme-candidate", extra_locations=True)
+        write_ruleset("acme-candidate", extra_locations=True, root=args.root)
 
 
 if __name__ == "__main__":
