@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from .functions import parse_date
+from .packrun import ERRORS, compile_pack
 from .pricing import Pricing, line_id
 from .ruleset import PHASES, Model, Pack, Rule
 from .sourcing import Allocation, Network
@@ -49,6 +50,7 @@ class CompiledRuleSet:
                                model.tables.get("lanes"))
         self.plan: list[tuple[str, list[Pack]]] = [(ph, model.plan.get(ph, [])) for ph in PHASES]
         self.rule_ids = [r.qid for _, packs in self.plan for p in packs for r in p.rules]
+        self.runners = {p.id: compile_pack(p) for p in model.packs}
         self.screen_caches: dict[str, dict[str, Any]] = {}
 
     def evaluate(self, order: dict[str, Any], as_of: datetime.date | None = None,
@@ -172,9 +174,10 @@ class State:
                 self.S["pricing"] = self.pricing.view()
                 self.pricing_dirty = False
             self.phase = phase
+            runners = self.rs.runners
             for pack in packs:
                 if pack.active(self.as_of):
-                    self.run_pack(pack)
+                    runners[pack.id](self)
             if phase == "pricing" and self.pricing is not None:
                 self.finish_pricing()
         self.phase = ""
@@ -205,30 +208,6 @@ class State:
         if line_index is not None:
             self.S["line.pricing"] = pricing.lines[line_index].view()
 
-    def run_pack(self, pack: Pack) -> None:
-        S = self.S
-        stopped: set[int] = set()
-        pricing_phase = self.phase == "pricing"
-        for rule in pack.rules:
-            self.rule = rule.qid
-            if rule.for_each:
-                for i, line in enumerate(self.lines):
-                    if i in stopped:
-                        continue
-                    self.line_index = i
-                    S["line"] = line
-                    if rule.reads_pricing:
-                        self.refresh_pricing(i)
-                    if self.run_rule(rule, pricing_phase) and rule.stop:
-                        stopped.add(i)
-                self.line_index = None
-                S["line"] = None
-            else:
-                if rule.reads_pricing:
-                    self.refresh_pricing(None)
-                if self.run_rule(rule, pricing_phase) and rule.stop:
-                    return
-
     def run_rule(self, rule: Rule, pricing_phase: bool) -> bool:
         S = self.S
         try:
@@ -256,18 +235,22 @@ class State:
             if pricing_phase:
                 self.pricing_dirty = True
             return True
-        except (RuleError, ArithmeticError) as exc:
-            if pricing_phase:
-                self.pricing_dirty = True
-            message = exc.message if isinstance(exc, RuleError) else \
-                f"arithmetic error: {exc.__class__.__name__}"
-            entry = {"rule": rule.qid, "phase": self.phase,
-                     "code": exc.code if isinstance(exc, RuleError) else "RULE_ERROR",
-                     "message": message}
-            if self.line_index is not None:
-                entry["line_id"] = line_id(self.lines[self.line_index], self.line_index)
-            self.errors.append(entry)
+        except ERRORS as exc:
+            self.rule_error(exc)
             return False
+
+    def rule_error(self, exc: Exception) -> None:
+        """Records a rule error of the rule running now (fail closed: the order is rejected)."""
+        if self.phase == "pricing":
+            self.pricing_dirty = True
+        if isinstance(exc, RuleError):
+            code, message = exc.code, exc.message
+        else:
+            code, message = "RULE_ERROR", f"arithmetic error: {exc.__class__.__name__}"
+        entry = {"rule": self.rule, "phase": self.phase, "code": code, "message": message}
+        if self.line_index is not None:
+            entry["line_id"] = line_id(self.lines[self.line_index], self.line_index)
+        self.errors.append(entry)
 
     def mark(self, rule: Rule) -> None:
         if rule.qid not in self._fired:

@@ -218,6 +218,46 @@ class Expr:
     constant: bool = False
     value: Any = None  # when constant
     reads_pricing: bool = False  # `pricing` or `line.pricing`
+    guards: list["Guard"] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A conjunct `PATH == "text"` of a condition: the condition is false unless PATH has that
+    value. PATH reads only order data and reference tables, so outside the defaulting phase its
+    value cannot change while a pack runs and a pack computes it once for all its rules (the
+    alpha-node sharing of Rete engines)."""
+
+    key: str  # the path, written canonically
+    fn: Callable[[dict[str, Any], Any], Any]
+    value: str
+    per_line: bool
+
+
+def _path_text(n: N) -> str | None:
+    """The canonical text of a pure path (names, keys, literal or path indexes), else None."""
+    if n.kind == "name":
+        return n.value if n.value in ("order", "customer", "line", "ref") else None
+    if n.kind == "get":
+        inner = _path_text(n.args[0])
+        if inner is None or (inner == "line" and n.value == "pricing"):
+            return None
+        return f"{inner}.{n.value}"
+    if n.kind == "index":
+        inner = _path_text(n.args[0])
+        key = n.args[1]
+        if key.kind == "lit" and key.value.__class__ in (str, Decimal):
+            ktext = repr(key.value) if isinstance(key.value, str) else format(key.value, "f")
+        else:
+            ktext = _path_text(key)  # type: ignore[assignment]
+        if inner is None or ktext is None:
+            return None
+        return f"{inner}[{ktext}]"
+    return None
+
+
+def _conjuncts(n: N) -> list[N]:
+    return _conjuncts(n.args[0]) + _conjuncts(n.args[1]) if n.kind == "and" else [n]
 
 
 _HELPERS: dict[str, Any] = {
@@ -471,7 +511,29 @@ def compile_expr(text: str, span: Span, scope: Scope, diags: Diagnostics,
     if fn is None:
         report(Code.LIMIT, 0, "expression too deeply nested to compile")
         return None
-    return Expr(text, fn, reads_pricing=comp.reads_pricing)
+    guards = _guards(tree, scope, tables, allow_it) if condition else []
+    return Expr(text, fn, reads_pricing=comp.reads_pricing, guards=guards)
+
+
+def _guards(tree: N, scope: Scope, tables: dict[str, Any] | None,
+            allow_it: bool) -> list[Guard]:
+    out = []
+    for c in _conjuncts(tree):
+        if c.kind != "cmp" or c.value != "==":
+            continue
+        a, b = c.args
+        if a.kind == "lit":
+            a, b = b, a
+        if b.kind != "lit" or not isinstance(b.value, str):
+            continue
+        key = _path_text(a)
+        if key is None or key.startswith("ref") and "[" not in key:
+            continue
+        comp = _Compiler(key, scope, lambda *args, **kw: None, allow_it, tables)
+        fn = build(comp.gen(a, 0), comp.consts)
+        if fn is not None:
+            out.append(Guard(key, fn, b.value, "line" in key.replace("ref.", "")))
+    return out
 
 
 def build(body: str, consts: list[Any]) -> Callable[[dict[str, Any], Any], Any] | None:

@@ -48,7 +48,7 @@ class Entry:
         self.sorted = " ".join(sorted(self.words))
 
 
-def prepare(rows: list[Any]) -> tuple[dict[str, Entry], list[Entry]]:
+def prepare(rows: list[Any]) -> tuple[dict[str, Entry], list[Entry], list[str], list[str]]:
     """Folds every name and alias of a table once (cached per compiled rule set)."""
     exact: dict[str, Entry] = {}
     entries: list[Entry] = []
@@ -67,7 +67,7 @@ def prepare(rows: list[Any]) -> tuple[dict[str, Entry], list[Entry]]:
                 e = Entry(f)
                 exact[f] = e
                 entries.append(e)
-    return exact, entries
+    return exact, entries, [e.folded for e in entries], [e.sorted for e in entries]
 
 
 def _shares_word(a: list[str], b: list[str]) -> bool:
@@ -98,16 +98,24 @@ def best_score(text: str, rows: list[Any], cache: dict[str, Any]) -> Decimal:
     if prepared is None:
         prepared = prepare(rows)
         cache["prepared"] = prepared
-    exact, entries = prepared
-    q = Entry(fold(text))
+    scores = cache.setdefault("scores", {})
+    known = scores.get(text)
+    if known is not None:
+        return known
+    score = _best(Entry(fold(text)), *prepared)
+    if len(scores) < 50_000:  # names repeat across orders; the function is pure
+        scores[text] = score
+    return score
+
+
+def _best(q: Entry, exact: dict[str, Entry], entries: list[Entry], folded: list[str],
+          sorted_: list[str]) -> Decimal:
     if not q.folded or not entries:
         return Decimal(0)
     if q.folded in exact:
         return ONE
-    folded = [e.folded for e in entries]
     candidates = process.extract(q.folded, folded, scorer=OSA.normalized_similarity, limit=8)
-    by_sorted = process.extract(q.sorted, [e.sorted for e in entries],
-                                scorer=OSA.normalized_similarity, limit=8)
+    by_sorted = process.extract(q.sorted, sorted_, scorer=OSA.normalized_similarity, limit=8)
     best = 0.0
     for _, _, i in candidates + by_sorted:
         best = max(best, _score(q, entries[i]))

@@ -45,6 +45,7 @@ class Network:
                 continue
             key = (render(loc), render(sku))
             self.on_hand[key] = self.on_hand.get(key, ZERO) + qty
+        self._rankings: dict[tuple[Any, ...], list[tuple[str, Route]]] = {}
         self.nearest: dict[str, dict[str, Route]] = {}
         self.cheapest: dict[str, dict[str, Route]] = {}
         self._routes([r for r in (lanes.rows if lanes else []) if isinstance(r, dict)])
@@ -80,6 +81,31 @@ class Network:
                 table[node[1]] = routes
 
 
+    def ranking(self, candidates: tuple[str, ...], region: str,
+                prefer: str) -> list[tuple[str, Route]]:
+        """Candidates with a route to the region, best first (ties keep their order); a pure
+        function of the rule set, so cached (the cache is bounded)."""
+        key = (candidates, region, prefer)
+        cached = self._rankings.get(key)
+        if cached is not None:
+            return cached
+        ranked = []
+        for pos, loc in enumerate(candidates):
+            fastest = self.nearest.get(loc, {}).get(region)
+            if fastest is None:
+                continue
+            if prefer == "cheapest":
+                route = self.cheapest[loc][region]
+                ranked.append(((route.cost, route.days, pos), loc, route))
+            else:
+                ranked.append(((fastest.days, pos), loc, fastest))
+        ranked.sort(key=lambda r: r[0])
+        result = [(loc, route) for _, loc, route in ranked]
+        if len(self._rankings) < 100_000:
+            self._rankings[key] = result
+        return result
+
+
 class Allocation:
     """Stock taken within one decision, on top of the on-hand figures it started from."""
 
@@ -98,34 +124,20 @@ class Allocation:
                prefer: str, key_of: Any, split: bool,
                as_of: datetime.date) -> tuple[list[dict[str, Any]], Decimal]:
         net = self.network
-        ranked = []
-        for pos, loc in enumerate(candidates):
-            if self.available(loc, sku) <= 0 or region is None:
-                continue
-            fastest = net.nearest.get(loc, {}).get(region)
-            if fastest is None:
-                continue
-            if prefer == "cheapest":
-                route = net.cheapest[loc][region]
-                rank: Any = (route.cost, route.days)
-            elif prefer == "nearest":
-                route = fastest
-                rank = (route.days,)
-            else:
-                route = fastest
-                value = key_of(net.locations.get(loc) or {"id": loc})
-                rank = (value is None, value if value is not None else ZERO)
-            ranked.append((rank, pos, loc, route))
-        try:
-            ranked.sort(key=lambda r: (r[0], r[1]))
-        except TypeError:
-            raise RuleError("the sourcing preference gave values of different kinds") from None
+        if region is None:
+            return [], qty
+        if prefer == "expr":
+            ranked = self._rank_by(candidates, region, key_of)
+        else:
+            ranked = net.ranking(tuple(candidates), region, prefer)
         allocations: list[dict[str, Any]] = []
         remaining = qty
-        for _, _, loc, route in ranked:
+        for loc, route in ranked:
             if remaining <= 0:
                 break
             have = self.available(loc, sku)
+            if have <= 0:
+                continue
             if not split and have < remaining:
                 continue
             take = min(have, remaining)
@@ -139,3 +151,20 @@ class Allocation:
             if not split:
                 break
         return allocations, remaining
+
+    def _rank_by(self, candidates: list[str], region: str,
+                 key_of: Any) -> list[tuple[str, Route]]:
+        net = self.network
+        ranked = []
+        for pos, loc in enumerate(candidates):
+            fastest = net.nearest.get(loc, {}).get(region)
+            if fastest is None:
+                continue
+            value = key_of(net.locations.get(loc) or {"id": loc})
+            ranked.append(((value is None, value if value is not None else ZERO, pos), loc,
+                           fastest))
+        try:
+            ranked.sort(key=lambda r: r[0])
+        except TypeError:
+            raise RuleError("the sourcing preference gave values of different kinds") from None
+        return [(loc, route) for _, loc, route in ranked]
