@@ -144,6 +144,27 @@ def _added_removed(before: list[str], after: list[str]) -> str:
     return " ".join(parts) if parts else "changed"
 
 
+def differing_paths(a: Any, b: Any, path: str, limit: int = 3) -> list[str]:
+    """The first paths (depth first, in key order) where two JSON values differ."""
+    if a == b:
+        return []
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[str] = []
+        for key in list(dict.fromkeys([*a, *b])):
+            out += differing_paths(a.get(key), b.get(key), f"{path}.{key}", limit - len(out))
+            if len(out) >= limit:
+                break
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        out = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            out += differing_paths(x, y, f"{path}[{i}]", limit - len(out))
+            if len(out) >= limit:
+                break
+        return out
+    return [path]
+
+
 def explain(baseline: Decision, candidate: Decision, moved: tuple[str, ...],
             rules: tuple[RuleDifference, ...], reference_changed: tuple[str, ...] = ()) -> str:
     """One line: what moved, then why."""
@@ -162,13 +183,16 @@ def explain(baseline: Decision, candidate: Decision, moved: tuple[str, ...],
                                                   _codes(candidate, "approvals", "role")))
     if "sourcing" in moved:
         bb, bc = backordered_of(baseline), backordered_of(candidate)
-        what.append(f"backordered {bb} -> {bc}" if bb != bc else "sourcing changed")
+        what.append(f"backordered {bb} -> {bc}" if bb != bc else "sourcing changed at " + _names(
+            differing_paths(baseline.get("sourcing"), candidate.get("sourcing"), "sourcing", 2)))
     for section in ("violations", "holds", "errors"):
         if section in moved:
             what.append(f"{section} " + _added_removed(_codes(baseline, section, "code"),
                                                        _codes(candidate, section, "code")))
     if "order" in moved:
-        what.append("defaulted order differs")
+        what.append("defaulted order differs at "
+                    + _names(differing_paths(baseline.get("order"), candidate.get("order"),
+                                             "order")))
 
     why: list[str] = []
     labels = (("candidate_only", "fired only in candidate"), ("baseline_only",
@@ -177,8 +201,11 @@ def explain(baseline: Decision, candidate: Decision, moved: tuple[str, ...],
         names = [r.rule for r in rules if r.how == how]
         if names:
             why.append(f"{label}: {_names(names)}")
+    # Sourcing and defaulting leave no entry naming their rule, so their moves are never
+    # explained by an effect: the reference data is then the likely cause.
+    unattributed = not why or "sourcing" in moved or "order" in moved
     if not why:
-        why.append("same rules fired with the same effects"
-                   + (f"; reference data differs: {_names(list(reference_changed))}"
-                      if reference_changed else ""))
+        why.append("same rules fired with the same effects")
+    if unattributed and reference_changed:
+        why.append(f"reference data differs: {_names(list(reference_changed))}")
     return "; ".join(what) + " because " + "; ".join(why)

@@ -105,3 +105,17 @@ def test_effects_are_keyed_by_line():
     assert effects == {"p/gold": [("pricing.lines.adjustments", "1",
                                    {"kind": "discount", "amount": "-2.50", "reason": "gold"})]}
     assert Decimal(effects["p/gold"][0][2]["amount"]) == Decimal("-2.5")
+
+
+def test_sourcing_and_defaulting_moves_point_at_paths_and_reference_data():
+    d = other(order={"id": "SO-1", "customer": {"tier": "gold"}, "warehouse": "W2"})
+    d["sourcing"]["lines"][0]["allocations"][0]["location"] = "W2"
+    diff = compare(BASE, d, reference_changed=("networks",))
+    assert diff.moved == ("sourcing", "order")
+    assert diff.explanation == (
+        "sourcing changed at sourcing.lines[0].allocations[0].location; defaulted order "
+        "differs at order.warehouse because same rules fired with the same effects; "
+        "reference data differs: networks")
+    d["fired"] = ["p/list", "p/gold", "d/warehouse"]
+    assert compare(BASE, d, ("networks",)).explanation.endswith(
+        "because fired only in candidate: d/warehouse; reference data differs: networks")
