@@ -62,7 +62,7 @@ def grouped_bars(label: str, rows: Sequence[tuple[str, Sequence[Decimal]]],
     if not rows:
         return _empty_chart(label, empty)
     label_w, bar_w, value_w = 260, 520, 90
-    bar_h, gap = 14, 8
+    bar_h, gap = (14, 8) if len(rows) <= 30 else (9, 5)     # long lists stay readable
     group_h = bar_h * len(colours) + gap
     width, height = label_w + bar_w + value_w, group_h * len(rows) + gap
     top = max((max(values) for _, values in rows), default=Decimal(0)) or Decimal(1)
