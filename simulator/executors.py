@@ -21,9 +21,10 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from ordinance.simulator.replay import Chunk, ChunkResult, Replayer, Setup
+from ordinance.simulator.replay import Chunk, ChunkResult, Replayer, Setup, SimulationError
 
 EXECUTORS = ("processes", "dask", "inline")
 
@@ -84,7 +85,10 @@ class Processes(Executor):
     def map(self, chunks: Iterator[Chunk]) -> Iterator[ChunkResult]:
         def submit(chunk: Chunk) -> Future[ChunkResult]:
             return self.pool.submit(_run_in_process, chunk)
-        return _bounded(submit, chunks, 3 * self.workers)
+        try:
+            yield from _bounded(submit, chunks, 3 * self.workers)
+        except BrokenProcessPool as exc:
+            raise SimulationError(f"a worker process died (out of memory?): {exc}") from exc
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
