@@ -71,6 +71,7 @@ _TOKEN_NAMES = {
     "COMP_OP": "a comparison", "ADD_OP": "'+' or '-'", "MUL_OP": "'*', '/' or '%'",
     "NAME": "a name", "NUMBER": "a number", "STRING": "a text", "RPAR": "')'", "LPAR": "'('",
     "RSQB": "']'", "LSQB": "'['", "COMMA": "','", "DOT": "'.'", "$END": "the end",
+    "MINUS": "'-'", "NOT": "'not'", "TRUE": "true", "FALSE": "false", "NULL": "null",
 }
 
 

@@ -286,7 +286,7 @@ class Checker:
     def pack(self, rel: str, path: Path) -> None:
         node = self.read(rel, path)
         if node is None:
-            if rel in self.model.sources:
+            if not "".join(self.model.sources.get(rel, ["x"])).strip():
                 self.diags.warning(Code.SCHEMA, Span(rel), "empty file: no pack")
             return
         if not self.validate(node, "pack"):

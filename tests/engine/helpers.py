@@ -1,0 +1,31 @@
+"""Small rule sets written on the fly for unit tests."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from ordinance.engine import check, load, validate_order
+
+
+def write_ruleset(root: Path, packs: dict[str, str], reference: dict[str, str] | None = None,
+                  name: str = "t") -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "ruleset.yaml").write_text(f'ruleset: {name}\nversion: "1"\n')
+    for fname, text in packs.items():
+        (root / "packs").mkdir(exist_ok=True)
+        (root / "packs" / fname).write_text(textwrap.dedent(text).lstrip())
+    for fname, text in (reference or {}).items():
+        (root / "reference").mkdir(exist_ok=True)
+        (root / "reference" / fname).write_text(textwrap.dedent(text).lstrip())
+    return root
+
+
+def decide(root: Path, order: dict[str, Any], as_of: str = "2026-11-20") -> dict[str, Any]:
+    import datetime
+    rs = load(root)
+    return rs.evaluate(validate_order(order), as_of=datetime.date.fromisoformat(as_of)).to_json()
+
+
+def rendered(root: Path) -> list[str]:
+    return [d.render(with_source=False) for d in check(root)]
