@@ -120,6 +120,7 @@ class Catalogue:
     stores: dict[str, str]                      # country -> store location id
     discontinued: tuple[str, ...]
     pack_size: dict[str, int]
+    hazmat: frozenset[str]
 
 
 def _zipf_cum(n: int, s: float) -> tuple[float, ...]:
@@ -165,6 +166,7 @@ def load_catalogue(ruleset: str | Path) -> Catalogue:
         stores=stores,
         discontinued=tuple(p["sku"] for p in products if p["status"] != "active"),
         pack_size={p["sku"]: int(p["pack_size"] or 1) for p in products},
+        hazmat=frozenset(p["sku"] for p in products if p.get("hazmat") == "Y"),
     )
 
 
@@ -361,10 +363,11 @@ class _OrderMaker:
             if p["uom"] in ("BX", "CS") and r.random() < 0.05:
                 line["uom"] = "EA"
                 line["quantity"] = line["quantity"] * int(p["pack_size"])
-            if channel == "field-sales" and r.random() < 0.06 and currency in self.cat.prices.get(p["sku"], {}):
+            if channel == "field-sales" and r.random() < 0.03 and currency in self.cat.prices.get(p["sku"], {}):
+                # A rep's quoted net unit price, in the order's currency, as a decimal string.
                 listp = Decimal(self.cat.prices[p["sku"]][currency])
                 places = Decimal(1) if currency == "JPY" else Decimal("0.01")
-                line["requested_price"] = str((listp * Decimal(r.randint(80, 95)) / 100).quantize(places, ROUND_HALF_UP))
+                line["unit_price"] = str((listp * Decimal(r.randint(80, 95)) / 100).quantize(places, ROUND_HALF_UP))
             lines.append(line)
         if not lines:  # every draw was filtered: fall back to the best seller
             p = self.cat.products[0]
@@ -429,7 +432,7 @@ class _OrderMaker:
             attributes["manual_discount"] = r.randint(2, 20)
         elif channel == "call-centre" and r.random() < 0.05:
             attributes["manual_discount"] = r.randint(2, 8)
-        if any(ln["sku"].startswith("CHM") for ln in order["lines"]) and r.random() < 0.7:
+        if any(ln["sku"].startswith("CHM") for ln in order["lines"]) and r.random() < 0.9:
             attributes["end_user_statement"] = True
         if b2b and r.random() < 0.01:
             attributes["end_use"] = "military"
@@ -437,7 +440,7 @@ class _OrderMaker:
             order["attributes"] = attributes
 
     def _has_hazmat(self, order: dict[str, Any]) -> bool:
-        return any(ln["sku"].startswith("CHM") for ln in order["lines"])
+        return any(ln["sku"] in self.cat.hazmat for ln in order["lines"])
 
     # -- defects -------------------------------------------------------------------------------
     def spoil(self, order: dict[str, Any], defect: str) -> None:
