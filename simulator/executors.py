@@ -111,6 +111,8 @@ def _run_on_dask(setup: Setup, files_b: dict[str, bytes], files_c: dict[str, byt
                                              path=materialize(setup.baseline, files_b)),
                             candidate=replace(setup.candidate,
                                               path=materialize(setup.candidate, files_c)))
+            if len(_DASK_REPLAYERS) >= 4:      # a long-lived worker keeps the latest few
+                _DASK_REPLAYERS.pop(next(iter(_DASK_REPLAYERS)))
             replayer = _DASK_REPLAYERS[setup] = Replayer(local)
     return replayer.run(chunk)
 
