@@ -26,8 +26,9 @@ import csv
 import io
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Iterable, Iterator, TextIO
+from typing import IO, TextIO
 
 COLUMNS = ("name", "aliases", "program", "type", "list", "source_id")
 SDN_COLUMNS = 12

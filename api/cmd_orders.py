@@ -99,8 +99,12 @@ def _date(text: str) -> datetime.date:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from ordinance.simulator.generate import (CatalogueError, generate_orders, load_catalogue,
-                                              write_jsonl)
+    from ordinance.simulator.generate import (
+        CatalogueError,
+        generate_orders,
+        load_catalogue,
+        write_jsonl,
+    )
     try:
         catalogue = load_catalogue(args.ruleset)
     except CatalogueError as exc:

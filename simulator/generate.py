@@ -31,10 +31,11 @@ import hashlib
 import itertools
 import json
 import random
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any, Iterable, Iterator, TextIO
+from typing import Any, TextIO
 
 import yaml
 
@@ -50,13 +51,8 @@ MONTH_WEIGHT = {1: 0.85, 2: 0.9, 3: 1.05, 4: 1.0, 5: 1.0, 6: 1.0, 7: 0.85, 8: 0.
                 10: 1.1, 11: 1.35, 12: 1.2}
 WEEKDAY_WEIGHT = (1.15, 1.15, 1.1, 1.1, 1.0, 0.45, 0.35)  # Monday .. Sunday
 
-FIRST_NAMES = ("Anna Ben Carla David Elena Felix Grace Hugo Ines Jonas Klara Liam Maria Noah "
-               "Olivia Paul Quinn Rosa Samuel Tara Umar Vera William Yuki Zofia Hiro Lena Mateo "
-               "Sofia Lukas Emma Oskar Chloe Ravi Aiko Marta Tomasz Ingrid Pierre").split()
-LAST_NAMES = ("Smith Johnson Garcia Miller Schmidt Muller Dubois Martin Rossi Bianchi Lopez "
-              "Fernandez Kowalski Nowak Andersson Nilsson Tanaka Suzuki Brown Wilson Taylor "
-              "Fischer Weber Moreau Laurent Romano Sanchez Wisniewski Lindberg Sato Clarke "
-              "Walker Hughes Becker Petit Ricci Torres Lewandowski Berg Kato").split()
+FIRST_NAMES = ["Anna", "Ben", "Carla", "David", "Elena", "Felix", "Grace", "Hugo", "Ines", "Jonas", "Klara", "Liam", "Maria", "Noah", "Olivia", "Paul", "Quinn", "Rosa", "Samuel", "Tara", "Umar", "Vera", "William", "Yuki", "Zofia", "Hiro", "Lena", "Mateo", "Sofia", "Lukas", "Emma", "Oskar", "Chloe", "Ravi", "Aiko", "Marta", "Tomasz", "Ingrid", "Pierre"]
+LAST_NAMES = ["Smith", "Johnson", "Garcia", "Miller", "Schmidt", "Muller", "Dubois", "Martin", "Rossi", "Bianchi", "Lopez", "Fernandez", "Kowalski", "Nowak", "Andersson", "Nilsson", "Tanaka", "Suzuki", "Brown", "Wilson", "Taylor", "Fischer", "Weber", "Moreau", "Laurent", "Romano", "Sanchez", "Wisniewski", "Lindberg", "Sato", "Clarke", "Walker", "Hughes", "Becker", "Petit", "Ricci", "Torres", "Lewandowski", "Berg", "Kato"]
 STREETS = ("Main Street", "High Street", "Station Road", "Church Lane", "Park Avenue",
            "Mill Road", "Bahnhofstrasse", "Rue de la Gare", "Via Roma", "Calle Mayor",
            "Ulica Polna", "Storgatan", "Kirchweg", "Chuo-dori")
@@ -304,9 +300,7 @@ class _OrderMaker:
             order["ship_to"] = {"name": buyer, "street": "Store pick-up", "city": city, "postal": postal, "country": country}
             if state:
                 order["ship_to"]["state"] = state
-        if channel == "edi":
-            order["customer_po"] = f"PO{r.randint(100000, 999999)}"
-        elif b2b and r.random() < 0.4:
+        if channel == "edi" or b2b and r.random() < 0.4:
             order["customer_po"] = f"PO{r.randint(100000, 999999)}"
         currency = (account["currency"] if account and account["currency"] else CURRENCY_OF.get(country, "EUR"))
         order["lines"] = self._lines(b2b, channel, country, currency, account)
@@ -520,7 +514,13 @@ def write_jsonl(orders: Iterable[dict[str, Any]], out: TextIO, total: int | None
             n += 1
         return n
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     console = Console(file=progress_file, stderr=progress_file is None)
     with Progress(TextColumn("generating orders"), BarColumn(), MofNCompleteColumn(),

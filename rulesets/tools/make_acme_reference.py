@@ -48,10 +48,10 @@ REGION_OF_COUNTRY = {
     "PL": "eu-east", "SK": "eu-east", "HU": "eu-east", "RO": "eu-east", "BG": "eu-east",
     "JP": "jp", "MX": "us-central",
 }
-US_EAST = "CT DE DC FL GA ME MD MA NH NJ NY NC PA RI SC VT VA WV OH MI IN KY TN AL".split()
-US_WEST = "WA OR CA NV ID UT AZ MT WY CO NM AK HI".split()
+US_EAST = ["CT", "DE", "DC", "FL", "GA", "ME", "MD", "MA", "NH", "NJ", "NY", "NC", "PA", "RI", "SC", "VT", "VA", "WV", "OH", "MI", "IN", "KY", "TN", "AL"]
+US_WEST = ["WA", "OR", "CA", "NV", "ID", "UT", "AZ", "MT", "WY", "CO", "NM", "AK", "HI"]
 # Canadian provinces by region; ON/QC and the Atlantic provinces east, the rest west.
-CA_EAST = "ON QC NB NS PE NL".split()
+CA_EAST = ["ON", "QC", "NB", "NS", "PE", "NL"]
 
 # State base sales tax in percent, transcribed by hand (see SOURCES.md): only the states the
 # invented customers live in; local rates are ignored.
@@ -93,11 +93,7 @@ COMPANY_SUFFIX = {"US": ["Inc", "LLC", "Corp"], "CA": ["Inc", "Ltd"], "GB": ["Lt
                   "DE": ["GmbH", "AG"], "FR": ["SAS", "SA"], "NL": ["BV"], "IT": ["Srl", "SpA"],
                   "ES": ["SL", "SA"], "PL": ["Sp. z o.o."], "SE": ["AB"], "CH": ["AG", "GmbH"],
                   "JP": ["K.K."]}
-NAME_FIRST = ("Northfield Bayside Redwood Ironbridge Harborview Summitline Lakeshore Granitefall "
-              "Pioneer Keystone Meridian Crescent Falconer Oakridge Riverbend Stonegate Bluewater "
-              "Copperleaf Highmoor Westbrook Eastgate Silverpine Maplecrest Foxhollow Brightwater "
-              "Elmstead Cedarline Hawthorne Kingsford Larkspur Millbrook Northstar Pinecrest "
-              "Quarryside Rosewood Sandhurst Thornbury Valleyforge Whitmore Yellowstone").split()
+NAME_FIRST = ["Northfield", "Bayside", "Redwood", "Ironbridge", "Harborview", "Summitline", "Lakeshore", "Granitefall", "Pioneer", "Keystone", "Meridian", "Crescent", "Falconer", "Oakridge", "Riverbend", "Stonegate", "Bluewater", "Copperleaf", "Highmoor", "Westbrook", "Eastgate", "Silverpine", "Maplecrest", "Foxhollow", "Brightwater", "Elmstead", "Cedarline", "Hawthorne", "Kingsford", "Larkspur", "Millbrook", "Northstar", "Pinecrest", "Quarryside", "Rosewood", "Sandhurst", "Thornbury", "Valleyforge", "Whitmore", "Yellowstone"]
 NAME_TRADE = {
     "wholesale": ["Industrial Supply", "Wholesale Distributors", "Trade Supply", "Building Products"],
     "contractor": ["Electrical Contractors", "Mechanical Services", "Construction", "Plumbing & Heating"],
@@ -269,8 +265,13 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
             w.writerow(["" if v is None else v for v in row])
 
 
+def vat_extract() -> list[dict[str, str]]:
+    with open(SOURCES / "vat_rates.csv", encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
 def countries() -> list[list]:
-    vat = {r["country"]: r for r in csv.DictReader(open(SOURCES / "vat_rates.csv", encoding="utf-8"))}
+    vat = {r["country"]: r for r in vat_extract()}
     rows = []
     for c in sorted(pycountry.countries, key=lambda c: c.alpha_2):
         cur = babel.numbers.get_territory_currencies(c.alpha_2, AS_OF)
@@ -288,10 +289,8 @@ def countries() -> list[list]:
 def currencies() -> list[list]:
     rows = []
     for c in sorted(pycountry.currencies, key=lambda c: c.alpha_3):
-        try:
-            places = babel.numbers.get_currency_precision(c.alpha_3)
-        except Exception:  # babel knows every ISO code it was built with; 2 is ISO's default
-            places = 2
+        # babel answers 2 (ISO 4217's default) for a code it has no minor unit for
+        places = babel.numbers.get_currency_precision(c.alpha_3)
         rows.append([c.alpha_3, c.name, places, "Y" if c.alpha_3 in TRADE_CURRENCIES else "N",
                      FX.get(c.alpha_3, "")])
     return rows
@@ -300,7 +299,7 @@ def currencies() -> list[list]:
 def tax_rates() -> list[list]:
     """One row per tax jurisdiction: VAT countries (real, from the extract), US states, Canada."""
     rows = []
-    for r in csv.DictReader(open(SOURCES / "vat_rates.csv", encoding="utf-8")):
+    for r in vat_extract():
         rows.append([r["country"], "VAT", r["standard"], r["reduced"], r["eu_member"],
                      r["vat_id_pattern"], f"eu-vat-rates-data {r['data_version']}"])
     rows.append(["JP", "consumption", "10", "8", "N", "", "National Tax Agency (hand)"])

@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from ordinance.api.cli import main
 from ordinance.engine import check, load, parse_order
-from ordinance.simulator.generate import generate_orders, dumps_order, load_catalogue
+from ordinance.simulator.generate import dumps_order, generate_orders, load_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 RULESETS = ROOT / "rulesets"
@@ -85,7 +84,7 @@ def test_reference_data_is_reproduced_by_the_generator(tmp_path: Path) -> None:
         committed = RULESETS / name / "reference"
         files = sorted(p.name for p in committed.iterdir())
         assert files == sorted(p.name for p in (tmp_path / name / "reference").iterdir())
-        match, mismatch, errors = filecmp.cmpfiles(committed, tmp_path / name / "reference", files, shallow=False)
+        _same, mismatch, errors = filecmp.cmpfiles(committed, tmp_path / name / "reference", files, shallow=False)
         assert mismatch == [] and errors == [], (name, mismatch, errors)
 
 

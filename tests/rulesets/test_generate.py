@@ -9,12 +9,18 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from ordinance.api.cli import main
 from ordinance.engine import parse_order, validate_order
-from ordinance.simulator.generate import (DEFECTS, CatalogueError, day_counts, dumps_order,
-                                          generate_labelled, generate_orders, load_catalogue,
-                                          write_jsonl)
+from ordinance.simulator.generate import (
+    DEFECTS,
+    CatalogueError,
+    day_counts,
+    dumps_order,
+    generate_labelled,
+    generate_orders,
+    load_catalogue,
+    write_jsonl,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ACME = ROOT / "rulesets" / "acme"

@@ -8,9 +8,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from ordinance.adapters.screening_lists import (ScreeningListError, read_eu_consolidated,
-                                                read_ofac_sdn, table_text)
+from ordinance.adapters.screening_lists import (
+    ScreeningListError,
+    read_eu_consolidated,
+    read_ofac_sdn,
+    table_text,
+)
 from ordinance.api.cli import main
 from ordinance.engine import load, parse_order
 
