@@ -321,8 +321,8 @@ def column_kinds(rows: list[list[Test]], ncols: int) -> list[frozenset[type] | N
         if not classes:
             kinds.append(None)  # only "any" and null tests: every input is safe
             continue
-        if bool in classes and len(classes) > 1:
-            classes = set()  # booleans mixed with numbers: always the careful path
+        if (bool in classes and len(classes) > 1) or {DATE, str} <= classes:
+            classes = set()  # booleans with numbers, dates with texts: the careful path
         kinds.append(frozenset(classes))
     return kinds
 

@@ -87,16 +87,31 @@ class _Converter:
     def __init__(self, file: str):
         self.file = file
         self.count = 0
+        self.seen: dict[int, tuple[Node, int]] = {}  # aliases: a node converted once, sized
 
     def span(self, node: yaml.Node) -> Span:
         mark = node.start_mark
         return Span(self.file, mark.line + 1, mark.column + 1)
 
     def convert(self, node: yaml.Node) -> Node:
-        self.count += 1
+        known = self.seen.get(id(node))
+        if known is not None:  # an alias: shared, but counted as expanded (alias bombs)
+            self.count += known[1]
+            self._limit(node)
+            return known[0]
+        start = self.count
+        out = self._convert(node)
+        self.seen[id(node)] = (out, self.count - start)
+        return out
+
+    def _limit(self, node: yaml.Node) -> None:
         if self.count > MAX_NODES:
             raise YamlError(self.span(node), f"more than {MAX_NODES} YAML nodes (aliases expanded)",
                             "LIMIT")
+
+    def _convert(self, node: yaml.Node) -> Node:
+        self.count += 1
+        self._limit(node)
         if isinstance(node, yaml.ScalarNode):
             quoted = node.style in ("'", '"')
             block = node.style in ("|", ">")
