@@ -17,7 +17,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-DEFAULT_RULESET = Path(__file__).resolve().parent.parent / "rulesets" / "acme"
+# The shipped rule set: next to the source tree in a checkout (editable install), else ./rulesets.
+_CHECKOUT_RULESET = Path(__file__).resolve().parent.parent / "rulesets" / "acme"
+DEFAULT_RULESET = _CHECKOUT_RULESET if _CHECKOUT_RULESET.is_dir() else Path("rulesets") / "acme"
 
 
 def register(subparsers: Any) -> None:
