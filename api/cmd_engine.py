@@ -38,6 +38,12 @@ def register(sub: Any) -> None:
     p.add_argument("--verbose", "-v", action="store_true", help="list passing cases too")
     p.set_defaults(func=cmd_test)
 
+    p = sub.add_parser("docs", help="regenerate the generated reference page",
+                       description="Writes docs/reference-generated.md from the engine's "
+                       "registries of functions, actions, hit policies and cell forms.")
+    p.add_argument("--out", default="docs/reference-generated.md")
+    p.set_defaults(func=cmd_docs)
+
 
 def _date(text: str) -> datetime.date:
     try:
@@ -168,3 +174,11 @@ def cmd_test(args: argparse.Namespace) -> int:
     if total == 0:
         print(f"no tests: add cases to {args.ruleset}/tests/*.yaml")
     return 1 if failed or report.problems else 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from ordinance.engine.reference import markdown
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(markdown() + "\n", encoding="utf-8")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0

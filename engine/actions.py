@@ -277,7 +277,7 @@ class PriceOverride:
 
 
 @action("tax", ("pricing",), None, "A tax rate in percent of each line's final net; several "
-        "taxes add up.", "tax: {rate: ref.vat[order.ship_to.country].rate, jurisdiction: DE}")
+        "taxes add up.", "tax: {rate: 'ref.vat[order.ship_to.country].rate', jurisdiction: DE}")
 class Tax:
     def __init__(self, node: Any, c: Any):
         self.rate = c.expr(c.need(node, "rate"))
