@@ -15,10 +15,11 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -29,6 +30,7 @@ from ordinance.simulator.jobs import JobRunner
 from ordinance.simulator.replay import Options
 from ordinance.simulator.rulesets import RuleSetNotFound
 from ordinance.simulator.stored import export_orders
+from starlette.concurrency import run_in_threadpool
 
 from .auth import require
 from .routes_decisions import errors, json_schema_response
@@ -181,11 +183,12 @@ async def start(request: Request, baseline: str | None = Query(None),
                           "active) or a rule set directory", code="BAD_REQUEST",
                           path=f"{where}{name}")
     if path is None:
-        path = Path(os.devnull) if export else _json_to_file(body)
+        path = Path(os.devnull) if export else await run_in_threadpool(_json_to_file, body)
     try:
-        job = _runner(request).start(str(baseline), str(candidate), path, options=options,
-                                     delete_orders=export is None, resolver=_stored(request),
-                                     export=export)
+        # Resolving reads rule-set files (and maybe the database): off the event loop.
+        job = await run_in_threadpool(
+            _runner(request).start, str(baseline), str(candidate), path, options=options,
+            delete_orders=export is None, resolver=_stored(request), export=export)
     except RuleSetNotFound as exc:
         if export is None:
             path.unlink(missing_ok=True)
