@@ -152,3 +152,21 @@ def test_cli_rejects_a_bad_share_and_a_missing_rule_set(tmp_path: Path, capsys) 
     assert exc.value.code == 2
     assert main(["orders", "generate", "--count", "5", "--ruleset", str(tmp_path)]) == 2
     assert "missing" in capsys.readouterr().err
+
+
+def test_good_orders_only_name_what_the_reference_data_holds(catalogue) -> None:  # type: ignore[no-untyped-def]
+    customers = {c["id"] for c in catalogue.customers}
+    skus = {p["sku"] for p in catalogue.products}
+    channels = {"web", "store", "call-centre", "edi", "field-sales"}
+    for order, defect in generate_labelled(catalogue, 2000, 21, bad_share="0"):
+        assert defect is None
+        assert order["channel"].lower() in channels
+        if "id" in order["customer"]:
+            assert order["customer"]["id"] in customers
+        else:
+            assert order["ship_to"]["country"] and order["customer"]["name"]
+        if order["channel"] == "store":
+            assert order["store"] in catalogue.stores.values()
+        for line in order["lines"]:
+            assert line["sku"] in skus
+            assert isinstance(line["quantity"], int) and line["quantity"] > 0
