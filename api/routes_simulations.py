@@ -5,7 +5,8 @@ application/x-ndjson`, one order per line) with `baseline`, `candidate` and the 
 query parameters, or a JSON body `{"baseline", "candidate", "orders": [...] | "stored",
 "from", "until", "as_of", "consume_stock", "sample"}` ("stored": the order hub's orders, by
 order date); it answers 202 with the job. `GET /v1/simulations/{id}` gives the
-job's state and progress, then its summary; `GET /v1/simulations/{id}/report.html` the report.
+job's state and progress, then its summary; `GET /v1/simulations/{id}/report.html` the
+report; `DELETE /v1/simulations/{id}` forgets a finished one.
 A rule set is a stored version (`NAME@DIGEST`, `NAME@VERSION`, `active`) or a rule set
 directory on the server. The work itself is `ordinance.simulator.jobs`.
 """
@@ -231,3 +232,18 @@ def report(request: Request, job_id: str,
         raise Conflict(f"simulation {job_id} is {job.state}; the report comes when it is done",
                        code="SIMULATION_NOT_DONE")
     return HTMLResponse(html)
+
+
+@router.delete("/v1/simulations/{job_id}", status_code=204,
+               summary="Forget a finished simulation and remove its summary and report",
+               responses={204: {"description": "removed"}, **errors(404, 409)})
+def delete(request: Request, job_id: str,
+           key: KeyInfo = Depends(require("analyst"))) -> Response:
+    runner = _runner(request)
+    job = runner.get(job_id)
+    if job is None:
+        raise NotFound(f"no simulation {job_id}", code="SIMULATION_NOT_FOUND")
+    if not runner.delete(job_id):
+        raise Conflict(f"simulation {job_id} is {job.state}; it can be removed when it is done",
+                       code="SIMULATION_NOT_DONE")
+    return Response(status_code=204)

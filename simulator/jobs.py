@@ -31,9 +31,6 @@ from ordinance.simulator.replay import Options, Progress, simulate
 from ordinance.simulator.rulesets import Resolver, resolve
 from ordinance.simulator.streams import open_orders
 
-STATES = ("queued", "running", "done", "failed")
-
-
 @dataclass
 class Job:
     id: str
@@ -148,11 +145,16 @@ class JobRunner:
                 return job
             time.sleep(0.05)
 
-    def delete(self, job_id: str) -> None:
+    def delete(self, job_id: str) -> bool:
+        """Forgets a finished job and removes its files; False when there is no such finished
+        job (a running job is left alone)."""
         with self._lock:
-            job = self.jobs.pop(job_id, None)
-        if job is not None:
-            shutil.rmtree(job.directory, ignore_errors=True)
+            job = self.jobs.get(job_id)
+            if job is None or job.state not in ("done", "failed"):
+                return False
+            del self.jobs[job_id]
+        shutil.rmtree(job.directory, ignore_errors=True)
+        return True
 
     def _run(self, job: Job, refs: tuple[Any, Any], orders: Path, format: str | None,
              options: Options, delete: bool, export: Callable[[Path], object] | None) -> None:

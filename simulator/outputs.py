@@ -36,11 +36,9 @@ class ChangesCsv:
             self.file, self.own = target, False
         self.writer = csv.writer(self.file)
         self.writer.writerow(CHANGE_COLUMNS)
-        self.rows = 0
 
     def write(self, rows: list[tuple[str, ...]]) -> None:
         self.writer.writerows(rows)
-        self.rows += len(rows)
 
     def close(self) -> None:
         if self.own:

@@ -87,6 +87,9 @@ def test_simulation_on_an_uploaded_stream(service, data):
     assert report.status_code == 200
     assert report.headers["content-type"].startswith("text/html")
     assert "<svg" in report.text
+    assert analyst.delete(r.headers["location"]).status_code == 204
+    assert analyst.get(r.headers["location"]).status_code == 404
+    assert analyst.delete(r.headers["location"]).status_code == 404
 
 
 def test_simulation_of_stored_versions_with_a_json_body(service, data):
