@@ -42,10 +42,10 @@ def register_resolver(resolver: Resolver) -> None:
 
 def resolve(spec: str, resolver: Resolver | None = None) -> RuleSetRef:
     """`resolver`, when given, is tried before the registered ones (the service passes its
-    storage this way)."""
+    storage this way). A directory counts only when it holds a `ruleset.yaml`."""
     from ordinance.engine import digest_of
 
-    path: Path | None = Path(spec) if Path(spec).is_dir() else None
+    path = _directory(spec)
     resolvers = ([resolver] if resolver else []) + _RESOLVERS
     for find in resolvers if path is None else ():
         path = find(spec)
@@ -56,9 +56,18 @@ def resolve(spec: str, resolver: Resolver | None = None) -> RuleSetRef:
             raise RuleSetNotFound(
                 f"{spec}: stored rule-set versions need the service's storage, which is not "
                 "configured here; give a rule set directory")
-        raise RuleSetNotFound(f"{spec}: no such rule set directory")
+        raise RuleSetNotFound(f"{spec}: no such rule set directory (a directory with a "
+                              "ruleset.yaml)")
     path = path.resolve()
     return RuleSetRef(spec, str(path), digest_of(str(path)))
+
+
+def _directory(spec: str) -> Path | None:
+    try:
+        path = Path(spec)
+        return path if (path / "ruleset.yaml").is_file() else None
+    except (OSError, ValueError):          # a NUL byte, a name too long: not a directory
+        return None
 
 
 def bundle(ref: RuleSetRef) -> dict[str, bytes]:

@@ -44,6 +44,10 @@ def test_unknown_rule_set_is_refused_at_once(data, tmp_path):
     runner = JobRunner(tmp_path / "jobs", executor="inline")
     with pytest.raises(RuleSetNotFound):
         runner.start(str(tmp_path / "nowhere"), str(data / "base"), data / "orders.jsonl")
+    with pytest.raises(RuleSetNotFound, match="ruleset.yaml"):
+        runner.start("/", str(data / "base"), data / "orders.jsonl")   # never hashes all of /
+    with pytest.raises(RuleSetNotFound):
+        runner.start("bad\x00name", str(data / "base"), data / "orders.jsonl")
     with pytest.raises(RuleSetNotFound, match="storage"):
         runner.start("acme@sha256:00", str(data / "base"), data / "orders.jsonl")
     assert runner.jobs == {}
