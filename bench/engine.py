@@ -171,7 +171,10 @@ def generated_orders(ruleset: Path, n: int, lines: int | None) -> list[dict] | N
     if fn is None:
         return None
     out = []
-    for o in fn(ruleset=str(ruleset), count=n, seed=1):
+    catalogue = generate.load_catalogue(ruleset)
+    for o in fn(catalogue, count=n * 3 if lines else n, seed=1):
+        if len(out) >= n:
+            break
         if lines:
             o["lines"] = (o.get("lines") or [])[:lines]
             if len(o["lines"]) < lines:

@@ -77,9 +77,13 @@ class _Assign:
             if path and expr:
                 self.targets.append((path[0], path[1], expr))
 
+        # only a change of order.customer itself moves what `customer` names
+        self.touches_customer = any(root == "order" and keys[0] == "customer"
+                                    for root, keys, _ in self.targets)
+
     def run(self, st: Any) -> None:
+        overwrite = self.overwrite
         for root, keys, expr in self.targets:
-            value = expr.fn(st.S, st)
             obj = st.root_object(root)
             for k in keys[:-1]:
                 nxt = obj.get(k)
@@ -89,9 +93,12 @@ class _Assign:
                     raise RuleError(f"cannot set {root}.{'.'.join(keys)}: '{k}' is "
                                     f"{show(nxt)}, not an object")
                 obj = nxt
-            if self.overwrite or obj.get(keys[-1]) is None:
-                obj[keys[-1]] = value
-        st.refresh_customer()
+            last = keys[-1]
+            # `default` evaluates its value only when the field is missing or null
+            if overwrite or obj.get(last) is None:
+                obj[last] = expr.fn(st.S, st)
+        if self.touches_customer:
+            st.refresh_customer()
 
 
 @action("default", ("defaulting",), None, "Sets each field only when it is missing or null.",

@@ -100,6 +100,7 @@ class State:
         customer = self.order.get("customer")
         if customer is None:
             customer = self.order["customer"] = {}
+            self.S["customer"] = customer
         elif customer.__class__ is not dict:
             raise RuleError("order.customer is not an object")
         return customer
@@ -134,7 +135,8 @@ class State:
                 return
             if value.__class__ is not list:
                 value = [value]
-            candidates = [render(v) for v in value]
+            candidates = value if all(v.__class__ is str for v in value) \
+                else [render(v) for v in value]
         split = truthy(action.split.fn(self.S, self)) if action.split is not None else True
         key_of = None
         if action.prefer_expr is not None:
@@ -143,8 +145,9 @@ class State:
                 return action.prefer_expr.fn(self.S, self)
         ship_to = self.order.get("ship_to")
         region = ship_to.get("region") if ship_to.__class__ is dict else None
+        sku = line.get("sku")
         allocations, backordered = self.allocation.source(
-            candidates, render(line.get("sku")), qty,
+            candidates, sku if sku.__class__ is str else render(sku), qty,
             render(region) if region is not None else None, action.prefer, key_of, split,
             self.as_of)
         self.sourced[i] = {"line_id": line_id(line, i), "sku": line.get("sku"),

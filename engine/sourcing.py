@@ -21,6 +21,7 @@ import networkx as nx
 from .values import D, RuleError, Table, render
 
 ZERO = D(0)
+NO_TIME = datetime.timedelta(0)
 _WEIGHT = D(10) ** 12
 
 
@@ -29,6 +30,10 @@ class Route:
     days: Decimal
     cost: Decimal
 
+    @property
+    def transit(self) -> datetime.timedelta:
+        return datetime.timedelta(days=int(self.days))
+
 
 class Network:
     def __init__(self, locations: Table | None, inventory: Table | None, lanes: Table | None):
@@ -36,6 +41,10 @@ class Network:
         for row in (locations.rows if locations else []):
             if isinstance(row, dict) and row.get("id") is not None:
                 self.locations.setdefault(render(row["id"]), row)
+        self.handling: dict[str, datetime.timedelta] = {}
+        for loc, row in self.locations.items():
+            h = row.get("handling_days")
+            self.handling[loc] = datetime.timedelta(days=int(h) if h.__class__ is D else 0)
         self.on_hand: dict[tuple[str, str], Decimal] = {}
         for row in (inventory.rows if inventory else []):
             if not isinstance(row, dict):
@@ -143,9 +152,8 @@ class Allocation:
             take = min(have, remaining)
             self.taken[(loc, sku)] = self.taken.get((loc, sku), ZERO) + take
             remaining -= take
-            handling = (net.locations.get(loc) or {}).get("handling_days")
-            ship = as_of + datetime.timedelta(days=int(handling) if handling.__class__ is D else 0)
-            arrival = ship + datetime.timedelta(days=int(route.days))
+            ship = as_of + net.handling.get(loc, NO_TIME)
+            arrival = ship + route.transit
             allocations.append({"location": loc, "quantity": take,
                                 "ship_date": ship, "arrival_date": arrival})
             if not split:

@@ -220,6 +220,13 @@ class CompiledTable:
     fast: Callable[..., list[int]]
     span: Span
 
+    def __post_init__(self) -> None:
+        # rows whose outputs are all literal values answer with one shared dict
+        self.literal_outputs: list[dict[str, Any] | None] = [
+            None if any(isinstance(c, Expr) for c in outs) else dict(zip(self.outputs, outs))
+            for _, outs in self.rows]
+        self.matcher = build_matcher(self)
+
     def match_indices(self, values: list[Any]) -> list[int]:
         for v, allowed in zip(values, self.kinds):
             if allowed is not None and v is not None and v.__class__ not in allowed:
@@ -242,20 +249,24 @@ class CompiledTable:
         return {name: (c.fn(S, X) if isinstance(c, Expr) else c)
                 for name, c in zip(self.outputs, cells)}
 
+    def row_outputs(self, i: int, S: dict[str, Any], X: Any) -> dict[str, Any]:
+        literal = self.literal_outputs[i]
+        return literal if literal is not None else self.outputs_of(self.rows[i][1], S, X)
+
     def match(self, S: dict[str, Any], X: Any) -> list[dict[str, Any]]:
-        values = [e.fn(S, X) for e in self.inputs]
-        hits = self.match_indices(values)
+        hits = self.matcher(S, X)
         if not hits:
             if self.default is None:
                 return []
             return [self.outputs_of(self.default, S, X)]
         hit = self.hit
         if hit == "unique" and len(hits) > 1:
+            values = [e.fn(S, X) for e in self.inputs]
             raise RuleError(f"rows {hits[0] + 1} and {hits[1] + 1} both match (hit policy "
                             f"unique) for inputs {', '.join(V.show(v) for v in values)}")
         if hit in ("unique", "first"):
-            return [self.outputs_of(self.rows[hits[0]][1], S, X)]
-        results = [self.outputs_of(self.rows[i][1], S, X) for i in hits]
+            return [self.row_outputs(hits[0], S, X)]
+        results = [self.row_outputs(i, S, X) for i in hits]
         if hit == "any":
             first = results[0]
             for i, r in zip(hits[1:], results[1:]):
@@ -311,6 +322,36 @@ def build_fast(rows: list[list[Test]], ncols: int, hit: str) -> Callable[..., li
     exec(compile(source, "<table>", "exec"), namespace)  # noqa: S102 - our own text only
     fast: Callable[..., list[int]] = namespace["_make"](*consts)
     return fast
+
+
+def build_matcher(table: "CompiledTable") -> Callable[[dict[str, Any], Any], list[int]]:
+    """One function that reads the inputs, checks their kinds and tests every row: the fast
+    path inlined, the careful path taken for an input of another kind or on a TypeError."""
+    ncols = len(table.inputs)
+    bind: dict[str, Any] = {"_fast": table.fast, "_careful": table.careful,
+                            "TypeError": TypeError}
+    args = ", ".join(f"v{j}" for j in range(ncols))
+    lines = ["def _m(S, X):"]
+    for j, e in enumerate(table.inputs):
+        bind[f"i{j}"] = e.fn
+        lines.append(f"    v{j} = i{j}(S, X)")
+    guards = []
+    for j, kinds in enumerate(table.kinds):
+        if kinds is not None:
+            bind[f"k{j}"] = kinds
+            guards.append(f"(v{j} is not None and v{j}.__class__ not in k{j})")
+    if guards:
+        lines.append(f"    if {' or '.join(guards)}:")
+        lines.append(f"        return _careful([{args}])")
+    lines.append("    try:")
+    lines.append(f"        return _fast({args})")
+    lines.append("    except TypeError:")
+    lines.append(f"        return _careful([{args}])")
+    namespace: dict[str, Any] = {"__builtins__": {}}
+    namespace.update(bind)
+    exec(compile("\n".join(lines) + "\n", "<table match>", "exec"), namespace)  # noqa: S102
+    matcher: Callable[[dict[str, Any], Any], list[int]] = namespace["_m"]
+    return matcher
 
 
 def column_kinds(rows: list[list[Test]], ncols: int) -> list[frozenset[type] | None]:

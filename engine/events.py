@@ -1,0 +1,530 @@
+"""Event packs (phase: events): rules that react to what happens to an order after its decision.
+
+In: a pack's YAML node, checked by the rule-set `Checker` (ruleset.py hands every pack whose
+`phase` is `events` here). Out: an `EventPack` of `EventRule`s whose conditions, keys, measures
+and durations are compiled with the same expression compiler as decision packs, and whose
+actions come from `EVENT_ACTIONS`, a registry like actions.py's. Raises nothing for the user's
+mistakes: they are diagnostics with FILE:LINE:COL.
+
+The non-obvious choice: this module is pure. A rule does not keep windows, counters or timers
+itself; it says what to count (`within`, `measure`, `having`) and when to wake up (`after`,
+`unless`, `repeat`), and its actions return `Effect` values. The service (adapters/
+orchestration.py) keeps the windows and timers in the database, takes time from a clock
+adapter, and applies the effects in the same transaction as the event, so a restart loses
+nothing and a replay gives the same effects. docs/design/event-engine.md says why we did not
+use a Rete engine (durable-rules) for this.
+
+Names in an event rule's expressions: `event` (its `type`, `at`, `id` and payload), `order`,
+`customer`, `ref`, `status` (the order's lifecycle state), `step` (the order's process step
+named by `event.step`, with `planned`), and, where they mean something, `count` and `sum` (the
+window, in `having`) and `late_days` (a timer's days past due, in its actions).
+"""
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from difflib import get_close_matches
+from typing import Any, Callable
+
+from .diagnostics import Code, Span
+from .expressions import Expr, Scope
+from .values import RuleError, render
+
+# The order lifecycle (docs/orchestration.md). The engine owns the words; the service owns the
+# state machine (adapters/lifecycle.py).
+STATES = ("captured", "on_hold", "pending_approval", "scheduled", "released", "shipped",
+          "delivered", "billed", "paid", "closed", "cancelled", "returned")
+PRIORITIES = ("low", "medium", "high")
+EVENT_ROOTS = frozenset({"event", "order", "customer", "ref", "status", "step"})
+
+_DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(s|m|h|d|w)$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: Any) -> datetime.timedelta | None:
+    """`90s`, `15m`, `4h`, `1.5d`, `2w` as a timedelta (exact to the second); a number is hours.
+    None when the value is not a duration."""
+    if isinstance(text, bool) or text is None:
+        return None
+    if isinstance(text, (Decimal, int)):
+        seconds = Decimal(text) * 3600
+    elif isinstance(text, str):
+        m = _DURATION.match(text.strip())
+        if not m:
+            return None
+        try:
+            seconds = Decimal(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+        except InvalidOperation:  # pragma: no cover - the pattern admits only digits
+            return None
+    else:
+        return None
+    if seconds < 0:
+        return None
+    return datetime.timedelta(seconds=int(seconds.to_integral_value()))
+
+
+# --- effects: what a fired rule asks the service to do ------------------------------------------
+
+@dataclass(frozen=True)
+class Effect:
+    kind: str  # alert | clear_alert | hold | release_hold | transition | reorder | accrue | notify
+    rule: str
+    data: dict[str, Any]
+
+
+# --- the action registry -------------------------------------------------------------------------
+
+EVENT_ACTIONS: dict[str, "EventActionKind"] = {}
+
+
+@dataclass(frozen=True)
+class EventActionKind:
+    name: str
+    cls: type
+    doc: str
+    example: str
+
+
+def event_action(name: str, doc: str, example: str) -> Callable[[type], type]:
+    def register(cls: type) -> type:
+        EVENT_ACTIONS[name] = EventActionKind(name, cls, doc, example)
+        return cls
+    return register
+
+
+def _params(node: Any, c: Any, allowed: tuple[str, ...], required: tuple[str, ...]) -> bool:
+    if node.kind != "map":
+        c.diags.error(Code.SCHEMA, node.span, "expects a mapping of parameters",
+                      "parameters: " + ", ".join(allowed))
+        return False
+    ok = True
+    for key in node.value:
+        if key not in allowed:
+            c.diags.error(Code.SCHEMA, node.key_spans[key], f"unknown parameter '{key}' "
+                          f"(allowed: {', '.join(allowed)})")
+            ok = False
+    for key in required:
+        if key not in node.value:
+            c.diags.error(Code.SCHEMA, node.span, f"missing '{key}'")
+            ok = False
+    return ok
+
+
+def _opt_template(node: Any, key: str, c: Any) -> Callable[[Any], str] | None:
+    child = node.get(key) if node.kind == "map" else None
+    return c.template(child) if child is not None else None
+
+
+class _Priority:
+    """`priority: high` (a text with {EXPR}), or a mapping `{high: COND, medium: COND,
+    default: low}`: the first priority whose condition holds, in high, medium, low order."""
+
+    def __init__(self, node: Any, c: Any):
+        self.fixed: Callable[[Any], str] | None = None
+        self.conds: list[tuple[str, Expr]] = []
+        self.default = "low"
+        if node is None:
+            self.fixed = lambda st: "medium"
+            return
+        if node.kind == "scalar":
+            if not node.quoted and node.value in PRIORITIES:
+                value = node.value
+                self.fixed = lambda st: value
+            else:
+                self.fixed = c.template(node)
+            return
+        if node.kind != "map":
+            c.diags.error(Code.SCHEMA, node.span, "priority is low, medium, high or a mapping "
+                          "{high: COND, medium: COND, default: low}")
+            return
+        for key, child in node.value.items():
+            if key == "default":
+                if child.value not in PRIORITIES:
+                    c.diags.error(Code.BAD_VALUE, child.span, f"{child.value!r} is not one of "
+                                  f"{', '.join(PRIORITIES)}")
+                else:
+                    self.default = child.value
+            elif key in PRIORITIES:
+                self.conds.append((key, c.expr(child, condition=True)))
+            else:
+                c.diags.error(Code.BAD_VALUE, node.key_spans[key], f"{key!r} is not a priority "
+                              f"({', '.join(PRIORITIES)}) or default")
+        self.conds.sort(key=lambda kc: -PRIORITIES.index(kc[0]))
+
+    def __call__(self, st: Any) -> str:
+        if self.fixed is not None:
+            value = self.fixed(st)
+            if value not in PRIORITIES:
+                raise RuleError(f"priority {value!r} is not one of {', '.join(PRIORITIES)}")
+            return value
+        for name, cond in self.conds:
+            if cond.fn(st.S, st):
+                return name
+        return self.default
+
+
+@event_action("alert", "Raises (or updates) an open alert for the order, one per code and key.",
+              "alert: {code: STEP_OVERDUE, priority: {high: late_days >= 3, medium: "
+              "customer.tier == \"gold\"}, message: \"step {event.step} is late\"}")
+class Alert:
+    def __init__(self, node: Any, c: Any):
+        _params(node, c, ("code", "priority", "message"), ("code",))
+        self.code = c.template(node.get("code")) if node.kind == "map" else (lambda st: "")
+        self.priority = _Priority(node.get("priority") if node.kind == "map" else None, c)
+        self.message = _opt_template(node, "message", c)
+
+    def run(self, st: Any) -> Effect:
+        code = self.code(st)
+        return Effect("alert", st.rule, {"code": code, "priority": self.priority(st),
+                                         "message": self.message(st) if self.message else code,
+                                         "key": st.key})
+
+
+@event_action("clear_alert", "Closes the open alert of this code (and key) for the order.",
+              "clear_alert: {code: STEP_OVERDUE}")
+class ClearAlert:
+    def __init__(self, node: Any, c: Any):
+        _params(node, c, ("code", "reason"), ("code",))
+        self.code = c.template(node.get("code")) if node.kind == "map" else (lambda st: "")
+        self.reason = _opt_template(node, "reason", c)
+
+    def run(self, st: Any) -> Effect:
+        return Effect("clear_alert", st.rule, {"code": self.code(st), "key": st.key,
+                                               "reason": self.reason(st) if self.reason
+                                               else "cleared"})
+
+
+@event_action("hold", "Puts the order on hold with a code and a reason (kept in the timeline).",
+              "hold: {code: PAYMENT_FAILURES, reason: \"{count} declined authorisations\"}")
+class Hold:
+    def __init__(self, node: Any, c: Any):
+        _params(node, c, ("code", "reason"), ("code", "reason"))
+        self.code = c.template(node.get("code")) if node.kind == "map" else (lambda st: "")
+        self.reason = c.template(node.get("reason")) if node.kind == "map" else (lambda st: "")
+
+    def run(self, st: Any) -> Effect:
+        return Effect("hold", st.rule, {"code": self.code(st), "reason": self.reason(st)})
+
+
+@event_action("release_hold", "Releases the order's hold of this code, keeping the reason.",
+              "release_hold: {code: PAYMENT_FAILURES, reason: payment authorised}")
+class ReleaseHold(Hold):
+    def run(self, st: Any) -> Effect:
+        return Effect("release_hold", st.rule, {"code": self.code(st), "reason": self.reason(st)})
+
+
+@event_action("transition", "Moves the order to a lifecycle state (validated like an event).",
+              "transition: {to: cancelled, reason: never paid}")
+class Transition:
+    def __init__(self, node: Any, c: Any):
+        _params(node, c, ("to", "reason"), ("to",))
+        to = node.get("to") if node.kind == "map" else None
+        self.to = ""
+        if to is not None:
+            if to.value not in STATES:
+                hint = get_close_matches(str(to.value), STATES, 1)
+                c.diags.error(Code.BAD_VALUE, to.span, f"{to.value!r} is not a lifecycle state",
+                              f"did you mean '{hint[0]}'?" if hint else
+                              "states: " + ", ".join(STATES))
+            else:
+                self.to = to.value
+        self.reason = _opt_template(node, "reason", c)
+
+    def run(self, st: Any) -> Effect:
+        return Effect("transition", st.rule, {"to": self.to, "reason": self.reason(st)
+                                              if self.reason else ""})
+
+
+class _Values:
+    """An action whose parameters are all expressions (money and quantities stay Decimal)."""
+
+    params: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+    texts: tuple[str, ...] = ()
+    kind = ""
+
+    def __init__(self, node: Any, c: Any):
+        _params(node, c, self.params, self.required)
+        self.values: list[tuple[str, Any]] = []
+        if node.kind != "map":
+            return
+        for key in self.params:
+            child = node.get(key)
+            if child is None:
+                continue
+            if key in self.texts:
+                self.values.append((key, ("t", c.template(child))))
+            else:
+                self.values.append((key, ("e", c.expr(child))))
+
+    def run(self, st: Any) -> Effect:
+        data = {k: (f(st) if t == "t" else f.fn(st.S, st)) for k, (t, f) in self.values}
+        return Effect(self.kind, st.rule, data)
+
+
+@event_action("propose_reorder", "Proposes a purchase of QUANTITY of SKU for LOCATION from "
+              "SUPPLIER (open until a person or a system takes it).",
+              "propose_reorder: {sku: event.sku, location: event.location, "
+              "quantity: ref.reorder_points[event.sku].eoq, supplier: "
+              "ref.reorder_points[event.sku].supplier}")
+class ProposeReorder(_Values):
+    params = ("sku", "location", "quantity", "supplier", "reason")
+    required = ("sku", "location", "quantity")
+    texts = ("reason",)
+    kind = "reorder"
+
+
+@event_action("accrue_rebate", "Accrues shipped QUANTITY (and AMOUNT) against a supplier "
+              "rebate PROGRAMME for the period; the service re-rates the period at each tier.",
+              "accrue_rebate: {programme: ref.rebate_programmes[event.sku].programme, "
+              "sku: event.sku, quantity: event.quantity, amount: event.amount}")
+class AccrueRebate(_Values):
+    params = ("programme", "sku", "quantity", "amount")
+    required = ("programme", "quantity")
+    kind = "accrue"
+
+
+@event_action("notify", "Queues a webhook notification with a topic and a message.",
+              "notify: {topic: order.status, message: \"order {order.id} is {status}\"}")
+class Notify:
+    def __init__(self, node: Any, c: Any):
+        _params(node, c, ("topic", "message"), ("topic",))
+        self.topic = c.template(node.get("topic")) if node.kind == "map" else (lambda st: "")
+        self.message = _opt_template(node, "message", c)
+
+    def run(self, st: Any) -> Effect:
+        return Effect("notify", st.rule, {"topic": self.topic(st),
+                                          "message": self.message(st) if self.message else ""})
+
+
+# --- the compiled model ----------------------------------------------------------------------------
+
+@dataclass
+class EventRule:
+    qid: str
+    span: Span
+    on: tuple[str, ...]
+    when: Expr | None
+    key: Expr | None
+    within: datetime.timedelta | None
+    measure: Expr | None
+    having: Expr | None
+    after: Expr | None
+    after_fixed: datetime.timedelta | None
+    unless: tuple[str, ...]
+    repeat: datetime.timedelta | None
+    actions: list[Any]
+    priority: Decimal = Decimal(0)
+    description: str = ""
+
+    @property
+    def is_timer(self) -> bool:
+        return self.after is not None or self.after_fixed is not None
+
+    def key_of(self, st: "EventState") -> str:
+        if self.key is None:
+            return ""
+        return render(self.key.fn(st.S, st))
+
+    def matches(self, st: "EventState") -> bool:
+        return self.when is None or bool(self.when.fn(st.S, st))
+
+    def measure_of(self, st: "EventState") -> Decimal:
+        if self.measure is None:
+            return Decimal(1)
+        v = self.measure.fn(st.S, st)
+        if v is None:
+            return Decimal(0)
+        if not isinstance(v, Decimal) or isinstance(v, bool):
+            raise RuleError(f"measure of {self.qid} is {v!r}, not a number")
+        return v
+
+    def passes(self, st: "EventState") -> bool:
+        return self.having is None or bool(self.having.fn(st.S, st))
+
+    def delay(self, st: "EventState") -> datetime.timedelta:
+        if self.after_fixed is not None:
+            return self.after_fixed
+        assert self.after is not None
+        value = self.after.fn(st.S, st)
+        d = parse_duration(value)
+        if d is None:
+            raise RuleError(f"after of {self.qid} is {render(value) or 'null'!r}, not a "
+                            "duration such as 4h or 2d (or a number of hours)")
+        return d
+
+    def fire(self, st: "EventState") -> list[Effect]:
+        st.rule = self.qid
+        return [a.run(st) for a in self.actions]
+
+
+@dataclass
+class EventPack:
+    id: str
+    file: str
+    span: Span
+    enabled: bool
+    rules: list[EventRule]
+    description: str = ""
+
+
+class EventState:
+    """What an event rule's expressions see (the `S` and `X` of compiled expressions)."""
+
+    def __init__(self, ref: Any, event: dict[str, Any], order: dict[str, Any] | None,
+                 status: str | None, step: dict[str, Any] | None, as_of: datetime.date):
+        order = order or {}
+        self.S: dict[str, Any] = {"event": event, "order": order,
+                                  "customer": order.get("customer"), "ref": ref,
+                                  "status": status, "step": step, "count": None, "sum": None,
+                                  "late_days": None}
+        self.ref = ref
+        self.as_of = as_of
+        self.rule = ""
+        self.key = ""
+        self._screen: dict[str, dict[str, Any]] = {}
+
+    def screen_cache(self, table: str) -> dict[str, Any]:
+        return self._screen.setdefault(table, {})
+
+
+class EventRules:
+    """Every enabled event rule of a rule set, indexed by the event types that wake it."""
+
+    def __init__(self, packs: list[EventPack]):
+        self.packs = packs
+        self.by_type: dict[str, list[EventRule]] = {}
+        self.cancelling: dict[str, list[EventRule]] = {}
+        self.by_id: dict[str, EventRule] = {}
+        for pack in sorted(packs, key=lambda p: p.id):
+            if not pack.enabled:
+                continue
+            for rule in pack.rules:
+                self.by_id[rule.qid] = rule
+                for t in rule.on:
+                    self.by_type.setdefault(t, []).append(rule)
+                for t in rule.unless:
+                    self.cancelling.setdefault(t, []).append(rule)
+
+    def on(self, event_type: str) -> list[EventRule]:
+        return self.by_type.get(event_type, [])
+
+    def cancelled_by(self, event_type: str) -> list[EventRule]:
+        return self.cancelling.get(event_type, [])
+
+
+# --- checking and compiling ----------------------------------------------------------------------
+
+def _types(node: Any) -> tuple[str, ...]:
+    if node is None:
+        return ()
+    if node.kind == "seq":
+        return tuple(n.value for n in node.value)
+    return (node.value,)
+
+
+def check_event_pack(c: Any, rel: str, node: Any) -> EventPack | None:
+    """Validate against events.schema.json and compile; diagnostics go to `c.diags`."""
+    if not c.validate(node, "events"):
+        return None
+    v = node.value
+    pid = v["pack"].value
+    pack = EventPack(pid, rel, node.span, v["enabled"].value if "enabled" in v else True, [],
+                     render(v["description"].value) if "description" in v else "")
+    ids: dict[str, Span] = {}
+    for rnode in v["rules"].value:
+        rule = _rule(c, pid, rnode)
+        rid = rule.qid.split("/", 1)[1]
+        if rid in ids:
+            c.diags.error(Code.DUPLICATE_ID, rnode.get("id").span, f"rule id '{rid}' is used "
+                          f"twice in pack '{pid}' (first at line {ids[rid].line})")
+        ids[rid] = rnode.span
+        pack.rules.append(rule)
+    pack.rules.sort(key=lambda r: -r.priority)
+    return pack
+
+
+def _scope(c: Any, *extra: str) -> Scope:
+    return Scope(EVENT_ROOTS | frozenset(extra), frozenset(c.model.tables))
+
+
+def _rule(c: Any, pid: str, node: Any) -> EventRule:
+    v = node.value
+    rid = v["id"].value
+    c.for_each = False
+    c.reads_pricing = False
+    timer = "after" in v
+    window = "within" in v
+    c.scope = _scope(c)
+    when = None
+    if "when" in v:
+        w = v["when"]
+        if w.value is True or w.value is False:
+            const = w.value
+            when = Expr(w.text, lambda S, X: const, True, const)
+        else:
+            when = c.expr(w, condition=True)
+        if when.constant and not when.value and when.text:
+            c.diags.warning(Code.NEVER_FIRES, w.span, f"rule '{rid}' can never fire: its "
+                            "condition is always false")
+    key = c.expr(v["key"]) if "key" in v else None
+    within = parse_duration(v["within"].value) if window else None
+    measure = c.expr(v["measure"]) if "measure" in v else None
+    if measure is not None and not window:
+        c.diags.error(Code.SCHEMA, v["measure"].span, "measure adds up over a window: add "
+                      "within: DURATION")
+    having = None
+    if "having" in v:
+        if not window:
+            c.diags.error(Code.SCHEMA, v["having"].span, "having tests a window: add within: "
+                          "DURATION")
+        c.scope = _scope(c, "count", "sum")
+        having = c.expr(v["having"], condition=True)
+        c.scope = _scope(c)
+    after = after_fixed = None
+    if timer:
+        anode = v["after"]
+        after_fixed = parse_duration(anode.value) if not anode.quoted else None
+        if after_fixed is None:
+            after = c.expr(anode)
+        if window:
+            c.diags.error(Code.SCHEMA, v["within"].span, "a rule counts a window or sets a "
+                          "timer, not both")
+    for key_name in ("unless", "repeat"):
+        if key_name in v and not timer:
+            c.diags.error(Code.SCHEMA, v[key_name].span, f"{key_name} belongs to a timer: add "
+                          "after: DURATION")
+    repeat = parse_duration(v["repeat"].value) if "repeat" in v else None
+    if repeat is not None and repeat.total_seconds() <= 0:
+        c.diags.error(Code.BAD_VALUE, v["repeat"].span, "repeat must be longer than zero")
+        repeat = None
+    c.scope = _scope(c, *(("count", "sum") if window else ()), *(("late_days",) if timer else ()))
+    actions = []
+    for anode in v["then"].value:
+        (name, pnode), = anode.value.items()
+        kind = EVENT_ACTIONS.get(name)
+        if kind is None:
+            close = get_close_matches(name, EVENT_ACTIONS, 1)
+            c.diags.error(Code.SCHEMA, anode.key_spans[name], f"'{name}' is not an action of "
+                          "event packs", f"did you mean '{close[0]}'?" if close else
+                          "actions: " + ", ".join(sorted(EVENT_ACTIONS)))
+            continue
+        actions.append(kind.cls(pnode, c))
+    c.scope = _scope(c)
+    priority = Decimal(v["priority"].value) if "priority" in v else Decimal(0)
+    return EventRule(f"{pid}/{rid}", node.span, _types(v["on"]), when, key, within, measure,
+                     having, after, after_fixed, _types(v.get("unless")), repeat, actions,
+                     priority, render(v["description"].value) if "description" in v else "")
+
+
+def action_reference() -> list[dict[str, str]]:
+    """The registry as data (for the generated reference page and `ordinance events actions`)."""
+    return [{"name": k.name, "doc": k.doc, "example": k.example}
+            for k in sorted(EVENT_ACTIONS.values(), key=lambda k: k.name)]
+
+
+__all__ = ["STATES", "PRIORITIES", "EVENT_ACTIONS", "Effect", "EventPack", "EventRule",
+           "EventRules", "EventState", "check_event_pack", "parse_duration", "action_reference",
+           "field"]
