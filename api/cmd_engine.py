@@ -128,8 +128,11 @@ def _eval_stream(rs: Any, args: argparse.Namespace) -> int:
         return 2
     bad = 0
     out = _open_out(args.out)
+    progress = _progress(args.orders, src) if sys.stderr.isatty() else None
     try:
         for n, raw in enumerate(src, start=1):
+            if progress is not None and n % 1000 == 0:
+                progress()
             if not raw.strip():
                 continue
             try:
@@ -140,6 +143,8 @@ def _eval_stream(rs: Any, args: argparse.Namespace) -> int:
                 continue
             out.write(dumps(rs.evaluate(order, as_of=args.as_of).to_json()) + "\n")
     finally:
+        if progress is not None:
+            progress(done=True)
         if src is not sys.stdin.buffer:
             src.close()
         if out is not sys.stdout:
@@ -147,6 +152,27 @@ def _eval_stream(rs: Any, args: argparse.Namespace) -> int:
     if bad:
         print(f"ordinance eval: {bad} line{'s' * (bad != 1)} were not orders", file=sys.stderr)
     return 2 if bad else 0
+
+
+def _progress(path: str, src: Any) -> Any:
+    """A progress bar on stderr (a terminal only): bytes read of the input, with an ETA."""
+    from rich.progress import (BarColumn, Progress, TextColumn, TimeRemainingColumn,
+                               TransferSpeedColumn)
+    try:
+        total = Path(path).stat().st_size if path != "-" else None
+        src.tell()
+    except (OSError, ValueError):
+        return None
+    bar = Progress(TextColumn("evaluating"), BarColumn(), TransferSpeedColumn(),
+                   TimeRemainingColumn(), transient=True)
+    task = bar.add_task("eval", total=total)
+    bar.start()
+
+    def advance(done: bool = False) -> None:
+        bar.update(task, completed=src.tell())
+        if done:
+            bar.stop()
+    return advance
 
 
 def cmd_test(args: argparse.Namespace) -> int:
