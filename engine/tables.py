@@ -415,6 +415,6 @@ def analyse(table: CompiledTable, row_spans: list[Span], diags: Diagnostics) -> 
                               "it matches (hit policy first)",
                               "move the narrower row up, or remove it")
                 break
-    for b, r in enumerate(rows):
+    for b in range(len(rows)):
         if any(not sat[b][j] for j in range(ncols)):
             diags.warning(Code.NEVER_FIRES, row_spans[b], f"row {b + 1} matches no value")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
