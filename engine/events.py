@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from difflib import get_close_matches
-from typing import Any, Callable
+from typing import Any
 
 from .diagnostics import Code, Span
 from .expressions import Expr, Scope
@@ -76,7 +77,7 @@ class Effect:
 
 # --- the action registry -------------------------------------------------------------------------
 
-EVENT_ACTIONS: dict[str, "EventActionKind"] = {}
+EVENT_ACTIONS: dict[str, EventActionKind] = {}
 
 
 @dataclass(frozen=True)
@@ -129,11 +130,15 @@ class _Priority:
             self.fixed = lambda st: "medium"
             return
         if node.kind == "scalar":
-            if not node.quoted and node.value in PRIORITIES:
+            if node.value in PRIORITIES:
                 value = node.value
                 self.fixed = lambda st: value
-            else:
+            elif "{" in str(node.value):
                 self.fixed = c.template(node)
+            else:
+                c.diags.error(Code.BAD_VALUE, node.span, f"{node.value!r} is not a priority",
+                              "priorities: " + ", ".join(PRIORITIES) + ", or a mapping "
+                              "{high: COND, medium: COND, default: low}")
             return
         if node.kind != "map":
             c.diags.error(Code.SCHEMA, node.span, "priority is low, medium, high or a mapping "
@@ -323,15 +328,15 @@ class EventRule:
     def is_timer(self) -> bool:
         return self.after is not None or self.after_fixed is not None
 
-    def key_of(self, st: "EventState") -> str:
+    def key_of(self, st: EventState) -> str:
         if self.key is None:
             return ""
         return render(self.key.fn(st.S, st))
 
-    def matches(self, st: "EventState") -> bool:
+    def matches(self, st: EventState) -> bool:
         return self.when is None or bool(self.when.fn(st.S, st))
 
-    def measure_of(self, st: "EventState") -> Decimal:
+    def measure_of(self, st: EventState) -> Decimal:
         if self.measure is None:
             return Decimal(1)
         v = self.measure.fn(st.S, st)
@@ -341,10 +346,10 @@ class EventRule:
             raise RuleError(f"measure of {self.qid} is {v!r}, not a number")
         return v
 
-    def passes(self, st: "EventState") -> bool:
+    def passes(self, st: EventState) -> bool:
         return self.having is None or bool(self.having.fn(st.S, st))
 
-    def delay(self, st: "EventState") -> datetime.timedelta:
+    def delay(self, st: EventState) -> datetime.timedelta:
         if self.after_fixed is not None:
             return self.after_fixed
         assert self.after is not None
@@ -355,7 +360,7 @@ class EventRule:
                             "duration such as 4h or 2d (or a number of hours)")
         return d
 
-    def fire(self, st: "EventState") -> list[Effect]:
+    def fire(self, st: EventState) -> list[Effect]:
         st.rule = self.qid
         return [a.run(st) for a in self.actions]
 
@@ -525,6 +530,16 @@ def action_reference() -> list[dict[str, str]]:
             for k in sorted(EVENT_ACTIONS.values(), key=lambda k: k.name)]
 
 
-__all__ = ["STATES", "PRIORITIES", "EVENT_ACTIONS", "Effect", "EventPack", "EventRule",
-           "EventRules", "EventState", "check_event_pack", "parse_duration", "action_reference",
-           "field"]
+__all__ = [
+    "EVENT_ACTIONS",
+    "PRIORITIES",
+    "STATES",
+    "Effect",
+    "EventPack",
+    "EventRule",
+    "EventRules",
+    "EventState",
+    "action_reference",
+    "check_event_pack",
+    "parse_duration",
+]

@@ -94,6 +94,8 @@ class Model:
     packs: list[Pack] = field(default_factory=list)
     plan: dict[str, list[Pack]] = field(default_factory=dict)
     sources: dict[str, list[str]] = field(default_factory=dict)
+    event_packs: list[Any] = field(default_factory=list)  # engine/events.py EventPack
+    processes: list[Any] = field(default_factory=list)  # engine/processes.py Process
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -173,11 +175,7 @@ class Checker:
             pos = m.end()
         if pos < len(text):
             parts.append(text[pos:])
-        if all(isinstance(p, str) for p in parts):
-            const = "".join(parts)
-            return lambda st: const
-        return lambda st: "".join(p if p.__class__ is str else render(p.fn(st.S, st))
-                                  for p in parts)
+        return _template_fn(parts)
 
     # reading
     def read(self, rel: str, path: Path) -> Node | None:
@@ -251,6 +249,12 @@ class Checker:
         for rel, path in files:
             if rel.endswith((".yaml", ".yml")) and rel != "ruleset.yaml" \
                     and not rel.startswith("reference/"):
+                if rel.startswith("processes/"):  # a kind of its own (docs/orchestration.md)
+                    from .processes import check_process
+                    proc = check_process(self, rel, self.read(rel, path))
+                    if proc is not None:
+                        self.model.processes.append(proc)
+                    continue
                 self.pack(rel, path)
         self.plan()
         return self.model
@@ -288,6 +292,13 @@ class Checker:
         if node is None:
             if not "".join(self.model.sources.get(rel, ["x"])).strip():
                 self.diags.warning(Code.SCHEMA, Span(rel), "empty file: no pack")
+            return
+        phase_node = node.get("phase")
+        if phase_node is not None and phase_node.value == "events":  # engine/events.py
+            from .events import check_event_pack
+            epack = check_event_pack(self, rel, node)
+            if epack is not None:
+                self.model.event_packs.append(epack)
             return
         if not self.validate(node, "pack"):
             return
@@ -477,6 +488,25 @@ class Checker:
                                      "remove one of the after entries in the cycle")
                 order = sorted(graph.nodes)
             self.model.plan[phase] = [packs[pid] for pid in order]
+
+
+def _template_fn(parts: list[Any]) -> Callable[[Any], str]:
+    """A text with `{EXPR}` parts as one function (the common shapes without a loop)."""
+    if all(isinstance(p, str) for p in parts):
+        const = "".join(parts)
+        return lambda st: const
+    if len(parts) == 1:
+        (e,) = parts
+        return lambda st: render(e.fn(st.S, st))
+    if len(parts) == 2 and isinstance(parts[0], str):
+        head, e = parts
+        return lambda st: head + render(e.fn(st.S, st))
+    if len(parts) == 2:
+        e, tail = parts
+        if isinstance(tail, str):
+            return lambda st: render(e.fn(st.S, st)) + tail
+    return lambda st: "".join([p if p.__class__ is str else render(p.fn(st.S, st))
+                               for p in parts])
 
 
 def _schema_message(err: jsonschema.ValidationError) -> str:

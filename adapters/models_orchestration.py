@@ -1,0 +1,105 @@
+"""Tables of orchestration (docs/orchestration.md): lifecycle state, timeline, events, windows,
+timers, alerts. Same `Base` as adapters/models.py, so one metadata and one Alembic history
+(revision 0100_orchestration).
+
+Time columns hold the *event* time (from the event or the clock adapter), never the wall
+clock, so tests and replays move time by hand. Amounts and quantities are decimal text.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .models import Base
+
+_SEQ = BigInteger().with_variant(Integer, "sqlite")
+
+
+class OrderState(Base):
+    """An order's lifecycle state, its open holds, its process plan and its line quantities."""
+
+    __tablename__ = "orch_orders"
+    order_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[str] = mapped_column(String(30), index=True)
+    holds: Mapped[str] = mapped_column(Text, default="[]")  # [{code, reason, since, resume}]
+    process: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    plan: Mapped[str] = mapped_column(Text, default="[]")  # the process's steps, rendered
+    lines: Mapped[str] = mapped_column(Text, default="{}")  # {line_id: {ordered, shipped}}
+    digest: Mapped[str] = mapped_column(String(80))
+    decision_id: Mapped[str] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TimelineEntry(Base):
+    __tablename__ = "orch_timeline"
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30))  # event|transition|hold|release|alert|...
+    from_state: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    to_state: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    cause: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    __table_args__ = (Index("ix_orch_timeline_order", "order_id", "id"),)
+
+
+class EventRecord(Base):
+    """Every event accepted, once: (order_id, event_id) is the idempotency key."""
+
+    __tablename__ = "orch_events"
+    seq: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(String(200))
+    event_id: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(Text)
+    __table_args__ = (UniqueConstraint("order_id", "event_id", name="uq_orch_event"),)
+
+
+class WindowEntry(Base):
+    """One counted event of a windowed rule (rule, key): counts and sums are over these."""
+
+    __tablename__ = "orch_windows"
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    rule: Mapped[str] = mapped_column(String(400))
+    key: Mapped[str] = mapped_column(String(600))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    measure: Mapped[str] = mapped_column(String(60))
+    __table_args__ = (Index("ix_orch_windows", "rule", "key", "at"),)
+
+
+class Timer(Base):
+    __tablename__ = "orch_timers"
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(String(200))
+    rule: Mapped[str] = mapped_column(String(400))
+    key: Mapped[str] = mapped_column(String(600))
+    first_due: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(20))  # armed | done | cancelled
+    event: Mapped[str] = mapped_column(Text)  # the event that armed it (JSON)
+    fired: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (Index("ix_orch_timers_due", "state", "due_at"),
+                      Index("ix_orch_timers_order", "order_id", "rule", "key"))
+
+
+class AlertRecord(Base):
+    __tablename__ = "orch_alerts"
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(600), default="")
+    rule: Mapped[str] = mapped_column(String(400))
+    priority: Mapped[str] = mapped_column(String(10))
+    message: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10))  # open | cleared
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cleared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    clear_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    __table_args__ = (Index("ix_orch_alerts_state", "state", "priority"),
+                      Index("ix_orch_alerts_order", "order_id", "code", "key"))

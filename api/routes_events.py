@@ -1,0 +1,97 @@
+"""Orchestration doors: events from fulfilment and payment systems, the order's timeline,
+hold releases by a person, and the timer tick. Business logic lives in adapters/orchestration.py.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Request
+from fastapi.responses import Response
+from ordinance.adapters.clock import clock_from_env
+from ordinance.adapters.orchestration import Orchestrator
+from ordinance.adapters.store import Invalid
+from ordinance.adapters.store_keys import KeyInfo
+
+from .auth import require
+from .routes_decisions import errors, json_schema_response, raw_body
+
+router = APIRouter(tags=["orchestration"])
+_LOCK = threading.Lock()
+
+EVENT_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {
+        "type": "object", "required": ["id", "type"],
+        "properties": {
+            "id": {"type": "string", "description": "idempotency key (per order)"},
+            "type": {"type": "string", "example": "shipment_confirmed"},
+            "at": {"type": "string", "format": "date-time",
+                   "description": "when it happened; the service clock when absent"},
+            "lines": {"type": "array", "items": {"type": "object"}},
+            "step": {"type": "string"},
+        }}}}}
+EVENT_ANSWER = {"type": "object", "required": ["order_id", "event_id", "state", "effects"]}
+
+
+def orchestrator(request: Request) -> Orchestrator:
+    """One per app, built on first use (the clock from ORDINANCE_CLOCK)."""
+    app = request.app
+    orch = getattr(app.state, "orchestration", None)
+    if orch is None:
+        with _LOCK:
+            orch = getattr(app.state, "orchestration", None)
+            if orch is None:
+                ctx = app.state.ctx
+                orch = Orchestrator(ctx.db, ctx.rulesets, clock_from_env())
+                app.state.orchestration = orch
+    return orch
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    import json
+
+    return Response(json.dumps(value, ensure_ascii=False, separators=(",", ":")),
+                    status_code=status, media_type="application/json")
+
+
+@router.post("/v1/orders/{order_id}/events",
+             summary="Report an event (idempotent on the event id): lifecycle, rules, timers",
+             openapi_extra={"requestBody": EVENT_BODY},
+             responses={200: json_schema_response("applied, or a repeat of an applied event",
+                                                  EVENT_ANSWER), **errors(404, 409, 422)})
+def post_event(request: Request, order_id: str, raw: bytes = Depends(raw_body),
+               key: KeyInfo = Depends(require("evaluator"))) -> Response:
+    return _json(orchestrator(request).post_event(order_id, raw, actor=key.name))
+
+
+@router.get("/v1/orders/{order_id}/timeline",
+            summary="The order's lifecycle state, holds, process plan and timeline",
+            responses={200: json_schema_response("the timeline, oldest first", {
+                "type": "object", "required": ["order_id", "state", "entries"]}),
+                **errors(404)})
+def timeline(request: Request, order_id: str,
+             key: KeyInfo = Depends(require("evaluator"))) -> Response:
+    return _json(orchestrator(request).timeline(order_id))
+
+
+@router.post("/v1/orders/{order_id}/holds/release",
+             summary="A person releases the order's hold (all holds, or the one with `code`)",
+             responses={200: json_schema_response("the order after the release"),
+                        **errors(404, 409, 422)})
+def release_hold(request: Request, order_id: str, body: Any = Body(None),
+                 key: KeyInfo = Depends(require("approver"))) -> Response:
+    if not isinstance(body, dict):
+        raise Invalid("the body is {\"reason\": TEXT, \"code\": HOLD_CODE (optional)}",
+                      code="BAD_REQUEST", path="$")
+    code = body.get("code")
+    if code is not None and not isinstance(code, str):
+        raise Invalid("code is a hold code (text)", code="BAD_REQUEST", path="$.code")
+    return _json(orchestrator(request).release_hold(order_id, code, body.get("reason"),
+                                                     f"key {key.name}"))
+
+
+@router.post("/v1/orchestration/tick", summary="Fire every timer due by the service clock",
+             responses={200: json_schema_response("how many timers fired"), **errors()})
+def tick(request: Request, key: KeyInfo = Depends(require("admin"))) -> Response:
+    return _json(orchestrator(request).tick())
