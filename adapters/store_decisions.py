@@ -10,10 +10,11 @@ second: one commit (one fsync) per batch, not per decision.
 from __future__ import annotations
 
 import json
+import os
 import queue
+import random
 import threading
 import time
-import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -34,8 +35,29 @@ PHASES_FOR = {
 }
 
 
+class _Ids:
+    """Random 128-bit ids without a system call each: `uuid4()` reads the OS's entropy
+    for every id, which costs about a millisecond on some virtual machines. Seeded from the
+    OS once per process (and again after a fork)."""
+
+    def __init__(self) -> None:
+        self._pid = -1
+        self._rng = random.Random()
+        self._lock = threading.Lock()
+
+    def next(self) -> str:
+        with self._lock:
+            if self._pid != os.getpid():
+                self._rng.seed(os.urandom(32))
+                self._pid = os.getpid()
+            return f"{self._rng.getrandbits(128):032x}"
+
+
+_IDS = _Ids()
+
+
 def new_id() -> str:
-    return "dec_" + uuid.uuid4().hex
+    return "dec_" + _IDS.next()
 
 
 def fired_text(fired: list[str]) -> str:

@@ -98,12 +98,17 @@ def _json_error(exc: json.JSONDecodeError) -> Invalid:
 
 
 class ParsedRequest:
-    __slots__ = ("order", "as_of", "ruleset", "order_text", "request_text")
+    __slots__ = ("order", "as_of", "ruleset", "request_text")
 
     def __init__(self, order: dict, as_of: date | None, ruleset: str | None,
-                 order_text: str, request_text: str):
+                 request_text: str):
         self.order, self.as_of, self.ruleset = order, as_of, ruleset
-        self.order_text, self.request_text = order_text, request_text
+        self.request_text = request_text
+
+    @property
+    def order_text(self) -> str:
+        """The order as JSON (rendered only where it is stored: the order hub)."""
+        return engine.dumps(self.order)
 
 
 def parse_request(raw: bytes) -> ParsedRequest:
@@ -153,7 +158,7 @@ def parse_request(raw: bytes) -> ParsedRequest:
     if ruleset is not None and (not isinstance(ruleset, str) or len(ruleset) > 300):
         raise Invalid("ruleset must be a text NAME@DIGEST or NAME@VERSION", code="BAD_REQUEST",
                       path="$.ruleset")
-    return ParsedRequest(order, as_of, ruleset, engine.dumps(order), text)
+    return ParsedRequest(order, as_of, ruleset, text)
 
 
 def json_text(text: str, status: int = 200) -> Response:

@@ -48,9 +48,6 @@ def change(request: Request, order_id: str, raw: bytes = Depends(raw_body),
     p = parse_request(raw)
     if p.order.get("id") is None:
         p.order["id"] = order_id
-        from ordinance import engine
-
-        p.order_text = engine.dumps(p.order)
     rs = ctx.rulesets.resolve(p.ruleset)
     _changed, text = ctx.hub.change(rs, order_id, p.order, p.as_of, p.ruleset, p.order_text,
                                     p.request_text, key)

@@ -50,26 +50,26 @@ def start(args: argparse.Namespace, workdir: Path, ruleset: Path) -> tuple[subpr
     else:
         env["ORDINANCE_DATABASE_URL"] = f"sqlite:///{workdir}/bench.db"
     env["ORDINANCE_CACHE_DIR"] = str(workdir / "cache")
+    key = subprocess.run([str(BIN / "ordinance"), "keys", "create", "--role", "evaluator",
+                          "--name", f"bench-{time.time_ns()}"], cwd=workdir, env=env,
+                         capture_output=True, text=True, check=True).stdout.strip()
     proc = subprocess.Popen(
-        [str(BIN / "ordinance"), "serve", "--bootstrap", "--ruleset", str(ruleset),
+        [str(BIN / "ordinance"), "serve", "--ruleset", str(ruleset),
          "--port", str(port), "--workers", str(args.workers)],
-        cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    proc.stdout.readline()
-    line = proc.stdout.readline()
-    if "admin key" not in line:
-        proc.kill()
-        raise SystemExit(f"serve did not bootstrap: {line}{proc.stderr.read()}")
-    key = line.strip().rsplit(" ", 1)[-1]
+        cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     import httpx
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"serve stopped: {proc.stderr.read()}")
         try:
             if httpx.get(url + "/health").status_code == 200:
                 break
         except httpx.TransportError:
             time.sleep(0.2)
+    time.sleep(1.0)  # let every worker finish starting
     return proc, url, key
 
 
