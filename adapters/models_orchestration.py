@@ -103,3 +103,122 @@ class AlertRecord(Base):
     clear_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     __table_args__ = (Index("ix_orch_alerts_state", "state", "priority"),
                       Index("ix_orch_alerts_order", "order_id", "code", "key"))
+
+
+class StockLevel(Base):
+    """On hand and allocated per location and SKU, seeded from the rule set's inventory table
+    the first time orchestration touches the pair; moved by allocations and shipments."""
+
+    __tablename__ = "orch_stock"
+    location: Mapped[str] = mapped_column(String(100), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(200), primary_key=True)
+    on_hand: Mapped[str] = mapped_column(String(40))
+    allocated: Mapped[str] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReorderProposal(Base):
+    __tablename__ = "orch_reorders"
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    location: Mapped[str] = mapped_column(String(100))
+    sku: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[str] = mapped_column(String(40))
+    supplier: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    rule: Mapped[str] = mapped_column(String(400))
+    order_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    state: Mapped[str] = mapped_column(String(20))  # open | ordered | dismissed
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_orch_reorders", "state", "location", "sku"),)
+
+
+class RebateAccrual(Base):
+    """A supplier rebate programme's accrual for one period, re-rated at each tier crossed."""
+
+    __tablename__ = "orch_rebate_accruals"
+    programme: Mapped[str] = mapped_column(String(200), primary_key=True)
+    period: Mapped[str] = mapped_column(String(20), primary_key=True)
+    quantity: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[str] = mapped_column(String(40))
+    rate: Mapped[str] = mapped_column(String(20))
+    accrued: Mapped[str] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RebateEntry(Base):
+    """Each shipment's contribution to an accrual (what it added and how the period re-rated)."""
+
+    __tablename__ = "orch_rebate_entries"
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    programme: Mapped[str] = mapped_column(String(200))
+    period: Mapped[str] = mapped_column(String(20))
+    order_id: Mapped[str] = mapped_column(String(200))
+    sku: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    quantity: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[str] = mapped_column(String(40))
+    rate_after: Mapped[str] = mapped_column(String(20))
+    accrued_delta: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_orch_rebate_entries", "programme", "period"),)
+
+
+class DebitClaim(Base):
+    __tablename__ = "orch_debit_claims"
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    agreement: Mapped[str] = mapped_column(String(200))
+    supplier: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    order_id: Mapped[str] = mapped_column(String(200))
+    sku: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    quantity: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[str] = mapped_column(String(40))
+    currency: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    state: Mapped[str] = mapped_column(String(20))  # open | submitted | paid
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_orch_debit_claims", "agreement", "order_id"),)
+
+
+class PaymentEntry(Base):
+    """The payment ledger of an order: authorise, capture, refund (and declines), exact text."""
+
+    __tablename__ = "orch_payments"
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # authorise | capture | refund
+    status: Mapped[str] = mapped_column(String(20))  # approved | declined | timeout
+    amount: Mapped[str] = mapped_column(String(40))
+    currency: Mapped[str] = mapped_column(String(10))
+    method: Mapped[str] = mapped_column(String(40))
+    provider: Mapped[str] = mapped_column(String(40))
+    reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (UniqueConstraint("order_id", "idempotency_key", name="uq_orch_payment"),)
+
+
+class ProviderOperation(Base):
+    """The local payment provider's own memory (it behaves like a remote one: an idempotency
+    key answers the same way twice; captures and refunds are bounded by what it authorised)."""
+
+    __tablename__ = "orch_local_provider"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(20))
+    reference: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[str] = mapped_column(String(40))
+    authorised: Mapped[str] = mapped_column(String(40), default="0")
+    captured: Mapped[str] = mapped_column(String(40), default="0")
+    refunded: Mapped[str] = mapped_column(String(40), default="0")
+
+
+class Invoice(Base):
+    __tablename__ = "orch_invoices"
+    number: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    order_id: Mapped[str] = mapped_column(String(200), index=True)
+    event_id: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(10))
+    total: Mapped[str] = mapped_column(String(40))
+    document: Mapped[str] = mapped_column(Text)  # the invoice as JSON (lines, taxes, totals)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

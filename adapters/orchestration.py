@@ -30,10 +30,10 @@ from ordinance.engine.values import RuleError, render
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import lifecycle
+from . import billing, inventory, lifecycle, rebates
 from .clock import Clock, SystemClock, utc
 from .db import Database
-from .eventstore import Event, iso_z, parse_event, shipped_lines
+from .eventstore import Event, iso_z, parse_event
 from .models import DecisionRecord, Order
 from .models_orchestration import (
     AlertRecord,
@@ -81,6 +81,9 @@ class _Run:
         self.errors: list[dict[str, Any]] = []
         self.plan = json.loads(row.plan)
         self.extra: list[Any] = []  # hooks of later slices (payments, stock) append here
+        self.derived: list[Event] = []  # events this one causes (stock, shipped lines)
+        self.invoices: list[str] = []
+        self.reference: dict[str, Any] = {}
 
     def step(self, event: dict[str, Any]) -> dict[str, Any] | None:
         sid = event.get("step")
@@ -107,6 +110,7 @@ class Orchestrator:
         self.clock: Clock = clock or SystemClock()
         self._rules: dict[str, EventRules] = {}
         self._orders: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._extras: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ rule sets and orders
@@ -139,15 +143,17 @@ class Orchestrator:
                 return doc
         text = s.scalars(select(DecisionRecord.decision).where(
             DecisionRecord.id == decision_id)).first()
-        doc = {}
+        doc: dict[str, Any] = {}
         if text:
             decision = loads_exact(text)
             doc = decision.get("order") or {}
-            doc["_pricing"] = decision.get("pricing")
+            self._extras[decision_id] = (decision.get("pricing") or {},
+                                         decision.get("sourcing") or {})
         with self._lock:
             self._orders[decision_id] = doc
             while len(self._orders) > 4096:
-                self._orders.popitem(last=False)
+                old, _ = self._orders.popitem(last=False)
+                self._extras.pop(old, None)
         return doc
 
     def _row(self, s: Any, order_id: str, rs: Any, at: datetime, actor: str) -> tuple[
@@ -168,12 +174,7 @@ class Orchestrator:
                     process, plan = chosen.id, plan_of(chosen, order, rs.ref, at.date())
             except RuleError:
                 process, plan = None, []
-        lines = {}
-        for i, ln in enumerate(order.get("lines") or []):
-            if isinstance(ln, dict):
-                lid = render(ln.get("id")) or str(i + 1)
-                lines[lid] = {"ordered": render(ln.get("quantity") or 0) or "0", "shipped": "0",
-                              "sku": render(ln.get("sku"))}
+        lines = self._lines_of(s, hub.decision_id, order)
         row = OrderState(order_id=order_id, state=lifecycle.initial_state(hub.status),
                          holds="[]", process=process, plan=_dumps(plan), lines=_dumps(lines),
                          digest=str(getattr(rs, "digest", "")), decision_id=hub.decision_id,
@@ -181,6 +182,29 @@ class Orchestrator:
         s.add(row)
         s.flush()
         return row, hub, True
+
+    def _lines_of(self, s: Any, decision_id: str, order: dict[str, Any]) -> dict[str, Any]:
+        """Per line: ordered and shipped quantities, sku, net, and the sourcing allocations
+        still reserved for it ({location: quantity})."""
+        self._decided_order(s, decision_id)
+        pricing, sourcing = self._extras.get(decision_id, ({}, {}))
+        nets = {str(p.get("line_id")): p.get("net") for p in pricing.get("lines") or []
+                if isinstance(p, dict)}
+        allocs: dict[str, dict[str, str]] = {}
+        for sl in sourcing.get("lines") or []:
+            if isinstance(sl, dict):
+                allocs[str(sl.get("line_id"))] = {
+                    str(a["location"]): render(a["quantity"]) for a in sl.get("allocations")
+                    or [] if isinstance(a, dict) and a.get("location")}
+        lines = {}
+        for i, ln in enumerate(order.get("lines") or []):
+            if isinstance(ln, dict):
+                lid = render(ln.get("id")) or str(i + 1)
+                lines[lid] = {"ordered": render(ln.get("quantity") or 0) or "0", "shipped": "0",
+                              "sku": render(ln.get("sku")),
+                              "net": render(nets.get(lid)) or None,
+                              "allocations": allocs.get(lid, {})}
+        return lines
 
     # ------------------------------------------------------------------ events
 
@@ -217,9 +241,12 @@ class Orchestrator:
             dup = self._duplicate(s, order_id, event)
             if dup is not None:
                 return dup
-            row, hub, _ = self._row(s, order_id, rs, event.at, actor)
+            row, hub, created = self._row(s, order_id, rs, event.at, actor)
             order = self._decided_order(s, hub.decision_id)
             run = _Run(s, row, order, self.rules_of(rs), getattr(rs, "ref", None), actor)
+            run.reference = getattr(rs, "reference", None) or {}
+            if created:
+                self._reserve(run, event, +1)
             self._sync_hub(run, hub, event.at)
             self._fire_due(run, event.at)
             before = row.state
@@ -227,11 +254,13 @@ class Orchestrator:
             run.timeline(event.at, "event", event.type, detail={"event_id": event.id,
                                                                   "payload": event.payload})
             self._react(run, event)
+            for derived in run.derived:
+                self._react(run, derived)
             row.updated_at = event.at
             answer = {"order_id": order_id, "event_id": event.id, "type": event.type,
                       "at": iso_z(event.at), "previous_state": before, "state": row.state,
                       "holds": json.loads(row.holds), "effects": run.effects,
-                      "errors": run.errors, "duplicate": False}
+                      "errors": run.errors, "invoices": run.invoices, "duplicate": False}
             s.add(EventRecord(order_id=order_id, event_id=event.id, type=event.type,
                               at=event.at, payload_hash=event.digest, result=_dumps(answer)))
             s.flush()
@@ -253,13 +282,83 @@ class Orchestrator:
         row = run.row
         to = lifecycle.next_state(row.state, event.type)
         if event.type == "shipment_confirmed":
-            lines = json.loads(row.lines)
-            lifecycle.apply_shipment(lines, shipped_lines(event))
-            row.lines = _dumps(lines)
+            self._ship(run, event)
+        if event.type == "cancelled":
+            self._reserve(run, event, -1)
         if event.type == "delivered" and not lifecycle.fully_shipped(json.loads(row.lines)):
             raise Conflict("the order is not fully shipped; delivered needs every line shipped",
                            code="WRONG_STATE", details={"state": row.state})
         run.move(event.at, to, event.type)
+
+    # ------------------------------------------------------------------ stock
+
+    def _stock_event(self, run: _Run, cause: Event, n: int, payload: dict[str, Any]) -> None:
+        etype = payload.pop("_type", "stock_changed")
+        body = {**payload, "order_id": run.row.order_id}
+        run.derived.append(Event(f"{cause.id}#{n}", etype, cause.at, body, ""))
+
+    def _reserve(self, run: _Run, event: Event, sign: int) -> None:
+        """Reserves (sign +1) or gives back (-1) the allocations still held for the lines."""
+        lines = json.loads(run.row.lines)
+        inv = run.reference.get("inventory")
+        n = 0
+        for line in lines.values():
+            for loc, qty in list(line.get("allocations", {}).items()):
+                q = Decimal(qty)
+                if q <= 0 or not line.get("sku"):
+                    continue
+                stock = inventory.move(run.s, inv, loc, line["sku"], event.at,
+                                       allocated=q * sign)
+                n += 1
+                self._stock_event(run, event, n, stock)
+                if sign < 0:
+                    line["allocations"][loc] = "0"
+        run.row.lines = _dumps(lines)
+
+    def _ship(self, run: _Run, event: Event) -> None:
+        """Per shipped line: the quantities, the stock it leaves, and a `line_shipped` event
+        (sku, quantity, location, amount: the line's net share, exact to the cent)."""
+        lines = json.loads(run.row.lines)
+        shipped = [(str(ln["line_id"]), ln["quantity"], ln.get("location"))
+                   for ln in event.payload.get("lines", [])]
+        lifecycle.apply_shipment(lines, [(lid, q) for lid, q, _ in shipped])
+        pricing = self._extras.get(run.row.decision_id, ({}, {}))[0]
+        doc = billing.issue(run.s, run.row.order_id, event.id, event.at, pricing, lines,
+                            [(lid, q) for lid, q, _ in shipped], run.reference,
+                            run.order.get("customer"))
+        if doc is not None:
+            run.invoices.append(doc["number"])
+            run.timeline(event.at, "invoice", f"invoice {doc['number']}: {doc['total']} "
+                         f"{doc['currency']}", detail={"number": doc["number"],
+                                                       "total": doc["total"]})
+        inv = run.reference.get("inventory")
+        n = 0
+        for lid, qty, loc in shipped:
+            line = lines[lid]
+            allocs = line.setdefault("allocations", {})
+            if loc is None:
+                loc = next((k for k, v in allocs.items() if Decimal(v) > 0),
+                           next(iter(allocs), None))
+            amount = None
+            if line.get("net") is not None and Decimal(line["ordered"]) > 0:
+                amount = (Decimal(line["net"]) * qty / Decimal(line["ordered"])).quantize(
+                    Decimal("0.01"), rounding="ROUND_HALF_UP")
+            n += 1
+            self._stock_event(run, event, n, {
+                "_type": "line_shipped", "line_id": lid, "sku": line.get("sku"),
+                "quantity": qty, "location": loc, "amount": amount,
+                "currency": run.order.get("currency")})
+            if loc is None or not line.get("sku"):
+                continue
+            held = Decimal(allocs.get(str(loc), "0"))
+            take = min(held, qty)
+            if take:
+                allocs[str(loc)] = str(held - take)
+            stock = inventory.move(run.s, inv, str(loc), line["sku"], event.at,
+                                   on_hand=-qty, allocated=-take)
+            n += 1
+            self._stock_event(run, event, n, stock)
+        run.row.lines = _dumps(lines)
 
     # ------------------------------------------------------------------ rules
 
@@ -411,6 +510,23 @@ class Orchestrator:
             run.timeline(at, "alert_cleared", d["reason"], detail={"code": a.code, "key": a.key},
                          actor=f"rule {eff.rule}")
 
+    def _reorder(self, run: _Run, eff: Effect, at: datetime) -> None:
+        if inventory.propose(run.s, eff.data, eff.rule, run.row.order_id, at):
+            run.timeline(at, "reorder", f"proposed {eff.data.get('quantity')} of "
+                         f"{eff.data.get('sku')} for {eff.data.get('location')}",
+                         detail=eff.data, actor=f"rule {eff.rule}")
+
+    def _accrue(self, run: _Run, eff: Effect, at: datetime) -> None:
+        out = rebates.accrue(run.s, run.reference, eff.data, run.row.order_id, at)
+        run.timeline(at, "rebate", f"{out.get('programme')} {out.get('period')}: accrued "
+                     f"{out.get('accrued')} at {out.get('rate')}%", detail=out,
+                     actor=f"rule {eff.rule}")
+
+    def _claim(self, run: _Run, eff: Effect, at: datetime) -> None:
+        out = rebates.claim(run.s, eff.data, run.row.order_id, at)
+        run.timeline(at, "claim", f"ship-and-debit claim {out['amount']} on "
+                     f"{eff.data.get('agreement')}", detail=eff.data, actor=f"rule {eff.rule}")
+
     # ------------------------------------------------------------------ timers
 
     def _fire_due(self, run: _Run, until: datetime) -> int:
@@ -463,6 +579,7 @@ class Orchestrator:
                     continue
                 run = _Run(s, row, self._decided_order(s, hub.decision_id), rules,
                            getattr(rs, "ref", None), "clock")
+                run.reference = getattr(rs, "reference", None) or {}
                 fired += self._fire_due(run, now)
         return {"now": iso_z(now), "orders": len(order_ids), "fired": fired}
 
@@ -534,4 +651,7 @@ _EFFECTS = {
     "transition": Orchestrator._transition,
     "alert": Orchestrator._alert,
     "clear_alert": Orchestrator._clear,
+    "reorder": Orchestrator._reorder,
+    "accrue": Orchestrator._accrue,
+    "claim": Orchestrator._claim,
 }

@@ -41,6 +41,7 @@ ROUTE_MODULES = [
     "ordinance.api.routes_simulations",   # another engineer's; included when importable
     "ordinance.api.routes_events",        # orchestration: events, timeline, holds (issue #6)
     "ordinance.api.routes_alerts",        # orchestration: alerts (issue #6)
+    "ordinance.api.routes_payments",      # orchestration: payments, invoices (issue #6)
 ]
 OPTIONAL_MODULES = {"ordinance.api.routes_simulations"}
 

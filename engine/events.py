@@ -291,6 +291,17 @@ class AccrueRebate(_Values):
     kind = "accrue"
 
 
+@event_action("ship_and_debit", "Files a ship-and-debit claim against a supplier agreement: "
+              "AMOUNT (exact, in the currency's minor unit) for QUANTITY of SKU shipped.",
+              "ship_and_debit: {agreement: ref.ship_and_debit[event.sku].agreement, sku: "
+              "event.sku, quantity: event.quantity, amount: (ref.ship_and_debit[event.sku]"
+              ".book_cost - ref.ship_and_debit[event.sku].debit_cost) * event.quantity}")
+class ShipAndDebit(_Values):
+    params = ("agreement", "supplier", "sku", "quantity", "amount", "currency")
+    required = ("agreement", "quantity", "amount")
+    kind = "claim"
+
+
 @event_action("notify", "Queues a webhook notification with a topic and a message.",
               "notify: {topic: order.status, message: \"order {order.id} is {status}\"}")
 class Notify:

@@ -497,6 +497,11 @@ def networks(extra_locations: bool) -> str:
     return "\n".join(out) + "\n"
 
 
+# orchestration (issue #6): suppliers, reorder points, rebate programmes, ship-and-debit
+ORCHESTRATION_TABLES = ("suppliers.csv", "reorder_points.csv", "rebate_programmes.csv",
+                        "rebate_products.csv", "ship_and_debit.csv")
+
+
 def write_ruleset(name: str, extra_locations: bool, root: Path = ROOT) -> None:
     rng = random.Random(SEED)  # same customers and products in both rule sets
     out = root / name / "reference"
@@ -531,7 +536,7 @@ def write_ruleset(name: str, extra_locations: bool, root: Path = ROOT) -> None:
     write_csv(out / "eccn.csv", ["eccn", "description", "controls", "policy"], [list(e) for e in ECCN_TABLE])
     shutil.copyfile(SOURCES / "denied_parties.csv", out / "denied_parties.csv")
     for fixed in ("embargoed.yaml", "embargoed_regions.csv", "export_groups.csv", "channels.csv",
-                  "SOURCES.md"):
+                  "SOURCES.md", *ORCHESTRATION_TABLES):
         src = SOURCES / fixed
         if src.exists():
             shutil.copyfile(src, out / fixed)

@@ -35,6 +35,22 @@ def upgrade() -> None:
         batch_op.create_index('ix_orch_alerts_order', ['order_id', 'code', 'key'], unique=False)
         batch_op.create_index('ix_orch_alerts_state', ['state', 'priority'], unique=False)
 
+    op.create_table('orch_debit_claims',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('agreement', sa.String(length=200), nullable=False),
+    sa.Column('supplier', sa.String(length=200), nullable=True),
+    sa.Column('order_id', sa.String(length=200), nullable=False),
+    sa.Column('sku', sa.String(length=200), nullable=True),
+    sa.Column('quantity', sa.String(length=40), nullable=False),
+    sa.Column('amount', sa.String(length=40), nullable=False),
+    sa.Column('currency', sa.String(length=10), nullable=True),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('orch_debit_claims', schema=None) as batch_op:
+        batch_op.create_index('ix_orch_debit_claims', ['agreement', 'order_id'], unique=False)
+
     op.create_table('orch_events',
     sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('order_id', sa.String(length=200), nullable=False),
@@ -45,6 +61,32 @@ def upgrade() -> None:
     sa.Column('result', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('seq'),
     sa.UniqueConstraint('order_id', 'event_id', name='uq_orch_event')
+    )
+    op.create_table('orch_invoices',
+    sa.Column('number', sa.String(length=40), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.String(length=200), nullable=False),
+    sa.Column('event_id', sa.String(length=200), nullable=False),
+    sa.Column('currency', sa.String(length=10), nullable=False),
+    sa.Column('total', sa.String(length=40), nullable=False),
+    sa.Column('document', sa.Text(), nullable=False),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('number'),
+    sa.UniqueConstraint('seq')
+    )
+    with op.batch_alter_table('orch_invoices', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_orch_invoices_order_id'), ['order_id'], unique=False)
+
+    op.create_table('orch_local_provider',
+    sa.Column('key', sa.String(length=300), nullable=False),
+    sa.Column('operation', sa.String(length=20), nullable=False),
+    sa.Column('reference', sa.String(length=200), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('amount', sa.String(length=40), nullable=False),
+    sa.Column('authorised', sa.String(length=40), nullable=False),
+    sa.Column('captured', sa.String(length=40), nullable=False),
+    sa.Column('refunded', sa.String(length=40), nullable=False),
+    sa.PrimaryKeyConstraint('key')
     )
     op.create_table('orch_orders',
     sa.Column('order_id', sa.String(length=200), nullable=False),
@@ -61,6 +103,76 @@ def upgrade() -> None:
     with op.batch_alter_table('orch_orders', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_orch_orders_state'), ['state'], unique=False)
 
+    op.create_table('orch_payments',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('order_id', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('amount', sa.String(length=40), nullable=False),
+    sa.Column('currency', sa.String(length=10), nullable=False),
+    sa.Column('method', sa.String(length=40), nullable=False),
+    sa.Column('provider', sa.String(length=40), nullable=False),
+    sa.Column('reference', sa.String(length=200), nullable=True),
+    sa.Column('idempotency_key', sa.String(length=200), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('detail', sa.Text(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('order_id', 'idempotency_key', name='uq_orch_payment')
+    )
+    with op.batch_alter_table('orch_payments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_orch_payments_order_id'), ['order_id'], unique=False)
+
+    op.create_table('orch_rebate_accruals',
+    sa.Column('programme', sa.String(length=200), nullable=False),
+    sa.Column('period', sa.String(length=20), nullable=False),
+    sa.Column('quantity', sa.String(length=40), nullable=False),
+    sa.Column('amount', sa.String(length=40), nullable=False),
+    sa.Column('rate', sa.String(length=20), nullable=False),
+    sa.Column('accrued', sa.String(length=40), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('programme', 'period')
+    )
+    op.create_table('orch_rebate_entries',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('programme', sa.String(length=200), nullable=False),
+    sa.Column('period', sa.String(length=20), nullable=False),
+    sa.Column('order_id', sa.String(length=200), nullable=False),
+    sa.Column('sku', sa.String(length=200), nullable=True),
+    sa.Column('quantity', sa.String(length=40), nullable=False),
+    sa.Column('amount', sa.String(length=40), nullable=False),
+    sa.Column('rate_after', sa.String(length=20), nullable=False),
+    sa.Column('accrued_delta', sa.String(length=40), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('orch_rebate_entries', schema=None) as batch_op:
+        batch_op.create_index('ix_orch_rebate_entries', ['programme', 'period'], unique=False)
+
+    op.create_table('orch_reorders',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('location', sa.String(length=100), nullable=False),
+    sa.Column('sku', sa.String(length=200), nullable=False),
+    sa.Column('quantity', sa.String(length=40), nullable=False),
+    sa.Column('supplier', sa.String(length=200), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('rule', sa.String(length=400), nullable=False),
+    sa.Column('order_id', sa.String(length=200), nullable=True),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('orch_reorders', schema=None) as batch_op:
+        batch_op.create_index('ix_orch_reorders', ['state', 'location', 'sku'], unique=False)
+
+    op.create_table('orch_stock',
+    sa.Column('location', sa.String(length=100), nullable=False),
+    sa.Column('sku', sa.String(length=200), nullable=False),
+    sa.Column('on_hand', sa.String(length=40), nullable=False),
+    sa.Column('allocated', sa.String(length=40), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('location', 'sku')
+    )
     op.create_table('orch_timeline',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('order_id', sa.String(length=200), nullable=False),
@@ -120,11 +232,34 @@ def downgrade() -> None:
         batch_op.drop_index('ix_orch_timeline_order')
 
     op.drop_table('orch_timeline')
+    op.drop_table('orch_stock')
+    with op.batch_alter_table('orch_reorders', schema=None) as batch_op:
+        batch_op.drop_index('ix_orch_reorders')
+
+    op.drop_table('orch_reorders')
+    with op.batch_alter_table('orch_rebate_entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_orch_rebate_entries')
+
+    op.drop_table('orch_rebate_entries')
+    op.drop_table('orch_rebate_accruals')
+    with op.batch_alter_table('orch_payments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_orch_payments_order_id'))
+
+    op.drop_table('orch_payments')
     with op.batch_alter_table('orch_orders', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_orch_orders_state'))
 
     op.drop_table('orch_orders')
+    op.drop_table('orch_local_provider')
+    with op.batch_alter_table('orch_invoices', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_orch_invoices_order_id'))
+
+    op.drop_table('orch_invoices')
     op.drop_table('orch_events')
+    with op.batch_alter_table('orch_debit_claims', schema=None) as batch_op:
+        batch_op.drop_index('ix_orch_debit_claims')
+
+    op.drop_table('orch_debit_claims')
     with op.batch_alter_table('orch_alerts', schema=None) as batch_op:
         batch_op.drop_index('ix_orch_alerts_state')
         batch_op.drop_index('ix_orch_alerts_order')

@@ -1,0 +1,314 @@
+"""Payments: a ledger per order behind a provider adapter, and the local provider.
+
+The ledger (orch_payments) holds every authorisation, capture and refund of an order with its
+exact amount, the provider's reference and the caller's idempotency key. It always reconciles:
+captures never exceed what was authorised (card, PayPal) nor the order total, refunds never
+exceed what was captured, and `balance()` gives authorised, captured, refunded, paid (captured
+minus refunded) and outstanding (total minus paid) from the entries alone.
+
+Providers plug in through `PaymentProvider` (authorise, capture, refund; each with an
+idempotency key; `ProviderTimeout` when the answer is unknown). The providers of record cannot
+be reached from here, so `LocalProvider` behaves like one for tests and demos: the token
+`tok_decline` is declined, `tok_timeout` authorises but times out (a retry with the same key gets
+the approval), partial captures and refunds are bounded by what it holds, and a repeated key
+gets the same answer. Its memory is a table, so it survives a restart like a remote one would.
+
+Outcomes become order events (payment_declined, payment_authorised, payment_captured,
+payment_refunded) through the orchestrator, so three declines within an hour hold the order.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .db import Database
+from .models import Order
+from .models_orchestration import PaymentEntry, ProviderOperation
+from .store import Conflict, Invalid, NotFound, loads_exact
+
+METHODS = ("card", "paypal", "bank_transfer", "cash_on_delivery", "invoice")
+AUTHORISED_METHODS = ("card", "paypal")  # the others are paid on receipt: capture only
+ACTIONS = ("authorise", "capture", "refund")
+
+
+@dataclass(frozen=True)
+class ProviderResult:
+    status: str  # approved | declined
+    reference: str
+    message: str = ""
+
+
+class ProviderTimeout(Exception):
+    """The provider did not answer in time: the outcome is unknown; retry with the same key."""
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def authorise(self, key: str, amount: Decimal, currency: str, method: str,
+                  token: str | None) -> ProviderResult: ...
+
+    def capture(self, key: str, reference: str, amount: Decimal) -> ProviderResult: ...
+
+    def refund(self, key: str, reference: str, amount: Decimal) -> ProviderResult: ...
+
+
+class LocalProvider:
+    name = "local"
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def _op(self, key: str, operation: str, run: Any) -> ProviderResult:
+        with self.db.session(write=True) as s:
+            op = s.get(ProviderOperation, key)
+            if op is not None:
+                if op.status == "timeout":  # the retry sees what really happened
+                    op.status = "approved"
+                return ProviderResult(op.status, op.reference)
+            status, reference, timeout, extra = run(s)
+            s.add(ProviderOperation(key=key, operation=operation, reference=reference,
+                                    status=status if not timeout else "timeout", **extra))
+        if timeout:
+            raise ProviderTimeout(f"the provider did not answer in time ({operation})")
+        return ProviderResult(status, reference)
+
+    def authorise(self, key: str, amount: Decimal, currency: str, method: str,
+                  token: str | None) -> ProviderResult:
+        def run(s: Any) -> tuple[str, str, bool, dict[str, str]]:
+            ref = "auth_" + uuid.uuid5(uuid.NAMESPACE_URL, key).hex[:16]
+            if token == "tok_decline":
+                return "declined", ref, False, {"amount": str(amount)}
+            return "approved", ref, token == "tok_timeout", {
+                "amount": str(amount), "authorised": str(amount)}
+        return self._op("auth:" + key, "authorise", run)
+
+    def _bounded(self, key: str, operation: str, reference: str, amount: Decimal,
+                 field: str, limit_of: Any) -> ProviderResult:
+        def run(s: Any) -> tuple[str, str, bool, dict[str, str]]:
+            auth = s.scalars(select(ProviderOperation).where(
+                ProviderOperation.reference == reference,
+                ProviderOperation.operation == "authorise")).first()
+            if auth is None or auth.status == "declined":
+                return "declined", reference, False, {"amount": str(amount)}
+            done = Decimal(getattr(auth, field))
+            if done + amount > limit_of(auth):
+                return "declined", reference, False, {"amount": str(amount)}
+            setattr(auth, field, str(done + amount))
+            return "approved", f"{operation}_{uuid.uuid5(uuid.NAMESPACE_URL, key).hex[:16]}", \
+                False, {"amount": str(amount)}
+        return self._op(f"{operation}:{key}", operation, run)
+
+    def capture(self, key: str, reference: str, amount: Decimal) -> ProviderResult:
+        return self._bounded(key, "capture", reference, amount, "captured",
+                             lambda a: Decimal(a.authorised))
+
+    def refund(self, key: str, reference: str, amount: Decimal) -> ProviderResult:
+        return self._bounded(key, "refund", reference, amount, "refunded",
+                             lambda a: Decimal(a.captured))
+
+
+def _money(value: Any, path: str) -> Decimal:
+    if isinstance(value, str):
+        try:
+            value = Decimal(value)
+        except ArithmeticError:
+            value = None
+    if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
+        raise Invalid("amount is a number above zero (text or JSON number)", code="BAD_PAYMENT",
+                      path=path)
+    if value != value.quantize(Decimal("0.01")):
+        raise Invalid("amount has at most 2 decimal places", code="BAD_PAYMENT", path=path)
+    return value
+
+
+class Ledger:
+    def __init__(self, db: Database, provider: PaymentProvider, orchestrator: Any = None):
+        self.db = db
+        self.provider = provider
+        self.orchestrator = orchestrator
+
+    def _order(self, s: Any, order_id: str) -> tuple[dict[str, Any], Decimal, str]:
+        hub = s.get(Order, order_id)
+        if hub is None:
+            raise NotFound(f"no order {order_id!r}", code="ORDER_NOT_FOUND")
+        from .models import DecisionRecord
+
+        text = s.scalars(select(DecisionRecord.decision).where(
+            DecisionRecord.id == hub.decision_id)).first()
+        decision = loads_exact(text) if text else {}
+        pricing = decision.get("pricing") or {}
+        if hub.status == "rejected" or not pricing:
+            raise Conflict("the order was rejected; it takes no payments", code="ORDER_REJECTED")
+        return decision.get("order") or {}, Decimal(str(pricing.get("total"))), str(
+            pricing.get("currency") or "")
+
+    def balance(self, order_id: str) -> dict[str, Any]:
+        with self.db.session() as s:
+            _, total, currency = self._order(s, order_id)
+            entries = s.scalars(select(PaymentEntry).where(PaymentEntry.order_id == order_id)
+                                .order_by(PaymentEntry.id)).all()
+            return _balance(order_id, total, currency, entries)
+
+    def act(self, order_id: str, raw: bytes | dict[str, Any], actor: str) -> dict[str, Any]:
+        body = raw if isinstance(raw, dict) else _parse(raw)
+        action = body.get("action")
+        if action not in ACTIONS:
+            raise Invalid("action is authorise, capture or refund", code="BAD_PAYMENT",
+                          path="$.action")
+        amount = _money(body.get("amount"), "$.amount")
+        key = body.get("idempotency_key")
+        if not isinstance(key, str) or not key.strip() or len(key) > 200:
+            raise Invalid("idempotency_key is a text of 1 to 200 characters", code="BAD_PAYMENT",
+                          path="$.idempotency_key")
+        token = body.get("token")
+        if token is not None and not isinstance(token, str):
+            raise Invalid("token is a text", code="BAD_PAYMENT", path="$.token")
+        rhash = hashlib.sha256(json.dumps([action, str(amount), token]).encode()).hexdigest()
+        with self.db.session() as s:
+            order, total, currency = self._order(s, order_id)
+            old = s.scalars(select(PaymentEntry).where(
+                PaymentEntry.order_id == order_id, PaymentEntry.idempotency_key == key)).first()
+            if old is not None and old.status != "timeout":
+                if old.request_hash != rhash:
+                    raise Conflict("idempotency key already used for another payment request",
+                                   code="PAYMENT_KEY_REUSED", path="$.idempotency_key")
+                return {**_entry(old), "duplicate": True}
+            entries = s.scalars(select(PaymentEntry).where(
+                PaymentEntry.order_id == order_id)).all()
+        method = str((order.get("payment") or {}).get("method") or "")
+        if method not in METHODS:
+            raise Conflict(f"the order's payment method {method!r} is not one of "
+                           f"{', '.join(METHODS)}", code="PAYMENT_METHOD")
+        bal = _balance(order_id, total, currency, entries)
+        auth_ref = self._check(action, method, amount, bal, entries)
+        try:
+            if action == "authorise":
+                res = self.provider.authorise(f"{order_id}:{key}", amount, currency, method,
+                                              token)
+            elif action == "capture" and method not in AUTHORISED_METHODS:
+                res = ProviderResult("approved", f"receipt_{uuid.uuid4().hex[:12]}")
+            elif action == "capture":
+                res = self.provider.capture(f"{order_id}:{key}", auth_ref, amount)
+            elif method not in AUTHORISED_METHODS:
+                res = ProviderResult("approved", f"refund_{uuid.uuid4().hex[:12]}")
+            else:
+                res = self.provider.refund(f"{order_id}:{key}", auth_ref, amount)
+            status, reference = res.status, res.reference
+        except ProviderTimeout:
+            status, reference = "timeout", None
+        from .clock import utc
+
+        now = self.orchestrator.clock.now() if self.orchestrator else None
+        from datetime import datetime, timezone
+
+        at = utc(now) if now else datetime.now(timezone.utc)
+        try:
+            with self.db.session(write=True) as s:
+                old = s.scalars(select(PaymentEntry).where(
+                    PaymentEntry.order_id == order_id,
+                    PaymentEntry.idempotency_key == key)).first()
+                if old is not None:  # a timeout retried: the entry takes the real outcome
+                    old.status, old.reference, old.at = status, reference, at
+                    entry = old
+                else:
+                    entry = PaymentEntry(order_id=order_id, kind=action, status=status,
+                                         amount=str(amount), currency=currency, method=method,
+                                         provider=self.provider.name, reference=reference,
+                                         idempotency_key=key, request_hash=rhash,
+                                         detail=actor, at=at)
+                    s.add(entry)
+                s.flush()
+                out = _entry(entry)
+        except IntegrityError:
+            raise Conflict("the same payment request is being handled; retry",
+                           code="CONCURRENT_PAYMENT") from None
+        self._report(order_id, key, action, status, amount, reference, at)
+        if status == "timeout":
+            raise Conflict("the payment provider did not answer in time; retry with the same "
+                           "idempotency_key", code="PROVIDER_TIMEOUT", details=out)
+        out["duplicate"] = False
+        return out
+
+    def _check(self, action: str, method: str, amount: Decimal, bal: dict[str, Any],
+               entries: list[PaymentEntry]) -> str:
+        if action == "authorise":
+            if method not in AUTHORISED_METHODS:
+                raise Conflict(f"{method} is paid on receipt: record a capture",
+                               code="NOT_AUTHORISABLE")
+            if Decimal(bal["authorised"]) + amount > Decimal(bal["total"]):
+                raise Conflict("authorisations would exceed the order total", code="OVER_TOTAL",
+                               path="$.amount")
+            return ""
+        auths = [e for e in entries if e.kind == "authorise" and e.status == "approved"]
+        if action == "capture":
+            if Decimal(bal["captured"]) + amount > Decimal(bal["total"]):
+                raise Conflict("captures would exceed the order total", code="OVER_TOTAL",
+                               path="$.amount")
+            if method in AUTHORISED_METHODS:
+                if not auths:
+                    raise Conflict("nothing is authorised to capture", code="NOT_AUTHORISED")
+                if Decimal(bal["captured"]) + amount > Decimal(bal["authorised"]):
+                    raise Conflict("captures would exceed what was authorised",
+                                   code="OVER_AUTHORISED", path="$.amount")
+                return str(auths[-1].reference)
+            return ""
+        if Decimal(bal["refunded"]) + amount > Decimal(bal["captured"]):
+            raise Conflict("refunds would exceed what was captured", code="OVER_CAPTURED",
+                           path="$.amount")
+        return str(auths[-1].reference) if auths else ""
+
+    def _report(self, order_id: str, key: str, action: str, status: str, amount: Decimal,
+                reference: str | None, at: Any) -> None:
+        if self.orchestrator is None or status == "timeout":
+            return
+        etype = {("authorise", "approved"): "payment_authorised",
+                 ("authorise", "declined"): "payment_declined",
+                 ("capture", "approved"): "payment_captured",
+                 ("refund", "approved"): "payment_refunded"}.get((action, status))
+        if etype is None:
+            return
+        try:
+            self.orchestrator.post_event(order_id, {
+                "id": f"payment:{key}", "type": etype, "amount": amount,
+                "reference": reference, "at": at.isoformat()}, actor="payments")
+        except Conflict:
+            pass  # e.g. a closed order: the ledger entry stands; the event does not fit
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw, parse_float=Decimal, parse_int=Decimal)
+    except ValueError as exc:
+        raise Invalid(f"the body is not JSON: {exc}", code="BAD_PAYMENT", path="$") from None
+    if not isinstance(body, dict):
+        raise Invalid("a payment request is a JSON object", code="BAD_PAYMENT", path="$")
+    return body
+
+
+def _entry(e: PaymentEntry) -> dict[str, Any]:
+    return {"id": e.id, "order_id": e.order_id, "kind": e.kind, "status": e.status,
+            "amount": e.amount, "currency": e.currency, "method": e.method,
+            "provider": e.provider, "reference": e.reference,
+            "idempotency_key": e.idempotency_key, "at": e.at.isoformat()}
+
+
+def _balance(order_id: str, total: Decimal, currency: str,
+             entries: list[PaymentEntry]) -> dict[str, Any]:
+    def sum_of(kind: str) -> Decimal:
+        return sum((Decimal(e.amount) for e in entries if e.kind == kind
+                    and e.status == "approved"), Decimal("0.00"))
+    auth, cap, ref = sum_of("authorise"), sum_of("capture"), sum_of("refund")
+    q = Decimal("0.01")
+    return {"order_id": order_id, "currency": currency, "total": str(total.quantize(q)),
+            "authorised": str(auth.quantize(q)), "captured": str(cap.quantize(q)),
+            "refunded": str(ref.quantize(q)), "paid": str((cap - ref).quantize(q)),
+            "outstanding": str((total - cap + ref).quantize(q, ROUND_HALF_UP)),
+            "entries": [_entry(e) for e in entries]}

@@ -1,0 +1,80 @@
+"""Payments and billing doors: the order's payment ledger (authorise, capture, refund through
+the provider adapter) and its invoices (JSON and PDF). Logic: adapters/payments.py, billing.py.
+"""
+from __future__ import annotations
+
+import threading
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from ordinance.adapters import billing
+from ordinance.adapters.payments import Ledger, LocalProvider
+from ordinance.adapters.store_keys import KeyInfo
+
+from .auth import require
+from .routes_decisions import errors, json_schema_response, raw_body
+from .routes_events import _json, orchestrator
+
+router = APIRouter(tags=["payments"])
+_LOCK = threading.Lock()
+
+PAYMENT_BODY = {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["action", "amount", "idempotency_key"],
+    "properties": {"action": {"enum": ["authorise", "capture", "refund"]},
+                   "amount": {"type": "string", "example": "12.34"},
+                   "idempotency_key": {"type": "string"},
+                   "token": {"type": "string", "description": "the local provider declines "
+                             "tok_decline and times out on tok_timeout"}}}}}}
+
+
+def ledger(request: Request) -> Ledger:
+    app = request.app
+    led = getattr(app.state, "payments", None)
+    if led is None:
+        with _LOCK:
+            led = getattr(app.state, "payments", None)
+            if led is None:
+                orch = orchestrator(request)
+                led = Ledger(app.state.ctx.db, LocalProvider(app.state.ctx.db), orch)
+                app.state.payments = led
+    return led
+
+
+@router.post("/v1/orders/{order_id}/payments",
+             summary="Authorise, capture or refund (idempotent on idempotency_key)",
+             openapi_extra={"requestBody": PAYMENT_BODY},
+             responses={200: json_schema_response("the ledger entry"), **errors(404, 409, 422)})
+def pay(request: Request, order_id: str, raw: bytes = Depends(raw_body),
+        key: KeyInfo = Depends(require("evaluator"))) -> Response:
+    return _json(ledger(request).act(order_id, raw, key.name))
+
+
+@router.get("/v1/orders/{order_id}/payments", summary="The payment ledger and its balance",
+            responses={200: json_schema_response("balance and entries"), **errors(404, 409)})
+def payments(request: Request, order_id: str,
+             key: KeyInfo = Depends(require("evaluator"))) -> Response:
+    return _json(ledger(request).balance(order_id))
+
+
+@router.get("/v1/orders/{order_id}/invoices", summary="The order's invoices, one per shipment",
+            responses={200: json_schema_response("invoices"), **errors()})
+def invoices(request: Request, order_id: str,
+             key: KeyInfo = Depends(require("evaluator"))) -> Response:
+    return _json(billing.invoices_of(request.app.state.ctx.db, order_id))
+
+
+@router.get("/v1/invoices/{number}.pdf", summary="An invoice as PDF",
+            responses={200: {"description": "the PDF", "content": {"application/pdf": {}}},
+                       **errors(404)})
+def invoice_pdf(request: Request, number: str,
+                key: KeyInfo = Depends(require("evaluator"))) -> Response:
+    doc = billing.invoice(request.app.state.ctx.db, number)
+    return Response(billing.render_pdf(doc), media_type="application/pdf")
+
+
+@router.get("/v1/invoices/{number}", summary="An invoice",
+            responses={200: json_schema_response("the invoice"), **errors(404)})
+def invoice(request: Request, number: str,
+            key: KeyInfo = Depends(require("evaluator"))) -> Response:
+    return _json(billing.invoice(request.app.state.ctx.db, number))

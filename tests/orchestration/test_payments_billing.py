@@ -1,0 +1,115 @@
+"""A web order paid by card over HTTP: authorise, ship in two parts with an invoice each, capture
+per invoice, the ledger reconciling to the decision's total; declines, timeouts, idempotency;
+the invoice PDF rendered and looked at as a picture (pdftoppm from poppler-utils)."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def pay(orch: Any, oid: str, expect: int = 200, **body: Any) -> dict[str, Any]:
+    r = orch.http("evaluator").post(f"/v1/orders/{oid}/payments", json=body)
+    assert r.status_code == expect, r.text
+    return r.json()
+
+
+def test_card_order_shipped_in_two_parts_invoiced_and_captured_exactly(
+        orch: Any, tmp_path: Path) -> None:
+    view = orch.order("WEB-1")
+    pricing = view["decision"]["pricing"]
+    total = Decimal(pricing["total"])
+    a = pay(orch, "WEB-1", action="authorise", amount=str(total), idempotency_key="auth-1",
+            token="tok_visa")
+    assert (a["status"], a["kind"], a["method"]) == ("approved", "authorise", "card")
+    assert pay(orch, "WEB-1", action="authorise", amount=str(total),
+               idempotency_key="auth-1", token="tok_visa")["duplicate"] is True
+    r = pay(orch, "WEB-1", 409, action="authorise", amount="1.00", idempotency_key="auth-2")
+    assert r["error"]["code"] == "OVER_TOTAL"
+    orch.event("WEB-1", "s", "scheduled")
+    orch.event("WEB-1", "r", "released")
+    one = orch.event("WEB-1", "p1", "shipment_confirmed",
+                     lines=[{"line_id": "1", "quantity": 3}, {"line_id": "2", "quantity": 5}])
+    two = orch.event("WEB-1", "p2", "shipment_confirmed", lines=[{"line_id": "1", "quantity": 7}])
+    (n1,), (n2,) = one["invoices"], two["invoices"]
+    assert int(n2[-6:]) == int(n1[-6:]) + 1 and n1.startswith("INV-2026-")
+    inv = orch.http("evaluator").get("/v1/orders/WEB-1/invoices").json()
+    docs = inv["invoices"]
+    assert [d["number"] for d in docs] == [n1, n2]
+    assert Decimal(inv["total"]) == total  # the invoices add up to the decision exactly
+    assert sum(Decimal(d["net"]) for d in docs) == Decimal(pricing["subtotal"]) + Decimal(
+        pricing["charges_total"])
+    assert docs[0]["charges"] and not docs[1]["charges"]
+    for d in docs:
+        cap = pay(orch, "WEB-1", action="capture", amount=d["total"],
+                  idempotency_key=f"cap-{d['number']}")
+        assert cap["status"] == "approved"
+    r = pay(orch, "WEB-1", 409, action="capture", amount="0.01", idempotency_key="cap-x")
+    assert r["error"]["code"] in ("OVER_TOTAL", "OVER_AUTHORISED")
+    bal = orch.http("evaluator").get("/v1/orders/WEB-1/payments").json()
+    assert (Decimal(bal["captured"]), Decimal(bal["outstanding"])) == (total, Decimal(0))
+    kinds = [e["kind"] for e in orch.timeline("WEB-1")["entries"]]
+    assert kinds.count("invoice") == 2
+    events = [e["cause"] for e in orch.timeline("WEB-1")["entries"] if e["kind"] == "event"]
+    assert events.count("payment_captured") == 2 and "payment_authorised" in events
+    # refund part of it: bounded by what was captured; the balance follows
+    pay(orch, "WEB-1", action="refund", amount="10.00", idempotency_key="ref-1")
+    bal = orch.http("evaluator").get("/v1/orders/WEB-1/payments").json()
+    assert Decimal(bal["paid"]) == total - 10 and Decimal(bal["outstanding"]) == 10
+    r = pay(orch, "WEB-1", 409, action="refund", amount=str(total), idempotency_key="ref-2")
+    assert r["error"]["code"] == "OVER_CAPTURED"
+
+    pdf = orch.http("evaluator").get(f"/v1/invoices/{n1}.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (Debian's poppler-utils) is not installed")
+    (tmp_path / "inv.pdf").write_bytes(pdf.content)
+    subprocess.run(["pdftoppm", "-png", "-r", "50", "-singlefile", str(tmp_path / "inv.pdf"),
+                    str(tmp_path / "inv")], check=True)
+    from PIL import Image
+
+    img = Image.open(tmp_path / "inv.png").convert("L")
+    w, h = img.size
+    assert 0.68 < w / h < 0.73  # A4 portrait
+    band = img.crop((0, 0, w, int(h * 0.08)))
+    assert sum(band.getdata()) / (band.width * band.height) < 80  # the dark title band
+    body = img.crop((0, int(h * 0.12), w, int(h * 0.45)))
+    dark = sum(1 for p in body.getdata() if p < 128)
+    assert dark > 200  # text drawn: lines, quantities, totals
+    text = subprocess.run(["pdftotext", str(tmp_path / "inv.pdf"), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    assert n1 in text and docs[0]["total"] in text
+
+
+def test_declines_hold_the_order_timeouts_retry_and_bad_requests(orch: Any) -> None:
+    orch.order("PAY-2")
+    for i in range(3):
+        d = pay(orch, "PAY-2", action="authorise", amount="5.00",
+                idempotency_key=f"try-{i}", token="tok_decline")
+        assert d["status"] == "declined"
+    assert orch.timeline("PAY-2")["state"] == "on_hold"
+    r = pay(orch, "PAY-2", 409, action="authorise", amount="5.00", idempotency_key="t",
+            token="tok_timeout")
+    assert r["error"]["code"] == "PROVIDER_TIMEOUT"
+    ok = pay(orch, "PAY-2", action="authorise", amount="5.00", idempotency_key="t",
+             token="tok_timeout")
+    assert ok["status"] == "approved"
+    assert orch.timeline("PAY-2")["state"] == "captured"  # the authorisation released the hold
+    r = pay(orch, "PAY-2", 409, action="authorise", amount="6.00", idempotency_key="t")
+    assert r["error"]["code"] == "PAYMENT_KEY_REUSED"
+    c = orch.http("evaluator")
+    for body, path in (({"action": "steal", "amount": "1", "idempotency_key": "k"}, "$.action"),
+                       ({"action": "capture", "amount": "1.001", "idempotency_key": "k"},
+                        "$.amount"),
+                       ({"action": "capture", "amount": "-1", "idempotency_key": "k"},
+                        "$.amount"),
+                       ({"action": "capture", "amount": "1"}, "$.idempotency_key")):
+        r = c.post("/v1/orders/PAY-2/payments", json=body)
+        assert r.status_code == 422 and r.json()["error"]["path"] == path, r.text
+    assert c.post("/v1/orders/NOPE/payments", json={
+        "action": "capture", "amount": "1", "idempotency_key": "k"}).status_code == 404
+    assert c.get("/v1/invoices/INV-0000-000000").status_code == 404

@@ -1,0 +1,81 @@
+"""Reorder proposals and supplier rebates over HTTP: stock after allocations and shipments,
+the economic quantity from the preferred supplier, a tier crossed mid-quarter re-rating the
+period's accrual to the cent, and ship-and-debit claims computed exactly."""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+
+def net_of(view: dict[str, Any], line_id: str) -> Decimal:
+    lines = view["decision"]["pricing"]["lines"]
+    return Decimal(next(ln["net"] for ln in lines if ln["line_id"] == line_id))
+
+
+def ship_all(orch: Any, oid: str, lines: list[dict[str, Any]], at: str) -> dict[str, Any]:
+    orch.event(oid, f"{oid}-s", "scheduled", at=at)
+    orch.event(oid, f"{oid}-r", "released", at=at)
+    return orch.event(oid, f"{oid}-ship", "shipment_confirmed", lines=lines, at=at)
+
+
+def test_allocation_below_the_reorder_point_proposes_the_economic_quantity(orch: Any) -> None:
+    view = orch.order("RO-1", lines=[{"id": "1", "sku": "HTL-0004", "quantity": 20}])
+    alloc = view["decision"]["sourcing"]["lines"][0]["allocations"]
+    assert [a["location"] for a in alloc] == ["WH-NJ"]
+    c = orch.http("analyst")
+    before = c.get("/v1/reorders").json()["items"]
+    assert not [r for r in before if r["sku"] == "HTL-0004"]
+    # the first event reserves the allocation: 718 on hand - 20 allocated = 698 < 700
+    r = orch.event("RO-1", "a", "scheduled", at="2026-11-20T10:00:00Z")
+    assert {"kind": "reorder", "rule": "reorder/below-reorder-point"}.items() <= \
+        r["effects"][0].items()
+    (p,) = [x for x in c.get("/v1/reorders").json()["items"] if x["sku"] == "HTL-0004"]
+    assert (p["location"], p["quantity"], p["supplier"], p["state"]) == (
+        "WH-NJ", "400", "SUP-TOOLRITE", "open")
+    assert p["reason"] == "available 698 below the reorder point 700"
+    # shipping keeps available where it was (on hand and allocation both drop): no second one
+    orch.event("RO-1", "b", "released", at="2026-11-20T11:00:00Z")
+    orch.event("RO-1", "c", "shipment_confirmed", lines=[{"line_id": "1", "quantity": 20}],
+               at="2026-11-20T12:00:00Z")
+    assert len([x for x in c.get("/v1/reorders").json()["items"]
+                if x["sku"] == "HTL-0004"]) == 1
+    stock = c.get("/v1/stock/WH-NJ/HTL-0004").json()
+    assert (stock["on_hand"], stock["allocated"], stock["available"]) == ("698", "0", "698")
+    assert c.get("/v1/reorders", params={"state": "x"}).status_code == 422
+
+
+def test_a_tier_crossed_mid_quarter_re_rates_the_accrual_to_the_cent(orch: Any) -> None:
+    a = orch.order("RB-1", lines=[{"id": "1", "sku": "FAS-0007", "quantity": 400}])
+    b = orch.order("RB-2", lines=[{"id": "1", "sku": "FAS-0007", "quantity": 150},
+                                  {"id": "2", "sku": "FAS-0017", "quantity": 60}])
+    net_a, net_b1, net_b2 = net_of(a, "1"), net_of(b, "1"), net_of(b, "2")
+    ship_all(orch, "RB-1", [{"line_id": "1", "quantity": 400}], "2026-11-20T10:00:00Z")
+    c = orch.http("analyst")
+    (acc,) = c.get("/v1/rebates/accruals", params={"programme": "RB-FASTCO-2026"}).json()[
+        "items"]
+    cent = Decimal("0.01")
+    assert (acc["period"], acc["quantity"], acc["rate"]) == ("2026-Q4", "400", "2")
+    assert Decimal(acc["accrued"]) == (net_a * 2 / 100).quantize(cent, ROUND_HALF_UP)
+    # the second order takes the quarter past 500 units: 3% on everything shipped in it
+    r = orch.event("RB-2", "s", "scheduled", at="2026-12-01T10:00:00Z")
+    orch.event("RB-2", "r", "released", at="2026-12-01T10:00:00Z")
+    orch.event("RB-2", "p1", "shipment_confirmed", at="2026-12-01T11:00:00Z",
+               lines=[{"line_id": "1", "quantity": 100}, {"line_id": "2", "quantity": 60}])
+    orch.event("RB-2", "p2", "shipment_confirmed", at="2026-12-02T11:00:00Z",
+               lines=[{"line_id": "1", "quantity": 50}])
+    (acc,) = c.get("/v1/rebates/accruals", params={"programme": "RB-FASTCO-2026"}).json()[
+        "items"]
+    share1 = (net_b1 * 100 / 150).quantize(cent, ROUND_HALF_UP)
+    share2 = (net_b1 * 50 / 150).quantize(cent, ROUND_HALF_UP)
+    total = net_a + share1 + net_b2 + share2
+    assert acc["quantity"] == "610" and acc["rate"] == "3"
+    assert Decimal(acc["amount"]) == total
+    assert Decimal(acc["accrued"]) == (total * 3 / 100).quantize(cent, ROUND_HALF_UP)
+    deltas = [Decimal(e["accrued_delta"]) for e in acc["entries"]]
+    assert sum(deltas) == Decimal(acc["accrued"])  # the entries reconcile to the accrual
+    assert [e["rate_after"] for e in acc["entries"]] == ["2", "3", "3", "3"]
+    claims = [x for x in c.get("/v1/rebates/accruals").json()["claims"]
+              if x["order_id"] == "RB-2"]
+    assert [(x["agreement"], x["quantity"], x["amount"]) for x in claims] == [
+        ("SD-FASTCO-GOV-2026", "60", "153.00")]  # (12.40 - 9.85) x 60
+    assert r["state"] == "scheduled"
