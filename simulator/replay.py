@@ -111,6 +111,10 @@ class Replayer:
         self.baseline, self.candidate = loaded or (load(setup.baseline.path),
                                                    load(setup.candidate.path))
         self.ledgers: tuple[Ledger, Ledger] | None = None
+        # With ledgers the stream should be in order time; orders dated before the one
+        # before them are counted, not reordered (that would mean holding the stream).
+        self.last_date = ""
+        self.out_of_time_order = 0
         if self.options.consume_stock:
             self.ledgers = (initial_ledger(self.baseline.reference),
                             initial_ledger(self.candidate.reference))
@@ -135,6 +139,10 @@ class Replayer:
             except Exception as exc:  # an engine bug: stop, and say on which order
                 raise SimulationError(f"line {line}: the engine failed: {exc!r}") from exc
             if stock_b is not None and stock_c is not None:
+                day = str(order.get("order_date") or "")
+                if day and day < self.last_date:
+                    self.out_of_time_order += 1
+                self.last_date = max(day, self.last_date)
                 take(stock_b, decision_b.allocations())
                 take(stock_c, decision_c.allocations())
             json_b, json_c = decision_b.to_json(), decision_c.to_json()
@@ -183,6 +191,8 @@ def simulate(baseline: RuleSetRef, candidate: RuleSetRef, source: OrderSource,
         runner = executors.make(executor, setup, loaded, workers=workers, scheduler=scheduler,
                                 client=client)
     total = Summary(options.sample_size)
+    extra: dict[str, Any] = {"as_of": options.as_of.isoformat() if options.as_of else None,
+                             "consume_stock": options.consume_stock}
     done = 0
     total_bytes = source.total_bytes
     with runner:
@@ -193,12 +203,16 @@ def simulate(baseline: RuleSetRef, candidate: RuleSetRef, source: OrderSource,
             done += result.items
             if progress:
                 progress(Progress(done, result.bytes_read, total_bytes))
+    if options.consume_stock and isinstance(runner, executors.Inline):
+        extra["out_of_time_order"] = runner.replayer.out_of_time_order
+        if runner.replayer.out_of_time_order and notice:
+            notice(f"--consume-stock: {runner.replayer.out_of_time_order} order(s) are dated "
+                   "before an order ahead of them in the stream; stock is taken in stream order")
+    extra["reference_changed"] = list(setup.reference_changed)
     return total.to_json(
         baseline_info=_info(baseline, loaded[0]), candidate_info=_info(candidate, loaded[1]),
         baseline_rules=loaded[0].rule_ids, candidate_rules=loaded[1].rule_ids,
-        extra={"as_of": options.as_of.isoformat() if options.as_of else None,
-               "consume_stock": options.consume_stock,
-               "reference_changed": list(setup.reference_changed)})
+        extra=extra)
 
 
 def _info(ref: RuleSetRef, rs: Any) -> dict[str, Any]:

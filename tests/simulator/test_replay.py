@@ -125,6 +125,21 @@ def test_consume_stock_depletes_each_side_in_stream_order(data):
     assert side(s, "candidate")["backordered_units"] == "35"
     assert reference["baseline"]["backordered_units"] == "25"
     assert s["changed_orders"] == 0 and s["consume_stock"] is True
+    assert s["out_of_time_order"] == 0 and "out_of_time_order" not in reference
+
+
+def test_consume_stock_counts_orders_out_of_time_order(data, tmp_path):
+    lines = [line for line in (data / "orders.jsonl").read_text().splitlines() if line.strip()]
+    path = tmp_path / "reversed.jsonl"
+    path.write_text("\n".join(reversed(lines)) + "\n")
+    notices = []
+    s = simulate(resolve(str(data / "base")), resolve(str(data / "same")),
+                 open_orders(str(path)), Options(consume_stock=True), notice=notices.append)
+    # O6 (22nd), O5 and O4 (21st), O3, O2, O1 (20th): all but the first come too early.
+    assert s["out_of_time_order"] == 5
+    assert "5 order(s) are dated before" in notices[-1]
+    # O4 now takes W1's 10 B first: 15 + 20 backordered.
+    assert s["baseline"]["backordered_units"] == "35"
 
 
 def test_consume_stock_with_a_candidate_that_changes_sourcing(data, tmp_path):
