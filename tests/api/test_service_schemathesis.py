@@ -27,7 +27,8 @@ def live(tmp_path_factory):
         yield server.url, keys["admin"]
 
 
-# Routes owned by other modules (routes_simulations) are tested by their owners' suites.
+# POST /v1/simulations answers 404 for an unknown rule set, which its OpenAPI entry does not
+# document (found by this test; reported to its owner). Its routes are left out until fixed.
 OTHERS = ("/v1/simulations",)
 
 
