@@ -17,7 +17,8 @@ from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError, InterfaceError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -105,6 +106,8 @@ class Database:
                     raise
         except (OperationalError, InterfaceError) as exc:
             raise DatabaseUnavailable(_short(exc)) from exc
+        except PoolTimeout as exc:
+            raise DatabaseUnavailable("no database connection free in time") from exc
         except DBAPIError as exc:
             if exc.connection_invalidated:
                 raise DatabaseUnavailable(_short(exc)) from exc

@@ -27,6 +27,7 @@ from ordinance.adapters.store_keys import KeyRing
 from ordinance.adapters.store_rulesets import Limits, RuleSets
 
 from .auth import RoleTooWeak, Unauthorized
+from .routes_decisions import BodyTooLarge
 from .settings import Settings
 
 log = logging.getLogger("ordinance.api")
@@ -71,7 +72,7 @@ def build_context(settings: Settings) -> Context:
 
 
 STATUS = [
-    (Unauthorized, 401), (RoleTooWeak, 403), (Forbidden, 403), (NotFound, 404),
+    (BodyTooLarge, 413), (Unauthorized, 401), (RoleTooWeak, 403), (Forbidden, 403), (NotFound, 404),
     (Conflict, 409), (Invalid, 422),
 ]
 

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ordinance import engine
 from ordinance.adapters import store_decisions
-from ordinance.adapters.store import Invalid, Unavailable
+from ordinance.adapters.store import Invalid, ServiceError, Unavailable
 from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import require
@@ -84,8 +84,22 @@ DECISION_SCHEMA = {
 }
 
 
+class BodyTooLarge(ServiceError):
+    code = "BODY_TOO_LARGE"
+
+
 async def raw_body(request: Request) -> bytes:
-    return await request.body()
+    limit = request.app.state.ctx.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"the body is larger than {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"the body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _reject_constant(name: str) -> Any:
@@ -189,7 +203,7 @@ async def _decide(request: Request, raw: bytes, key: KeyInfo, kind: str) -> Resp
 DECIDE_DOC = dict(openapi_extra={"requestBody": DECISION_REQUEST},
                   responses={200: json_schema_response("the decision (SPEC section 6) with "
                                                        "its decision_id", DECISION_SCHEMA),
-                             **errors(404, 409, 422)})
+                             **errors(404, 409, 413, 422)})
 
 
 @router.post("/v1/decisions", summary="Decide an order (every phase)", **DECIDE_DOC)

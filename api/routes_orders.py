@@ -24,7 +24,7 @@ ORDER_VIEW = {"type": "object",
              responses={201: json_schema_response("captured", ORDER_VIEW),
                         200: json_schema_response("already captured with this content",
                                                   ORDER_VIEW),
-                        **errors(404, 409, 422)})
+                        **errors(404, 409, 413, 422)})
 def capture(request: Request, raw: bytes = Depends(raw_body),
             key: KeyInfo = Depends(require("evaluator"))) -> Response:
     ctx = request.app.state.ctx
@@ -41,7 +41,7 @@ def capture(request: Request, raw: bytes = Depends(raw_body),
 @router.put("/v1/orders/{order_id}", summary="A change order: decided again, a new version",
             openapi_extra={"requestBody": DECISION_REQUEST},
             responses={200: json_schema_response("the order after the change", ORDER_VIEW),
-                       **errors(404, 409, 422)})
+                       **errors(404, 409, 413, 422)})
 def change(request: Request, order_id: str, raw: bytes = Depends(raw_body),
            key: KeyInfo = Depends(require("evaluator"))) -> Response:
     ctx = request.app.state.ctx

@@ -8,6 +8,7 @@
                            before reading it again (default 1.0; activation in the same
                            process is seen at once).
 `ORDINANCE_MAX_UPLOAD`     largest rule-set archive accepted, in bytes (default 20 MB).
+`ORDINANCE_MAX_BODY`       largest decision or order request, in bytes (default 5 MB).
 `ORDINANCE_AUTO_MIGRATE`   "0" to skip applying migrations at start-up.
 """
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Settings:
     )
     active_ttl: float = 1.0
     max_upload_bytes: int = 20 * 1024 * 1024
+    max_body_bytes: int = 5 * 1024 * 1024
     max_unpacked_bytes: int = 100 * 1024 * 1024
     max_files: int = 2000
     auto_migrate: bool = True
@@ -46,6 +48,8 @@ class Settings:
             values["active_ttl"] = float(env["ORDINANCE_ACTIVE_TTL"])
         if env.get("ORDINANCE_MAX_UPLOAD"):
             values["max_upload_bytes"] = int(env["ORDINANCE_MAX_UPLOAD"])
+        if env.get("ORDINANCE_MAX_BODY"):
+            values["max_body_bytes"] = int(env["ORDINANCE_MAX_BODY"])
         if env.get("ORDINANCE_AUTO_MIGRATE") == "0":
             values["auto_migrate"] = False
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -189,3 +189,13 @@ def test_openapi_document(service):
                  "/v1/approvals/{task_id}", "/v1/reports/top", "/v1/keys"):
         assert path in doc["paths"], path
     assert "HTTPBearer" in doc["components"]["securitySchemes"]
+
+
+def test_a_body_over_the_limit_is_413(service):
+    limit = service.app.state.ctx.settings.max_body_bytes
+    big = b'{"order": {"id": "x", "note": "' + b"a" * limit + b'"}}'
+    for path in ("/v1/decisions", "/v1/orders"):
+        r = service.client("evaluator").post(path, content=big,
+                                             headers={"Content-Type": "application/json"})
+        assert r.status_code == 413, r.text
+        assert r.json()["error"]["code"] == "BODY_TOO_LARGE"
