@@ -457,9 +457,12 @@ class Hub:
     # ------------------------------------------------------------------ reports
 
     def top(self, by: str, start: str | None = None, end: str | None = None,
-            limit: int = 10) -> dict:
-        """Top entries by revenue (sum of line nets), with units and order count.
-        Rejected orders are left out."""
+            limit: int = 10, sort: str = "revenue") -> dict:
+        """Top entries by revenue (sum of line nets), units or order count (`sort`), each
+        with all three. Rejected orders are left out."""
+        if sort not in ("revenue", "units", "orders"):
+            raise Invalid("sort must be revenue, units or orders", code="BAD_QUERY",
+                          path="sort")
         if by not in REPORT_DIMENSIONS:
             raise Invalid(f"by must be one of {', '.join(REPORT_DIMENSIONS)}",
                           code="BAD_QUERY", path="by")
@@ -480,9 +483,15 @@ class Hub:
                 g[0] += _decimal(net)
                 g[1] += _decimal(qty)
                 g[2].add(oid)
-        ranked = sorted(groups.items(), key=lambda kv: (-kv[1][0], -kv[1][1], -len(kv[1][2]),
-                                                        str(kv[0])))
-        return {"by": by, "from": start, "to": end, "items": [
+        first = {"revenue": 0, "units": 1, "orders": 2}[sort]
+
+        def rank(kv: tuple[Any, list[Any]]) -> tuple:
+            metrics = (kv[1][0], kv[1][1], Decimal(len(kv[1][2])))
+            order = (metrics[first],) + tuple(m for i, m in enumerate(metrics) if i != first)
+            return tuple(-m for m in order) + ("" if kv[0] is None else str(kv[0]),)
+
+        ranked = sorted(groups.items(), key=rank)
+        return {"by": by, "sort": sort, "from": start, "to": end, "items": [
             {"key": k, "revenue": str(v[0]), "units": str(v[1]), "orders": len(v[2])}
             for k, v in ranked[:limit]]}
 

@@ -31,8 +31,9 @@ def top(request: Request,
         from_: str | None = Query(None, alias="from", description="order date, inclusive"),
         to: str | None = Query(None, description="order date, inclusive"),
         limit: int = Query(10, ge=1, le=1000),
+        sort: Literal["revenue", "units", "orders"] = "revenue",
         key: KeyInfo = Depends(require("analyst"))) -> Response:
-    report = request.app.state.ctx.hub.top(by, from_, to, limit)
+    report = request.app.state.ctx.hub.top(by, from_, to, limit, sort)
     if "text/csv" in request.headers.get("accept", ""):
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")

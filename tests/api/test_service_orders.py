@@ -267,6 +267,9 @@ def test_reports_top(service):
     rows = list(csv.reader(io.StringIO(r.text)))
     assert rows == [["channel", "revenue", "units", "orders"], ["shop", "500.00", "5", "2"],
                     ["phone", "100.00", "1", "1"]]
+    by_units = a.get("/v1/reports/top", params={"by": "customer", "sort": "orders", **q}).json()
+    assert [(i["key"], i["orders"]) for i in by_units["items"]] == [("big", 2), ("small", 1)]
+    assert a.get("/v1/reports/top", params={"sort": "profit"}).status_code == 422
     assert a.get("/v1/reports/top", params={"by": "planet"}).status_code == 422
     assert a.get("/v1/reports/top", params={"from": "soon"}).status_code == 422
     assert c.get("/v1/reports/top").status_code == 403
