@@ -53,3 +53,22 @@ def test_dask_gives_the_same_summary_and_rows(data, stream, inline):
     assert summary == inline[0]
     assert rows == inline[1]
     assert by_address == inline[0]
+
+
+def test_a_worker_without_the_directory_writes_the_rule_set_out(data, tmp_path):
+    import shutil
+    from dataclasses import replace
+
+    from ordinance.engine import digest_of
+    from ordinance.simulator.rulesets import bundle, materialize
+
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(data / "candidate-rules", copy)
+    ref = resolve(str(copy))
+    files = bundle(ref)
+    assert "ruleset.yaml" in files and "packs/pricing.yaml" in files
+    assert materialize(ref, files) == str(copy.resolve())    # there, same digest: used as is
+    shutil.rmtree(copy)                                       # as on another machine
+    written = materialize(ref, files)
+    assert written != ref.path and digest_of(written) == ref.digest
+    assert materialize(replace(ref, path=str(copy)), files) == written    # written once
