@@ -138,18 +138,19 @@ def _stored_versions() -> Callable[[str], Path | None]:
     def find(spec: str) -> Path | None:
         if spec != "active" and "@" not in spec:
             return None
+        from sqlalchemy.exc import SQLAlchemyError
+
         from ordinance.adapters import db
         from ordinance.adapters.store import ServiceError
         from ordinance.adapters.store_rulesets import RuleSets
-        from ordinance.simulator.rulesets import RuleSetNotFound
-        from sqlalchemy.exc import SQLAlchemyError
+        from ordinance.simulator.rulesets import RuleSetNotFound, storage_resolver
 
         from .settings import Settings
 
         settings = Settings.from_env()
         try:
-            rulesets = RuleSets(db.connect(settings.database_url), settings.cache_dir)
-            return Path(rulesets.resolve(None if spec == "active" else spec).path)
+            store = RuleSets(db.connect(settings.database_url), settings.cache_dir)
+            return storage_resolver(store)(spec)
         except (ServiceError, SQLAlchemyError) as exc:
             raise RuleSetNotFound(f"{spec}: not found in the service's storage at "
                                   f"{settings.database_url}: {exc}") from None

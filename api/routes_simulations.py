@@ -29,7 +29,7 @@ from ordinance.adapters.store import Conflict, Invalid, NotFound
 from ordinance.adapters.store_keys import KeyInfo
 from ordinance.simulator.jobs import JobRunner
 from ordinance.simulator.replay import Options
-from ordinance.simulator.rulesets import RuleSetNotFound
+from ordinance.simulator.rulesets import RuleSetNotFound, storage_resolver
 from ordinance.simulator.stored import export_orders
 from starlette.concurrency import run_in_threadpool
 
@@ -73,17 +73,6 @@ def _runner(request: Request) -> JobRunner:
         if runner is None:
             runner = state.simulations = JobRunner()
     return runner
-
-
-def _stored(request: Request) -> Any:
-    """A resolver for stored versions, through the service's rule-set cache."""
-    rulesets = request.app.state.ctx.rulesets
-
-    def find(spec: str) -> Path | None:
-        if spec != "active" and "@" not in spec:
-            return None
-        return Path(rulesets.resolve(None if spec == "active" else spec).path)
-    return find
 
 
 async def _ndjson_to_file(request: Request) -> Path:
@@ -189,7 +178,7 @@ async def start(request: Request, baseline: str | None = Query(None),
         # Resolving reads rule-set files (and maybe the database): off the event loop.
         job = await run_in_threadpool(
             _runner(request).start, str(baseline), str(candidate), path, options=options,
-            delete_orders=export is None, resolver=_stored(request), export=export)
+            delete_orders=export is None, resolver=storage_resolver(request.app.state.ctx.rulesets), export=export)
     except RuleSetNotFound as exc:
         if export is None:
             path.unlink(missing_ok=True)

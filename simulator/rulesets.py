@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,16 @@ def register_resolver(resolver: Resolver) -> None:
     """Adds a resolver for stored rule-set versions (tried after directories, in order)."""
     if resolver not in _RESOLVERS:
         _RESOLVERS.append(resolver)
+
+
+def storage_resolver(store: Any) -> Resolver:
+    """A resolver over the service's rule-set store: anything whose `resolve(ref)` gives a
+    loaded rule set for `NAME@DIGEST` or `NAME@VERSION`, and the active one for None."""
+    def find(spec: str) -> Path | None:
+        if spec != "active" and "@" not in spec:
+            return None
+        return Path(store.resolve(None if spec == "active" else spec).path)
+    return find
 
 
 def resolve(spec: str, resolver: Resolver | None = None) -> RuleSetRef:
