@@ -21,7 +21,7 @@ from ordinance.adapters import store_decisions
 from ordinance.adapters.store import Invalid, ServiceError, Unavailable
 from ordinance.adapters.store_keys import KeyInfo
 
-from .auth import require
+from .auth import SECURITY, check_key, require
 
 router = APIRouter(tags=["decisions"])
 
@@ -200,28 +200,28 @@ async def _decide(request: Request, raw: bytes, key: KeyInfo, kind: str) -> Resp
     return json_text(ev.text)
 
 
-DECIDE_DOC = dict(openapi_extra={"requestBody": DECISION_REQUEST},
+DECIDE_DOC = dict(openapi_extra={"requestBody": DECISION_REQUEST, **SECURITY},
                   responses={200: json_schema_response("the decision (SPEC section 6) with "
                                                        "its decision_id", DECISION_SCHEMA),
                              **errors(404, 409, 413, 422)})
 
 
 @router.post("/v1/decisions", summary="Decide an order (every phase)", **DECIDE_DOC)
-async def decide(request: Request, raw: bytes = Depends(raw_body),
-           key: KeyInfo = Depends(require("evaluator"))) -> Response:
-    return await _decide(request, raw, key, "decide")
+async def decide(request: Request) -> Response:
+    key = await check_key(request, "evaluator")
+    return await _decide(request, await raw_body(request), key, "decide")
 
 
 @router.post("/v1/validate", summary="Defaulting, validation and compliance only", **DECIDE_DOC)
-async def validate(request: Request, raw: bytes = Depends(raw_body),
-             key: KeyInfo = Depends(require("evaluator"))) -> Response:
-    return await _decide(request, raw, key, "validate")
+async def validate(request: Request) -> Response:
+    key = await check_key(request, "evaluator")
+    return await _decide(request, await raw_body(request), key, "validate")
 
 
 @router.post("/v1/price", summary="Defaulting and pricing only", **DECIDE_DOC)
-async def price(request: Request, raw: bytes = Depends(raw_body),
-          key: KeyInfo = Depends(require("evaluator"))) -> Response:
-    return await _decide(request, raw, key, "price")
+async def price(request: Request) -> Response:
+    key = await check_key(request, "evaluator")
+    return await _decide(request, await raw_body(request), key, "price")
 
 
 LOG_PAGE = {
