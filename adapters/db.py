@@ -45,12 +45,20 @@ class Database:
         if self.is_sqlite:
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(
-                self.url,
-                connect_args={"check_same_thread": False, "timeout": 30},
-                pool_size=pool_size,
-                max_overflow=20,
-            )
+            if parsed.database in (None, "", ":memory:"):
+                # one shared connection, or every connection would see its own empty database
+                from sqlalchemy.pool import StaticPool
+
+                self.engine: Engine = create_engine(
+                    self.url, connect_args={"check_same_thread": False},
+                    poolclass=StaticPool)
+            else:
+                self.engine = create_engine(
+                    self.url,
+                    connect_args={"check_same_thread": False, "timeout": 30},
+                    pool_size=pool_size,
+                    max_overflow=20,
+                )
             event.listen(self.engine, "connect", _sqlite_pragmas)
             # pysqlite's own BEGIN handling is off (see _sqlite_pragmas); a writing session
             # takes the write lock at BEGIN (IMMEDIATE), so concurrent writers queue on
