@@ -466,12 +466,11 @@ class RuleSets:
         return rs
 
     def _materialise(self, row_id: int, digest: str) -> Path:
-        """Write the stored files to `cache_dir/sha256-HEX/` (once; the directory appears
-        whole, by rename) and return it. The marker sits beside it, not in it, so it is
-        never part of the rule set's files."""
+        """Write the stored files to `cache_dir/sha256-HEX/` once and return it. The
+        directory only ever appears by renaming a complete temporary one, so if it exists it
+        is whole (several processes may race to write it; the first rename wins)."""
         target = self.cache_dir / digest.replace(":", "-")
-        marker = self.cache_dir / (target.name + ".complete")
-        if marker.exists() and target.is_dir():
+        if target.is_dir():
             return target
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         with self.db.session() as s:
@@ -482,11 +481,8 @@ class RuleSets:
             dest = tmp / path
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(content)
-        if target.exists():  # a leftover without its marker: replace it
-            shutil.rmtree(target, ignore_errors=True)
         try:
-            os.replace(tmp, target)
+            os.rename(tmp, target)
         except OSError:  # another process got there first; theirs holds the same bytes
             shutil.rmtree(tmp, ignore_errors=True)
-        marker.write_text(digest)
         return target
