@@ -66,6 +66,8 @@ class LinePrice:
     adjustments: list[dict[str, Any]] = field(default_factory=list)
     tax_rates: list[Decimal] = field(default_factory=list)
     tax: Decimal = ZERO
+    discounted: Decimal = ZERO  # discounts and price-lowering overrides so far (positive)
+    cached_view: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def qty(self) -> Decimal:
         if self.quantity is None:
@@ -81,6 +83,7 @@ class LinePrice:
         self.extended = extended
         self.net = extended + adjusted
         self.priced = True
+        self.cached_view = None
 
     def adjust(self, rule: str, kind: str, amount: Decimal, reason: str) -> bool:
         """Applies a rounded amount (negative lowers the net); False when a floor capped it."""
@@ -89,21 +92,30 @@ class LinePrice:
             amount = -self.net if self.net > 0 else ZERO
             capped = True
         self.net += amount
+        if kind == "discount" or (kind == "override" and amount < 0):
+            self.discounted -= amount
         self.adjustments.append({"rule": rule, "kind": kind, "amount": amount,
                                  "reason": reason})
+        self.cached_view = None
         return not capped
 
     def discount_total(self) -> Decimal:
-        total = ZERO
-        for a in self.adjustments:
-            if a["kind"] == "discount" or (a["kind"] == "override" and a["amount"] < 0):
-                total -= a["amount"]
-        return total
+        return self.discounted
+
+    def set_tax(self, tax: Decimal) -> None:
+        if tax != self.tax:
+            self.tax = tax
+            self.cached_view = None
 
     def view(self) -> dict[str, Any]:
-        return {"list_price": self.list_price, "extended": self.extended, "net": self.net,
-                "discount_percent": percent(self.discount_total(), self.extended),
-                "tax": self.tax, "quantity": self.quantity}
+        """`line.pricing` for expressions; rebuilt only after the line changed."""
+        view = self.cached_view
+        if view is None:
+            view = self.cached_view = {
+                "list_price": self.list_price, "extended": self.extended, "net": self.net,
+                "discount_percent": percent(self.discounted, self.extended), "tax": self.tax,
+                "quantity": self.quantity}
+        return view
 
 
 def percent(part: Decimal, whole: Decimal) -> Decimal:
@@ -169,8 +181,8 @@ class Pricing:
 
     def compute_taxes(self) -> None:
         for lp in self.lines:
-            rate = sum(lp.tax_rates, ZERO)
-            lp.tax = self.money(lp.net * rate / HUNDRED) if rate else ZERO
+            rate = sum(lp.tax_rates, ZERO) if lp.tax_rates else ZERO
+            lp.set_tax(self.money(lp.net * rate / HUNDRED) if rate else ZERO)
 
     def tax_total(self) -> Decimal:
         return sum((lp.tax for lp in self.lines), ZERO) + \
