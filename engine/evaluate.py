@@ -18,7 +18,8 @@ from typing import Any, Iterable
 
 from .functions import parse_date
 from .packrun import ERRORS, compile_pack
-from .pricing import Pricing, line_id
+from .pricing import Pricing, line_id, plain
+
 from .ruleset import PHASES, Model, Pack, Rule
 from .sourcing import Allocation, Network
 from .values import D, RefTables, RuleError, render, truthy
@@ -308,9 +309,9 @@ class Decision:
             sourcing = {"lines": [{
                 "line_id": s["line_id"],
                 "sku": s["sku"],
-                "backordered": format(s["backordered"], "f"),
+                "backordered": plain(s["backordered"]),
                 "allocations": [{"location": a["location"],
-                                 "quantity": format(a["quantity"], "f"),
+                                 "quantity": plain(a["quantity"]),
                                  "ship_date": a["ship_date"].isoformat(),
                                  "arrival_date": a["arrival_date"].isoformat()}
                                 for a in s["allocations"]],

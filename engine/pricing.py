@@ -206,12 +206,12 @@ class Pricing:
             "lines": [_line_json(lp) for lp in self.lines],
             "charges": [_amounts(c) for c in self.charges],
             "recurring": [_amounts(r) for r in self.recurring],
-            "subtotal": _m(v["subtotal"]),
-            "discount_total": _m(v["discount_total"]),
-            "discount_percent": _m(v["discount_percent"]),
-            "charges_total": _m(v["charges_total"]),
-            "tax_total": _m(v["tax_total"]),
-            "total": _m(v["total"]),
+            "subtotal": plain(v["subtotal"]),
+            "discount_total": plain(v["discount_total"]),
+            "discount_percent": plain(v["discount_percent"]),
+            "charges_total": plain(v["charges_total"]),
+            "tax_total": plain(v["tax_total"]),
+            "total": plain(v["total"]),
         }
 
 
@@ -220,26 +220,38 @@ def line_id(line: dict[str, Any], index: int) -> str:
     return render(v) if v is not None else str(index + 1)
 
 
-def _m(x: Decimal | None) -> str | None:
-    return None if x is None else format(x, "f")
+def plain(x: Decimal | None) -> str | None:
+    """A decimal as plain text (str is three times faster than format; only an exponent
+    form needs the slow path)."""
+    if x is None:
+        return None
+    text = str(x)
+    return format(x, "f") if "E" in text else text
 
 
 def _amounts(entry: dict[str, Any]) -> dict[str, Any]:
-    return {k: (_m(v) if v.__class__ is D else v) for k, v in entry.items()}
+    out = entry.copy()
+    amount = out.get("amount")
+    if amount.__class__ is D:
+        out["amount"] = plain(amount)
+    tax = out.get("tax")
+    if tax.__class__ is D:
+        out["tax"] = plain(tax)
+    return out
 
 
 def _line_json(lp: LinePrice) -> dict[str, Any]:
     return {
         "line_id": lp.line_id,
         "sku": lp.sku,
-        "quantity": _m(lp.quantity),
-        "list_price": _m(lp.list_price),
-        "extended": _m(lp.extended),
+        "quantity": plain(lp.quantity),
+        "list_price": plain(lp.list_price),
+        "extended": plain(lp.extended),
         "adjustments": [_amounts(a) for a in lp.adjustments],
-        "net": _m(lp.net),
-        "discount_percent": _m(percent(lp.discount_total(), lp.extended)),
-        "tax": _m(lp.tax),
-        "total": _m(lp.net + lp.tax),
+        "net": plain(lp.net),
+        "discount_percent": plain(percent(lp.discount_total(), lp.extended)),
+        "tax": plain(lp.tax),
+        "total": plain(lp.net + lp.tax),
     }
 
 
