@@ -110,23 +110,30 @@ def record_row(ev: Evaluated, kind: str, key_name: str, order_id: str | None,
 class DecisionLog:
     """Background writer: `write(row)` blocks until the row is committed (or raises)."""
 
-    def __init__(self, db: Database, batch_max: int = 256, timeout: float = 30.0):
+    def __init__(self, db: Database, batch_max: int = 256, timeout: float = 30.0,
+                 writers: int | None = None):
         self.db = db
         self.batch_max = batch_max
         self.timeout = timeout
+        # PostgreSQL commits of several connections overlap (and share WAL flushes), so a
+        # few writers keep the log from waiting on one commit at a time; SQLite has one
+        # write lock, so one writer.
+        self.writers = writers or (1 if db.is_sqlite else 4)
         self._queue: queue.Queue[tuple[dict, Future] | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
         self.batches = 0
         self.rows = 0
 
     def _ensure_started(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
+        if len(self._threads) < self.writers or not all(t.is_alive() for t in self._threads):
             with self._start_lock:
-                if self._thread is None or not self._thread.is_alive():
-                    self._thread = threading.Thread(target=self._run, daemon=True,
-                                                    name="ordinance-decision-log")
-                    self._thread.start()
+                self._threads = [t for t in self._threads if t.is_alive()]
+                while len(self._threads) < self.writers:
+                    t = threading.Thread(target=self._run, daemon=True,
+                                         name=f"ordinance-decision-log-{len(self._threads)}")
+                    t.start()
+                    self._threads.append(t)
 
     def submit(self, row: dict[str, Any]) -> Future:
         """Queue a row; the future completes when it is committed (or fails)."""
@@ -144,9 +151,11 @@ class DecisionLog:
                               "not recorded", code="DATABASE_UNAVAILABLE") from None
 
     def close(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
+        alive = [t for t in self._threads if t.is_alive()]
+        for _ in alive:
             self._queue.put(None)
-            self._thread.join(timeout=10)
+        for t in alive:
+            t.join(timeout=10)
 
     def _run(self) -> None:
         while True:
