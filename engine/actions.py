@@ -83,22 +83,29 @@ class _Assign:
 
     def run(self, st: Any) -> None:
         overwrite = self.overwrite
+        S = st.S
         for root, keys, expr in self.targets:
-            obj = st.root_object(root)
-            for k in keys[:-1]:
-                nxt = obj.get(k)
-                if nxt is None:
-                    nxt = obj[k] = {}
-                elif nxt.__class__ is not dict:
-                    raise RuleError(f"cannot set {root}.{'.'.join(keys)}: '{k}' is "
-                                    f"{show(nxt)}, not an object")
-                obj = nxt
+            obj = S["line"] if root == "line" else st.root_object(root)
+            if len(keys) > 1:
+                obj = self._walk(obj, root, keys)
             last = keys[-1]
             # `default` evaluates its value only when the field is missing or null
             if overwrite or obj.get(last) is None:
-                obj[last] = expr.fn(st.S, st)
+                obj[last] = expr.fn(S, st)
         if self.touches_customer:
             st.refresh_customer()
+
+    @staticmethod
+    def _walk(obj: dict[str, Any], root: str, keys: list[str]) -> dict[str, Any]:
+        for k in keys[:-1]:
+            nxt = obj.get(k)
+            if nxt is None:
+                nxt = obj[k] = {}
+            elif nxt.__class__ is not dict:
+                raise RuleError(f"cannot set {root}.{'.'.join(keys)}: '{k}' is "
+                                f"{show(nxt)}, not an object")
+            obj = nxt
+        return obj
 
 
 @action("default", ("defaulting",), None, "Sets each field only when it is missing or null.",

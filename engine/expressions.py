@@ -265,7 +265,7 @@ _HELPERS: dict[str, Any] = {
     "_get": V.get, "_index": V.index, "_add": V.add, "_sub": V.sub, "_mul": V.mul,
     "_div": V.div, "_mod": V.mod, "_neg": V.neg, "_lt": V.lt, "_le": V.le, "_gt": V.gt,
     "_ge": V.ge, "_eq": V.eq, "_ne": V.ne, "_in": V.member, "_notin": V.not_member,
-    "_truthy": V.truthy, "_dict": dict, "_D": Decimal,
+    "_truthy": V.truthy, "_dict": dict, "_D": Decimal, "_str": str,
 }
 _CMP = {"<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge", "==": "_eq", "!=": "_ne"}
 _ARITH = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "%": "_mod"}
@@ -336,7 +336,10 @@ class _Compiler:
             obj = n.args[0]
             if obj.kind == "get" and obj.args[0].kind == "name" and obj.args[0].value == "ref" \
                     and self.table_objects is not None and obj.value in self.table_objects:
-                return f"{self.gen(obj, lam)}.lookup({self.gen(n.args[1], lam)})"
+                table, t = self.gen(obj, lam), self.tmp()
+                # a text key looks the index up directly; other kinds take `lookup`
+                return (f"({table}.index.get({t}) if ({t} := {self.gen(n.args[1], lam)})"
+                        f".__class__ is _str else {table}.lookup({t}))")
             return f"_index({self.gen(obj, lam)}, {self.gen(n.args[1], lam)})"
         if k == "call":
             return self.call(n, lam)

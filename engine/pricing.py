@@ -181,21 +181,35 @@ class Pricing:
 
     def compute_taxes(self) -> None:
         for lp in self.lines:
-            rate = sum(lp.tax_rates, ZERO) if lp.tax_rates else ZERO
-            lp.set_tax(self.money(lp.net * rate / HUNDRED) if rate else ZERO)
+            if lp.tax_rates:
+                rate = sum(lp.tax_rates, ZERO)
+                lp.set_tax(self.money(lp.net * rate / HUNDRED) if rate else ZERO)
 
     def tax_total(self) -> Decimal:
         return sum((lp.tax for lp in self.lines), ZERO) + \
             sum((c.get("tax", ZERO) for c in self.charges), ZERO)
 
     def view(self) -> dict[str, Any]:
-        self.compute_taxes()
-        subtotal = self.subtotal()
-        discount = self.discount_total()
-        charges = self.charges_total()
-        tax = self.tax_total()
+        """`pricing` for expressions: every total in one pass over the lines."""
+        subtotal = extended = discount = tax = ZERO
+        places = self.places
+        for lp in self.lines:
+            net = lp.net
+            subtotal += net
+            extended += lp.extended
+            discount += lp.discounted
+            if lp.tax_rates:
+                rate = sum(lp.tax_rates, ZERO)
+                lp.set_tax(money(net * rate / HUNDRED, places) if rate else ZERO)
+                tax += lp.tax
+        charges = ZERO
+        for c in self.charges:
+            charges += c["amount"]
+            t = c.get("tax")
+            if t is not None:
+                tax += t
         return {"currency": self.currency, "subtotal": subtotal, "discount_total": discount,
-                "discount_percent": percent(discount, self.extended_total()),
+                "discount_percent": percent(discount, extended),
                 "charges_total": charges, "tax_total": tax,
                 "total": subtotal + charges + tax}
 
