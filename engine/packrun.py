@@ -72,14 +72,18 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
     for k, rule in enumerate(pack.rules):
         bind[f"q{k}"] = rule.qid
         bind[f"r{k}"] = rule
-        out.append(f"    st.rule = q{k}")
+        # which rule and line are running matters only to actions and errors: set then
+        where = f"st.rule = q{k}; st.line_index = {'i' if rule.for_each else 'None'}"
+        if rule.table is not None:
+            out.append(f"    st.rule = q{k}")
         if rule.for_each:
             out.append("    for i, line in enumerate(st.lines):")
             ind = "        "
             if has_stop_lines:
                 out.append(f"{ind}if i in stopped:")
                 out.append(f"{ind}    continue")
-            out.append(f"{ind}st.line_index = i")
+            if rule.table is not None:
+                out.append(f"{ind}st.line_index = i")
             out.append(f"{ind}S['line'] = line")
             if rule.reads_pricing:
                 out.append(f"{ind}st.refresh_pricing(i)")
@@ -99,6 +103,7 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
                     if not rule.when.value:
                         out.append(f"{body}pass")
                         out.append(f"{ind}except _ERRORS as e:")
+                        out.append(f"{ind}    {where}")
                         out.append(f"{ind}    st.rule_error(e)")
                         continue
                 else:
@@ -114,6 +119,7 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
                         out.append(f"{body}if ((gx := {v}) == gv{k} or gx.__class__ is _DATE) "
                                    f"and w{k}(S, st):")
                     body += "    "
+            out.append(f"{body}{where}")
             out.append(f"{body}if q{k} not in seen:")
             out.append(f"{body}    seen.add(q{k})")
             out.append(f"{body}    fired.append(q{k})")
@@ -125,10 +131,12 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
             if stop:
                 out.append(f"{body}{stop}")
             out.append(f"{ind}except _ERRORS as e:")
+            out.append(f"{ind}    {where}")
             out.append(f"{ind}    st.rule_error(e)")
-        if rule.for_each:
+        if rule.for_each and rule.table is not None:
             out.append("    st.line_index = None")
-            out.append("    S['line'] = None")
+    out.append("    st.line_index = None")
+    out.append("    S['line'] = None")
     namespace: dict[str, Any] = {"__builtins__": {}}
     namespace.update(bind)
     exec(compile("\n".join(out) + "\n", f"<pack {pack.id}>", "exec"), namespace)  # noqa: S102

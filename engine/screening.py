@@ -10,6 +10,12 @@ normalised by the longer name: one wrong, missing, added or swapped letter in a 
 more letters keeps a name at 0.875 or above. Reordered words are compared sorted too. Names
 that share no word (no pair of words at OSA similarity 0.8 or more) are capped below 0.6, so a
 long common substring of unrelated words cannot raise an alert.
+
+Only listed names that share a word with the query can reach 0.6, so a query is scored against
+those alone, found through an index from words to names (similar words by length bucket): a
+list of thousands of names costs a few short-word comparisons per query word. A name that
+shares no word with any listed name scores 0; every threshold of 0.6 or more answers exactly as
+a comparison against every listed name would.
 """
 from __future__ import annotations
 
@@ -48,26 +54,49 @@ class Entry:
         self.sorted = " ".join(sorted(self.words))
 
 
-def prepare(rows: list[Any]) -> tuple[dict[str, Entry], list[Entry], list[str], list[str]]:
-    """Folds every name and alias of a table once (cached per compiled rule set)."""
-    exact: dict[str, Entry] = {}
-    entries: list[Entry] = []
-    for row in rows:
-        if not isinstance(row, dict):
-            continue
-        names = [row.get("name")]
-        aliases = row.get("aliases")
-        if isinstance(aliases, str):
-            names += aliases.split(";")
-        for n in names:
-            if not isinstance(n, str):
+class Prepared:
+    """A table's names folded once, with an index from each word to the names holding it."""
+
+    def __init__(self, rows: list[Any]):
+        self.exact: dict[str, Entry] = {}
+        self.entries: list[Entry] = []
+        by_word: dict[str, set[int]] = {}
+        for row in rows:
+            if not isinstance(row, dict):
                 continue
-            f = fold(n)
-            if f and f not in exact:
-                e = Entry(f)
-                exact[f] = e
-                entries.append(e)
-    return exact, entries, [e.folded for e in entries], [e.sorted for e in entries]
+            names = [row.get("name")]
+            aliases = row.get("aliases")
+            if isinstance(aliases, str):
+                names += aliases.split(";")
+            for n in names:
+                if not isinstance(n, str):
+                    continue
+                f = fold(n)
+                if f and f not in self.exact:
+                    e = Entry(f)
+                    self.exact[f] = e
+                    for w in e.words:
+                        by_word.setdefault(w, set()).add(len(self.entries))
+                    self.entries.append(e)
+        self.by_word = by_word
+        self.by_length: dict[int, list[str]] = {}
+        for w in by_word:
+            self.by_length.setdefault(len(w), []).append(w)
+
+    def similar_words(self, word: str) -> list[str]:
+        """Words of the table at OSA similarity 0.8 or more (so of nearly the same length)."""
+        out = [word] if word in self.by_word else []
+        n = len(word)
+        span = int(n * (1 - WORD_MATCH) / WORD_MATCH) + 1
+        for length in range(max(1, n - span), n + span + 1):
+            bucket = self.by_length.get(length)
+            if not bucket:
+                continue
+            for w, _, _ in process.extract(word, bucket, scorer=OSA.normalized_similarity,
+                                           score_cutoff=WORD_MATCH, limit=None):
+                if w != word:
+                    out.append(w)
+        return out
 
 
 def _shares_word(a: list[str], b: list[str]) -> bool:
@@ -96,27 +125,29 @@ def _score(q: Entry, e: Entry) -> float:
 def best_score(text: str, rows: list[Any], cache: dict[str, Any]) -> Decimal:
     prepared = cache.get("prepared")
     if prepared is None:
-        prepared = prepare(rows)
-        cache["prepared"] = prepared
+        prepared = cache["prepared"] = Prepared(rows)
     scores = cache.setdefault("scores", {})
     known = scores.get(text)
     if known is not None:
         return known
-    score = _best(Entry(fold(text)), *prepared)
+    score = _best(Entry(fold(text)), prepared)
     if len(scores) < 50_000:  # names repeat across orders; the function is pure
         scores[text] = score
     return score
 
 
-def _best(q: Entry, exact: dict[str, Entry], entries: list[Entry], folded: list[str],
-          sorted_: list[str]) -> Decimal:
-    if not q.folded or not entries:
+def _best(q: Entry, table: Prepared) -> Decimal:
+    """Only names that share a word with the query can reach 0.6, so only they are scored
+    (found through the word index); a name sharing no word with any listed name scores 0."""
+    if not q.folded or not table.entries:
         return Decimal(0)
-    if q.folded in exact:
+    if q.folded in table.exact:
         return ONE
-    candidates = process.extract(q.folded, folded, scorer=OSA.normalized_similarity, limit=8)
-    by_sorted = process.extract(q.sorted, sorted_, scorer=OSA.normalized_similarity, limit=8)
+    candidates: set[int] = set()
+    for word in set(q.words):
+        for w in table.similar_words(word):
+            candidates |= table.by_word[w]
     best = 0.0
-    for _, _, i in candidates + by_sorted:
-        best = max(best, _score(q, entries[i]))
+    for i in candidates:
+        best = max(best, _score(q, table.entries[i]))
     return Decimal(str(round(best, 4)))
