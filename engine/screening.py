@@ -19,6 +19,7 @@ a comparison against every listed name would.
 """
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from decimal import Decimal
@@ -79,24 +80,27 @@ class Prepared:
                         by_word.setdefault(w, set()).add(len(self.entries))
                     self.entries.append(e)
         self.by_word = by_word
-        self.by_length: dict[int, list[str]] = {}
-        for w in by_word:
-            self.by_length.setdefault(len(w), []).append(w)
+        self.words = sorted(by_word, key=len)  # one slice holds every length in a range
+        self.starts = [0] * (max((len(w) for w in self.words), default=0) + 2)
+        for length in range(len(self.starts)):
+            self.starts[length] = bisect.bisect_left(self.words, length, key=len)
 
     def similar_words(self, word: str) -> list[str]:
         """Words of the table at OSA similarity 0.8 or more (so of nearly the same length)."""
-        out = [word] if word in self.by_word else []
         n = len(word)
         span = int(n * (1 - WORD_MATCH) / WORD_MATCH) + 1
-        for length in range(max(1, n - span), n + span + 1):
-            bucket = self.by_length.get(length)
-            if not bucket:
-                continue
-            for w, _, _ in process.extract(word, bucket, scorer=OSA.normalized_similarity,
-                                           score_cutoff=WORD_MATCH, limit=None):
-                if w != word:
-                    out.append(w)
-        return out
+        top = len(self.starts) - 1
+        lo = self.starts[min(max(1, n - span), top)]
+        hi = self.starts[min(n + span + 1, top)]
+        if lo >= hi:
+            return []
+        # rapidfuzz turns a cutoff into a whole distance (0.8 of 5 letters rounds down):
+        # ask a hair lower, then judge exactly as _shares_word does
+        return [w for w, score, _ in process.extract(word, self.words[lo:hi],
+                                                     scorer=OSA.normalized_similarity,
+                                                     score_cutoff=WORD_MATCH - 0.01,
+                                                     limit=None)
+                if w == word or score >= WORD_MATCH]
 
 
 def _shares_word(a: list[str], b: list[str]) -> bool:
@@ -147,7 +151,13 @@ def _best(q: Entry, table: Prepared) -> Decimal:
     for word in set(q.words):
         for w in table.similar_words(word):
             candidates |= table.by_word[w]
-    best = 0.0
-    for i in candidates:
-        best = max(best, _score(q, table.entries[i]))
-    return Decimal(str(round(best, 4)))
+    if not candidates:
+        return Decimal(0)
+    # every candidate shares a word with the query, so no cap applies: the best raw
+    # similarity, of the names as written and with their words sorted
+    chosen = [table.entries[i] for i in candidates]
+    best = max(process.extractOne(q.folded, [e.folded for e in chosen],
+                                  scorer=OSA.normalized_similarity)[1],
+               process.extractOne(q.sorted, [e.sorted for e in chosen],
+                                  scorer=OSA.normalized_similarity)[1])
+    return Decimal(str(round(min(best, 0.9999), 4)))
