@@ -511,7 +511,7 @@ def compile_expr(text: str, span: Span, scope: Scope, diags: Diagnostics,
     if tree.kind == "lit":
         value = V.truthy(tree.value) if condition else tree.value
         return Expr(text, lambda S, X: value, constant=True, value=value)
-    fn = build(body, comp.consts)
+    fn = build(body, comp.consts, f"<expression {span}>")
     if fn is None:
         report(Code.LIMIT, 0, "expression too deeply nested to compile")
         return None
@@ -540,14 +540,16 @@ def _guards(tree: N, scope: Scope, tables: dict[str, Any] | None,
     return out
 
 
-def build(body: str, consts: list[Any]) -> Callable[[dict[str, Any], Any], Any] | None:
+def build(body: str, consts: list[Any],
+          label: str = "<expression>") -> Callable[[dict[str, Any], Any], Any] | None:
+    """Compiles generated source; `label` (the expression's place) names it in profiles."""
     params = ", ".join(f"c{i}" for i in range(len(consts)))
     source = f"def _make({params}):\n    return lambda S, X: {body}\n"
     namespace: dict[str, Any] = {"__builtins__": {}}
     namespace.update(_HELPERS)
     namespace.update(_FN_BINDINGS)
     try:
-        exec(compile(source, "<expression>", "exec"), namespace)  # noqa: S102 - see module doc
+        exec(compile(source, label, "exec"), namespace)  # noqa: S102 - see module doc
     except (SyntaxError, RecursionError, MemoryError):
         return None
     fn: Callable[[dict[str, Any], Any], Any] = namespace["_make"](*consts)
