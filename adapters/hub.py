@@ -391,8 +391,12 @@ class Hub:
     # ------------------------------------------------------------------ approvals
 
     def tasks(self, role: str | None = None, state: str = "open",
-              order_id: str | None = None, limit: int = 500) -> list[dict]:
+              order_id: str | None = None, limit: int = 500,
+              for_key: KeyInfo | None = None) -> list[dict]:
+        """Tasks, oldest first; with `for_key`, only those that key may act on."""
         q = select(ApprovalTask).order_by(ApprovalTask.id).limit(limit)
+        if for_key is not None and for_key.role != "admin":
+            q = q.where(ApprovalTask.role.in_(for_key.approves or ("",)))
         if state != "all":
             q = q.where(ApprovalTask.state == state)
         if role:

@@ -29,8 +29,10 @@ class Act(BaseModel):
 def list_tasks(request: Request, role: str | None = None,
                state: Literal["open", "approved", "rejected", "cancelled", "all"] = "open",
                order_id: str | None = None, limit: int = Query(500, ge=1, le=5000),
+               mine: bool = Query(False, description="only tasks this key may act on"),
                key: KeyInfo = Depends(require("approver"))) -> dict:
-    return {"items": request.app.state.ctx.hub.tasks(role, state, order_id, limit)}
+    return {"items": request.app.state.ctx.hub.tasks(role, state, order_id, limit,
+                                                     key if mine else None)}
 
 
 @router.post("/v1/approvals/{task_id}", summary="Approve or reject a task",

@@ -147,6 +147,12 @@ def test_approvals_in_level_order(service):
     listed = service.client("approver").get("/v1/approvals",
                                             params={"role": "sales-director"}).json()["items"]
     assert director in [t["id"] for t in listed]
+    mine = service.client("approver").get("/v1/approvals", params={"mine": "true",
+                                                                   "order_id": oid}).json()
+    assert [t["role"] for t in mine["items"]] == ["sales-manager"]
+    everything = service.client("admin").get("/v1/approvals", params={"mine": "true",
+                                                                       "order_id": oid}).json()
+    assert len(everything["items"]) == 2
     # the director may not act before the manager
     r = service.client("approver2").post(f"/v1/approvals/{director}", json={"action": "approve"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "LOWER_LEVEL_OPEN"
