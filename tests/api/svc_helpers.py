@@ -22,34 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-def _install_fake_engine() -> None:
-    import importlib.util
-    import sys
-
-    spec = importlib.util.spec_from_file_location(
-        "ordinance_tests_fake_engine", Path(__file__).with_name("fake_engine.py"))
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules[spec.name] = module  # type: ignore[union-attr]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    module.install()
-
-
-# ORDINANCE_TEST_FAKE_ENGINE=1 decides with the stand-in in tests/api/fake_engine.py (for
-# working on the service while the engine is unfinished); by default the real engine.
-if os.environ.get("ORDINANCE_TEST_FAKE_ENGINE") == "1":
-    _install_fake_engine()
-    REAL_ENGINE = False
-else:
-    try:
-        from ordinance.engine import load as _real_load  # noqa: F401
-        REAL_ENGINE = True
-    except ImportError:  # the engine is not there at all yet
-        _install_fake_engine()
-        REAL_ENGINE = False
-
 CONFORMANCE = Path(__file__).resolve().parents[3] / "shared" / "conformance"
-if not CONFORMANCE.is_dir():
-    CONFORMANCE = Path("/work/shared/conformance")
 PG_HOST = os.environ.get("ORDINANCE_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("ORDINANCE_TEST_PG_PORT", "5432"))
 

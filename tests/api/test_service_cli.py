@@ -8,9 +8,8 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
-from svc_helpers import CONFORMANCE, REAL_ENGINE, free_port
+from svc_helpers import CONFORMANCE, free_port
 
 ORDINANCE = str(Path(sys.executable).with_name("ordinance"))
 
@@ -111,7 +110,6 @@ def test_serve_bootstrap_without_a_rule_set(tmp_path):
     assert "admin key" not in out
 
 
-@pytest.mark.skipif(not REAL_ENGINE, reason="needs the real engine in the serve subprocess")
 def test_serve_bootstrap_with_a_rule_set(tmp_path):
     proc, url = _serve(tmp_path, "--ruleset", str(CONFORMANCE / "c07-approval"))
     try:
