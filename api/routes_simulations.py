@@ -139,7 +139,7 @@ def _options(as_of: Any, consume_stock: Any, sample: Any, where: str) -> Options
 @router.post("/v1/simulations", status_code=202,
              summary="Start a simulation: replay orders against a baseline and a candidate",
              openapi_extra={"requestBody": START_BODY},
-             responses={202: json_schema_response("started", JOB), **errors(413, 422)})
+             responses={202: json_schema_response("started", JOB), **errors(404, 413, 422)})
 async def start(request: Request, baseline: str | None = Query(None),
                 candidate: str | None = Query(None), as_of: str | None = Query(None),
                 consume_stock: bool = Query(False), sample: int = Query(20),
