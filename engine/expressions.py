@@ -261,11 +261,16 @@ def _conjuncts(n: N) -> list[N]:
     return _conjuncts(n.args[0]) + _conjuncts(n.args[1]) if n.kind == "and" else [n]
 
 
+_INLINE_AGGREGATES = {"sum": ("_sum_of", "[]"), "count": ("_count_of", "[]"),
+                      "any": ("_any_of", "()"), "all": ("_all_of", "()")}
+
 _HELPERS: dict[str, Any] = {
     "_get": V.get, "_index": V.index, "_add": V.add, "_sub": V.sub, "_mul": V.mul,
     "_div": V.div, "_mod": V.mod, "_neg": V.neg, "_lt": V.lt, "_le": V.le, "_gt": V.gt,
     "_ge": V.ge, "_eq": V.eq, "_ne": V.ne, "_in": V.member, "_notin": V.not_member,
     "_truthy": V.truthy, "_dict": dict, "_D": Decimal, "_str": str,
+    "_items": V.items, "_sum_of": V.sum_of, "_count_of": V.count_of, "_any_of": V.any_of,
+    "_all_of": V.all_of,
 }
 _CMP = {"<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge", "==": "_eq", "!=": "_ne"}
 _ARITH = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "%": "_mod"}
@@ -455,6 +460,16 @@ class _Compiler:
                             "table as quoted text", f'example: {fn.example}')
             elif t.value not in self.scope.tables:
                 self.report(Code.REFERENCE, t.pos, f"unknown reference table '{t.value}'")
+        if fn.name in _INLINE_AGGREGATES:
+            # the element expression runs inside one comprehension, not one call per element;
+            # sum and count evaluate every element (a list), any and all stop early (a generator)
+            items = self.gen(n.args[0], lam)
+            body = self.gen(n.args[1], lam + 1)
+            helper, bracket = _INLINE_AGGREGATES[fn.name]
+            t = self.tmp()  # a comprehension's iterable may not hold `:=`: bind it before
+            comp = f"{body} for it{lam} in {t}"
+            return (f"({helper}({bracket[0]}{comp}{bracket[1]}) if ({t} := _items({items}, "
+                    f"{self.const(fn.name)})) is not None else None)")
         parts = []
         for i, a in enumerate(n.args):
             if i == fn.lambda_arg:

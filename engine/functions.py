@@ -15,7 +15,8 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidO
 from typing import Any, Callable
 
 from . import screening
-from .values import DATE, D, RuleError, Table, kind, show, truthy
+from . import values as V
+from .values import DATE, D, RuleError, Table, kind, show
 
 MAX_REGEX = 300
 
@@ -310,34 +311,31 @@ def _text_fn(ctx: Any, x: Any) -> Any:
     return None if x is None else render(x)
 
 
+# sum, count, any and all compile to comprehensions over values.items (see
+# expressions._INLINE_AGGREGATES); these entries drive the checker, the docs and any caller
+# that holds a Python callable.
 @function("sum", 2, 2, "The sum of `expr` over the list, with `it` the element; nulls skipped.",
           "sum([1, 2, 3], it * 2)", "12", lambda_arg=1)
 def _sum(ctx: Any, items: Any, f: Callable[[Any], Any]) -> Decimal:
-    total = D(0)
-    for it in _list("sum", items):
-        v = f(it)
-        if v is None:
-            continue
-        total += _number("sum", v)
-    return total
+    return V.sum_of([f(it) for it in V.items(items, "sum")])
 
 
 @function("count", 2, 2, "How many elements satisfy the condition, with `it` the element.",
           "count([1, 5, 10], it > 2)", "2", lambda_arg=1)
 def _count(ctx: Any, items: Any, f: Callable[[Any], Any]) -> Decimal:
-    return D(sum(1 for it in _list("count", items) if truthy(f(it))))
+    return V.count_of([f(it) for it in V.items(items, "count")])
 
 
 @function("any", 2, 2, "Whether some element satisfies the condition, with `it` the element.",
           "any([1, 5], it > 2)", "true", lambda_arg=1)
 def _any(ctx: Any, items: Any, f: Callable[[Any], Any]) -> bool:
-    return any(truthy(f(it)) for it in _list("any", items))
+    return V.any_of(f(it) for it in V.items(items, "any"))
 
 
 @function("all", 2, 2, "Whether every element satisfies the condition (true for an empty list).",
           "all([1, 5], it > 0)", "true", lambda_arg=1)
 def _all(ctx: Any, items: Any, f: Callable[[Any], Any]) -> bool:
-    return all(truthy(f(it)) for it in _list("all", items))
+    return V.all_of(f(it) for it in V.items(items, "all"))
 
 
 @function("screen", 2, 2, "The best match score (0 to 1) of a name against the `name` and "

@@ -310,3 +310,45 @@ def render(v: Any) -> str:
     if c is Table:
         return v.name
     return str(v)
+
+
+# --- aggregates over lists (sum, count, any, all compile to comprehensions over these) ------
+
+def items(v: Any, fn: str) -> list[Any]:
+    if v is None:
+        return []
+    if v.__class__ is list:
+        return v
+    if v.__class__ is Table:
+        rows: list[Any] = v.rows
+        return rows
+    raise RuleError(f"{fn}() needs a list, got {kind(v)} {show(v)}")
+
+
+def sum_of(values: list[Any]) -> Decimal:
+    total = D(0)
+    for v in values:
+        if v is None:
+            continue
+        if v.__class__ is not D:
+            raise RuleError(f"sum() needs numbers, got {kind(v)} {show(v)}")
+        total += v
+    return total
+
+
+def count_of(values: list[Any]) -> Decimal:
+    return D(sum(1 for v in values if truthy(v)))
+
+
+def any_of(values: Any) -> bool:
+    for v in values:
+        if truthy(v):
+            return True
+    return False
+
+
+def all_of(values: Any) -> bool:
+    for v in values:
+        if not truthy(v):
+            return False
+    return True
