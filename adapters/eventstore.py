@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -96,12 +97,23 @@ def parse_event(raw: bytes | str | dict[str, Any], now: datetime) -> Event:
         raise Invalid(f"a {etype} event names its step (a text)", code="BAD_EVENT",
                       path="$.step")
     for key in ("amount", "quantity", "on_hand"):
-        if key in body and body[key] is not None and (
-                not isinstance(body[key], Decimal) or not body[key].is_finite()):
-            raise Invalid(f"{key} is a number", code="BAD_EVENT", path=f"$.{key}")
+        if key in body and body[key] is not None:
+            body[key] = _number(body[key], f"$.{key}")
     text = json.dumps(_canonical(body), sort_keys=True, separators=(",", ":"),
                       ensure_ascii=False)
     return Event(eid, etype, at, body, hashlib.sha256(text.encode()).hexdigest())
+
+
+def _number(value: Any, path: str) -> Decimal:
+    """A number, or a text holding one (money travels as text: "12.34")."""
+    if isinstance(value, str):
+        try:
+            value = Decimal(value.strip())
+        except ArithmeticError:
+            value = None
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise Invalid("a number (or a text holding one)", code="BAD_EVENT", path=path)
+    return value
 
 
 def _lines(body: dict[str, Any]) -> None:
@@ -119,6 +131,11 @@ def _lines(body: dict[str, Any]) -> None:
             raise Invalid("line_id names a line of the order", code="BAD_EVENT",
                           path=f"$.lines[{i}].line_id")
         q = ln.get("quantity")
+        if isinstance(q, str):
+            try:
+                ln["quantity"] = q = Decimal(q.strip())
+            except ArithmeticError:
+                q = None
         if not isinstance(q, Decimal) or not q.is_finite() or q <= 0:
             raise Invalid("quantity is a number above zero", code="BAD_EVENT",
                           path=f"$.lines[{i}].quantity")
@@ -126,3 +143,71 @@ def _lines(body: dict[str, Any]) -> None:
 
 def shipped_lines(event: Event) -> list[tuple[str, Decimal]]:
     return [(str(ln["line_id"]), ln["quantity"]) for ln in event.payload.get("lines", [])]
+
+
+# --- a sample stream (crash test, benchmark, replay demos) ------------------------------------
+# Web orders that get declined and authorised, scheduled, released, shipped in two parts,
+# re-estimated and delivered; deterministic for a seed.
+
+START = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+SKUS = ["HTL-0001", "FAS-0007", "FAS-0017", "HTL-0004", "FAS-0002"]
+
+
+def _iso_t(dt: datetime) -> str:
+    return dt.isoformat().replace("+00:00", "Z")
+
+
+def sample_order(oid: str, rng: random.Random) -> dict[str, Any]:
+    skus = rng.sample(SKUS, 2)
+    return {"id": oid, "order_date": "2026-11-20T09:00:00Z", "channel": "web",
+            "currency": "USD", "customer": {"id": rng.choice(["C-00004", "C-00044",
+                                                              "C-00047"])},
+            "ship_to": {"street": "1 Main St", "city": "Tampa", "country": "US",
+                        "state": "FL", "postal": "33636"},
+            "payment": {"method": "card"}, "requested_date": "2026-11-25",
+            "lines": [{"id": "1", "sku": skus[0], "quantity": rng.randint(2, 40)},
+                      {"id": "2", "sku": skus[1], "quantity": rng.randint(2, 40)}]}
+
+
+def sample_stream(n_orders: int, seed: int = 7, prefix: str = "S") -> tuple[
+        list[dict[str, Any]], list[tuple[str, dict[str, Any]]]]:
+    """(orders, events): events as (order id, body) in time order."""
+    rng = random.Random(seed)
+    orders, timed = [], []
+    for i in range(n_orders):
+        o = sample_order(f"{prefix}-{i:05d}", rng)
+        orders.append(o)
+        oid = o["id"]
+        t = START + timedelta(minutes=rng.randint(0, 600))
+        seq = 0
+
+        def ev(etype: str, at: datetime, **payload: Any) -> None:
+            nonlocal seq
+            seq += 1
+            timed.append((at, oid, {"id": f"{oid}-{seq}", "type": etype, "at": _iso_t(at),
+                                    **payload}))
+
+        ev("step_started", t, step="schedule")
+        for k in range(rng.choice([0, 0, 1, 2, 3])):
+            ev("payment_declined", t + timedelta(minutes=5 * (k + 1)), amount="10.00")
+        t += timedelta(minutes=30)
+        ev("payment_authorised", t, reference=f"A{i}")
+        ev("step_completed", t, step="schedule")
+        ev("scheduled", t + timedelta(minutes=1))
+        ev("released", t + timedelta(minutes=2))
+        ev("step_started", t + timedelta(minutes=2), step="ship")
+        q1 = o["lines"][0]["quantity"]
+        part = rng.randint(1, q1)
+        t += timedelta(hours=rng.choice([3, 20, 30, 60]))
+        ev("shipment_confirmed", t, lines=[{"line_id": "1", "quantity": part}])
+        eta = (START + timedelta(days=rng.choice([3, 4, 7]))).date().isoformat()
+        ev("eta_updated", t, eta=eta)
+        t += timedelta(hours=rng.choice([2, 26, 80]))
+        rest = [{"line_id": "2", "quantity": o["lines"][1]["quantity"]}]
+        if part < q1:
+            rest.append({"line_id": "1", "quantity": q1 - part})
+        ev("shipment_confirmed", t, lines=rest)
+        ev("step_completed", t, step="ship")
+        ev("delivered", t + timedelta(days=1))
+    timed.sort(key=lambda x: (x[0], x[1], x[2]["id"]))
+    return orders, [(oid, body) for _, oid, body in timed]

@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "ordinance.api.cmd_orders",      # orders generate, reference import-sdn
     "ordinance.api.cmd_service",     # serve, db, keys
     "ordinance.api.cmd_simulate",    # simulate
+    "ordinance.api.cmd_events",      # simulate-events (orchestration replay, issue #6)
 ]
 
 

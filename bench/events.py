@@ -1,0 +1,145 @@
+"""Benchmark of orchestration: events per second with persistence on (PostgreSQL by default).
+
+    .venv/bin/python bench/events.py [--orders 600] [--processes 2]
+        [--database-url postgresql://postgres@127.0.0.1:5432/DB]
+
+Creates a scratch PostgreSQL database (dropped afterwards) unless --database-url is given,
+captures the orders of `sample_stream` through the order hub with rulesets/acme, then drives
+the orchestrator in-process (no HTTP) from N worker processes, each owning a disjoint set of
+orders and posting their events in time order: every event is one transaction (idempotency
+record, lifecycle, windows, timers, effects, timeline, stock, rebates, invoices). Prints
+events/s and checks that the database holds one event record per event. Asserts nothing about
+time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import sys
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Fixed:
+    def __init__(self, rs: Any):
+        self.rs = rs
+
+    def resolve(self, ref: Any) -> Any:
+        return self.rs
+
+
+def _worker(url: str, events: list[tuple[str, dict[str, Any]]], q: Any) -> None:
+    from ordinance.adapters import db as dbmod
+    from ordinance.adapters.clock import ManualClock
+    from ordinance.adapters.orchestration import Orchestrator
+    from ordinance.engine import load
+
+    rs = load(ROOT / "rulesets" / "acme")
+    orch = Orchestrator(dbmod.connect(url, pool_size=2), _Fixed(rs),
+                        ManualClock("2026-11-20T09:00:00Z"))
+    conflicts = 0
+    for oid, body in events[:5]:  # warm the caches
+        try:
+            orch.post_event(oid, json.dumps(body))
+        except Exception as exc:  # noqa: BLE001
+            if exc.__class__.__name__ != "Conflict":
+                raise
+            conflicts += 1
+    start = time.perf_counter()
+    bodies = [(oid, json.dumps(body)) for oid, body in events[5:]]  # as they arrive by HTTP
+    for oid, text in bodies:
+        try:
+            orch.post_event(oid, text)
+        except Exception as exc:  # noqa: BLE001 - counted, reported
+            if exc.__class__.__name__ != "Conflict":
+                raise
+            conflicts += 1
+    q.put((len(events) - 5, time.perf_counter() - start, conflicts))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--orders", type=int, default=600)
+    ap.add_argument("--processes", type=int, default=2)
+    ap.add_argument("--database-url", default=None)
+    args = ap.parse_args()
+
+    from ordinance.adapters import db as dbmod
+    from ordinance.adapters.eventstore import sample_stream
+    from ordinance.adapters.hub import Hub
+    from ordinance.adapters.store_keys import KeyInfo
+    from ordinance.engine import dumps, load, parse_order
+
+    url, admin, name = args.database_url, None, None
+    if url is None:
+        import psycopg
+
+        name = "ordinance_bench_" + uuid.uuid4().hex[:10]
+        admin = psycopg.connect(host="127.0.0.1", user="postgres", dbname="test",
+                                autocommit=True)
+        admin.execute(f'CREATE DATABASE "{name}"')
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    try:
+        db = dbmod.connect(url)
+        dbmod.upgrade(db)
+        rs = load(ROOT / "rulesets" / "acme")
+        hub = Hub(db)
+        key = KeyInfo(0, "bench", "admin", ())
+        orders, events = sample_stream(args.orders, seed=3, prefix="B")
+        t0 = time.perf_counter()
+        for raw in orders:
+            o = parse_order(json.dumps(raw))
+            text = dumps(o)
+            hub.submit(rs, o, date(2026, 11, 20), None, text, text, key)
+        print(f"captured {len(orders)} orders in {time.perf_counter() - t0:.1f} s")
+        db.dispose()
+        parts: list[list[tuple[str, dict[str, Any]]]] = [[] for _ in range(args.processes)]
+        owner = {o["id"]: i % args.processes for i, o in enumerate(orders)}
+        for oid, body in events:
+            parts[owner[oid]].append((oid, body))
+        ctx = mp.get_context("spawn")
+        q = ctx.Queue()
+        procs = [ctx.Process(target=_worker, args=(url, p, q)) for p in parts]
+        wall = time.perf_counter()
+        for p in procs:
+            p.start()
+        results = [q.get(timeout=600) for _ in procs]
+        for p in procs:
+            p.join()
+        wall = time.perf_counter() - wall
+        n = sum(r[0] for r in results)
+        slowest = max(r[1] for r in results)
+        db = dbmod.connect(url)
+        from sqlalchemy import func, select
+
+        from ordinance.adapters.models_orchestration import EventRecord
+        with db.session() as s:
+            stored = s.scalar(select(func.count()).select_from(EventRecord))
+        db.dispose()
+        print(f"events: {len(events)} ({n} timed, {sum(r[2] for r in results)} answered 409), "
+              f"stored event records: {stored}")
+        print(f"{args.processes} process(es), cores available: {os.cpu_count()}")
+        print(f"events/s (timed part, slowest process): {n / slowest:,.0f}")
+        print(f"events/s (wall clock incl. process start): {len(events) / wall:,.0f}")
+        if stored != len(events) - sum(r[2] for r in results):
+            print("WARNING: stored event records do not match the events applied",
+                  file=sys.stderr)
+            return 1
+    finally:
+        if admin is not None:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          f"WHERE datname = '{name}'")
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            admin.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
