@@ -222,3 +222,45 @@ class Invoice(Base):
     total: Mapped[str] = mapped_column(String(40))
     document: Mapped[str] = mapped_column(Text)  # the invoice as JSON (lines, taxes, totals)
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReturnAuthorisation(Base):
+    """A return authorisation (RMA): its lines, fees, refund and where the stock went."""
+
+    __tablename__ = "orch_returns"
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(String(200), index=True)
+    rma: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    document: Mapped[str] = mapped_column(Text)
+    refund: Mapped[str] = mapped_column(String(40))
+    refund_status: Mapped[str] = mapped_column(String(20))  # refunded | due | none
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (UniqueConstraint("order_id", "rma", name="uq_orch_return"),)
+
+
+class WebhookSubscription(Base):
+    __tablename__ = "orch_webhooks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(200))
+    topics: Mapped[str] = mapped_column(String(400))  # comma-separated: alert,status
+    active: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxMessage(Base):
+    """A notification to deliver, written in the transaction of what it reports: never lost."""
+
+    __tablename__ = "orch_outbox"
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(Integer)
+    topic: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20))  # pending | delivered | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                          nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    __table_args__ = (Index("ix_orch_outbox_due", "state", "next_attempt_at"),)

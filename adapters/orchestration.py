@@ -30,7 +30,7 @@ from ordinance.engine.values import RuleError, render
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import billing, inventory, lifecycle, rebates
+from . import billing, inventory, lifecycle, rebates, webhooks
 from .clock import Clock, SystemClock, utc
 from .db import Database
 from .eventstore import Event, iso_z, parse_event
@@ -83,6 +83,7 @@ class _Run:
         self.extra: list[Any] = []  # hooks of later slices (payments, stock) append here
         self.derived: list[Event] = []  # events this one causes (stock, shipped lines)
         self.invoices: list[str] = []
+        self.notes: list[dict[str, Any]] = []  # for webhooks (the outbox)
         self.reference: dict[str, Any] = {}
 
     def step(self, event: dict[str, Any]) -> dict[str, Any] | None:
@@ -94,6 +95,9 @@ class _Run:
         self.s.add(TimelineEntry(order_id=self.row.order_id, at=at, actor=actor or self.actor,
                                  kind=kind, from_state=frm, to_state=to, cause=cause[:4000],
                                  detail=_dumps(detail or {})))
+        if kind in webhooks.KIND_TOPIC:
+            self.notes.append({"kind": kind, "at": iso_z(at), "at_dt": at, "from": frm,
+                               "to": to, "cause": cause, "detail": _plain(detail or {})})
 
     def move(self, at: datetime, to: str, cause: str, actor: str | None = None) -> None:
         frm = self.row.state
@@ -247,9 +251,9 @@ class Orchestrator:
             run.reference = getattr(rs, "reference", None) or {}
             if created:
                 self._reserve(run, event, +1)
+            before = row.state
             self._sync_hub(run, hub, event.at)
             self._fire_due(run, event.at)
-            before = row.state
             self._lifecycle(run, event)
             run.timeline(event.at, "event", event.type, detail={"event_id": event.id,
                                                                   "payload": event.payload})
@@ -261,6 +265,7 @@ class Orchestrator:
                       "at": iso_z(event.at), "previous_state": before, "state": row.state,
                       "holds": json.loads(row.holds), "effects": run.effects,
                       "errors": run.errors, "invoices": run.invoices, "duplicate": False}
+            webhooks.enqueue(s, order_id, run.notes)
             s.add(EventRecord(order_id=order_id, event_id=event.id, type=event.type,
                               at=event.at, payload_hash=event.digest, result=_dumps(answer)))
             s.flush()
@@ -270,13 +275,56 @@ class Orchestrator:
         """An approval or a change order in the hub moves the orchestration state along."""
         row = run.row
         if row.decision_id != hub.decision_id:
-            row.decision_id = hub.decision_id
-            run.order = self._decided_order(run.s, hub.decision_id)
-            run.timeline(at, "change", f"order version {hub.version} ({hub.status})")
+            self._change(run, hub, at)
         if row.state == "pending_approval" and hub.status == "accepted":
             run.move(at, "captured", "approved in the hub", actor="approvals")
         elif row.state == "pending_approval" and hub.status == "rejected":
             run.move(at, "cancelled", "rejected in the hub", actor="approvals")
+
+    def _change(self, run: _Run, hub: Order, at: datetime) -> None:
+        """A change order decided again in the hub: what was shipped stays shipped; the
+        outstanding fulfilment request is cancelled (its reservations given back, its step
+        timers cancelled by a `fulfilment_cancelled` event); the new decision's allocations are
+        reserved; the order is rescheduled, or waits for approval when the new decision needs
+        it (or is cancelled when it is rejected)."""
+        row = run.row
+        old_lines = json.loads(row.lines)
+        cause = Event(f"change-v{hub.version}", "order_changed", at, {}, "")
+        self._reserve(run, cause, -1)  # give back what the old version still held
+        run.order = self._decided_order(run.s, hub.decision_id)
+        new_lines = self._lines_of(run.s, hub.decision_id, run.order)
+        for lid, line in new_lines.items():
+            shipped = Decimal(old_lines.get(lid, {}).get("shipped", "0"))
+            line["shipped"] = str(shipped)
+            line["returned"] = old_lines.get(lid, {}).get("returned", "0")
+            for loc, qty in list(line["allocations"].items()):  # shipped needs no reservation
+                take = min(Decimal(qty), shipped)
+                shipped -= take
+                line["allocations"][loc] = str(Decimal(qty) - take)
+        for lid, line in old_lines.items():  # a line removed after shipping stays on record
+            if lid not in new_lines and Decimal(line["shipped"]) > 0:
+                new_lines[lid] = {**line, "ordered": line["shipped"], "allocations": {}}
+        row.lines = _dumps(new_lines)
+        row.decision_id = hub.decision_id
+        self._reserve(run, Event(f"change-v{hub.version}-new", "order_changed", at, {}, ""), +1)
+        frm = row.state
+        run.timeline(at, "change", f"order version {hub.version} decided {hub.status}",
+                     detail={"version": hub.version, "status": hub.status})
+        if frm in ("scheduled", "released", "shipped"):
+            system = next((p["system"] for p in run.plan if p.get("kind") == "ship"), None)
+            run.timeline(at, "fulfilment_cancelled", f"outstanding fulfilment request "
+                         f"cancelled{' at ' + system if system else ''}",
+                         detail={"system": system})
+            run.derived.append(Event(f"change-v{hub.version}-cancel", "fulfilment_cancelled",
+                                     at, {"version": hub.version}, ""))
+        if frm in ("captured", "scheduled", "released", "shipped", "pending_approval"):
+            to = {"accepted": "scheduled" if frm != "captured" else "captured",
+                  "pending_approval": "pending_approval", "on_hold": "on_hold",
+                  "rejected": "cancelled"}.get(hub.status, frm)
+            run.move(at, to, f"change order (version {hub.version})"
+                     + (": rescheduled" if to == "scheduled" else ""), actor="change")
+        run.derived.append(Event(f"change-v{hub.version}-changed", "order_changed", at,
+                                 {"version": hub.version, "status": hub.status}, ""))
 
     def _lifecycle(self, run: _Run, event: Event) -> None:
         row = run.row
@@ -378,9 +426,10 @@ class Orchestrator:
             except RuleError as exc:
                 self._error(run, rule.qid, exc, event.at)
                 continue
-            s.execute(update(Timer).where(Timer.order_id == oid, Timer.rule == rule.qid,
-                                          Timer.key == key, Timer.state == "armed")
-                      .values(state="cancelled"))
+            # an event that names no key (a cancellation of the whole order) cancels them all
+            q = update(Timer).where(Timer.order_id == oid, Timer.rule == rule.qid,
+                                    Timer.state == "armed")
+            s.execute((q.where(Timer.key == key) if key else q).values(state="cancelled"))
         for rule in rules.on(event.type):
             st = self._state(run, scope, event.at)
             try:
@@ -581,6 +630,7 @@ class Orchestrator:
                            getattr(rs, "ref", None), "clock")
                 run.reference = getattr(rs, "reference", None) or {}
                 fired += self._fire_due(run, now)
+                webhooks.enqueue(s, oid, run.notes)
         return {"now": iso_z(now), "orders": len(order_ids), "fired": fired}
 
     # ------------------------------------------------------------------ people and reads
@@ -596,6 +646,7 @@ class Orchestrator:
             run = _Run(s, row, self._decided_order(s, hub.decision_id), self.rules_of(rs),
                        getattr(rs, "ref", None), actor)
             self.release(run, code, reason.strip(), at, actor)
+            webhooks.enqueue(s, order_id, run.notes)
             row.updated_at = at
             return {"order_id": order_id, "state": row.state, "holds": json.loads(row.holds)}
 

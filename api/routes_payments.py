@@ -78,3 +78,15 @@ def invoice_pdf(request: Request, number: str,
 def invoice(request: Request, number: str,
             key: KeyInfo = Depends(require("evaluator"))) -> Response:
     return _json(billing.invoice(request.app.state.ctx.db, number))
+
+
+@router.post("/v1/orders/{order_id}/returns",
+             summary="Authorise a return (idempotent on its id): policy, refund, restock",
+             responses={200: json_schema_response("the return authorisation"),
+                        **errors(404, 409, 422)})
+def create_return(request: Request, order_id: str, raw: bytes = Depends(raw_body),
+                  key: KeyInfo = Depends(require("evaluator"))) -> Response:
+    from ordinance.adapters import returns
+
+    return _json(returns.authorise(orchestrator(request), ledger(request), order_id, raw,
+                                   key.name))

@@ -499,7 +499,7 @@ def networks(extra_locations: bool) -> str:
 
 # orchestration (issue #6): suppliers, reorder points, rebate programmes, ship-and-debit
 ORCHESTRATION_TABLES = ("suppliers.csv", "reorder_points.csv", "rebate_programmes.csv",
-                        "rebate_products.csv", "ship_and_debit.csv")
+                        "rebate_products.csv", "ship_and_debit.csv", "return_policies.csv")
 
 
 def write_ruleset(name: str, extra_locations: bool, root: Path = ROOT) -> None:

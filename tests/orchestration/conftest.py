@@ -44,6 +44,13 @@ class Orch:
         return self.svc.client(who)
 
     def order(self, oid: str, **over: Any) -> dict[str, Any]:
+        body = self.order_body(oid, **over)
+        r = self.http("evaluator").post("/v1/orders", json={"order": body,
+                                                            "as_of": "2026-11-20"})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def order_body(self, oid: str, **over: Any) -> dict[str, Any]:
         body = {"id": oid, "order_date": "2026-11-20T09:00:00Z", "channel": "web",
                 "currency": "USD", "customer": {"id": "C-00004"},
                 "ship_to": {"street": "1 Main St", "city": "Tampa", "country": "US",
@@ -52,10 +59,7 @@ class Orch:
                 "lines": [{"id": "1", "sku": "HTL-0001", "quantity": 10},
                           {"id": "2", "sku": "FAS-0002", "quantity": 5}]}
         body.update(over)
-        r = self.http("evaluator").post("/v1/orders", json={"order": body,
-                                                            "as_of": "2026-11-20"})
-        assert r.status_code == 201, r.text
-        return r.json()
+        return body
 
     def event(self, oid: str, eid: str, etype: str, expect: int = 200, **payload: Any) -> Any:
         r = self.http("evaluator").post(f"/v1/orders/{oid}/events",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -113,3 +114,61 @@ def test_declines_hold_the_order_timeouts_retry_and_bad_requests(orch: Any) -> N
     assert c.post("/v1/orders/NOPE/payments", json={
         "action": "capture", "amount": "1", "idempotency_key": "k"}).status_code == 404
     assert c.get("/v1/invoices/INV-0000-000000").status_code == 404
+
+
+def test_web_order_paid_by_card_shipped_in_two_parts_and_returned_in_part(orch: Any) -> None:
+    view = orch.order("RET-1", lines=[{"id": "1", "sku": "HTL-0001", "quantity": 10},
+                                      {"id": "2", "sku": "FAS-0002", "quantity": 4}])
+    pricing = view["decision"]["pricing"]
+    total = pricing["total"]
+    pay(orch, "RET-1", action="authorise", amount=total, idempotency_key="a", token="tok_visa")
+    orch.event("RET-1", "s", "scheduled")
+    orch.event("RET-1", "r", "released")
+    orch.event("RET-1", "p1", "shipment_confirmed", lines=[{"line_id": "1", "quantity": 6}])
+    c = orch.http("evaluator")
+    r = c.post("/v1/orders/RET-1/returns", json={"id": "rma-0", "lines": [
+        {"line_id": "1", "quantity": 7}]})
+    assert r.status_code == 409 and r.json()["error"]["path"] == "$.lines[0].quantity"
+    orch.event("RET-1", "p2", "shipment_confirmed",
+               lines=[{"line_id": "1", "quantity": 4}, {"line_id": "2", "quantity": 4}])
+    orch.event("RET-1", "d", "delivered")
+    pay(orch, "RET-1", action="capture", amount=total, idempotency_key="c")
+    loc = next(iter(orch.timeline("RET-1")["lines"]["1"]["allocations"]))
+    before = orch.http("analyst").get(f"/v1/stock/{loc}/HTL-0001").json()
+    net1 = Decimal(next(ln["net"] for ln in pricing["lines"] if ln["line_id"] == "1"))
+    tax1 = Decimal(next(ln["tax"] for ln in pricing["lines"] if ln["line_id"] == "1"))
+    r = c.post("/v1/orders/RET-1/returns", json={"id": "rma-1", "lines": [
+        {"line_id": "1", "quantity": 2, "condition": "opened"},
+        {"line_id": "1", "quantity": 1, "condition": "damaged"}]})
+    assert r.status_code == 200, r.text
+    rma = r.json()
+    cent = Decimal("0.01")
+    two = (net1 * 2 / 10).quantize(cent)
+    opened = rma["lines"][0]
+    assert Decimal(opened["net"]) == two
+    assert Decimal(opened["restocking_fee"]) == (two * Decimal("0.10")).quantize(cent)
+    assert Decimal(opened["refund"]) == two + (tax1 * 2 / 10).quantize(cent) - Decimal(
+        opened["restocking_fee"])
+    assert rma["lines"][1]["refund"] == "0.00" and rma["lines"][1]["restocked_at"] is None
+    assert rma["refund_status"] == "refunded" and rma["state"] == "delivered"
+    bal = c.get("/v1/orders/RET-1/payments").json()
+    assert Decimal(bal["refunded"]) == Decimal(rma["refund"])
+    assert Decimal(bal["paid"]) == Decimal(total) - Decimal(rma["refund"])
+    after = orch.http("analyst").get(f"/v1/stock/{loc}/HTL-0001").json()
+    assert Decimal(after["on_hand"]) == Decimal(before["on_hand"]) + 2  # the damaged one not
+    again = c.post("/v1/orders/RET-1/returns", json={"id": "rma-1", "lines": [
+        {"line_id": "1", "quantity": 2, "condition": "opened"},
+        {"line_id": "1", "quantity": 1, "condition": "damaged"}]}).json()
+    assert again["duplicate"] is True
+    assert Decimal(c.get("/v1/orders/RET-1/payments").json()["refunded"]) == Decimal(
+        rma["refund"])
+    r = c.post("/v1/orders/RET-1/returns", json={"id": "rma-2", "lines": [
+        {"line_id": "1", "quantity": 1, "condition": "broken"}]})
+    assert r.status_code == 422 and r.json()["error"]["path"] == "$.lines[0].condition"
+    orch.clock.advance(timedelta(days=45))
+    r = c.post("/v1/orders/RET-1/returns", json={"id": "rma-3", "lines": [
+        {"line_id": "2", "quantity": 1}]})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "RETURN_WINDOW_CLOSED"
+    orch.clock.set("2026-11-20T09:00:00Z")
+    kinds = [e["kind"] for e in orch.timeline("RET-1")["entries"]]
+    assert kinds.count("return") == 1 and kinds.count("invoice") == 2

@@ -103,6 +103,21 @@ def upgrade() -> None:
     with op.batch_alter_table('orch_orders', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_orch_orders_state'), ['state'], unique=False)
 
+    op.create_table('orch_outbox',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('subscription_id', sa.Integer(), nullable=False),
+    sa.Column('topic', sa.String(length=40), nullable=False),
+    sa.Column('payload', sa.Text(), nullable=False),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('orch_outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_orch_outbox_due', ['state', 'next_attempt_at'], unique=False)
+
     op.create_table('orch_payments',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('order_id', sa.String(length=200), nullable=False),
@@ -165,6 +180,21 @@ def upgrade() -> None:
     with op.batch_alter_table('orch_reorders', schema=None) as batch_op:
         batch_op.create_index('ix_orch_reorders', ['state', 'location', 'sku'], unique=False)
 
+    op.create_table('orch_returns',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('order_id', sa.String(length=200), nullable=False),
+    sa.Column('rma', sa.String(length=200), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('document', sa.Text(), nullable=False),
+    sa.Column('refund', sa.String(length=40), nullable=False),
+    sa.Column('refund_status', sa.String(length=20), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('order_id', 'rma', name='uq_orch_return')
+    )
+    with op.batch_alter_table('orch_returns', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_orch_returns_order_id'), ['order_id'], unique=False)
+
     op.create_table('orch_stock',
     sa.Column('location', sa.String(length=100), nullable=False),
     sa.Column('sku', sa.String(length=200), nullable=False),
@@ -204,6 +234,15 @@ def upgrade() -> None:
         batch_op.create_index('ix_orch_timers_due', ['state', 'due_at'], unique=False)
         batch_op.create_index('ix_orch_timers_order', ['order_id', 'rule', 'key'], unique=False)
 
+    op.create_table('orch_webhooks',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('url', sa.String(length=2000), nullable=False),
+    sa.Column('secret', sa.String(length=200), nullable=False),
+    sa.Column('topics', sa.String(length=400), nullable=False),
+    sa.Column('active', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
     op.create_table('orch_windows',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('rule', sa.String(length=400), nullable=False),
@@ -223,6 +262,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_orch_windows')
 
     op.drop_table('orch_windows')
+    op.drop_table('orch_webhooks')
     with op.batch_alter_table('orch_timers', schema=None) as batch_op:
         batch_op.drop_index('ix_orch_timers_order')
         batch_op.drop_index('ix_orch_timers_due')
@@ -233,6 +273,10 @@ def downgrade() -> None:
 
     op.drop_table('orch_timeline')
     op.drop_table('orch_stock')
+    with op.batch_alter_table('orch_returns', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_orch_returns_order_id'))
+
+    op.drop_table('orch_returns')
     with op.batch_alter_table('orch_reorders', schema=None) as batch_op:
         batch_op.drop_index('ix_orch_reorders')
 
@@ -246,6 +290,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_orch_payments_order_id'))
 
     op.drop_table('orch_payments')
+    with op.batch_alter_table('orch_outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_orch_outbox_due')
+
+    op.drop_table('orch_outbox')
     with op.batch_alter_table('orch_orders', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_orch_orders_state'))
 

@@ -1,0 +1,152 @@
+"""Webhooks: subscriptions, an outbox written in the same transaction as what it reports, and
+delivery signed with HMAC-SHA256, retried with exponential back-off.
+
+Topics: `status` (a lifecycle move, a hold, a release) and `alert` (raised, re-rated, cleared).
+`enqueue` runs inside the event's transaction, so a notification exists exactly when its cause
+was committed: a crash loses none. `deliver_due(now)` posts each due message (oldest first) with
+headers `X-Ordinance-Signature: sha256=HEX` (HMAC-SHA256 of the body with the subscription's
+secret), `X-Ordinance-Delivery: ID` (receivers de-duplicate on it: delivery is at least once)
+and `X-Ordinance-Topic`; a 2xx marks it delivered, anything else is retried after 2^attempts
+seconds (capped at an hour), and after MAX_ATTEMPTS it is `dead` (kept, listed, never dropped).
+ORDINANCE_WEBHOOK_HOSTS (comma-separated) limits the hosts a subscription may name; the tests
+set it to 127.0.0.1.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+from sqlalchemy import select
+
+from .clock import utc
+from .models_orchestration import OutboxMessage, WebhookSubscription
+from .store import Invalid, NotFound
+
+TOPICS = ("status", "alert")
+KIND_TOPIC = {"transition": "status", "hold": "status", "release": "status",
+              "alert": "alert", "alert_cleared": "alert"}
+MAX_ATTEMPTS = 10
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def subscribe(db: Any, body: Any, now: datetime) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise Invalid("a subscription is {url, secret, topics}", code="BAD_WEBHOOK", path="$")
+    url = body.get("url")
+    parsed = urlparse(url) if isinstance(url, str) else None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname \
+            or len(url) > 2000:
+        raise Invalid("url is an http(s) URL", code="BAD_WEBHOOK", path="$.url")
+    allowed = [h.strip() for h in os.environ.get("ORDINANCE_WEBHOOK_HOSTS", "").split(",")
+               if h.strip()]
+    if allowed and parsed.hostname not in allowed:
+        raise Invalid(f"webhooks may only go to {', '.join(allowed)}", code="BAD_WEBHOOK",
+                      path="$.url")
+    secret = body.get("secret")
+    if not isinstance(secret, str) or len(secret) < 16 or len(secret) > 200:
+        raise Invalid("secret is a text of 16 to 200 characters", code="BAD_WEBHOOK",
+                      path="$.secret")
+    topics = body.get("topics", list(TOPICS))
+    if not isinstance(topics, list) or not topics or any(t not in TOPICS for t in topics):
+        raise Invalid(f"topics is a list of {', '.join(TOPICS)}", code="BAD_WEBHOOK",
+                      path="$.topics")
+    with db.session(write=True) as s:
+        sub = WebhookSubscription(url=url, secret=secret, topics=",".join(topics), active=1,
+                                  created_at=now)
+        s.add(sub)
+        s.flush()
+        return {"id": sub.id, "url": url, "topics": topics}
+
+
+def enqueue(s: Any, order_id: str, notes: list[dict[str, Any]]) -> int:
+    """Outbox rows for every active subscription of each note's topic (in the caller's
+    transaction)."""
+    if not notes:
+        return 0
+    subs = s.scalars(select(WebhookSubscription).where(WebhookSubscription.active == 1)).all()
+    n = 0
+    for note in notes:
+        topic = KIND_TOPIC.get(note["kind"])
+        for sub in subs:
+            if topic is None or topic not in sub.topics.split(","):
+                continue
+            s.add(OutboxMessage(subscription_id=sub.id, topic=topic, state="pending",
+                                payload=json.dumps({"order_id": order_id, **{
+                                    k: v for k, v in note.items() if k != "at_dt"}},
+                                                   separators=(",", ":"), default=str),
+                                attempts=0, next_attempt_at=note["at_dt"]))
+            n += 1
+    return n
+
+
+def deliver_due(db: Any, now: datetime, client: httpx.Client | None = None,
+                limit: int = 200) -> dict[str, int]:
+    own = client is None
+    client = client or httpx.Client(timeout=5)
+    done = failed = 0
+    try:
+        with db.session() as s:
+            due = s.scalars(select(OutboxMessage).where(
+                OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.id).limit(limit)).all()
+            subs = {w.id: w for w in s.scalars(select(WebhookSubscription))}
+        for msg in due:
+            sub = subs.get(msg.subscription_id)
+            body = msg.payload.encode()
+            error = None
+            try:
+                if sub is None:
+                    raise NotFound("subscription removed")
+                r = client.post(sub.url, content=body, headers={
+                    "Content-Type": "application/json", "X-Ordinance-Topic": msg.topic,
+                    "X-Ordinance-Delivery": str(msg.id),
+                    "X-Ordinance-Signature": sign(sub.secret, body)})
+                if not 200 <= r.status_code < 300:
+                    error = f"HTTP {r.status_code}"
+            except (httpx.HTTPError, NotFound) as exc:
+                error = str(exc) or exc.__class__.__name__
+            with db.session(write=True) as s:
+                m = s.get(OutboxMessage, msg.id)
+                if m is None or m.state != "pending":
+                    continue
+                m.attempts += 1
+                if error is None:
+                    m.state, m.delivered_at, m.last_error = "delivered", now, None
+                    done += 1
+                else:
+                    m.last_error = error[:2000]
+                    failed += 1
+                    if m.attempts >= MAX_ATTEMPTS:
+                        m.state = "dead"
+                    else:
+                        m.next_attempt_at = utc(now) + timedelta(
+                            seconds=min(2 ** m.attempts, 3600))
+    finally:
+        if own:
+            client.close()
+    return {"delivered": done, "failed": failed}
+
+
+def outbox(db: Any, state: str = "pending") -> dict[str, Any]:
+    if state not in ("pending", "delivered", "dead", "all"):
+        raise Invalid("state is pending, delivered, dead or all", code="BAD_REQUEST",
+                      path="state")
+    with db.session() as s:
+        q = select(OutboxMessage)
+        if state != "all":
+            q = q.where(OutboxMessage.state == state)
+        rows = s.scalars(q.order_by(OutboxMessage.id).limit(1000)).all()
+        return {"items": [{"id": m.id, "subscription_id": m.subscription_id, "topic": m.topic,
+                           "state": m.state, "attempts": m.attempts,
+                           "next_attempt_at": utc(m.next_attempt_at).isoformat(),
+                           "last_error": m.last_error, "payload": json.loads(m.payload)}
+                          for m in rows]}

@@ -1,0 +1,39 @@
+"""Webhook doors: subscriptions, the outbox, and a delivery run (adapters/webhooks.py)."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import Response
+
+from ordinance.adapters import webhooks
+from ordinance.adapters.store_keys import KeyInfo
+
+from .auth import require
+from .routes_decisions import errors, json_schema_response
+from .routes_events import _json, orchestrator
+
+router = APIRouter(tags=["webhooks"])
+
+
+@router.post("/v1/webhooks", status_code=201,
+             summary="Subscribe a URL to status changes and alerts (signed, retried)",
+             responses={201: json_schema_response("the subscription"), **errors(422)})
+def subscribe(request: Request, body: Any = Body(None),
+              key: KeyInfo = Depends(require("admin"))) -> Response:
+    return _json(webhooks.subscribe(request.app.state.ctx.db, body,
+                                    orchestrator(request).clock.now()), 201)
+
+
+@router.get("/v1/webhooks/outbox", summary="Notifications by delivery state",
+            responses={200: json_schema_response("messages"), **errors(422)})
+def outbox(request: Request, state: str = Query("pending"),
+           key: KeyInfo = Depends(require("admin"))) -> Response:
+    return _json(webhooks.outbox(request.app.state.ctx.db, state))
+
+
+@router.post("/v1/webhooks/deliver", summary="Deliver every notification due by the clock",
+             responses={200: json_schema_response("delivered and failed counts"), **errors()})
+def deliver(request: Request, key: KeyInfo = Depends(require("admin"))) -> Response:
+    return _json(webhooks.deliver_due(request.app.state.ctx.db,
+                                      orchestrator(request).clock.now()))
