@@ -151,8 +151,8 @@ def synthetic_orders(n: int, lines: int | None, seed: int = 1) -> list[dict]:
     out = []
     for k in range(n):
         nl = lines or rnd.randint(1, 20)
-        out.append({"id": f"B-{k}", "customer": {"id": f"C-{rnd.randint(0, 299)}",
-                                                 "name": f"Customer {k}"},
+        cid = rnd.randint(0, 299)
+        out.append({"id": f"B-{k}", "customer": {"id": f"C-{cid}", "name": f"Customer {cid}"},
                     "channel": rnd.choice(["web", "EDI", "store", "c3"]),
                     "order_date": "2026-11-20",
                     "lines": [{"id": str(j + 1), "sku": f"P-{rnd.randint(0, 499)}",
