@@ -35,13 +35,12 @@ def minor_units(currency: str | None) -> int:
         return 2
 
 
-@lru_cache(maxsize=16)
-def _exponent(places: int) -> Decimal:
-    return D(1).scaleb(-places)
+_EXPONENTS = [D(1).scaleb(-p) for p in range(8)]
 
 
 def money(x: Decimal, places: int) -> Decimal:
-    return x.quantize(_exponent(places), rounding=ROUND_HALF_UP)
+    exponent = _EXPONENTS[places] if 0 <= places < 8 else D(1).scaleb(-places)
+    return x.quantize(exponent, rounding=ROUND_HALF_UP)
 
 
 def number(v: Any, what: str) -> Decimal:
@@ -119,7 +118,7 @@ class LinePrice:
 
 
 def percent(part: Decimal, whole: Decimal) -> Decimal:
-    if not whole:
+    if not whole or not part:
         return ZERO
     return (part * HUNDRED / whole).quantize(D("0.01"), rounding=ROUND_HALF_UP).normalize() \
         + ZERO
