@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from .diagnostics import Code, Diagnostic, RuleSetInvalid, Span
-from .evaluate import CompiledRuleSet, Decision
+from .evaluate import CompiledRuleSet, Decision, evaluate_pair
 from .orders import BadOrder, dumps, parse_json, parse_order, validate_order
 from .ruleset import PHASES, check_dir, digest_of
 
 __all__ = ["check", "load", "CompiledRuleSet", "Decision", "Diagnostic", "RuleSetInvalid",
            "BadOrder", "parse_order", "parse_json", "validate_order", "dumps", "digest_of",
-           "PHASES", "Code", "Span"]
+           "PHASES", "Code", "Span", "evaluate_pair"]
 
 
 def check(path: str | Path) -> list[Diagnostic]:

@@ -220,6 +220,7 @@ class Expr:
     value: Any = None  # when constant
     reads_pricing: bool = False  # `pricing` or `line.pricing`
     guards: list["Guard"] = field(default_factory=list)
+    tables: frozenset[str] = frozenset()  # reference tables read ("*": any)
 
 
 @dataclass(frozen=True)
@@ -291,6 +292,7 @@ class _Compiler:
         self.allow_it = allow_it
         self.table_objects = table_objects
         self.temps = 0
+        self.reads: set[str] = set()  # the reference tables it reads ("*": any)
         self.text = text
         self.scope = scope
         self.report = report  # report(code, pos, message, hint=None, warning=False)
@@ -326,6 +328,7 @@ class _Compiler:
                                 else "reference tables are the files in reference/ (NAME.csv, "
                                 ".yaml, .json)")
                     return "None"
+                self.reads.add(n.value)
                 if self.table_objects is not None:  # a table is a constant of the rule set
                     return self.const(self.table_objects[n.value])
             if obj.kind == "name" and obj.value == "line" and n.value == "pricing" \
@@ -417,6 +420,8 @@ class _Compiler:
         if name in self.scope.names:
             if name == "pricing":
                 self.reads_pricing = True
+            if name == "ref":
+                self.reads.add("*")  # `ref` itself (ref[x], x in ref): any table
             return f"S[{self.const(name)}]"
         if name in FUNCTIONS:
             self.report(Code.UNKNOWN_NAME, n.pos, f"'{name}' is a function: call it as "
@@ -460,6 +465,8 @@ class _Compiler:
                             "table as quoted text", f'example: {fn.example}')
             elif t.value not in self.scope.tables:
                 self.report(Code.REFERENCE, t.pos, f"unknown reference table '{t.value}'")
+            else:
+                self.reads.add(t.value)
         if fn.name in _INLINE_AGGREGATES:
             # the element expression runs inside one comprehension, not one call per element;
             # sum and count evaluate every element (a list), any and all stop early (a generator)
@@ -526,12 +533,13 @@ def compile_expr(text: str, span: Span, scope: Scope, diags: Diagnostics,
     if tree.kind == "lit":
         value = V.truthy(tree.value) if condition else tree.value
         return Expr(text, lambda S, X: value, constant=True, value=value)
+    reads = frozenset(comp.reads)
     fn = build(body, comp.consts, f"<expression {span}>")
     if fn is None:
         report(Code.LIMIT, 0, "expression too deeply nested to compile")
         return None
     guards = _guards(tree, scope, tables, allow_it) if condition else []
-    return Expr(text, fn, reads_pricing=comp.reads_pricing, guards=guards)
+    return Expr(text, fn, reads_pricing=comp.reads_pricing, guards=guards, tables=reads)
 
 
 def _guards(tree: N, scope: Scope, tables: dict[str, Any] | None,

@@ -76,6 +76,8 @@ class Pack:
     rules: list[Rule]
     description: str = ""
     after_spans: list[Span] = field(default_factory=list)
+    digest: str = ""  # sha256 of the pack's file
+    tables_read: frozenset[str] = frozenset()  # reference tables its expressions read ("*": any)
 
     def active(self, as_of: datetime.date) -> bool:
         if not self.enabled:
@@ -94,6 +96,7 @@ class Model:
     packs: list[Pack] = field(default_factory=list)
     plan: dict[str, list[Pack]] = field(default_factory=dict)
     sources: dict[str, list[str]] = field(default_factory=dict)
+    table_digests: dict[str, str] = field(default_factory=dict)
     event_packs: list[Any] = field(default_factory=list)  # engine/events.py EventPack
     processes: list[Any] = field(default_factory=list)  # engine/processes.py Process
 
@@ -128,6 +131,7 @@ def digest_of(path: str | Path) -> str:
 class Checker:
     def __init__(self, root: Path):
         self.root = root
+        self.pack_reads: set[str] = set()
         self.diags = Diagnostics()
         self.model = Model()
 
@@ -153,6 +157,7 @@ class Checker:
                          allow_it=allow_it, condition=condition, tables=self.model.tables)
         if e is not None:
             self.reads_pricing = self.reads_pricing or e.reads_pricing
+            self.pack_reads |= e.tables
         return e or fallback
 
     def template(self, node: Node | None) -> Callable[[Any], str]:
@@ -171,6 +176,7 @@ class Checker:
                              offset + m.start(1), tables=self.model.tables)
             if e is not None:
                 self.reads_pricing = self.reads_pricing or e.reads_pricing
+                self.pack_reads |= e.tables
                 parts.append(e)
             pos = m.end()
         if pos < len(text):
@@ -286,8 +292,10 @@ class Checker:
             self.diags.error(Code.REFERENCE, Span(rel), f"cannot read reference table: {exc}")
             return
         self.model.tables[name] = table
+        self.model.table_digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
 
     def pack(self, rel: str, path: Path) -> None:
+        self.pack_reads: set[str] = set()
         node = self.read(rel, path)
         if node is None:
             if not "".join(self.model.sources.get(rel, ["x"])).strip():
@@ -339,6 +347,8 @@ class Checker:
             ids[rid] = rnode.span
             pack.rules.append(rule)
         pack.rules.sort(key=lambda r: -r.priority)  # stable: equal priorities keep file order
+        pack.digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        pack.tables_read = frozenset(self.pack_reads)
         self.model.packs.append(pack)
 
     def rule(self, pack: Pack, node: Node, index: int) -> Rule | None:
@@ -455,6 +465,7 @@ class Checker:
         if e is None:
             return Expr("", lambda S, X: None)
         self.reads_pricing = self.reads_pricing or e.reads_pricing
+        self.pack_reads |= e.tables
         return e
 
     def plan(self) -> None:

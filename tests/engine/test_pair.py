@@ -1,0 +1,48 @@
+"""evaluate_pair gives exactly the decisions of two separate evaluations."""
+from __future__ import annotations
+
+import datetime
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ordinance.engine import dumps, evaluate_pair, load, validate_order
+from tests.conftest import RULESETS, need
+
+
+def _orders(n: int) -> list[dict]:
+    from ordinance.simulator import generate
+    catalogue = generate.load_catalogue(RULESETS / "acme")
+    out = []
+    for o in generate.generate_orders(catalogue, count=n, seed=11):
+        out.append(validate_order(json.loads(json.dumps(o, default=str))))
+    return out
+
+
+@pytest.mark.parametrize("candidate", ["acme-candidate", "acme"])
+def test_pair_equals_separate_evaluations(candidate: str) -> None:
+    need((RULESETS / "acme").is_dir(), "the shipped rule sets")
+    a, b = load(RULESETS / "acme"), load(RULESETS / candidate)
+    for order in _orders(300):
+        da, db = evaluate_pair(a, b, order)
+        assert dumps(da.to_json()) == dumps(a.evaluate(order).to_json())
+        assert dumps(db.to_json()) == dumps(b.evaluate(order).to_json())
+
+
+def test_a_changed_reference_table_is_not_shared(tmp_path: Path) -> None:
+    need((RULESETS / "acme").is_dir(), "the shipped rule sets")
+    changed = tmp_path / "acme"
+    shutil.copytree(RULESETS / "acme", changed)
+    customers = changed / "reference" / "customers.csv"
+    lines = customers.read_text().splitlines()
+    lines[1] = lines[1].replace("gold", "platinum").replace("silver", "gold")
+    customers.write_text("\n".join(lines) + "\n")
+    a, b = load(RULESETS / "acme"), load(changed)
+    assert a.phase_keys["defaulting"] != b.phase_keys["defaulting"]
+    assert a.phase_keys["compliance"] == b.phase_keys["compliance"]
+    as_of = datetime.date(2026, 11, 20)
+    for order in _orders(100):
+        da, db = evaluate_pair(a, b, order, as_of)
+        assert dumps(db.to_json()) == dumps(b.evaluate(order, as_of).to_json())
