@@ -23,7 +23,7 @@ from .pricing import Pricing, line_id, plain
 
 from .ruleset import PHASES, Model, Pack, Rule
 from .sourcing import Allocation, Network
-from .values import D, RefTables, RuleError, render, truthy
+from .values import D, LazyObject, RefTables, RuleError, render, truthy
 
 _BLOCKING_PHASES = ("defaulting", "validation", "compliance")
 
@@ -115,6 +115,35 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
 def _as_of(order: dict[str, Any]) -> datetime.date:
     od = order.get("order_date")
     return (parse_date(od) if isinstance(od, str) else None) or datetime.date.today()
+
+
+class OrderPricingView(LazyObject):
+    """`pricing` while the pricing phase runs: recomputed on a read after pricing changed."""
+
+    __slots__ = ("state", "cache")
+
+    def __init__(self, state: "State"):
+        self.state = state
+        self.cache: dict[str, Any] | None = None
+
+    def get(self, key: str) -> Any:
+        st = self.state
+        if st.pricing_dirty or self.cache is None:
+            self.cache = st.pricing.view()  # type: ignore[union-attr]
+            st.pricing_dirty = False
+        return self.cache.get(key)
+
+
+class LinePricingView(LazyObject):
+    """`line.pricing`: the line's view, rebuilt by the line only after it changed."""
+
+    __slots__ = ("line",)
+
+    def __init__(self, line: Any):
+        self.line = line
+
+    def get(self, key: str) -> Any:
+        return self.line.view().get(key)
 
 
 class State:
@@ -261,6 +290,8 @@ class State:
         lines = self.order.get("lines")
         self.lines = lines if lines.__class__ is list else []
         self.pricing = Pricing(self.order.get("currency"), self.lines)
+        self.pricing_view = OrderPricingView(self)
+        self.line_views = [LinePricingView(lp) for lp in self.pricing.lines]
 
     def finish_pricing(self) -> None:
         assert self.pricing is not None
@@ -273,15 +304,14 @@ class State:
         self.pricing.compute_taxes()
 
     def refresh_pricing(self, line_index: int | None) -> None:
-        """Brings the `pricing` (and `line.pricing`) views up to date for a rule that reads them."""
-        pricing = self.pricing
-        if pricing is None:
+        """Binds `pricing` (and `line.pricing`) for a rule that may read them: lazy views,
+        computed when an expression reads a field and kept until pricing changes."""
+        if self.pricing is None:
             return
-        if self.pricing_dirty or self.S.get("pricing") is None:
-            self.S["pricing"] = pricing.view()
-            self.pricing_dirty = False
+        if self.phase == "pricing":
+            self.S["pricing"] = self.pricing_view
         if line_index is not None:
-            self.S["line.pricing"] = pricing.lines[line_index].view()
+            self.S["line.pricing"] = self.line_views[line_index]
 
     def run_rule(self, rule: Rule, pricing_phase: bool) -> bool:
         S = self.S

@@ -126,8 +126,8 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
             for j, act in enumerate(rule.actions):
                 bind[f"a{k}_{j}"] = act.run
                 out.append(f"{body}a{k}_{j}(st)")
-            if pricing:
-                out.append(f"{body}st.pricing_dirty = True")
+                if pricing:  # the next action or rule may read the pricing it changed
+                    out.append(f"{body}st.pricing_dirty = True")
             if stop:
                 out.append(f"{body}{stop}")
             out.append(f"{ind}except _ERRORS as e:")

@@ -81,7 +81,7 @@ def kind(v: Any) -> str:
         return "date"
     if c is list or isinstance(v, Table):
         return "list"
-    if c is dict:
+    if c is dict or isinstance(v, LazyObject):
         return "object"
     return c.__name__
 
@@ -106,11 +106,23 @@ def show(v: Any) -> str:
 
 # --- paths -------------------------------------------------------------------------------
 
+class LazyObject:
+    """An object of the language whose fields are computed when first read (the running
+    `pricing` views: a rule that may read them need not pay for them when it does not)."""
+
+    __slots__ = ()
+
+    def get(self, key: str) -> Any:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+
 def get(o: Any, k: str) -> Any:
     if o.__class__ is dict:
         return o.get(k)
     if isinstance(o, RefTables):
         return o.tables.get(k)
+    if isinstance(o, LazyObject):
+        return o.get(k)
     return None
 
 
@@ -126,6 +138,8 @@ def index(o: Any, k: Any) -> Any:
         return o.lookup(k)
     if c is RefTables:
         return o.tables.get(k) if k.__class__ is str else None
+    if isinstance(o, LazyObject):
+        return o.get(k) if k.__class__ is str else None
     return None
 
 
