@@ -240,36 +240,77 @@ class Orchestrator:
         answer["duplicate"] = True
         return answer
 
+    def post_batch(self, items: list[tuple[str, Any]], actor: str = "system") -> list[
+            dict[str, Any]]:
+        """Applies many events in ONE transaction (group commit), each in its own savepoint:
+        an event that does not fit is answered with its error and changes nothing, the others
+        commit together. Answers in item order, each with an HTTP-like `status`. Senders that
+        run batches in parallel should own disjoint sets of orders (row locks are taken in
+        batch order; PostgreSQL aborts a deadlocked batch, which is then retried whole)."""
+        from .store import ServiceError
+
+        now = self.clock.now()
+        rs = self._active()
+        parsed: list[tuple[str, Event | None, dict[str, Any] | None]] = []
+        for order_id, raw in items:
+            try:
+                parsed.append((order_id, parse_event(raw, now), None))
+            except ServiceError as exc:
+                parsed.append((order_id, None, {"status": 422, **exc.to_json()}))
+        out: list[dict[str, Any]] = []
+        with self.db.session(write=True) as s:
+            for order_id, event, err in parsed:
+                if event is None:
+                    out.append(err or {})
+                    continue
+                try:
+                    with s.begin_nested():
+                        answer = self._apply_in(s, order_id, event, rs, actor)
+                    out.append({"status": 200, **answer})
+                except ServiceError as exc:
+                    status = 404 if isinstance(exc, NotFound) else 409 if isinstance(
+                        exc, Conflict) else 422
+                    out.append({"status": status, "event_id": event.id, **exc.to_json()})
+                except IntegrityError:
+                    out.append({"status": 409, "event_id": event.id, "error": {
+                        "code": "CONCURRENT_EVENT", "message": "the event raced another one "
+                        "for the same order; retry"}})
+        return out
+
     def _post(self, order_id: str, event: Event, rs: Any, actor: str) -> dict[str, Any]:
         with self.db.session(write=True) as s:
-            dup = self._duplicate(s, order_id, event)
-            if dup is not None:
-                return dup
-            row, hub, created = self._row(s, order_id, rs, event.at, actor)
-            order = self._decided_order(s, hub.decision_id)
-            run = _Run(s, row, order, self.rules_of(rs), getattr(rs, "ref", None), actor)
-            run.reference = getattr(rs, "reference", None) or {}
-            if created:
-                self._reserve(run, event, +1)
-            before = row.state
-            self._sync_hub(run, hub, event.at)
-            self._fire_due(run, event.at)
-            self._lifecycle(run, event)
-            run.timeline(event.at, "event", event.type, detail={"event_id": event.id,
-                                                                  "payload": event.payload})
-            self._react(run, event)
-            for derived in run.derived:
-                self._react(run, derived)
-            row.updated_at = event.at
-            answer = {"order_id": order_id, "event_id": event.id, "type": event.type,
-                      "at": iso_z(event.at), "previous_state": before, "state": row.state,
-                      "holds": json.loads(row.holds), "effects": run.effects,
-                      "errors": run.errors, "invoices": run.invoices, "duplicate": False}
-            webhooks.enqueue(s, order_id, run.notes)
-            s.add(EventRecord(order_id=order_id, event_id=event.id, type=event.type,
-                              at=event.at, payload_hash=event.digest, result=_dumps(answer)))
-            s.flush()
-            return answer
+            return self._apply_in(s, order_id, event, rs, actor)
+
+    def _apply_in(self, s: Any, order_id: str, event: Event, rs: Any,
+                  actor: str) -> dict[str, Any]:
+        dup = self._duplicate(s, order_id, event)
+        if dup is not None:
+            return dup
+        row, hub, created = self._row(s, order_id, rs, event.at, actor)
+        order = self._decided_order(s, hub.decision_id)
+        run = _Run(s, row, order, self.rules_of(rs), getattr(rs, "ref", None), actor)
+        run.reference = getattr(rs, "reference", None) or {}
+        if created:
+            self._reserve(run, event, +1)
+        before = row.state
+        self._sync_hub(run, hub, event.at)
+        self._fire_due(run, event.at)
+        self._lifecycle(run, event)
+        run.timeline(event.at, "event", event.type, detail={"event_id": event.id,
+                                                              "payload": event.payload})
+        self._react(run, event)
+        for derived in run.derived:
+            self._react(run, derived)
+        row.updated_at = event.at
+        answer = {"order_id": order_id, "event_id": event.id, "type": event.type,
+                  "at": iso_z(event.at), "previous_state": before, "state": row.state,
+                  "holds": json.loads(row.holds), "effects": run.effects,
+                  "errors": run.errors, "invoices": run.invoices, "duplicate": False}
+        webhooks.enqueue(s, order_id, run.notes)
+        s.add(EventRecord(order_id=order_id, event_id=event.id, type=event.type,
+                          at=event.at, payload_hash=event.digest, result=_dumps(answer)))
+        s.flush()
+        return answer
 
     def _sync_hub(self, run: _Run, hub: Order, at: datetime) -> None:
         """An approval or a change order in the hub moves the orchestration state along."""

@@ -95,3 +95,26 @@ def release_hold(request: Request, order_id: str, body: Any = Body(None),
              responses={200: json_schema_response("how many timers fired"), **errors()})
 def tick(request: Request, key: KeyInfo = Depends(require("admin"))) -> Response:
     return _json(orchestrator(request).tick())
+
+
+@router.post("/v1/events/batch",
+             summary="Report many events in one transaction (group commit); each answered "
+                     "on its own with a status",
+             responses={200: json_schema_response("one answer per event, in order", {
+                 "type": "object", "required": ["results"]}), **errors(422)})
+def post_batch(request: Request, body: Any = Body(None),
+               key: KeyInfo = Depends(require("evaluator"))) -> Response:
+    items = body.get("events") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not 1 <= len(items) <= 1000:
+        raise Invalid("the body is {\"events\": [{\"order_id\": ID, \"event\": {...}}, ...]} "
+                      "with 1 to 1000 events", code="BAD_REQUEST", path="$.events")
+    pairs = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("order_id"), str) \
+                or not isinstance(item.get("event"), dict):
+            raise Invalid("an item is {\"order_id\": ID, \"event\": {...}}",
+                          code="BAD_REQUEST", path=f"$.events[{i}]")
+        import json
+
+        pairs.append((item["order_id"], json.dumps(item["event"])))
+    return _json({"results": orchestrator(request).post_batch(pairs, actor=key.name)})

@@ -173,3 +173,25 @@ def test_alert_filters_are_validated(orch: Any) -> None:
     r = c.get("/v1/alerts", params={"priority": "urgent"})
     assert r.status_code == 422 and r.json()["error"]["path"] == "priority"
     assert c.get("/v1/alerts", params={"state": "x"}).status_code == 422
+
+
+def test_a_batch_commits_what_fits_and_answers_each_event(orch: Any) -> None:
+    orch.order("BA-1")
+    orch.order("BA-2")
+    r = orch.http("evaluator").post("/v1/events/batch", json={"events": [
+        {"order_id": "BA-1", "event": {"id": "1", "type": "scheduled"}},
+        {"order_id": "BA-2", "event": {"id": "1", "type": "released"}},
+        {"order_id": "BA-2", "event": {"id": "2", "type": "Bad"}},
+        {"order_id": "NOPE", "event": {"id": "1", "type": "scheduled"}},
+        {"order_id": "BA-1", "event": {"id": "2", "type": "released"}},
+        {"order_id": "BA-1", "event": {"id": "1", "type": "scheduled"}},
+    ]})
+    assert r.status_code == 200, r.text
+    res = r.json()["results"]
+    assert [x["status"] for x in res] == [200, 409, 422, 404, 200, 200]
+    assert res[2]["error"]["path"] == "$.type" and res[5]["duplicate"] is True
+    assert orch.timeline("BA-1")["state"] == "released"
+    tl = orch.timeline("BA-2")
+    assert tl["state"] == "captured" and tl["entries"] == []
+    bad = orch.http("evaluator").post("/v1/events/batch", json={"events": [{"x": 1}]})
+    assert bad.status_code == 422 and bad.json()["error"]["path"] == "$.events[0]"
