@@ -184,7 +184,7 @@ def sample_stream(n_orders: int, seed: int = 7, prefix: str = "S") -> tuple[
         def ev(etype: str, at: datetime, **payload: Any) -> None:
             nonlocal seq
             seq += 1
-            timed.append((at, oid, {"id": f"{oid}-{seq}", "type": etype, "at": _iso_t(at),
+            timed.append((at, oid, {"id": f"{oid}-{seq}", "type": etype, "at": _iso_t(at),  # noqa: B023 - called within its loop iteration
                                     **payload}))
 
         ev("step_started", t, step="schedule")

@@ -44,3 +44,11 @@ def test_the_command_starts_without_loading_the_service_stack() -> None:
                           cwd=ROOT, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
+
+
+def test_the_tree_passes_ruff() -> None:
+    """Syntax errors, undefined names, unused imports and bugbear's traps (pyproject.toml)."""
+    exe = Path(sys.executable).with_name("ruff")
+    proc = subprocess.run([str(exe), "check", "--output-format", "concise", "."],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -455,7 +455,7 @@ def contract_prices(rng: random.Random, custs: list[list], prices: list[list]) -
 
 def inventory(rng: random.Random, prods: list[list], locations: list[tuple]) -> list[list]:
     rows = []
-    for loc, typ, country, region, _h, _city in locations:
+    for loc, typ, country, _region, _h, _city in locations:
         for p in prods:
             sku, category, supplier, protected, status = p[0], p[2], p[10], p[11], p[9]
             if category == "services":

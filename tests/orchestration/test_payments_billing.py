@@ -10,7 +10,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
+
+from tests.conftest import need
 
 
 def pay(orch: Any, oid: str, expect: int = 200, **body: Any) -> dict[str, Any]:
@@ -66,8 +67,8 @@ def test_card_order_shipped_in_two_parts_invoiced_and_captured_exactly(
 
     pdf = orch.http("evaluator").get(f"/v1/invoices/{n1}.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("pdftoppm (Debian's poppler-utils) is not installed")
+    need(shutil.which("pdftoppm") is not None,
+         "pdftoppm (Debian's poppler-utils; make test installs it)")
     (tmp_path / "inv.pdf").write_bytes(pdf.content)
     subprocess.run(["pdftoppm", "-png", "-r", "50", "-singlefile", str(tmp_path / "inv.pdf"),
                     str(tmp_path / "inv")], check=True)
