@@ -54,6 +54,7 @@ class CompiledRuleSet:
         self.rule_ids = [r.qid for _, packs in self.plan for p in packs for r in p.rules]
         self.runners = {p.id: compile_pack(p) for p in model.packs}
         self.phase_keys = {ph: _phase_key(model, ph) for ph in PHASES}
+        self.pack_keys = {p.id: _pack_key(model, p) for p in model.packs}
         self.screen_caches: dict[str, dict[str, Any]] = {}
 
     def evaluate(self, order: dict[str, Any], as_of: datetime.date | None = None,
@@ -83,6 +84,15 @@ def _phase_key(model: Model, phase: str) -> str:
     return h.hexdigest()
 
 
+def _pack_key(model: Model, pack: Pack) -> str:
+    """What a pack's effect depends on besides the state it starts from: its file and the
+    reference tables it reads."""
+    tables = set(model.table_digests) if "*" in pack.tables_read else set(pack.tables_read)
+    text = f"{pack.phase}\n{pack.file}\n{pack.digest}\n" + "".join(
+        f"{name}={model.table_digests.get(name, '')}\n" for name in sorted(tables))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 SHAREABLE = ("defaulting", "validation", "compliance")
 
 
@@ -92,20 +102,43 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
     """Decides one order against two rule sets (the simulator's baseline and candidate): the
     same two decisions as `a.evaluate` and `b.evaluate`, with less work.
 
-    A phase of defaulting, validation or compliance whose packs and reference tables are the
-    same in both (equal phase keys) and that starts from the same state in both gives the same
-    result: it runs once and the second decision takes a copy of its outcome. These phases
-    change nothing but the order and the lists a decision reports, so the copy is cheap."""
+    In defaulting, validation and compliance, a pack that is the same in both (same file, same
+    reference tables read: equal pack keys) and starts from the same state in both gives the
+    same result: it runs once, and the second decision takes a copy of the outcome before it
+    next runs a pack of its own. These phases change nothing but the order and the lists a
+    decision reports, so the copy is cheap, and the states are compared only after a pack ran
+    apart (they often agree again: a changed default that no later rule reads)."""
     as_of = as_of or _as_of(order)
     first = State(a, _copy(order), as_of, stock_a)
     second = State(b, _copy(order), as_of, stock_b)
+    equal: bool | None = True  # whether the states agree (None: not known, compare)
+    behind = False  # second has not yet taken the outcome of packs that first ran for both
     for phase in SHAREABLE:
-        same = (a.phase_keys[phase] == b.phase_keys[phase] and first.same_as(second))
-        first.run({phase})
-        if same:
-            second.adopt(first)
-        else:
+        packs_a, packs_b = a.model.plan.get(phase, []), b.model.plan.get(phase, [])
+        if [p.id for p in packs_a] != [p.id for p in packs_b]:
+            if behind:
+                second.adopt(first)
+                behind = False
+            first.run({phase})
             second.run({phase})
+            equal = None
+            continue
+        for pa, pb in zip(packs_a, packs_b):
+            if a.pack_keys[pa.id] == b.pack_keys[pb.id]:
+                if equal is None:
+                    equal = first.same_as(second)
+                if equal:
+                    first.run_pack(phase, pa)
+                    behind = True
+                    continue
+            if behind:
+                second.adopt(first)
+                behind = False
+            first.run_pack(phase, pa)
+            second.run_pack(phase, pb)
+            equal = None
+    if behind:
+        second.adopt(first)
     rest = set(PHASES) - set(SHAREABLE)
     first.run(rest)
     second.run(rest)
@@ -175,6 +208,15 @@ class State:
         return (self.order == other.order and self.fired == other.fired
                 and self.violations == other.violations and self.holds == other.holds
                 and self.errors == other.errors)
+
+    def run_pack(self, phase: str, pack: Pack) -> None:
+        """Runs one pack of a phase before pricing (evaluate_pair's unit of sharing)."""
+        lines = self.order.get("lines")
+        self.lines = lines if lines.__class__ is list else []
+        self.phase = phase
+        if pack.active(self.as_of):
+            self.rs.runners[pack.id](self)
+        self.phase = ""
 
     def adopt(self, other: "State") -> None:
         """Takes the outcome of phases that `other` ran from the same state with the same
