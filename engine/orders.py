@@ -55,7 +55,23 @@ def parse_json(text: str | bytes) -> Any:
 
 
 def parse_order(text: str | bytes) -> dict[str, Any]:
-    return validate_order(parse_json(text))
+    """An order from JSON text. The parsed object is fresh and its numbers are already exact
+    and in range, so it is checked in place rather than copied."""
+    return validate_order(parse_json(text), fresh=True)
+
+
+def _check_depth(v: Any, path: str, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise BadOrder(path, f"nested deeper than {MAX_DEPTH} levels")
+    c = v.__class__
+    if c is dict:
+        for k, x in v.items():
+            if x.__class__ is dict or x.__class__ is list:
+                _check_depth(x, f"{path}.{k}", depth + 1)
+    elif c is list:
+        for i, x in enumerate(v):
+            if x.__class__ is dict or x.__class__ is list:
+                _check_depth(x, f"{path}[{i}]", depth + 1)
 
 
 def _plain(v: Any, path: str, depth: int) -> Any:
@@ -117,10 +133,16 @@ def _json_kind(v: Any) -> str:
     return "a number"
 
 
-def validate_order(obj: Any) -> dict[str, Any]:
+def validate_order(obj: Any, fresh: bool = False) -> dict[str, Any]:
+    """Checks an order (SPEC section 6); a copy with every number a Decimal, or, for `fresh`
+    JSON from `parse_json`, the same object checked in place."""
     if not isinstance(obj, dict):
         raise BadOrder("$", f"an order is a JSON object, not {_json_kind(obj)}")
-    order: dict[str, Any] = _plain(obj, "$", 0)
+    if fresh:
+        _check_depth(obj, "$", 0)
+        order: dict[str, Any] = obj
+    else:
+        order = _plain(obj, "$", 0)
     oid = order.get("id")
     if oid is not None and not (isinstance(oid, str) or oid.__class__ is Decimal):
         raise BadOrder("$.id", f"must be text or a number, not {_json_kind(oid)}")
