@@ -110,9 +110,9 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
     apart (they often agree again: a changed default that no later rule reads)."""
     as_of = as_of or _as_of(order)
     first = State(a, _copy(order), as_of, stock_a)
-    second = State(b, _copy(order), as_of, stock_b)
+    second = State(b, {}, as_of, stock_b)  # takes first's state before it runs anything
     equal: bool | None = True  # whether the states agree (None: not known, compare)
-    behind = False  # second has not yet taken the outcome of packs that first ran for both
+    behind = True  # second has not yet taken the outcome of what first ran for both
     for phase in SHAREABLE:
         packs_a, packs_b = a.model.plan.get(phase, []), b.model.plan.get(phase, [])
         if [p.id for p in packs_a] != [p.id for p in packs_b]:
@@ -317,7 +317,7 @@ class State:
             if phase == "sourcing":
                 self.sourcing_ran = True
             if phase in ("sourcing", "approval") and self.pricing is not None:
-                self.S["pricing"] = self.pricing.view()
+                self.S["pricing"] = self.pricing.final or self.pricing.view()
                 self.pricing_dirty = False
             self.phase = phase
             runners = self.rs.runners
@@ -344,6 +344,7 @@ class State:
                                     "price: no rule gave a list price and the line carries no "
                                     "unit_price"})
         self.pricing.compute_taxes()
+        self.pricing.final = self.pricing.view()  # nothing changes pricing after its phase
 
     def refresh_pricing(self, line_index: int | None) -> None:
         """Binds `pricing` (and `line.pricing`) for a rule that may read them: lazy views,

@@ -141,6 +141,7 @@ class Pricing:
             self.lines.append(lp)
         self.charges: list[dict[str, Any]] = []
         self.recurring: list[dict[str, Any]] = []
+        self.final: dict[str, Any] | None = None  # the view once the pricing phase ended
 
     def money(self, x: Decimal) -> Decimal:
         return money(x, self.places)
@@ -213,7 +214,7 @@ class Pricing:
                 "total": subtotal + charges + tax}
 
     def to_json(self) -> dict[str, Any]:
-        v = self.view()
+        v = self.final or self.view()
         return {
             "currency": self.currency,
             "lines": [_line_json(lp) for lp in self.lines],
