@@ -476,15 +476,7 @@ def _rule(c: Any, pid: str, node: Any) -> EventRule:
     c.scope = _scope(c)
     when = None
     if "when" in v:
-        w = v["when"]
-        if w.value is True or w.value is False:
-            const = w.value
-            when = Expr(w.text, lambda S, X: const, True, const)
-        else:
-            when = c.expr(w, condition=True)
-        if when.constant and not when.value and when.text:
-            c.diags.warning(Code.NEVER_FIRES, w.span, f"rule '{rid}' can never fire: its "
-                            "condition is always false")
+        when = c.condition(v["when"], f"rule '{rid}'")
     key = c.expr(v["key"]) if "key" in v else None
     within = parse_duration(v["within"].value) if window else None
     measure = c.expr(v["measure"]) if "measure" in v else None

@@ -63,12 +63,7 @@ def check_process(c: Any, rel: str, node: Any) -> Process | None:
     c.scope = Scope(ROOTS, frozenset(c.model.tables))
     when = None
     if "when" in v:
-        w = v["when"]
-        if w.value is True or w.value is False:
-            const = w.value
-            when = Expr(w.text, lambda S, X: const, True, const)
-        else:
-            when = c.expr(w, condition=True)
+        when = c.condition(v["when"])
     steps: list[Step] = []
     seen: dict[str, Span] = {}
     for snode in v["steps"].value:

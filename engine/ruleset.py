@@ -160,6 +160,19 @@ class Checker:
             self.pack_reads |= e.tables
         return e or fallback
 
+    def condition(self, node: Node, what: str | None = None) -> Expr:
+        """A `when`: a YAML boolean or an expression compiled as a condition; a condition that
+        is always false is a warning naming `what` (a rule) when given."""
+        if node.value is True or node.value is False:
+            const = node.value
+            when = Expr(node.text, lambda S, X: const, True, const)
+        else:
+            when = self.expr(node, condition=True)
+        if what and when.constant and not when.value and when.text:
+            self.diags.warning(Code.NEVER_FIRES, node.span, f"{what} can never fire: its "
+                               "condition is always false")
+        return when
+
     def template(self, node: Node | None) -> Callable[[Any], str]:
         if node is None or node.kind != "scalar":
             if node is not None:
@@ -368,15 +381,7 @@ class Checker:
             self.diags.error(Code.SCHEMA, v["table"].span, "a rule has a when or a table, "
                              "not both")
         if "when" in v:
-            wnode = v["when"]
-            if wnode.value is True or wnode.value is False:
-                when = Expr(wnode.text, (lambda c: lambda S, X: c)(wnode.value), True,
-                            wnode.value)
-            else:
-                when = self.expr(wnode, condition=True)
-            if when.constant and not when.value and when.text:
-                self.diags.warning(Code.NEVER_FIRES, wnode.span, f"rule '{rid}' can never fire: "
-                                   "its condition is always false")
+            when = self.condition(v["when"], f"rule '{rid}'")
         if "table" in v:
             table = self.table(v["table"])
             if table is not None and table.outputs:
