@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from .models_orchestration import ReorderProposal, StockLevel
-from .store import Invalid
+from .store import rows_in_state
 
 
 def _initial(ref_rows: Any, location: str, sku: str) -> Decimal:
@@ -75,14 +75,8 @@ def propose(s: Any, data: dict[str, Any], rule: str, order_id: str | None,
 
 
 def reorders(db: Any, state: str = "open") -> dict[str, Any]:
-    if state not in ("open", "ordered", "dismissed", "all"):
-        raise Invalid("state is open, ordered, dismissed or all", code="BAD_REQUEST",
-                      path="state")
     with db.session() as s:
-        q = select(ReorderProposal)
-        if state != "all":
-            q = q.where(ReorderProposal.state == state)
-        rows = s.scalars(q.order_by(ReorderProposal.id)).all()
+        rows = rows_in_state(s, ReorderProposal, state, ("open", "ordered", "dismissed"))
         return {"items": [{"id": r.id, "location": r.location, "sku": r.sku,
                            "quantity": r.quantity, "supplier": r.supplier, "reason": r.reason,
                            "rule": r.rule, "order_id": r.order_id, "state": r.state,

@@ -11,6 +11,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
+
 
 class ServiceError(Exception):
     code = "ERROR"
@@ -92,3 +94,18 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
         raise Invalid("cursor is not one this service handed out", code="BAD_CURSOR",
                       path="cursor")
     return values
+
+
+def rows_in_state(session: Any, model: Any, state: str, states: tuple[str, ...],
+                  limit: int | None = None) -> list[Any]:
+    """The rows of `model` in `state` (or every row for "all"), oldest first; `states` are the
+    values a caller may ask for, so a typo is a 422 naming the parameter."""
+    if state != "all" and state not in states:
+        raise Invalid(f"state is {', '.join(states)} or all", code="BAD_REQUEST", path="state")
+    q = select(model)
+    if state != "all":
+        q = q.where(model.state == state)
+    q = q.order_by(model.id)
+    if limit is not None:
+        q = q.limit(limit)
+    return list(session.scalars(q).all())

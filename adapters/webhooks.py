@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from .clock import utc
 from .models_orchestration import OutboxMessage, WebhookSubscription
-from .store import Invalid, NotFound
+from .store import Invalid, NotFound, rows_in_state
 
 TOPICS = ("status", "alert")
 KIND_TOPIC = {"transition": "status", "hold": "status", "release": "status",
@@ -137,14 +137,9 @@ def deliver_due(db: Any, now: datetime, client: httpx.Client | None = None,
 
 
 def outbox(db: Any, state: str = "pending") -> dict[str, Any]:
-    if state not in ("pending", "delivered", "dead", "all"):
-        raise Invalid("state is pending, delivered, dead or all", code="BAD_REQUEST",
-                      path="state")
     with db.session() as s:
-        q = select(OutboxMessage)
-        if state != "all":
-            q = q.where(OutboxMessage.state == state)
-        rows = s.scalars(q.order_by(OutboxMessage.id).limit(1000)).all()
+        rows = rows_in_state(s, OutboxMessage, state, ("pending", "delivered", "dead"),
+                             limit=1000)
         return {"items": [{"id": m.id, "subscription_id": m.subscription_id, "topic": m.topic,
                            "state": m.state, "attempts": m.attempts,
                            "next_attempt_at": utc(m.next_attempt_at).isoformat(),

@@ -343,8 +343,8 @@ class State:
                                     "message": f"line {lp.line_id} ({render(lp.sku)}) has no "
                                     "price: no rule gave a list price and the line carries no "
                                     "unit_price"})
-        self.pricing.compute_taxes()
-        self.pricing.final = self.pricing.view()  # nothing changes pricing after its phase
+        # the view applies the tax rates to the final nets; nothing changes pricing after this
+        self.pricing.final = self.pricing.view()
 
     def refresh_pricing(self, line_index: int | None) -> None:
         """Binds `pricing` (and `line.pricing`) for a rule that may read them: lazy views,

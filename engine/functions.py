@@ -59,16 +59,6 @@ def _number(fn: str, v: Any) -> Decimal:
     return v
 
 
-def _list(fn: str, v: Any) -> list[Any]:
-    if v is None:
-        return []
-    if v.__class__ is list:
-        return v
-    if v.__class__ is Table:
-        return v.rows
-    raise RuleError(f"{fn}() needs a list, got {kind(v)} {show(v)}")
-
-
 def _date(fn: str, v: Any) -> datetime.date:
     if v.__class__ is DATE:
         return v

@@ -98,9 +98,6 @@ class LinePrice:
         self.cached_view = None
         return not capped
 
-    def discount_total(self) -> Decimal:
-        return self.discounted
-
     def set_tax(self, tax: Decimal) -> None:
         if tax != self.tax:
             self.tax = tax
@@ -152,7 +149,7 @@ class Pricing:
         lines = self.lines
         if not lines:
             return True
-        base = sum((lp.net for lp in lines), ZERO)
+        base = self.subtotal()
         if base > 0:
             shares = [self.money(amount * lp.net / base) for lp in lines]
         else:
@@ -169,25 +166,6 @@ class Pricing:
     # -- totals ------------------------------------------------------------------------------
     def subtotal(self) -> Decimal:
         return sum((lp.net for lp in self.lines), ZERO)
-
-    def extended_total(self) -> Decimal:
-        return sum((lp.extended for lp in self.lines), ZERO)
-
-    def discount_total(self) -> Decimal:
-        return sum((lp.discount_total() for lp in self.lines), ZERO)
-
-    def charges_total(self) -> Decimal:
-        return sum((c["amount"] for c in self.charges), ZERO)
-
-    def compute_taxes(self) -> None:
-        for lp in self.lines:
-            if lp.tax_rates:
-                rate = sum(lp.tax_rates, ZERO)
-                lp.set_tax(self.money(lp.net * rate / HUNDRED) if rate else ZERO)
-
-    def tax_total(self) -> Decimal:
-        return sum((lp.tax for lp in self.lines), ZERO) + \
-            sum((c.get("tax", ZERO) for c in self.charges), ZERO)
 
     def view(self) -> dict[str, Any]:
         """`pricing` for expressions: every total in one pass over the lines."""
@@ -263,7 +241,7 @@ def _line_json(lp: LinePrice) -> dict[str, Any]:
         "extended": plain(lp.extended),
         "adjustments": [_amounts(a) for a in lp.adjustments],
         "net": plain(lp.net),
-        "discount_percent": plain(percent(lp.discount_total(), lp.extended)),
+        "discount_percent": plain(percent(lp.discounted, lp.extended)),
         "tax": plain(lp.tax),
         "total": plain(lp.net + lp.tax),
     }

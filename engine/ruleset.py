@@ -29,7 +29,7 @@ from .diagnostics import Code, Diagnostic, Diagnostics, Span
 from .expressions import Expr, Scope, compile_expr
 from .tables import AGGREGATES, CellError, CompiledTable, analyse, build_fast, column_kinds, \
     parse_cell
-from .values import RefTables, Table, render
+from .values import Table, render
 from .yamlload import Node, YamlError, load_text
 
 PHASES = ("defaulting", "validation", "compliance", "pricing", "sourcing", "approval")
@@ -592,7 +592,4 @@ def check_dir(path: str | Path) -> tuple[Model, list[Diagnostic], bool]:
     model = checker.run()
     return model, checker.diags.sorted(model.sources), checker.diags.has_errors
 
-
-def ref_tables(model: Model) -> RefTables:
-    return RefTables(model.tables)
 

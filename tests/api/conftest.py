@@ -13,24 +13,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from svc_helpers import database_url  # noqa: E402,F401 - the shared fixture
 from svc_helpers import (CONFORMANCE, ServerThread, Service, archive,  # noqa: E402
-                         create_pg_database, make_service)
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "ordinance.db")
-        return
-    db = create_pg_database()
-    try:
-        yield db.url
-    finally:
-        db.drop()
+                         make_service)
 
 
 @pytest.fixture(scope="module")
-def service(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def service(database_url: str,  # noqa: F811 - the shared fixture
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """A running service with c07-approval uploaded and active."""
     app, keys = make_service(database_url, tmp_path_factory.mktemp("cache"))
     with ServerThread(app) as server:

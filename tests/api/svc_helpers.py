@@ -185,3 +185,16 @@ def make_service(db_url: str, cache_dir: Path, **settings: Any) -> tuple[Any, di
     return app, keys
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres",
+                                                               marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest,
+                 tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Each test module on a SQLite file, then on a fresh PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "ordinance.db")
+        return
+    db = create_pg_database()
+    try:
+        yield db.url
+    finally:
+        db.drop()

@@ -13,24 +13,11 @@ import pytest
 API_TESTS = Path(__file__).resolve().parents[1] / "api"
 sys.path.insert(0, str(API_TESTS))
 
-from svc_helpers import ServerThread, Service, archive, create_pg_database, make_service
+from svc_helpers import database_url  # noqa: F401 - the shared fixture
+from svc_helpers import ServerThread, Service, archive, make_service
 
 ACME = Path(__file__).resolve().parents[2] / "rulesets" / "acme"
 START = "2026-11-20T09:00:00Z"
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres",
-                                                               marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest,
-                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "ordinance.db")
-        return
-    db = create_pg_database()
-    try:
-        yield db.url
-    finally:
-        db.drop()
 
 
 class Orch:
@@ -84,7 +71,8 @@ class Orch:
 
 
 @pytest.fixture(scope="module")
-def orch(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orch]:
+def orch(database_url: str,  # noqa: F811 - the shared fixture
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orch]:
     from ordinance.adapters.clock import ManualClock
     from ordinance.adapters.orchestration import Orchestrator
 
