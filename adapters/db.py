@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -126,6 +126,11 @@ class Database:
                 if self._local.depth == 0:
                     fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
                 self._write_rlock.release()
+
+    def ping(self) -> None:
+        """Raises DatabaseUnavailable when the database cannot answer a trivial query."""
+        with self.session() as s:
+            s.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -176,10 +176,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     @app.get("/health", tags=["service"], summary="Liveness and database reachability",
              responses={503: {"description": "database unreachable"}})
     def health() -> dict[str, str]:
-        from sqlalchemy import text
-
-        with ctx.db.session() as s:
-            s.execute(text("SELECT 1"))
+        ctx.db.ping()
         return {"status": "ok"}
 
     for name in ROUTE_MODULES:
