@@ -1,7 +1,8 @@
 """Billing: a numbered invoice per shipment, exact to the decision, and its PDF.
 
 Each `shipment_confirmed` event issues one invoice (INV-YYYY-NNNNNN, numbers without gaps in
-issue order) in the event's transaction. A line's amount on an invoice is the difference of its
+issue order) in the event's transaction: the orchestrator composes it with the event and numbers
+it last, just before the commit, under a lock on the numbering. A line's amount on an invoice is the difference of its
 cumulative shares: share(q) = round_half_up(net x q / ordered) for the quantity shipped so far,
 minus the same for what was shipped before; the same for its tax. The order's charges (and their
 tax) go on its first invoice. So however an order is split into shipments, its invoices add up
@@ -18,7 +19,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from .models_orchestration import Invoice
 from .store import NotFound
@@ -38,19 +39,19 @@ def share(amount: Decimal, part: Decimal, whole: Decimal, q: Decimal) -> Decimal
     return (amount * part / whole).quantize(q, ROUND_HALF_UP)
 
 
-def issue(s: Any, order_id: str, event_id: str, at: datetime, pricing: dict[str, Any],
-          lines: dict[str, Any], shipped: list[tuple[str, Decimal]],
-          reference: dict[str, Any], customer: Any) -> dict[str, Any] | None:
-    """Issues the invoice of one shipment. `lines` holds each line's ordered and shipped
-    quantities *after* this shipment. None when the order has no pricing."""
+def compose(order_id: str, event_id: str, at: datetime, pricing: dict[str, Any],
+            lines: dict[str, Any], shipped: list[tuple[str, Decimal]],
+            reference: dict[str, Any], customer: Any, first: bool) -> dict[str, Any] | None:
+    """The invoice of one shipment, without its number (`numbered` gives it one when the
+    transaction takes the next number). `lines` holds each line's ordered and shipped quantities
+    *after* this shipment; `first`: the order's first invoice (it carries the charges). None
+    when the order has no pricing."""
     if not pricing:
         return None
     currency = str(pricing.get("currency") or "")
     q = _places(reference, currency)
     plines = {str(p.get("line_id")): p for p in pricing.get("lines") or []
               if isinstance(p, dict)}
-    first = s.scalar(select(func.count()).select_from(Invoice).where(
-        Invoice.order_id == order_id)) == 0
     out_lines, net_total, tax_total = [], Decimal(0), Decimal(0)
     for lid, qty in shipped:
         p = plines.get(lid) or {}
@@ -76,17 +77,19 @@ def issue(s: Any, order_id: str, event_id: str, at: datetime, pricing: dict[str,
         customer = {k: str(customer[k]) for k in ("id", "name") if customer.get(k) is not None}
     else:
         customer = {"name": str(customer)} if customer is not None else {}
-    seq = (s.scalar(select(func.max(Invoice.seq))) or 0) + 1
-    number = f"INV-{at.year}-{seq:06d}"
-    doc = {"number": number, "order_id": order_id, "event_id": event_id,
-           "issued_at": at.isoformat().replace("+00:00", "Z"), "currency": currency,
-           "customer": customer, "lines": out_lines, "charges": charges,
-           "net": str(net_total.quantize(q)), "tax": str(tax_total.quantize(q)),
-           "total": str((net_total + tax_total).quantize(q))}
-    s.add(Invoice(number=number, seq=seq, order_id=order_id, event_id=event_id,
-                  currency=currency, total=doc["total"], document=json.dumps(doc),
-                  issued_at=at))
-    return doc
+    return {"number": None, "order_id": order_id, "event_id": event_id,
+            "issued_at": at.isoformat().replace("+00:00", "Z"), "currency": currency,
+            "customer": customer, "lines": out_lines, "charges": charges,
+            "net": str(net_total.quantize(q)), "tax": str(tax_total.quantize(q)),
+            "total": str((net_total + tax_total).quantize(q))}
+
+
+def numbered(doc: dict[str, Any], seq: int, at: datetime) -> dict[str, Any]:
+    """Gives the invoice number `seq` (INV-YYYY-NNNNNN); the row to insert into orch_invoices."""
+    doc["number"] = number = f"INV-{at.year}-{seq:06d}"
+    return {"number": number, "seq": seq, "order_id": doc["order_id"],
+            "event_id": doc["event_id"], "currency": doc["currency"], "total": doc["total"],
+            "document": json.dumps(doc), "issued_at": at}
 
 
 def invoices_of(db: Any, order_id: str) -> dict[str, Any]:

@@ -13,13 +13,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-
 from .models_orchestration import ReorderProposal, StockLevel
 from .store import rows_in_state
 
 
-def _initial(ref_rows: Any, location: str, sku: str) -> Decimal:
+def initial(ref_rows: Any, location: str, sku: str) -> Decimal:
+    """On hand of a pair the first time it is touched: the rule set's inventory table."""
     for row in ref_rows or []:
         if isinstance(row, dict) and row.get("location") == location and row.get("sku") == sku:
             v = row.get("on_hand")
@@ -27,25 +26,35 @@ def _initial(ref_rows: Any, location: str, sku: str) -> Decimal:
     return Decimal(0)
 
 
-def level(s: Any, inventory: Any, location: str, sku: str, at: datetime) -> StockLevel:
-    row = s.get(StockLevel, (location, sku))
-    if row is None:
-        row = StockLevel(location=location, sku=sku, on_hand=str(_initial(inventory, location,
-                                                                           sku)),
-                         allocated="0", updated_at=at)
-        s.add(row)
-        s.flush()
-    return row
+def new_level(inventory: Any, location: str, sku: str, at: datetime) -> dict[str, Any]:
+    """An orch_stock row (as a dict) seeded from the inventory table."""
+    return {"location": location, "sku": sku, "on_hand": str(initial(inventory, location, sku)),
+            "allocated": "0", "updated_at": at}
+
+
+def apply(row: dict[str, Any], at: datetime, on_hand: Decimal = Decimal(0),
+          allocated: Decimal = Decimal(0)) -> dict[str, Any]:
+    """Adds to on hand and allocated of an orch_stock row (a dict, changed in place; allocated
+    never goes below zero); the `stock_changed` payload."""
+    oh = Decimal(row["on_hand"]) + on_hand
+    al = max(Decimal(row["allocated"]) + allocated, Decimal(0))
+    row.update(on_hand=str(oh), allocated=str(al), updated_at=at)
+    return {"location": row["location"], "sku": row["sku"], "on_hand": oh, "allocated": al,
+            "available": oh - al}
 
 
 def move(s: Any, inventory: Any, location: str, sku: str, at: datetime,
          on_hand: Decimal = Decimal(0), allocated: Decimal = Decimal(0)) -> dict[str, Any]:
-    """Adds to on hand and allocated (negative to take away); the `stock_changed` payload."""
-    row = level(s, inventory, location, sku, at)
-    row.on_hand = str(Decimal(row.on_hand) + on_hand)
-    row.allocated = str(max(Decimal(row.allocated) + allocated, Decimal(0)))
-    row.updated_at = at
-    return view(row)
+    """`apply` on the ORM row of a session (returns put stock back this way)."""
+    row = s.get(StockLevel, (location, sku), with_for_update=True)
+    if row is None:
+        row = StockLevel(**new_level(inventory, location, sku, at))
+        s.add(row)
+    values = {"location": row.location, "sku": row.sku, "on_hand": row.on_hand,
+              "allocated": row.allocated}
+    out = apply(values, at, on_hand, allocated)
+    row.on_hand, row.allocated, row.updated_at = values["on_hand"], values["allocated"], at
+    return out
 
 
 def view(row: StockLevel) -> dict[str, Any]:
@@ -54,24 +63,20 @@ def view(row: StockLevel) -> dict[str, Any]:
             "available": oh - al}
 
 
-def propose(s: Any, data: dict[str, Any], rule: str, order_id: str | None,
-            at: datetime) -> bool:
+def proposal(data: dict[str, Any], rule: str, order_id: str | None,
+             at: datetime) -> dict[str, Any]:
+    """The orch_reorders row of a `propose_reorder` effect (RuleError when it is incomplete);
+    the caller opens it unless the pair has an open proposal already."""
     loc, sku, qty = data.get("location"), data.get("sku"), data.get("quantity")
     if not isinstance(qty, Decimal) or qty <= 0 or not loc or not sku:
         from ordinance.engine.values import RuleError
 
         raise RuleError(f"propose_reorder needs a location, a sku and a quantity above zero "
                         f"(got {loc!r}, {sku!r}, {qty!r})")
-    exists = s.scalars(select(ReorderProposal.id).where(
-        ReorderProposal.location == str(loc), ReorderProposal.sku == str(sku),
-        ReorderProposal.state == "open")).first()
-    if exists is not None:
-        return False
-    s.add(ReorderProposal(location=str(loc), sku=str(sku), quantity=format(qty, "f"),
-                          supplier=None if data.get("supplier") is None
-                          else str(data["supplier"]), reason=str(data.get("reason") or ""),
-                          rule=rule, order_id=order_id, state="open", created_at=at))
-    return True
+    return {"location": str(loc), "sku": str(sku), "quantity": format(qty, "f"),
+            "supplier": None if data.get("supplier") is None else str(data["supplier"]),
+            "reason": str(data.get("reason") or ""), "rule": rule, "order_id": order_id,
+            "state": "open", "created_at": at}
 
 
 def reorders(db: Any, state: str = "open") -> dict[str, Any]:

@@ -65,11 +65,13 @@ class WindowEntry(Base):
 
     __tablename__ = "orch_windows"
     id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(String(200))  # windows count per order
     rule: Mapped[str] = mapped_column(String(400))
     key: Mapped[str] = mapped_column(String(600))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     measure: Mapped[str] = mapped_column(String(60))
-    __table_args__ = (Index("ix_orch_windows", "rule", "key", "at"),)
+    __table_args__ = (Index("ix_orch_windows", "rule", "key", "at"),
+                      Index("ix_orch_windows_order", "order_id", "at"))
 
 
 class Timer(Base):

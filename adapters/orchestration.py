@@ -1,17 +1,28 @@
 """Orchestration: events in, lifecycle, windows, timers, holds and alerts out, all in the database.
 
-In: events for orders of the hub (`post_event`), the clock (`tick` fires the timers that are
-due), people (`release_hold`). Out: the order's lifecycle state and timeline, open alerts, and
-the answer to each event. Raises the service errors (Invalid 422, NotFound 404, Conflict 409).
+In: events for orders of the hub (`post_event`, or many at once with `post_batch`), the clock
+(`tick` fires the timers that are due), people (`release_hold`). Out: the order's lifecycle
+state and timeline, open alerts, and the answer to each event. Raises the service errors
+(Invalid 422, NotFound 404, Conflict 409).
 
-Every event is handled in ONE transaction: the idempotency record, the lifecycle transition,
-the window entries, the timers it arms or cancels, the effects of the rules it wakes (holds,
-alerts) and the timeline entries commit together or not at all. So a crash loses nothing that
-was answered 2xx, and a retried event (same id) is answered from the record and changes nothing.
-Timers due before an event's time are fired for that order first, so the order of effects
-depends only on event times, not on when the service happened to tick. An order's row in
-orch_orders is locked (FOR UPDATE on PostgreSQL; SQLite takes the write lock at BEGIN) so the
-events of one order are applied one at a time.
+Every call is ONE transaction (adapters/orch_unit.py reads what it needs in a few queries and
+writes everything in a few statements at its end): the idempotency record, the lifecycle
+transition, the window entries, the timers it arms or cancels, the effects of the rules it wakes
+(holds, alerts), the timeline entries and the outbox commit together or not at all. So a crash
+loses nothing that was answered 2xx, and a retried event (same id) is answered from the record
+and changes nothing. In a batch, an event that does not fit is answered with its error and
+changes nothing; the others commit. Timers due before an event's time are fired for that order
+first, so the order of effects depends only on event times, not on when the service happened to
+tick. The orders' rows are locked (FOR UPDATE on PostgreSQL; SQLite takes the write lock at
+BEGIN) so the events of one order are applied one at a time.
+
+Two stages per transaction. Stage 1 applies each event to its order (lifecycle, timers,
+windows, holds, alerts) in the given order. Stage 2 then works the shared ledgers in the same
+order: stock moves and their `stock_changed` events, `line_shipped` events, reorder proposals,
+rebate accruals, claims and invoice numbers. Rules on ledger events may only act on ledgers
+(engine/events.py LEDGER_ACTIONS, checked by `ordinance check`), so the result does not depend on
+how events are grouped into transactions, and the ledgers' rows are locked (in key order) only
+for the end of the transaction.
 
 The rules themselves (engine/events.py) are pure: they return effects; this module applies them.
 """
@@ -20,6 +31,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -27,26 +39,22 @@ from typing import Any
 from ordinance.engine.events import Effect, EventRules, EventState
 from ordinance.engine.processes import choose, plan_of
 from ordinance.engine.values import RuleError, render
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from . import billing, inventory, lifecycle, rebates, webhooks
 from .clock import Clock, SystemClock, utc
-from .db import Database
+from .db import Database, DatabaseUnavailable
 from .eventstore import Event, iso_z, parse_event
 from .models import DecisionRecord, Order
-from .models_orchestration import (
-    AlertRecord,
-    EventRecord,
-    OrderState,
-    TimelineEntry,
-    Timer,
-    WindowEntry,
-)
-from .store import Conflict, Invalid, NotFound, loads_exact
+from .models_orchestration import AlertRecord, OrderState, TimelineEntry, Timer
+from .orch_unit import OrderCtx, Unit, Work, count_window, window_since
+from .store import Conflict, Invalid, NotFound, ServiceError, loads_exact
 
 PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
 MAX_FIRINGS = 1000  # per timer and tick: a repeating timer far behind catches up in bounds
+LEDGER_EFFECTS = frozenset({"reorder", "accrue", "claim"})
+ATTEMPTS = 5  # a transaction that raced another (a deadlock, a new row made twice) is retried
 
 
 def _plain(value: Any) -> Any:
@@ -66,45 +74,83 @@ def _dumps(value: Any) -> str:
     return json.dumps(_plain(value), separators=(",", ":"), ensure_ascii=False)
 
 
-class _Run:
-    """One transaction's work on one order: its row, its decision's order, what happened."""
+@dataclass
+class _Item:
+    """One thing a transaction does to one order: an event, a clock tick or a release."""
 
-    def __init__(self, s: Any, row: OrderState, order: dict[str, Any], rules: EventRules | None,
-                 ref: Any, actor: str):
-        self.s = s
-        self.row = row
+    kind: str  # event | tick | release
+    order_id: str
+    event: Event | None = None
+    at: datetime | None = None
+    code: str | None = None
+    reason: str = ""
+    actor: str = "system"
+
+
+class _Run:
+    """One item's work on one order: its context, its decision's order, what happened."""
+
+    def __init__(self, unit: Unit, ctx: OrderCtx, order: dict[str, Any], rules: EventRules | None,
+                 rs: Any, actor: str, work: Work):
+        self.unit = unit
+        self.ctx = ctx
         self.order = order
         self.rules = rules
-        self.ref = ref
+        self.ref = getattr(rs, "ref", None)
+        self.reference: dict[str, Any] = getattr(rs, "reference", None) or {}
         self.actor = actor
-        self.effects: list[dict[str, Any]] = []
-        self.errors: list[dict[str, Any]] = []
-        self.plan = json.loads(row.plan)
-        self.extra: list[Any] = []  # hooks of later slices (payments, stock) append here
-        self.derived: list[Event] = []  # events this one causes (stock, shipped lines)
-        self.invoices: list[str] = []
-        self.notes: list[dict[str, Any]] = []  # for webhooks (the outbox)
-        self.reference: dict[str, Any] = {}
+        self.work = work
+        self.derived: list[Event] = []  # order events this one causes (change orders)
 
     def step(self, event: dict[str, Any]) -> dict[str, Any] | None:
         sid = event.get("step")
-        return next((p for p in self.plan if p["id"] == sid), None) if sid else None
+        return next((p for p in self.ctx.plan if p["id"] == sid), None) if sid else None
 
     def timeline(self, at: datetime, kind: str, cause: str, frm: str | None = None,
-                 to: str | None = None, detail: Any = None, actor: str | None = None) -> None:
-        self.s.add(TimelineEntry(order_id=self.row.order_id, at=at, actor=actor or self.actor,
-                                 kind=kind, from_state=frm, to_state=to, cause=cause[:4000],
-                                 detail=_dumps(detail or {})))
+                 to: str | None = None, detail: Any = None,
+                 actor: str | None = None) -> dict[str, Any]:
+        entry = {"order_id": self.ctx.order_id, "at": at, "actor": actor or self.actor,
+                 "kind": kind, "from_state": frm, "to_state": to, "cause": cause[:4000],
+                 "detail": _dumps(detail or {})}
+        self.work.timeline.append(entry)
         if kind in webhooks.KIND_TOPIC:
-            self.notes.append({"kind": kind, "at": iso_z(at), "at_dt": at, "from": frm,
-                               "to": to, "cause": cause, "detail": _plain(detail or {})})
+            self.work.notes.append({"kind": kind, "at": iso_z(at), "at_dt": at, "from": frm,
+                                    "to": to, "cause": cause, "detail": _plain(detail or {})})
+        return entry
 
     def move(self, at: datetime, to: str, cause: str, actor: str | None = None) -> None:
-        frm = self.row.state
+        frm = self.ctx.state
         if frm == to:
             return
-        self.row.state = to
+        self.ctx.state = to
         self.timeline(at, "transition", cause, frm, to, actor=actor)
+
+
+class _Books:
+    """Stage 2's view of the shared ledgers: locked rows and the rows to insert."""
+
+    def __init__(self, unit: Unit):
+        self.unit = unit
+        self.stock: dict[tuple[str, str], dict[str, Any]] = {}
+        self.open_reorders: set[tuple[str, str]] = set()
+        self.checked: set[tuple[str, str]] = set()
+        self.accruals: list[tuple[tuple[str, str], _Run, Effect, datetime, dict[str, Any]]] = []
+        self.accrual_rows: dict[tuple[str, str], dict[str, Any]] = {}
+        self.rows: dict[str, list[dict[str, Any]]] = {"reorders": [], "rebate_entries": [],
+                                                      "claims": [], "invoices": [],
+                                                      "outbox": []}
+
+    def has_open_reorder(self, key: tuple[str, str]) -> bool:
+        if key not in self.checked:  # a pair outside the locked stock rows: ask now
+            self.open_reorders |= self.unit.open_reorders([key])
+            self.checked.add(key)
+        return key in self.open_reorders
+
+
+def _retryable(exc: BaseException) -> bool:
+    """A deadlock or serialization failure PostgreSQL resolved by aborting us: try again."""
+    orig = getattr(exc.__cause__, "orig", None)
+    return getattr(orig, "sqlstate", None) in ("40P01", "40001")
 
 
 class Orchestrator:
@@ -138,6 +184,21 @@ class Orchestrator:
                 self._rules[digest] = rules
         return rules
 
+    def _remember(self, decision_id: str, text: str | None) -> dict[str, Any]:
+        doc: dict[str, Any] = {}
+        extras: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+        if text:
+            decision = loads_exact(text)
+            doc = decision.get("order") or {}
+            extras = (decision.get("pricing") or {}, decision.get("sourcing") or {})
+        with self._lock:
+            self._orders[decision_id] = doc
+            self._extras[decision_id] = extras
+            while len(self._orders) > 4096:
+                old, _ = self._orders.popitem(last=False)
+                self._extras.pop(old, None)
+        return doc
+
     def _decided_order(self, s: Any, decision_id: str) -> dict[str, Any]:
         """The order as its decision left it (after defaulting), cached by decision id."""
         with self._lock:
@@ -145,31 +206,32 @@ class Orchestrator:
             if doc is not None:
                 self._orders.move_to_end(decision_id)
                 return doc
-        text = s.scalars(select(DecisionRecord.decision).where(
-            DecisionRecord.id == decision_id)).first()
-        doc: dict[str, Any] = {}
-        if text:
-            decision = loads_exact(text)
-            doc = decision.get("order") or {}
-            self._extras[decision_id] = (decision.get("pricing") or {},
-                                         decision.get("sourcing") or {})
-        with self._lock:
-            self._orders[decision_id] = doc
-            while len(self._orders) > 4096:
-                old, _ = self._orders.popitem(last=False)
-                self._extras.pop(old, None)
-        return doc
+        return self._remember(decision_id, s.scalars(select(DecisionRecord.decision).where(
+            DecisionRecord.id == decision_id)).first())
 
-    def _row(self, s: Any, order_id: str, rs: Any, at: datetime, actor: str) -> tuple[
-            OrderState, Order, bool]:
-        hub = s.get(Order, order_id)
+    def _load_decisions(self, s: Any, ids: set[str]) -> None:
+        """Reads the decisions not cached yet in one query."""
+        with self._lock:
+            missing = sorted(i for i in ids if i not in self._orders)
+        if missing:
+            found = dict(s.execute(select(DecisionRecord.id, DecisionRecord.decision).where(
+                DecisionRecord.id.in_(missing))).all())
+            for i in missing:
+                self._remember(i, found.get(i))
+
+    def _ctx(self, unit: Unit, order_id: str, rs: Any, rules: EventRules | None, at: datetime,
+             cause: Event | None, work: Work, actor: str) -> OrderCtx:
+        """The order's context; made (process chosen, allocations reserved) the first time
+        orchestration sees the order."""
+        hub = unit.hub.get(order_id)
         if hub is None:
             raise NotFound(f"no order {order_id!r} in the hub; capture it with POST /v1/orders",
                            code="ORDER_NOT_FOUND")
-        row = s.get(OrderState, order_id, with_for_update=not self.db.is_sqlite)
-        if row is not None:
-            return row, hub, False
-        order = self._decided_order(s, hub.decision_id)
+        ctx = unit.ctxs.get(order_id)
+        if ctx is not None:
+            return ctx
+        decision_id, status, _ = hub
+        order = self._decided_order(unit.s, decision_id)
         process, plan = None, []
         if rs is not None and getattr(rs.model, "processes", None):
             try:
@@ -178,14 +240,13 @@ class Orchestrator:
                     process, plan = chosen.id, plan_of(chosen, order, rs.ref, at.date())
             except RuleError:
                 process, plan = None, []
-        lines = self._lines_of(s, hub.decision_id, order)
-        row = OrderState(order_id=order_id, state=lifecycle.initial_state(hub.status),
-                         holds="[]", process=process, plan=_dumps(plan), lines=_dumps(lines),
-                         digest=str(getattr(rs, "digest", "")), decision_id=hub.decision_id,
-                         updated_at=at)
-        s.add(row)
-        s.flush()
-        return row, hub, True
+        ctx = OrderCtx(order_id, lifecycle.initial_state(status), [], process,
+                       json.loads(_dumps(plan)), self._lines_of(unit.s, decision_id, order),
+                       str(getattr(rs, "digest", "")), decision_id, at, exists=False)
+        unit.ctxs[order_id] = ctx
+        run = _Run(unit, ctx, order, rules, rs, actor, work)
+        self._reserve(run, cause or Event("captured", "order_captured", at, {}, ""), +1)
+        return ctx
 
     def _lines_of(self, s: Any, decision_id: str, order: dict[str, Any]) -> dict[str, Any]:
         """Per line: ordered and shipped quantities, sku, net, and the sourcing allocations
@@ -210,90 +271,127 @@ class Orchestrator:
                               "allocations": allocs.get(lid, {})}
         return lines
 
-    # ------------------------------------------------------------------ events
+    # ------------------------------------------------------------------ transactions
 
     def post_event(self, order_id: str, raw: bytes | str | dict[str, Any],
                    actor: str = "system") -> dict[str, Any]:
         """Applies one event; the answer (also stored for repeats) as a dict."""
         event = parse_event(raw, self.clock.now())
-        rs = self._active()
-        for attempt in range(3):
-            try:
-                return self._post(order_id, event, rs, actor)
-            except IntegrityError:
-                # a concurrent first event created the order's row, or the same event id
-                # arrived twice at once: the retry sees the other's commit
-                if attempt == 2:
-                    raise Conflict("the event raced another one for the same order; retry",
-                                   code="CONCURRENT_EVENT") from None
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _duplicate(self, s: Any, order_id: str, event: Event) -> dict[str, Any] | None:
-        rec = s.scalars(select(EventRecord).where(EventRecord.order_id == order_id,
-                                                  EventRecord.event_id == event.id)).first()
-        if rec is None:
-            return None
-        if rec.payload_hash != event.digest:
-            raise Conflict(f"event id {event.id!r} was already used for another event of this "
-                           "order", code="EVENT_ID_REUSED", path="$.id")
-        answer: dict[str, Any] = json.loads(rec.result)
-        answer["duplicate"] = True
-        return answer
+        out = self._execute([_Item("event", order_id, event=event, actor=actor)])[0]
+        if isinstance(out, ServiceError):
+            raise out
+        return out
 
     def post_batch(self, items: list[tuple[str, Any]], actor: str = "system") -> list[
             dict[str, Any]]:
-        """Applies many events in ONE transaction (group commit), each in its own savepoint:
-        an event that does not fit is answered with its error and changes nothing, the others
-        commit together. Answers in item order, each with an HTTP-like `status`. Senders that
-        run batches in parallel should own disjoint sets of orders (row locks are taken in
-        batch order; PostgreSQL aborts a deadlocked batch, which is then retried whole)."""
-        from .store import ServiceError
-
+        """Applies many events in ONE transaction (group commit): an event that does not fit
+        is answered with its error and changes nothing, the others commit together. Answers in
+        item order, each with an HTTP-like `status`."""
         now = self.clock.now()
-        rs = self._active()
-        parsed: list[tuple[str, Event | None, dict[str, Any] | None]] = []
+        work: list[_Item] = []
+        out: list[dict[str, Any] | None] = []
         for order_id, raw in items:
             try:
-                parsed.append((order_id, parse_event(raw, now), None))
+                work.append(_Item("event", order_id, event=parse_event(raw, now), actor=actor))
+                out.append(None)
             except ServiceError as exc:
-                parsed.append((order_id, None, {"status": 422, **exc.to_json()}))
-        out: list[dict[str, Any]] = []
-        with self.db.session(write=True) as s:
-            for order_id, event, err in parsed:
-                if event is None:
-                    out.append(err or {})
-                    continue
-                try:
-                    with s.begin_nested():
-                        answer = self._apply_in(s, order_id, event, rs, actor)
-                    out.append({"status": 200, **answer})
-                except ServiceError as exc:
-                    status = 404 if isinstance(exc, NotFound) else 409 if isinstance(
-                        exc, Conflict) else 422
-                    out.append({"status": status, "event_id": event.id, **exc.to_json()})
-                except IntegrityError:
-                    out.append({"status": 409, "event_id": event.id, "error": {
-                        "code": "CONCURRENT_EVENT", "message": "the event raced another one "
-                        "for the same order; retry"}})
-        return out
+                out.append({"status": 422, **exc.to_json()})
+        try:
+            done = iter(self._execute(work)) if work else iter(())
+        except Conflict as exc:  # raced other transactions every time: nothing was applied
+            done = iter([exc] * len(work))
+        answers = []
+        it = iter(work)
+        for pre in out:
+            if pre is not None:
+                answers.append(pre)
+                continue
+            item, res = next(it), next(done)
+            if isinstance(res, ServiceError):
+                status = 404 if isinstance(res, NotFound) else 409 if isinstance(
+                    res, Conflict) else 422
+                answers.append({"status": status, "event_id": item.event.id if item.event
+                                else None, **res.to_json()})
+            else:
+                answers.append({"status": 200, **res})
+        return answers
 
-    def _post(self, order_id: str, event: Event, rs: Any, actor: str) -> dict[str, Any]:
-        with self.db.session(write=True) as s:
-            return self._apply_in(s, order_id, event, rs, actor)
+    def _execute(self, items: list[_Item]) -> list[Any]:
+        """Runs the items in one transaction, again when it raced another one."""
+        rs = self._active()
+        for attempt in range(ATTEMPTS):
+            try:
+                with self.db.session(write=True) as s:
+                    return self._transaction(s, items, rs)
+            except IntegrityError:
+                # a concurrent first event made the same order's row, or the same event id
+                # arrived twice at once: the retry sees the other's commit
+                if attempt == ATTEMPTS - 1:
+                    raise Conflict("the event raced another one for the same order; retry",
+                                   code="CONCURRENT_EVENT") from None
+            except DatabaseUnavailable as exc:
+                if not _retryable(exc) or attempt == ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _apply_in(self, s: Any, order_id: str, event: Event, rs: Any,
-                  actor: str) -> dict[str, Any]:
-        dup = self._duplicate(s, order_id, event)
-        if dup is not None:
-            return dup
-        row, hub, created = self._row(s, order_id, rs, event.at, actor)
-        order = self._decided_order(s, hub.decision_id)
-        run = _Run(s, row, order, self.rules_of(rs), getattr(rs, "ref", None), actor)
-        run.reference = getattr(rs, "reference", None) or {}
-        if created:
-            self._reserve(run, event, +1)
-        before = row.state
-        self._sync_hub(run, hub, event.at)
+    def _transaction(self, s: Any, items: list[_Item], rs: Any) -> list[Any]:
+        unit = Unit(s, self.db.is_sqlite)
+        rules = self.rules_of(rs)
+        times = [it.event.at if it.event is not None else it.at for it in items]
+        first = min((t for t in times if t is not None), default=None)
+        unit.load([it.order_id for it in items],
+                  [it.event.id for it in items if it.event is not None],
+                  window_since(rules, first) if first is not None else None,
+                  [it.order_id for it in items if it.event is not None
+                   and it.event.type == "shipment_confirmed"])
+        self._load_decisions(s, {h[0] for h in unit.hub.values()}
+                             | {c.decision_id for c in unit.ctxs.values()})
+        outs: list[Any] = []
+        works: list[Work] = []
+        for it in items:
+            work = Work(it.order_id)
+            ctx = unit.ctxs.get(it.order_id)
+            snap = ctx.snapshot() if ctx is not None else None
+            try:
+                outs.append(_HANDLERS[it.kind](self, unit, it, rs, rules, work))
+            except ServiceError as exc:  # the item changes nothing
+                if snap is None:
+                    unit.ctxs.pop(it.order_id, None)
+                else:
+                    unit.ctxs[it.order_id].restore(snap)
+                outs.append(exc)
+                continue
+            works.append(work)
+        books = self._ledgers(unit, works, rs)
+        subs = None
+        for work in works:
+            if work.notes:
+                subs = webhooks.active_subscriptions(s) if subs is None else subs
+                books.rows["outbox"] += webhooks.outbox_rows(subs, work.order_id, work.notes)
+            if work.record is not None:
+                work.record["result"] = _dumps(work.answer)
+        unit.write(works, _dumps, books.rows,
+                   {"stock": [r for r in books.stock.values() if r["_dirty"]],
+                    "accruals": [r for r in books.accrual_rows.values() if r["_dirty"]]})
+        return [_resolve(o) for o in outs]
+
+    # ------------------------------------------------------------------ stage 1: items
+
+    def _on_event(self, unit: Unit, it: _Item, rs: Any, rules: EventRules | None,
+                  work: Work) -> Any:
+        event, order_id = it.event, it.order_id
+        assert event is not None
+        known = unit.records.get((order_id, event.id))
+        if known is not None:
+            if known[0] != event.digest:
+                raise Conflict(f"event id {event.id!r} was already used for another event of "
+                               "this order", code="EVENT_ID_REUSED", path="$.id")
+            return ("duplicate", known[1])
+        ctx = self._ctx(unit, order_id, rs, rules, event.at, event, work, it.actor)
+        run = _Run(unit, ctx, self._decided_order(unit.s, ctx.decision_id), rules, rs,
+                   it.actor, work)
+        before = ctx.state
+        self._sync_hub(run, event.at)
         self._fire_due(run, event.at)
         self._lifecycle(run, event)
         run.timeline(event.at, "event", event.type, detail={"event_id": event.id,
@@ -301,39 +399,61 @@ class Orchestrator:
         self._react(run, event)
         for derived in run.derived:
             self._react(run, derived)
-        row.updated_at = event.at
-        answer = {"order_id": order_id, "event_id": event.id, "type": event.type,
-                  "at": iso_z(event.at), "previous_state": before, "state": row.state,
-                  "holds": json.loads(row.holds), "effects": run.effects,
-                  "errors": run.errors, "invoices": run.invoices, "duplicate": False}
-        webhooks.enqueue(s, order_id, run.notes)
-        s.add(EventRecord(order_id=order_id, event_id=event.id, type=event.type,
-                          at=event.at, payload_hash=event.digest, result=_dumps(answer)))
-        s.flush()
-        return answer
+        ctx.updated_at, ctx.dirty = event.at, True
+        work.answer = {"order_id": order_id, "event_id": event.id, "type": event.type,
+                       "at": iso_z(event.at), "previous_state": before, "state": ctx.state,
+                       "holds": [dict(h) for h in ctx.holds], "effects": work.effects,
+                       "errors": work.errors, "invoices": work.invoices, "duplicate": False}
+        work.record = {"order_id": order_id, "event_id": event.id, "type": event.type,
+                       "at": event.at, "payload_hash": event.digest}
+        unit.records[(order_id, event.id)] = (event.digest, work.answer)
+        return work.answer
 
-    def _sync_hub(self, run: _Run, hub: Order, at: datetime) -> None:
+    def _on_tick(self, unit: Unit, it: _Item, rs: Any, rules: EventRules | None,
+                 work: Work) -> Any:
+        ctx = unit.ctxs.get(it.order_id)
+        if ctx is None or it.order_id not in unit.hub or it.at is None:
+            return {"fired": 0}
+        run = _Run(unit, ctx, self._decided_order(unit.s, ctx.decision_id), rules, rs,
+                   "clock", work)
+        fired = self._fire_due(run, it.at)
+        ctx.dirty = ctx.dirty or fired > 0
+        return {"fired": fired}
+
+    def _on_release(self, unit: Unit, it: _Item, rs: Any, rules: EventRules | None,
+                    work: Work) -> Any:
+        assert it.at is not None
+        ctx = self._ctx(unit, it.order_id, rs, rules, it.at, None, work, it.actor)
+        run = _Run(unit, ctx, self._decided_order(unit.s, ctx.decision_id), rules, rs,
+                   it.actor, work)
+        self.release(run, it.code, it.reason, it.at, it.actor)
+        ctx.updated_at, ctx.dirty = it.at, True
+        return {"order_id": it.order_id, "state": ctx.state,
+                "holds": [dict(h) for h in ctx.holds]}
+
+    def _sync_hub(self, run: _Run, at: datetime) -> None:
         """An approval or a change order in the hub moves the orchestration state along."""
-        row = run.row
-        if row.decision_id != hub.decision_id:
-            self._change(run, hub, at)
-        if row.state == "pending_approval" and hub.status == "accepted":
+        ctx = run.ctx
+        decision_id, status, version = run.unit.hub[ctx.order_id]
+        if ctx.decision_id != decision_id:
+            self._change(run, decision_id, status, version, at)
+        if ctx.state == "pending_approval" and status == "accepted":
             run.move(at, "captured", "approved in the hub", actor="approvals")
-        elif row.state == "pending_approval" and hub.status == "rejected":
+        elif ctx.state == "pending_approval" and status == "rejected":
             run.move(at, "cancelled", "rejected in the hub", actor="approvals")
 
-    def _change(self, run: _Run, hub: Order, at: datetime) -> None:
+    def _change(self, run: _Run, decision_id: str, status: str, version: int,
+                at: datetime) -> None:
         """A change order decided again in the hub: what was shipped stays shipped; the
         outstanding fulfilment request is cancelled (its reservations given back, its step
         timers cancelled by a `fulfilment_cancelled` event); the new decision's allocations are
         reserved; the order is rescheduled, or waits for approval when the new decision needs
         it (or is cancelled when it is rejected)."""
-        row = run.row
-        old_lines = json.loads(row.lines)
-        cause = Event(f"change-v{hub.version}", "order_changed", at, {}, "")
-        self._reserve(run, cause, -1)  # give back what the old version still held
-        run.order = self._decided_order(run.s, hub.decision_id)
-        new_lines = self._lines_of(run.s, hub.decision_id, run.order)
+        ctx = run.ctx
+        old_lines = ctx.lines
+        self._reserve(run, Event(f"change-v{version}", "order_changed", at, {}, ""), -1)
+        run.order = self._decided_order(run.unit.s, decision_id)
+        new_lines = self._lines_of(run.unit.s, decision_id, run.order)
         for lid, line in new_lines.items():
             shipped = Decimal(old_lines.get(lid, {}).get("shipped", "0"))
             line["shipped"] = str(shipped)
@@ -345,82 +465,75 @@ class Orchestrator:
         for lid, line in old_lines.items():  # a line removed after shipping stays on record
             if lid not in new_lines and Decimal(line["shipped"]) > 0:
                 new_lines[lid] = {**line, "ordered": line["shipped"], "allocations": {}}
-        row.lines = _dumps(new_lines)
-        row.decision_id = hub.decision_id
-        self._reserve(run, Event(f"change-v{hub.version}-new", "order_changed", at, {}, ""), +1)
-        frm = row.state
-        run.timeline(at, "change", f"order version {hub.version} decided {hub.status}",
-                     detail={"version": hub.version, "status": hub.status})
+        ctx.lines = new_lines
+        ctx.decision_id = decision_id
+        self._reserve(run, Event(f"change-v{version}-new", "order_changed", at, {}, ""), +1)
+        frm = ctx.state
+        run.timeline(at, "change", f"order version {version} decided {status}",
+                     detail={"version": version, "status": status})
         if frm in ("scheduled", "released", "shipped"):
-            system = next((p["system"] for p in run.plan if p.get("kind") == "ship"), None)
+            system = next((p["system"] for p in ctx.plan if p.get("kind") == "ship"), None)
             run.timeline(at, "fulfilment_cancelled", f"outstanding fulfilment request "
                          f"cancelled{' at ' + system if system else ''}",
                          detail={"system": system})
-            run.derived.append(Event(f"change-v{hub.version}-cancel", "fulfilment_cancelled",
-                                     at, {"version": hub.version}, ""))
+            run.derived.append(Event(f"change-v{version}-cancel", "fulfilment_cancelled",
+                                     at, {"version": version}, ""))
         if frm in ("captured", "scheduled", "released", "shipped", "pending_approval"):
             to = {"accepted": "scheduled" if frm != "captured" else "captured",
                   "pending_approval": "pending_approval", "on_hold": "on_hold",
-                  "rejected": "cancelled"}.get(hub.status, frm)
-            run.move(at, to, f"change order (version {hub.version})"
+                  "rejected": "cancelled"}.get(status, frm)
+            run.move(at, to, f"change order (version {version})"
                      + (": rescheduled" if to == "scheduled" else ""), actor="change")
-        run.derived.append(Event(f"change-v{hub.version}-changed", "order_changed", at,
-                                 {"version": hub.version, "status": hub.status}, ""))
+        run.derived.append(Event(f"change-v{version}-changed", "order_changed", at,
+                                 {"version": version, "status": status}, ""))
 
     def _lifecycle(self, run: _Run, event: Event) -> None:
-        row = run.row
-        to = lifecycle.next_state(row.state, event.type)
+        ctx = run.ctx
+        to = lifecycle.next_state(ctx.state, event.type)
         if event.type == "shipment_confirmed":
             self._ship(run, event)
         if event.type == "cancelled":
             self._reserve(run, event, -1)
-        if event.type == "delivered" and not lifecycle.fully_shipped(json.loads(row.lines)):
+        if event.type == "delivered" and not lifecycle.fully_shipped(ctx.lines):
             raise Conflict("the order is not fully shipped; delivered needs every line shipped",
-                           code="WRONG_STATE", details={"state": row.state})
+                           code="WRONG_STATE", details={"state": ctx.state})
         run.move(event.at, to, event.type)
 
     # ------------------------------------------------------------------ stock
 
-    def _stock_event(self, run: _Run, cause: Event, n: int, payload: dict[str, Any]) -> None:
-        etype = payload.pop("_type", "stock_changed")
-        body = {**payload, "order_id": run.row.order_id}
-        run.derived.append(Event(f"{cause.id}#{n}", etype, cause.at, body, ""))
-
     def _reserve(self, run: _Run, event: Event, sign: int) -> None:
-        """Reserves (sign +1) or gives back (-1) the allocations still held for the lines."""
-        lines = json.loads(run.row.lines)
-        inv = run.reference.get("inventory")
+        """Reserves (sign +1) or gives back (-1) the allocations still held for the lines (the
+        stock moves themselves are made in stage 2)."""
         n = 0
-        for line in lines.values():
+        for line in run.ctx.lines.values():
             for loc, qty in list(line.get("allocations", {}).items()):
                 q = Decimal(qty)
                 if q <= 0 or not line.get("sku"):
                     continue
-                stock = inventory.move(run.s, inv, loc, line["sku"], event.at,
-                                       allocated=q * sign)
                 n += 1
-                self._stock_event(run, event, n, stock)
+                run.work.ledger.append(("stock", run, run.ctx.state, event.at,
+                                        f"{event.id}#{n}", loc, line["sku"], Decimal(0),
+                                        q * sign))
                 if sign < 0:
                     line["allocations"][loc] = "0"
-        run.row.lines = _dumps(lines)
 
     def _ship(self, run: _Run, event: Event) -> None:
         """Per shipped line: the quantities, the stock it leaves, and a `line_shipped` event
-        (sku, quantity, location, amount: the line's net share, exact to the cent)."""
-        lines = json.loads(run.row.lines)
+        (sku, quantity, location, amount: the line's net share, exact to the cent); and the
+        shipment's invoice (numbered in stage 2)."""
+        ctx = run.ctx
+        lines = ctx.lines
         shipped = [(str(ln["line_id"]), ln["quantity"], ln.get("location"))
                    for ln in event.payload.get("lines", [])]
         lifecycle.apply_shipment(lines, [(lid, q) for lid, q, _ in shipped])
-        pricing = self._extras.get(run.row.decision_id, ({}, {}))[0]
-        doc = billing.issue(run.s, run.row.order_id, event.id, event.at, pricing, lines,
-                            [(lid, q) for lid, q, _ in shipped], run.reference,
-                            run.order.get("customer"))
+        pricing = self._extras.get(ctx.decision_id, ({}, {}))[0]
+        doc = billing.compose(ctx.order_id, event.id, event.at, pricing, lines,
+                              [(lid, q) for lid, q, _ in shipped], run.reference,
+                              run.order.get("customer"), first=ctx.invoices == 0)
         if doc is not None:
-            run.invoices.append(doc["number"])
-            run.timeline(event.at, "invoice", f"invoice {doc['number']}: {doc['total']} "
-                         f"{doc['currency']}", detail={"number": doc["number"],
-                                                       "total": doc["total"]})
-        inv = run.reference.get("inventory")
+            ctx.invoices += 1
+            entry = run.timeline(event.at, "invoice", "")  # cause and detail once numbered
+            run.work.ledger.append(("invoice", run, doc, entry, event.at))
         n = 0
         for lid, qty, loc in shipped:
             line = lines[lid]
@@ -433,33 +546,34 @@ class Orchestrator:
                 amount = (Decimal(line["net"]) * qty / Decimal(line["ordered"])).quantize(
                     Decimal("0.01"), rounding="ROUND_HALF_UP")
             n += 1
-            self._stock_event(run, event, n, {
-                "_type": "line_shipped", "line_id": lid, "sku": line.get("sku"),
-                "quantity": qty, "location": loc, "amount": amount,
-                "currency": run.order.get("currency")})
+            run.work.ledger.append(("event", run, ctx.state, Event(
+                f"{event.id}#{n}", "line_shipped", event.at, {
+                    "line_id": lid, "sku": line.get("sku"), "quantity": qty, "location": loc,
+                    "amount": amount, "currency": run.order.get("currency"),
+                    "order_id": ctx.order_id}, "")))
             if loc is None or not line.get("sku"):
                 continue
             held = Decimal(allocs.get(str(loc), "0"))
             take = min(held, qty)
             if take:
                 allocs[str(loc)] = str(held - take)
-            stock = inventory.move(run.s, inv, str(loc), line["sku"], event.at,
-                                   on_hand=-qty, allocated=-take)
             n += 1
-            self._stock_event(run, event, n, stock)
-        run.row.lines = _dumps(lines)
+            run.work.ledger.append(("stock", run, ctx.state, event.at, f"{event.id}#{n}",
+                                    str(loc), line["sku"], -qty, -take))
 
     # ------------------------------------------------------------------ rules
 
-    def _state(self, run: _Run, event: dict[str, Any], at: datetime) -> EventState:
-        return EventState(run.ref, event, run.order, run.row.state, run.step(event), at.date())
+    def _state(self, run: _Run, event: dict[str, Any], at: datetime,
+               state: str | None = None) -> EventState:
+        return EventState(run.ref, event, run.order, state or run.ctx.state, run.step(event),
+                          at.date())
 
     def _react(self, run: _Run, event: Event) -> None:
         rules = run.rules
         if rules is None:
             return
         scope = event.scope()
-        s, oid = run.s, run.row.order_id
+        ctx, oid = run.ctx, run.ctx.order_id
         for rule in rules.cancelled_by(event.type):
             st = self._state(run, scope, event.at)
             try:
@@ -468,9 +582,7 @@ class Orchestrator:
                 self._error(run, rule.qid, exc, event.at)
                 continue
             # an event that names no key (a cancellation of the whole order) cancels them all
-            q = update(Timer).where(Timer.order_id == oid, Timer.rule == rule.qid,
-                                    Timer.state == "armed")
-            s.execute((q.where(Timer.key == key) if key else q).values(state="cancelled"))
+            self._cancel_timers(ctx, rule.qid, key or None)
         for rule in rules.on(event.type):
             st = self._state(run, scope, event.at)
             try:
@@ -479,52 +591,52 @@ class Orchestrator:
                     continue
                 if rule.is_timer:
                     due = event.at + rule.delay(st)
-                    s.execute(update(Timer).where(Timer.order_id == oid, Timer.rule == rule.qid,
-                                                  Timer.key == st.key, Timer.state == "armed")
-                              .values(state="cancelled"))
-                    s.add(Timer(order_id=oid, rule=rule.qid, key=st.key, first_due=due,
-                                due_at=due, state="armed", event=_dumps(scope), fired=0))
+                    self._cancel_timers(ctx, rule.qid, st.key)
+                    run.unit.timer_seq = n = run.unit.timer_seq + 1
+                    ctx.timers.append({"id": None, "n": 10 ** 18 + n, "order_id": oid,
+                                       "rule": rule.qid, "key": st.key, "first_due": due,
+                                       "due_at": due, "state": "armed", "event": _dumps(scope),
+                                       "fired": 0, "dirty": True})
                     run.timeline(event.at, "timer", f"{rule.qid} armed for {iso_z(due)}",
                                  detail={"rule": rule.qid, "key": st.key, "due": iso_z(due)})
                     continue
                 if rule.within is not None:
                     wkey = f"{oid}\x1f{st.key}"
-                    measure = rule.measure_of(st)
-                    s.add(WindowEntry(rule=rule.qid, key=wkey, at=event.at,
-                                      measure=format(measure, "f")))
-                    s.flush()
-                    values = s.scalars(select(WindowEntry.measure).where(
-                        WindowEntry.rule == rule.qid, WindowEntry.key == wkey,
-                        WindowEntry.at > event.at - rule.within,
-                        WindowEntry.at <= event.at)).all()
-                    st.S["count"] = Decimal(len(values))
-                    st.S["sum"] = sum((Decimal(v) for v in values), Decimal(0))
+                    measure = format(rule.measure_of(st), "f")
+                    entries = ctx.windows.setdefault((rule.qid, wkey), [])
+                    entries.append((event.at, measure))
+                    run.work.windows.append({"order_id": oid, "rule": rule.qid, "key": wkey,
+                                             "at": event.at, "measure": measure})
+                    st.S["count"], st.S["sum"] = count_window(entries, event.at, rule.within)
                     if not rule.passes(st):
                         continue
                 self._apply(run, rule.fire(st), event.at)
-            except RuleError as exc:
+            except (RuleError, Conflict) as exc:
                 self._error(run, rule.qid, exc, event.at)
-            except Conflict as exc:
-                self._error(run, rule.qid, exc, event.at)
+
+    @staticmethod
+    def _cancel_timers(ctx: OrderCtx, rule: str, key: str | None) -> None:
+        for t in ctx.timers:
+            if t["rule"] == rule and t["state"] == "armed" and (key is None or t["key"] == key):
+                t["state"], t["dirty"] = "cancelled", True
 
     def _error(self, run: _Run, rule: str, exc: Exception, at: datetime) -> None:
         err = {"rule": rule, "code": getattr(exc, "code", "RULE_ERROR"),
                "message": getattr(exc, "message", str(exc))}
-        run.errors.append(err)
+        run.work.errors.append(err)
         run.timeline(at, "rule_error", f"{rule}: {err['message']}", detail=err)
 
     def _apply(self, run: _Run, effects: list[Effect], at: datetime) -> None:
         for eff in effects:
-            handler = _EFFECTS.get(eff.kind)
-            if handler is None:
-                for hook in run.extra:
-                    if hook(run, eff, at):
-                        break
-                else:
-                    run.timeline(at, eff.kind, f"{eff.rule}", detail=eff.data)
+            if eff.kind in LEDGER_EFFECTS:  # applied to the ledgers in stage 2
+                run.work.ledger.append(("effect", run, run.ctx.state, eff, at))
             else:
-                handler(self, run, eff, at)
-            run.effects.append({"kind": eff.kind, "rule": eff.rule, **_plain(eff.data)})
+                handler = _EFFECTS.get(eff.kind)
+                if handler is None:
+                    run.timeline(at, eff.kind, f"{eff.rule}", detail=eff.data)
+                else:
+                    handler(self, run, eff, at)
+            run.work.effects.append({"kind": eff.kind, "rule": eff.rule, **_plain(eff.data)})
 
     # effect handlers -------------------------------------------------------------
 
@@ -532,21 +644,20 @@ class Orchestrator:
         self.hold(run, eff.data["code"], eff.data["reason"], at, f"rule {eff.rule}")
 
     def hold(self, run: _Run, code: str, reason: str, at: datetime, actor: str) -> None:
-        row = run.row
-        if row.state in lifecycle.FINAL or row.state in ("rejected", "shipped", "delivered",
+        ctx = run.ctx
+        if ctx.state in lifecycle.FINAL or ctx.state in ("rejected", "shipped", "delivered",
                                                           "billed", "paid", "returned"):
-            raise Conflict(f"an order that is {row.state} cannot be put on hold",
+            raise Conflict(f"an order that is {ctx.state} cannot be put on hold",
                            code="WRONG_STATE")
-        holds = json.loads(row.holds)
+        holds = ctx.holds
         if any(h["code"] == code for h in holds):
             return
-        resume = row.state if row.state != "on_hold" else (
+        resume = ctx.state if ctx.state != "on_hold" else (
             holds[0]["resume"] if holds else "captured")
-        holds.append({"code": code, "reason": reason, "since": iso_z(at), "by": actor,
-                      "resume": resume})
-        row.holds = _dumps(holds)
-        run.timeline(at, "hold", reason, row.state, "on_hold", {"code": code}, actor=actor)
-        row.state = "on_hold"
+        ctx.holds = holds + [{"code": code, "reason": reason, "since": iso_z(at), "by": actor,
+                              "resume": resume}]
+        run.timeline(at, "hold", reason, ctx.state, "on_hold", {"code": code}, actor=actor)
+        ctx.state = "on_hold"
 
     def _release(self, run: _Run, eff: Effect, at: datetime) -> None:
         self.release(run, eff.data["code"], eff.data["reason"], at, f"rule {eff.rule}",
@@ -554,142 +665,232 @@ class Orchestrator:
 
     def release(self, run: _Run, code: str | None, reason: str, at: datetime, actor: str,
                 quiet: bool = False) -> None:
-        row = run.row
-        holds = json.loads(row.holds)
+        ctx = run.ctx
+        holds = ctx.holds
         keep = [h for h in holds if code is not None and h["code"] != code]
         gone = [h for h in holds if h not in keep]
         if not gone:
             if quiet:
                 return
             raise Conflict(f"the order has no hold{' ' + code if code else ''} to release",
-                           code="NOT_ON_HOLD", details={"state": row.state,
+                           code="NOT_ON_HOLD", details={"state": ctx.state,
                                                         "holds": [h["code"] for h in holds]})
-        row.holds = _dumps(keep)
-        to = row.state if keep else gone[0]["resume"]
-        run.timeline(at, "release", reason, row.state, to,
+        ctx.holds = keep
+        to = ctx.state if keep else gone[0]["resume"]
+        run.timeline(at, "release", reason, ctx.state, to,
                      {"codes": [h["code"] for h in gone]}, actor=actor)
-        row.state = to
+        ctx.state = to
 
     def _transition(self, run: _Run, eff: Effect, at: datetime) -> None:
-        lifecycle.check_transition(run.row.state, eff.data["to"])
+        lifecycle.check_transition(run.ctx.state, eff.data["to"])
         run.move(at, eff.data["to"], eff.data.get("reason") or eff.rule,
                  actor=f"rule {eff.rule}")
 
     def _alert(self, run: _Run, eff: Effect, at: datetime) -> None:
-        d, s, oid = eff.data, run.s, run.row.order_id
-        open_ = s.scalars(select(AlertRecord).where(
-            AlertRecord.order_id == oid, AlertRecord.code == d["code"],
-            AlertRecord.key == d["key"], AlertRecord.state == "open")).first()
+        d, ctx = eff.data, run.ctx
+        open_ = next((a for a in ctx.alerts if a["code"] == d["code"] and a["key"] == d["key"]
+                      and a["state"] == "open"), None)
         if open_ is None:
-            s.add(AlertRecord(order_id=oid, code=d["code"], key=d["key"], rule=eff.rule,
-                              priority=d["priority"], message=d["message"], state="open",
-                              raised_at=at, updated_at=at))
+            ctx.alerts.append({"id": None, "order_id": ctx.order_id, "code": d["code"],
+                               "key": d["key"], "rule": eff.rule, "priority": d["priority"],
+                               "message": d["message"], "state": "open", "raised_at": at,
+                               "updated_at": at, "cleared_at": None, "clear_reason": None,
+                               "dirty": True})
             run.timeline(at, "alert", d["message"], detail=d, actor=f"rule {eff.rule}")
-        elif open_.priority != d["priority"] or open_.message != d["message"]:
-            run.timeline(at, "alert", f"{open_.priority} -> {d['priority']}: {d['message']}",
-                         detail=d, actor=f"rule {eff.rule}")
-            open_.priority, open_.message, open_.updated_at = d["priority"], d["message"], at
+        elif open_["priority"] != d["priority"] or open_["message"] != d["message"]:
+            run.timeline(at, "alert", f"{open_['priority']} -> {d['priority']}: "
+                         f"{d['message']}", detail=d, actor=f"rule {eff.rule}")
+            open_.update(priority=d["priority"], message=d["message"], updated_at=at,
+                         dirty=True)
 
     def _clear(self, run: _Run, eff: Effect, at: datetime) -> None:
-        d, s, oid = eff.data, run.s, run.row.order_id
-        alerts = s.scalars(select(AlertRecord).where(
-            AlertRecord.order_id == oid, AlertRecord.code == d["code"],
-            AlertRecord.key == d["key"], AlertRecord.state == "open")).all()
-        for a in alerts:
-            a.state, a.cleared_at, a.clear_reason, a.updated_at = "cleared", at, d["reason"], at
-            run.timeline(at, "alert_cleared", d["reason"], detail={"code": a.code, "key": a.key},
-                         actor=f"rule {eff.rule}")
-
-    def _reorder(self, run: _Run, eff: Effect, at: datetime) -> None:
-        if inventory.propose(run.s, eff.data, eff.rule, run.row.order_id, at):
-            run.timeline(at, "reorder", f"proposed {eff.data.get('quantity')} of "
-                         f"{eff.data.get('sku')} for {eff.data.get('location')}",
-                         detail=eff.data, actor=f"rule {eff.rule}")
-
-    def _accrue(self, run: _Run, eff: Effect, at: datetime) -> None:
-        out = rebates.accrue(run.s, run.reference, eff.data, run.row.order_id, at)
-        run.timeline(at, "rebate", f"{out.get('programme')} {out.get('period')}: accrued "
-                     f"{out.get('accrued')} at {out.get('rate')}%", detail=out,
-                     actor=f"rule {eff.rule}")
-
-    def _claim(self, run: _Run, eff: Effect, at: datetime) -> None:
-        out = rebates.claim(run.s, eff.data, run.row.order_id, at)
-        run.timeline(at, "claim", f"ship-and-debit claim {out['amount']} on "
-                     f"{eff.data.get('agreement')}", detail=eff.data, actor=f"rule {eff.rule}")
+        d = eff.data
+        for a in run.ctx.alerts:
+            if a["code"] == d["code"] and a["key"] == d["key"] and a["state"] == "open":
+                a.update(state="cleared", cleared_at=at, clear_reason=d["reason"],
+                         updated_at=at, dirty=True)
+                run.timeline(at, "alert_cleared", d["reason"],
+                             detail={"code": a["code"], "key": a["key"]},
+                             actor=f"rule {eff.rule}")
 
     # ------------------------------------------------------------------ timers
 
     def _fire_due(self, run: _Run, until: datetime) -> int:
         if run.rules is None:
             return 0
-        timers = run.s.scalars(select(Timer).where(
-            Timer.order_id == run.row.order_id, Timer.state == "armed",
-            Timer.due_at <= until).order_by(Timer.due_at, Timer.id)).all()
+        due_now = sorted((t for t in run.ctx.timers
+                          if t["state"] == "armed" and t["due_at"] <= until),
+                         key=lambda t: (t["due_at"], t["n"]))
         fired = 0
-        for t in timers:
-            rule = run.rules.by_id.get(t.rule)
+        for t in due_now:
+            t["dirty"] = True
+            rule = run.rules.by_id.get(t["rule"])
             if rule is None:  # the active rule set no longer has the rule
-                t.state = "cancelled"
+                t["state"] = "cancelled"
                 continue
-            scope = json.loads(t.event, parse_float=Decimal, parse_int=Decimal)
-            first, due = utc(t.first_due), utc(t.due_at)
+            scope = json.loads(t["event"], parse_float=Decimal, parse_int=Decimal)
+            first, due = t["first_due"], t["due_at"]
             for _ in range(MAX_FIRINGS):
-                if due > until or t.state != "armed":
+                if due > until or t["state"] != "armed":
                     break
                 st = self._state(run, scope, due)
-                st.key = t.key
+                st.key = t["key"]
                 st.S["late_days"] = Decimal((due - first) // timedelta(days=1))
                 try:
                     self._apply(run, rule.fire(st), due)
                 except (RuleError, Conflict) as exc:
                     self._error(run, rule.qid, exc, due)
                 fired += 1
-                t.fired += 1
+                t["fired"] += 1
                 if rule.repeat is None:
-                    t.state = "done"
+                    t["state"] = "done"
                     break
                 due = due + rule.repeat
-            t.due_at = due
+            t["due_at"] = due
         return fired
 
+    # ------------------------------------------------------------------ stage 2: ledgers
+
+    def _ledgers(self, unit: Unit, works: list[Work], rs: Any) -> _Books:
+        """Stock moves, ledger events and ledger effects of the transaction, in order."""
+        books = _Books(unit)
+        ops = [op for work in works for op in work.ledger]
+        if not ops:
+            return books
+        reference = getattr(rs, "reference", None) or {}
+        keys = [(op[5], op[6]) for op in ops if op[0] == "stock"]
+        if keys:
+            books.stock = unit.stock(keys, reference.get("inventory"),
+                                     next(op[3] for op in ops if op[0] == "stock"))
+            books.open_reorders = unit.open_reorders(keys)
+            books.checked = set(books.stock)
+        for op in ops:
+            kind, run = op[0], op[1]
+            if kind == "stock":
+                _, _, state, at, eid, loc, sku, on_hand, allocated = op
+                row = books.stock[(loc, sku)]
+                row["_dirty"] = True
+                payload = inventory.apply(row, at, on_hand, allocated)
+                self._react_ledger(run, books, Event(eid, "stock_changed", at, {
+                    **payload, "order_id": run.ctx.order_id}, ""), state)
+            elif kind == "event":
+                self._react_ledger(run, books, op[3], op[2])
+            elif kind == "effect":
+                self._ledger_effect(run, books, op[3], op[4], answer=False)
+        self._accrue(unit, books, reference)
+        invoices = [op for op in ops if op[0] == "invoice"]
+        if invoices:
+            seq = unit.next_invoice_seq()
+            for _, run, doc, entry, at in invoices:
+                books.rows["invoices"].append(billing.numbered(doc, seq, at))
+                seq += 1
+                run.work.invoices.append(doc["number"])
+                entry["cause"] = f"invoice {doc['number']}: {doc['total']} {doc['currency']}"
+                entry["detail"] = _dumps({"number": doc["number"], "total": doc["total"]})
+        return books
+
+    def _react_ledger(self, run: _Run, books: _Books, event: Event, state: str) -> None:
+        """A ledger event's rules (only ledger actions: checked when the rule set loads)."""
+        if run.rules is None:
+            return
+        scope = event.scope()
+        for rule in run.rules.on(event.type):
+            st = self._state(run, scope, event.at, state)
+            try:
+                st.key = rule.key_of(st)
+                if not rule.matches(st):
+                    continue
+                for eff in rule.fire(st):
+                    self._ledger_effect(run, books, eff, event.at, answer=True)
+            except (RuleError, Conflict) as exc:
+                self._error(run, rule.qid, exc, event.at)
+
+    def _ledger_effect(self, run: _Run, books: _Books, eff: Effect, at: datetime,
+                       answer: bool) -> None:
+        """A ledger effect; `answer`: list it in the event's answer (an effect of a stage-1
+        rule is listed there already)."""
+        actor, oid = f"rule {eff.rule}", run.ctx.order_id
+        try:
+            if eff.kind == "reorder":
+                row = inventory.proposal(eff.data, eff.rule, oid, at)
+                key = (row["location"], row["sku"])
+                if not books.has_open_reorder(key):
+                    books.open_reorders.add(key)
+                    books.rows["reorders"].append(row)
+                    run.timeline(at, "reorder", f"proposed {eff.data.get('quantity')} of "
+                                 f"{eff.data.get('sku')} for {eff.data.get('location')}",
+                                 detail=eff.data, actor=actor)
+            elif eff.kind == "claim":
+                row = rebates.claim(eff.data, oid, at)
+                books.rows["claims"].append(row)
+                run.timeline(at, "claim", f"ship-and-debit claim {row['amount']} on "
+                             f"{eff.data.get('agreement')}", detail=eff.data, actor=actor)
+            elif eff.kind == "accrue":
+                key = rebates.period_key(run.reference, eff.data, at)
+                entry = run.timeline(at, "rebate", "", actor=actor)  # filled by _accrue
+                if key is None:
+                    entry["cause"], entry["detail"] = "no programme", _dumps(
+                        {"skipped": "no programme"})
+                else:
+                    books.accruals.append((key, run, eff, at, entry))
+            else:
+                run.timeline(at, eff.kind, f"{eff.rule}", detail=eff.data)
+        except RuleError as exc:
+            self._error(run, eff.rule, exc, at)
+            return
+        if answer:
+            run.work.effects.append({"kind": eff.kind, "rule": eff.rule, **_plain(eff.data)})
+
+    def _accrue(self, unit: Unit, books: _Books, reference: dict[str, Any]) -> None:
+        """Rebate accruals, their period rows locked in key order, applied in order."""
+        if not books.accruals:
+            return
+        rows = books.accrual_rows = unit.accruals([k for k, *_ in books.accruals],
+                                                  books.accruals[0][3])
+        for key, run, eff, at, entry in books.accruals:
+            try:
+                out, line = rebates.accrue(rows[key], reference, eff.data, run.ctx.order_id,
+                                           at)
+            except RuleError as exc:
+                entry.update(kind="rule_error", cause=f"{eff.rule}: {exc}"[:4000],
+                             detail=_dumps({"rule": eff.rule, "code": "RULE_ERROR",
+                                            "message": str(exc)}))
+                run.work.errors.append({"rule": eff.rule, "code": "RULE_ERROR",
+                                        "message": str(exc)})
+                continue
+            rows[key]["_dirty"] = True
+            books.rows["rebate_entries"].append(line)
+            entry["cause"] = (f"{out['programme']} {out['period']}: accrued {out['accrued']} "
+                              f"at {out['rate']}%")
+            entry["detail"] = _dumps(out)
+
+    # ------------------------------------------------------------------ the clock and people
+
     def tick(self, now: datetime | None = None) -> dict[str, Any]:
-        """Fires every timer due by `now` (the clock's time by default), order by order."""
+        """Fires every timer due by `now` (the clock's time by default), in transactions of up
+        to 200 orders."""
         now = utc(now) if now is not None else self.clock.now()
-        rs = self._active()
-        rules = self.rules_of(rs)
         with self.db.session() as s:
             order_ids = list(dict.fromkeys(s.scalars(select(Timer.order_id).where(
                 Timer.state == "armed", Timer.due_at <= now).order_by(Timer.due_at))))
         fired = 0
-        for oid in order_ids:
-            with self.db.session(write=True) as s:
-                row = s.get(OrderState, oid, with_for_update=not self.db.is_sqlite)
-                hub = s.get(Order, oid)
-                if row is None or hub is None:
-                    continue
-                run = _Run(s, row, self._decided_order(s, hub.decision_id), rules,
-                           getattr(rs, "ref", None), "clock")
-                run.reference = getattr(rs, "reference", None) or {}
-                fired += self._fire_due(run, now)
-                webhooks.enqueue(s, oid, run.notes)
+        for i in range(0, len(order_ids), 200):
+            outs = self._execute([_Item("tick", oid, at=now, actor="clock")
+                                  for oid in order_ids[i:i + 200]])
+            fired += sum(o["fired"] for o in outs if isinstance(o, dict))
         return {"now": iso_z(now), "orders": len(order_ids), "fired": fired}
-
-    # ------------------------------------------------------------------ people and reads
 
     def release_hold(self, order_id: str, code: str | None, reason: str,
                      actor: str) -> dict[str, Any]:
         if not isinstance(reason, str) or not reason.strip():
             raise Invalid("a release needs a reason", code="BAD_REQUEST", path="$.reason")
-        at = self.clock.now()
-        rs = self._active()
-        with self.db.session(write=True) as s:
-            row, hub, _ = self._row(s, order_id, rs, at, actor)
-            run = _Run(s, row, self._decided_order(s, hub.decision_id), self.rules_of(rs),
-                       getattr(rs, "ref", None), actor)
-            self.release(run, code, reason.strip(), at, actor)
-            webhooks.enqueue(s, order_id, run.notes)
-            row.updated_at = at
-            return {"order_id": order_id, "state": row.state, "holds": json.loads(row.holds)}
+        out = self._execute([_Item("release", order_id, at=self.clock.now(), code=code,
+                                   reason=reason.strip(), actor=actor)])[0]
+        if isinstance(out, ServiceError):
+            raise out
+        return out
+
+    # ------------------------------------------------------------------ reads
 
     def timeline(self, order_id: str) -> dict[str, Any]:
         with self.db.session() as s:
@@ -737,16 +938,27 @@ class Orchestrator:
         return {"items": items, "counts": counts}
 
 
+
+
 _EFFECTS = {
     "hold": Orchestrator._hold,
     "release_hold": Orchestrator._release,
     "transition": Orchestrator._transition,
     "alert": Orchestrator._alert,
     "clear_alert": Orchestrator._clear,
-    "reorder": Orchestrator._reorder,
-    "accrue": Orchestrator._accrue,
-    "claim": Orchestrator._claim,
 }
+_HANDLERS = {"event": Orchestrator._on_event, "tick": Orchestrator._on_tick,
+             "release": Orchestrator._on_release}
+
+
+def _resolve(out: Any) -> Any:
+    """An item's answer; a repeated event gets the stored answer, marked as a duplicate."""
+    if isinstance(out, tuple) and out[0] == "duplicate":
+        answer = out[1]
+        doc: dict[str, Any] = json.loads(answer if isinstance(answer, str) else _dumps(answer))
+        doc["duplicate"] = True
+        return doc
+    return out
 
 
 # ---------------------------------------------------------------------- replay

@@ -59,50 +59,58 @@ def programme(reference: dict[str, Any], pid: str) -> dict[str, Any]:
     raise RuleError(f"no rebate programme {pid!r} in reference/rebate_programmes")
 
 
-def accrue(s: Any, reference: dict[str, Any], data: dict[str, Any], order_id: str,
-           at: datetime) -> dict[str, Any]:
+def period_key(reference: dict[str, Any], data: dict[str, Any],
+               at: datetime) -> tuple[str, str] | None:
+    """The accrual row an `accrue_rebate` effect adds to: (programme, period); None when it
+    names no programme."""
     pid = data.get("programme")
-    qty, amount = data.get("quantity"), data.get("amount") or Decimal(0)
     if pid is None:
-        return {"skipped": "no programme"}
+        return None
+    prog = programme(reference, str(pid))
+    return str(pid), period_of(at, str(prog.get("period") or "quarter"))
+
+
+def new_accrual(key: tuple[str, str], at: datetime) -> dict[str, Any]:
+    return {"programme": key[0], "period": key[1], "quantity": "0", "amount": "0",
+            "rate": "0", "accrued": "0.00", "updated_at": at}
+
+
+def accrue(row: dict[str, Any], reference: dict[str, Any], data: dict[str, Any],
+           order_id: str, at: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Adds a shipment to its period's accrual `row` (a dict, changed in place) and re-rates the
+    period; returns (what happened, the orch_rebate_entries row)."""
+    qty, amount = data.get("quantity"), data.get("amount") or Decimal(0)
     if not isinstance(qty, Decimal) or not isinstance(amount, Decimal):
         raise RuleError("accrue_rebate needs a quantity and an amount that are numbers")
-    prog = programme(reference, str(pid))
-    tiers = tiers_of(prog.get("tiers"))
-    period = period_of(at, str(prog.get("period") or "quarter"))
-    row = s.get(RebateAccrual, (str(pid), period))
-    if row is None:
-        row = RebateAccrual(programme=str(pid), period=period, quantity="0", amount="0",
-                            rate="0", accrued="0.00", updated_at=at)
-        s.add(row)
-    total_q = Decimal(row.quantity) + qty
-    total_a = Decimal(row.amount) + amount
+    tiers = tiers_of(programme(reference, row["programme"]).get("tiers"))
+    total_q = Decimal(row["quantity"]) + qty
+    total_a = Decimal(row["amount"]) + amount
     rate = rate_for(tiers, total_q)
     accrued = (total_a * rate / 100).quantize(CENT, ROUND_HALF_UP)
-    delta = accrued - Decimal(row.accrued)
-    rerated = rate != Decimal(row.rate) and Decimal(row.quantity) > 0
-    row.quantity, row.amount, row.rate = str(total_q), str(total_a), str(rate)
-    row.accrued, row.updated_at = str(accrued), at
-    s.add(RebateEntry(programme=str(pid), period=period, order_id=order_id,
-                      sku=None if data.get("sku") is None else str(data["sku"]),
-                      quantity=str(qty), amount=str(amount), rate_after=str(rate),
-                      accrued_delta=str(delta), at=at))
-    return {"programme": str(pid), "period": period, "rate": rate, "accrued": accrued,
-            "delta": delta, "rerated": rerated}
+    delta = accrued - Decimal(row["accrued"])
+    rerated = rate != Decimal(row["rate"]) and Decimal(row["quantity"]) > 0
+    row.update(quantity=str(total_q), amount=str(total_a), rate=str(rate),
+               accrued=str(accrued), updated_at=at)
+    entry = {"programme": row["programme"], "period": row["period"], "order_id": order_id,
+             "sku": None if data.get("sku") is None else str(data["sku"]),
+             "quantity": str(qty), "amount": str(amount), "rate_after": str(rate),
+             "accrued_delta": str(delta), "at": at}
+    return ({"programme": row["programme"], "period": row["period"], "rate": rate,
+             "accrued": accrued, "delta": delta, "rerated": rerated}, entry)
 
 
-def claim(s: Any, data: dict[str, Any], order_id: str, at: datetime) -> dict[str, Any]:
+def claim(data: dict[str, Any], order_id: str, at: datetime) -> dict[str, Any]:
+    """The orch_debit_claims row of a `ship_and_debit` effect (amount rounded half-up)."""
     qty, amount = data.get("quantity"), data.get("amount")
     if not isinstance(qty, Decimal) or not isinstance(amount, Decimal):
         raise RuleError("ship_and_debit needs a quantity and an amount that are numbers")
     amount = amount.quantize(CENT, ROUND_HALF_UP)
-    s.add(DebitClaim(agreement=str(data.get("agreement")),
-                     supplier=None if data.get("supplier") is None else str(data["supplier"]),
-                     order_id=order_id, sku=None if data.get("sku") is None else str(
-                         data["sku"]), quantity=str(qty), amount=str(amount),
-                     currency=None if data.get("currency") is None else str(data["currency"]),
-                     state="open", at=at))
-    return {"amount": amount}
+    return {"agreement": str(data.get("agreement")),
+            "supplier": None if data.get("supplier") is None else str(data["supplier"]),
+            "order_id": order_id, "sku": None if data.get("sku") is None else str(data["sku"]),
+            "quantity": str(qty), "amount": str(amount),
+            "currency": None if data.get("currency") is None else str(data["currency"]),
+            "state": "open", "at": at}
 
 
 def accruals(db: Any, programme_id: str | None = None,

@@ -2,7 +2,7 @@
 delivery signed with HMAC-SHA256, retried with exponential back-off.
 
 Topics: `status` (a lifecycle move, a hold, a release) and `alert` (raised, re-rated, cleared).
-`enqueue` runs inside the event's transaction, so a notification exists exactly when its cause
+`outbox_rows` are written in the event's transaction, so a notification exists exactly when its cause
 was committed: a crash loses none. `deliver_due(now)` posts each due message (oldest first) with
 headers `X-Ordinance-Signature: sha256=HEX` (HMAC-SHA256 of the body with the subscription's
 secret), `X-Ordinance-Delivery: ID` (receivers de-duplicate on it: delivery is at least once)
@@ -67,25 +67,29 @@ def subscribe(db: Any, body: Any, now: datetime) -> dict[str, Any]:
         return {"id": sub.id, "url": url, "topics": topics}
 
 
-def enqueue(s: Any, order_id: str, notes: list[dict[str, Any]]) -> int:
-    """Outbox rows for every active subscription of each note's topic (in the caller's
-    transaction)."""
-    if not notes:
-        return 0
-    subs = s.scalars(select(WebhookSubscription).where(WebhookSubscription.active == 1)).all()
-    n = 0
+def active_subscriptions(s: Any) -> list[tuple[int, frozenset[str]]]:
+    """(id, topics) of every active subscription."""
+    return [(sid, frozenset(topics.split(","))) for sid, topics in s.execute(
+        select(WebhookSubscription.id, WebhookSubscription.topics).where(
+            WebhookSubscription.active == 1))]
+
+
+def outbox_rows(subs: list[tuple[int, frozenset[str]]], order_id: str,
+                notes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """orch_outbox rows for every subscription of each note's topic; the caller inserts them in
+    the transaction of what they report."""
+    rows = []
     for note in notes:
         topic = KIND_TOPIC.get(note["kind"])
-        for sub in subs:
-            if topic is None or topic not in sub.topics.split(","):
+        for sid, topics in subs:
+            if topic is None or topic not in topics:
                 continue
-            s.add(OutboxMessage(subscription_id=sub.id, topic=topic, state="pending",
-                                payload=json.dumps({"order_id": order_id, **{
-                                    k: v for k, v in note.items() if k != "at_dt"}},
-                                                   separators=(",", ":"), default=str),
-                                attempts=0, next_attempt_at=note["at_dt"]))
-            n += 1
-    return n
+            rows.append({"subscription_id": sid, "topic": topic, "state": "pending",
+                         "payload": json.dumps({"order_id": order_id, **{
+                             k: v for k, v in note.items() if k != "at_dt"}},
+                             separators=(",", ":"), default=str),
+                         "attempts": 0, "next_attempt_at": note["at_dt"]})
+    return rows
 
 
 def deliver_due(db: Any, now: datetime, client: httpx.Client | None = None,

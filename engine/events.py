@@ -521,10 +521,38 @@ def _rule(c: Any, pid: str, node: Any) -> EventRule:
             continue
         actions.append(kind.cls(pnode, c))
     c.scope = _scope(c)
+    _check_ledger_rule(c, v, timer, window)
     priority = Decimal(v["priority"].value) if "priority" in v else Decimal(0)
     return EventRule(f"{pid}/{rid}", node.span, _types(v["on"]), when, key, within, measure,
                      having, after, after_fixed, _types(v.get("unless")), repeat, actions,
                      priority, render(v["description"].value) if "description" in v else "")
+
+
+# Events about shared ledgers (stock per location and SKU, rebate periods) are handled after the
+# order events of a transaction, with the ledgers' rows locked in one order, so parallel senders
+# never deadlock and hold those rows only briefly (adapters/orchestration.py). Their rules may
+# therefore only act on ledgers: they cannot change an order's state, alerts, timers or windows.
+LEDGER_EVENTS = frozenset({"stock_changed", "line_shipped"})
+LEDGER_ACTIONS = frozenset({"propose_reorder", "accrue_rebate", "ship_and_debit", "notify"})
+
+
+def _check_ledger_rule(c: Any, v: dict[str, Any], timer: bool, window: bool) -> None:
+    for t in _types(v.get("unless")):
+        if t in LEDGER_EVENTS:
+            c.diags.error(Code.BAD_VALUE, v["unless"].span, f"unless cannot name {t}: ledger "
+                          "events are handled after the order's own events")
+    on = [t for t in _types(v["on"]) if t in LEDGER_EVENTS]
+    if not on:
+        return
+    why = (f"a rule on {on[0]} acts on the shared ledgers after the order's events "
+           "(allowed: " + ", ".join(sorted(LEDGER_ACTIONS)) + ")")
+    if timer or window:
+        c.diags.error(Code.SCHEMA, v["after" if timer else "within"].span,
+                      f"{why}; it cannot set a timer or count a window")
+    for anode in v["then"].value:
+        for name in anode.value:
+            if name in EVENT_ACTIONS and name not in LEDGER_ACTIONS:
+                c.diags.error(Code.SCHEMA, anode.key_spans[name], f"{why}; not {name}")
 
 
 def action_reference() -> list[dict[str, str]]:
@@ -535,6 +563,8 @@ def action_reference() -> list[dict[str, str]]:
 
 __all__ = [
     "EVENT_ACTIONS",
+    "LEDGER_ACTIONS",
+    "LEDGER_EVENTS",
     "PRIORITIES",
     "STATES",
     "Effect",

@@ -1,0 +1,310 @@
+"""The unit of work of orchestration: a transaction's reads in a few queries, its changes in
+memory, its writes in a few statements at the end (adapters/orchestration.py drives it).
+
+Reads, at the start, for every order the transaction touches: the hub rows, the orchestration
+rows (locked FOR UPDATE on PostgreSQL, in order-id order), the event records of the events' ids
+(idempotency), the armed timers, the open alerts, the window entries still inside a window and
+the invoice counts. Changes go to `OrderCtx` objects and to one `Work` buffer per event; an event
+that fails is undone by restoring its order's snapshot and dropping its buffer (what a savepoint
+did, without its round trips). The shared ledgers (stock per location and SKU, rebate periods,
+invoice numbers) are locked last, each in key order, just before the writes: transactions of
+parallel senders never deadlock on them and hold them only for their last few statements.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from . import inventory, rebates
+from .clock import utc
+from .models import Order
+from .models_orchestration import (
+    AlertRecord,
+    DebitClaim,
+    EventRecord,
+    Invoice,
+    OrderState,
+    OutboxMessage,
+    RebateAccrual,
+    RebateEntry,
+    ReorderProposal,
+    StockLevel,
+    TimelineEntry,
+    Timer,
+    WindowEntry,
+)
+
+ORDERS = OrderState.__table__
+TIMERS = Timer.__table__
+ALERTS = AlertRecord.__table__
+WINDOWS = WindowEntry.__table__
+STOCK = StockLevel.__table__
+ACCRUALS = RebateAccrual.__table__
+CHUNK = 500  # ids per IN (...) list
+
+
+def _chunks(items: list[Any]) -> Any:
+    for i in range(0, len(items), CHUNK):
+        yield items[i:i + CHUNK]
+
+
+class OrderCtx:
+    """An order's orchestration row, armed timers, open alerts and recent window entries, as
+    the transaction changes them. `lines` and `holds` are parsed JSON; `plan` is never changed
+    after the row is made."""
+
+    __slots__ = ("order_id", "exists", "dirty", "state", "holds", "process", "plan", "lines",
+                 "digest", "decision_id", "updated_at", "timers", "alerts", "windows",
+                 "invoices")
+
+    def __init__(self, order_id: str, state: str, holds: list[dict[str, Any]],
+                 process: str | None, plan: list[dict[str, Any]], lines: dict[str, Any],
+                 digest: str, decision_id: str, updated_at: datetime, exists: bool):
+        self.order_id, self.state, self.holds, self.process = order_id, state, holds, process
+        self.plan, self.lines, self.digest, self.decision_id = plan, lines, digest, decision_id
+        self.updated_at, self.exists, self.dirty = updated_at, exists, not exists
+        self.timers: list[dict[str, Any]] = []  # armed when loaded; dirty ones are written
+        self.alerts: list[dict[str, Any]] = []  # open when loaded
+        self.windows: dict[tuple[str, str], list[tuple[datetime, str]]] = {}
+        self.invoices = 0
+
+    @classmethod
+    def from_row(cls, r: Any) -> OrderCtx:
+        return cls(r.order_id, r.state, json.loads(r.holds), r.process, json.loads(r.plan),
+                   json.loads(r.lines), r.digest, r.decision_id, utc(r.updated_at), True)
+
+    def snapshot(self) -> tuple[Any, ...]:
+        return (self.state, list(self.holds), copy_lines(self.lines), self.decision_id,
+                self.updated_at, self.dirty, [dict(t) for t in self.timers],
+                [dict(a) for a in self.alerts],
+                {k: list(v) for k, v in self.windows.items()}, self.invoices)
+
+    def restore(self, snap: tuple[Any, ...]) -> None:
+        (self.state, self.holds, self.lines, self.decision_id, self.updated_at, self.dirty,
+         self.timers, self.alerts, self.windows, self.invoices) = snap
+
+    def row(self, dumps: Any) -> dict[str, Any]:
+        return {"order_id": self.order_id, "state": self.state, "holds": dumps(self.holds),
+                "process": self.process, "plan": dumps(self.plan), "lines": dumps(self.lines),
+                "digest": self.digest, "decision_id": self.decision_id,
+                "updated_at": self.updated_at}
+
+
+def copy_lines(lines: dict[str, Any]) -> dict[str, Any]:
+    return {k: {**v, "allocations": dict(v.get("allocations") or {})} for k, v in lines.items()}
+
+
+class Work:
+    """What one event (or tick, or release) wrote, kept apart until the transaction ends: an
+    event that fails drops its Work and nothing of it is written."""
+
+    __slots__ = ("order_id", "timeline", "notes", "effects", "errors", "invoices", "ledger",
+                 "windows", "record", "answer")
+
+    def __init__(self, order_id: str) -> None:
+        self.order_id = order_id
+        self.timeline: list[dict[str, Any]] = []
+        self.notes: list[dict[str, Any]] = []
+        self.effects: list[dict[str, Any]] = []
+        self.errors: list[dict[str, Any]] = []
+        self.invoices: list[str] = []
+        self.ledger: list[tuple[Any, ...]] = []  # operations on the shared ledgers, in order
+        self.windows: list[dict[str, Any]] = []
+        self.record: dict[str, Any] | None = None
+        self.answer: dict[str, Any] | None = None
+
+
+class Unit:
+    """One transaction's reads and writes (Core statements on the session's connection)."""
+
+    def __init__(self, s: Any, is_sqlite: bool):
+        self.s = s
+        self.conn = s.connection()
+        self.is_sqlite = is_sqlite
+        self.hub: dict[str, tuple[str, str, int]] = {}  # order id -> decision, status, version
+        self.ctxs: dict[str, OrderCtx] = {}
+        self.records: dict[tuple[str, str], tuple[str, Any]] = {}  # -> (hash, answer)
+        self.timer_seq = 0  # orders timers made in this transaction after the stored ones
+
+    # ------------------------------------------------------------------ reads
+
+    def load(self, order_ids: list[str], event_ids: list[str], window_since: datetime | None,
+             shipping: list[str]) -> None:
+        c = self.conn
+        ids = sorted(set(order_ids))
+        for part in _chunks(ids):
+            for oid, dec, status, version in c.execute(select(
+                    Order.id, Order.decision_id, Order.status, Order.version).where(
+                    Order.id.in_(part))):
+                self.hub[oid] = (dec, status, version)
+            q = select(ORDERS).where(ORDERS.c.order_id.in_(part)).order_by(ORDERS.c.order_id)
+            for r in c.execute(q if self.is_sqlite else q.with_for_update()):
+                self.ctxs[r.order_id] = OrderCtx.from_row(r)
+        known = sorted(self.ctxs)
+        for part in _chunks(sorted(set(event_ids))):
+            for r in c.execute(select(EventRecord.order_id, EventRecord.event_id,
+                                      EventRecord.payload_hash, EventRecord.result).where(
+                    EventRecord.event_id.in_(part), EventRecord.order_id.in_(ids))):
+                self.records[(r.order_id, r.event_id)] = (r.payload_hash, r.result)
+        for part in _chunks(known):
+            for r in c.execute(select(TIMERS).where(TIMERS.c.order_id.in_(part),
+                                                    TIMERS.c.state == "armed")
+                               .order_by(TIMERS.c.id)):
+                t = dict(r._mapping)
+                t["first_due"], t["due_at"] = utc(t["first_due"]), utc(t["due_at"])
+                t["n"], t["dirty"] = t["id"], False
+                self.ctxs[r.order_id].timers.append(t)
+            for r in c.execute(select(ALERTS).where(ALERTS.c.order_id.in_(part),
+                                                    ALERTS.c.state == "open")
+                               .order_by(ALERTS.c.id)):
+                a = dict(r._mapping)
+                a["dirty"] = False
+                self.ctxs[r.order_id].alerts.append(a)
+            if window_since is not None:
+                for r in c.execute(select(WINDOWS.c.order_id, WINDOWS.c.rule, WINDOWS.c.key,
+                                          WINDOWS.c.at, WINDOWS.c.measure).where(
+                        WINDOWS.c.order_id.in_(part), WINDOWS.c.at > window_since)
+                        .order_by(WINDOWS.c.id)):
+                    self.ctxs[r.order_id].windows.setdefault((r.rule, r.key), []).append(
+                        (utc(r.at), r.measure))
+        for part in _chunks(sorted(set(shipping) & set(known))):
+            for oid, n in c.execute(select(Invoice.order_id, func.count()).where(
+                    Invoice.order_id.in_(part)).group_by(Invoice.order_id)):
+                self.ctxs[oid].invoices = n
+
+    def _locked(self, table: Any, cols: tuple[str, str], keys: list[tuple[str, str]],
+                seed: Any) -> dict[tuple[str, str], dict[str, Any]]:
+        """The rows of `keys` locked in key order (made from `seed(key)` when missing)."""
+        keys = sorted(set(keys))
+        a, b = table.c[cols[0]], table.c[cols[1]]
+        out: dict[tuple[str, str], dict[str, Any]] = {}
+
+        def read(part: list[tuple[str, str]]) -> None:
+            q = select(table).where(tuple_(a, b).in_(part)).order_by(a, b)
+            for r in self.conn.execute(q if self.is_sqlite else q.with_for_update()):
+                m = dict(r._mapping)
+                out[(m[cols[0]], m[cols[1]])] = m
+
+        for part in _chunks(keys):
+            read(part)
+        missing = [k for k in keys if k not in out]
+        if missing:
+            ins = (sqlite_insert if self.is_sqlite else pg_insert)(table)
+            self.conn.execute(ins.on_conflict_do_nothing(), [seed(k) for k in missing])
+            for part in _chunks(missing):
+                read(part)
+        for row in out.values():
+            row["_dirty"] = False
+        return out
+
+    def stock(self, keys: list[tuple[str, str]], ref_inventory: Any,
+              at: datetime) -> dict[tuple[str, str], dict[str, Any]]:
+        return self._locked(STOCK, ("location", "sku"), keys,
+                            lambda k: inventory.new_level(ref_inventory, k[0], k[1], at))
+
+    def accruals(self, keys: list[tuple[str, str]],
+                 at: datetime) -> dict[tuple[str, str], dict[str, Any]]:
+        return self._locked(ACCRUALS, ("programme", "period"), keys,
+                            lambda k: rebates.new_accrual(k, at))
+
+    def open_reorders(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        out: set[tuple[str, str]] = set()
+        for part in _chunks(sorted(set(keys))):
+            out.update((r.location, r.sku) for r in self.conn.execute(
+                select(ReorderProposal.location, ReorderProposal.sku).where(
+                    tuple_(ReorderProposal.location, ReorderProposal.sku).in_(part),
+                    ReorderProposal.state == "open")))
+        return out
+
+    def next_invoice_seq(self) -> int:
+        """The next invoice number, the numbering locked until the commit (numbers have no
+        gaps and follow the order of commits)."""
+        if not self.is_sqlite:
+            self.conn.exec_driver_sql("LOCK TABLE orch_invoices IN SHARE ROW EXCLUSIVE MODE")
+        return int(self.conn.scalar(select(func.max(Invoice.seq))) or 0) + 1
+
+    # ------------------------------------------------------------------ writes
+
+    def write(self, works: list[Work], dumps: Any, ledger: dict[str, list[dict[str, Any]]],
+              changed: dict[str, list[dict[str, Any]]]) -> None:
+        """Everything the transaction changed, a statement per table and kind. `ledger`: rows
+        to insert (reorders, rebate entries, claims, invoices, outbox); `changed`: locked
+        ledger rows to update (stock, accruals)."""
+        c = self.conn
+        new = [x.row(dumps) for x in self.ctxs.values() if not x.exists]
+        old = [{**x.row(dumps), "k": x.order_id} for x in self.ctxs.values()
+               if x.exists and x.dirty]
+        if new:
+            c.execute(ORDERS.insert(), new)
+        if old:
+            c.execute(ORDERS.update().where(ORDERS.c.order_id == bindparam("k")),
+                      [{k: v for k, v in r.items() if k != "order_id"} for r in old])
+        t_new, t_old, a_new, a_old = [], [], [], []
+        for x in self.ctxs.values():
+            for t in x.timers:
+                if t["id"] is None:
+                    t_new.append({k: t[k] for k in ("order_id", "rule", "key", "first_due",
+                                                    "due_at", "state", "event", "fired")})
+                elif t["dirty"]:
+                    t_old.append({"k": t["id"], "state": t["state"], "due_at": t["due_at"],
+                                  "fired": t["fired"]})
+            for a in x.alerts:
+                row = {k: a[k] for k in ("order_id", "code", "key", "rule", "priority",
+                                         "message", "state", "raised_at", "updated_at",
+                                         "cleared_at", "clear_reason")}
+                if a["id"] is None:
+                    a_new.append(row)
+                elif a["dirty"]:
+                    a_old.append({**row, "k": a["id"]})
+        if t_new:
+            c.execute(TIMERS.insert(), t_new)
+        if t_old:
+            c.execute(TIMERS.update().where(TIMERS.c.id == bindparam("k")), t_old)
+        if a_new:
+            c.execute(ALERTS.insert(), a_new)
+        if a_old:
+            c.execute(ALERTS.update().where(ALERTS.c.id == bindparam("k")), a_old)
+        windows = [w for work in works for w in work.windows]
+        if windows:
+            c.execute(WINDOWS.insert(), windows)
+        for table, rows in (("stock", changed.get("stock")),
+                            ("accruals", changed.get("accruals"))):
+            if rows:
+                t = STOCK if table == "stock" else ACCRUALS
+                ka, kb = ("location", "sku") if table == "stock" else ("programme", "period")
+                c.execute(t.update().where(t.c[ka] == bindparam("ka"),
+                                           t.c[kb] == bindparam("kb")),
+                          [{**{k: v for k, v in r.items() if k not in (ka, kb, "_dirty")},
+                            "ka": r[ka], "kb": r[kb]} for r in rows])
+        for model, key in ((ReorderProposal, "reorders"), (RebateEntry, "rebate_entries"),
+                           (DebitClaim, "claims"), (Invoice, "invoices")):
+            if ledger.get(key):
+                c.execute(model.__table__.insert(), ledger[key])
+        timeline = [e for work in works for e in work.timeline]
+        if timeline:
+            c.execute(TimelineEntry.__table__.insert(), timeline)
+        if ledger.get("outbox"):
+            c.execute(OutboxMessage.__table__.insert(), ledger["outbox"])
+        records = [work.record for work in works if work.record is not None]
+        if records:
+            c.execute(EventRecord.__table__.insert(), records)
+
+
+def window_since(rules: Any, first: datetime) -> datetime | None:
+    """How far back a transaction whose first event is at `first` must read window entries."""
+    spans = [r.within for r in (rules.by_id.values() if rules is not None else ())
+             if r.within is not None]
+    return first - max(spans) if spans else None
+
+
+def count_window(entries: list[tuple[datetime, str]], at: datetime,
+                 within: timedelta) -> tuple[Decimal, Decimal]:
+    """(count, sum) of the entries in (at - within, at]."""
+    values = [Decimal(m) for t, m in entries if at - within < t <= at]
+    return Decimal(len(values)), sum(values, Decimal(0))
