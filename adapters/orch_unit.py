@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, tuple_
+from sqlalchemy import any_, bindparam, func, select, text, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -47,6 +48,9 @@ WINDOWS = WindowEntry.__table__
 STOCK = StockLevel.__table__
 ACCRUALS = RebateAccrual.__table__
 CHUNK = 500  # ids per IN (...) list
+_RECORDS = text("SELECT r.order_id, r.event_id, r.payload_hash, r.result FROM orch_events r "
+                "JOIN unnest(CAST(:o AS text[]), CAST(:e AS text[])) AS k(o, e) "
+                "ON r.order_id = k.o AND r.event_id = k.e")
 
 
 def _chunks(items: list[Any]) -> Any:
@@ -134,33 +138,41 @@ class Unit:
 
     # ------------------------------------------------------------------ reads
 
-    def load(self, order_ids: list[str], event_ids: list[str], window_since: datetime | None,
-             shipping: list[str]) -> None:
+    def load(self, order_ids: list[str], event_keys: list[tuple[str, str]],
+             window_since: datetime | None, shipping: list[str]) -> None:
         c = self.conn
         ids = sorted(set(order_ids))
         for part in _chunks(ids):
             for oid, dec, status, version in c.execute(select(
                     Order.id, Order.decision_id, Order.status, Order.version).where(
-                    Order.id.in_(part))):
+                    self.where_in(Order.id, part))):
                 self.hub[oid] = (dec, status, version)
-            q = select(ORDERS).where(ORDERS.c.order_id.in_(part)).order_by(ORDERS.c.order_id)
+            q = select(ORDERS).where(self.where_in(ORDERS.c.order_id, part)).order_by(
+                ORDERS.c.order_id)
             for r in c.execute(q if self.is_sqlite else q.with_for_update()):
                 self.ctxs[r.order_id] = OrderCtx.from_row(r)
         known = sorted(self.ctxs)
-        for part in _chunks(sorted(set(event_ids))):
-            for r in c.execute(select(EventRecord.order_id, EventRecord.event_id,
-                                      EventRecord.payload_hash, EventRecord.result).where(
-                    EventRecord.event_id.in_(part), EventRecord.order_id.in_(ids))):
+        pairs = sorted(set(event_keys))
+        for part in _chunks(pairs):
+            if self.is_sqlite:
+                q = select(EventRecord.order_id, EventRecord.event_id, EventRecord.payload_hash,
+                           EventRecord.result).where(
+                    tuple_(EventRecord.order_id, EventRecord.event_id).in_(part))
+                found = c.execute(q)
+            else:  # pairs of arrays: one index probe per pair, one cacheable statement
+                found = c.execute(_RECORDS, {"o": [k[0] for k in part],
+                                             "e": [k[1] for k in part]})
+            for r in found:
                 self.records[(r.order_id, r.event_id)] = (r.payload_hash, r.result)
         for part in _chunks(known):
-            for r in c.execute(select(TIMERS).where(TIMERS.c.order_id.in_(part),
+            for r in c.execute(select(TIMERS).where(self.where_in(TIMERS.c.order_id, part),
                                                     TIMERS.c.state == "armed")
                                .order_by(TIMERS.c.id)):
                 t = dict(r._mapping)
                 t["first_due"], t["due_at"] = utc(t["first_due"]), utc(t["due_at"])
                 t["n"], t["dirty"] = t["id"], False
                 self.ctxs[r.order_id].timers.append(t)
-            for r in c.execute(select(ALERTS).where(ALERTS.c.order_id.in_(part),
+            for r in c.execute(select(ALERTS).where(self.where_in(ALERTS.c.order_id, part),
                                                     ALERTS.c.state == "open")
                                .order_by(ALERTS.c.id)):
                 a = dict(r._mapping)
@@ -169,13 +181,13 @@ class Unit:
             if window_since is not None:
                 for r in c.execute(select(WINDOWS.c.order_id, WINDOWS.c.rule, WINDOWS.c.key,
                                           WINDOWS.c.at, WINDOWS.c.measure).where(
-                        WINDOWS.c.order_id.in_(part), WINDOWS.c.at > window_since)
+                        self.where_in(WINDOWS.c.order_id, part), WINDOWS.c.at > window_since)
                         .order_by(WINDOWS.c.id)):
                     self.ctxs[r.order_id].windows.setdefault((r.rule, r.key), []).append(
                         (utc(r.at), r.measure))
         for part in _chunks(sorted(set(shipping) & set(known))):
             for oid, n in c.execute(select(Invoice.order_id, func.count()).where(
-                    Invoice.order_id.in_(part)).group_by(Invoice.order_id)):
+                    self.where_in(Invoice.order_id, part)).group_by(Invoice.order_id)):
                 self.ctxs[oid].invoices = n
 
     def _locked(self, table: Any, cols: tuple[str, str], keys: list[tuple[str, str]],
@@ -241,7 +253,7 @@ class Unit:
         old = [{**x.row(dumps), "k": x.order_id} for x in self.ctxs.values()
                if x.exists and x.dirty]
         if new:
-            c.execute(ORDERS.insert(), new)
+            self.insert(ORDERS, new)
         if old:
             c.execute(ORDERS.update().where(ORDERS.c.order_id == bindparam("k")),
                       [{k: v for k, v in r.items() if k != "order_id"} for r in old])
@@ -263,16 +275,16 @@ class Unit:
                 elif a["dirty"]:
                     a_old.append({**row, "k": a["id"]})
         if t_new:
-            c.execute(TIMERS.insert(), t_new)
+            self.insert(TIMERS, t_new)
         if t_old:
             c.execute(TIMERS.update().where(TIMERS.c.id == bindparam("k")), t_old)
         if a_new:
-            c.execute(ALERTS.insert(), a_new)
+            self.insert(ALERTS, a_new)
         if a_old:
             c.execute(ALERTS.update().where(ALERTS.c.id == bindparam("k")), a_old)
         windows = [w for work in works for w in work.windows]
         if windows:
-            c.execute(WINDOWS.insert(), windows)
+            self.insert(WINDOWS, windows)
         for table, rows in (("stock", changed.get("stock")),
                             ("accruals", changed.get("accruals"))):
             if rows:
@@ -285,15 +297,36 @@ class Unit:
         for model, key in ((ReorderProposal, "reorders"), (RebateEntry, "rebate_entries"),
                            (DebitClaim, "claims"), (Invoice, "invoices")):
             if ledger.get(key):
-                c.execute(model.__table__.insert(), ledger[key])
+                self.insert(model.__table__, ledger[key])
         timeline = [e for work in works for e in work.timeline]
         if timeline:
-            c.execute(TimelineEntry.__table__.insert(), timeline)
+            self.insert(TimelineEntry.__table__, timeline)
         if ledger.get("outbox"):
-            c.execute(OutboxMessage.__table__.insert(), ledger["outbox"])
+            self.insert(OutboxMessage.__table__, ledger["outbox"])
         records = [work.record for work in works if work.record is not None]
         if records:
-            c.execute(EventRecord.__table__.insert(), records)
+            self.insert(EventRecord.__table__, records)
+
+    def insert(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        """Many rows in one statement: COPY on PostgreSQL (psycopg's copy, in the transaction;
+        an executemany would run a statement per row, and a multi-row INSERT too long for
+        psycopg's query cache is parsed again each time), a plain executemany on SQLite."""
+        if self.is_sqlite:
+            self.conn.execute(table.insert(), rows)
+            return
+        cols = list(rows[0])
+        raw = self.conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(
+                f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row([r[c] for c in cols])
+
+    def where_in(self, col: Any, values: list[Any]) -> Any:
+        """col IN (values): one array parameter on PostgreSQL (a statement psycopg can cache
+        and prepare, whatever the number of values)."""
+        if self.is_sqlite:
+            return col.in_(values)
+        return col == any_(bindparam(None, values, type_=ARRAY(col.type)))
 
 
 def window_since(rules: Any, first: datetime) -> datetime | None:

@@ -70,8 +70,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _exact(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(_plain(value), separators=(",", ":"), ensure_ascii=False)
+    """JSON text with Decimals as exact text (as `_plain` gives them)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_exact)
 
 
 @dataclass
@@ -340,7 +349,7 @@ class Orchestrator:
         times = [it.event.at if it.event is not None else it.at for it in items]
         first = min((t for t in times if t is not None), default=None)
         unit.load([it.order_id for it in items],
-                  [it.event.id for it in items if it.event is not None],
+                  [(it.order_id, it.event.id) for it in items if it.event is not None],
                   window_since(rules, first) if first is not None else None,
                   [it.order_id for it in items if it.event is not None
                    and it.event.type == "shipment_confirmed"])
