@@ -13,6 +13,7 @@ parallel senders never deadlock on them and hold them only for their last few st
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -80,7 +81,7 @@ class OrderCtx:
 
     @classmethod
     def from_row(cls, r: Any) -> OrderCtx:
-        return cls(r.order_id, r.state, json.loads(r.holds), r.process, json.loads(r.plan),
+        return cls(r.order_id, r.state, json.loads(r.holds), r.process, _plan(r.plan),
                    json.loads(r.lines), r.digest, r.decision_id, utc(r.updated_at), True)
 
     def snapshot(self) -> tuple[Any, ...]:
@@ -98,6 +99,12 @@ class OrderCtx:
                 "process": self.process, "plan": dumps(self.plan), "lines": dumps(self.lines),
                 "digest": self.digest, "decision_id": self.decision_id,
                 "updated_at": self.updated_at}
+
+
+@lru_cache(maxsize=256)
+def _plan(text: str) -> Any:
+    """A process plan (read only, and shared by the orders of one process and day)."""
+    return json.loads(text)
 
 
 def copy_lines(lines: dict[str, Any]) -> dict[str, Any]:
@@ -250,13 +257,14 @@ class Unit:
         ledger rows to update (stock, accruals)."""
         c = self.conn
         new = [x.row(dumps) for x in self.ctxs.values() if not x.exists]
-        old = [{**x.row(dumps), "k": x.order_id} for x in self.ctxs.values()
-               if x.exists and x.dirty]
+        old = [{"k": x.order_id, "state": x.state, "holds": dumps(x.holds),
+                "lines": dumps(x.lines), "decision_id": x.decision_id,
+                "updated_at": x.updated_at}  # process, plan and digest never change
+               for x in self.ctxs.values() if x.exists and x.dirty]
         if new:
             self.insert(ORDERS, new)
         if old:
-            c.execute(ORDERS.update().where(ORDERS.c.order_id == bindparam("k")),
-                      [{k: v for k, v in r.items() if k != "order_id"} for r in old])
+            c.execute(ORDERS.update().where(ORDERS.c.order_id == bindparam("k")), old)
         t_new, t_old, a_new, a_old = [], [], [], []
         for x in self.ctxs.values():
             for t in x.timers:

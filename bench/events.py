@@ -14,6 +14,7 @@ time.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import multiprocessing as mp
 import os
@@ -42,6 +43,8 @@ def _worker(url: str, events: list[tuple[str, dict[str, Any]]], q: Any, batch: i
     from ordinance.engine import load
 
     rs = load(ROOT / "rulesets" / "acme")
+    gc.collect()  # as the service does once a rule set is compiled (store_rulesets.py)
+    gc.freeze()
     orch = Orchestrator(dbmod.connect(url, pool_size=2), _Fixed(rs),
                         ManualClock("2026-11-20T09:00:00Z"))
     conflicts = 0
