@@ -195,3 +195,14 @@ def test_a_batch_commits_what_fits_and_answers_each_event(orch: Any) -> None:
     assert tl["state"] == "captured" and tl["entries"] == []
     bad = orch.http("evaluator").post("/v1/events/batch", json={"events": [{"x": 1}]})
     assert bad.status_code == 422 and bad.json()["error"]["path"] == "$.events[0]"
+    bad = orch.http("evaluator").post("/v1/events/batch", content=b'{"events": [',
+                                      headers={"Content-Type": "application/json"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "BAD_JSON"
+    # amounts stay exact (no float on the way): the timeline keeps every digit
+    r = orch.http("evaluator").post(
+        "/v1/events/batch", content=b'{"events": [{"order_id": "BA-1", "event": {"id": "3", '
+        b'"type": "payment_declined", "amount": 12.345678901234567890123}}]}',
+        headers={"Content-Type": "application/json"})
+    assert r.status_code == 200 and r.json()["results"][0]["status"] == 200, r.text
+    entry = [e for e in orch.timeline("BA-1")["entries"] if e["kind"] == "event"][-1]
+    assert entry["detail"]["payload"]["amount"] == "12.345678901234567890123"
