@@ -48,7 +48,9 @@ ALERTS = AlertRecord.__table__
 WINDOWS = WindowEntry.__table__
 STOCK = StockLevel.__table__
 ACCRUALS = RebateAccrual.__table__
+CHANGE_EVENTS = {"order_changed", "fulfilment_cancelled"}  # what a change order derives
 CHUNK = 500  # ids per IN (...) list
+SMALL = 8  # rows an INSERT takes in one round trip; more go by COPY (three round trips)
 _RECORDS = text("SELECT r.order_id, r.event_id, r.payload_hash, r.result FROM orch_events r "
                 "JOIN unnest(CAST(:o AS text[]), CAST(:e AS text[])) AS k(o, e) "
                 "ON r.order_id = k.o AND r.event_id = k.e")
@@ -146,7 +148,10 @@ class Unit:
     # ------------------------------------------------------------------ reads
 
     def load(self, order_ids: list[str], event_keys: list[tuple[str, str]],
-             window_since: datetime | None, shipping: list[str]) -> None:
+             window_since: datetime | None, shipping: list[str],
+             windows_on: frozenset[str], event_types: set[str]) -> None:
+        """`window_since`: read window entries after this time when an event of the
+        transaction (or a change order's derived events) wakes a rule of `windows_on`."""
         c = self.conn
         ids = sorted(set(order_ids))
         for part in _chunks(ids):
@@ -159,6 +164,10 @@ class Unit:
             for r in c.execute(q if self.is_sqlite else q.with_for_update()):
                 self.ctxs[r.order_id] = OrderCtx.from_row(r)
         known = sorted(self.ctxs)
+        changes = any(self.hub.get(x.order_id, (x.decision_id,))[0] != x.decision_id
+                      for x in self.ctxs.values())
+        if not (windows_on & (event_types | (CHANGE_EVENTS if changes else set()))):
+            window_since = None
         pairs = sorted(set(event_keys))
         for part in _chunks(pairs):
             if self.is_sqlite:
@@ -319,7 +328,7 @@ class Unit:
         """Many rows in one statement: COPY on PostgreSQL (psycopg's copy, in the transaction;
         an executemany would run a statement per row, and a multi-row INSERT too long for
         psycopg's query cache is parsed again each time), a plain executemany on SQLite."""
-        if self.is_sqlite:
+        if self.is_sqlite or len(rows) <= SMALL:
             self.conn.execute(table.insert(), rows)
             return
         cols = list(rows[0])

@@ -54,6 +54,7 @@ from .store import Conflict, Invalid, NotFound, ServiceError, loads_exact
 PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
 MAX_FIRINGS = 1000  # per timer and tick: a repeating timer far behind catches up in bounds
 LEDGER_EFFECTS = frozenset({"reorder", "accrue", "claim"})
+GROUP_MAX = 200  # events one group commit takes at most
 ATTEMPTS = 5  # a transaction that raced another (a deadlock, a new row made twice) is retried
 
 
@@ -94,6 +95,16 @@ class _Item:
     code: str | None = None
     reason: str = ""
     actor: str = "system"
+
+
+class _Group:
+    """Events posted while a transaction runs: they share the next one (see post_event)."""
+
+    def __init__(self) -> None:
+        self.items: list[_Item] = []
+        self.results: list[Any] = []
+        self.error: BaseException | None = None
+        self.done = threading.Event()
 
 
 class _Run:
@@ -171,6 +182,9 @@ class Orchestrator:
         self._orders: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._extras: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._lock = threading.Lock()
+        self._group_lock = threading.Lock()  # guards _open
+        self._run_lock = threading.Lock()  # held by the group whose transaction runs
+        self._open: _Group | None = None  # the group events join while another one runs
 
     # ------------------------------------------------------------------ rule sets and orders
 
@@ -284,12 +298,44 @@ class Orchestrator:
 
     def post_event(self, order_id: str, raw: bytes | str | dict[str, Any],
                    actor: str = "system") -> dict[str, Any]:
-        """Applies one event; the answer (also stored for repeats) as a dict."""
+        """Applies one event; the answer (also stored for repeats) as a dict.
+
+        Group commit: events posted at the same time from several threads (the service's
+        request threads) share one transaction. The first caller runs the transaction; those
+        arriving while another transaction of this orchestrator runs wait and go together in
+        the next one. Each event is still answered on its own (one that does not fit changes
+        nothing), and a caller alone is never made to wait."""
         event = parse_event(raw, self.clock.now())
-        out = self._execute([_Item("event", order_id, event=event, actor=actor)])[0]
+        out = self._grouped(_Item("event", order_id, event=event, actor=actor))
         if isinstance(out, ServiceError):
             raise out
         return out
+
+    def _grouped(self, item: _Item) -> Any:
+        with self._group_lock:
+            group = self._open
+            leader = group is None or len(group.items) >= GROUP_MAX
+            if leader:
+                group = self._open = _Group()
+            assert group is not None
+            index = len(group.items)
+            group.items.append(item)
+        if leader:
+            with self._run_lock:  # one transaction at a time; meanwhile the next group fills
+                with self._group_lock:
+                    if self._open is group:
+                        self._open = None
+                try:
+                    group.results = self._execute(group.items)
+                except BaseException as exc:  # every caller of the group gets it
+                    group.error = exc
+                finally:
+                    group.done.set()
+        else:
+            group.done.wait()
+        if group.error is not None:
+            raise group.error
+        return group.results[index]
 
     def post_batch(self, items: list[tuple[str, Any]], actor: str = "system") -> list[
             dict[str, Any]]:
@@ -352,7 +398,10 @@ class Orchestrator:
                   [(it.order_id, it.event.id) for it in items if it.event is not None],
                   window_since(rules, first) if first is not None else None,
                   [it.order_id for it in items if it.event is not None
-                   and it.event.type == "shipment_confirmed"])
+                   and it.event.type == "shipment_confirmed"],
+                  frozenset(t for r in (rules.by_id.values() if rules else ())
+                            if r.within is not None for t in r.on),
+                  {it.event.type for it in items if it.event is not None})
         self._load_decisions(s, {h[0] for h in unit.hub.values()}
                              | {c.decision_id for c in unit.ctxs.values()})
         outs: list[Any] = []

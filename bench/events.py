@@ -1,15 +1,19 @@
 """Benchmark of orchestration: events per second with persistence on (PostgreSQL by default).
 
     .venv/bin/python bench/events.py [--orders 600] [--processes 2] [--batch 100]
-        [--database-url postgresql://postgres@127.0.0.1:5432/DB]
+        [--database-url postgresql://postgres@127.0.0.1:5432/DB] [--http --workers 2]
 
 Creates a scratch PostgreSQL database (dropped afterwards) unless --database-url is given,
 captures the orders of `sample_stream` through the order hub with rulesets/acme, then drives
 the orchestrator in-process (no HTTP) from N worker processes, each owning a disjoint set of
 orders and posting their events in time order: every event is one transaction (idempotency
-record, lifecycle, windows, timers, effects, timeline, stock, rebates, invoices). Prints
-events/s and checks that the database holds one event record per event. Asserts nothing about
-time.
+record, lifecycle, windows, timers, effects, timeline, stock, rebates, invoices), or with
+--batch N one transaction per N events (`post_batch`, as POST /v1/events/batch does).
+With --http the events go over real HTTP to `ordinance serve --workers W` on the same
+database: each sender process posts its batches to POST /v1/events/batch (one request at a
+time, as a fulfilment system would), so the figure includes HTTP, the service and the senders,
+all on this machine. Prints events/s and checks that the database holds one event record per
+applied event. Asserts nothing about time.
 """
 from __future__ import annotations
 
@@ -74,6 +78,78 @@ def _worker(url: str, events: list[tuple[str, dict[str, Any]]], q: Any, batch: i
     q.put((len(events) - 5, time.perf_counter() - start, conflicts))
 
 
+def _single_sender(url: str, key: str, events: list[tuple[str, dict[str, Any]]], q: Any,
+                   threads: int) -> None:
+    """POST /v1/orders/{id}/events, one event per request, from `threads` threads (each owning
+    some orders, so an order's events keep their order)."""
+    import threading
+
+    import httpx
+
+    parts: list[list[tuple[str, str]]] = [[] for _ in range(threads)]
+    owners: dict[str, int] = {}
+    for oid, body in events:
+        parts[owners.setdefault(oid, len(owners) % threads)].append((oid, json.dumps(body)))
+    counts = {"conflicts": 0, "timed": 0}
+    lock = threading.Lock()
+    failures: list[str] = []
+    barrier = threading.Barrier(threads + 1)
+
+    def run(part: list[tuple[str, str]]) -> None:
+        with httpx.Client(base_url=url, timeout=120,
+                          headers={"Authorization": f"Bearer {key}",
+                                   "Content-Type": "application/json"}) as http:
+            http.post(f"/v1/orders/{part[0][0]}/events", content=part[0][1])  # warm-up
+            barrier.wait()
+            for oid, body in part[1:]:
+                r = http.post(f"/v1/orders/{oid}/events", content=body)
+                with lock:
+                    counts["timed"] += 1
+                    if r.status_code == 409:
+                        counts["conflicts"] += 1
+                    elif r.status_code != 200:
+                        failures.append(r.text[:300])
+
+    workers = [threading.Thread(target=run, args=(p,)) for p in parts if p]
+    barrier = threading.Barrier(len(workers) + 1)
+    for w in workers:
+        w.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for w in workers:
+        w.join()
+    if failures:
+        raise RuntimeError(failures[0])
+    q.put((counts["timed"], time.perf_counter() - start, counts["conflicts"]))
+
+
+def _sender(url: str, key: str, events: list[tuple[str, dict[str, Any]]], q: Any,
+            batch: int) -> None:
+    import httpx
+
+    conflicts = 0
+    with httpx.Client(base_url=url, timeout=120,
+                      headers={"Authorization": f"Bearer {key}"}) as http:
+        bodies = [json.dumps({"events": [{"order_id": oid, "event": body}
+                                         for oid, body in events[i:i + batch]]})
+                  for i in range(0, len(events), batch)]
+        start = time.perf_counter()
+        for n, body in enumerate(bodies):
+            if n == 1:  # the first batch warms the service up (rule set compiled): untimed
+                start = time.perf_counter()
+            r = http.post("/v1/events/batch", content=body,
+                          headers={"Content-Type": "application/json"})
+            if r.status_code != 200:
+                raise RuntimeError(r.text[:500])
+            for answer in r.json()["results"]:
+                if answer["status"] == 409:
+                    conflicts += 1
+                elif answer["status"] != 200:
+                    raise RuntimeError(answer)
+    timed = len(events) - min(batch, len(events)) if len(bodies) > 1 else len(events)
+    q.put((timed, time.perf_counter() - start, conflicts))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--orders", type=int, default=600)
@@ -81,6 +157,11 @@ def main() -> int:
     ap.add_argument("--database-url", default=None)
     ap.add_argument("--batch", type=int, default=1,
                     help="events per transaction (POST /v1/events/batch); 1: one each")
+    ap.add_argument("--http", action="store_true",
+                    help="through `ordinance serve` and POST /v1/events/batch")
+    ap.add_argument("--workers", type=int, default=2, help="with --http: service processes")
+    ap.add_argument("--concurrency", type=int, default=16,
+                    help="with --http and --batch 1: requests in flight per sending process")
     args = ap.parse_args()
 
     from ordinance.adapters import db as dbmod
@@ -118,7 +199,25 @@ def main() -> int:
             parts[owner[oid]].append((oid, body))
         ctx = mp.get_context("spawn")
         q = ctx.Queue()
-        procs = [ctx.Process(target=_worker, args=(url, p, q, args.batch)) for p in parts]
+        server = None
+        if args.http:
+            import tempfile
+
+            sys.path.insert(0, str(ROOT / "bench"))
+            import service as svc_bench  # bench/service.py: starts `ordinance serve`
+
+            workdir = Path(tempfile.mkdtemp(prefix="ordinance-events-"))
+            server, base, key_secret = svc_bench.start(
+                argparse.Namespace(database_url=url, workers=args.workers), workdir,
+                ROOT / "rulesets" / "acme")
+            if args.batch > 1:
+                procs = [ctx.Process(target=_sender, args=(base, key_secret, p, q, args.batch))
+                         for p in parts]
+            else:
+                procs = [ctx.Process(target=_single_sender, args=(
+                    base, key_secret, p, q, args.concurrency)) for p in parts]
+        else:
+            procs = [ctx.Process(target=_worker, args=(url, p, q, args.batch)) for p in parts]
         wall = time.perf_counter()
         for p in procs:
             p.start()
@@ -126,6 +225,9 @@ def main() -> int:
         for p in procs:
             p.join()
         wall = time.perf_counter() - wall
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
         n = sum(r[0] for r in results)
         slowest = max(r[1] for r in results)
         db = dbmod.connect(url)
@@ -137,8 +239,12 @@ def main() -> int:
         db.dispose()
         print(f"events: {len(events)} ({n} timed, {sum(r[2] for r in results)} answered 409), "
               f"stored event records: {stored}")
-        print(f"{args.processes} process(es), cores available: {os.cpu_count()}, "
-              f"events per transaction: {args.batch}")
+        print(f"{args.processes} sending process(es), cores available: {os.cpu_count()}, "
+              f"events per transaction: {args.batch}"
+              + (f", over HTTP to {args.workers} service workers" if args.http else
+                 ", in-process orchestrators")
+              + (f", {args.concurrency} requests in flight per sender"
+                 if args.http and args.batch <= 1 else ""))
         print(f"events/s (timed part, slowest process): {n / slowest:,.0f}")
         print(f"events/s (wall clock incl. process start): {len(events) / wall:,.0f}")
         if stored != len(events) - sum(r[2] for r in results):

@@ -226,3 +226,50 @@ rules:
     assert out[1].startswith("events/x.yaml:10:12: error: a rule on line_shipped")
     assert "cannot set a timer" in out[1]
     assert out[2].startswith("events/x.yaml:20:13: error: unless cannot name stock_changed")
+
+
+def test_events_posted_together_share_one_transaction(databases: Any) -> None:
+    """Group commit: events arriving while a transaction runs go together in the next one,
+    each answered on its own."""
+    from ordinance.engine import load
+
+    orch, bodies = _captured(databases(), load(ROOT / "rulesets" / "acme"), 12)
+    firsts: dict[str, str] = {}
+    for oid, body in bodies:
+        firsts.setdefault(oid, body)
+    calls: list[int] = []
+    real = orch._execute
+
+    def counting(items: list[Any]) -> list[Any]:
+        calls.append(len(items))
+        return real(items)
+
+    orch._execute = counting  # type: ignore[method-assign]
+    answers: dict[str, Any] = {}
+
+    def post(oid: str, body: str) -> None:
+        try:
+            answers[oid] = orch.post_event(oid, body)
+        except Exception as exc:  # noqa: BLE001 - compared below
+            answers[oid] = exc
+
+    with orch._run_lock:  # a transaction is running: the posts below must wait for it
+        threads = [threading.Thread(target=post, args=item) for item in firsts.items()]
+        threads.append(threading.Thread(target=post, args=("NO-SUCH-ORDER",
+                                                            next(iter(firsts.values())))))
+        for t in threads:
+            t.start()
+        for _ in range(500):
+            if orch._open is not None and len(orch._open.items) == len(threads):
+                break
+            threading.Event().wait(0.01)
+    for t in threads:
+        t.join()
+    assert calls == [len(threads)]  # one transaction for all of them
+    assert type(answers.pop("NO-SUCH-ORDER")).__name__ == "NotFound"
+    assert sorted(answers) == sorted(firsts)
+    for oid, a in answers.items():
+        assert isinstance(a, dict) and a["order_id"] == oid and a["duplicate"] is False
+    # and each is stored: a repeat is answered from its record
+    oid, body = next(iter(firsts.items()))
+    assert orch.post_event(oid, body) == {**answers[oid], "duplicate": True}
