@@ -1,7 +1,8 @@
 """Orchestration: events in, lifecycle, windows, timers, holds and alerts out, all in the database.
 
 In: events for orders of the hub (`post_event`, or many at once with `post_batch`), the clock
-(`tick` fires the timers that are due), people (`release_hold`). Out: the order's lifecycle
+(`tick` fires the timers that are due), people (`release_hold`), the hub (`sync` after a change
+order or an approval). Out: the order's lifecycle
 state and timeline, open alerts, and the answer to each event. Raises the service errors
 (Invalid 422, NotFound 404, Conflict 409).
 
@@ -88,7 +89,7 @@ def _dumps(value: Any) -> str:
 class _Item:
     """One thing a transaction does to one order: an event, a clock tick or a release."""
 
-    kind: str  # event | tick | release
+    kind: str  # event | tick | release | sync
     order_id: str
     event: Event | None = None
     at: datetime | None = None
@@ -488,6 +489,34 @@ class Orchestrator:
         ctx.updated_at, ctx.dirty = it.at, True
         return {"order_id": it.order_id, "state": ctx.state,
                 "holds": [dict(h) for h in ctx.holds]}
+
+    def _on_sync(self, unit: Unit, it: _Item, rs: Any, rules: EventRules | None,
+                 work: Work) -> Any:
+        ctx = unit.ctxs.get(it.order_id)
+        if ctx is None or it.order_id not in unit.hub or it.at is None:
+            return None  # orchestration has not seen the order yet: its first event will
+        run = _Run(unit, ctx, self._decided_order(unit.s, ctx.decision_id), rules, rs,
+                   it.actor, work)
+        before = (ctx.state, ctx.decision_id)
+        self._fire_due(run, it.at)
+        self._sync_hub(run, it.at)
+        for derived in run.derived:
+            self._react(run, derived)
+        ctx.dirty = True
+        if (ctx.state, ctx.decision_id) != before:
+            ctx.updated_at = it.at
+        return {"order_id": it.order_id, "state": ctx.state,
+                "holds": [dict(h) for h in ctx.holds]}
+
+    def sync(self, order_id: str, actor: str) -> dict[str, Any] | None:
+        """Brings the orchestration of an order up to the hub at once, after a change order or
+        an approval (rather than at its next event): a change while shipping cancels the
+        outstanding fulfilment request and reschedules; an approval lets it go on. None when
+        orchestration has not seen the order yet."""
+        out = self._execute([_Item("sync", order_id, at=self.clock.now(), actor=actor)])[0]
+        if isinstance(out, ServiceError):
+            raise out
+        return out
 
     def _sync_hub(self, run: _Run, at: datetime) -> None:
         """An approval or a change order in the hub moves the orchestration state along."""
@@ -1006,7 +1035,7 @@ _EFFECTS = {
     "clear_alert": Orchestrator._clear,
 }
 _HANDLERS = {"event": Orchestrator._on_event, "tick": Orchestrator._on_tick,
-             "release": Orchestrator._on_release}
+             "release": Orchestrator._on_release, "sync": Orchestrator._on_sync}
 
 
 def _resolve(out: Any) -> Any:

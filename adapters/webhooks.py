@@ -1,7 +1,8 @@
 """Webhooks: subscriptions, an outbox written in the same transaction as what it reports, and
 delivery signed with HMAC-SHA256, retried with exponential back-off.
 
-Topics: `status` (a lifecycle move, a hold, a release) and `alert` (raised, re-rated, cleared).
+Topics: `status` (a lifecycle move, a hold, a release), `alert` (raised, re-rated, cleared) and
+`notify` (a rule's `notify` action: its detail carries the rule's own topic and message).
 `outbox_rows` are written in the event's transaction, so a notification exists exactly when its cause
 was committed: a crash loses none. `deliver_due(now)` posts each due message (oldest first) with
 headers `X-Ordinance-Signature: sha256=HEX` (HMAC-SHA256 of the body with the subscription's
@@ -28,9 +29,9 @@ from .clock import utc
 from .models_orchestration import OutboxMessage, WebhookSubscription
 from .store import Invalid, NotFound, rows_in_state
 
-TOPICS = ("status", "alert")
+TOPICS = ("status", "alert", "notify")
 KIND_TOPIC = {"transition": "status", "hold": "status", "release": "status",
-              "alert": "alert", "alert_cleared": "alert"}
+              "alert": "alert", "alert_cleared": "alert", "notify": "notify"}
 MAX_ATTEMPTS = 10
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import require
+from .routes_events import orchestrator
 from .routes_decisions import errors, json_schema_response
 
 router = APIRouter(tags=["approvals"])
@@ -40,4 +41,8 @@ def list_tasks(request: Request, role: str | None = None,
                                                   TASK), **errors(404, 409, 422)})
 def act(request: Request, body: Act, task_id: int = Path(ge=1, le=2**31 - 1),
         key: KeyInfo = Depends(require("approver"))) -> dict:
-    return request.app.state.ctx.hub.act(task_id, body.action, body.comment, key)
+    out = request.app.state.ctx.hub.act(task_id, body.action, body.comment, key)
+    if isinstance(out, dict) and out.get("order_id") and out.get("order_status") in (
+            "accepted", "rejected"):  # orchestration follows the decision at once
+        orchestrator(request).sync(out["order_id"], key.name)
+    return out

@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import require
+from .routes_events import orchestrator
 from .routes_decisions import (DECISION_REQUEST, errors, json_schema_response, json_text,
                                parse_request, raw_body)
 
@@ -49,8 +50,10 @@ def change(request: Request, order_id: str, raw: bytes = Depends(raw_body),
     if p.order.get("id") is None:
         p.order["id"] = order_id
     rs = ctx.rulesets.resolve(p.ruleset)
-    _changed, text = ctx.hub.change(rs, order_id, p.order, p.as_of, p.ruleset, p.order_text,
-                                    p.request_text, key)
+    changed, text = ctx.hub.change(rs, order_id, p.order, p.as_of, p.ruleset, p.order_text,
+                                   p.request_text, key)
+    if changed:  # orchestration follows at once: cancel, re-reserve, reschedule or wait
+        orchestrator(request).sync(order_id, key.name)
     return json_text(text)
 
 

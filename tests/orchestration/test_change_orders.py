@@ -24,9 +24,12 @@ def test_change_while_shipping_cancels_reschedules_and_keeps_what_shipped(orch: 
     v = change(orch, "CH-1", lines=[{"id": "1", "sku": "HTL-0001", "quantity": 10},
                                     {"id": "2", "sku": "FAS-0002", "quantity": 9}])
     assert v["version"] == 2 and v["status"] == "accepted"
+    tl = orch.timeline("CH-1")  # orchestration followed the change at once
+    assert tl["state"] == "scheduled"
     r = orch.event("CH-1", "chg", "order_changed", at="2026-11-20T12:00:00Z")
-    assert (r["previous_state"], r["state"]) == ("shipped", "scheduled")
+    assert (r["previous_state"], r["state"]) == ("scheduled", "scheduled")  # nothing more
     tl = orch.timeline("CH-1")
+    assert [e["kind"] for e in tl["entries"]].count("fulfilment_cancelled") == 1
     kinds = [e["kind"] for e in tl["entries"]]
     assert kinds.index("change") < kinds.index("fulfilment_cancelled")
     moved = [e for e in tl["entries"] if e["kind"] == "transition"][-1]
@@ -53,12 +56,12 @@ def test_a_change_that_needs_approval_waits_for_it(orch: Any) -> None:
                         "postal": "77001"},
                lines=[{"id": "1", "sku": "INS-0002", "quantity": 12}])
     assert v["status"] == "pending_approval"
-    r = orch.event("CH-2", "chg", "order_changed")
-    assert r["state"] == "pending_approval"
+    assert orch.timeline("CH-2")["state"] == "pending_approval"  # waits, at once
     assert orch.event("CH-2", "r", "released", 409)["error"]["code"] == "WRONG_STATE"
     tasks = orch.http("admin").get("/v1/approvals", params={"order_id": "CH-2"}).json()["items"]
     for t in sorted((t for t in tasks if t["order_id"] == "CH-2"), key=lambda t: t["level"]):
         r = orch.http("admin").post(f"/v1/approvals/{t['id']}", json={"action": "approve"})
         assert r.status_code == 200, r.text
+    assert orch.timeline("CH-2")["state"] == "captured"  # approved: it goes on at once
     r = orch.event("CH-2", "after", "scheduled")
-    assert (r["previous_state"], r["state"]) == ("pending_approval", "scheduled")
+    assert (r["previous_state"], r["state"]) == ("captured", "scheduled")

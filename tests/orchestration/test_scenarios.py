@@ -161,7 +161,8 @@ def test_a_step_completed_in_time_never_alerts_and_promise_dates(orch: Any) -> N
     orch.event("JEO-2", "x", "eta_updated", eta="2026-11-24", at="2026-11-21T09:00:00Z")
     assert orch.alerts(order_id="JEO-2") == []
     r = orch.event("JEO-2", "y", "eta_updated", eta="2026-11-29", at="2026-11-21T10:00:00Z")
-    assert [e["code"] for e in r["effects"]] == ["PROMISE_AT_RISK"]
+    assert [(e["kind"], e.get("code") or e.get("topic")) for e in r["effects"]] == [
+        ("alert", "PROMISE_AT_RISK"), ("notify", "customer-service")]
     (a,) = orch.alerts(order_id="JEO-2")
     assert a["priority"] == "high"  # four days after the requested 2026-11-25
     orch.event("JEO-2", "z", "eta_updated", eta="2026-11-25", at="2026-11-21T11:00:00Z")

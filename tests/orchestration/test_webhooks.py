@@ -91,3 +91,22 @@ def test_holds_and_alerts_are_delivered_signed_and_retried(orch: Any,
     kinds = [(p["kind"], p.get("to")) for _, p in got]
     assert ("hold", "on_hold") in kinds and ("alert", None) in kinds
     orch.clock.set("2026-11-20T09:00:00Z")
+
+
+def test_a_notify_action_reaches_subscribers_of_its_topic(orch: Any, receiver: Receiver) -> None:
+    admin = orch.http("admin")
+    r = admin.post("/v1/webhooks", json={"url": receiver.url, "secret": SECRET,
+                                         "topics": ["notify"]})
+    assert r.status_code == 201, r.text
+    orch.order("WH-N")  # requested 2026-11-25
+    orch.event("WH-N", "e1", "eta_updated", eta="2026-11-26")  # a day late: no call
+    orch.event("WH-N", "e2", "eta_updated", eta="2026-11-29")  # four days: call them
+    admin.post("/v1/webhooks/deliver")
+    mine = [json.loads(b) for h, b in receiver.got
+            if h["X-Ordinance-Topic"] == "notify" and json.loads(b)["order_id"] == "WH-N"]
+    assert len(mine) == 1
+    assert mine[0]["detail"] == {"topic": "customer-service",
+                                 "message": "order WH-N arrives 2026-11-29: call the customer"}
+    r = admin.post("/v1/webhooks", json={"url": receiver.url, "secret": SECRET,
+                                         "topics": ["sms"]})
+    assert r.status_code == 422 and "notify" in r.json()["error"]["message"]
