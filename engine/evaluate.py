@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 from .functions import parse_date
 from .packrun import ERRORS, compile_pack
-from .pricing import Pricing, line_id, plain
+from .pricing import Pricing, line_id, plain, same_pricing
 
 from .ruleset import PHASES, Model, Pack, Rule
 from .sourcing import Allocation, Network
@@ -93,7 +93,7 @@ def _pack_key(model: Model, pack: Pack) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-SHAREABLE = ("defaulting", "validation", "compliance")
+SHAREABLE = ("defaulting", "validation", "compliance", "pricing")
 
 
 def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
@@ -102,27 +102,31 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
     """Decides one order against two rule sets (the simulator's baseline and candidate): the
     same two decisions as `a.evaluate` and `b.evaluate`, with less work.
 
-    In defaulting, validation and compliance, a pack that is the same in both (same file, same
-    reference tables read: equal pack keys) and starts from the same state in both gives the
-    same result: it runs once, and the second decision takes a copy of the outcome before it
-    next runs a pack of its own. These phases change nothing but the order and the lists a
-    decision reports, so the copy is cheap, and the states are compared only after a pack ran
-    apart (they often agree again: a changed default that no later rule reads)."""
+    In defaulting, validation, compliance and pricing, a pack that is the same in both (same
+    file, same reference tables read: equal pack keys) and starts from the same state in both
+    gives the same result: it runs once, and the second decision takes a copy of the outcome
+    before it next runs a pack of its own. The states are compared only after a pack ran apart
+    (they often agree again: a changed default that no later rule reads, a discount table whose
+    changed rows this order does not match). Only defaulting writes the order, so once the
+    second decision catches up after defaulting the two hold the same order dict; a pricing
+    both finish alike is shared too, since nothing changes a pricing after its phase. Sourcing
+    and approval always run apart."""
     as_of = as_of or _as_of(order)
     first = State(a, _copy(order), as_of, stock_a)
     second = State(b, {}, as_of, stock_b)  # takes first's state before it runs anything
     equal: bool | None = True  # whether the states agree (None: not known, compare)
     behind = True  # second has not yet taken the outcome of what first ran for both
+    done: set[str] = set()
     for phase in SHAREABLE:
         packs_a, packs_b = a.model.plan.get(phase, []), b.model.plan.get(phase, [])
         if [p.id for p in packs_a] != [p.id for p in packs_b]:
-            if behind:
-                second.adopt(first)
-                behind = False
-            first.run({phase})
-            second.run({phase})
-            equal = None
-            continue
+            break  # the rest runs apart
+        if phase == "pricing":
+            if first.late_phases_blocked() or (not behind and second.late_phases_blocked()):
+                break  # no pricing for an order the first three phases blocked: run() knows
+            first.start_pricing()
+            if not behind:
+                second.start_pricing()
         for pa, pb in zip(packs_a, packs_b):
             if a.pack_keys[pa.id] == b.pack_keys[pb.id]:
                 if equal is None:
@@ -132,14 +136,23 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
                     behind = True
                     continue
             if behind:
-                second.adopt(first)
+                second.adopt(first, copy_order=phase == "defaulting")
                 behind = False
+            before = (first.progress(), second.progress())
             first.run_pack(phase, pa)
             second.run_pack(phase, pb)
-            equal = None
+            # a pack that fired nothing on either side leaves the states as they were
+            if ((first.progress(), second.progress()) != before or first.taxes_pending()
+                    or second.taxes_pending()):
+                equal = None
+        if phase == "pricing":
+            first.finish_pricing()
+            if not behind:
+                second.finish_pricing()
+        done.add(phase)
     if behind:
-        second.adopt(first)
-    rest = set(PHASES) - set(SHAREABLE)
+        second.adopt(first, copy_order="defaulting" not in done)
+    rest = set(PHASES) - done
     first.run(rest)
     second.run(rest)
     return first.decision(), second.decision()
@@ -199,18 +212,36 @@ class State:
         self.allocation = Allocation(rs.network, stock)
         self.sourced: dict[int, dict[str, Any]] = {}
         self.sourcing_ran = False
+        self.early_block: bool | None = None  # see late_phases_blocked
         self.rule = ""
         self.phase = ""
         self.line_index: int | None = None
 
     # -- sharing phases between two rule sets (evaluate_pair) ------------------------------------
     def same_as(self, other: "State") -> bool:
-        return (self.order == other.order and self.fired == other.fired
+        """Whether two states agree: the order and the lists by value, the pricing down to
+        how each amount is written (see same_pricing)."""
+        if not (self.order == other.order and self.fired == other.fired
                 and self.violations == other.violations and self.holds == other.holds
-                and self.errors == other.errors)
+                and self.errors == other.errors):
+            return False
+        if self.pricing is None or other.pricing is None:
+            return self.pricing is other.pricing
+        return same_pricing(self.pricing, other.pricing)
+
+    def progress(self) -> int:
+        """Rules fired and failed so far: a pack that leaves this as it was ran no action, so
+        it changed nothing (but see taxes_pending)."""
+        return len(self.fired) + len(self.errors)
+
+    def taxes_pending(self) -> bool:
+        """Once a line has tax rates, reading `pricing` recomputes line taxes: a change that
+        no action made."""
+        return self.pricing is not None and any(lp.tax_rates for lp in self.pricing.lines)
 
     def run_pack(self, phase: str, pack: Pack) -> None:
-        """Runs one pack of a phase before pricing (evaluate_pair's unit of sharing)."""
+        """Runs one pack of a phase up to pricing (evaluate_pair's unit of sharing; pricing
+        must have been started)."""
         lines = self.order.get("lines")
         self.lines = lines if lines.__class__ is list else []
         self.phase = phase
@@ -218,10 +249,12 @@ class State:
             self.rs.runners[pack.id](self)
         self.phase = ""
 
-    def adopt(self, other: "State") -> None:
-        """Takes the outcome of phases that `other` ran from the same state with the same
-        packs and tables."""
-        self.order = _copy(other.order)
+    def adopt(self, other: "State", copy_order: bool = True) -> None:
+        """Takes the outcome of packs that `other` ran from the same state with the same
+        packs and tables. Only defaulting writes the order: once no defaulting pack is left
+        to run, both may hold the same dict (`copy_order` false). A pricing is copied while
+        its phase runs, and shared once finished (nothing changes it after its phase)."""
+        self.order = _copy(other.order) if copy_order else other.order
         self.S["order"] = self.order
         self.S["customer"] = self.order.get("customer")
         self.violations = list(other.violations)
@@ -229,6 +262,13 @@ class State:
         self.errors = list(other.errors)
         self.fired = list(other.fired)
         self._fired = set(other._fired)
+        self.early_block = other.early_block
+        pricing = other.pricing
+        if pricing is not None:
+            self.pricing = pricing if pricing.final is not None else pricing.copy()
+            self.pricing_view = OrderPricingView(self)
+            self.line_views = [LinePricingView(lp) for lp in self.pricing.lines]
+            self.pricing_dirty = True
 
     # -- services for actions and functions ---------------------------------------------------
     def screen_cache(self, table: str) -> dict[str, Any]:
@@ -300,17 +340,21 @@ class State:
     def blocked(self) -> bool:
         return bool(self.errors) or any(v["severity"] == "error" for v in self.violations)
 
+    def late_phases_blocked(self) -> bool:
+        """Whether pricing, sourcing and approval are skipped: judged once, on what the first
+        three phases left (a pricing error does not stop sourcing)."""
+        if self.early_block is None:
+            self.early_block = self.blocked()
+        return self.early_block
+
     def run(self, phases: set[str]) -> None:
-        early_block = None
         for phase, packs in self.rs.plan:
             if phase not in phases:
                 continue
             lines = self.order.get("lines")
             self.lines: list[dict[str, Any]] = lines if lines.__class__ is list else []
             if phase in ("pricing", "sourcing", "approval"):
-                if early_block is None:  # judged once, on what the first three phases left
-                    early_block = self.blocked()
-                if early_block:
+                if self.late_phases_blocked():
                     continue
                 if self.pricing is None and phase == "pricing":
                     self.start_pricing()

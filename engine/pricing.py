@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
+from itertools import compress
+from operator import is_not
 from typing import Any
 
 from babel.numbers import UnknownCurrencyError, get_currency_precision
@@ -103,6 +105,13 @@ class LinePrice:
             self.tax = tax
             self.cached_view = None
 
+    def copy(self) -> LinePrice:
+        new = LinePrice.__new__(LinePrice)
+        new.__dict__.update(self.__dict__)
+        new.adjustments = self.adjustments.copy()  # entries are never changed once added
+        new.tax_rates = self.tax_rates.copy()
+        return new
+
     def view(self) -> dict[str, Any]:
         """`line.pricing` for expressions; rebuilt only after the line changed."""
         view = self.cached_view
@@ -139,6 +148,34 @@ class Pricing:
         self.charges: list[dict[str, Any]] = []
         self.recurring: list[dict[str, Any]] = []
         self.final: dict[str, Any] | None = None  # the view once the pricing phase ended
+        self.final_json: dict[str, Any] | None = None
+
+    def state(self) -> list[Any]:
+        """Everything the outcome and the views depend on, flat (see same_pricing)."""
+        out: list[Any] = [self.currency, len(self.lines)]
+        for lp in self.lines:
+            out += (lp.quantity, lp.list_price, lp.extended, lp.net, lp.priced, lp.tax,
+                    lp.discounted, len(lp.tax_rates), len(lp.adjustments))
+            out += lp.tax_rates
+            for e in lp.adjustments:
+                out += e  # the keys, in order
+                out += e.values()
+        for entries in (self.charges, self.recurring):
+            out.append(len(entries))
+            for e in entries:
+                out += e
+                out += e.values()
+        return out
+
+    def copy(self) -> Pricing:
+        """A copy to go on apart from (evaluate_pair); charges and recurring entries are
+        never changed once added, so they are shared."""
+        new = Pricing.__new__(Pricing)
+        new.__dict__.update(self.__dict__)
+        new.lines = [lp.copy() for lp in self.lines]
+        new.charges = self.charges.copy()
+        new.recurring = self.recurring.copy()
+        return new
 
     def money(self, x: Decimal) -> Decimal:
         return money(x, self.places)
@@ -192,8 +229,12 @@ class Pricing:
                 "total": subtotal + charges + tax}
 
     def to_json(self) -> dict[str, Any]:
+        """The `pricing` section of a decision; rendered once when pricing has ended (two
+        decisions of evaluate_pair may share one finished pricing)."""
+        if self.final_json is not None:
+            return self.final_json
         v = self.final or self.view()
-        return {
+        out = {
             "currency": self.currency,
             "lines": [_line_json(lp) for lp in self.lines],
             "charges": [_amounts(c) for c in self.charges],
@@ -205,6 +246,20 @@ class Pricing:
             "tax_total": plain(v["tax_total"]),
             "total": plain(v["total"]),
         }
+        if self.final is not None:
+            self.final_json = out
+        return out
+
+
+def same_pricing(a: Pricing, b: Pricing) -> bool:
+    """Whether two running pricings agree, down to how each amount is written: Decimal
+    1.0 == 1.00 and -0 == 0, yet each pair renders differently. Equal by value first; then
+    the parts that are not the same objects (most are, in a copy) must have the same repr."""
+    mine, theirs = a.state(), b.state()
+    if mine != theirs:
+        return False
+    differ = list(map(is_not, mine, theirs))
+    return list(map(repr, compress(mine, differ))) == list(map(repr, compress(theirs, differ)))
 
 
 def line_id(line: dict[str, Any], index: int) -> str:

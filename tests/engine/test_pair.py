@@ -46,3 +46,22 @@ def test_a_changed_reference_table_is_not_shared(tmp_path: Path) -> None:
     for order in _orders(100):
         da, db = evaluate_pair(a, b, order, as_of)
         assert dumps(db.to_json()) == dumps(b.evaluate(order, as_of).to_json())
+
+
+def test_a_shared_pricing_serves_later_phases_that_read_line_pricing(tmp_path: Path) -> None:
+    """The candidate takes the baseline's finished pricing; its own approval rule then reads
+    `line.pricing` through that pricing."""
+    need((RULESETS / "acme").is_dir(), "the shipped rule sets")
+    changed = tmp_path / "acme"
+    shutil.copytree(RULESETS / "acme", changed)
+    (changed / "packs" / "61-line-approvals.yaml").write_text(
+        "pack: line-approvals\nphase: approval\nrules:\n  - id: big-line\n    for_each: line\n"
+        "    when: line.pricing.net > 500\n    then:\n"
+        "      - require_approval: {role: \"line-{line.pricing.net}\"}\n")
+    a, b = load(RULESETS / "acme"), load(changed)
+    shared = 0
+    for order in _orders(100):
+        da, db = evaluate_pair(a, b, order)
+        shared += da.pricing is not None and da.pricing is db.pricing
+        assert dumps(db.to_json()) == dumps(b.evaluate(order).to_json())
+    assert shared
