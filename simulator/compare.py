@@ -94,10 +94,12 @@ def _collect(node: Any, where: str, line_id: Any, effects: dict[str, list[Any]])
             effects.setdefault(rule, []).append((where, line_id, entry))
             return
         for key, value in node.items():
-            _collect(value, f"{where}.{key}", line_id, effects)
+            if isinstance(value, (dict, list)):  # a scalar names no rule: no path to build
+                _collect(value, f"{where}.{key}", line_id, effects)
     elif isinstance(node, list):
         for item in node:
-            _collect(item, where, line_id, effects)
+            if isinstance(item, (dict, list)):
+                _collect(item, where, line_id, effects)
 
 
 def rule_differences(baseline: Decision, candidate: Decision) -> tuple[RuleDifference, ...]:
