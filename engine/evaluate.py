@@ -98,7 +98,7 @@ SHAREABLE = ("defaulting", "validation", "compliance", "pricing")
 
 def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
                   as_of: datetime.date | None = None, stock_a: Any = None,
-                  stock_b: Any = None) -> tuple["Decision", "Decision"]:
+                  stock_b: Any = None, fresh: bool = False) -> tuple["Decision", "Decision"]:
     """Decides one order against two rule sets (the simulator's baseline and candidate): the
     same two decisions as `a.evaluate` and `b.evaluate`, with less work.
 
@@ -110,9 +110,12 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
     changed rows this order does not match). Only defaulting writes the order, so once the
     second decision catches up after defaulting the two hold the same order dict; a pricing
     both finish alike is shared too, since nothing changes a pricing after its phase. Sourcing
-    and approval always run apart."""
+    and approval always run apart.
+
+    `fresh`: the order is the caller's to give away (just parsed, not read again): it becomes
+    the decisions' order, defaulted in place, instead of a copy."""
     as_of = as_of or _as_of(order)
-    first = State(a, _copy(order), as_of, stock_a)
+    first = State(a, order if fresh else _copy(order), as_of, stock_a)
     second = State(b, {}, as_of, stock_b)  # takes first's state before it runs anything
     equal: bool | None = True  # whether the states agree (None: not known, compare)
     behind = True  # second has not yet taken the outcome of what first ran for both

@@ -133,14 +133,16 @@ class Replayer:
             except BadOrder as exc:
                 summary.add_bad_line(line, f"{exc.path}: {exc.message}")
                 continue
+            day = str(order.get("order_date") or "")  # as written, before defaulting
             try:
-                # phases the two rule sets share run once (the same decisions, less work)
+                # phases the two rule sets share run once (the same decisions, less work);
+                # the order is ours alone, so it is decided in place (fresh)
                 decision_b, decision_c = evaluate_pair(self.baseline, self.candidate, order,
-                                                       options.as_of, stock_b, stock_c)
+                                                       options.as_of, stock_b, stock_c,
+                                                       fresh=True)
             except Exception as exc:  # an engine bug: stop, and say on which order
                 raise SimulationError(f"line {line}: the engine failed: {exc!r}") from exc
             if stock_b is not None and stock_c is not None:
-                day = str(order.get("order_date") or "")
                 if day and day < self.last_date:
                     self.out_of_time_order += 1
                 self.last_date = max(day, self.last_date)
