@@ -25,6 +25,8 @@ from .values import D, RuleError, render, show
 
 ZERO = D(0)
 HUNDRED = D(100)
+LIMIT = D("1e15")
+CENT = D("0.01")
 
 
 @lru_cache(maxsize=512)
@@ -48,7 +50,7 @@ def money(x: Decimal, places: int) -> Decimal:
 def number(v: Any, what: str) -> Decimal:
     if v.__class__ is not D:
         raise RuleError(f"{what} must be a number, got {show(v)}")
-    if not v.is_finite() or abs(v) > D("1e15"):
+    if not v.is_finite() or abs(v) > LIMIT:
         raise RuleError(f"{what} is out of range: {show(v)}")
     return v
 
@@ -126,7 +128,7 @@ class LinePrice:
 def percent(part: Decimal, whole: Decimal) -> Decimal:
     if not whole or not part:
         return ZERO
-    return (part * HUNDRED / whole).quantize(D("0.01"), rounding=ROUND_HALF_UP).normalize() \
+    return (part * HUNDRED / whole).quantize(CENT, rounding=ROUND_HALF_UP).normalize() \
         + ZERO
 
 

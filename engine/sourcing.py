@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from functools import cached_property
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +31,7 @@ class Route:
     days: Decimal
     cost: Decimal
 
-    @property
+    @cached_property  # read for every allocation; a route is made once per rule set
     def transit(self) -> datetime.timedelta:
         return datetime.timedelta(days=int(self.days))
 
