@@ -4,6 +4,7 @@ hold releases by a person, and the timer tick. Business logic lives in adapters/
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Request
@@ -17,7 +18,7 @@ from .auth import require
 from .routes_decisions import errors, json_schema_response, raw_body
 
 router = APIRouter(tags=["orchestration"])
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()  # a singleton's maker may ask for another one
 
 EVENT_BODY = {
     "required": True,
@@ -34,18 +35,23 @@ EVENT_BODY = {
 EVENT_ANSWER = {"type": "object", "required": ["order_id", "event_id", "state", "effects"]}
 
 
+def app_singleton(request: Request, name: str, make: Callable[[Any], Any]) -> Any:
+    """`app.state.NAME`, made by `make(app)` on first use (once, whatever the threads)."""
+    app = request.app
+    value = getattr(app.state, name, None)
+    if value is None:
+        with _LOCK:
+            value = getattr(app.state, name, None)
+            if value is None:
+                value = make(app)
+                setattr(app.state, name, value)
+    return value
+
+
 def orchestrator(request: Request) -> Orchestrator:
     """One per app, built on first use (the clock from ORDINANCE_CLOCK)."""
-    app = request.app
-    orch = getattr(app.state, "orchestration", None)
-    if orch is None:
-        with _LOCK:
-            orch = getattr(app.state, "orchestration", None)
-            if orch is None:
-                ctx = app.state.ctx
-                orch = Orchestrator(ctx.db, ctx.rulesets, clock_from_env())
-                app.state.orchestration = orch
-    return orch
+    return app_singleton(request, "orchestration", lambda app: Orchestrator(
+        app.state.ctx.db, app.state.ctx.rulesets, clock_from_env()))
 
 
 def _json(value: Any, status: int = 200) -> Response:

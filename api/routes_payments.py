@@ -3,7 +3,6 @@ the provider adapter) and its invoices (JSON and PDF). Logic: adapters/payments.
 """
 from __future__ import annotations
 
-import threading
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -14,10 +13,9 @@ from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import require
 from .routes_decisions import errors, json_schema_response, raw_body
-from .routes_events import _json, orchestrator
+from .routes_events import _json, app_singleton, orchestrator
 
 router = APIRouter(tags=["payments"])
-_LOCK = threading.Lock()
 
 PAYMENT_BODY = {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["action", "amount", "idempotency_key"],
@@ -29,16 +27,8 @@ PAYMENT_BODY = {"required": True, "content": {"application/json": {"schema": {
 
 
 def ledger(request: Request) -> Ledger:
-    app = request.app
-    led = getattr(app.state, "payments", None)
-    if led is None:
-        with _LOCK:
-            led = getattr(app.state, "payments", None)
-            if led is None:
-                orch = orchestrator(request)
-                led = Ledger(app.state.ctx.db, LocalProvider(app.state.ctx.db), orch)
-                app.state.payments = led
-    return led
+    return app_singleton(request, "payments", lambda app: Ledger(
+        app.state.ctx.db, LocalProvider(app.state.ctx.db), orchestrator(request)))
 
 
 @router.post("/v1/orders/{order_id}/payments",
