@@ -344,30 +344,28 @@ class Orchestrator:
         is answered with its error and changes nothing, the others commit together. Answers in
         item order, each with an HTTP-like `status`."""
         now = self.clock.now()
-        work: list[_Item] = []
-        out: list[dict[str, Any] | None] = []
+        parsed: list[_Item | dict[str, Any]] = []  # an item, or the answer to a bad body
         for order_id, raw in items:
             try:
-                work.append(_Item("event", order_id, event=parse_event(raw, now), actor=actor))
-                out.append(None)
+                parsed.append(_Item("event", order_id, event=parse_event(raw, now), actor=actor))
             except ServiceError as exc:
-                out.append({"status": 422, **exc.to_json()})
+                parsed.append({"status": 422, **exc.to_json()})
+        work = [p for p in parsed if isinstance(p, _Item)]
         try:
-            done = iter(self._execute(work)) if work else iter(())
+            results = iter(self._execute(work) if work else [])
         except Conflict as exc:  # raced other transactions every time: nothing was applied
-            done = iter([exc] * len(work))
+            results = iter([exc] * len(work))
         answers = []
-        it = iter(work)
-        for pre in out:
-            if pre is not None:
-                answers.append(pre)
+        for p in parsed:
+            if isinstance(p, dict):
+                answers.append(p)
                 continue
-            item, res = next(it), next(done)
+            res = next(results)
             if isinstance(res, ServiceError):
                 status = 404 if isinstance(res, NotFound) else 409 if isinstance(
                     res, Conflict) else 422
-                answers.append({"status": status, "event_id": item.event.id if item.event
-                                else None, **res.to_json()})
+                answers.append({"status": status, "event_id": p.event.id if p.event else None,
+                                **res.to_json()})
             else:
                 answers.append({"status": 200, **res})
         return answers
