@@ -30,6 +30,7 @@ The rules themselves (engine/events.py) are pure: they return effects; this modu
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ from ordinance.engine.events import Effect, EventRules, EventState
 from ordinance.engine.processes import choose, plan_of
 from ordinance.engine.values import RuleError, render
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from . import billing, inventory, lifecycle, rebates, webhooks
 from .clock import Clock, SystemClock, utc
@@ -50,8 +51,9 @@ from .eventstore import Event, iso_z, parse_event
 from .models import DecisionRecord, Order
 from .models_orchestration import AlertRecord, OrderState, TimelineEntry, Timer
 from .orch_unit import OrderCtx, Unit, Work, count_window, window_since
-from .store import Conflict, Invalid, NotFound, ServiceError, loads_exact
+from .store import Conflict, Invalid, NotFound, ServiceError, Unavailable, loads_exact
 
+logger = logging.getLogger("ordinance.orchestration")
 PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
 MAX_FIRINGS = 1000  # per timer and tick: a repeating timer far behind catches up in bounds
 LEDGER_EFFECTS = frozenset({"reorder", "accrue", "claim"})
@@ -363,7 +365,7 @@ class Orchestrator:
             res = next(results)
             if isinstance(res, ServiceError):
                 status = 404 if isinstance(res, NotFound) else 409 if isinstance(
-                    res, Conflict) else 422
+                    res, Conflict) else 503 if isinstance(res, Unavailable) else 422
                 answers.append({"status": status, "event_id": p.event.id if p.event else None,
                                 **res.to_json()})
             else:
@@ -371,7 +373,10 @@ class Orchestrator:
         return answers
 
     def _execute(self, items: list[_Item]) -> list[Any]:
-        """Runs the items in one transaction, again when it raced another one."""
+        """Runs the items in one transaction, again when it raced another one. When the
+        database refuses the transaction of several items for another reason (a value a rule
+        made that does not fit a column, say), each item runs alone, so one item cannot fail
+        the others of its batch or group."""
         rs = self._active()
         for attempt in range(ATTEMPTS):
             try:
@@ -383,6 +388,13 @@ class Orchestrator:
                 if attempt == ATTEMPTS - 1:
                     raise Conflict("the event raced another one for the same order; retry",
                                    code="CONCURRENT_EVENT") from None
+            except DBAPIError as exc:
+                if len(items) > 1:
+                    return [self._execute([item])[0] for item in items]
+                logger.error("orchestration: the database refused the %s of order %s: %s",
+                             items[0].kind, items[0].order_id, exc)
+                return [Unavailable("the database refused to store this event (the service "
+                                    "log says why)", code="EVENT_NOT_STORED")]
             except DatabaseUnavailable as exc:
                 if not _retryable(exc) or attempt == ATTEMPTS - 1:
                     raise

@@ -273,3 +273,40 @@ def test_events_posted_together_share_one_transaction(databases: Any) -> None:
     # and each is stored: a repeat is answered from its record
     oid, body = next(iter(firsts.items()))
     assert orch.post_event(oid, body) == {**answers[oid], "duplicate": True}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("databases", ["postgres"], indirect=True)
+def test_an_event_the_database_refuses_fails_alone(databases: Any, tmp_path: Path) -> None:
+    """A rule makes an alert code longer than its column: that event is answered 503 and
+    stored nowhere; the others of its batch commit."""
+    import shutil
+
+    from ordinance.engine import load
+
+    rs_dir = tmp_path / "rs"
+    shutil.copytree(ROOT / "rulesets" / "acme", rs_dir)
+    with open(rs_dir / "events" / "jeopardy.yaml", "a") as f:
+        f.write("""
+  - id: noted
+    on: note_added
+    then:
+      - alert: {code: "{event.note}", message: noted}
+""")
+    orch, bodies = _captured(databases(), load(rs_dir), 2)
+    oids = sorted({oid for oid, _ in bodies})
+    out = orch.post_batch([
+        (oids[0], json.dumps({"id": "n1", "type": "note_added", "note": "short"})),
+        (oids[1], json.dumps({"id": "n2", "type": "note_added", "note": "x" * 300})),
+        (oids[1], json.dumps({"id": "n3", "type": "note_added", "note": "fine"})),
+    ])
+    assert [a["status"] for a in out] == [200, 503, 200], out
+    assert out[1]["error"]["code"] == "EVENT_NOT_STORED"
+    codes = {a["code"] for a in orch.alerts(state="all")["items"]}
+    assert codes == {"short", "fine"}
+    from ordinance.adapters.store import Unavailable
+
+    with pytest.raises(Unavailable) as err:  # alone: 503, not a 500
+        orch.post_event(oids[1], json.dumps({"id": "n4", "type": "note_added",
+                                             "note": "y" * 300}))
+    assert err.value.code == "EVENT_NOT_STORED"
