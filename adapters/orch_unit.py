@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import any_, bindparam, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -333,10 +334,13 @@ class Unit:
             return
         cols = list(rows[0])
         raw = self.conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(
-                f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row([r[c] for c in cols])
+        sql = f"COPY {table.name} ({', '.join(cols)}) FROM STDIN"
+        try:
+            with raw.cursor() as cur, cur.copy(sql) as copy:
+                for r in rows:
+                    copy.write_row([r[c] for c in cols])
+        except raw.Error as exc:  # as SQLAlchemy would raise it: IntegrityError, ...
+            raise DBAPIError.instance(sql, None, exc, type(raw).Error) from exc
 
     def where_in(self, col: Any, values: list[Any]) -> Any:
         """col IN (values): one array parameter on PostgreSQL (a statement psycopg can cache

@@ -310,3 +310,25 @@ def test_an_event_the_database_refuses_fails_alone(databases: Any, tmp_path: Pat
         orch.post_event(oids[1], json.dumps({"id": "n4", "type": "note_added",
                                              "note": "y" * 300}))
     assert err.value.code == "EVENT_NOT_STORED"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("databases", ["postgres"], indirect=True)
+def test_a_refused_copy_is_the_error_sqlalchemy_would_raise(databases: Any) -> None:
+    """Bulk inserts go by COPY on the driver's connection; its errors must reach the retry
+    logic as SQLAlchemy's (a unique violation is an IntegrityError: a race, retried)."""
+    from datetime import UTC, datetime
+
+    from ordinance.adapters.orch_unit import TIMERS, Unit
+    from sqlalchemy.exc import IntegrityError
+
+    db = databases()
+    at = datetime(2026, 11, 20, tzinfo=UTC)
+    rows = [{"id": 1 if i in (0, 9) else i + 1, "order_id": "O", "rule": "r", "key": "",
+             "first_due": at, "due_at": at, "state": "armed", "event": "{}", "fired": 0}
+            for i in range(10)]
+    with pytest.raises(IntegrityError):
+        with db.session(write=True) as s:
+            Unit(s, is_sqlite=False).insert(TIMERS, rows)
+    with db.session() as s:  # nothing of it stayed
+        assert s.execute(text("SELECT count(*) FROM orch_timers")).scalar() == 0
