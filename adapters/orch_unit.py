@@ -128,7 +128,7 @@ class Work:
         self.effects: list[dict[str, Any]] = []
         self.errors: list[dict[str, Any]] = []
         self.invoices: list[str] = []
-        self.ledger: list[tuple[Any, ...]] = []  # operations on the shared ledgers, in order
+        self.ledger: list[Any] = []  # stage 2's work on the shared ledgers, in order
         self.windows: list[dict[str, Any]] = []
         self.record: dict[str, Any] | None = None
         self.answer: dict[str, Any] | None = None

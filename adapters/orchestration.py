@@ -36,7 +36,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from ordinance.engine.events import Effect, EventRules, EventState
 from ordinance.engine.processes import choose, plan_of
@@ -147,6 +147,44 @@ class _Run:
             return
         self.ctx.state = to
         self.timeline(at, "transition", cause, frm, to, actor=actor)
+
+
+class _StockMove(NamedTuple):
+    """Stage 2: move stock of a location and SKU (then its `stock_changed` event)."""
+
+    run: _Run
+    state: str  # the order's state when the move was made
+    at: datetime
+    event_id: str
+    location: str
+    sku: str
+    on_hand: Decimal
+    allocated: Decimal
+
+
+class _LedgerEvent(NamedTuple):
+    """Stage 2: a derived ledger event (`line_shipped`) for the rules."""
+
+    run: _Run
+    state: str
+    event: Event
+
+
+class _LedgerEffect(NamedTuple):
+    """Stage 2: a reorder, rebate or claim effect a rule of stage 1 produced."""
+
+    run: _Run
+    effect: Effect
+    at: datetime
+
+
+class _InvoiceDue(NamedTuple):
+    """Stage 2: an invoice to number (its timeline entry is completed then)."""
+
+    run: _Run
+    doc: dict[str, Any]
+    entry: dict[str, Any]
+    at: datetime
 
 
 class _Books:
@@ -608,9 +646,9 @@ class Orchestrator:
                 if q <= 0 or not line.get("sku"):
                     continue
                 n += 1
-                run.work.ledger.append(("stock", run, run.ctx.state, event.at,
-                                        f"{event.id}#{n}", loc, line["sku"], Decimal(0),
-                                        q * sign))
+                run.work.ledger.append(_StockMove(run, run.ctx.state, event.at,
+                                                  f"{event.id}#{n}", loc, line["sku"],
+                                                  Decimal(0), q * sign))
                 if sign < 0:
                     line["allocations"][loc] = "0"
 
@@ -630,7 +668,7 @@ class Orchestrator:
         if doc is not None:
             ctx.invoices += 1
             entry = run.timeline(event.at, "invoice", "")  # cause and detail once numbered
-            run.work.ledger.append(("invoice", run, doc, entry, event.at))
+            run.work.ledger.append(_InvoiceDue(run, doc, entry, event.at))
         n = 0
         for lid, qty, loc in shipped:
             line = lines[lid]
@@ -643,7 +681,7 @@ class Orchestrator:
                 amount = (Decimal(line["net"]) * qty / Decimal(line["ordered"])).quantize(
                     Decimal("0.01"), rounding="ROUND_HALF_UP")
             n += 1
-            run.work.ledger.append(("event", run, ctx.state, Event(
+            run.work.ledger.append(_LedgerEvent(run, ctx.state, Event(
                 f"{event.id}#{n}", "line_shipped", event.at, {
                     "line_id": lid, "sku": line.get("sku"), "quantity": qty, "location": loc,
                     "amount": amount, "currency": run.order.get("currency"),
@@ -655,8 +693,8 @@ class Orchestrator:
             if take:
                 allocs[str(loc)] = str(held - take)
             n += 1
-            run.work.ledger.append(("stock", run, ctx.state, event.at, f"{event.id}#{n}",
-                                    str(loc), line["sku"], -qty, -take))
+            run.work.ledger.append(_StockMove(run, ctx.state, event.at, f"{event.id}#{n}",
+                                              str(loc), line["sku"], -qty, -take))
 
     # ------------------------------------------------------------------ rules
 
@@ -726,7 +764,7 @@ class Orchestrator:
     def _apply(self, run: _Run, effects: list[Effect], at: datetime) -> None:
         for eff in effects:
             if eff.kind in LEDGER_EFFECTS:  # applied to the ledgers in stage 2
-                run.work.ledger.append(("effect", run, run.ctx.state, eff, at))
+                run.work.ledger.append(_LedgerEffect(run, eff, at))
             else:
                 handler = _EFFECTS.get(eff.kind)
                 if handler is None:
@@ -855,30 +893,28 @@ class Orchestrator:
         if not ops:
             return books
         reference = getattr(rs, "reference", None) or {}
-        keys = [(op[5], op[6]) for op in ops if op[0] == "stock"]
-        if keys:
-            books.stock = unit.stock(keys, reference.get("inventory"),
-                                     next(op[3] for op in ops if op[0] == "stock"))
+        moves = [op for op in ops if isinstance(op, _StockMove)]
+        if moves:
+            keys = [(m.location, m.sku) for m in moves]
+            books.stock = unit.stock(keys, reference.get("inventory"), moves[0].at)
             books.open_reorders = unit.open_reorders(keys)
             books.checked = set(books.stock)
         for op in ops:
-            kind, run = op[0], op[1]
-            if kind == "stock":
-                _, _, state, at, eid, loc, sku, on_hand, allocated = op
-                row = books.stock[(loc, sku)]
+            if isinstance(op, _StockMove):
+                row = books.stock[(op.location, op.sku)]
                 row["_dirty"] = True
-                payload = inventory.apply(row, at, on_hand, allocated)
-                self._react_ledger(run, books, Event(eid, "stock_changed", at, {
-                    **payload, "order_id": run.ctx.order_id}, ""), state)
-            elif kind == "event":
-                self._react_ledger(run, books, op[3], op[2])
-            elif kind == "effect":
-                self._ledger_effect(run, books, op[3], op[4], answer=False)
+                payload = inventory.apply(row, op.at, op.on_hand, op.allocated)
+                self._react_ledger(op.run, books, Event(op.event_id, "stock_changed", op.at, {
+                    **payload, "order_id": op.run.ctx.order_id}, ""), op.state)
+            elif isinstance(op, _LedgerEvent):
+                self._react_ledger(op.run, books, op.event, op.state)
+            elif isinstance(op, _LedgerEffect):
+                self._ledger_effect(op.run, books, op.effect, op.at, answer=False)
         self._accrue(unit, books, reference)
-        invoices = [op for op in ops if op[0] == "invoice"]
+        invoices = [op for op in ops if isinstance(op, _InvoiceDue)]
         if invoices:
             seq = unit.next_invoice_seq()
-            for _, run, doc, entry, at in invoices:
+            for run, doc, entry, at in invoices:
                 books.rows["invoices"].append(billing.numbered(doc, seq, at))
                 seq += 1
                 run.work.invoices.append(doc["number"])
