@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from .db import Database
 from .models import Order
 from .models_orchestration import PaymentEntry, ProviderOperation
-from .store import Conflict, Invalid, NotFound, loads_exact
+from .store import Conflict, Invalid, NotFound, json_object, loads_exact
 
 METHODS = ("card", "paypal", "bank_transfer", "cash_on_delivery", "invoice")
 AUTHORISED_METHODS = ("card", "paypal")  # the others are paid on receipt: capture only
@@ -158,7 +158,8 @@ class Ledger:
             return _balance(order_id, total, currency, entries)
 
     def act(self, order_id: str, raw: bytes | dict[str, Any], actor: str) -> dict[str, Any]:
-        body = raw if isinstance(raw, dict) else _parse(raw)
+        body = raw if isinstance(raw, dict) else json_object(raw, "a payment request",
+                                                             "BAD_PAYMENT")
         action = body.get("action")
         if action not in ACTIONS:
             raise Invalid("action is authorise, capture or refund", code="BAD_PAYMENT",
@@ -281,16 +282,6 @@ class Ledger:
                 "reference": reference, "at": at.isoformat()}, actor="payments")
         except Conflict:
             pass  # e.g. a closed order: the ledger entry stands; the event does not fit
-
-
-def _parse(raw: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(raw, parse_float=Decimal, parse_int=Decimal)
-    except ValueError as exc:
-        raise Invalid(f"the body is not JSON: {exc}", code="BAD_PAYMENT", path="$") from None
-    if not isinstance(body, dict):
-        raise Invalid("a payment request is a JSON object", code="BAD_PAYMENT", path="$")
-    return body
 
 
 def _entry(e: PaymentEntry) -> dict[str, Any]:

@@ -32,22 +32,14 @@ from .billing import share
 from .clock import utc
 from .models import Order
 from .models_orchestration import OrderState, ReturnAuthorisation, TimelineEntry
-from .store import Conflict, Invalid, NotFound
+from .store import Conflict, Invalid, NotFound, json_object
 
 CONDITIONS = ("new", "opened", "damaged")
 CENT = Decimal("0.01")
 
 
 def _parse(raw: bytes | dict[str, Any]) -> dict[str, Any]:
-    if isinstance(raw, dict):
-        body = raw
-    else:
-        try:
-            body = json.loads(raw, parse_float=Decimal, parse_int=Decimal)
-        except ValueError as exc:
-            raise Invalid(f"the body is not JSON: {exc}", code="BAD_RETURN", path="$") from None
-    if not isinstance(body, dict):
-        raise Invalid("a return is a JSON object", code="BAD_RETURN", path="$")
+    body = raw if isinstance(raw, dict) else json_object(raw, "a return", "BAD_RETURN")
     rma = body.get("id")
     if not isinstance(rma, str) or not rma.strip() or len(rma) > 200:
         raise Invalid("id is the return's idempotency key (1 to 200 characters)",

@@ -78,6 +78,23 @@ def loads_exact(text: str | bytes) -> Any:
     return json.loads(text, parse_float=Decimal, parse_int=Decimal)
 
 
+def json_object(raw: bytes, what: str, code: str = "BAD_JSON",
+                shape_code: str | None = None) -> dict[str, Any]:
+    """A request body that must be a JSON object, read with the engine's reader (numbers as
+    exact Decimals, NaN and Infinity refused, UTF-8); else Invalid at `$` (`code` when it is
+    not JSON, `shape_code` when it is JSON but not an object)."""
+    from ordinance.engine import BadOrder, parse_json
+
+    try:
+        body = parse_json(raw)
+    except BadOrder as exc:
+        raise Invalid(f"the body is not valid JSON: {exc.message}", code=code,
+                      path="$") from None
+    if not isinstance(body, dict):
+        raise Invalid(f"{what} is a JSON object", code=shape_code or code, path="$")
+    return body
+
+
 def encode_cursor(values: list[Any]) -> str:
     raw = json.dumps(values, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ordinance import engine
 from ordinance.adapters import store_decisions
-from ordinance.adapters.store import Invalid, ServiceError, Unavailable
+from ordinance.adapters.store import Invalid, ServiceError, Unavailable, json_object
 from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import SECURITY, check_key, require
@@ -118,15 +118,8 @@ def parse_request(raw: bytes) -> ParsedRequest:
     """`{"order": {...}, "as_of": "YYYY-MM-DD"?, "ruleset": "NAME@REF"?}` -> ParsedRequest."""
     if not raw.strip():
         raise Invalid("the body is empty; send {\"order\": {...}}", code="BAD_JSON", path="$")
-    try:  # the engine's reader: exact decimals, numbers in range, UTF-8
-        body = engine.parse_json(raw)
-    except engine.BadOrder as exc:
-        raise Invalid(f"the body is not valid JSON: {exc.message}", code="BAD_JSON",
-                      path="$") from None
+    body = json_object(raw, "the body ({\"order\": {...}})", shape_code="BAD_REQUEST")
     text = raw.decode("utf-8")
-    if not isinstance(body, dict):
-        raise Invalid("the body must be a JSON object {\"order\": {...}}", code="BAD_REQUEST",
-                      path="$")
     for k in body:
         if k not in ("order", "as_of", "ruleset"):
             raise Invalid(f"unknown field {k!r} (expected order, as_of, ruleset)",

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import Response
 from ordinance.adapters.clock import clock_from_env
 from ordinance.adapters.orchestration import Orchestrator
-from ordinance.adapters.store import Invalid
+from ordinance.adapters.store import Invalid, json_object
 from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import require
@@ -123,13 +123,8 @@ BATCH_BODY = {
                  "type": "object", "required": ["results"]}), **errors(422)})
 def post_batch(request: Request, raw: bytes = Depends(raw_body),
                key: KeyInfo = Depends(require("evaluator"))) -> Response:
-    from ordinance import engine
-
-    try:  # the engine's reader: amounts stay exact decimals, never floats
-        body = engine.parse_json(raw) if raw.strip() else None
-    except engine.BadOrder as exc:
-        raise Invalid(f"the body is not valid JSON: {exc.message}", code="BAD_JSON",
-                      path="$") from None
+    # amounts stay exact decimals, never floats
+    body = json_object(raw, "the body", shape_code="BAD_REQUEST") if raw.strip() else None
     items = body.get("events") if isinstance(body, dict) else None
     if not isinstance(items, list) or not 1 <= len(items) <= 1000:
         raise Invalid("the body is {\"events\": [{\"order_id\": ID, \"event\": {...}}, ...]} "

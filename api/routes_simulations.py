@@ -12,7 +12,6 @@ directory on the server. The work itself is `ordinance.simulator.jobs`.
 """
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import threading
@@ -25,7 +24,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from ordinance import engine
-from ordinance.adapters.store import Conflict, Invalid, NotFound
+from ordinance.adapters.store import Conflict, Invalid, NotFound, json_object
 from ordinance.adapters.store_keys import KeyInfo
 from ordinance.simulator.jobs import JobRunner
 from ordinance.simulator.replay import Options
@@ -147,13 +146,7 @@ async def start(request: Request, baseline: str | None = Query(None),
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     export = None
     if kind == "application/json":
-        raw = await request.body()
-        try:
-            body = json.loads(raw, parse_float=Decimal, parse_int=Decimal)
-        except ValueError as exc:
-            raise Invalid(f"the body is not JSON: {exc}", code="BAD_JSON", path="$") from None
-        if not isinstance(body, dict):
-            raise Invalid("the body must be an object", code="BAD_REQUEST", path="$")
+        body = json_object(await request.body(), "the body", shape_code="BAD_REQUEST")
         baseline, candidate = body.get("baseline"), body.get("candidate")
         options = _options(body.get("as_of"), body.get("consume_stock", False),
                            body.get("sample", 20), "$.")
