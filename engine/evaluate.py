@@ -56,6 +56,7 @@ class CompiledRuleSet:
         self.phase_keys = {ph: _phase_key(model, ph) for ph in PHASES}
         self.pack_keys = {p.id: _pack_key(model, p) for p in model.packs}
         self.screen_caches: dict[str, dict[str, Any]] = {}
+        self.pair_plans: dict[int, tuple[CompiledRuleSet, list[Any]]] = {}
 
     def evaluate(self, order: dict[str, Any], as_of: datetime.date | None = None,
                  phases: Iterable[str] | None = None, stock: Any = None) -> "Decision":
@@ -120,18 +121,16 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
     equal: bool | None = True  # whether the states agree (None: not known, compare)
     behind = True  # second has not yet taken the outcome of what first ran for both
     done: set[str] = set()
-    for phase in SHAREABLE:
-        packs_a, packs_b = a.model.plan.get(phase, []), b.model.plan.get(phase, [])
-        if [p.id for p in packs_a] != [p.id for p in packs_b]:
-            break  # the rest runs apart
-        if phase == "pricing":
+    for phase, packs in _pair_plan(a, b):
+        pricing = phase == "pricing"
+        if pricing:
             if first.late_phases_blocked() or (not behind and second.late_phases_blocked()):
                 break  # no pricing for an order the first three phases blocked: run() knows
             first.start_pricing()
             if not behind:
                 second.start_pricing()
-        for pa, pb in zip(packs_a, packs_b):
-            if a.pack_keys[pa.id] == b.pack_keys[pb.id]:
+        for pa, pb, same in packs:
+            if same:
                 if equal is None:
                     equal = first.same_as(second)
                 if equal:
@@ -145,10 +144,10 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
             first.run_pack(phase, pa)
             second.run_pack(phase, pb)
             # a pack that fired nothing on either side leaves the states as they were
-            if ((first.progress(), second.progress()) != before or first.taxes_pending()
-                    or second.taxes_pending()):
+            if ((first.progress(), second.progress()) != before
+                    or (pricing and (first.taxes_pending() or second.taxes_pending()))):
                 equal = None
-        if phase == "pricing":
+        if pricing:
             first.finish_pricing()
             if not behind:
                 second.finish_pricing()
@@ -159,6 +158,26 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
     first.run(rest)
     second.run(rest)
     return first.decision(), second.decision()
+
+
+def _pair_plan(a: CompiledRuleSet, b: CompiledRuleSet) -> list[Any]:
+    """The phases evaluate_pair may share, each with its packs side by side and whether they
+    are the same (equal pack keys); it stops before the first phase whose packs differ in
+    number or ids. Computed once per pair of rule sets, kept on the first."""
+    kept = a.pair_plans.get(id(b))
+    if kept is not None and kept[0] is b:
+        return kept[1]
+    plan = []
+    for phase in SHAREABLE:
+        packs_a, packs_b = a.model.plan.get(phase, []), b.model.plan.get(phase, [])
+        if [p.id for p in packs_a] != [p.id for p in packs_b]:
+            break  # the rest runs apart
+        plan.append((phase, [(pa, pb, a.pack_keys[pa.id] == b.pack_keys[pb.id])
+                             for pa, pb in zip(packs_a, packs_b)]))
+    if len(a.pair_plans) >= 8:
+        a.pair_plans.clear()
+    a.pair_plans[id(b)] = (b, plan)
+    return plan
 
 
 def _as_of(order: dict[str, Any]) -> datetime.date:

@@ -76,10 +76,12 @@ def moved_fields(baseline: Decision, candidate: Decision) -> tuple[str, ...]:
     return tuple(name for name in MOVED_FIELDS if name in moved)
 
 
-def rule_effects(decision: Decision) -> dict[str, list[Any]]:
-    """Every entry of the decision that names a rule, grouped by rule, in decision order."""
+def rule_effects(decision: Decision,
+                 sections: Iterable[str] = OUTCOME_FIELDS) -> dict[str, list[Any]]:
+    """Every entry of the decision that names a rule, grouped by rule, in decision order
+    (of the outcome `sections` given, default all)."""
     effects: dict[str, list[Any]] = {}
-    for name in OUTCOME_FIELDS:
+    for name in sections:
         if name != "order":
             _collect(decision.get(name), name, None, effects)
     return effects
@@ -102,7 +104,12 @@ def _collect(node: Any, where: str, line_id: Any, effects: dict[str, list[Any]])
                 _collect(item, where, line_id, effects)
 
 
-def rule_differences(baseline: Decision, candidate: Decision) -> tuple[RuleDifference, ...]:
+def rule_differences(baseline: Decision, candidate: Decision,
+                     moved: Iterable[str] = OUTCOME_FIELDS) -> tuple[RuleDifference, ...]:
+    """The rules that made the difference. `moved`: the outcome fields that differ (default:
+    any may); a rule's effects are compared only there. Each entry of an effect carries its
+    section first, so two effects are equal exactly when their parts in each section are, and
+    a section equal in both decisions gives every rule the same part in both."""
     fired_b = list(baseline.get("fired") or ())
     fired_c = list(candidate.get("fired") or ())
     set_b, set_c = set(fired_b), set(fired_c)
@@ -110,7 +117,8 @@ def rule_differences(baseline: Decision, candidate: Decision) -> tuple[RuleDiffe
     out += [RuleDifference(r, "candidate_only") for r in fired_c if r not in set_b]
     both = [r for r in fired_b if r in set_c]
     if both:
-        eff_b, eff_c = rule_effects(baseline), rule_effects(candidate)
+        sections = [name for name in OUTCOME_FIELDS if name in moved]
+        eff_b, eff_c = rule_effects(baseline, sections), rule_effects(candidate, sections)
         out += [RuleDifference(r, "effect_differs") for r in both if eff_b.get(r) != eff_c.get(r)]
     return tuple(out)
 
@@ -125,7 +133,7 @@ def compare(baseline: Decision, candidate: Decision,
     moved = moved_fields(baseline, candidate)
     if not moved:
         return Difference((), (), "")
-    rules = rule_differences(baseline, candidate)
+    rules = rule_differences(baseline, candidate, moved)
     return Difference(moved, rules, explain(baseline, candidate, moved, rules,
                                             tuple(reference_changed)))
 
