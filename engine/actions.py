@@ -63,7 +63,7 @@ def absolute_field(root: str, keys: list[str], line_index: int | None) -> str:
 
 # --- defaulting ------------------------------------------------------------------------------
 
-class _Assign:
+class Assign:
     overwrite = True
 
     def __init__(self, node: Any, c: Any):
@@ -110,13 +110,13 @@ class _Assign:
 
 @action("default", ("defaulting",), None, "Sets each field only when it is missing or null.",
         "default: {order.currency: '\"EUR\"'}")
-class Default(_Assign):
+class Default(Assign):
     overwrite = False
 
 
 @action("set", ("defaulting",), None, "Always sets each field.",
         "set: {order.channel: lower(order.channel)}")
-class Set(_Assign):
+class Set(Assign):
     overwrite = True
 
 

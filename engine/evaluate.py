@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterable
 
+from .actions import Assign
 from .functions import parse_date
 from .packrun import ERRORS, compile_pack
 from .pricing import Pricing, line_id, plain, same_pricing
@@ -55,6 +56,7 @@ class CompiledRuleSet:
         self.runners = {p.id: compile_pack(p) for p in model.packs}
         self.phase_keys = {ph: _phase_key(model, ph) for ph in PHASES}
         self.pack_keys = {p.id: _pack_key(model, p) for p in model.packs}
+        self.pack_writes = {p.id: _pack_writes(p) for p in model.packs}
         self.screen_caches: dict[str, dict[str, Any]] = {}
         self.pair_plans: dict[int, tuple[CompiledRuleSet, list[Any]]] = {}
 
@@ -94,6 +96,19 @@ def _pack_key(model: Model, pack: Pack) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _pack_writes(pack: Pack) -> frozenset[tuple[str, tuple[str, ...]]]:
+    """The fields a pack's actions may write, as (root, keys) with root "order" or "line"
+    (every line): only `default` and `set` write, and only to the paths they name."""
+    out = set()
+    for rule in pack.rules:
+        for act in rule.actions:
+            if isinstance(act, Assign):
+                for root, keys, _ in act.targets:
+                    out.add(("line", tuple(keys)) if root == "line" else
+                            ("order", tuple(keys) if root == "order" else ("customer", *keys)))
+    return frozenset(out)
+
+
 SHAREABLE = ("defaulting", "validation", "compliance", "pricing")
 
 
@@ -120,6 +135,8 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
     second = State(b, {}, as_of, stock_b)  # takes first's state before it runs anything
     equal: bool | None = True  # whether the states agree (None: not known, compare)
     behind = True  # second has not yet taken the outcome of what first ran for both
+    apart = False  # the defaulted orders differ: nothing more is shared
+    written: set[tuple[str, tuple[str, ...]]] = set()  # where the orders may differ
     done: set[str] = set()
     for phase, packs in _pair_plan(a, b):
         pricing = phase == "pricing"
@@ -130,9 +147,14 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
             if not behind:
                 second.start_pricing()
         for pa, pb, same in packs:
-            if same:
+            if same and not apart:
                 if equal is None:
-                    equal = first.same_as(second)
+                    if phase == "defaulting":
+                        equal = first.same_as(second, written)
+                    elif first.same_order(second, written):
+                        equal = first.same_as(second)
+                    else:  # only defaulting writes the order: the two never agree again
+                        apart, equal = True, False
                 if equal:
                     first.run_pack(phase, pa)
                     behind = True
@@ -140,6 +162,9 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
             if behind:
                 second.adopt(first, copy_order=phase == "defaulting")
                 behind = False
+                written = set()  # the orders are alike now (a copy, or the same dict)
+            if phase == "defaulting":
+                written |= a.pack_writes[pa.id] | b.pack_writes[pb.id]
             before = (first.progress(), second.progress())
             first.run_pack(phase, pa)
             second.run_pack(phase, pb)
@@ -158,6 +183,60 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
     first.run(rest)
     second.run(rest)
     return first.decision(), second.decision()
+
+
+def written_alike(a: Any, b: Any) -> bool:
+    """Whether two values equal by `==` are also written alike: Decimal 0.10 == 0.1, true == 1
+    and dicts with the same entries in another order are equal, yet each pair renders
+    differently (in a decision, in a message). Parts that are the same object are skipped: a
+    copy shares its texts and numbers with the original."""
+    c = a.__class__
+    if c is not b.__class__:
+        return False
+    if c is dict:
+        for (ka, va), (kb, vb) in zip(a.items(), b.items()):
+            if ka != kb or (va is not vb and not written_alike(va, vb)):
+                return False
+        return True
+    if c is list:
+        for va, vb in zip(a, b):
+            if va is not vb and not written_alike(va, vb):
+                return False
+        return True
+    if c is D:
+        return a.as_tuple() == b.as_tuple()
+    return True
+
+
+def alike_at(a: dict[str, Any], b: dict[str, Any],
+             written: Iterable[tuple[str, tuple[str, ...]]]) -> bool:
+    """For two orders equal by `==`: whether they are written alike at the `written` fields
+    (root "order" or "line": every line), the dicts on the way included (their keys in the
+    same order: a write may have added one)."""
+    for root, keys in written:
+        if root == "order":
+            if not _alike_along(a, b, keys):
+                return False
+            continue
+        la, lb = a.get("lines"), b.get("lines")
+        if la.__class__ is list and lb.__class__ is list:
+            if not all(_alike_along(x, y, keys) for x, y in zip(la, lb)):
+                return False
+        elif not _alike_along(la, lb, ()):
+            return False
+    return True
+
+
+def _alike_along(x: Any, y: Any, keys: Iterable[str]) -> bool:
+    for k in keys:
+        if x is y:
+            return True
+        if x.__class__ is not dict or y.__class__ is not dict:
+            break  # the path ends here: what is there is compared
+        if list(x) != list(y):
+            return False
+        x, y = x.get(k), y.get(k)
+    return x is y or written_alike(x, y)
 
 
 def _pair_plan(a: CompiledRuleSet, b: CompiledRuleSet) -> list[Any]:
@@ -240,12 +319,21 @@ class State:
         self.line_index: int | None = None
 
     # -- sharing phases between two rule sets (evaluate_pair) ------------------------------------
-    def same_as(self, other: "State") -> bool:
-        """Whether two states agree: the order and the lists by value, the pricing down to
-        how each amount is written (see same_pricing)."""
-        if not (self.order == other.order and self.fired == other.fired
-                and self.violations == other.violations and self.holds == other.holds
-                and self.errors == other.errors):
+    def same_order(self, other: "State", written: Iterable[tuple[str, tuple[str, ...]]]) -> bool:
+        """Whether the two orders agree down to how each value is written, given that they
+        can differ only at the `written` fields (see _pack_writes)."""
+        a, b = self.order, other.order
+        return a is b or (a == b and alike_at(a, b, written))
+
+    def same_as(self, other: "State",
+                written: Iterable[tuple[str, tuple[str, ...]]] | None = None) -> bool:
+        """Whether two states agree: the lists by value (they hold texts), the order (unless
+        `written` is None: known to agree) and the pricing down to how each value is written
+        (see same_order and same_pricing)."""
+        if not (self.fired == other.fired and self.violations == other.violations
+                and self.holds == other.holds and self.errors == other.errors):
+            return False
+        if written is not None and not self.same_order(other, written):
             return False
         if self.pricing is None or other.pricing is None:
             return self.pricing is other.pricing

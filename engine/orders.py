@@ -34,6 +34,11 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+# one decoder for every call: json.loads with hooks builds a new one each time
+_DECODER = json.JSONDecoder(parse_float=_number, parse_int=_number,
+                            parse_constant=_no_constant)
+
+
 def parse_json(text: str | bytes) -> Any:
     """JSON with every number a Decimal; raises BadOrder("$", ...) for invalid JSON."""
     if isinstance(text, bytes):
@@ -44,8 +49,9 @@ def parse_json(text: str | bytes) -> Any:
         except UnicodeDecodeError as exc:
             raise BadOrder("$", f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
     try:
-        return json.loads(text, parse_float=_number, parse_int=_number,
-                          parse_constant=_no_constant)
+        if text.startswith("\ufeff"):  # as json.loads refuses it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        return _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise BadOrder("$", f"invalid JSON at line {exc.lineno} column {exc.colno}: "
                        f"{exc.msg}") from None

@@ -65,3 +65,39 @@ def test_a_shared_pricing_serves_later_phases_that_read_line_pricing(tmp_path: P
         shared += da.pricing is not None and da.pricing is db.pricing
         assert dumps(db.to_json()) == dumps(b.evaluate(order).to_json())
     assert shared
+
+
+def _pack_set(root: Path, defaults: str) -> Path:
+    """A rule set whose first defaulting pack sets `defaults`; a shared second pack and a
+    shared validation pack render order.attributes into the decision."""
+    (root / "packs").mkdir(parents=True)
+    (root / "ruleset.yaml").write_text("ruleset: written\nversion: \"1\"\n")
+    (root / "packs" / "a.yaml").write_text(
+        "pack: first\nphase: defaulting\nrules:\n  - id: d\n    then:\n"
+        f"      - set: {{{defaults}}}\n")
+    (root / "packs" / "b.yaml").write_text(
+        "pack: second\nphase: defaulting\nafter: [first]\nrules:\n  - id: copy\n    then:\n"
+        "      - set: {order.attributes.copied: order.attributes.rate}\n")
+    (root / "packs" / "c.yaml").write_text(
+        "pack: check\nphase: validation\nrules:\n  - id: say\n    then:\n"
+        "      - warn: {code: RATE, message: \"rate {order.attributes.rate} "
+        "flag {order.attributes.flag}\"}\n")
+    return root
+
+
+@pytest.mark.parametrize("one, other", [
+    ("order.attributes.rate: 0.10, order.attributes.flag: 1",
+     "order.attributes.rate: 0.1, order.attributes.flag: 1"),      # 0.10 == 0.1
+    ("order.attributes.rate: 1, order.attributes.flag: true",
+     "order.attributes.rate: 1, order.attributes.flag: 1"),         # true == 1
+    ("order.attributes.rate: 1, order.attributes.flag: 2",
+     "order.attributes.flag: 2, order.attributes.rate: 1"),         # same fields, other order
+])
+def test_states_equal_by_value_but_written_differently_are_not_shared(
+        tmp_path: Path, one: str, other: str) -> None:
+    a = load(_pack_set(tmp_path / "a", one))
+    b = load(_pack_set(tmp_path / "b", other))
+    order = validate_order({"id": "SO-1", "order_date": "2026-11-20", "lines": []})
+    da, db = evaluate_pair(a, b, order)
+    assert dumps(da.to_json()) == dumps(a.evaluate(order).to_json())
+    assert dumps(db.to_json()) == dumps(b.evaluate(order).to_json())
