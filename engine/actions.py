@@ -84,8 +84,18 @@ class Assign:
     def run(self, st: Any) -> None:
         overwrite = self.overwrite
         S = st.S
+        # the customer object stays the same unless a target replaces order.customer itself
+        customer = None
+        stable = not self.touches_customer
         for root, keys, expr in self.targets:
-            obj = S["line"] if root == "line" else st.root_object(root)
+            if root == "line":
+                obj = S["line"]
+            elif root == "order":
+                obj = st.order
+            elif customer is not None and stable:
+                obj = customer
+            else:
+                obj = customer = st.root_object(root)
             if len(keys) > 1:
                 obj = self._walk(obj, root, keys)
             last = keys[-1]

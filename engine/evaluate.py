@@ -96,17 +96,28 @@ def _pack_key(model: Model, pack: Pack) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _pack_writes(pack: Pack) -> frozenset[tuple[str, tuple[str, ...]]]:
-    """The fields a pack's actions may write, as (root, keys) with root "order" or "line"
-    (every line): only `default` and `set` write, and only to the paths they name."""
-    out = set()
+Writes = dict[str, Any]  # a trie of field names: {"ship_to": {"region": {}}, ...}
+
+
+def _pack_writes(pack: Pack) -> dict[str, Writes]:
+    """The fields a pack's actions may write, as tries under "order" and "line" (every line):
+    only `default` and `set` write, and only to the paths they name."""
+    out: dict[str, Writes] = {"order": {}, "line": {}}
     for rule in pack.rules:
         for act in rule.actions:
             if isinstance(act, Assign):
                 for root, keys, _ in act.targets:
-                    out.add(("line", tuple(keys)) if root == "line" else
-                            ("order", tuple(keys) if root == "order" else ("customer", *keys)))
-    return frozenset(out)
+                    node = out["line" if root == "line" else "order"]
+                    for k in (["customer", *keys] if root == "customer" else keys):
+                        node = node.setdefault(k, {})
+    return out
+
+
+def _merge(a: Writes, b: Writes) -> Writes:
+    out = dict(a)
+    for k, sub in b.items():
+        out[k] = _merge(out[k], sub) if k in out else sub
+    return out
 
 
 SHAREABLE = ("defaulting", "validation", "compliance", "pricing")
@@ -136,7 +147,7 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
     equal: bool | None = True  # whether the states agree (None: not known, compare)
     behind = True  # second has not yet taken the outcome of what first ran for both
     apart = False  # the defaulted orders differ: nothing more is shared
-    written: set[tuple[str, tuple[str, ...]]] = set()  # where the orders may differ
+    written: list[dict[str, Writes]] = []  # where the orders may differ
     done: set[str] = set()
     for phase, packs in _pair_plan(a, b):
         pricing = phase == "pricing"
@@ -146,7 +157,7 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
             first.start_pricing()
             if not behind:
                 second.start_pricing()
-        for pa, pb, same in packs:
+        for pa, pb, same, writes in packs:
             if same and not apart:
                 if equal is None:
                     if phase == "defaulting":
@@ -162,9 +173,9 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
             if behind:
                 second.adopt(first, copy_order=phase == "defaulting")
                 behind = False
-                written = set()  # the orders are alike now (a copy, or the same dict)
+                written = []  # the orders are alike now (a copy, or the same dict)
             if phase == "defaulting":
-                written |= a.pack_writes[pa.id] | b.pack_writes[pb.id]
+                written.append(writes)
             before = (first.progress(), second.progress())
             first.run_pack(phase, pa)
             second.run_pack(phase, pb)
@@ -208,35 +219,34 @@ def written_alike(a: Any, b: Any) -> bool:
     return True
 
 
-def alike_at(a: dict[str, Any], b: dict[str, Any],
-             written: Iterable[tuple[str, tuple[str, ...]]]) -> bool:
+def alike_at(a: dict[str, Any], b: dict[str, Any], written: Iterable[dict[str, Writes]]) -> bool:
     """For two orders equal by `==`: whether they are written alike at the `written` fields
-    (root "order" or "line": every line), the dicts on the way included (their keys in the
-    same order: a write may have added one)."""
-    for root, keys in written:
-        if root == "order":
-            if not _alike_along(a, b, keys):
-                return False
-            continue
-        la, lb = a.get("lines"), b.get("lines")
-        if la.__class__ is list and lb.__class__ is list:
-            if not all(_alike_along(x, y, keys) for x, y in zip(la, lb)):
-                return False
-        elif not _alike_along(la, lb, ()):
+    (see _pack_writes), the dicts on the way included (their keys in the same order: a write
+    may have added one)."""
+    for writes in written:
+        if writes["order"] and not _alike_in(a, b, writes["order"]):
             return False
+        if writes["line"]:
+            la, lb = a.get("lines"), b.get("lines")
+            if la.__class__ is list and lb.__class__ is list:
+                if not all(_alike_in(x, y, writes["line"]) for x, y in zip(la, lb)):
+                    return False
+            elif not written_alike(la, lb):
+                return False
     return True
 
 
-def _alike_along(x: Any, y: Any, keys: Iterable[str]) -> bool:
-    for k in keys:
-        if x is y:
-            return True
-        if x.__class__ is not dict or y.__class__ is not dict:
-            break  # the path ends here: what is there is compared
-        if list(x) != list(y):
+def _alike_in(x: Any, y: Any, writes: Writes) -> bool:
+    if x is y:
+        return True
+    if not writes or x.__class__ is not dict or y.__class__ is not dict:
+        return written_alike(x, y)  # a written field, or where the path ends
+    if list(x) != list(y):
+        return False
+    for k, sub in writes.items():
+        if not _alike_in(x.get(k), y.get(k), sub):
             return False
-        x, y = x.get(k), y.get(k)
-    return x is y or written_alike(x, y)
+    return True
 
 
 def _pair_plan(a: CompiledRuleSet, b: CompiledRuleSet) -> list[Any]:
@@ -251,7 +261,10 @@ def _pair_plan(a: CompiledRuleSet, b: CompiledRuleSet) -> list[Any]:
         packs_a, packs_b = a.model.plan.get(phase, []), b.model.plan.get(phase, [])
         if [p.id for p in packs_a] != [p.id for p in packs_b]:
             break  # the rest runs apart
-        plan.append((phase, [(pa, pb, a.pack_keys[pa.id] == b.pack_keys[pb.id])
+        plan.append((phase, [(pa, pb, a.pack_keys[pa.id] == b.pack_keys[pb.id],
+                              {root: _merge(a.pack_writes[pa.id][root],
+                                            b.pack_writes[pb.id][root])
+                               for root in ("order", "line")})
                              for pa, pb in zip(packs_a, packs_b)]))
     if len(a.pair_plans) >= 8:
         a.pair_plans.clear()
@@ -319,14 +332,14 @@ class State:
         self.line_index: int | None = None
 
     # -- sharing phases between two rule sets (evaluate_pair) ------------------------------------
-    def same_order(self, other: "State", written: Iterable[tuple[str, tuple[str, ...]]]) -> bool:
+    def same_order(self, other: "State", written: Iterable[dict[str, Writes]]) -> bool:
         """Whether the two orders agree down to how each value is written, given that they
         can differ only at the `written` fields (see _pack_writes)."""
         a, b = self.order, other.order
         return a is b or (a == b and alike_at(a, b, written))
 
     def same_as(self, other: "State",
-                written: Iterable[tuple[str, tuple[str, ...]]] | None = None) -> bool:
+                written: Iterable[dict[str, Writes]] | None = None) -> bool:
         """Whether two states agree: the lists by value (they hold texts), the order (unless
         `written` is None: known to agree) and the pricing down to how each value is written
         (see same_order and same_pricing)."""
