@@ -101,3 +101,25 @@ def test_states_equal_by_value_but_written_differently_are_not_shared(
     da, db = evaluate_pair(a, b, order)
     assert dumps(da.to_json()) == dumps(a.evaluate(order).to_json())
     assert dumps(db.to_json()) == dumps(b.evaluate(order).to_json())
+
+
+def test_line_fields_written_differently_are_not_shared(tmp_path: Path) -> None:
+    """The strict check reaches into every line for fields a per-line rule writes."""
+    def rule_set(root: Path, rate: str) -> Path:
+        (root / "packs").mkdir(parents=True)
+        (root / "ruleset.yaml").write_text("ruleset: lines\nversion: \"1\"\n")
+        (root / "packs" / "a.yaml").write_text(
+            "pack: first\nphase: defaulting\nrules:\n  - id: d\n    for_each: line\n"
+            f"    then:\n      - default: {{line.attributes.rate: {rate}}}\n")
+        (root / "packs" / "c.yaml").write_text(
+            "pack: check\nphase: validation\nrules:\n  - id: say\n    for_each: line\n"
+            "    then:\n      - warn: {code: RATE, message: \"rate {line.attributes.rate}\"}\n")
+        return root
+
+    a, b = load(rule_set(tmp_path / "a", "0.10")), load(rule_set(tmp_path / "b", "0.1"))
+    order = validate_order({"id": "SO-2", "order_date": "2026-11-20",
+                            "lines": [{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": 2}]})
+    da, db = evaluate_pair(a, b, order)
+    assert dumps(db.to_json()) == dumps(b.evaluate(order).to_json())
+    assert [v["message"] for v in db.violations] == ["rate 0.1", "rate 0.1"]
+    assert [v["message"] for v in da.violations] == ["rate 0.10", "rate 0.10"]
