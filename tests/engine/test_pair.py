@@ -67,22 +67,26 @@ def test_a_shared_pricing_serves_later_phases_that_read_line_pricing(tmp_path: P
     assert shared
 
 
+def _rule_set(root: Path, packs: dict[str, str]) -> Path:
+    """A rule set of the given packs (file name: YAML text)."""
+    (root / "packs").mkdir(parents=True)
+    (root / "ruleset.yaml").write_text("ruleset: written\nversion: \"1\"\n")
+    for name, text in packs.items():
+        (root / "packs" / name).write_text(text)
+    return root
+
+
 def _pack_set(root: Path, defaults: str) -> Path:
     """A rule set whose first defaulting pack sets `defaults`; a shared second pack and a
     shared validation pack render order.attributes into the decision."""
-    (root / "packs").mkdir(parents=True)
-    (root / "ruleset.yaml").write_text("ruleset: written\nversion: \"1\"\n")
-    (root / "packs" / "a.yaml").write_text(
-        "pack: first\nphase: defaulting\nrules:\n  - id: d\n    then:\n"
-        f"      - set: {{{defaults}}}\n")
-    (root / "packs" / "b.yaml").write_text(
-        "pack: second\nphase: defaulting\nafter: [first]\nrules:\n  - id: copy\n    then:\n"
-        "      - set: {order.attributes.copied: order.attributes.rate}\n")
-    (root / "packs" / "c.yaml").write_text(
-        "pack: check\nphase: validation\nrules:\n  - id: say\n    then:\n"
-        "      - warn: {code: RATE, message: \"rate {order.attributes.rate} "
-        "flag {order.attributes.flag}\"}\n")
-    return root
+    return _rule_set(root, {
+        "a.yaml": "pack: first\nphase: defaulting\nrules:\n  - id: d\n    then:\n"
+                  f"      - set: {{{defaults}}}\n",
+        "b.yaml": "pack: second\nphase: defaulting\nafter: [first]\nrules:\n  - id: copy\n"
+                  "    then:\n      - set: {order.attributes.copied: order.attributes.rate}\n",
+        "c.yaml": "pack: check\nphase: validation\nrules:\n  - id: say\n    then:\n"
+                  "      - warn: {code: RATE, message: \"rate {order.attributes.rate} "
+                  "flag {order.attributes.flag}\"}\n"})
 
 
 @pytest.mark.parametrize("one, other", [
@@ -106,15 +110,12 @@ def test_states_equal_by_value_but_written_differently_are_not_shared(
 def test_line_fields_written_differently_are_not_shared(tmp_path: Path) -> None:
     """The strict check reaches into every line for fields a per-line rule writes."""
     def rule_set(root: Path, rate: str) -> Path:
-        (root / "packs").mkdir(parents=True)
-        (root / "ruleset.yaml").write_text("ruleset: lines\nversion: \"1\"\n")
-        (root / "packs" / "a.yaml").write_text(
-            "pack: first\nphase: defaulting\nrules:\n  - id: d\n    for_each: line\n"
-            f"    then:\n      - default: {{line.attributes.rate: {rate}}}\n")
-        (root / "packs" / "c.yaml").write_text(
-            "pack: check\nphase: validation\nrules:\n  - id: say\n    for_each: line\n"
-            "    then:\n      - warn: {code: RATE, message: \"rate {line.attributes.rate}\"}\n")
-        return root
+        return _rule_set(root, {
+            "a.yaml": "pack: first\nphase: defaulting\nrules:\n  - id: d\n    for_each: line\n"
+                      f"    then:\n      - default: {{line.attributes.rate: {rate}}}\n",
+            "c.yaml": "pack: check\nphase: validation\nrules:\n  - id: say\n    for_each: line\n"
+                      "    then:\n      - warn: {code: RATE, "
+                      "message: \"rate {line.attributes.rate}\"}\n"})
 
     a, b = load(rule_set(tmp_path / "a", "0.10")), load(rule_set(tmp_path / "b", "0.1"))
     order = validate_order({"id": "SO-2", "order_date": "2026-11-20",
