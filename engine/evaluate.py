@@ -24,7 +24,7 @@ from .pricing import Pricing, line_id, plain, same_pricing
 
 from .ruleset import PHASES, Model, Pack, Rule
 from .sourcing import Allocation, Network
-from .values import D, LazyObject, RefTables, RuleError, render, truthy
+from .values import D, LazyObject, RefTables, RuleError, render, truthy, written_alike
 
 _BLOCKING_PHASES = ("defaulting", "validation", "compliance")
 
@@ -160,12 +160,10 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
         for pa, pb, same, writes in packs:
             if same and not apart:
                 if equal is None:
-                    if phase == "defaulting":
-                        equal = first.same_as(second, written)
-                    elif first.same_order(second, written):
-                        equal = first.same_as(second)
-                    else:  # only defaulting writes the order: the two never agree again
-                        apart, equal = True, False
+                    alike = first.same_order(second, written)
+                    # only defaulting writes the order: once defaulted apart, always apart
+                    apart = not alike and phase != "defaulting"
+                    equal = alike and first.same_as(second)
                 if equal:
                     first.run_pack(phase, pa)
                     behind = True
@@ -194,29 +192,6 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
     first.run(rest)
     second.run(rest)
     return first.decision(), second.decision()
-
-
-def written_alike(a: Any, b: Any) -> bool:
-    """Whether two values equal by `==` are also written alike: Decimal 0.10 == 0.1, true == 1
-    and dicts with the same entries in another order are equal, yet each pair renders
-    differently (in a decision, in a message). Parts that are the same object are skipped: a
-    copy shares its texts and numbers with the original."""
-    c = a.__class__
-    if c is not b.__class__:
-        return False
-    if c is dict:
-        for (ka, va), (kb, vb) in zip(a.items(), b.items()):
-            if ka != kb or (va is not vb and not written_alike(va, vb)):
-                return False
-        return True
-    if c is list:
-        for va, vb in zip(a, b):
-            if va is not vb and not written_alike(va, vb):
-                return False
-        return True
-    if c is D:
-        return a.as_tuple() == b.as_tuple()
-    return True
 
 
 def alike_at(a: dict[str, Any], b: dict[str, Any], written: Iterable[dict[str, Writes]]) -> bool:
@@ -338,15 +313,11 @@ class State:
         a, b = self.order, other.order
         return a is b or (a == b and alike_at(a, b, written))
 
-    def same_as(self, other: "State",
-                written: Iterable[dict[str, Writes]] | None = None) -> bool:
-        """Whether two states agree: the lists by value (they hold texts), the order (unless
-        `written` is None: known to agree) and the pricing down to how each value is written
-        (see same_order and same_pricing)."""
+    def same_as(self, other: "State") -> bool:
+        """Whether two states with the same order agree: the lists by value (they hold
+        texts) and the pricing down to how each value is written (see same_pricing)."""
         if not (self.fired == other.fired and self.violations == other.violations
                 and self.holds == other.holds and self.errors == other.errors):
-            return False
-        if written is not None and not self.same_order(other, written):
             return False
         if self.pricing is None or other.pricing is None:
             return self.pricing is other.pricing

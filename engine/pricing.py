@@ -21,7 +21,7 @@ from typing import Any
 
 from babel.numbers import UnknownCurrencyError, get_currency_precision
 
-from .values import D, RuleError, render, show
+from .values import D, RuleError, render, show, written_alike
 
 ZERO = D(0)
 HUNDRED = D(100)
@@ -256,12 +256,12 @@ class Pricing:
 def same_pricing(a: Pricing, b: Pricing) -> bool:
     """Whether two running pricings agree, down to how each amount is written: Decimal
     1.0 == 1.00 and -0 == 0, yet each pair renders differently. Equal by value first; then
-    the parts that are not the same objects (most are, in a copy) must have the same repr."""
+    the parts that are not the same objects (most are, in a copy) must be written alike."""
     mine, theirs = a.state(), b.state()
     if mine != theirs:
         return False
     differ = list(map(is_not, mine, theirs))
-    return list(map(repr, compress(mine, differ))) == list(map(repr, compress(theirs, differ)))
+    return all(map(written_alike, compress(mine, differ), compress(theirs, differ)))
 
 
 def line_id(line: dict[str, Any], index: int) -> str:

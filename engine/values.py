@@ -366,3 +366,26 @@ def all_of(values: Any) -> bool:
         if not truthy(v):
             return False
     return True
+
+
+def written_alike(a: Any, b: Any) -> bool:
+    """Whether two values equal by `==` are also written alike: Decimal 0.10 == 0.1, true == 1
+    and dicts with the same entries in another order are equal, yet each pair renders
+    differently (in a decision, in a message). Parts that are the same object are skipped: a
+    copy shares its texts and numbers with the original."""
+    c = a.__class__
+    if c is not b.__class__:
+        return False
+    if c is dict:
+        for (ka, va), (kb, vb) in zip(a.items(), b.items()):
+            if ka != kb or (va is not vb and not written_alike(va, vb)):
+                return False
+        return True
+    if c is list:
+        for va, vb in zip(a, b):
+            if va is not vb and not written_alike(va, vb):
+                return False
+        return True
+    if c is D:
+        return str(a) == str(b)  # the digits and the exponent, as rendered
+    return True
