@@ -3,7 +3,8 @@
     .venv/bin/python rulesets/tools/make_acme_reference.py
 
 Deterministic: the same script gives the same bytes (one random.Random(SEED), no clock, no
-global random). Real data comes from pycountry and babel (installed) and from the extracts in
+global random). Real data comes from pycountry, babel and iso4217 (installed at the versions of
+requirements.lock) and from the extracts in
 rulesets/tools/sources/ (see extract_sources.py); everything about the company itself
 (customers, products, prices, stock, locations, lanes, contract prices, planning FX rates) is
 invented here, and SOURCES.md says so table by table.
@@ -22,6 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import babel.numbers
+import iso4217
 import pycountry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +39,7 @@ TRADE_CURRENCIES = ["USD", "EUR", "GBP", "CAD", "CHF", "SEK", "PLN", "JPY"]
 # units of the currency per US dollar.
 FX = {"USD": "1", "EUR": "0.92", "GBP": "0.79", "CAD": "1.37", "CHF": "0.88",
       "SEK": "10.60", "PLN": "3.98", "JPY": "150"}
+FX_DATE = "2026-11-01"  # the day finance set the planning rates (written into fx.csv)
 
 REGION_OF_COUNTRY = {
     "GB": "uk", "IE": "eu-west", "FR": "eu-west", "BE": "eu-west", "NL": "eu-west", "LU": "eu-west",
@@ -289,8 +292,14 @@ def countries() -> list[list]:
 def currencies() -> list[list]:
     rows = []
     for c in sorted(pycountry.currencies, key=lambda c: c.alpha_3):
-        # babel answers 2 (ISO 4217's default) for a code it has no minor unit for
-        places = babel.numbers.get_currency_precision(c.alpha_3)
+        # ISO 4217's own table (the iso4217 package), not CLDR: babel's precision is CLDR's
+        # cash/accounting digits, which changed for COP, HUF, IDR and RSD between releases.
+        # A code ISO 4217 gives no minor unit (N.A.: gold, SDR, ...) is left empty.
+        try:
+            exponent = iso4217.Currency(c.alpha_3).exponent
+        except ValueError:
+            exponent = None
+        places = "" if exponent is None else exponent
         rows.append([c.alpha_3, c.name, places, "Y" if c.alpha_3 in TRADE_CURRENCIES else "N",
                      FX.get(c.alpha_3, "")])
     return rows
@@ -508,7 +517,8 @@ def write_ruleset(name: str, extra_locations: bool, root: Path = ROOT) -> None:
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "countries.csv", ["code", "name", "alpha3", "currency", "region", "sales_country", "eu_member"], countries())
     write_csv(out / "currencies.csv", ["code", "name", "minor_unit", "traded", "per_usd"], currencies())
-    write_csv(out / "fx.csv", ["currency", "per_usd"], [[c, FX[c]] for c in TRADE_CURRENCIES])
+    write_csv(out / "fx.csv", ["currency", "per_usd", "date"],
+              [[c, FX[c], FX_DATE] for c in TRADE_CURRENCIES])
     write_csv(out / "tax_rates.csv", ["jurisdiction", "kind", "rate", "reduced_rate", "eu_member", "vat_id_pattern", "source"], tax_rates())
     write_csv(out / "subdivisions.csv", ["code", "country", "short", "name", "region"], subdivisions())
     prods, prices, plans = products(rng)
