@@ -4,25 +4,35 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install system-deps conform bench clean
+.PHONY: run test install lock build-deps system-deps conform bench clean
 
-$(STAMP): pyproject.toml
+# Installs come from requirements.lock (exact versions with hashes), never from open ranges:
+# the same commit installs the same libraries on every machine. `make lock` refreshes it.
+$(STAMP): pyproject.toml requirements.lock
+	@$(MAKE) --no-print-directory build-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
 
-# Debian's chromium for the browser tests (Playwright's own download does not work here) and
-# poppler-utils' pdftoppm to look at invoice PDFs as pictures.
+# Debian packages, installed only where missing (as root, with apt-get):
+# - to build: ICU's headers for PyICU (rigour's name normalisation; PyPI has only its sdist);
+# - to test: Debian's chromium for the browser tests (Playwright's own download does not work
+#   here) and poppler-utils' pdftoppm to look at invoice PDFs as pictures.
+BUILD_PACKAGES := $(if $(wildcard /usr/include/unicode/utypes.h),,libicu-dev) $(if $(shell command -v pkg-config),,pkg-config)
 SYSTEM_PACKAGES := $(if $(wildcard /usr/bin/chromium),,chromium) $(if $(wildcard /usr/bin/pdftoppm),,poppler-utils)
+APT_INSTALL = if [ -n "$(strip $(1))" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian packages: $(strip $(1))"; \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; \
+	fi
+
+build-deps:
+	@$(call APT_INSTALL,$(BUILD_PACKAGES))
 
 system-deps:
-	@if [ -n "$(strip $(SYSTEM_PACKAGES))" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing Debian packages for the tests: $(strip $(SYSTEM_PACKAGES))"; \
-		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
-	fi
+	@$(call APT_INSTALL,$(SYSTEM_PACKAGES))
 
 test: $(STAMP) system-deps
 	$(BIN)/pytest -n 2 --timeout=600
@@ -36,5 +46,15 @@ conform: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 
+# Refreshes requirements.lock from pyproject.toml against PyPI alone (the machine's local
+# indexes are ignored so the hashes are PyPI's), with pip-tools in a venv of its own. Review the
+# diff, run `make test`, and commit both files together.
+LOCK_VENV := .venv-lock
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || ($(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install --quiet pip-tools==7.6.2)
+	PIP_CONFIG_FILE=/dev/null $(LOCK_VENV)/bin/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe \
+		--all-build-deps --extra dev --strip-extras --no-emit-index-url --no-emit-find-links \
+		-o requirements.lock pyproject.toml
+
 clean:
-	rm -rf $(VENV) *.egg-info
+	rm -rf $(VENV) $(LOCK_VENV) *.egg-info
