@@ -182,10 +182,28 @@ class _progress_bar:
 
 
 def _account(summary: dict[str, Any]) -> str:
-    b, c, ch = summary["baseline"], summary["candidate"], summary["changes"]
+    """The short account on stdout: counts, then money per currency (never added across
+    currencies), then the one converted figure when the baseline has dated rates."""
+    ch = summary["changes"]
     lines = [(f"{summary['orders']} orders, {summary['changed_orders']} changed "
               f"(status {ch['status']}, total {ch['total']}, approvals {ch['approvals']}, "
-              f"sourcing {ch['sourcing']})"),
-             f"revenue {b['revenue']} -> {c['revenue']} ({ch['revenue_delta']})"]
+              f"sourcing {ch['sourcing']})")]
+    for what in ("revenue", "margin"):
+        for currency, m in ch.get(what, {}).items():
+            lines.append(f"{what} {currency} {m['baseline']} -> {m['candidate']} "
+                         f"({_signed(m['delta'])})")
+    conv, fx = ch.get("revenue_converted"), summary.get("fx") or {}
+    if conv:
+        left_out = (f"; not converted (no rate): {', '.join(conv['unconverted'])}"
+                    if conv["unconverted"] else "")
+        lines.append(f"revenue, all currencies {fx.get('label', '')}: {conv['currency']} "
+                     f"{conv['baseline']} -> {conv['candidate']} ({_signed(conv['delta'])})"
+                     f"{left_out}")
+    elif fx.get("error"):
+        lines.append(f"revenue not converted to one currency: {fx['error']}")
     lines += [f"  {k}: {v}" for k, v in ch["transitions"].items()]
     return "\n".join(lines)
+
+
+def _signed(amount: str) -> str:
+    return amount if amount.startswith("-") else "+" + amount

@@ -9,7 +9,8 @@ The non-obvious choices:
   `sourcing`, `approvals`, `errors` or the defaulted `order`. `ruleset`, `as_of` and `fired`
   are not outcome: two rule sets that differ only in a rule's id give no changed orders.
 - `total` moves when `pricing.total` differs by value (a rejected order has no total; going
-  from a total to none is a move too).
+  from a total to none is a move too). The explanation gives the change of a total only when
+  both totals are in one currency; otherwise it names each total's currency.
 - A rule's *effect* is every entry of the decision that names it (`"rule": "pack/rule"`:
   violations, holds, adjustments, charges, approvals, errors...), found by walking the decision
   rather than by listing sections, so a new section that names rules is covered without a
@@ -63,6 +64,11 @@ def total_of(decision: Decision) -> Decimal | None:
     return Decimal(str(pricing["total"]))
 
 
+def currency_of(decision: Decision) -> str | None:
+    pricing = decision.get("pricing")
+    return None if not pricing else pricing.get("currency")
+
+
 def backordered_of(decision: Decision) -> Decimal:
     sourcing = decision.get("sourcing") or {}
     return sum((Decimal(str(line.get("backordered") or 0)) for line in sourcing.get("lines") or ()),
@@ -71,7 +77,8 @@ def backordered_of(decision: Decision) -> Decimal:
 
 def moved_fields(baseline: Decision, candidate: Decision) -> tuple[str, ...]:
     moved = {name for name in OUTCOME_FIELDS if baseline.get(name) != candidate.get(name)}
-    if "pricing" in moved and total_of(baseline) != total_of(candidate):
+    if "pricing" in moved and (total_of(baseline) != total_of(candidate)
+                               or currency_of(baseline) != currency_of(candidate)):
         moved.add("total")
     return tuple(name for name in MOVED_FIELDS if name in moved)
 
@@ -183,9 +190,13 @@ def explain(baseline: Decision, candidate: Decision, moved: tuple[str, ...],
         what.append(f"status {baseline.get('status')} -> {candidate.get('status')}")
     if "total" in moved:
         tb, tc = total_of(baseline), total_of(candidate)
-        delta = f" ({tc - tb:+})" if tb is not None and tc is not None else ""
-        what.append(f"total {tb if tb is not None else 'none'} -> "
-                    f"{tc if tc is not None else 'none'}{delta}")
+        cb, cc = currency_of(baseline), currency_of(candidate)
+        if tb is not None and tc is not None and cb != cc:   # never subtract across currencies
+            what.append(f"total {cb} {tb} -> {cc} {tc}")
+        else:
+            delta = f" ({tc - tb:+})" if tb is not None and tc is not None else ""
+            what.append(f"total {tb if tb is not None else 'none'} -> "
+                        f"{tc if tc is not None else 'none'}{delta}")
     elif "pricing" in moved:
         what.append("pricing detail changed, same total")
     if "approvals" in moved:

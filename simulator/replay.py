@@ -28,7 +28,8 @@ from typing import Any
 from ordinance.simulator.compare import compare
 from ordinance.simulator.rulesets import RuleSetRef
 from ordinance.simulator.streams import Item, OrderSource
-from ordinance.simulator.summary import Summary, change_row
+from ordinance.simulator.money import Costing, side_rates
+from ordinance.simulator.summary import Reading, Summary, change_row
 
 Ledger = dict[tuple[str, str], Decimal]
 
@@ -118,6 +119,7 @@ class Replayer:
         if self.options.consume_stock:
             self.ledgers = (initial_ledger(self.baseline.reference),
                             initial_ledger(self.candidate.reference))
+        self.reading = reading_of(self.baseline, self.candidate)
 
     def run(self, chunk: Chunk) -> ChunkResult:
         from ordinance.engine import BadOrder, evaluate_pair, parse_order, validate_order
@@ -151,11 +153,33 @@ class Replayer:
             json_b, json_c = decision_b.to_json(), decision_c.to_json()
             difference = compare(json_b, json_c, self.setup.reference_changed)
             segmented = json_b.get("order") or order
-            summary.add(line, segmented, json_b, json_c, difference)
+            brought = summary.add(line, segmented, json_b, json_c, difference, self.reading)
             if difference.changed and options.collect_changes:
-                rows.append(change_row(line, segmented, json_b, json_c, difference))
+                rows.append(change_row(line, segmented, json_b, json_c, difference,
+                                       self.reading, brought))
         return ChunkResult(summary, rows, chunk.items[-1][2] if chunk.items else 0,
                            len(chunk.items))
+
+
+def reading_of(baseline: Any, candidate: Any) -> Reading:
+    """Segments by the baseline's reference data (its channel codes); each side's margin from
+    its own product costs and rates (no margin for a rule set without product costs)."""
+    from ordinance.engine.segments import Segmenter
+
+    return Reading(Segmenter(baseline.reference), Costing.of(baseline.reference),
+                   Costing.of(candidate.reference))
+
+
+def fx_of(reference: Mapping[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+    """The baseline's dated rates for the converted figures, and the summary's `fx` entry:
+    which rates, or why there are none (null without an fx table)."""
+    rates, why = side_rates(reference)
+    if rates is not None:
+        return rates, {"source": rates.source, "date": rates.date, "currency": "USD",
+                       "label": rates.label("USD")}
+    if why and "no fx table" not in why:
+        return None, {"error": why}
+    return None, None
 
 
 def chunks(items: Iterable[Item], size: int, total: Summary) -> Iterator[Chunk]:
@@ -180,6 +204,7 @@ def simulate(baseline: RuleSetRef, candidate: RuleSetRef, source: OrderSource,
     `scheduler`, or the given `client`).
     """
     from ordinance.engine import load
+    from ordinance.engine.fx import minor_units
     from ordinance.simulator import executors
 
     loaded = (load(baseline.path), load(candidate.path))
@@ -212,10 +237,11 @@ def simulate(baseline: RuleSetRef, candidate: RuleSetRef, source: OrderSource,
             notice(f"--consume-stock: {runner.replayer.out_of_time_order} order(s) are dated "
                    "before an order ahead of them in the stream; stock is taken in stream order")
     extra["reference_changed"] = list(setup.reference_changed)
+    rates, extra["fx"] = fx_of(loaded[0].reference)
     return total.to_json(
         baseline_info=_info(baseline, loaded[0]), candidate_info=_info(candidate, loaded[1]),
         baseline_rules=loaded[0].rule_ids, candidate_rules=loaded[1].rule_ids,
-        extra=extra)
+        extra=extra, places=minor_units(loaded[0].reference), rates=rates)
 
 
 def _info(ref: RuleSetRef, rs: Any) -> dict[str, Any]:

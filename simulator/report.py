@@ -7,6 +7,11 @@ The non-obvious choice: the charts are SVG written here, in Python, not a charti
 fetched from a CDN. The page has no script, no font, no image, and a Content-Security-Policy
 that forbids loading anything, so it opens the same on an air-gapped laptop, in a mail
 attachment, or years later. Every text that comes from the data is escaped.
+
+Money is shown per currency, every amount with its currency's code; amounts of different
+currencies are never added or drawn on one axis. The one exception is the converted figure
+(the headline cards and one chart per segment), present only when the baseline rule set has
+dated rates, and labelled with them ("converted to USD at fx.csv rates of 2026-11-01").
 """
 from __future__ import annotations
 
@@ -139,9 +144,34 @@ def _count_table(summary: dict[str, Any], key: str, title: str) -> str:
                   [(n, b, c, f"{c - b:+}") for n, (b, c) in rows])
 
 
+def _amount(currency: str, value: Any) -> str:
+    return f"{currency} {_fmt(_num(value))}"
+
+
+def _signed_amount(currency: str, value: Any) -> str:
+    return f"{currency} {_num(value):+,}"
+
+
+def _money_rows(compared: dict[str, dict[str, str]], margin: dict[str, dict[str, str]]
+                ) -> list[tuple[str, ...]]:
+    rows = []
+    for cur in sorted(set(compared) | set(margin)):
+        r, m = compared.get(cur), margin.get(cur)
+        rows.append((cur,
+                     *((_amount(cur, r["baseline"]), _amount(cur, r["candidate"]),
+                        _signed_amount(cur, r["delta"])) if r else ("", "", "")),
+                     *((_amount(cur, m["baseline"]), _amount(cur, m["candidate"]),
+                        _signed_amount(cur, m["delta"])) if m else ("", "", ""))))
+    return rows
+
+
+MONEY_HEADERS = ["currency", "baseline revenue", "candidate revenue", "revenue change",
+                 "baseline margin", "candidate margin", "margin change"]
+
+
 def render(summary: dict[str, Any], title: str = "Ordinance simulation") -> str:
     base, cand, changes = summary["baseline"], summary["candidate"], summary["changes"]
-    revenue_b, revenue_c = _num(base["revenue"]), _num(cand["revenue"])
+    converted, fx = changes.get("revenue_converted"), summary.get("fx") or {}
     out: list[str] = [
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
         ("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
@@ -156,12 +186,37 @@ def render(summary: dict[str, Any], title: str = "Ordinance simulation") -> str:
         '<div class="cards">',
         f'<div class="card">orders<b>{summary["orders"]:,}</b></div>',
         f'<div class="card">changed orders<b>{summary["changed_orders"]:,}</b></div>',
-        f'<div class="card">revenue, baseline<b>{_fmt(revenue_b)}</b></div>',
-        f'<div class="card">revenue, candidate<b>{_fmt(revenue_c)}</b></div>',
-        f'<div class="card">revenue change<b>{revenue_c - revenue_b:+,}</b></div>',
-        f'<div class="card">lines not read as orders<b>{summary.get("bad_lines", 0):,}</b></div>',
-        "</div>",
     ]
+    if converted:
+        cur = converted["currency"]
+        out += [f'<div class="card">revenue, baseline ({escape(cur)}, converted)'
+                f'<b>{escape(_amount(cur, converted["baseline"]))}</b></div>',
+                f'<div class="card">revenue, candidate ({escape(cur)}, converted)'
+                f'<b>{escape(_amount(cur, converted["candidate"]))}</b></div>',
+                f'<div class="card">revenue change ({escape(cur)}, converted)'
+                f'<b>{escape(_signed_amount(cur, converted["delta"]))}</b></div>']
+    out += [f'<div class="card">lines not read as orders<b>{summary.get("bad_lines", 0):,}</b>'
+            "</div>", "</div>"]
+    if converted:
+        left = (f" Not converted (no rate): {', '.join(converted['unconverted'])}; see "
+                "the table." if converted["unconverted"] else "")
+        out.append(f'<p class="fx">Revenue of all currencies {escape(fx.get("label", ""))}, '
+                   f"for the headline only; every other amount is per currency.{escape(left)}"
+                   "</p>")
+    elif fx.get("error"):
+        out.append(f'<p class="fx">Revenue is not converted to one currency: '
+                   f'{escape(fx["error"])}.</p>')
+    else:
+        out.append('<p class="fx">The baseline rule set has no fx table: amounts are shown '
+                   "per currency only.</p>")
+    out.append("<h2>Revenue and margin by currency</h2>")
+    out.append("<p>Revenue is the sum of the totals of the orders not rejected (accepted, on "
+               "hold, pending approval); margin is their lines' nets less the products' cost "
+               f"({base.get('lines_without_cost', 0):,} baseline and "
+               f"{cand.get('lines_without_cost', 0):,} candidate lines have no cost and are "
+               "left out).</p>")
+    money_rows = _money_rows(changes.get("revenue", {}), changes.get("margin", {}))
+    out.append(_table(MONEY_HEADERS, money_rows) if money_rows else "<p>No revenue.</p>")
     if summary.get("reference_changed"):
         out.append("<p>Reference tables that differ: "
                    + escape(", ".join(summary["reference_changed"])) + ".</p>")
@@ -185,23 +240,8 @@ def render(summary: dict[str, Any], title: str = "Ordinance simulation") -> str:
                          if k not in ("status", "total", "approvals", "sourcing")]))
 
     out.append("<h2>Revenue by segment</h2>")
-    out.append("<p>Revenue is the sum of the totals of the orders not rejected (accepted, on "
-               "hold, pending approval).</p>")
     for dim, values in summary["segments"].items():
-        rows = sorted(((v, _num(s["revenue_delta"])) for v, s in values.items()),
-                      key=lambda r: (-abs(r[1]), r[0]))
-        out.append(f'<figure id="chart-revenue-{escape(dim)}"><figcaption>Revenue change by '
-                   f"{escape(SEGMENT_TITLES.get(dim, dim))}</figcaption>")
-        out.append(diverging_bars(f"revenue change by {dim}", rows, empty="no orders"))
-        out.append("</figure>")
-        out.append(_table([SEGMENT_TITLES.get(dim, dim), "orders", "changed", "status", "total",
-                           "approvals", "sourcing", "baseline revenue", "candidate revenue",
-                           "change"],
-                          [(v, s["orders"], s["changed_orders"], s["status"], s["total"],
-                            s["approvals"], s["sourcing"], s["baseline_revenue"],
-                            s["candidate_revenue"], s["revenue_delta"])
-                           for v, s in values.items()]))
-
+        out += _segment(dim, values, fx)
     out.append("<h2>Rules</h2>")
     rules = _side_by_side(summary, "rule_fires")
     never = list(dict.fromkeys([*base.get("never_fired", []), *cand.get("never_fired", [])]))
@@ -217,9 +257,16 @@ def render(summary: dict[str, Any], title: str = "Ordinance simulation") -> str:
                        + escape(", ".join(stats["never_fired"])) + ".</p>")
 
     out.append("<h2>Totals</h2>")
-    out.append(_table(["", "baseline", "candidate", "change"], [
-        (k, _num(base[k]), _num(cand[k]), f"{_num(cand[k]) - _num(base[k]):+}")
-        for k in ("revenue", "discount_total", "tax_total", "backordered_units")]))
+    totals = []
+    for key in ("revenue", "discount_total", "tax_total", "margin"):
+        b, c = base.get(key, {}), cand.get(key, {})
+        for cur in sorted(set(b) | set(c)):
+            vb, vc = _num(b.get(cur)), _num(c.get(cur))
+            totals.append((f"{key} ({cur})", _amount(cur, vb), _amount(cur, vc),
+                           _signed_amount(cur, vc - vb)))
+    ub, uc = _num(base["backordered_units"]), _num(cand["backordered_units"])
+    totals.append(("backordered_units", ub, uc, f"{uc - ub:+}"))
+    out.append(_table(["", "baseline", "candidate", "change"], totals))
     for key, heading in (("approvals_by_role", "approvals, by role"),
                          ("holds_by_code", "holds, by code"),
                          ("violations_by_code", "violations, by code"),
@@ -238,6 +285,44 @@ def render(summary: dict[str, Any], title: str = "Ordinance simulation") -> str:
                                               for e in summary["bad_line_samples"]], 9))
     out.append("</body></html>")
     return "\n".join(out)
+
+
+def _segment(dim: str, values: dict[str, Any], fx: dict[str, Any]) -> list[str]:
+    """One segment dimension: its revenue-change chart(s), its counts, its money per currency.
+    One chart in the converted currency when there are dated rates, else one per currency."""
+    title = SEGMENT_TITLES.get(dim, dim)
+    out = []
+    charts: list[tuple[str, str, list[tuple[str, Decimal]]]] = []
+    converted = [(v, s["revenue_converted"]) for v, s in values.items()
+                 if s.get("revenue_converted")]
+    if converted:
+        cur = converted[0][1]["currency"]
+        charts.append((f"revenue change by {dim}",
+                       f"Revenue change by {title}, {cur}, {fx.get('label', '')}",
+                       [(v, _num(c["delta"])) for v, c in converted]))
+    else:
+        currencies = sorted({c for s in values.values() for c in s.get("revenue", {})})
+        for cur in currencies:
+            charts.append((f"revenue change by {dim}, {cur}",
+                           f"Revenue change by {title}, {cur}",
+                           [(v, _num(s["revenue"][cur]["delta"])) for v, s in values.items()
+                            if cur in s.get("revenue", {})]))
+    if not charts:
+        charts.append((f"revenue change by {dim}", f"Revenue change by {title}", []))
+    for n, (label, caption, rows) in enumerate(charts):
+        rows.sort(key=lambda r: (-abs(r[1]), r[0]))
+        out.append(f'<figure id="chart-revenue-{escape(dim)}{"-" + str(n) if n else ""}">'
+                   f"<figcaption>{escape(caption)}</figcaption>")
+        out.append(diverging_bars(label, rows, empty="no orders"))
+        out.append("</figure>")
+    out.append(_table([title, "orders", "changed", "status", "total", "approvals", "sourcing"],
+                      [(v, s["orders"], s["changed_orders"], s["status"], s["total"],
+                        s["approvals"], s["sourcing"]) for v, s in values.items()]))
+    money_rows = [(v, *row) for v, s in values.items()
+                  for row in _money_rows(s.get("revenue", {}), s.get("margin", {}))]
+    if money_rows:
+        out.append(_table([title] + MONEY_HEADERS, money_rows, numeric_from=2))
+    return out
 
 
 def _sample_entry(entry: dict[str, Any]) -> str:

@@ -27,6 +27,10 @@ def test_simulate_writes_summary_changes_and_report(data, tmp_path, capsys):
     assert html.startswith("<!DOCTYPE html>") and html.count("<svg") >= 4
     printed = capsys.readouterr()
     assert "6 orders, 2 changed" in printed.out
+    # money per currency; no fx table in the test rule sets, so no converted figure
+    assert "revenue EUR 2436.00 -> 2374.00 (-62.00)" in printed.out
+    assert "converted" not in printed.out
+    assert [r["baseline_currency"] for r in rows] == ["EUR", "EUR"]
     assert "1 line(s) were not orders" in printed.err
 
 

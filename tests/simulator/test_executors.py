@@ -31,7 +31,8 @@ def test_inline_counts(inline):
     assert (summary["orders"], summary["changed_orders"], summary["bad_lines"]) == (240, 80, 40)
     assert len(rows) == 80 and len(summary["sample"]) == 7
     assert [r[0] for r in rows[:4]] == ["2", "3", "10", "11"]
-    assert summary["changes"]["revenue_delta"] == "-2480.00"
+    assert summary["changes"]["revenue"] == {
+        "EUR": {"baseline": "97440.00", "candidate": "94960.00", "delta": "-2480.00"}}
 
 
 def test_local_processes_give_the_same_summary_and_rows(data, stream, inline):

@@ -22,7 +22,7 @@ def test_a_job_runs_and_keeps_its_summary_and_report(data, tmp_path):
     assert status["report"] == f"/v1/simulations/{job.id}/report.html"
     summary = runner.summary(job.id)
     assert summary["changed_orders"] == 2
-    assert str(summary["candidate"]["revenue"]) == "2374.00"
+    assert summary["candidate"]["revenue"] == {"EUR": "2374.00"}
     assert "<svg" in runner.report_html(job.id)
     assert not orders.exists()                # the upload is deleted once read
 

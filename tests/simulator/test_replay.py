@@ -28,8 +28,8 @@ def run(data, candidate, options=Options(), orders=None):
 
 BASE_SIDE = {
     "status_counts": {"accepted": 3, "on_hold": 1, "pending_approval": 1, "rejected": 1},
-    "revenue": "2436.00", "revenue_by_currency": {"EUR": "2436.00"},
-    "discount_total": "120.00", "tax_total": "46.00",
+    "revenue": {"EUR": "2436.00"}, "discount_total": {"EUR": "120.00"},
+    "tax_total": {"EUR": "46.00"}, "margin": {}, "lines_without_cost": 0,
     "approvals_by_role": {"finance": 1}, "holds_by_code": {"EMBARGO": 1},
     "violations_by_code": {"QTY_POSITIVE": 1}, "errors_by_code": {},
     "backordered_units": "25",
@@ -38,6 +38,11 @@ BASE_SIDE = {
                    "approvals/big": 1},
     "never_fired": ["checks/no-lines"],
 }
+
+
+def eur_delta(segment):
+    assert set(segment["revenue"]) == {"EUR"}
+    return segment["revenue"]["EUR"]["delta"]
 
 
 def side(summary, name):
@@ -52,7 +57,10 @@ def test_identical_rule_set_reports_zero_changes(data):
     assert side(s, "baseline") == BASE_SIDE == side(s, "candidate")
     assert s["changes"] == {"changed_orders": 0, "status": 0, "total": 0, "approvals": 0,
                             "sourcing": 0, "fields": {}, "transitions": {},
-                            "revenue_delta": "0.00"}
+                            "revenue": {"EUR": {"baseline": "2436.00", "candidate": "2436.00",
+                                                "delta": "0.00"}},
+                            "margin": {}}
+    assert s["fx"] is None                     # no fx table: per-currency figures only
     assert s["sample"] == [] and s["reference_changed"] == []
     assert s["baseline"]["ruleset"]["digest"] == s["candidate"]["ruleset"]["digest"]
 
@@ -63,22 +71,24 @@ def test_candidate_with_other_rules(data):
     c = side(s, "candidate")
     assert c["status_counts"] == {"accepted": 2, "on_hold": 1, "pending_approval": 2,
                                   "rejected": 1}
-    assert (c["revenue"], c["discount_total"], c["tax_total"]) == ("2374.00", "180.00", "44.00")
+    assert (c["revenue"], c["discount_total"], c["tax_total"]) == (
+        {"EUR": "2374.00"}, {"EUR": "180.00"}, {"EUR": "44.00"})
     assert c["approvals_by_role"] == {"finance": 2}
     assert c["rule_fires"]["approvals/big"] == 2 and c["backordered_units"] == "25"
     ch = s["changes"]
     assert (s["changed_orders"], ch["status"], ch["total"], ch["approvals"],
             ch["sourcing"]) == (2, 1, 2, 1, 0)
     assert ch["transitions"] == {"accepted->pending_approval": 1}
-    assert ch["revenue_delta"] == "-62.00"
+    assert ch["revenue"] == {"EUR": {"baseline": "2436.00", "candidate": "2374.00",
+                                     "delta": "-62.00"}}
     seg = s["segments"]
-    assert {k: v["revenue_delta"] for k, v in seg["channel"].items()} == {
+    assert {k: eur_delta(v) for k, v in seg["channel"].items()} == {
         "edi": "-12.00", "web": "-50.00"}
     assert seg["channel"]["web"]["orders"] == 5          # O1's channel came from defaulting
-    assert {k: v["revenue_delta"] for k, v in seg["country"].items()} == {
+    assert {k: eur_delta(v) for k, v in seg["country"].items()} == {
         "DE": "-12.00", "KP": "0.00", "US": "-50.00"}
     assert seg["country"]["US"]["transitions"] == {"accepted->pending_approval": 1}
-    assert {k: (v["orders"], v["changed_orders"], v["revenue_delta"])
+    assert {k: (v["orders"], v["changed_orders"], eur_delta(v))
             for k, v in seg["tier"].items()} == {"gold": (3, 2, "-62.00"),
                                                  "silver": (3, 0, "0.00")}
     o2, o3 = s["sample"]
@@ -100,10 +110,11 @@ def test_candidate_differing_only_in_reference_data(data):
     assert s["reference_changed"] == ["prices"]
     c = side(s, "candidate")
     assert c["status_counts"] == BASE_SIDE["status_counts"]
-    assert (c["revenue"], c["discount_total"], c["tax_total"]) == ("2493.20", "124.00", "55.20")
+    assert (c["revenue"], c["discount_total"], c["tax_total"]) == (
+        {"EUR": "2493.20"}, {"EUR": "124.00"}, {"EUR": "55.20"})
     ch = s["changes"]
     assert (s["changed_orders"], ch["status"], ch["total"], ch["transitions"]) == (3, 0, 3, {})
-    assert ch["revenue_delta"] == "57.20"
+    assert ch["revenue"]["EUR"]["delta"] == "57.20"
     assert [e["order_id"] for e in s["sample"]] == ["O1", "O2", "O6"]
     assert s["sample"][0]["rules"] == []
     assert s["sample"][0]["explanation"] == (

@@ -82,7 +82,7 @@ def test_simulation_on_an_uploaded_stream(service, data):
     assert done["state"] == "done", done
     assert done["summary"]["changed_orders"] == 2
     assert done["summary"]["changes"]["transitions"] == {"accepted->pending_approval": 1}
-    assert done["summary"]["candidate"]["revenue"] == "2374.00"
+    assert done["summary"]["candidate"]["revenue"] == {"EUR": "2374.00"}
     report = analyst.get(done["report"])
     assert report.status_code == 200, report.text
     assert report.headers["content-type"].startswith("text/html")

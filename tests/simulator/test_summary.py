@@ -5,7 +5,7 @@ import copy
 
 import pytest
 from ordinance.simulator.compare import compare
-from ordinance.simulator.summary import Summary, change_row
+from ordinance.simulator.summary import CHANGE_COLUMNS, Summary, change_row
 
 
 def decision(oid, status="accepted", total="100.00", currency="EUR", fired=("p/list",),
@@ -65,11 +65,14 @@ def test_hand_computed_summary():
     assert b["status_counts"] == {"accepted": 3, "on_hold": 1, "rejected": 1}
     assert c["status_counts"] == {"accepted": 2, "pending_approval": 1, "rejected": 2}
     # revenue: orders not rejected; on hold counts.
-    assert b["revenue"] == "450.00" and b["revenue_by_currency"] == {"EUR": "400.00",
-                                                                      "USD": "50.00"}
-    assert c["revenue"] == "380.00" and c["revenue_by_currency"] == {"EUR": "380.00"}
-    assert (b["discount_total"], c["discount_total"]) == ("10.00", "30.00")
-    assert (b["tax_total"], c["tax_total"]) == ("5.00", "4.50")
+    # money is kept per currency: EUR and USD are never added.
+    assert b["revenue"] == {"EUR": "400.00", "USD": "50.00"}
+    assert c["revenue"] == {"EUR": "380.00"}
+    assert (b["discount_total"], c["discount_total"]) == (
+        {"EUR": "10.00", "USD": "0.00"}, {"EUR": "30.00"})
+    assert (b["tax_total"], c["tax_total"]) == ({"EUR": "5.00", "USD": "0.00"},
+                                                {"EUR": "4.50"})
+    assert b["margin"] == {} and b["lines_without_cost"] == 0   # no costing given
     assert c["approvals_by_role"] == {"finance": 1} and b["approvals_by_role"] == {}
     assert b["holds_by_code"] == {"DENIED": 1} and c["holds_by_code"] == {}
     assert b["violations_by_code"] == {"QTY": 1}
@@ -82,13 +85,19 @@ def test_hand_computed_summary():
     ch = s["changes"]
     assert (ch["status"], ch["total"], ch["approvals"], ch["sourcing"]) == (2, 2, 1, 1)
     assert ch["transitions"] == {"accepted->pending_approval": 1, "on_hold->rejected": 1}
-    assert ch["revenue_delta"] == "-70.00"
+    assert ch["revenue"] == {
+        "EUR": {"baseline": "400.00", "candidate": "380.00", "delta": "-20.00"},
+        "USD": {"baseline": "50.00", "candidate": "0.00", "delta": "-50.00"}}
+    assert "revenue_converted" not in ch         # no rates, no single figure
     us = s["segments"]["country"]["US"]
     assert (us["orders"], us["changed_orders"], us["status"]) == (2, 1, 1)
     assert us["transitions"] == {"on_hold->rejected": 1}
-    assert us["revenue_delta"] == "-50.00"
+    assert us["revenue"] == {"USD": {"baseline": "50.00", "candidate": "0.00",
+                                     "delta": "-50.00"}}
     assert s["segments"]["tier"]["(none)"]["orders"] == 1
-    assert s["segments"]["channel"]["web"]["revenue_delta"] == "-70.00"
+    assert s["segments"]["channel"]["web"]["revenue"] == {
+        "EUR": {"baseline": "400.00", "candidate": "380.00", "delta": "-20.00"},
+        "USD": {"baseline": "50.00", "candidate": "0.00", "delta": "-50.00"}}
     assert [e["order_id"] for e in s["sample"]] == ["2", "4"]
     assert s["sample"][0]["rules"] == [{"rule": "a/r", "how": "candidate_only"}]
 
@@ -110,7 +119,36 @@ def test_identical_decisions_report_zero_changes():
 def test_change_row():
     b, c = PAIRS[1]
     row = change_row(2, b["order"], b, c, compare(b, c))
-    assert row[:14] == ("2", "2", "web", "DE", "gold", "status;total;approvals;pricing",
-                        "accepted", "pending_approval", "200.00", "180.00", "-20.00", "",
-                        "finance", "0")
-    assert row[15:18] == ("", "a/r", "")
+    assert dict(zip(CHANGE_COLUMNS, row)) | {"explanation": ""} == {
+        "line": "2", "order_id": "2", "channel": "web", "country": "DE", "tier": "gold",
+        "moved": "status;total;approvals;pricing", "baseline_status": "accepted",
+        "candidate_status": "pending_approval", "baseline_currency": "EUR",
+        "baseline_total": "200.00", "candidate_currency": "EUR", "candidate_total": "180.00",
+        "total_delta": "-20.00", "baseline_margin": "", "candidate_margin": "",
+        "baseline_approvals": "", "candidate_approvals": "finance",
+        "baseline_backordered": "0", "candidate_backordered": "0", "rules_baseline_only": "",
+        "rules_candidate_only": "a/r", "rules_effect_differs": "", "explanation": ""}
+
+
+def test_change_row_gives_no_delta_across_currencies():
+    b, c = decision("9", total="100.00"), decision("9", total="110.00", currency="USD")
+    difference = compare(b, c)
+    assert difference.moved[:2] == ("total", "pricing")
+    row = dict(zip(CHANGE_COLUMNS, change_row(9, b["order"], b, c, difference)))
+    assert (row["baseline_currency"], row["candidate_currency"]) == ("EUR", "USD")
+    assert row["total_delta"] == ""
+    assert row["explanation"].startswith("total EUR 100.00 -> USD 110.00 because")
+
+
+def test_segments_read_the_decided_order_with_the_rule_sets_channel_codes():
+    from ordinance.engine.segments import Segmenter
+    from ordinance.simulator.summary import Reading
+
+    reading = Reading(Segmenter({"channels": [{"code": "web"}, {"code": "edi"}]}))
+    total = Summary()
+    for i, channel in enumerate(("WEB", "web", " Web", "EDI"), start=1):
+        b = decision(str(i), channel=channel)
+        total.add(i, b["order"], b, b, compare(b, b), reading)
+    s = total.to_json()
+    assert {k: v["orders"] for k, v in s["segments"]["channel"].items()} == {"edi": 1, "web": 3}
+    assert s["segments"]["channel"]["web"]["revenue"]["EUR"]["baseline"] == "300.00"
