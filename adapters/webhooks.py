@@ -33,6 +33,7 @@ TOPICS = ("status", "alert", "notify")
 KIND_TOPIC = {"transition": "status", "hold": "status", "release": "status",
               "alert": "alert", "alert_cleared": "alert", "notify": "notify"}
 MAX_ATTEMPTS = 10
+LEASE_SECONDS = 30  # longer than one delivery can take (the client's timeout is 5 s)
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -95,15 +96,26 @@ def outbox_rows(subs: list[tuple[int, frozenset[str]]], order_id: str,
 
 def deliver_due(db: Any, now: datetime, client: httpx.Client | None = None,
                 limit: int = 200) -> dict[str, int]:
+    """Posts the messages due by `now`, each signed; a failure is retried with backoff and a
+    message is dead after MAX_ATTEMPTS. Messages are leased first (FOR UPDATE SKIP LOCKED, their
+    next attempt moved LEASE_SECONDS ahead, committed), so several processes delivering at once
+    never post the same message together, and one that dies mid-delivery is retried when its
+    lease runs out."""
     own = client is None
     client = client or httpx.Client(timeout=5)
     done = failed = 0
     try:
-        with db.session() as s:
+        with db.session(write=True) as s:
             due = s.scalars(select(OutboxMessage).where(
                 OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now)
-                .order_by(OutboxMessage.id).limit(limit)).all()
+                .order_by(OutboxMessage.id).limit(limit)
+                .with_for_update(skip_locked=True)).all()
+            lease_until = utc(now) + timedelta(seconds=LEASE_SECONDS)
+            for m in due:
+                m.next_attempt_at = lease_until
             subs = {w.id: w for w in s.scalars(select(WebhookSubscription))}
+            s.flush()
+            s.expunge_all()  # read after the commit, as they were leased
         for msg in due:
             sub = subs.get(msg.subscription_id)
             body = msg.payload.encode()
