@@ -26,6 +26,8 @@ from typing import Any
 from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ordinance.engine.segments import Segmenter
+
 from .db import Database
 from .models import ApprovalTask, AuditEntry, DecisionRecord, Order, OrderLine, OrderVersion
 from .store import (Conflict, Forbidden, Invalid, NotFound, clean, decode_cursor, encode_cursor,
@@ -123,6 +125,25 @@ class _RefIndex:
 _REFS = _RefIndex()
 
 
+class _Segmenters:
+    """One `Segmenter` per rule-set digest (its channel codes)."""
+
+    def __init__(self) -> None:
+        self._by_rs: dict[str, Segmenter] = {}
+
+    def of(self, rs: Any) -> Segmenter:
+        digest = str(getattr(rs, "digest", ""))
+        seg = self._by_rs.get(digest)
+        if seg is None:
+            reference = getattr(rs, "reference", None)
+            seg = self._by_rs[digest] = Segmenter(reference if isinstance(reference, dict)
+                                                  else None)
+        return seg
+
+
+_SEGMENTERS = _Segmenters()
+
+
 def _lines(rs: Any, ev: Evaluated) -> list[dict[str, Any]]:
     decided = ev.body.get("order") or {}
     lines = decided.get("lines") if isinstance(decided, dict) else None
@@ -189,10 +210,15 @@ class Hub:
         s.execute(insert(DecisionRecord), [record_row(ev, "order", key.name, order_id,
                                                       request_text)])
         status = ev.status
+        # reports file the order as decided (after defaulting), the channel in the rule
+        # set's own spelling (engine/segments.py), never as it was sent
+        decided = ev.body.get("order") if isinstance(ev.body.get("order"), dict) else order
+        segments = _SEGMENTERS.of(rs).of(decided)
         fields = dict(
             version=version, status=status, customer=_customer(order),
-            channel=_text(order.get("channel")) or _text(_field(order, "attributes", "channel")),
-            country=_text(_field(order, "ship_to", "country"), 20),
+            channel=_text(segments["channel"], 100) or _SEGMENTERS.of(rs).channel(
+                _text(_field(decided, "attributes", "channel"))),
+            country=_text(segments["country"], 20),
             seller=_text(order.get("seller")) or _text(_field(order, "attributes", "seller")),
             order_date=ev.as_of or str(date.today()),
             currency=_text(_field(ev.body, "pricing", "currency"), 10),
@@ -461,43 +487,59 @@ class Hub:
     # ------------------------------------------------------------------ reports
 
     def top(self, by: str, start: str | None = None, end: str | None = None,
-            limit: int = 10, sort: str = "revenue") -> dict:
+            limit: int = 10, sort: str = "revenue", currency: str | None = None) -> dict:
         """Top entries by revenue (sum of line nets), units or order count (`sort`), each
-        with all three. Rejected orders are left out."""
+        with all three, per currency: an entry is a (key, currency) pair, amounts of
+        different currencies are never added, and revenues are ranked only against the
+        same currency's. With `currency`, that currency's top `limit`; without, the top
+        `limit` of each currency, currencies in code order. Rejected orders are left out.
+        Channel and country are the decided order's (after defaulting; the channel in the
+        rule set's spelling), as `_write_version` stored them."""
         if sort not in ("revenue", "units", "orders"):
             raise Invalid("sort must be revenue, units or orders", code="BAD_QUERY",
                           path="sort")
         if by not in REPORT_DIMENSIONS:
             raise Invalid(f"by must be one of {', '.join(REPORT_DIMENSIONS)}",
                           code="BAD_QUERY", path="by")
+        if currency is not None and not (len(currency) == 3 and currency.isascii()
+                                         and currency.isalpha() and currency.isupper()):
+            raise Invalid(f"currency must be an ISO 4217 code such as EUR, not {currency!r}",
+                          code="BAD_QUERY", path="currency")
         column = {"product": OrderLine.sku, "category": OrderLine.category,
                   "brand": OrderLine.brand, "customer": Order.customer,
                   "channel": Order.channel, "country": Order.country, "seller": Order.seller,
                   "day": Order.order_date}[by]
-        q = select(column, OrderLine.net, OrderLine.quantity, Order.id).join(
+        q = select(column, Order.currency, OrderLine.net, OrderLine.quantity, Order.id).join(
             Order, Order.id == OrderLine.order_id).where(Order.status != "rejected")
+        if currency is not None:
+            q = q.where(Order.currency == currency)
         if start:
             q = q.where(Order.order_date >= _date_param(start, "from"))
         if end:
             q = q.where(Order.order_date <= _date_param(end, "to"))
-        groups: dict[Any, list[Any]] = {}
+        groups: dict[tuple[Any, str | None], list[Any]] = {}
         with self.db.session() as s:
-            for k, net, qty, oid in s.execute(q):
-                g = groups.setdefault(k, [Decimal(0), Decimal(0), set()])
+            for k, cur, net, qty, oid in s.execute(q):
+                g = groups.setdefault((k, cur), [Decimal(0), Decimal(0), set()])
                 g[0] += _decimal(net)
                 g[1] += _decimal(qty)
                 g[2].add(oid)
         first = {"revenue": 0, "units": 1, "orders": 2}[sort]
 
-        def rank(kv: tuple[Any, list[Any]]) -> tuple:
+        def rank(kv: tuple[tuple[Any, str | None], list[Any]]) -> tuple:
             metrics = (kv[1][0], kv[1][1], Decimal(len(kv[1][2])))
             order = (metrics[first],) + tuple(m for i, m in enumerate(metrics) if i != first)
-            return tuple(-m for m in order) + ("" if kv[0] is None else str(kv[0]),)
+            return tuple(-m for m in order) + ("" if kv[0][0] is None else str(kv[0][0]),)
 
-        ranked = sorted(groups.items(), key=rank)
-        return {"by": by, "sort": sort, "from": start, "to": end, "items": [
-            {"key": k, "revenue": str(v[0]), "units": str(v[1]), "orders": len(v[2])}
-            for k, v in ranked[:limit]]}
+        per_currency: dict[str | None, list[Any]] = {}
+        for (k, cur), v in sorted(groups.items(), key=rank):
+            per_currency.setdefault(cur, []).append((k, cur, v))
+        items = [{"key": k, "currency": cur, "revenue": str(v[0]), "units": str(v[1]),
+                  "orders": len(v[2])}
+                 for cur in sorted(per_currency, key=lambda c: (c is None, c or ""))
+                 for k, cur, v in per_currency[cur][:limit]]
+        return {"by": by, "sort": sort, "from": start, "to": end, "currency": currency,
+                "items": items}
 
 
 def _date_param(text: str, name: str) -> str:

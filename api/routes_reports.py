@@ -1,4 +1,6 @@
-"""GET /v1/reports/top: the top entries by revenue, units and order count (JSON or CSV)."""
+"""GET /v1/reports/top: the top entries by revenue, units and order count (JSON or CSV), per
+currency (an entry is a key in one currency; amounts of different currencies are never
+added), read from the decided orders (adapters/hub.py `Hub.top`)."""
 from __future__ import annotations
 
 import csv
@@ -16,8 +18,10 @@ from .routes_decisions import errors
 router = APIRouter(tags=["reports"])
 
 REPORT = {"type": "object", "required": ["by", "items"], "properties": {
+    "currency": {"type": ["string", "null"]},
     "items": {"type": "array", "items": {"type": "object",
-                                         "required": ["key", "revenue", "units", "orders"]}}}}
+                                         "required": ["key", "currency", "revenue", "units",
+                                                      "orders"]}}}}
 
 
 @router.get("/v1/reports/top", summary="Top products, customers, channels, ... by revenue",
@@ -32,14 +36,16 @@ def top(request: Request,
         to: str | None = Query(None, description="order date, inclusive"),
         limit: int = Query(10, ge=1, le=1000),
         sort: Literal["revenue", "units", "orders"] = "revenue",
+        currency: str | None = Query(None, description="only orders in this currency (ISO "
+                                     "4217); without it, the top entries of each currency"),
         key: KeyInfo = Depends(require("analyst"))) -> Response:
-    report = request.app.state.ctx.hub.top(by, from_, to, limit, sort)
+    report = request.app.state.ctx.hub.top(by, from_, to, limit, sort, currency)
     if "text/csv" in request.headers.get("accept", ""):
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")
-        w.writerow([by, "revenue", "units", "orders"])
+        w.writerow([by, "currency", "revenue", "units", "orders"])
         for item in report["items"]:
-            w.writerow(["" if item["key"] is None else item["key"], item["revenue"],
-                        item["units"], item["orders"]])
+            w.writerow(["" if item["key"] is None else item["key"], item["currency"] or "",
+                        item["revenue"], item["units"], item["orders"]])
         return Response(out.getvalue(), media_type="text/csv")
     return JSONResponse(report)

@@ -6,6 +6,7 @@ import io
 import uuid
 
 import pytest
+from svc_helpers import archive
 
 
 def _order(oid: str, qty: int = 1, discount=None, **extra):
@@ -248,14 +249,15 @@ def test_reports_top(service):
                                                customer={"id": "big"}, order_date=day + "2")})
     a = service.client("analyst")
     q = {"from": "2031-01-01", "to": "2031-01-02"}
+    # c07 orders carry no currency: their entries are in currency null, never mixed with others
     top = a.get("/v1/reports/top", params={"by": "channel", **q}).json()
     assert top["items"] == [
-        {"key": "shop", "revenue": "500.00", "units": "5", "orders": 2},
-        {"key": "phone", "revenue": "100.00", "units": "1", "orders": 1},
+        {"key": "shop", "currency": None, "revenue": "500.00", "units": "5", "orders": 2},
+        {"key": "phone", "currency": None, "revenue": "100.00", "units": "1", "orders": 1},
     ]
     by_customer = a.get("/v1/reports/top", params={"by": "customer", "limit": 1, **q}).json()
-    assert by_customer["items"] == [{"key": "big", "revenue": "500.00", "units": "5",
-                                     "orders": 2}]
+    assert by_customer["items"] == [{"key": "big", "currency": None, "revenue": "500.00",
+                                     "units": "5", "orders": 2}]
     sellers = {i["key"]: i["revenue"] for i in
                a.get("/v1/reports/top", params={"by": "seller", **q}).json()["items"]}
     assert sellers == {"s1": "300.00", "s2": "100.00", None: "200.00"}
@@ -264,20 +266,24 @@ def test_reports_top(service):
     assert [(d["key"], d["revenue"], d["orders"]) for d in days] == [
         ("2031-01-02", "300.00", 2), ("2031-01-01", "300.00", 1)]
     products = a.get("/v1/reports/top", params={"by": "product", **q}).json()["items"]
-    assert products == [{"key": "X-1", "revenue": "600.00", "units": "6", "orders": 3}]
+    assert products == [{"key": "X-1", "currency": None, "revenue": "600.00", "units": "6",
+                         "orders": 3}]
     countries = a.get("/v1/reports/top", params={"by": "country", **q}).json()["items"]
-    assert countries == [{"key": None, "revenue": "300.00", "units": "3", "orders": 2},
-                         {"key": "DE", "revenue": "300.00", "units": "3", "orders": 1}]
+    assert countries == [
+        {"key": None, "currency": None, "revenue": "300.00", "units": "3", "orders": 2},
+        {"key": "DE", "currency": None, "revenue": "300.00", "units": "3", "orders": 1}]
     r = a.get("/v1/reports/top", params={"by": "channel", **q}, headers={"Accept": "text/csv"})
     assert r.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(r.text)))
-    assert rows == [["channel", "revenue", "units", "orders"], ["shop", "500.00", "5", "2"],
-                    ["phone", "100.00", "1", "1"]]
+    assert rows == [["channel", "currency", "revenue", "units", "orders"],
+                    ["shop", "", "500.00", "5", "2"], ["phone", "", "100.00", "1", "1"]]
     by_units = a.get("/v1/reports/top", params={"by": "customer", "sort": "orders", **q}).json()
     assert [(i["key"], i["orders"]) for i in by_units["items"]] == [("big", 2), ("small", 1)]
     assert a.get("/v1/reports/top", params={"sort": "profit"}).status_code == 422
     assert a.get("/v1/reports/top", params={"by": "planet"}).status_code == 422
     assert a.get("/v1/reports/top", params={"from": "soon"}).status_code == 422
+    bad = a.get("/v1/reports/top", params={"currency": "euro"})
+    assert bad.status_code == 422 and bad.json()["error"]["path"] == "currency"
     assert c.get("/v1/reports/top").status_code == 403
 
 
@@ -325,3 +331,59 @@ def test_keys_over_rest(service):
     assert admin.delete("/v1/keys/999999").status_code == 404
     for who in ("evaluator", "analyst", "approver"):
         assert service.client(who).post("/v1/keys", json={"role": "admin"}).status_code == 403
+
+
+REPORT_RULESET = {
+    "ruleset.yaml": 'ruleset: rpt-defaults\nversion: "1"\n',
+    "packs/defaults.yaml": (
+        "pack: defaults\nphase: defaulting\nrules:\n"
+        "  - id: country\n    then:\n      - default: {order.ship_to.country: '\"DE\"'}\n"),
+    "packs/prices.yaml": (
+        "pack: prices\nphase: pricing\nrules:\n  - id: list\n    for_each: line\n"
+        "    then:\n      - list_price: ref.prices[line.sku].unit_price\n"),
+    "reference/prices.csv": "sku,unit_price\nX-1,100.00\n",
+    "reference/channels.csv": "code,name\nweb,Web shop\nedi,EDI\n",
+}
+
+
+def test_reports_file_the_decided_order_per_currency(service, tmp_path):
+    """A defaulted country is reported as defaulted; WEB and web are one channel (the rule
+    set's channels.csv spelling); EUR and USD are never added; currency= filters."""
+    for name, text in REPORT_RULESET.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    r = service.client("admin").post("/v1/rulesets", content=archive(tmp_path),
+                                     headers={"Content-Type": "application/gzip"})
+    assert r.status_code in (200, 201), r.text
+    c = service.client("evaluator")
+    tag, day = uuid.uuid4().hex[:6], "2032-02-02"
+    sent = [("WEB", None, "EUR", 2), ("web", "FR", "USD", 1), ("web", "DE", "EUR", 3),
+            ("Edi", None, "EUR", 1)]
+    for n, (channel, country, currency, qty) in enumerate(sent):
+        order = _order(f"D{tag}-{n}", qty, channel=channel, currency=currency, order_date=day)
+        if country:
+            order["ship_to"] = {"country": country}
+        r = c.post("/v1/orders", json={"order": order, "ruleset": "rpt-defaults@1"})
+        assert r.status_code == 201, r.text
+        assert r.json()["decision"]["pricing"]["currency"] == currency
+    a = service.client("analyst")
+    q = {"from": day, "to": day}
+    by_channel = a.get("/v1/reports/top", params={"by": "channel", **q}).json()["items"]
+    assert by_channel == [
+        {"key": "web", "currency": "EUR", "revenue": "500.00", "units": "5", "orders": 2},
+        {"key": "edi", "currency": "EUR", "revenue": "100.00", "units": "1", "orders": 1},
+        {"key": "web", "currency": "USD", "revenue": "100.00", "units": "1", "orders": 1}]
+    by_country = a.get("/v1/reports/top", params={"by": "country", **q}).json()["items"]
+    assert by_country == [
+        {"key": "DE", "currency": "EUR", "revenue": "600.00", "units": "6", "orders": 3},
+        {"key": "FR", "currency": "USD", "revenue": "100.00", "units": "1", "orders": 1}]
+    usd = a.get("/v1/reports/top", params={"by": "country", "currency": "USD", **q}).json()
+    assert usd["currency"] == "USD"
+    assert usd["items"] == [{"key": "FR", "currency": "USD", "revenue": "100.00", "units": "1",
+                             "orders": 1}]
+    one_each = a.get("/v1/reports/top", params={"by": "channel", "limit": 1, **q}).json()
+    assert [(i["key"], i["currency"]) for i in one_each["items"]] == [("web", "EUR"),
+                                                                      ("web", "USD")]
+    # the order view says the same
+    view = a.get(f"/v1/orders/D{tag}-0").json()
+    assert (view["channel"], view["country"]) == ("web", "DE")
