@@ -15,6 +15,13 @@ gets the same answer. Its memory is a table, so it survives a restart like a rem
 
 Outcomes become order events (payment_declined, payment_authorised, payment_captured,
 payment_refunded) through the orchestrator, so three declines within an hour hold the order.
+
+The payment methods are the rule set's words, defined once in its reference table
+`payment_methods` (method, name, settlement): the decision packs check an order's method against
+it and the ledger takes the same table from the rule set that decided the order. `settlement`
+`authorise` (card, PayPal) is authorised then captured; `on_receipt` (bank transfer, cash on
+delivery, invoice) is recorded as captures when the money arrives. A method the table does not
+name is refused with 422 UNKNOWN_PAYMENT_METHOD naming the accepted ones.
 """
 from __future__ import annotations
 
@@ -33,8 +40,6 @@ from .models import Order
 from .models_orchestration import PaymentEntry, ProviderOperation
 from .store import Conflict, Invalid, NotFound, json_object, loads_exact
 
-METHODS = ("card", "paypal", "bank_transfer", "cash_on_delivery", "invoice")
-AUTHORISED_METHODS = ("card", "paypal")  # the others are paid on receipt: capture only
 ACTIONS = ("authorise", "capture", "refund")
 
 
@@ -115,6 +120,17 @@ class LocalProvider:
                              lambda a: Decimal(a.captured))
 
 
+def methods_of(reference: dict[str, Any] | None) -> dict[str, str]:
+    """The rule set's payment methods ({method: settlement}) from its reference table
+    `payment_methods`; a settlement other than `authorise` is paid on receipt."""
+    out: dict[str, str] = {}
+    for row in (reference or {}).get("payment_methods") or []:
+        if isinstance(row, dict) and isinstance(row.get("method"), str) and row["method"]:
+            out[row["method"]] = "authorise" if row.get("settlement") == "authorise" \
+                else "on_receipt"
+    return out
+
+
 def _money(value: Any, path: str) -> Decimal:
     if isinstance(value, str):
         try:
@@ -135,24 +151,42 @@ class Ledger:
         self.provider = provider
         self.orchestrator = orchestrator
 
-    def _order(self, s: Any, order_id: str) -> tuple[dict[str, Any], Decimal, str]:
+    def _order(self, s: Any, order_id: str) -> tuple[dict[str, Any], Decimal, str, str]:
+        """The decided order, its total and currency, and NAME@DIGEST of the rule set that
+        decided it."""
         hub = s.get(Order, order_id)
         if hub is None:
             raise NotFound(f"no order {order_id!r}", code="ORDER_NOT_FOUND")
         from .models import DecisionRecord
 
-        text = s.scalars(select(DecisionRecord.decision).where(
+        row = s.execute(select(DecisionRecord.decision, DecisionRecord.ruleset_name,
+                               DecisionRecord.digest).where(
             DecisionRecord.id == hub.decision_id)).first()
-        decision = loads_exact(text) if text else {}
+        decision = loads_exact(row[0]) if row and row[0] else {}
         pricing = decision.get("pricing") or {}
         if hub.status == "rejected" or not pricing:
             raise Conflict("the order was rejected; it takes no payments", code="ORDER_REJECTED")
         return decision.get("order") or {}, Decimal(str(pricing.get("total"))), str(
-            pricing.get("currency") or "")
+            pricing.get("currency") or ""), f"{row[1]}@{row[2]}" if row else ""
+
+    def methods(self, ruleset: str) -> dict[str, str]:
+        """The payment methods of the rule set NAME@DIGEST (the active one when that is no
+        longer stored); none without rule sets."""
+        rulesets = getattr(self.orchestrator, "rulesets", None)
+        if rulesets is None:
+            return {}
+        try:
+            rs = rulesets.resolve(ruleset or None)
+        except (NotFound, Invalid):
+            try:
+                rs = rulesets.resolve(None)
+            except Conflict:
+                return {}
+        return methods_of(getattr(rs, "reference", None))
 
     def balance(self, order_id: str) -> dict[str, Any]:
         with self.db.session() as s:
-            _, total, currency = self._order(s, order_id)
+            _, total, currency, _ = self._order(s, order_id)
             entries = s.scalars(select(PaymentEntry).where(PaymentEntry.order_id == order_id)
                                 .order_by(PaymentEntry.id)).all()
             return _balance(order_id, total, currency, entries)
@@ -174,7 +208,7 @@ class Ledger:
             raise Invalid("token is a text", code="BAD_PAYMENT", path="$.token")
         rhash = hashlib.sha256(json.dumps([action, str(amount), token]).encode()).hexdigest()
         with self.db.session() as s:
-            order, total, currency = self._order(s, order_id)
+            order, total, currency, ruleset = self._order(s, order_id)
             old = s.scalars(select(PaymentEntry).where(
                 PaymentEntry.order_id == order_id, PaymentEntry.idempotency_key == key)).first()
             if old is not None and old.status != "timeout":
@@ -185,20 +219,25 @@ class Ledger:
             entries = s.scalars(select(PaymentEntry).where(
                 PaymentEntry.order_id == order_id)).all()
         method = str((order.get("payment") or {}).get("method") or "")
-        if method not in METHODS:
-            raise Conflict(f"the order's payment method {method!r} is not one of "
-                           f"{', '.join(METHODS)}", code="PAYMENT_METHOD")
+        methods = self.methods(ruleset)
+        if method not in methods:
+            accepted = ", ".join(methods) or "none (the rule set has no payment_methods table)"
+            raise Invalid(f"the order's payment method {method!r} is not one the rule set "
+                          f"accepts: {accepted}", code="UNKNOWN_PAYMENT_METHOD",
+                          path="order.payment.method",
+                          details={"method": method, "accepted": list(methods)})
+        authorised = methods[method] == "authorise"
         bal = _balance(order_id, total, currency, entries)
-        auth_ref = self._check(action, method, amount, bal, entries)
+        auth_ref = self._check(action, method, authorised, amount, bal, entries)
         try:
             if action == "authorise":
                 res = self.provider.authorise(f"{order_id}:{key}", amount, currency, method,
                                               token)
-            elif action == "capture" and method not in AUTHORISED_METHODS:
+            elif action == "capture" and not authorised:
                 res = ProviderResult("approved", f"receipt_{uuid.uuid4().hex[:12]}")
             elif action == "capture":
                 res = self.provider.capture(f"{order_id}:{key}", auth_ref, amount)
-            elif method not in AUTHORISED_METHODS:
+            elif not authorised:
                 res = ProviderResult("approved", f"refund_{uuid.uuid4().hex[:12]}")
             else:
                 res = self.provider.refund(f"{order_id}:{key}", auth_ref, amount)
@@ -238,10 +277,10 @@ class Ledger:
         out["duplicate"] = False
         return out
 
-    def _check(self, action: str, method: str, amount: Decimal, bal: dict[str, Any],
-               entries: list[PaymentEntry]) -> str:
+    def _check(self, action: str, method: str, authorised: bool, amount: Decimal,
+               bal: dict[str, Any], entries: list[PaymentEntry]) -> str:
         if action == "authorise":
-            if method not in AUTHORISED_METHODS:
+            if not authorised:
                 raise Conflict(f"{method} is paid on receipt: record a capture",
                                code="NOT_AUTHORISABLE")
             if Decimal(bal["authorised"]) + amount > Decimal(bal["total"]):
@@ -253,7 +292,7 @@ class Ledger:
             if Decimal(bal["captured"]) + amount > Decimal(bal["total"]):
                 raise Conflict("captures would exceed the order total", code="OVER_TOTAL",
                                path="$.amount")
-            if method in AUTHORISED_METHODS:
+            if authorised:
                 if not auths:
                     raise Conflict("nothing is authorised to capture", code="NOT_AUTHORISED")
                 if Decimal(bal["captured"]) + amount > Decimal(bal["authorised"]):

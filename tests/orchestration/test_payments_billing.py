@@ -173,3 +173,72 @@ def test_web_order_paid_by_card_shipped_in_two_parts_and_returned_in_part(orch: 
     orch.clock.set("2026-11-20T09:00:00Z")
     kinds = [e["kind"] for e in orch.timeline("RET-1")["entries"]]
     assert kinds.count("return") == 1 and kinds.count("invoice") == 2
+
+
+def _european(orch: Any, oid: str, method: str) -> dict[str, Any]:
+    """A web order of a German account (C-00006) paid by METHOD, decided and captured."""
+    view = orch.order(oid, customer={"id": "C-00006"}, currency="EUR", payment={"method": method},
+                      ship_to={"street": "Hauptstr. 1", "city": "Frankfurt", "country": "DE",
+                               "postal": "60311"},
+                      lines=[{"id": "1", "sku": "HTL-0001", "quantity": 3}])
+    assert view["decision"]["status"] == "accepted", view["decision"]["violations"]
+    assert view["decision"]["order"]["payment"]["method"] == method
+    return view
+
+
+def test_bank_transfer_and_cash_on_delivery_are_paid_in_the_rule_sets_words(orch: Any) -> None:
+    """The rule set says bank-transfer and cod (reference/payment_methods.csv); the ledger takes
+    the same words: both are paid on receipt (a capture, no authorisation)."""
+    for oid, method in (("PM-BT", "bank-transfer"), ("PM-COD", "cod")):
+        view = _european(orch, oid, method)
+        total = view["decision"]["pricing"]["total"]
+        r = pay(orch, oid, 409, action="authorise", amount=total, idempotency_key="a")
+        assert r["error"]["code"] == "NOT_AUTHORISABLE"
+        half = (Decimal(total) / 2).quantize(Decimal("0.01"))
+        one = pay(orch, oid, action="capture", amount=str(half), idempotency_key="c1")
+        two = pay(orch, oid, action="capture", amount=str(Decimal(total) - half),
+                  idempotency_key="c2")
+        assert (one["status"], one["method"], two["status"]) == ("approved", method, "approved")
+        bal = orch.http("evaluator").get(f"/v1/orders/{oid}/payments").json()
+        assert (bal["captured"], bal["outstanding"], bal["currency"]) == (total, "0.00", "EUR")
+        r = pay(orch, oid, 409, action="capture", amount="0.01", idempotency_key="c3")
+        assert r["error"]["code"] == "OVER_TOTAL"
+        events = [e["cause"] for e in orch.timeline(oid)["entries"] if e["kind"] == "event"]
+        assert events.count("payment_captured") == 2
+
+
+def test_the_ledger_refuses_a_method_its_rule_set_does_not_name(orch: Any,
+                                                                 tmp_path: Path) -> None:
+    """A rule set whose packs let any method through (its own business): the ledger still
+    takes only the methods of its payment_methods table, and says which (422)."""
+    from tests.orchestration.conftest import ACME
+    from svc_helpers import archive
+
+    lax = tmp_path / "lax"
+    shutil.copytree(ACME, lax)
+    pack = lax / "packs" / "24-credit-and-payment.yaml"
+    text = pack.read_text(encoding="utf-8")
+    check = "order.payment.method == null or ref.payment_methods[order.payment.method] != null"
+    assert check in text
+    pack.write_text(text.replace(check, '"true"'), encoding="utf-8")  # every method known
+    admin = orch.http("admin")
+    r = admin.post("/v1/rulesets", content=archive(lax),
+                   headers={"Content-Type": "application/gzip"})
+    assert r.status_code in (200, 201), r.text
+    ref = f"{r.json()['name']}@{r.json()['digest']}"
+    body = orch.order_body("PM-BTC", payment={"method": "bitcoin"})
+    r = orch.http("evaluator").post("/v1/orders", json={"order": body, "as_of": "2026-11-20",
+                                                        "ruleset": ref})
+    assert r.status_code == 201 and r.json()["decision"]["status"] == "accepted", r.text
+    r = orch.http("evaluator").post("/v1/orders/PM-BTC/payments", json={
+        "action": "capture", "amount": "1.00", "idempotency_key": "k"})
+    assert r.status_code == 422, r.text
+    err = r.json()["error"]
+    accepted = [row.split(",")[0] for row in (ACME / "reference" / "payment_methods.csv")
+                .read_text(encoding="utf-8").splitlines()[1:]]
+    assert accepted == ["card", "paypal", "bank-transfer", "cod", "invoice"]
+    assert (err["code"], err["path"], err["details"]) == (
+        "UNKNOWN_PAYMENT_METHOD", "order.payment.method",
+        {"method": "bitcoin", "accepted": accepted})
+    assert "card, paypal, bank-transfer, cod, invoice" in err["message"]
+    assert orch.http("evaluator").get("/v1/orders/PM-BTC/payments").json()["entries"] == []
