@@ -14,7 +14,7 @@ The non-obvious choices:
   whose rates' date nobody can tell is the mistake this module exists to prevent.
 - A currency the table has no rate for is never dropped and never added raw: `total` keeps it
   in `unconverted`, and the caller shows it apart.
-- Arithmetic is exact Decimal: amount / per_usd[from] * per_usd[to] in a local context of 60
+- Arithmetic is exact Decimal: amount * per_usd[to] / per_usd[from] in a context of 60
   digits, then rounded half-up once to the target's minor unit (from the rule set's
   `currencies` table; 2 when unknown, as SPEC section 4). `total` rounds each currency's
   converted amount, then adds them, so the parts shown add up to the total shown.
@@ -22,13 +22,14 @@ The non-obvious choices:
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
 DEFAULT_PLACES = 2
-_PRECISION = 60
+_EXACT = Context(prec=60)     # amount x rate / rate: exact for any amount money takes here
+_EXPONENTS = [Decimal(1).scaleb(-p) for p in range(9)]
 
 
 class FxError(ValueError):
@@ -54,7 +55,8 @@ def places_of(places: Mapping[str, int], currency: str) -> int:
 
 
 def round_money(amount: Decimal, places: int) -> Decimal:
-    return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    exponent = _EXPONENTS[places] if 0 <= places < 9 else Decimal(1).scaleb(-places)
+    return amount.quantize(exponent, rounding=ROUND_HALF_UP)
 
 
 def pad(amount: Decimal, places: int) -> Decimal:
@@ -88,24 +90,31 @@ class Rates:
     def rate(self, source: str, target: str) -> Decimal:
         """Units of `target` per unit of `source` (exact to 60 digits). FxError when either
         has no rate."""
-        for code in (source, target):
+        self._check(source, target)
+        return _EXACT.divide(self.per_usd[target], self.per_usd[source])
+
+    def _check(self, *codes: str) -> None:
+        for code in codes:
             if code not in self.per_usd:
                 raise FxError(f"no rate for {code} in {self.source} (rates of {self.date})")
-        with localcontext() as ctx:
-            ctx.prec = _PRECISION
-            return self.per_usd[target] / self.per_usd[source]
+
+    def converter(self, source: str, target: str) -> Callable[[Decimal], Decimal]:
+        """The conversion from `source` to `target` as a function of the amount (for many
+        amounts of one pair): amount x per_usd[target] / per_usd[source], exact, then rounded
+        half-up to the target's minor unit (also when source is target)."""
+        self._check(source, target)
+        places = places_of(self.places, target)
+        exponent = _EXPONENTS[places] if 0 <= places < 9 else Decimal(1).scaleb(-places)
+        into, out_of = self.per_usd[target], self.per_usd[source]
+        if into == out_of:
+            return lambda amount: amount.quantize(exponent, ROUND_HALF_UP)
+        multiply, divide = _EXACT.multiply, _EXACT.divide
+        return lambda amount: divide(multiply(amount, into), out_of).quantize(
+            exponent, ROUND_HALF_UP)
 
     def convert(self, amount: Decimal, source: str, target: str) -> Decimal:
         """`amount` of `source` in `target`, rounded half-up to the target's minor unit."""
-        if source == target:
-            return amount
-        for code in (source, target):
-            if code not in self.per_usd:
-                raise FxError(f"no rate for {code} in {self.source} (rates of {self.date})")
-        with localcontext() as ctx:
-            ctx.prec = _PRECISION
-            exact = amount * self.per_usd[target] / self.per_usd[source]
-        return round_money(exact, places_of(self.places, target))
+        return self.converter(source, target)(amount)
 
     def total(self, amounts: Mapping[str, Decimal], target: str = "USD") -> Conversion:
         """The amounts of every currency the table knows, converted into `target` and added;

@@ -16,7 +16,7 @@ The non-obvious choices:
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -29,7 +29,7 @@ COST_COLUMN, COST_CURRENCY = "cost_usd", "USD"
 
 
 def add(into: Sums, currency: str, amount: Decimal) -> None:
-    into[currency] = into.get(currency, ZERO) + amount
+    into[currency] = into.get(currency, ZERO) + amount   # per currency, never across
 
 
 def merge(into: Sums, other: Mapping[str, Decimal]) -> None:
@@ -73,7 +73,7 @@ def converted(baseline: Mapping[str, Decimal], candidate: Mapping[str, Decimal],
 class Costing:
     """The margin of a decision's priced lines, from one rule set's product costs and rates."""
 
-    __slots__ = ("costs", "places", "rates")
+    __slots__ = ("costs", "places", "rates", "_into")
 
     def __init__(self, reference: Mapping[str, Any]) -> None:
         self.costs: dict[str, Decimal] = {}
@@ -82,6 +82,8 @@ class Costing:
                 self.costs.setdefault(str(row.get("sku")), row[COST_COLUMN])
         self.rates, _ = side_rates(reference) if self.costs else (None, None)
         self.places = minor_units(reference)
+        # per order currency: the cost's conversion into it (None: no rate, no margin)
+        self._into: dict[Any, Callable[[Decimal], Decimal] | None] = {}
 
     @classmethod
     def of(cls, reference: Mapping[str, Any]) -> Costing | None:
@@ -89,31 +91,41 @@ class Costing:
         costing = cls(reference)
         return costing if costing.costs else None
 
+    def _conversion(self, currency: str) -> Callable[[Decimal], Decimal] | None:
+        if currency == COST_CURRENCY:
+            places = places_of(self.places, currency)
+            return lambda amount: round_money(amount, places)
+        if self.rates is None:
+            return None
+        try:
+            return self.rates.converter(COST_CURRENCY, currency)
+        except FxError:
+            return None
+
     def margin(self, pricing: Mapping[str, Any]) -> tuple[str, Decimal | None, int]:
         """(currency, the margin of the lines that have a cost or None, lines without one)."""
         currency = str(pricing.get("currency"))
-        total: Decimal | None = None
-        missing = 0
+        if currency in self._into:
+            into = self._into[currency]
+        else:
+            into = self._into[currency] = self._conversion(currency)
+        nets = costs = ZERO
+        priced = missing = 0
         for line in pricing.get("lines") or ():
-            cost = self.costs.get(str(line.get("sku"))) if self.costs else None
-            if cost is None:
+            sku = line.get("sku")
+            cost = self.costs.get(sku if sku.__class__ is str else str(sku))
+            if cost is None or into is None:
                 missing += 1
                 continue
             try:
-                cost = cost * Decimal(line["quantity"])
-                if currency != COST_CURRENCY:
-                    if self.rates is None:
-                        missing += 1
-                        continue
-                    cost = self.rates.convert(cost, COST_CURRENCY, currency)
-                else:
-                    cost = round_money(cost, places_of(self.places, currency))
-                net = Decimal(line["net"])
-            except (FxError, KeyError, TypeError, InvalidOperation):
+                line_cost = into(cost * Decimal(line["quantity"]))   # rounded per line
+                nets += Decimal(line["net"])
+            except (KeyError, TypeError, InvalidOperation):
                 missing += 1
                 continue
-            total = (net - cost) if total is None else total + (net - cost)
-        return currency, total, missing
+            costs += line_cost
+            priced += 1
+        return currency, (nets - costs) if priced else None, missing
 
 
 __all__ = ["Costing", "add", "compared", "converted", "merge", "render", "side_rates"]

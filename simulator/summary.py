@@ -56,6 +56,8 @@ class Reading:
 
 
 def _dec(value: Any) -> Decimal:
+    if value.__class__ is str:
+        return Decimal(value)
     return ZERO if value is None else Decimal(str(value))
 
 
@@ -198,13 +200,16 @@ class Delta:
     def add(self, status_b: str, status_c: str, difference: Difference,
             brought_b: Brought, brought_c: Brought) -> None:
         self.orders += 1
-        for (currency, revenue, margin), revenues, margins in (
-                (brought_b, self.revenue_b, self.margin_b),
-                (brought_c, self.revenue_c, self.margin_c)):
-            if currency is not None:
-                money.add(revenues, currency, revenue)
-                if margin is not None:
-                    money.add(margins, currency, margin)
+        currency, revenue, margin = brought_b
+        if currency is not None:
+            self.revenue_b[currency] = self.revenue_b.get(currency, ZERO) + revenue
+            if margin is not None:
+                self.margin_b[currency] = self.margin_b.get(currency, ZERO) + margin
+        currency, revenue, margin = brought_c
+        if currency is not None:
+            self.revenue_c[currency] = self.revenue_c.get(currency, ZERO) + revenue
+            if margin is not None:
+                self.margin_c[currency] = self.margin_c.get(currency, ZERO) + margin
         if difference.changed:
             self.changed_orders += 1
             self.fields.update(difference.moved)
