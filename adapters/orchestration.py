@@ -221,7 +221,8 @@ class Orchestrator:
         self.clock: Clock = clock or SystemClock()
         self._rules: dict[str, EventRules] = {}
         self._orders: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._extras: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        # per decision id: its pricing, sourcing, holds and approvals
+        self._extras: dict[str, tuple[dict[str, Any], dict[str, Any], list[Any], list[Any]]] = {}
         self._lock = threading.Lock()
         self._group_lock = threading.Lock()  # guards _open
         self._run_lock = threading.Lock()  # held by the group whose transaction runs
@@ -250,11 +251,12 @@ class Orchestrator:
 
     def _remember(self, decision_id: str, text: str | None) -> dict[str, Any]:
         doc: dict[str, Any] = {}
-        extras: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+        extras: tuple[dict[str, Any], dict[str, Any], list[Any], list[Any]] = ({}, {}, [], [])
         if text:
             decision = loads_exact(text)
             doc = decision.get("order") or {}
-            extras = (decision.get("pricing") or {}, decision.get("sourcing") or {})
+            extras = (decision.get("pricing") or {}, decision.get("sourcing") or {},
+                      decision.get("holds") or [], decision.get("approvals") or [])
         with self._lock:
             self._orders[decision_id] = doc
             self._extras[decision_id] = extras
@@ -304,19 +306,35 @@ class Orchestrator:
                     process, plan = chosen.id, plan_of(chosen, order, rs.ref, at.date())
             except RuleError:
                 process, plan = None, []
-        ctx = OrderCtx(order_id, lifecycle.initial_state(status), [], process,
-                       json.loads(_dumps(plan)), self._lines_of(unit.s, decision_id, order),
+        ctx = OrderCtx(order_id, lifecycle.initial_state(status),
+                       self._decision_holds(decision_id, at) if status == "on_hold" else [],
+                       process, json.loads(_dumps(plan)),
+                       self._lines_of(unit.s, decision_id, order),
                        str(getattr(rs, "digest", "")), decision_id, at, exists=False)
         unit.ctxs[order_id] = ctx
         run = _Run(unit, ctx, order, rules, rs, actor, work)
         self._reserve(run, cause or Event("captured", "order_captured", at, {}, ""), +1)
         return ctx
 
+    def _decision_holds(self, decision_id: str, at: datetime) -> list[dict[str, Any]]:
+        """The holds a decision put the order on, as holds of orchestration: each released by a
+        person with a reason like any other. Released, the order goes on as its decision
+        would have had it without them: waiting for approval when it needs one, else captured."""
+        _pricing, _sourcing, holds, approvals = self._extras.get(decision_id, ({}, {}, [], []))
+        resume = "pending_approval" if approvals else "captured"
+        out: list[dict[str, Any]] = []
+        for h in holds:
+            if isinstance(h, dict) and h.get("code") and all(
+                    o["code"] != h["code"] for o in out):
+                out.append({"code": str(h["code"]), "reason": str(h.get("reason") or ""),
+                            "since": iso_z(at), "by": "decision", "resume": resume})
+        return out
+
     def _lines_of(self, s: Any, decision_id: str, order: dict[str, Any]) -> dict[str, Any]:
         """Per line: ordered and shipped quantities, sku, net, and the sourcing allocations
         still reserved for it ({location: quantity})."""
         self._decided_order(s, decision_id)
-        pricing, sourcing = self._extras.get(decision_id, ({}, {}))
+        pricing, sourcing, _holds, _approvals = self._extras.get(decision_id, ({}, {}, [], []))
         nets = {str(p.get("line_id")): p.get("net") for p in pricing.get("lines") or []
                 if isinstance(p, dict)}
         allocs: dict[str, dict[str, str]] = {}
@@ -614,9 +632,15 @@ class Orchestrator:
             run.derived.append(Event(f"change-v{version}-cancel", "fulfilment_cancelled",
                                      at, {"version": version}, ""))
         if frm in ("captured", "scheduled", "released", "shipped", "pending_approval"):
-            to = {"accepted": "scheduled" if frm != "captured" else "captured",
-                  "pending_approval": "pending_approval", "on_hold": "on_hold",
-                  "rejected": "cancelled"}.get(status, frm)
+            accepted = "scheduled" if frm != "captured" else "captured"
+            to = {"accepted": accepted, "pending_approval": "pending_approval",
+                  "on_hold": "on_hold", "rejected": "cancelled"}.get(status, frm)
+            if status == "on_hold":  # the new decision's holds, releasable like any other
+                for h in self._decision_holds(decision_id, at):
+                    if all(o["code"] != h["code"] for o in ctx.holds):
+                        ctx.holds = ctx.holds + [
+                            {**h, "resume": accepted if h["resume"] == "captured"
+                             else h["resume"]}]
             run.move(at, to, f"change order (version {version})"
                      + (": rescheduled" if to == "scheduled" else ""), actor="change")
         run.derived.append(Event(f"change-v{version}-changed", "order_changed", at,
@@ -1032,8 +1056,13 @@ class Orchestrator:
                 hub = s.get(Order, order_id)
                 if hub is None:
                     raise NotFound(f"no order {order_id!r}", code="ORDER_NOT_FOUND")
+                holds: list[dict[str, Any]] = []
+                if hub.status == "on_hold":
+                    self._decided_order(s, hub.decision_id)
+                    holds = self._decision_holds(hub.decision_id, utc(hub.updated_at))
                 return {"order_id": order_id, "state": lifecycle.initial_state(hub.status),
-                        "holds": [], "process": None, "plan": [], "lines": {}, "entries": []}
+                        "holds": holds, "process": None, "plan": [], "lines": {},
+                        "entries": []}
             entries = s.scalars(select(TimelineEntry).where(
                 TimelineEntry.order_id == order_id).order_by(TimelineEntry.id)).all()
             return {"order_id": order_id, "state": row.state, "holds": json.loads(row.holds),
