@@ -3,6 +3,11 @@
 A key has one system role, ordered evaluator < analyst < approver < admin (each role can do
 what the ones before it can), and, for approvers, the business roles it may approve for
 (`sales-manager`, `finance`, ...). Admin keys may approve anything.
+
+A key's name is printable text of 1 to 200 characters, unique among the active keys (a
+partial unique index keeps it so under concurrent creations). A key is revoked by its id or
+by its prefix (the first 10 characters of the secret, which `list` shows), said explicitly:
+names repeat over time, and a name that looks like a number is not an id.
 """
 from __future__ import annotations
 
@@ -14,10 +19,11 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from .db import Database
 from .models import ApiKey
-from .store import Invalid, NotFound, iso, now
+from .store import Conflict, Invalid, NotFound, iso, now
 
 ROLES = ("evaluator", "analyst", "approver", "admin")
 _BUSINESS_ROLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -59,8 +65,8 @@ def create_key(db: Database, role: str, name: str | None = None,
     """Returns (secret, description). Only the hash of the secret is stored."""
     if role not in ROLES:
         raise Invalid(f"role must be one of {', '.join(ROLES)}, not {role!r}", path="role")
-    if name is not None and ("\x00" in name or not name.strip()):
-        raise Invalid("a key name is non-empty text without NUL characters", path="name")
+    if name is not None:
+        check_name(name)
     approves = tuple(approves)
     for r in approves:
         parse_approves(r)
@@ -75,11 +81,34 @@ def create_key(db: Database, role: str, name: str | None = None,
         prefix=secret[:10],
         created_at=now(),
     )
-    with db.session(write=True) as s:
-        s.add(row)
-        s.flush()
-        info = _describe(row)
+    try:
+        with db.session(write=True) as s:
+            if s.scalars(select(ApiKey.id).where(ApiKey.name == row.name,
+                                                 ApiKey.revoked_at.is_(None))).first():
+                raise _name_taken(row.name)
+            s.add(row)
+            s.flush()
+            info = _describe(row)
+    except IntegrityError:  # created by someone else at the same moment
+        raise _name_taken(row.name) from None
     return secret, info
+
+
+def check_name(name: str) -> None:
+    """A name is shown in lists, logs and audit trails: printable, 1 to 200 characters."""
+    if not name.strip() or len(name) > 200:
+        raise Invalid("a key name is 1 to 200 characters, not only spaces",
+                      code="BAD_KEY_NAME", path="$.name")
+    bad = next((c for c in name if not c.isprintable()), None)
+    if bad is not None:
+        raise Invalid(f"a key name is printable text; {bad!r} at position {name.index(bad)} "
+                      "is a control or other unprintable character", code="BAD_KEY_NAME",
+                      path="$.name")
+
+
+def _name_taken(name: str) -> Invalid:
+    return Invalid(f"an active key is already named {name!r}; choose another name (or revoke "
+                   "that key first)", code="KEY_NAME_TAKEN", path="$.name")
 
 
 def _describe(row: ApiKey) -> dict:
@@ -99,15 +128,26 @@ def list_keys(db: Database) -> list[dict]:
         return [_describe(r) for r in s.scalars(select(ApiKey).order_by(ApiKey.id))]
 
 
-def revoke_key(db: Database, key: str | int) -> dict:
-    """Revoke by id or by name."""
+def revoke_key(db: Database, *, key_id: int | None = None, prefix: str | None = None) -> dict:
+    """Revoke the key with this id, or the one whose secret starts with this prefix (the
+    10 characters `list_keys` shows); exactly one of the two. Revoking a revoked key again
+    changes nothing."""
+    if (key_id is None) == (prefix is None):
+        raise Invalid("name the key to revoke by its id or by its prefix (one of the two)",
+                      code="BAD_REQUEST")
     with db.session(write=True) as s:
-        if isinstance(key, int) or str(key).isdigit():
-            row = s.get(ApiKey, int(key)) if 0 < int(key) < 2**31 else None
+        if key_id is not None:
+            row = s.get(ApiKey, key_id) if 0 < key_id < 2**31 else None
+            what = f"id {key_id}"
         else:
-            row = s.scalars(select(ApiKey).where(ApiKey.name == str(key))).first()
+            rows = list(s.scalars(select(ApiKey).where(ApiKey.prefix == prefix).limit(2)))
+            if len(rows) > 1:
+                raise Conflict(f"more than one key has the prefix {prefix!r}; revoke by id",
+                               code="AMBIGUOUS_PREFIX")
+            row = rows[0] if rows else None
+            what = f"prefix {prefix!r}"
         if row is None:
-            raise NotFound(f"no key {key!r}")
+            raise NotFound(f"no key with {what}", code="KEY_NOT_FOUND")
         if row.revoked_at is None:
             row.revoked_at = now()
         return _describe(row)

@@ -54,8 +54,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     kl.add_argument("--json", action="store_true")
     kl.add_argument("--database-url", default=None)
     kl.set_defaults(func=cmd_keys_list)
-    kr = ksub.add_parser("revoke", help="revoke a key by id or name")
-    kr.add_argument("key")
+    kr = ksub.add_parser("revoke", help="revoke a key by its id or its prefix (see list)")
+    which = kr.add_mutually_exclusive_group()
+    which.add_argument("--id", type=int, dest="key_id", metavar="ID")
+    which.add_argument("--prefix", metavar="ord_XXXXXX",
+                       help="the first 10 characters of the key, as `keys list` shows them")
+    kr.add_argument("key", nargs="?", help=argparse.SUPPRESS)
     kr.add_argument("--database-url", default=None)
     kr.set_defaults(func=cmd_keys_revoke)
     keys.set_defaults(func=lambda a: _usage(keys))
@@ -136,7 +140,8 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
     for k in keys:
         state = f"revoked {k['revoked_at']}" if k["revoked_at"] else "active"
         approves = ",".join(k["approves"]) or "-"
-        print(f"{k['id']}\t{k['name']}\t{k['role']}\t{approves}\t{k['prefix']}…\t{state}")
+        name = k["name"] if k["name"].isprintable() else repr(k["name"])  # older keys
+        print(f"{k['id']}\t{name}\t{k['role']}\t{approves}\t{k['prefix']}…\t{state}")
     return 0
 
 
@@ -145,9 +150,14 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
     from ordinance.adapters import store_keys
     from ordinance.adapters.store import ServiceError
 
+    if args.key is not None or (args.key_id is None and args.prefix is None):
+        # A bare NAME or number was once read as a name or an id, which revoked the wrong
+        # key when names repeat: the caller says which.
+        return _fail("say which key: `keys revoke --id ID` or `keys revoke --prefix PREFIX` "
+                     "(both are in `keys list`)")
     try:
         db = _database(args)
-        info = store_keys.revoke_key(db, args.key)
+        info = store_keys.revoke_key(db, key_id=args.key_id, prefix=args.prefix)
         db.dispose()
     except dbmod.DatabaseUnavailable as exc:
         return _fail(f"cannot reach the database: {exc}")

@@ -1,4 +1,5 @@
-"""API keys over REST (admin): create (the secret is in the answer, once), list, revoke."""
+"""API keys over REST (admin): create (the secret is in the answer, once), list, revoke by
+id (`DELETE /v1/keys/{id}`) or by prefix (`DELETE /v1/keys/prefix/{prefix}`), never by name."""
 from __future__ import annotations
 
 from typing import Literal
@@ -26,7 +27,8 @@ class NewKey(BaseModel):
 KEY = {"type": "object", "required": ["id", "name", "role", "approves"]}
 
 
-@router.post("/v1/keys", status_code=201, summary="Create a key (shown once)",
+@router.post("/v1/keys", status_code=201, summary="Create a key (shown once); its name is "
+             "printable and unique among active keys",
              responses={201: json_schema_response("the key, with its secret in `key`", KEY),
                         **errors(422)})
 def create(request: Request, body: NewKey,
@@ -44,10 +46,22 @@ def list_keys(request: Request, key: KeyInfo = Depends(require("admin"))) -> dic
     return {"items": store_keys.list_keys(request.app.state.ctx.db)}
 
 
-@router.delete("/v1/keys/{key_id}", summary="Revoke a key",
+@router.delete("/v1/keys/{key_id}", summary="Revoke a key by its id",
                responses={200: json_schema_response("revoked", KEY), **errors(404)})
-def revoke(request: Request, key_id: int = Path(ge=1, le=2**31 - 1), key: KeyInfo = Depends(require("admin"))) -> dict:
+def revoke(request: Request, key_id: int = Path(ge=1, le=2**31 - 1),
+           key: KeyInfo = Depends(require("admin"))) -> dict:
     ctx = request.app.state.ctx
-    info = store_keys.revoke_key(ctx.db, key_id)
+    info = store_keys.revoke_key(ctx.db, key_id=key_id)
+    ctx.keys.forget()
+    return info
+
+
+@router.delete("/v1/keys/prefix/{prefix}",
+               summary="Revoke a key by its prefix (the first 10 characters of its secret)",
+               responses={200: json_schema_response("revoked", KEY), **errors(404, 409)})
+def revoke_by_prefix(request: Request, prefix: str = Path(min_length=1, max_length=16),
+                     key: KeyInfo = Depends(require("admin"))) -> dict:
+    ctx = request.app.state.ctx
+    info = store_keys.revoke_key(ctx.db, prefix=prefix)
     ctx.keys.forget()
     return info
