@@ -7,12 +7,15 @@ query parameters, or a JSON body `{"baseline", "candidate", "orders": [...] | "s
 order date); it answers 202 with the job. `GET /v1/simulations/{id}` gives the
 job's state and progress, then its summary; `GET /v1/simulations/{id}/report.html` the
 report; `DELETE /v1/simulations/{id}` forgets a finished one.
-A rule set is a stored version (`NAME@DIGEST`, `NAME@VERSION`, `active`) or a rule set
-directory on the server. The work itself is `ordinance.simulator.jobs`.
+A rule set is a stored version (`NAME@DIGEST`, `NAME@VERSION`, `active`), never a path on the
+server: anything else is a 422 that says the same whether or not such a path exists (the
+command line, running as its user, takes directories). Orders come from the body or the
+hub. The work itself is `ordinance.simulator.jobs`.
 """
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Callable
@@ -63,6 +66,35 @@ START_BODY = {"required": True, "content": {
                        "consume_stock": {"type": "boolean"},
                        "sample": {"type": "integer", "minimum": 0}}}},
 }}
+
+
+# A rule-set name as the manifest schema allows it, then @ and a version or digest.
+_STORED_REF = re.compile(r"[a-z0-9][a-z0-9._-]*@[^\x00-\x1f]{1,200}")
+
+
+def _stored_ref(value: Any, name: str, where: str) -> str:
+    """The reference as given, if it can only mean a stored version; never looks at a path."""
+    if isinstance(value, str) and (value == "active" or _STORED_REF.fullmatch(value)):
+        return value
+    if not isinstance(value, str) or not value:
+        problem = f"{name} is required"
+    else:
+        problem = f"{name} is not a stored rule-set version"
+    raise Invalid(f"{problem}: NAME@VERSION, NAME@DIGEST or active (upload a rule set with "
+                  "POST /v1/rulesets; paths on the server are not accepted)",
+                  code="BAD_RULESET_REF", path=f"{where}{name}")
+
+
+def _resolver(request: Request, paths: dict[str, str]) -> Callable[[str], Path | None]:
+    """The storage resolver, its 404 pointing at the field that named the version."""
+    find = storage_resolver(request.app.state.ctx.rulesets)
+
+    def resolve(spec: str) -> Path | None:
+        try:
+            return find(spec)
+        except NotFound as exc:
+            raise NotFound(exc.message, code=exc.code, path=paths.get(spec)) from None
+    return resolve
 
 
 def _runner(request: Request) -> JobRunner:
@@ -158,20 +190,22 @@ async def start(request: Request, baseline: str | None = Query(None),
         options = _options(as_of, consume_stock, sample, "")
         where = ""
         path = await _ndjson_to_file(request)
-    for name, value in (("baseline", baseline), ("candidate", candidate)):
-        if not isinstance(value, str) or not value:
-            if path is not None:
-                path.unlink(missing_ok=True)
-            raise Invalid(f"{name} is required: a stored version (NAME@DIGEST, NAME@VERSION, "
-                          "active) or a rule set directory", code="BAD_REQUEST",
-                          path=f"{where}{name}")
+    try:
+        baseline = _stored_ref(baseline, "baseline", where)
+        candidate = _stored_ref(candidate, "candidate", where)
+    except Invalid:
+        if path is not None:
+            path.unlink(missing_ok=True)
+        raise
     if path is None:
         path = Path(os.devnull) if export else await run_in_threadpool(_json_to_file, body)
     try:
         # Resolving reads rule-set files (and maybe the database): off the event loop.
         job = await run_in_threadpool(
-            _runner(request).start, str(baseline), str(candidate), path, options=options,
-            delete_orders=export is None, resolver=storage_resolver(request.app.state.ctx.rulesets), export=export)
+            _runner(request).start, baseline, candidate, path, options=options,
+            delete_orders=export is None, export=export, stored_only=True,
+            resolver=_resolver(request, {candidate: f"{where}candidate",
+                                         baseline: f"{where}baseline"}))
     except RuleSetNotFound as exc:
         if export is None:
             path.unlink(missing_ok=True)

@@ -1,8 +1,10 @@
 """Simulations in the background, for the REST service.
 
 In: `JobRunner.start(baseline, candidate, orders_path, ...)`: rule sets as `rulesets.resolve`
-knows them and an order file the runner may read (and delete when done, if told), or a
-function that writes the orders (stored orders, `stored.export_orders`). Out: a `Job`
+knows them (with `stored_only`, as the resolver knows them and nothing else: the service
+never reads a directory a request names) and an order file the runner may read (and delete
+when done, if told), or a function that writes the orders (stored orders,
+`stored.export_orders`). Out: a `Job`
 whose `to_json()` is what `GET /v1/simulations/{id}` answers: its state, its progress while it
 runs, then its summary; `report_html(id)` gives the HTML report. Raises `RuleSetNotFound` and
 `OSError` from `start` for a rule set or an order file that is not there; any failure after that
@@ -28,7 +30,7 @@ from typing import Any, Callable
 
 from ordinance.simulator import outputs, report
 from ordinance.simulator.replay import Options, Progress, simulate
-from ordinance.simulator.rulesets import Resolver, resolve
+from ordinance.simulator.rulesets import Resolver, RuleSetNotFound, RuleSetRef, resolve
 from ordinance.simulator.streams import open_orders
 
 @dataclass
@@ -90,12 +92,15 @@ class JobRunner:
     def start(self, baseline: str, candidate: str, orders_path: str | Path, *,
               options: Options = Options(), format: str | None = None,
               delete_orders: bool = False, resolver: Resolver | None = None,
-              export: Callable[[Path], object] | None = None) -> Job:
+              export: Callable[[Path], object] | None = None,
+              stored_only: bool = False) -> Job:
         """Queues a simulation and returns its job at once. `resolver` finds stored rule-set
-        versions (rulesets.resolve). With `export`, the job first calls `export(path)` to
+        versions (rulesets.resolve); with `stored_only` it is the only way to a rule set (no
+        directory is looked at). With `export`, the job first calls `export(path)` to
         write the order stream there (stored orders), in the background; `orders_path` is
         then ignored."""
-        refs = (resolve(baseline, resolver), resolve(candidate, resolver))
+        find = _stored if stored_only else resolve
+        refs = (find(baseline, resolver), find(candidate, resolver))
         job_id = uuid.uuid4().hex
         job = Job(job_id, baseline, candidate, self.workdir / job_id)
         job.directory.mkdir()
@@ -180,6 +185,17 @@ class JobRunner:
                 job.finished = time.time()
                 if delete:
                     orders.unlink(missing_ok=True)
+
+
+def _stored(spec: str, resolver: Resolver | None) -> RuleSetRef:
+    """A rule set the resolver knows (a stored version), never a directory named `spec`."""
+    from ordinance.engine import digest_of
+
+    path = resolver(spec) if resolver is not None else None
+    if path is None:
+        raise RuleSetNotFound(f"{spec}: not a stored rule-set version")
+    path = path.resolve()
+    return RuleSetRef(spec, str(path), digest_of(str(path)))
 
 
 def _describe(exc: Exception) -> str:

@@ -51,3 +51,27 @@ def test_unknown_rule_set_is_refused_at_once(data, tmp_path):
     with pytest.raises(RuleSetNotFound, match="storage"):
         runner.start("acme@sha256:00", str(data / "base"), data / "orders.jsonl")
     assert runner.jobs == {}
+
+
+def test_stored_only_never_reads_a_directory_even_one_named_like_a_version(data, tmp_path,
+                                                                          monkeypatch):
+    """The service passes stored_only: a directory named `x@1` (relative to the working
+    directory) is not a stored version, while the resolver's answer is used as given."""
+    runner = JobRunner(tmp_path / "jobs", executor="inline")
+    shutil.copytree(data / "base", tmp_path / "x@1")
+    monkeypatch.chdir(tmp_path)
+    asked = []
+
+    def resolver(spec):
+        asked.append(spec)
+        return data / "candidate-rules" if spec == "stored@2" else None
+
+    for spec in ("x@1", str(tmp_path / "x@1"), str(data / "base")):
+        with pytest.raises(RuleSetNotFound, match="not a stored rule-set version"):
+            runner.start(spec, "stored@2", data / "orders.jsonl", resolver=resolver,
+                         stored_only=True)
+    assert asked == ["x@1", str(tmp_path / "x@1"), str(data / "base")]
+    job = runner.start("stored@2", "stored@2", data / "orders.jsonl", resolver=resolver,
+                       stored_only=True)
+    assert runner.wait(job.id, timeout=60).state == "done"
+    assert runner.summary(job.id)["baseline"]["ruleset"]["spec"] == "stored@2"

@@ -58,6 +58,14 @@ def service(tmp_path_factory):
     thread.join(timeout=20)
 
 
+def _store(client, directory: Path) -> str:
+    """Uploads the rule set at `directory`; its reference NAME@DIGEST."""
+    r = client.post("/v1/rulesets", content=_archive(directory),
+                    headers={"Content-Type": "application/gzip"})
+    assert r.status_code in (200, 201), r.text
+    return f"{r.json()['name']}@{r.json()['digest']}"
+
+
 def _finish(client, location):
     deadline = time.monotonic() + 90
     while True:
@@ -70,8 +78,9 @@ def _finish(client, location):
 
 def test_simulation_on_an_uploaded_stream(service, data):
     analyst = service["analyst"]
-    r = analyst.post("/v1/simulations", params={"baseline": str(data / "base"),
-                                                "candidate": str(data / "candidate-rules")},
+    r = analyst.post("/v1/simulations", params={"baseline": _store(analyst, data / "base"),
+                                                "candidate": _store(analyst,
+                                                                    data / "candidate-rules")},
                      content=(data / "orders.jsonl").read_bytes(),
                      headers={"Content-Type": "application/x-ndjson"})
     assert r.status_code == 202, r.text
@@ -117,7 +126,8 @@ def test_simulation_of_stored_versions_with_a_json_body(service, data):
 
 
 def test_errors(service, data):
-    body = {"baseline": str(data / "base"), "candidate": str(data / "same"), "orders": []}
+    body = {"baseline": _store(service["analyst"], data / "base"),
+            "candidate": _store(service["analyst"], data / "same"), "orders": []}
     r = service[None].post("/v1/simulations", json=body)
     assert r.status_code == 401, r.text
     r = service["evaluator"].post("/v1/simulations", json=body)
@@ -131,7 +141,7 @@ def test_errors(service, data):
                      headers={"Content-Type": "application/json"})
     assert r.status_code == 422, r.text
     r = analyst.post("/v1/simulations", json={**body, "candidate": "nope@sha256:00"})
-    assert r.status_code == 404, r.text
+    assert r.status_code == 404 and r.json()["error"]["path"] == "$.candidate", r.text
     for path in ("/v1/simulations/unknown", "/v1/simulations/unknown/report.html"):
         r = analyst.get(path)
         assert r.status_code == 404, r.text
@@ -149,7 +159,8 @@ def test_simulation_of_stored_orders(service, data):
             r = analyst.post("/v1/orders", json={"order": json.loads(line)})
             assert r.status_code in (200, 201), r.text
     r = analyst.post("/v1/simulations", json={
-        "baseline": str(data / "base"), "candidate": str(data / "candidate-rules"),
+        "baseline": _store(admin, data / "base"),
+        "candidate": _store(admin, data / "candidate-rules"),
         "orders": "stored", "from": "2026-11-20", "until": "2026-11-20"})
     assert r.status_code == 202, r.text
     done = _finish(analyst, r.headers["location"])
@@ -158,6 +169,44 @@ def test_simulation_of_stored_orders(service, data):
     assert (done["summary"]["orders"], done["summary"]["changed_orders"]) == (3, 2)
     assert [e["order_id"] for e in done["summary"]["sample"]] == ["O2", "O3"]
     r = analyst.post("/v1/simulations", json={
-        "baseline": str(data / "base"), "candidate": str(data / "same"), "orders": "stored",
+        "baseline": "active", "candidate": _store(admin, data / "same"), "orders": "stored",
         "from": "someday"})
     assert r.status_code == 422 and r.json()["error"]["path"] == "$.from", r.text
+
+
+@pytest.mark.parametrize("where", ["json", "query"])
+def test_a_path_on_the_server_is_refused_the_same_whether_it_exists_or_not(service, data,
+                                                                             where):
+    """Directories (absolute or relative, with a ruleset.yaml or without) were run as rule
+    sets, and 404 for the missing ones made the route a file-existence oracle."""
+    analyst = service["analyst"]
+    stored = _store(analyst, data / "base")
+    answers = set()
+    for path in (str(data / "base"), str(data / "candidate-rules"), "tests/simulator/data/base",
+                 "../" * 8 + "etc", "/etc", "/no/such/dir", "no-such-dir", "./x@1",
+                 str(data / "base") + "@1", "~/rules", "."):
+        for side in ("baseline", "candidate"):
+            args = {"baseline": stored, "candidate": stored, side: path}
+            if where == "json":
+                r = analyst.post("/v1/simulations", json={**args, "orders": []})
+            else:
+                r = analyst.post("/v1/simulations", params=args, content=b"",
+                                 headers={"Content-Type": "application/x-ndjson"})
+            assert r.status_code == 422, (path, r.text)
+            err = r.json()["error"]
+            assert err["path"] == ("$." if where == "json" else "") + side, err
+            answers.add((err["code"], err["message"]))
+    assert answers == {("BAD_RULESET_REF", f"{side} is not a stored rule-set version: "
+                        "NAME@VERSION, NAME@DIGEST or active (upload a rule set with "
+                        "POST /v1/rulesets; paths on the server are not accepted)")
+                       for side in ("baseline", "candidate")}
+
+
+def test_orders_come_from_the_body_or_the_hub_never_from_a_path(service, data):
+    analyst = service["analyst"]
+    stored = _store(analyst, data / "base")
+    for orders in (str(data / "orders.jsonl"), "/etc/passwd", "orders.jsonl", {"path": "x"}):
+        r = analyst.post("/v1/simulations", json={"baseline": stored, "candidate": stored,
+                                                  "orders": orders})
+        assert r.status_code == 422 and r.json()["error"]["path"] == "$.orders", r.text
+        assert r.json()["error"]["message"] == 'orders must be a list of orders, or "stored"'
