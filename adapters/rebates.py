@@ -8,6 +8,14 @@ the tier its total quantity has reached, applied to the period's whole amount, s
 tier re-rates everything accrued in the period (the entry records the difference). Amounts
 are Decimal, rounded half-up to the cent once per period total, never per shipment, so the
 accrual is exact to the cent whatever the order of shipments.
+
+A programme has a `currency` (a column of the table). A shipment whose `accrue_rebate` names
+another currency is converted into the programme's with the rule set's dated rates
+(engine/fx.py, `reference/fx.csv`), rounded to the programme currency's minor unit, before it
+is added; the effect's outcome (the timeline entry's detail) records the shipment's currency and
+amount, the rate (`PROGRAMME_PER_USD/SHIPMENT_PER_USD`, exactly as the table gives them) and
+the rates' date. Without rates for the pair the accrual is refused with a rule error that says
+why; amounts of two currencies are never added as they are.
 """
 from __future__ import annotations
 
@@ -17,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ordinance.engine.fx import FxError, rates_of
 from ordinance.engine.values import RuleError
 
 from .models_orchestration import DebitClaim, RebateAccrual, RebateEntry
@@ -82,7 +91,9 @@ def accrue(row: dict[str, Any], reference: dict[str, Any], data: dict[str, Any],
     qty, amount = data.get("quantity"), data.get("amount") or Decimal(0)
     if not isinstance(qty, Decimal) or not isinstance(amount, Decimal):
         raise RuleError("accrue_rebate needs a quantity and an amount that are numbers")
-    tiers = tiers_of(programme(reference, row["programme"]).get("tiers"))
+    prog = programme(reference, row["programme"])
+    amount, fx = in_programme_currency(reference, prog, amount, data.get("currency"))
+    tiers = tiers_of(prog.get("tiers"))
     total_q = Decimal(row["quantity"]) + qty
     total_a = Decimal(row["amount"]) + amount
     rate = rate_for(tiers, total_q)
@@ -95,8 +106,37 @@ def accrue(row: dict[str, Any], reference: dict[str, Any], data: dict[str, Any],
              "sku": None if data.get("sku") is None else str(data["sku"]),
              "quantity": str(qty), "amount": str(amount), "rate_after": str(rate),
              "accrued_delta": str(delta), "at": at}
-    return ({"programme": row["programme"], "period": row["period"], "rate": rate,
-             "accrued": accrued, "delta": delta, "rerated": rerated}, entry)
+    out = {"programme": row["programme"], "period": row["period"], "rate": rate,
+           "accrued": accrued, "delta": delta, "rerated": rerated}
+    if prog.get("currency") is not None:
+        out["currency"] = str(prog["currency"])
+    if fx is not None:
+        out["converted"] = fx
+    return out, entry
+
+
+def in_programme_currency(reference: dict[str, Any], prog: dict[str, Any], amount: Decimal,
+                          currency: Any) -> tuple[Decimal, dict[str, str] | None]:
+    """A shipment's amount in its programme's currency, and the conversion made (None when
+    none was needed). RuleError when the currencies differ and the rule set's dated rates
+    cannot convert between them."""
+    target = prog.get("currency")
+    if currency is None or target is None or str(currency) == str(target) or not amount:
+        return amount, None
+    source, target = str(currency), str(target)
+    what = (f"a shipment in {source} for rebate programme {prog.get('programme')} in "
+            f"{target}")
+    try:
+        rates = rates_of(reference)
+        if rates is None:
+            raise FxError("the rule set has no fx table (reference/fx.csv)")
+        converted = rates.convert(amount, source, target)
+    except FxError as exc:
+        raise RuleError(f"{what} cannot be converted: {exc}") from None
+    return converted, {"from": source, "amount": str(amount), "to": target,
+                       "amount_converted": str(converted),
+                       "rate": f"{rates.per_usd[target]}/{rates.per_usd[source]}",
+                       "rates": f"{rates.source} of {rates.date}", "date": rates.date}
 
 
 def claim(data: dict[str, Any], order_id: str, at: datetime) -> dict[str, Any]:

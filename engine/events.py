@@ -281,12 +281,15 @@ class ProposeReorder(_Values):
     kind = "reorder"
 
 
-@event_action("accrue_rebate", "Accrues shipped QUANTITY (and AMOUNT) against a supplier "
-              "rebate PROGRAMME for the period; the service re-rates the period at each tier.",
+@event_action("accrue_rebate", "Accrues shipped QUANTITY (and AMOUNT in CURRENCY) against a "
+              "supplier rebate PROGRAMME for the period; the service re-rates the period at "
+              "each tier, and converts an amount in another currency than the programme's "
+              "at the rule set's dated fx rates.",
               "accrue_rebate: {programme: ref.rebate_programmes[event.sku].programme, "
-              "sku: event.sku, quantity: event.quantity, amount: event.amount}")
+              "sku: event.sku, quantity: event.quantity, amount: event.amount, "
+              "currency: event.currency}")
 class AccrueRebate(_Values):
-    params = ("programme", "sku", "quantity", "amount")
+    params = ("programme", "sku", "quantity", "amount", "currency")
     required = ("programme", "quantity")
     kind = "accrue"
 

@@ -31,7 +31,7 @@ def test_allocation_below_the_reorder_point_proposes_the_economic_quantity(orch:
         r["effects"][0].items()
     (p,) = [x for x in c.get("/v1/reorders").json()["items"] if x["sku"] == "HTL-0004"]
     assert (p["location"], p["quantity"], p["supplier"], p["state"]) == (
-        "WH-NJ", "400", "SUP-TOOLRITE", "open")
+        "WH-NJ", "400", "SUP-TOOLRITE", "proposed")
     assert p["reason"] == "available 698 below the reorder point 700"
     # shipping keeps available where it was (on hand and allocation both drop): no second one
     orch.event("RO-1", "b", "released", at="2026-11-20T11:00:00Z")
@@ -79,3 +79,55 @@ def test_a_tier_crossed_mid_quarter_re_rates_the_accrual_to_the_cent(orch: Any) 
     assert [(x["agreement"], x["quantity"], x["amount"]) for x in claims] == [
         ("SD-FASTCO-GOV-2026", "60", "153.00")]  # (12.40 - 9.85) x 60
     assert r["state"] == "scheduled"
+
+
+def test_a_eur_shipment_accrues_to_the_usd_programme_converted_at_the_dated_rates(
+        orch: Any) -> None:
+    """RB-FASTCO-2026 is a USD programme; a shipment priced in euros is converted at the rule
+    set's fx.csv rates (units per US dollar, dated), never added as euros, and the accrual's
+    outcome records the rate and the date it used."""
+    view = orch.order("RB-EUR", currency="EUR",
+                      lines=[{"id": "1", "sku": "FAS-0007", "quantity": 10}])
+    assert view["decision"]["pricing"]["currency"] == "EUR"
+    net_eur = net_of(view, "1")
+    ship_all(orch, "RB-EUR", [{"line_id": "1", "quantity": 10}], "2027-02-01T10:00:00Z")
+    c = orch.http("analyst")
+    (acc,) = c.get("/v1/rebates/accruals", params={"programme": "RB-FASTCO-2026",
+                                                    "period": "2027-Q1"}).json()["items"]
+    cent = Decimal("0.01")
+    usd = (net_eur / Decimal("0.92")).quantize(cent, ROUND_HALF_UP)   # fx.csv: EUR 0.92/USD
+    assert usd != net_eur
+    assert (acc["quantity"], acc["amount"], acc["rate"]) == ("10", str(usd), "2")
+    assert Decimal(acc["accrued"]) == (usd * 2 / 100).quantize(cent, ROUND_HALF_UP)
+    (entry,) = [e for e in orch.timeline("RB-EUR")["entries"] if e["kind"] == "rebate"]
+    assert entry["detail"]["currency"] == "USD"
+    assert entry["detail"]["converted"] == {
+        "from": "EUR", "amount": str(net_eur), "to": "USD", "amount_converted": str(usd),
+        "rate": "1/0.92", "rates": "fx.csv of 2026-11-01", "date": "2026-11-01"}
+
+
+def test_a_shipment_the_rates_cannot_convert_is_refused_with_the_reason() -> None:
+    """Unit level (adapters/rebates.py): no rate for the shipment's currency is a rule error
+    naming both currencies, never an accrual of the raw amount."""
+    from datetime import datetime, timezone
+
+    import pytest
+    from ordinance.adapters import rebates
+    from ordinance.engine.values import RuleError
+
+    reference = {"rebate_programmes": [{"programme": "P", "period": "quarter",
+                                        "tiers": "0:2", "currency": "USD"}],
+                 "fx": [{"currency": "USD", "per_usd": Decimal(1), "date": "2026-11-01"},
+                        {"currency": "EUR", "per_usd": Decimal("0.92"), "date": "2026-11-01"}]}
+    at = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    row = rebates.new_accrual(("P", "2026-Q4"), at)
+    with pytest.raises(RuleError, match="a shipment in CHF for rebate programme P in USD "
+                                        "cannot be converted: no rate for CHF in fx.csv"):
+        rebates.accrue(row, reference, {"programme": "P", "quantity": Decimal(1),
+                                        "amount": Decimal("10.00"), "currency": "CHF"}, "O", at)
+    assert row["amount"] == "0"
+    out, entry = rebates.accrue(row, reference, {"programme": "P", "quantity": Decimal(1),
+                                                 "amount": Decimal("9.20"),
+                                                 "currency": "EUR"}, "O", at)
+    assert (entry["amount"], out["converted"]["rate"]) == ("10.00", "1/0.92")
+    assert row["amount"] == "10.00" and row["accrued"] == "0.20"
