@@ -3,16 +3,22 @@
 In: JSON text or an already-parsed object. Out: a dict whose numbers are all `Decimal` (read
 from their digits, never through a binary float), a line's decimal-string `quantity` and
 `unit_price` turned into numbers. Raises `BadOrder(path, message)` naming the JSON path.
+
+A number may have at most MAX_DIGITS significant digits: arithmetic beyond them is not exact
+(values.EXACT, the precision of division), so a longer one is refused here, where its path is
+known, rather than rounded later without a word.
 """
 from __future__ import annotations
 
 import datetime
 import json
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 MAX_DEPTH = 32
 MAX_EXPONENT = 30  # numbers beyond 1e30 are no order's money or quantity
+MAX_DIGITS = 28  # significant digits of a number (values.DIVISION_DIGITS)
 MAX_BYTES = 16 * 1024 * 1024
 
 
@@ -27,7 +33,50 @@ def _number(text: str) -> Decimal:
     d = Decimal(text)
     if not d.is_finite() or (d and abs(d.adjusted()) > MAX_EXPONENT):
         raise ValueError(f"number out of range: {text[:40]}")
+    if len(text) > MAX_DIGITS and _too_long(d):
+        raise _TooLong(text)
     return d
+
+
+def _too_long(d: Decimal) -> bool:
+    return len(d.as_tuple().digits) > MAX_DIGITS
+
+
+def _too_long_message(d: Decimal) -> str:
+    return (f"{str(d)[:40]} has {len(d.as_tuple().digits)} significant digits: at most "
+            f"{MAX_DIGITS} can be computed exactly")
+
+
+class _TooLong(ValueError):
+    """A number with too many digits, met while parsing: its path is found afterwards."""
+
+
+def _too_long_path(text: str) -> tuple[str, str]:
+    """The path and message of the first number of `text` with too many digits (parsed
+    again, on the error path only, to know where it stands)."""
+    found: list[Decimal] = []
+
+    def number(t: str) -> Decimal:
+        d = Decimal(t)
+        if not found and len(t) > MAX_DIGITS and _too_long(d):
+            found.append(d)
+        return d
+
+    tree = json.JSONDecoder(parse_float=number, parse_int=number).decode(text)
+    return _path_of(tree, found[0], "$") or "$", _too_long_message(found[0])
+
+
+def _path_of(v: Any, target: Decimal, path: str) -> str | None:
+    """The JSON path of `target` (that very object) inside `v`."""
+    if v is target:
+        return path
+    c = v.__class__
+    items: Any = v.items() if c is dict else enumerate(v) if c is list else ()
+    for k, x in items:
+        found = _path_of(x, target, f"{path}.{k}" if c is dict else f"{path}[{k}]")
+        if found is not None:
+            return found
+    return None
 
 
 def _no_constant(name: str) -> Any:
@@ -55,6 +104,8 @@ def parse_json(text: str | bytes) -> Any:
     except json.JSONDecodeError as exc:
         raise BadOrder("$", f"invalid JSON at line {exc.lineno} column {exc.colno}: "
                        f"{exc.msg}") from None
+    except _TooLong:
+        raise BadOrder(*_too_long_path(text)) from None
     except (ValueError, RecursionError) as exc:
         raise BadOrder("$", str(exc) if isinstance(exc, ValueError) else "nested too deeply") \
             from None
@@ -89,9 +140,11 @@ def _plain(v: Any, path: str, depth: int) -> Any:
     if v.__class__ is Decimal:
         if not v.is_finite() or (v and abs(v.adjusted()) > MAX_EXPONENT):
             raise BadOrder(path, "number out of range")
+        if _too_long(v):
+            raise BadOrder(path, _too_long_message(v))
         return v
     if isinstance(v, int):
-        return Decimal(v)
+        return _plain(Decimal(v), path, depth)
     if isinstance(v, float):
         if v != v or v in (float("inf"), float("-inf")):
             raise BadOrder(path, "not a finite number")
@@ -108,17 +161,27 @@ def _plain(v: Any, path: str, depth: int) -> Any:
     raise BadOrder(path, f"not a JSON value ({type(v).__name__})")
 
 
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def _decimal_field(line: dict[str, Any], key: str, path: str) -> None:
     v = line.get(key)
     if v is None or v.__class__ is Decimal:
         return
     if isinstance(v, str):
+        # Decimal() also reads " 3 ", "1_000" and other scripts' digits ("٣"): not decimal
+        # strings (SPEC section 6), so the text must be one as written
+        if not _DECIMAL_TEXT.fullmatch(v):
+            raise BadOrder(f"{path}.{key}", f"{v[:40]!r} is not a decimal number "
+                           "(digits 0-9, an optional sign, point and exponent)")
         try:
-            d = Decimal(v.strip())
+            d = Decimal(v)
         except InvalidOperation:
             raise BadOrder(f"{path}.{key}", f"{v[:40]!r} is not a decimal number") from None
         if not d.is_finite() or (d and abs(d.adjusted()) > MAX_EXPONENT):
             raise BadOrder(f"{path}.{key}", "number out of range")
+        if _too_long(d):
+            raise BadOrder(f"{path}.{key}", _too_long_message(d))
         line[key] = d
         return
     raise BadOrder(f"{path}.{key}", f"must be a number or a decimal string, not "
