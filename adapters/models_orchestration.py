@@ -120,6 +120,9 @@ class StockLevel(Base):
 
 
 class ReorderProposal(Base):
+    """A purchase proposal of the reorder rules: proposed -> ordered -> received, or dismissed
+    (adapters/inventory.py); proposed and ordered ones are open (one per location and SKU)."""
+
     __tablename__ = "orch_reorders"
     id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
     location: Mapped[str] = mapped_column(String(100))
@@ -129,9 +132,35 @@ class ReorderProposal(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     rule: Mapped[str] = mapped_column(String(400))
     order_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    state: Mapped[str] = mapped_column(String(20))  # open | ordered | dismissed
+    state: Mapped[str] = mapped_column(String(20))  # proposed | ordered | received | dismissed
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    purchase_order: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    ordered_quantity: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    ordered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    received_quantity: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)  # why it was dismissed
+    updated_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     __table_args__ = (Index("ix_orch_reorders", "state", "location", "sku"),)
+
+
+class GoodsReceipt(Base):
+    """Goods received against an ordered proposal: the stock move that raised the location's
+    on hand (idempotent on the receipt id per proposal)."""
+
+    __tablename__ = "orch_goods_receipts"
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    reorder_id: Mapped[int] = mapped_column(_SEQ)
+    receipt_id: Mapped[str] = mapped_column(String(200))
+    location: Mapped[str] = mapped_column(String(100))
+    sku: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[str] = mapped_column(String(40))
+    on_hand_after: Mapped[str] = mapped_column(String(40))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (UniqueConstraint("reorder_id", "receipt_id", name="uq_orch_receipt"),
+                      Index("ix_orch_goods_receipts_pair", "location", "sku"))
 
 
 class RebateAccrual(Base):

@@ -248,7 +248,7 @@ class Unit:
             out.update((r.location, r.sku) for r in self.conn.execute(
                 select(ReorderProposal.location, ReorderProposal.sku).where(
                     tuple_(ReorderProposal.location, ReorderProposal.sku).in_(part),
-                    ReorderProposal.state == "open")))
+                    ReorderProposal.state.in_(inventory.OPEN))))
         return out
 
     def next_invoice_seq(self) -> int:

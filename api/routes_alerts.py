@@ -1,12 +1,14 @@
-"""Open jeopardy and payment alerts, by priority (adapters/orchestration.py keeps them)."""
+"""Open jeopardy and payment alerts, by priority (adapters/orchestration.py keeps them); reorder
+proposals and their goods receipts, stock, rebates (adapters/inventory.py, rebates.py)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
+from ordinance.adapters import inventory
 from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import require
-from .routes_decisions import errors, json_schema_response
+from .routes_decisions import errors, json_schema_response, raw_body
 from .routes_events import _json, orchestrator
 
 router = APIRouter(tags=["orchestration"])
@@ -26,11 +28,67 @@ def alerts(request: Request, state: str = Query("open", description="open | clea
             responses={200: json_schema_response("proposals", {
                 "type": "object", "required": ["items"]}), **errors(422)})
 def reorders(request: Request,
-             state: str = Query("open", description="open | ordered | dismissed | all"),
+             state: str = Query("open", description="open (proposed or ordered) | proposed | "
+                                "ordered | received | dismissed | closed | all"),
              key: KeyInfo = Depends(require("analyst"))) -> Response:
-    from ordinance.adapters import inventory
-
     return _json(inventory.reorders(request.app.state.ctx.db, state))
+
+
+REORDER_ID = Path(ge=1, le=2 ** 63 - 1, description="the proposal's id")
+
+
+def _body(*required: str, **props: dict[str, str]) -> dict[str, object]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": list(required), "properties": props}}}}}
+
+
+@router.get("/v1/reorders/{reorder_id}", summary="A reorder proposal and its goods receipts",
+            responses={200: json_schema_response("the proposal"), **errors(404)})
+def reorder(request: Request, reorder_id: int = REORDER_ID,
+            key: KeyInfo = Depends(require("analyst"))) -> Response:
+    return _json(inventory.reorder(request.app.state.ctx.db, reorder_id))
+
+
+@router.post("/v1/reorders/{reorder_id}/order",
+             summary="Place the purchase order of a proposed reorder (proposed -> ordered)",
+             openapi_extra=_body("purchase_order", purchase_order={"type": "string"},
+                                 quantity={"type": "string", "description": "default: the "
+                                           "proposed quantity"}),
+             responses={200: json_schema_response("the proposal"), **errors(404, 409, 422)})
+def order_reorder(request: Request, reorder_id: int = REORDER_ID,
+                  raw: bytes = Depends(raw_body),
+                  key: KeyInfo = Depends(require("approver"))) -> Response:
+    return _json(inventory.order(request.app.state.ctx.db, reorder_id, raw, key.name,
+                                 orchestrator(request).clock.now()))
+
+
+@router.post("/v1/reorders/{reorder_id}/dismiss",
+             summary="Dismiss a proposed or ordered reorder with nothing received",
+             openapi_extra=_body("reason", reason={"type": "string"}),
+             responses={200: json_schema_response("the proposal"), **errors(404, 409, 422)})
+def dismiss_reorder(request: Request, reorder_id: int = REORDER_ID,
+                    raw: bytes = Depends(raw_body),
+                    key: KeyInfo = Depends(require("approver"))) -> Response:
+    return _json(inventory.dismiss(request.app.state.ctx.db, reorder_id, raw, key.name,
+                                   orchestrator(request).clock.now()))
+
+
+@router.post("/v1/reorders/{reorder_id}/receive",
+             summary="A goods receipt of an ordered reorder: raises the location's stock "
+                     "(idempotent on its id)",
+             openapi_extra=_body("id", "quantity", id={"type": "string"},
+                                 quantity={"type": "string", "example": "700"},
+                                 final={"type": "boolean", "description": "closes the "
+                                        "proposal even when short"}),
+             responses={200: json_schema_response("the proposal, the receipt and the stock"),
+                        **errors(404, 409, 422)})
+def receive_reorder(request: Request, reorder_id: int = REORDER_ID,
+                    raw: bytes = Depends(raw_body),
+                    key: KeyInfo = Depends(require("evaluator"))) -> Response:
+    orch = orchestrator(request)
+    reference = getattr(orch._active(), "reference", None) or {}
+    return _json(inventory.receive(request.app.state.ctx.db, reference.get("inventory"),
+                                   reorder_id, raw, key.name, orch.clock.now()))
 
 
 @router.get("/v1/stock/{location}/{sku}",
@@ -38,7 +96,6 @@ def reorders(request: Request,
                     "shipments)", responses={200: json_schema_response("stock"), **errors(404)})
 def stock(request: Request, location: str, sku: str,
           key: KeyInfo = Depends(require("analyst"))) -> Response:
-    from ordinance.adapters import inventory
     from ordinance.adapters.store import NotFound
 
     out = inventory.stock(request.app.state.ctx.db, location, sku)

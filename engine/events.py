@@ -270,7 +270,8 @@ class _Values:
 
 
 @event_action("propose_reorder", "Proposes a purchase of QUANTITY of SKU for LOCATION from "
-              "SUPPLIER (open until a person or a system takes it).",
+              "SUPPLIER: at most one open (proposed or ordered) per location and SKU, until it is "
+              "received or dismissed.",
               "propose_reorder: {sku: event.sku, location: event.location, "
               "quantity: ref.reorder_points[event.sku].eoq, supplier: "
               "ref.reorder_points[event.sku].supplier}")
