@@ -4,12 +4,15 @@ approval state machine, answer searches and the top-N reports, and keep the audi
 - Capture (`submit`) is idempotent on the order id: the same content again returns the
   stored result; different content is a Conflict (a change goes through `change`).
 - A change order (`change`) is decided again and becomes a new version; the open approval
-  tasks of the old version are cancelled and the new decision's tasks opened.
+  tasks of the old version are cancelled and the new decision's tasks opened. It applies over
+  the version it read (or the one the caller names, If-Match): the UPDATE's WHERE clause holds
+  that version, so of two changes over one version one wins and the other is a Conflict.
 - Approvals: one task per required (role, level) of the current version. A task is acted on
   by a key that may approve for its role; every task of a lower level must be approved first.
   One rejection rejects the order (the other open tasks are cancelled); when every task is
   approved the order is accepted.
-- Every read of an order (or of a decision that belongs to one) is an audit entry.
+- Every read of an order (or of a decision that belongs to one) is an audit entry, one per
+  request, written by the service's door (api/audit.py) through `record_read`.
 
 The order, its version, its decision record, its lines and its tasks are written in one
 transaction, so an order is never stored without the decision that was answered for it.
@@ -228,8 +231,11 @@ class Hub:
             s.add(Order(id=order_id, created_at=t, **fields))
             s.flush()
         else:
-            for k, v in fields.items():
-                setattr(existing, k, v)
+            # Over the version the change was decided on, or not at all.
+            done = s.execute(update(Order).where(Order.id == order_id,
+                                                 Order.version == version - 1).values(**fields))
+            if done.rowcount != 1:
+                raise _concurrent(order_id)
             s.execute(delete(OrderLine).where(OrderLine.order_id == order_id))
             s.execute(update(ApprovalTask).where(
                 ApprovalTask.order_id == order_id, ApprovalTask.state == "open").values(
@@ -283,8 +289,10 @@ class Hub:
 
     def change(self, rs: Any, order_id: str, order: dict, as_of: date | None,
                ruleset_ref: str | None, order_text: str, request_text: str,
-               key: KeyInfo) -> tuple[bool, str]:
-        """A change order: decided again, stored as the next version. Returns (changed, view)."""
+               key: KeyInfo, if_match: tuple[int, ...] | None = None) -> tuple[bool, int, str]:
+        """A change order: decided again, stored as the next version over the version read
+        here, which must be one of `if_match` when given (else a Conflict). The same content
+        as the current version changes nothing. Returns (changed, version, view)."""
         if order.get("id") is not None and str(order["id"]) != order_id:
             raise Invalid(f"the order's id {str(order['id'])!r} is not {order_id!r} (the URL)",
                           code="BAD_ORDER", path="$.order.id")
@@ -294,23 +302,23 @@ class Hub:
             if existing is None:
                 raise NotFound(f"no order {order_id!r}; capture it with POST /v1/orders",
                                code="ORDER_NOT_FOUND")
+            if if_match is not None and existing.version not in if_match:
+                raise Conflict(f"order {order_id!r} is at version {existing.version}, not "
+                               f"{' or '.join(map(str, if_match))} (If-Match); fetch it and "
+                               "retry", code="CONCURRENT_CHANGE")
             if existing.content_hash == chash:
-                return False, self._view(s, existing)
+                return False, existing.version, self._view(s, existing)
+            base = existing.version
         ev = evaluate(rs, order, as_of, "decide")
         try:
             with self.db.session(write=True) as s:
-                existing = s.get(Order, order_id, with_for_update=not self.db.is_sqlite)
-                if existing is None:
-                    raise NotFound(f"no order {order_id!r}", code="ORDER_NOT_FOUND")
-                if existing.content_hash == chash:
-                    return False, self._view(s, existing)
-                self._write_version(s, rs, order_id, existing.version + 1, ev, order_text,
-                                    request_text, chash, key, order, existing)
+                self._write_version(s, rs, order_id, base + 1, ev, order_text, request_text,
+                                    chash, key, order, existing)
                 s.flush()
-                return True, self._view(s, existing)
+                return True, base + 1, self._view(s, s.get(Order, order_id,
+                                                           populate_existing=True))
         except IntegrityError:
-            raise Conflict(f"order {order_id!r} was changed by another request at the same "
-                           "time; fetch it and retry", code="CONCURRENT_CHANGE") from None
+            raise _concurrent(order_id) from None
 
     # ------------------------------------------------------------------ reading orders
 
@@ -338,20 +346,19 @@ class Hub:
         s.add(AuditEntry(at=now(), key_id=key.id, key_name=key.name, action=action,
                          order_id=order_id, decision_id=decision_id, detail=detail))
 
-    def get(self, order_id: str, key: KeyInfo) -> str:
-        with self.db.session(write=True) as s:
+    def get(self, order_id: str) -> tuple[int, str]:
+        """(version, view JSON text) of the order's current version."""
+        with self.db.session() as s:
             o = s.get(Order, order_id)
             if o is None:
                 raise NotFound(f"no order {order_id!r}", code="ORDER_NOT_FOUND")
-            self._audit(s, key, "read_order", order_id, o.decision_id)
-            return self._view(s, o)
+            return o.version, self._view(s, o)
 
-    def versions(self, order_id: str, key: KeyInfo) -> str:
-        with self.db.session(write=True) as s:
+    def versions(self, order_id: str) -> str:
+        with self.db.session() as s:
             o = s.get(Order, order_id)
             if o is None:
                 raise NotFound(f"no order {order_id!r}", code="ORDER_NOT_FOUND")
-            self._audit(s, key, "read_versions", order_id)
             parts = []
             for v in s.scalars(select(OrderVersion).where(OrderVersion.order_id == order_id)
                                .order_by(OrderVersion.version)):
@@ -362,7 +369,7 @@ class Hub:
             return '{"order_id": ' + json.dumps(order_id) + ', "versions": [' + \
                 ", ".join(parts) + "]}"
 
-    def search(self, key: KeyInfo, *, status: str | None = None, customer: str | None = None,
+    def search(self, *, status: str | None = None, customer: str | None = None,
                channel: str | None = None, sku: str | None = None, start: str | None = None,
                end: str | None = None, cursor: str | None = None, limit: int = 50) -> dict:
         q = select(Order).order_by(Order.id).limit(limit + 1)
@@ -384,12 +391,10 @@ class Hub:
                 raise Invalid("cursor is not one this service handed out", code="BAD_CURSOR",
                               path="cursor")
             q = q.where(Order.id > after)
-        with self.db.session(write=True) as s:
+        with self.db.session() as s:
             rows = list(s.scalars(q))
             more = len(rows) > limit
             rows = rows[:limit]
-            for o in rows:
-                self._audit(s, key, "list_orders", o.id)
             items = [{"order_id": o.id, "version": o.version, "status": o.status,
                       "customer": o.customer, "channel": o.channel, "country": o.country,
                       "order_date": o.order_date, "currency": o.currency, "total": o.total,
@@ -398,21 +403,27 @@ class Hub:
             return {"items": items,
                     "next_cursor": encode_cursor([rows[-1].id]) if more and rows else None}
 
-    def audit(self, order_id: str, key: KeyInfo) -> dict:
-        with self.db.session(write=True) as s:
+    def audit(self, order_id: str) -> dict:
+        with self.db.session() as s:
             if s.get(Order, order_id) is None:
                 raise NotFound(f"no order {order_id!r}", code="ORDER_NOT_FOUND")
             entries = [{"at": iso(a.at), "key": a.key_name, "key_id": a.key_id,
                         "action": a.action, "decision_id": a.decision_id, "detail": a.detail}
                        for a in s.scalars(select(AuditEntry).where(
                            AuditEntry.order_id == order_id).order_by(AuditEntry.id))]
-            self._audit(s, key, "read_audit", order_id)
             return {"order_id": order_id, "entries": entries}
 
-    def record_read(self, key: KeyInfo, action: str, order_id: str | None,
-                    decision_id: str | None = None) -> None:
+    def record_read(self, key: KeyInfo, action: str, order_id: str | None = None,
+                    decision_id: str | None = None, detail: str = "") -> None:
+        """One audit entry for one read, whatever its outcome. A decision's read is filed
+        under its order too (when the decision is one of an order's)."""
+        order_id = None if order_id is None else clean(order_id)[:200]
+        decision_id = None if decision_id is None else clean(decision_id)[:40]
         with self.db.session(write=True) as s:
-            self._audit(s, key, action, order_id, decision_id)
+            if decision_id is not None and order_id is None:
+                order_id = s.scalars(select(DecisionRecord.order_id).where(
+                    DecisionRecord.id == decision_id)).first()
+            self._audit(s, key, action, order_id, decision_id, clean(detail)[:2000])
 
     # ------------------------------------------------------------------ approvals
 
@@ -540,6 +551,11 @@ class Hub:
                  for k, cur, v in per_currency[cur][:limit]]
         return {"by": by, "sort": sort, "from": start, "to": end, "currency": currency,
                 "items": items}
+
+
+def _concurrent(order_id: str) -> Conflict:
+    return Conflict(f"order {order_id!r} was changed by another request at the same time; "
+                    "fetch it and retry", code="CONCURRENT_CHANGE")
 
 
 def _date_param(text: str, name: str) -> str:

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from ordinance import engine
 
 from .db import Database, DatabaseUnavailable
-from .models import AuditEntry, DecisionRecord
+from .models import DecisionRecord
 from .store import Invalid, NotFound, Unavailable, decode_cursor, encode_cursor, iso, now
 
 PHASES_FOR = {
@@ -225,7 +225,7 @@ def summary(r: DecisionRecord) -> dict[str, Any]:
     }
 
 
-def query(db: Database, *, reader: tuple[int | None, str], start: str | None = None,
+def query(db: Database, *, start: str | None = None,
           end: str | None = None, status: str | None = None, rule: str | None = None,
           digest: str | None = None, order_id: str | None = None, cursor: str | None = None,
           limit: int = 50) -> dict[str, Any]:
@@ -250,28 +250,21 @@ def query(db: Database, *, reader: tuple[int | None, str], start: str | None = N
             raise Invalid("cursor is not one this service handed out", code="BAD_CURSOR",
                           path="cursor")
         q = q.where(DecisionRecord.seq < seq)
-    with db.session(write=True) as s:
+    with db.session() as s:
         rows = list(s.scalars(q))
         more = len(rows) > limit
         rows = rows[:limit]
-        t = now()
-        for r in rows:
-            s.add(AuditEntry(at=t, key_id=reader[0], key_name=reader[1],
-                             action="list_decisions", order_id=r.order_id, decision_id=r.id,
-                             detail=""))
         return {"items": [summary(r) for r in rows],
                 "next_cursor": encode_cursor([rows[-1].seq]) if more and rows else None}
 
 
-def get(db: Database, decision_id: str, *, reader: tuple[int | None, str]) -> str:
-    """The logged record as JSON text (the request and decision embedded verbatim)."""
-    with db.session(write=True) as s:
+def get(db: Database, decision_id: str) -> str:
+    """The logged record as JSON text (the request and decision embedded verbatim). Reads
+    are audited by the service's door (api/audit.py), once per request."""
+    with db.session() as s:
         r = s.scalars(select(DecisionRecord).where(DecisionRecord.id == decision_id)).first()
         if r is None:
             raise NotFound(f"no decision {decision_id!r}", code="DECISION_NOT_FOUND")
-        s.add(AuditEntry(at=now(), key_id=reader[0], key_name=reader[1],
-                         action="read_decision", order_id=r.order_id, decision_id=r.id,
-                         detail=""))
         head = summary(r)
         head["fired"] = r.fired.split()
         parts = [json.dumps(head)[:-1], ', "request": ', r.request or "null",

@@ -26,6 +26,7 @@ from ordinance.adapters.store_decisions import DecisionLog
 from ordinance.adapters.store_keys import KeyRing
 from ordinance.adapters.store_rulesets import Limits, RuleSets
 
+from .audit import AuditReads
 from .auth import RoleTooWeak, Unauthorized
 from .routes_decisions import BodyTooLarge
 from .settings import Settings
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     )
     app.state.ctx = ctx
     _install_handlers(app)
+    app.add_middleware(AuditReads, ctx=ctx)  # inside the door: the key is known
     app.add_middleware(RejectNul)
 
     @app.get("/health", tags=["service"], summary="Liveness and database reachability",

@@ -224,7 +224,7 @@ def list_decisions(
     key: KeyInfo = Depends(require("analyst")),
 ) -> dict:
     return store_decisions.query(
-        request.app.state.ctx.db, reader=(key.id, key.name), start=from_, end=to,
+        request.app.state.ctx.db, start=from_, end=to,
         status=status, rule=rule, digest=digest, order_id=order_id, cursor=cursor, limit=limit)
 
 
@@ -235,5 +235,4 @@ def list_decisions(
                                                "digest", "elapsed_ms"]}), **errors(404)})
 def get_decision(request: Request, decision_id: str,
                  key: KeyInfo = Depends(require("analyst"))) -> Response:
-    return json_text(store_decisions.get(request.app.state.ctx.db, decision_id,
-                                         reader=(key.id, key.name)))
+    return json_text(store_decisions.get(request.app.state.ctx.db, decision_id))

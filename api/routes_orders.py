@@ -1,9 +1,16 @@
-"""The order hub: capture (POST), change (PUT), read, search, versions, audit trail."""
+"""The order hub: capture (POST), change (PUT), read, search, versions, audit trail.
+
+An order's ETag is its version (`"3"`); a change sent with `If-Match: "3"` applies only over
+version 3, else 409 CONCURRENT_CHANGE (the documented answer to a change that lost a race; a
+stale If-Match is that case, so it is not 412). Without If-Match a change applies over the
+version it read, never over one another change already replaced. Reads are audited by
+api/audit.py."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 
+from ordinance.adapters.store import Invalid
 from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import require
@@ -18,6 +25,26 @@ ORDER_VIEW = {"type": "object",
                            "approvals"],
               "properties": {"order_id": {"type": "string"}, "version": {"type": "integer"},
                              "status": {"type": "string"}, "approvals": {"type": "array"}}}
+ETAG = {"ETag": {"description": "the order's version, quoted: send it back in If-Match",
+                 "schema": {"type": "string"}}}
+
+
+def etag(version: int) -> dict[str, str]:
+    return {"ETag": f'"{version}"'}
+
+
+def if_match_versions(value: str | None) -> tuple[int, ...] | None:
+    """The versions an If-Match header names (`"3"`, `"3", "4"`); None for none or `*`."""
+    if value is None or value.strip() == "*":
+        return None
+    versions = []
+    for tag in value.split(","):
+        tag = tag.strip()
+        if not (2 < len(tag) < 13 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit()):
+            raise Invalid(f'If-Match holds an order\'s ETag ("3", from GET) or *, not {tag!r}',
+                          code="BAD_REQUEST", path="If-Match")
+        versions.append(int(tag[1:-1]))
+    return tuple(versions)
 
 
 @router.post("/v1/orders", summary="Capture an order: decided and stored (idempotent on the id)",
@@ -41,20 +68,27 @@ def capture(request: Request, raw: bytes = Depends(raw_body),
 
 @router.put("/v1/orders/{order_id}", summary="A change order: decided again, a new version",
             openapi_extra={"requestBody": DECISION_REQUEST},
-            responses={200: json_schema_response("the order after the change", ORDER_VIEW),
+            responses={200: {**json_schema_response("the order after the change", ORDER_VIEW),
+                             "headers": ETAG},
                        **errors(404, 409, 413, 422)})
 def change(request: Request, order_id: str, raw: bytes = Depends(raw_body),
-           key: KeyInfo = Depends(require("evaluator"))) -> Response:
+           key: KeyInfo = Depends(require("evaluator")),
+           if_match: str | None = Header(None, alias="If-Match", description=(
+               "the ETag of the version this change is over; another version is a 409"))
+           ) -> Response:
     ctx = request.app.state.ctx
     p = parse_request(raw)
     if p.order.get("id") is None:
         p.order["id"] = order_id
     rs = ctx.rulesets.resolve(p.ruleset)
-    changed, text = ctx.hub.change(rs, order_id, p.order, p.as_of, p.ruleset, p.order_text,
-                                   p.request_text, key)
+    expected = if_match_versions(if_match)
+    changed, version, text = ctx.hub.change(rs, order_id, p.order, p.as_of, p.ruleset,
+                                            p.order_text, p.request_text, key, expected)
     if changed:  # orchestration follows at once: cancel, re-reserve, reschedule or wait
         orchestrator(request).sync(order_id, key.name)
-    return json_text(text)
+    response = json_text(text)
+    response.headers.update(etag(version))
+    return response
 
 
 @router.get("/v1/orders", summary="Search orders (cursor paging, by id)",
@@ -68,16 +102,20 @@ def search(request: Request,
            to: str | None = Query(None, description="order date, inclusive"),
            cursor: str | None = None, limit: int = Query(50, ge=1, le=1000),
            key: KeyInfo = Depends(require("analyst"))) -> dict:
-    return request.app.state.ctx.hub.search(key, status=status, customer=customer,
+    return request.app.state.ctx.hub.search(status=status, customer=customer,
                                             channel=channel, sku=sku, start=from_, end=to,
                                             cursor=cursor, limit=limit)
 
 
 @router.get("/v1/orders/{order_id}", summary="One order: its current version and decision",
-            responses={200: json_schema_response("the order", ORDER_VIEW), **errors(404)})
+            responses={200: {**json_schema_response("the order", ORDER_VIEW), "headers": ETAG},
+                       **errors(404)})
 def get_order(request: Request, order_id: str,
               key: KeyInfo = Depends(require("evaluator"))) -> Response:
-    return json_text(request.app.state.ctx.hub.get(order_id, key))
+    version, text = request.app.state.ctx.hub.get(order_id)
+    response = json_text(text)
+    response.headers.update(etag(version))
+    return response
 
 
 @router.get("/v1/orders/{order_id}/versions", summary="Every version of an order",
@@ -85,7 +123,7 @@ def get_order(request: Request, order_id: str,
                 "type": "object", "required": ["order_id", "versions"]}), **errors(404)})
 def versions(request: Request, order_id: str,
              key: KeyInfo = Depends(require("analyst"))) -> Response:
-    return json_text(request.app.state.ctx.hub.versions(order_id, key))
+    return json_text(request.app.state.ctx.hub.versions(order_id))
 
 
 @router.get("/v1/orders/{order_id}/audit",
@@ -93,4 +131,4 @@ def versions(request: Request, order_id: str,
             responses={200: json_schema_response("entries, oldest first", {
                 "type": "object", "required": ["order_id", "entries"]}), **errors(404)})
 def audit(request: Request, order_id: str, key: KeyInfo = Depends(require("analyst"))) -> dict:
-    return request.app.state.ctx.hub.audit(order_id, key)
+    return request.app.state.ctx.hub.audit(order_id)
