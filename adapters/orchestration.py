@@ -688,7 +688,8 @@ class Orchestrator:
         pricing = self._extras.get(ctx.decision_id, ({}, {}))[0]
         doc = billing.compose(ctx.order_id, event.id, event.at, pricing, lines,
                               [(lid, q) for lid, q, _ in shipped], run.reference,
-                              run.order.get("customer"), first=ctx.invoices == 0)
+                              run.order.get("customer"), first=ctx.invoices == 0,
+                              order=run.order)
         if doc is not None:
             ctx.invoices += 1
             entry = run.timeline(event.at, "invoice", "")  # cause and detail once numbered

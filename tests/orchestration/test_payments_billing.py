@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -242,3 +242,102 @@ def test_the_ledger_refuses_a_method_its_rule_set_does_not_name(orch: Any,
         {"method": "bitcoin", "accepted": accepted})
     assert "card, paypal, bank-transfer, cod, invoice" in err["message"]
     assert orch.http("evaluator").get("/v1/orders/PM-BTC/payments").json()["entries"] == []
+
+
+def _csv_row(table: str, key: str) -> dict[str, str]:
+    import csv
+
+    from tests.orchestration.conftest import ACME
+
+    with (ACME / "reference" / f"{table}.csv").open(encoding="utf-8", newline="") as f:
+        return next(r for r in csv.DictReader(f) if next(iter(r.values())) == key)
+
+
+def test_an_invoice_names_seller_buyer_lines_taxes_terms_and_due_date(
+        orch: Any, tmp_path: Path) -> None:
+    """An account's order paid on invoice, shipped on 21 November: the invoice a buyer's accounts
+    department needs, as JSON, as text of its PDF and as a picture."""
+    view = orch.order("INV-DE", customer={"id": "C-00006"}, currency="EUR",
+                      payment={"method": "invoice"},
+                      ship_to={"street": "Hauptstr. 1", "city": "Frankfurt", "country": "DE",
+                               "postal": "60311"},
+                      lines=[{"id": "1", "sku": "HTL-0001", "quantity": 4},
+                             {"id": "2", "sku": "FAS-0002", "quantity": 3}])
+    decision = view["decision"]
+    assert decision["status"] == "accepted", decision["violations"]
+    pricing = decision["pricing"]
+    orch.event("INV-DE", "s", "scheduled")
+    orch.event("INV-DE", "r", "released")
+    (number,) = orch.event("INV-DE", "p", "shipment_confirmed", at="2026-11-21T14:05:00Z",
+                           lines=[{"line_id": "1", "quantity": 4},
+                                  {"line_id": "2", "quantity": 3}])["invoices"]
+    doc = orch.http("evaluator").get(f"/v1/invoices/{number}").json()
+
+    seller, account = _csv_row("seller", "ACME-EU"), _csv_row("customers", "C-00006")
+    assert (doc["seller"]["name"], doc["seller"]["tax_id"], doc["seller"]["country"]) == (
+        seller["legal_name"], seller["tax_id"], "NL")
+    assert doc["buyer"] == {"id": "C-00006", "name": account["name"], "country": "DE",
+                            "vat_id": account["vat_id"],
+                            "address": [account["street"],
+                                        f"{account['postal']} {account['city']}", "Germany"]}
+    assert (doc["date"], doc["issued_at"]) == ("2026-11-21", "2026-11-21T14:05:00Z")
+    terms = account["payment_terms"]
+    assert terms.startswith("NET")
+    days = int(terms[3:])
+    due = (date(2026, 11, 21) + timedelta(days=days)).isoformat()
+    assert doc["payment"] == {"method": "invoice", "terms": terms, "due_date": due, "note": ""}
+    plines = {p["line_id"]: p for p in pricing["lines"]}
+    for ln in doc["lines"]:
+        p = plines[ln["line_id"]]
+        assert ln["description"] == _csv_row("products", ln["sku"])["name"]
+        assert (ln["unit_price"], ln["net"], ln["tax"]) == (p["list_price"], p["net"], p["tax"])
+        assert ln["tax_rate"] == p["taxes"][0]["rate"] and Decimal(ln["tax_rate"]) == 19
+    cent = Decimal("0.01")
+    for amount in [doc["net"], doc["tax"], doc["total"]] + [
+            v for ln in doc["lines"] + doc["charges"] for v in (ln.get("net") or ln["amount"],
+                                                                ln["tax"])]:
+        assert Decimal(amount) == Decimal(amount).quantize(cent) and "." in amount  # EUR cents
+    assert Decimal(doc["total"]) == Decimal(pricing["total"])  # the whole order, one invoice
+    assert sum(Decimal(t["net"]) for t in doc["taxes"]) == Decimal(doc["net"])
+    assert sum(Decimal(t["tax"]) for t in doc["taxes"]) == Decimal(doc["tax"])
+
+    pdf = orch.http("evaluator").get(f"/v1/invoices/{number}.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content == orch.http("evaluator").get(f"/v1/invoices/{number}.pdf").content
+    need(shutil.which("pdftotext") is not None and shutil.which("pdftoppm") is not None,
+         "pdftotext and pdftoppm (Debian's poppler-utils; make test installs them)")
+    path = tmp_path / "inv.pdf"
+    path.write_bytes(pdf.content)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    for needle in (number, seller["legal_name"], f"VAT {seller['tax_id']}", seller["street"],
+                   account["name"], account["street"], f"VAT number {account['vat_id']}",
+                   "2026-11-21", due, terms, f"{doc['total']} EUR",
+                   *(ln["description"] for ln in doc["lines"]),
+                   *(ln["unit_price"] for ln in doc["lines"])):
+        assert needle in text, needle
+    info = subprocess.run(["pdfinfo", "-isodates", str(path)], check=True,
+                          capture_output=True, text=True).stdout
+    assert "CreationDate:    2026-11-21T14:05:00Z" in info and "2000" not in info
+    subprocess.run(["pdftoppm", "-png", "-r", "50", "-singlefile", str(path),
+                    str(tmp_path / "inv")], check=True)
+    from PIL import Image
+
+    img = Image.open(tmp_path / "inv.png").convert("L")
+    w, h = img.size
+    assert 0.68 < w / h < 0.73  # A4 portrait
+    for top, bottom in ((0.10, 0.22), (0.22, 0.32), (0.32, 0.45)):  # parties, bill-to, lines
+        part = img.crop((0, int(h * top), w, int(h * bottom)))
+        assert sum(1 for px in part.getdata() if px < 128) > 150, (top, bottom)
+
+
+def test_payment_terms_give_the_due_date() -> None:
+    from ordinance.adapters.billing import due_date
+
+    d = date(2026, 11, 21)
+    assert due_date("NET30", d) == date(2026, 12, 21)
+    assert due_date("2/10 NET30", d) == date(2026, 12, 21)
+    assert due_date("EOM+30", d) == date(2026, 12, 30)
+    assert due_date("EOM+30", date(2027, 2, 3)) == date(2027, 3, 30)
+    assert due_date("PREPAID", d) == due_date("COD", d) == d
+    assert due_date("when we feel like it", d) is None
