@@ -4,13 +4,15 @@
 PostgreSQL; `upgrade(db)` applies the Alembic migrations shipped as package data in
 `ordinance.adapters.migrations` (no alembic.ini needed). Every storage call that fails because
 the database cannot be reached raises `DatabaseUnavailable`, which the API answers with 503:
-a request is answered 2xx only after its writes are committed.
+a request is answered 2xx only after its writes are committed. SQL parameters (order data)
+are never shown in an error or a log (`hide_parameters`).
 """
 from __future__ import annotations
 
 import fcntl
 import os
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -26,6 +28,19 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 class DatabaseUnavailable(Exception):
     """The database could not be reached or dropped the connection; nothing was committed."""
+
+
+class DeadlinePassed(Exception):
+    """Work for a request that has already been answered (its deadline passed) stores nothing."""
+
+
+_deadline = threading.local()
+
+
+def set_deadline(at: float | None) -> None:
+    """This thread's work belongs to a request answered by `at` (time.monotonic()); a session
+    opened after that raises DeadlinePassed. None: no deadline."""
+    _deadline.at = at
 
 
 def normalise_url(url: str) -> str:
@@ -51,13 +66,14 @@ class Database:
 
                 self.engine: Engine = create_engine(
                     self.url, connect_args={"check_same_thread": False},
-                    poolclass=StaticPool)
+                    poolclass=StaticPool, hide_parameters=True)
             else:
                 self.engine = create_engine(
                     self.url,
                     connect_args={"check_same_thread": False, "timeout": 30},
                     pool_size=pool_size,
                     max_overflow=20,
+                    hide_parameters=True,
                 )
             event.listen(self.engine, "connect", _sqlite_pragmas)
             # pysqlite's own BEGIN handling is off (see _sqlite_pragmas); a writing session
@@ -72,6 +88,7 @@ class Database:
                 pool_pre_ping=True,
                 pool_timeout=10,
                 connect_args={"connect_timeout": 5},
+                hide_parameters=True,  # an error message or log never shows order data
             )
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._local = threading.local()
@@ -97,6 +114,10 @@ class Database:
         `write=True` on SQLite takes the write lock at the start of the transaction.
         Connection-level failures become `DatabaseUnavailable`.
         """
+        at = getattr(_deadline, "at", None)
+        if at is not None and time.monotonic() > at:
+            raise DeadlinePassed("the request was answered (its deadline passed); "
+                                 "nothing is stored for it")
         self._local.write = write
         locked = write and self._lock_file is not None
         if locked:

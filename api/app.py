@@ -21,14 +21,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ordinance.adapters import db as dbmod
 from ordinance.adapters.hub import Hub
-from ordinance.adapters.store import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from ordinance.adapters import store
+from ordinance.adapters.store import (Conflict, Forbidden, Invalid, NotFound, ServiceError,
+                                        TooLarge)
 from ordinance.adapters.store_decisions import DecisionLog
 from ordinance.adapters.store_keys import KeyRing
 from ordinance.adapters.store_rulesets import Limits, RuleSets
 
 from .audit import AuditReads
 from .auth import RoleTooWeak, Unauthorized
-from .routes_decisions import BodyTooLarge
+from .door import Door
+from .evaluation import Evaluators
 from .settings import Settings
 
 log = logging.getLogger("ordinance.api")
@@ -58,6 +61,7 @@ class Context:
     log: DecisionLog
     hub: Hub
     limits: Limits
+    evaluators: Evaluators
 
 
 def build_context(settings: Settings) -> Context:
@@ -70,11 +74,12 @@ def build_context(settings: Settings) -> Context:
         log=DecisionLog(db, batch_max=settings.log_batch_max), hub=Hub(db),
         limits=Limits(max_archive_bytes=settings.max_upload_bytes,
                       max_unpacked_bytes=settings.max_unpacked_bytes,
-                      max_files=settings.max_files))
+                      max_files=settings.max_files),
+        evaluators=Evaluators(settings.eval_threads, settings.eval_timeout))
 
 
 STATUS = [
-    (BodyTooLarge, 413), (Unauthorized, 401), (RoleTooWeak, 403), (Forbidden, 403), (NotFound, 404),
+    (TooLarge, 413), (Unauthorized, 401), (RoleTooWeak, 403), (Forbidden, 403), (NotFound, 404),
     (Conflict, 409), (Invalid, 422),
 ]
 
@@ -125,10 +130,14 @@ def _install_handlers(app: FastAPI) -> None:
                               path)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI could not read a body as JSON (not UTF-8, ...)
+            return error_response(422, "BAD_JSON", "the body is not valid JSON (UTF-8)", "$")
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # each route knows its own methods; the path has them all
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed(req))}
         code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
-        return error_response(exc.status_code, code, str(exc.detail),
-                              headers=getattr(exc, "headers", None))
+        return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_req: Request, exc: Exception) -> JSONResponse:
@@ -136,30 +145,32 @@ def _install_handlers(app: FastAPI) -> None:
         return error_response(500, "INTERNAL", "an unexpected error; it has been logged")
 
 
-class RejectNul:
-    """A NUL in the path or query string is a 422 (PostgreSQL text cannot hold one)."""
+def _allowed(req: Request) -> list[str]:
+    """Every method the request's path answers (its routes' methods, in one list)."""
+    from starlette.routing import Match
 
-    def __init__(self, app: Any):
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            qs = scope.get("query_string", b"")
-            if "\x00" in scope.get("path", "") or b"%00" in qs or b"\x00" in qs:
-                response = error_response(422, "BAD_REQUEST",
-                                          "NUL characters are not allowed in URLs")
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+    scope = {**req.scope, "method": "\0"}
+    methods: set[str] = set()
+    routes = list(req.app.routes)
+    while routes:
+        route = routes.pop()
+        inner = getattr(route, "original_router", None)  # an included router (no prefix here)
+        if inner is not None:
+            routes.extend(inner.routes)
+        elif getattr(route, "methods", None) and route.matches(scope)[0] != Match.NONE:
+            methods.update(route.methods)
+    return sorted(methods)
 
 
 def create_app(settings: Settings | None = None, context: Context | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     ctx = context or build_context(settings)
+    store.configure(ctx.settings.max_items, ctx.settings.max_lines)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        ctx.evaluators.close()
         ctx.log.close()
         ctx.db.dispose()
 
@@ -173,7 +184,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     app.state.ctx = ctx
     _install_handlers(app)
     app.add_middleware(AuditReads, ctx=ctx)  # inside the door: the key is known
-    app.add_middleware(RejectNul)
+    app.add_middleware(Door, ctx=ctx)
 
     @app.get("/health", tags=["service"], summary="Liveness and database reachability",
              responses={503: {"description": "database unreachable"}})

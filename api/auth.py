@@ -1,5 +1,6 @@
 """Bearer keys and roles at the door: `Depends(require("analyst"))` gives the caller's key.
 
+The key itself is checked by the door (api/door.py) before the body is read; here the role.
 Missing or unknown key: 401 (with `WWW-Authenticate: Bearer`); a key whose role is too weak
 for the route: 403. Roles are ordered evaluator < analyst < approver < admin.
 """
@@ -28,6 +29,12 @@ class RoleTooWeak(ServiceError):
 async def check_key(request: Request, role: str, secret: str | None = None) -> KeyInfo:
     """The caller's key, if it is known and holds `role` (else 401/403). Reads the
     Authorization header itself unless `secret` is given."""
+    key = request.scope.get("state", {}).get("key")
+    if key is not None:  # the door (api/door.py) found it before the body was read
+        if not key.has_role(role):
+            raise RoleTooWeak(f"this needs the {role} role; key {key.name!r} is {key.role}",
+                              code="ROLE_TOO_WEAK")
+        return key
     if secret is None:
         scheme, _, secret = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer":

@@ -32,6 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="on first start create an admin key (printed once) and store and "
                         "activate the shipped rule set")
     p.add_argument("--log-level", default="warning")
+    p.add_argument("--no-access-log", dest="access_log", action="store_false",
+                   help="do not log each request (method, path, status, time, key id) "
+                        "to stderr")
+    p.add_argument("--graceful-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="on SIGTERM, how long requests in flight may finish (default 10)")
     p.set_defaults(func=cmd_serve)
 
     db = subparsers.add_parser("db", help="database maintenance")
@@ -237,8 +242,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
           f"{args.workers} worker(s))", file=sys.stderr)
     uvicorn.run("ordinance.api.app:create_app_from_env", factory=True, host=args.host,
                 port=args.port, workers=args.workers, log_level=args.log_level,
-                access_log=False)
+                access_log=False,  # ours (api/door.py) names the key and hides the query
+                log_config=_log_config(args.access_log),
+                timeout_graceful_shutdown=args.graceful_timeout)
     return 0
+
+
+def _log_config(access_log: bool) -> dict:
+    """uvicorn's logging, plus the service's access log (`ordinance.access`) on stderr."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["ordinance"] = {"format": "%(asctime)s %(name)s %(message)s"}
+    config["handlers"]["ordinance"] = {"formatter": "ordinance", "class": "logging.StreamHandler",
+                                       "stream": "ext://sys.stderr"}
+    config["loggers"]["ordinance.access"] = {
+        "handlers": ["ordinance"], "level": "INFO" if access_log else "WARNING",
+        "propagate": False}
+    return config
 
 
 def _redact(url: str) -> str:

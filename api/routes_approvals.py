@@ -4,23 +4,39 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
 
+from ordinance.adapters.store import Invalid, json_object
 from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import require
 from .routes_events import orchestrator
-from .routes_decisions import errors, json_schema_response
+from .routes_decisions import errors, json_schema_response, raw_body
 
 router = APIRouter(tags=["approvals"])
 
 TASK = {"type": "object", "required": ["id", "order_id", "role", "level", "state"]}
 
 
-class Act(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    action: Literal["approve", "reject"]
-    comment: str | None = Field(None, max_length=4000)
+ACT_BODY = {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["action"], "additionalProperties": False,
+    "properties": {"action": {"enum": ["approve", "reject"]},
+                   "comment": {"type": ["string", "null"], "maxLength": 4000}}}}}}
+
+
+def _act_body(raw: bytes) -> tuple[str, str | None]:
+    body = json_object(raw, "the body ({\"action\": \"approve\" | \"reject\"})",
+                       "BAD_REQUEST")
+    for k in body:
+        if k not in ("action", "comment"):
+            raise Invalid(f"unknown field {k!r} (expected action, comment)",
+                          code="BAD_REQUEST", path=f"$.{k}")
+    action, comment = body.get("action"), body.get("comment")
+    if action not in ("approve", "reject"):
+        raise Invalid("action is approve or reject", code="BAD_REQUEST", path="$.action")
+    if comment is not None and (not isinstance(comment, str) or len(comment) > 4000):
+        raise Invalid("comment is a text of at most 4000 characters", code="BAD_REQUEST",
+                      path="$.comment")
+    return action, comment
 
 
 @router.get("/v1/approvals", summary="Approval tasks (open ones by default)",
@@ -38,10 +54,13 @@ def list_tasks(request: Request, role: str | None = None,
 
 @router.post("/v1/approvals/{task_id}", summary="Approve or reject a task",
              responses={200: json_schema_response("the task after acting, with order_status",
-                                                  TASK), **errors(404, 409, 422)})
-def act(request: Request, body: Act, task_id: int = Path(ge=1, le=2**31 - 1),
-        key: KeyInfo = Depends(require("approver"))) -> dict:
-    out = request.app.state.ctx.hub.act(task_id, body.action, body.comment, key)
+                                                  TASK), **errors(404, 409, body=True)},
+             openapi_extra={"requestBody": ACT_BODY})
+def act(request: Request, task_id: int = Path(ge=1, le=2**31 - 1),
+        key: KeyInfo = Depends(require("approver")),
+        raw: bytes = Depends(raw_body)) -> dict:
+    action, comment = _act_body(raw)
+    out = request.app.state.ctx.hub.act(task_id, action, comment, key)
     if isinstance(out, dict) and out.get("order_id") and out.get("order_status") in (
             "accepted", "rejected"):  # orchestration follows the decision at once
         orchestrator(request).sync(out["order_id"], key.name)

@@ -10,13 +10,14 @@ import asyncio
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from ordinance import engine
-from ordinance.adapters import store_decisions
-from ordinance.adapters.store import Invalid, ServiceError, Unavailable, json_object
+from ordinance.adapters import store, store_decisions
+from ordinance.adapters.store import Invalid, Unavailable, json_object
 from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import SECURITY, check_key, require
@@ -34,14 +35,24 @@ ERROR_SCHEMA = {
 }
 
 
-def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def errors(*statuses: int, body: bool = False) -> dict[int | str, dict[str, Any]]:
+    """The error answers of a route: 401, 403, 422 (a NUL in the URL, a bad parameter) and
+    503 always; with `body`, 413 and 415 (api/door.py)."""
     text = {401: "missing, unknown or revoked key", 403: "the key's role is too weak",
-            404: "not found", 409: "conflict", 413: "too large",
+            404: "not found", 409: "conflict",
+            413: "the body, a list in it or the order's lines over a limit (docs/operations.md)",
+            415: "a body that is not sent as Content-Type: application/json",
             422: "bad input, with the JSON path of the mistake",
-            503: "the database is unavailable; nothing was stored"}
+            503: "the database is unavailable, or the evaluation took too long "
+                 "(EVALUATION_TIMEOUT); nothing was stored"}
+    extra = (413, 415) if body else ()
     return {s: {"description": text.get(s, "error"),
                 "content": {"application/json": {"schema": ERROR_SCHEMA}}}
-            for s in (401, 403, *statuses, 503)}
+            for s in sorted({401, 403, 422, 503, *statuses, *extra})}
+
+
+# An order id in a URL: as long as the column that keeps it (adapters/models.py).
+OrderId = Annotated[str, Path(min_length=1, max_length=200, description="the order's id")]
 
 
 def json_schema_response(description: str, schema: dict | None = None) -> dict[str, Any]:
@@ -82,7 +93,7 @@ DECISION_SCHEMA = {
 }
 
 
-class BodyTooLarge(ServiceError):
+class BodyTooLarge(store.TooLarge):
     code = "BODY_TOO_LARGE"
 
 
@@ -118,7 +129,8 @@ def parse_request(raw: bytes) -> ParsedRequest:
     """`{"order": {...}, "as_of": "YYYY-MM-DD"?, "ruleset": "NAME@REF"?}` -> ParsedRequest."""
     if not raw.strip():
         raise Invalid("the body is empty; send {\"order\": {...}}", code="BAD_JSON", path="$")
-    body = json_object(raw, "the body ({\"order\": {...}})", shape_code="BAD_REQUEST")
+    body = json_object(raw, "the body ({\"order\": {...}})", shape_code="BAD_REQUEST",
+                       fields=store.DECISION_REQUEST)
     text = raw.decode("utf-8")
     for k in body:
         if k not in ("order", "as_of", "ruleset"):
@@ -155,16 +167,20 @@ def json_text(text: str, status: int = 200) -> Response:
     return Response(content=text, media_type="application/json", status_code=status)
 
 
-async def _decide(request: Request, raw: bytes, key: KeyInfo, kind: str) -> Response:
-    """Runs on the event loop: the evaluation is CPU work either way, and waiting for the
-    decision log's commit holds no thread. Only a rule-set look-up that needs the database
-    goes to the thread pool."""
-    ctx = request.app.state.ctx
+def _evaluate(ctx: Any, raw: bytes, kind: str) -> tuple[ParsedRequest, Any]:
+    """Reading, the rule-set look-up and the evaluation: CPU work of any length, run by the
+    evaluators (api/evaluation.py), off the event loop and with a deadline."""
     parsed = parse_request(raw)
     rs = ctx.rulesets.active_if_cached() if parsed.ruleset is None else None
     if rs is None:
-        rs = await run_in_threadpool(ctx.rulesets.resolve, parsed.ruleset)
-    ev = store_decisions.evaluate(rs, parsed.order, parsed.as_of, kind)
+        rs = ctx.rulesets.resolve(parsed.ruleset)
+    return parsed, store_decisions.evaluate(rs, parsed.order, parsed.as_of, kind)
+
+
+async def _decide(request: Request, raw: bytes, key: KeyInfo, kind: str) -> Response:
+    """Evaluates off the event loop; waiting for the decision log's commit holds no thread."""
+    ctx = request.app.state.ctx
+    parsed, ev = await ctx.evaluators.run(_evaluate, ctx, raw, kind)
     oid = parsed.order.get("id")
     fut = ctx.log.submit(store_decisions.record_row(
         ev, kind, key.name, None if oid is None else str(oid), parsed.request_text))
@@ -179,7 +195,7 @@ async def _decide(request: Request, raw: bytes, key: KeyInfo, kind: str) -> Resp
 DECIDE_DOC = dict(openapi_extra={"requestBody": DECISION_REQUEST, **SECURITY},
                   responses={200: json_schema_response("the decision (SPEC section 6) with "
                                                        "its decision_id", DECISION_SCHEMA),
-                             **errors(404, 409, 413, 422)})
+                             **errors(404, 409, body=True)})
 
 
 @router.post("/v1/decisions", summary="Decide an order (every phase)", **DECIDE_DOC)

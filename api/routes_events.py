@@ -7,15 +7,16 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from ordinance.adapters.clock import clock_from_env
 from ordinance.adapters.orchestration import Orchestrator
+from ordinance.adapters import store
 from ordinance.adapters.store import Invalid, json_object
 from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import require
-from .routes_decisions import errors, json_schema_response, raw_body
+from .routes_decisions import OrderId, errors, json_schema_response, raw_body
 
 router = APIRouter(tags=["orchestration"])
 _LOCK = threading.RLock()  # a singleton's maker may ask for another one
@@ -65,10 +66,12 @@ def _json(value: Any, status: int = 200) -> Response:
              summary="Report an event (idempotent on the event id): lifecycle, rules, timers",
              openapi_extra={"requestBody": EVENT_BODY},
              responses={200: json_schema_response("applied, or a repeat of an applied event",
-                                                  EVENT_ANSWER), **errors(404, 409, 422)})
-def post_event(request: Request, order_id: str, raw: bytes = Depends(raw_body),
-               key: KeyInfo = Depends(require("evaluator"))) -> Response:
-    return _json(orchestrator(request).post_event(order_id, raw, actor=key.name))
+                                                  EVENT_ANSWER), **errors(404, 409, body=True)})
+def post_event(request: Request, order_id: OrderId,
+               key: KeyInfo = Depends(require("evaluator")),
+               raw: bytes = Depends(raw_body)) -> Response:
+    body = json_object(raw, "an event", "BAD_EVENT", fields=store.EVENT)
+    return _json(orchestrator(request).post_event(order_id, body, actor=key.name))
 
 
 @router.get("/v1/orders/{order_id}/timeline",
@@ -76,20 +79,28 @@ def post_event(request: Request, order_id: str, raw: bytes = Depends(raw_body),
             responses={200: json_schema_response("the timeline, oldest first", {
                 "type": "object", "required": ["order_id", "state", "entries"]}),
                 **errors(404)})
-def timeline(request: Request, order_id: str,
+def timeline(request: Request, order_id: OrderId,
              key: KeyInfo = Depends(require("evaluator"))) -> Response:
     return _json(orchestrator(request).timeline(order_id))
 
 
+RELEASE_BODY = {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["reason"],
+    "properties": {"reason": {"type": "string", "minLength": 1, "pattern": "\\S"},
+                   "code": {"type": ["string", "null"], "maxLength": 200,
+                            "description": "the hold to release; all holds when absent"}}}}}}
+
+
 @router.post("/v1/orders/{order_id}/holds/release",
              summary="A person releases the order's hold (all holds, or the one with `code`)",
+             openapi_extra={"requestBody": RELEASE_BODY},
              responses={200: json_schema_response("the order after the release"),
-                        **errors(404, 409, 422)})
-def release_hold(request: Request, order_id: str, body: Any = Body(None),
-                 key: KeyInfo = Depends(require("approver"))) -> Response:
-    if not isinstance(body, dict):
-        raise Invalid("the body is {\"reason\": TEXT, \"code\": HOLD_CODE (optional)}",
-                      code="BAD_REQUEST", path="$")
+                        **errors(404, 409, body=True)})
+def release_hold(request: Request, order_id: OrderId,
+                 key: KeyInfo = Depends(require("approver")),
+                 raw: bytes = Depends(raw_body)) -> Response:
+    body = json_object(raw, "the body ({\"reason\": TEXT, \"code\": HOLD_CODE (optional)})",
+                       "BAD_REQUEST", fields=store.HOLD_RELEASE)
     code = body.get("code")
     if code is not None and not isinstance(code, str):
         raise Invalid("code is a hold code (text)", code="BAD_REQUEST", path="$.code")
@@ -120,11 +131,12 @@ BATCH_BODY = {
                      "on its own with a status",
              openapi_extra={"requestBody": BATCH_BODY},
              responses={200: json_schema_response("one answer per event, in order", {
-                 "type": "object", "required": ["results"]}), **errors(422)})
-def post_batch(request: Request, raw: bytes = Depends(raw_body),
-               key: KeyInfo = Depends(require("evaluator"))) -> Response:
+                 "type": "object", "required": ["results"]}), **errors(body=True)})
+def post_batch(request: Request, key: KeyInfo = Depends(require("evaluator")),
+               raw: bytes = Depends(raw_body)) -> Response:
     # amounts stay exact decimals, never floats
-    body = json_object(raw, "the body", shape_code="BAD_REQUEST") if raw.strip() else None
+    body = json_object(raw, "the body", shape_code="BAD_REQUEST",
+                       fields=store.EVENT_BATCH) if raw.strip() else None
     items = body.get("events") if isinstance(body, dict) else None
     if not isinstance(items, list) or not 1 <= len(items) <= 1000:
         raise Invalid("the body is {\"events\": [{\"order_id\": ID, \"event\": {...}}, ...]} "

@@ -7,6 +7,8 @@ version it read, never over one another change already replaced. Reads are audit
 api/audit.py."""
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 
@@ -15,8 +17,8 @@ from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import require
 from .routes_events import orchestrator
-from .routes_decisions import (DECISION_REQUEST, errors, json_schema_response, json_text,
-                               parse_request, raw_body)
+from .routes_decisions import (DECISION_REQUEST, OrderId, errors, json_schema_response,
+                               json_text, parse_request, raw_body)
 
 router = APIRouter(tags=["orders"])
 
@@ -52,18 +54,23 @@ def if_match_versions(value: str | None) -> tuple[int, ...] | None:
              responses={201: json_schema_response("captured", ORDER_VIEW),
                         200: json_schema_response("already captured with this content",
                                                   ORDER_VIEW),
-                        **errors(404, 409, 413, 422)})
-def capture(request: Request, raw: bytes = Depends(raw_body),
-            key: KeyInfo = Depends(require("evaluator"))) -> Response:
+                        **errors(404, 409, body=True)})
+async def capture(request: Request, key: KeyInfo = Depends(require("evaluator")),
+                  raw: bytes = Depends(raw_body)) -> Response:
     ctx = request.app.state.ctx
+    created, text = await ctx.evaluators.run(_capture, ctx, raw, key)
+    return json_text(text, 201 if created else 200)
+
+
+def _capture(ctx: Any, raw: bytes, key: KeyInfo) -> tuple[bool, str]:
+    """Reading, deciding and storing, by the evaluators (off the event loop, with a deadline
+    past which nothing is stored)."""
     p = parse_request(raw)
     from ordinance.adapters.hub import order_id_of
 
     order_id_of(p.order)  # a missing id is a 422 before any rule set is needed
     rs = ctx.rulesets.resolve(p.ruleset)
-    created, text = ctx.hub.submit(rs, p.order, p.as_of, p.ruleset, p.order_text,
-                                   p.request_text, key)
-    return json_text(text, 201 if created else 200)
+    return ctx.hub.submit(rs, p.order, p.as_of, p.ruleset, p.order_text, p.request_text, key)
 
 
 @router.put("/v1/orders/{order_id}", summary="A change order: decided again, a new version",
@@ -110,7 +117,7 @@ def search(request: Request,
 @router.get("/v1/orders/{order_id}", summary="One order: its current version and decision",
             responses={200: {**json_schema_response("the order", ORDER_VIEW), "headers": ETAG},
                        **errors(404)})
-def get_order(request: Request, order_id: str,
+def get_order(request: Request, order_id: OrderId,
               key: KeyInfo = Depends(require("evaluator"))) -> Response:
     version, text = request.app.state.ctx.hub.get(order_id)
     response = json_text(text)
@@ -121,7 +128,7 @@ def get_order(request: Request, order_id: str,
 @router.get("/v1/orders/{order_id}/versions", summary="Every version of an order",
             responses={200: json_schema_response("versions", {
                 "type": "object", "required": ["order_id", "versions"]}), **errors(404)})
-def versions(request: Request, order_id: str,
+def versions(request: Request, order_id: OrderId,
              key: KeyInfo = Depends(require("analyst"))) -> Response:
     return json_text(request.app.state.ctx.hub.versions(order_id))
 
@@ -130,5 +137,5 @@ def versions(request: Request, order_id: str,
             summary="The order's audit trail: who captured, changed, approved and read it",
             responses={200: json_schema_response("entries, oldest first", {
                 "type": "object", "required": ["order_id", "entries"]}), **errors(404)})
-def audit(request: Request, order_id: str, key: KeyInfo = Depends(require("analyst"))) -> dict:
+def audit(request: Request, order_id: OrderId, key: KeyInfo = Depends(require("analyst"))) -> dict:
     return request.app.state.ctx.hub.audit(order_id)

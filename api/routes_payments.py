@@ -7,12 +7,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from ordinance.adapters import billing
+from ordinance.adapters import billing, store
 from ordinance.adapters.payments import Ledger, LocalProvider
 from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import require
-from .routes_decisions import errors, json_schema_response, raw_body
+from .routes_decisions import OrderId, errors, json_schema_response, raw_body
 from .routes_events import _json, app_singleton, orchestrator
 
 router = APIRouter(tags=["payments"])
@@ -34,22 +34,24 @@ def ledger(request: Request) -> Ledger:
 @router.post("/v1/orders/{order_id}/payments",
              summary="Authorise, capture or refund (idempotent on idempotency_key)",
              openapi_extra={"requestBody": PAYMENT_BODY},
-             responses={200: json_schema_response("the ledger entry"), **errors(404, 409, 422)})
-def pay(request: Request, order_id: str, raw: bytes = Depends(raw_body),
-        key: KeyInfo = Depends(require("evaluator"))) -> Response:
-    return _json(ledger(request).act(order_id, raw, key.name))
+             responses={200: json_schema_response("the ledger entry"),
+                        **errors(404, 409, body=True)})
+def pay(request: Request, order_id: OrderId, key: KeyInfo = Depends(require("evaluator")),
+        raw: bytes = Depends(raw_body)) -> Response:
+    body = store.json_object(raw, "a payment request", "BAD_PAYMENT", fields=store.PAYMENT)
+    return _json(ledger(request).act(order_id, body, key.name))
 
 
 @router.get("/v1/orders/{order_id}/payments", summary="The payment ledger and its balance",
             responses={200: json_schema_response("balance and entries"), **errors(404, 409)})
-def payments(request: Request, order_id: str,
+def payments(request: Request, order_id: OrderId,
              key: KeyInfo = Depends(require("evaluator"))) -> Response:
     return _json(ledger(request).balance(order_id))
 
 
 @router.get("/v1/orders/{order_id}/invoices", summary="The order's invoices, one per shipment",
             responses={200: json_schema_response("invoices"), **errors()})
-def invoices(request: Request, order_id: str,
+def invoices(request: Request, order_id: OrderId,
              key: KeyInfo = Depends(require("evaluator"))) -> Response:
     return _json(billing.invoices_of(request.app.state.ctx.db, order_id))
 
@@ -73,10 +75,12 @@ def invoice(request: Request, number: str,
 @router.post("/v1/orders/{order_id}/returns",
              summary="Authorise a return (idempotent on its id): policy, refund, restock",
              responses={200: json_schema_response("the return authorisation"),
-                        **errors(404, 409, 422)})
-def create_return(request: Request, order_id: str, raw: bytes = Depends(raw_body),
-                  key: KeyInfo = Depends(require("evaluator"))) -> Response:
+                        **errors(404, 409, body=True)})
+def create_return(request: Request, order_id: OrderId,
+                  key: KeyInfo = Depends(require("evaluator")),
+                  raw: bytes = Depends(raw_body)) -> Response:
     from ordinance.adapters import returns
 
-    return _json(returns.authorise(orchestrator(request), ledger(request), order_id, raw,
+    body = store.json_object(raw, "a return", "BAD_RETURN", fields=store.RETURN)
+    return _json(returns.authorise(orchestrator(request), ledger(request), order_id, body,
                                    key.name))

@@ -1,26 +1,34 @@
 """Webhook doors: subscriptions, the outbox, and a delivery run (adapters/webhooks.py)."""
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from ordinance.adapters import webhooks
+from ordinance.adapters import store, webhooks
 from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import require
-from .routes_decisions import errors, json_schema_response
+from .routes_decisions import errors, json_schema_response, raw_body
 from .routes_events import _json, orchestrator
 
 router = APIRouter(tags=["webhooks"])
 
+SUBSCRIPTION = {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["url", "secret"],
+    "properties": {"url": {"type": "string", "format": "uri", "maxLength": 2000},
+                   "secret": {"type": "string", "minLength": 16, "maxLength": 200},
+                   "topics": {"type": "array", "minItems": 1,
+                              "items": {"enum": list(webhooks.TOPICS)}}}}}}}
+
 
 @router.post("/v1/webhooks", status_code=201,
              summary="Subscribe a URL to status changes and alerts (signed, retried)",
-             responses={201: json_schema_response("the subscription"), **errors(422)})
-def subscribe(request: Request, body: Any = Body(None),
-              key: KeyInfo = Depends(require("admin"))) -> Response:
+             openapi_extra={"requestBody": SUBSCRIPTION},
+             responses={201: json_schema_response("the subscription"), **errors(body=True)})
+def subscribe(request: Request, key: KeyInfo = Depends(require("admin")),
+              raw: bytes = Depends(raw_body)) -> Response:
+    body = store.json_object(raw, "a subscription ({url, secret, topics})", "BAD_WEBHOOK",
+                             fields=store.WEBHOOK)
     return _json(webhooks.subscribe(request.app.state.ctx.db, body,
                                     orchestrator(request).clock.now()), 201)
 

@@ -9,7 +9,15 @@
                            process is seen at once).
 `ORDINANCE_MAX_UPLOAD`     largest rule-set archive accepted, in bytes (default 20 MB).
 `ORDINANCE_MAX_BODY`       largest decision or order request, in bytes (default 5 MB).
+`ORDINANCE_MAX_LINES`      most lines in one order (default 2000); more: 413 TOO_MANY_LINES.
+`ORDINANCE_MAX_ITEMS`      most items in any one JSON list of a request body, and most keys in
+                           one object (default 10000); more: 413 TOO_MANY_ITEMS.
+`ORDINANCE_EVAL_TIMEOUT`   seconds one request's evaluation may take (default 10); past it the
+                           answer is 503 EVALUATION_TIMEOUT and nothing is stored.
+`ORDINANCE_EVAL_THREADS`   threads that evaluate orders, off the event loop (default 8).
 `ORDINANCE_AUTO_MIGRATE`   "0" to skip applying migrations at start-up.
+
+The limits are in docs/operations.md ("Limits").
 """
 from __future__ import annotations
 
@@ -33,6 +41,10 @@ class Settings:
     max_body_bytes: int = 5 * 1024 * 1024
     max_unpacked_bytes: int = 100 * 1024 * 1024
     max_files: int = 2000
+    max_lines: int = 2000
+    max_items: int = 10000
+    eval_timeout: float = 10.0
+    eval_threads: int = 8
     auto_migrate: bool = True
     log_batch_max: int = 256
 
@@ -50,6 +62,12 @@ class Settings:
             values["max_upload_bytes"] = int(env["ORDINANCE_MAX_UPLOAD"])
         if env.get("ORDINANCE_MAX_BODY"):
             values["max_body_bytes"] = int(env["ORDINANCE_MAX_BODY"])
+        for name, attr, kind in (("ORDINANCE_MAX_LINES", "max_lines", int),
+                                 ("ORDINANCE_MAX_ITEMS", "max_items", int),
+                                 ("ORDINANCE_EVAL_TIMEOUT", "eval_timeout", float),
+                                 ("ORDINANCE_EVAL_THREADS", "eval_threads", int)):
+            if env.get(name):
+                values[attr] = kind(env[name])
         if env.get("ORDINANCE_AUTO_MIGRATE") == "0":
             values["auto_migrate"] = False
         values.update({k: v for k, v in overrides.items() if v is not None})
