@@ -329,12 +329,30 @@ def _all(ctx: Any, items: Any, f: Callable[[Any], Any]) -> bool:
 
 
 @function("screen", 2, 2, "The best match score (0 to 1) of a name against the `name` and "
-          "`aliases` of a reference table (SPEC section 5).",
+          "`aliases` of a reference table (SPEC section 5; docs/design/screening.md).",
           'screen("ACME TRADING, LLC", "denied_parties")', "1", table_arg=1)
 def _screen(ctx: Any, text: Any, table: Any) -> Decimal:
     if text is None:
         return D(0)
+    return screening.best_score(_text("screen", text), _screened("screen", ctx, table),
+                                ctx.screen_cache(table))
+
+
+@function("screen_match", 2, 2, "The listed row that gives `screen`'s score, as an object: the "
+          "row's columns (`name`, `aliases`, `list`, `program`, `source_id`, ...) plus `matched` "
+          "(the listed name or alias that matched) and `score`; null when no listed name shares "
+          "a word with the text, or for null.",
+          'screen_match("ACME TRADING, LLC", "denied_parties").matched', "Acme Trading LLC",
+          table_arg=1)
+def _screen_match(ctx: Any, text: Any, table: Any) -> Any:
+    if text is None:
+        return None
+    return screening.best_match(_text("screen_match", text),
+                                _screened("screen_match", ctx, table), ctx.screen_cache(table))
+
+
+def _screened(fn: str, ctx: Any, table: Any) -> list[Any]:
     rows = ctx.ref.tables.get(table) if table.__class__ is str else None
     if rows is None:
-        raise RuleError(f"screen() needs the name of a reference table, got {show(table)}")
-    return screening.best_score(_text("screen", text), rows.rows, ctx.screen_cache(table))
+        raise RuleError(f"{fn}() needs the name of a reference table, got {show(table)}")
+    return rows.rows  # type: ignore[no-any-return]
