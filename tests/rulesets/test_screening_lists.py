@@ -103,3 +103,13 @@ def test_cli_reports_unreadable_files(tmp_path: Path, capsys) -> None:  # type: 
     bad.write_text("<export><unclosed>")
     assert main(["reference", "import-eu", str(bad)]) == 2
     assert "import-eu" in capsys.readouterr().err
+
+
+def test_the_shipped_tables_have_the_importers_columns() -> None:
+    """The acme tables and an import are interchangeable: the same columns, in order."""
+    from ordinance.adapters.screening_lists import COLUMNS
+    root = Path(__file__).resolve().parents[2] / "rulesets"
+    for rs in ("acme", "acme-candidate"):
+        with open(root / rs / "reference" / "denied_parties.csv", newline="",
+                  encoding="utf-8") as f:
+            assert next(csv.reader(f)) == list(COLUMNS)
