@@ -170,19 +170,23 @@ class Ledger:
             pricing.get("currency") or ""), f"{row[1]}@{row[2]}" if row else ""
 
     def methods(self, ruleset: str) -> dict[str, str]:
-        """The payment methods of the rule set NAME@DIGEST (the active one when that is no
-        longer stored); none without rule sets."""
+        """The payment methods of the rule set NAME@DIGEST that decided the order; the active
+        rule set's when that one is no longer stored or has no payment_methods table (an order
+        decided before the table existed); none without rule sets."""
         rulesets = getattr(self.orchestrator, "rulesets", None)
         if rulesets is None:
             return {}
+        out: dict[str, str] = {}
         try:
-            rs = rulesets.resolve(ruleset or None)
+            out = methods_of(getattr(rulesets.resolve(ruleset), "reference", None))
         except (NotFound, Invalid):
+            pass
+        if not out:
             try:
-                rs = rulesets.resolve(None)
+                out = methods_of(getattr(rulesets.resolve(None), "reference", None))
             except Conflict:
-                return {}
-        return methods_of(getattr(rs, "reference", None))
+                pass
+        return out
 
     def balance(self, order_id: str) -> dict[str, Any]:
         with self.db.session() as s:

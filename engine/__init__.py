@@ -10,12 +10,15 @@ from pathlib import Path
 
 from .diagnostics import Code, Diagnostic, RuleSetInvalid, Span
 from .evaluate import CompiledRuleSet, Decision, evaluate_pair
-from .orders import BadOrder, dumps, parse_json, parse_order, validate_order
+from .budget import DEFAULT_MAX_STEPS
+from .orders import MAX_ITEMS, MAX_LINES, BadOrder, OrderTooLarge, dumps, parse_json, \
+    parse_order, validate_order
 from .ruleset import PHASES, check_dir, digest_of
 
 __all__ = ["check", "load", "CompiledRuleSet", "Decision", "Diagnostic", "RuleSetInvalid",
            "BadOrder", "parse_order", "parse_json", "validate_order", "dumps", "digest_of",
-           "PHASES", "Code", "Span", "evaluate_pair"]
+           "PHASES", "Code", "Span", "evaluate_pair", "OrderTooLarge", "DEFAULT_MAX_STEPS",
+           "MAX_LINES", "MAX_ITEMS"]
 
 
 def check(path: str | Path) -> list[Diagnostic]:
@@ -24,9 +27,10 @@ def check(path: str | Path) -> list[Diagnostic]:
     return diags
 
 
-def load(path: str | Path) -> CompiledRuleSet:
-    """The compiled rule set; raises RuleSetInvalid with every diagnostic when it has errors."""
+def load(path: str | Path, max_steps: int = DEFAULT_MAX_STEPS) -> CompiledRuleSet:
+    """The compiled rule set; raises RuleSetInvalid with every diagnostic when it has errors.
+    `max_steps` is each decision's evaluation budget (engine/budget.py)."""
     model, diags, has_errors = check_dir(path)
     if has_errors:
         raise RuleSetInvalid(diags)
-    return CompiledRuleSet(model, digest_of(path), str(path))
+    return CompiledRuleSet(model, digest_of(path), str(path), max_steps)

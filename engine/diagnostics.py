@@ -50,6 +50,8 @@ class Code(str, enum.Enum):
     NEVER_FIRES = "NEVER_FIRES"
     DIVISION_BY_ZERO = "DIVISION_BY_ZERO"
     LIMIT = "LIMIT"
+    UNSUPPORTED_REGEX = "UNSUPPORTED_REGEX"
+    QUADRATIC = "QUADRATIC"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from .actions import Assign
+from .budget import DEFAULT_MAX_STEPS, BudgetExceeded, DecisionStopped
 from .functions import parse_date
 from .packrun import ERRORS, compile_pack
 from .pricing import Pricing, line_id, plain, same_pricing
@@ -41,8 +42,10 @@ def _copy(o: Any) -> Any:
 class CompiledRuleSet:
     """Immutable after construction; share it between threads, rebuild it per process."""
 
-    def __init__(self, model: Model, digest: str, path: str):
+    def __init__(self, model: Model, digest: str, path: str,
+                 max_steps: int = DEFAULT_MAX_STEPS):
         self.model = model
+        self.max_steps = max_steps  # each decision's evaluation budget (engine/budget.py)
         self.name = model.name
         self.version = model.version
         self.digest = digest
@@ -142,6 +145,8 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
     `fresh`: the order is the caller's to give away (just parsed, not read again): it becomes
     the decisions' order, defaulted in place, instead of a copy."""
     as_of = as_of or _as_of(order)
+    if a.max_steps != b.max_steps:  # a shared pack charges its steps to both budgets
+        return a.evaluate(order, as_of, stock=stock_a), b.evaluate(order, as_of, stock=stock_b)
     first = State(a, order if fresh else _copy(order), as_of, stock_a)
     second = State(b, {}, as_of, stock_b)  # takes first's state before it runs anything
     equal: bool | None = True  # whether the states agree (None: not known, compare)
@@ -247,6 +252,15 @@ def _pair_plan(a: CompiledRuleSet, b: CompiledRuleSet) -> list[Any]:
     return plan
 
 
+def _rule_place(rs: CompiledRuleSet, qid: str) -> str:
+    """FILE:LINE:COL of a rule (for the budget error; looked up only then)."""
+    for pack in rs.model.packs:
+        for rule in pack.rules:
+            if rule.qid == qid:
+                return str(rule.span)
+    return "?"
+
+
 def _as_of(order: dict[str, Any]) -> datetime.date:
     od = order.get("order_date")
     return (parse_date(od) if isinstance(od, str) else None) or datetime.date.today()
@@ -305,6 +319,10 @@ class State:
         self.rule = ""
         self.phase = ""
         self.line_index: int | None = None
+        self.steps = 0  # the budget (engine/budget.py): steps spent, and the most allowed
+        self.max_steps = rs.max_steps
+        self.stopped = False  # the budget ended the decision
+        self.memo: dict[Any, Any] = {}  # results kept per decision (functions._count_by)
 
     # -- sharing phases between two rule sets (evaluate_pair) ------------------------------------
     def same_order(self, other: "State", written: Iterable[dict[str, Writes]]) -> bool:
@@ -339,8 +357,11 @@ class State:
         lines = self.order.get("lines")
         self.lines = lines if lines.__class__ is list else []
         self.phase = phase
-        if pack.active(self.as_of):
-            self.rs.runners[pack.id](self)
+        if pack.active(self.as_of) and not self.stopped:
+            try:
+                self.rs.runners[pack.id](self)
+            except DecisionStopped:
+                self.stop()
         self.phase = ""
 
     def adopt(self, other: "State", copy_order: bool = True) -> None:
@@ -357,6 +378,9 @@ class State:
         self.fired = list(other.fired)
         self._fired = set(other._fired)
         self.early_block = other.early_block
+        self.steps, self.stopped = other.steps, other.stopped
+        if other.stopped:
+            self.pricing = other.pricing
         pricing = other.pricing
         if pricing is not None:
             self.pricing = pricing if pricing.final is not None else pricing.copy()
@@ -445,6 +469,8 @@ class State:
         for phase, packs in self.rs.plan:
             if phase not in phases:
                 continue
+            if self.stopped:
+                break
             lines = self.order.get("lines")
             self.lines: list[dict[str, Any]] = lines if lines.__class__ is list else []
             if phase in ("pricing", "sourcing", "approval"):
@@ -459,9 +485,13 @@ class State:
                 self.pricing_dirty = False
             self.phase = phase
             runners = self.rs.runners
-            for pack in packs:
-                if pack.active(self.as_of):
-                    runners[pack.id](self)
+            try:
+                for pack in packs:
+                    if pack.active(self.as_of):
+                        runners[pack.id](self)
+            except DecisionStopped:
+                self.stop()
+                break
             if phase == "pricing" and self.pricing is not None:
                 self.finish_pricing()
         self.phase = ""
@@ -474,7 +504,8 @@ class State:
         self.line_views = [LinePricingView(lp) for lp in self.pricing.lines]
 
     def finish_pricing(self) -> None:
-        assert self.pricing is not None
+        if self.pricing is None:  # the budget stopped the decision in pricing
+            return
         for lp in self.pricing.lines:
             if not lp.priced:
                 self.errors.append({"rule": None, "phase": "pricing", "code": "NO_PRICE",
@@ -537,6 +568,23 @@ class State:
         if self.line_index is not None:
             entry["line_id"] = line_id(self.lines[self.line_index], self.line_index)
         self.errors.append(entry)
+        if exc.__class__ is BudgetExceeded:
+            entry["message"] = f"{_rule_place(self.rs, self.rule)}: {entry['message']}"
+            raise DecisionStopped
+
+    def over_budget(self, rule: str) -> None:
+        """A pack charged the steps of `rule` past the budget: the decision ends there."""
+        self.rule, self.line_index = rule, None
+        self.rule_error(BudgetExceeded(self.max_steps))
+
+    def stop(self) -> None:
+        """Ends the decision after its budget error: no later pack or phase runs, and a
+        pricing the budget interrupted is dropped (the decision's pricing is null)."""
+        self.stopped = True
+        self.line_index = None
+        self.S["line"] = None
+        if self.pricing is not None and self.pricing.final is None:
+            self.pricing = None
 
     def mark(self, rule: Rule) -> None:
         if rule.qid not in self._fired:
@@ -556,7 +604,8 @@ class State:
         if self.sourcing_ran:
             sourcing = [self.sourced[i] for i in sorted(self.sourced)]
         return Decision(self.rs, self.order, self.as_of, status, self.violations, self.holds,
-                        self.pricing, sourcing, self.approvals, self.fired, self.errors)
+                        self.pricing, sourcing, self.approvals, self.fired, self.errors,
+                        self.steps)
 
 
 @dataclass
@@ -572,6 +621,7 @@ class Decision:
     approvals: list[dict[str, Any]]
     fired: list[str]
     errors: list[dict[str, Any]]
+    steps: int = 0  # of the evaluation budget spent (engine/budget.py); not in the JSON
 
     @property
     def order_id(self) -> Any:

@@ -27,7 +27,8 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 
 from . import values as V
 from .diagnostics import Code, Diagnostics, Span
-from .functions import FUNCTIONS, compile_regex
+from .budget import metered_items, metered_member, metered_not_member
+from .functions import FUNCTIONS, RegexRefused, compile_regex
 
 MAX_LENGTH = 4000
 
@@ -268,9 +269,9 @@ _INLINE_AGGREGATES = {"sum": ("_sum_of", "[]"), "count": ("_count_of", "[]"),
 _HELPERS: dict[str, Any] = {
     "_get": V.get, "_index": V.index, "_add": V.add, "_sub": V.sub, "_mul": V.mul,
     "_div": V.div, "_mod": V.mod, "_neg": V.neg, "_lt": V.lt, "_le": V.le, "_gt": V.gt,
-    "_ge": V.ge, "_eq": V.eq, "_ne": V.ne, "_in": V.member, "_notin": V.not_member,
-    "_truthy": V.truthy, "_dict": dict, "_D": Decimal, "_str": str,
-    "_items": V.items, "_sum_of": V.sum_of, "_count_of": V.count_of, "_any_of": V.any_of,
+    "_ge": V.ge, "_eq": V.eq, "_ne": V.ne, "_in": metered_member,
+    "_notin": metered_not_member, "_truthy": V.truthy, "_dict": dict, "_D": Decimal, "_str": str,
+    "_items": metered_items, "_sum_of": V.sum_of, "_count_of": V.count_of, "_any_of": V.any_of,
     "_all_of": V.all_of,
 }
 _CMP = {"<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge", "==": "_eq", "!=": "_ne"}
@@ -361,8 +362,8 @@ class _Compiler:
             a, b = n.args
             self.literal_kinds(n, a, b)
             return self.compare(n.value, a, b, lam)
-        if k in ("in", "notin"):
-            return f"_{k}({self.gen(n.args[0], lam)}, {self.gen(n.args[1], lam)})"
+        if k in ("in", "notin"):  # X: a search of a long list spends budget steps
+            return f"_{k}(X, {self.gen(n.args[0], lam)}, {self.gen(n.args[1], lam)})"
         if k == "arith":
             a, b = n.args
             if n.value in "/%" and b.kind == "lit" and isinstance(b.value, Decimal) \
@@ -456,8 +457,8 @@ class _Compiler:
                 and isinstance(n.args[1].value, str):
             try:
                 compile_regex(n.args[1].value)
-            except ValueError as exc:
-                self.report(Code.BAD_VALUE, n.args[1].pos, str(exc))
+            except RegexRefused as exc:
+                self.report(Code(exc.code), n.args[1].pos, str(exc), exc.hint)
         if fn.table_arg is not None and argc > fn.table_arg:
             t = n.args[fn.table_arg]
             if t.kind != "lit" or not isinstance(t.value, str):
@@ -467,6 +468,15 @@ class _Compiler:
                 self.report(Code.REFERENCE, t.pos, f"unknown reference table '{t.value}'")
             else:
                 self.reads.add(t.value)
+        memo = fn.name == "count_by" and _kept_per_decision(n)
+        if fn.lambda_arg is not None and not memo and (lam or "line" in self.scope.names) \
+                and _over_lines(n.args[0]):
+            where = "per line" if lam == 0 else "per element of the outer list"
+            self.report(Code.QUADRATIC, n.pos, f"{fn.name}() over order.lines computes over "
+                        f"all lines once {where}: quadratic in the number of lines",
+                        "test it once in an order-level rule (no for_each), or look the line "
+                        "up in count_by(order.lines, ...), computed once per decision",
+                        warning=True)
         if fn.name in _INLINE_AGGREGATES:
             # the element expression runs inside one comprehension, not one call per element;
             # sum and count evaluate every element (a list), any and all stop early (a generator)
@@ -475,7 +485,7 @@ class _Compiler:
             helper, bracket = _INLINE_AGGREGATES[fn.name]
             t = self.tmp()  # a comprehension's iterable may not hold `:=`: bind it before
             comp = f"{body} for it{lam} in {t}"
-            return (f"({helper}({bracket[0]}{comp}{bracket[1]}) if ({t} := _items({items}, "
+            return (f"({helper}({bracket[0]}{comp}{bracket[1]}) if ({t} := _items(X, {items}, "
                     f"{self.const(fn.name)})) is not None else None)")
         parts = []
         for i, a in enumerate(n.args):
@@ -483,7 +493,37 @@ class _Compiler:
                 parts.append(f"(lambda it{lam}: {self.gen(a, lam + 1)})")
             else:
                 parts.append(self.gen(a, lam))
+        if memo:
+            parts.append(self.const(object()))  # the call's own key in the decision's memo
         return f"f{_FN_INDEX[fn.name]}(X{''.join(', ' + p for p in parts)})"
+
+
+_MEMO_NAMES = frozenset({"it", "order", "customer", "ref"})
+
+
+def _names(n: N) -> set[str]:
+    out = {n.value} if n.kind == "name" else set()
+    for a in n.args:
+        out |= _names(a)
+    return out
+
+
+def _kept_per_decision(call: N) -> bool:
+    """Whether a `count_by` call depends only on its list (a path of the order or the
+    reference tables, not of the line) and on data that only defaulting changes: then it is
+    computed once per decision and list (functions._count_by)."""
+    path = _path_text(call.args[0])
+    return path is not None and not path.startswith("line") \
+        and _names(call.args[1]) <= _MEMO_NAMES
+
+
+def _over_lines(n: N) -> bool:
+    """Whether a list argument is, or is made from, `order.lines`."""
+    if _path_text(n) in ("order.lines", "order['lines']"):
+        return True
+    if n.kind in ("get", "index"):
+        return False  # a part of the lines (order.lines[0].parts), not all of them
+    return any(_over_lines(a) for a in n.args)
 
 
 def _position(text: str, span: Span, pos: int, offset: int) -> Span:

@@ -14,11 +14,17 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Callable
 
+import re2  # type: ignore[import-untyped]
+
 from . import screening
 from . import values as V
+from .budget import spend
 from .values import DATE, D, RuleError, Table, kind, show
 
-MAX_REGEX = 300
+MAX_REGEX = 300  # characters of a pattern
+MAX_REGEX_PROGRAM = 5000  # instructions of its compiled RE2 program
+MAX_REGEX_MEMORY = 8 << 20  # bytes RE2 may use for one pattern (its DFA falls back past it)
+MAX_MATCHED = 10_000  # characters of a text that `matches` reads
 
 
 @dataclass(frozen=True)
@@ -114,35 +120,100 @@ def _endswith(ctx: Any, s: Any, p: Any) -> bool:
     return _text("endswith", s).endswith(_text("endswith", p))
 
 
-_REGEX_CACHE: dict[str, re.Pattern[str]] = {}
+class RegexRefused(ValueError):
+    """A pattern `matches` will not run: `code` is a diagnostic code (BAD_VALUE, LIMIT,
+    UNSUPPORTED_REGEX) and `hint` says what to write instead."""
+
+    def __init__(self, message: str, code: str, hint: str | None = None):
+        super().__init__(message)
+        self.code, self.hint = code, hint
 
 
-def compile_regex(pattern: str) -> re.Pattern[str]:
-    """Compiles a pattern once; raises ValueError for an invalid or over-long pattern."""
-    cached = _REGEX_CACHE.get(pattern)
-    if cached is not None:
-        return cached
-    if len(pattern) > MAX_REGEX:
-        raise ValueError(f"regular expression longer than {MAX_REGEX} characters")
+# RE2 matches in time linear in the text, whatever the pattern (no backtracking); it has no
+# backreferences, lookaround, atomic groups or possessive quantifiers. Patterns that Python's
+# `re` accepts but RE2 does not are refused with a hint instead of running in another dialect.
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # the engine prints nothing: the error is returned
+_RE2_OPTIONS.max_mem = MAX_REGEX_MEMORY
+_UNSUPPORTED = (
+    (re.compile(r"\\[1-9]|\(\?P="), "a backreference (\\1, (?P=name))",
+     "RE2 runs in linear time and has no backreferences: compare the two parts with == in "
+     "the expression instead"),
+    (re.compile(r"\(\?<?[=!]"), "a lookahead or lookbehind ((?=...), (?!...), (?<=...), (?<!...))",
+     "RE2 has no lookaround: match the text with one pattern and test the other condition "
+     "with a second matches(...) or not matches(...)"),
+    (re.compile(r"\(\?>|[*+?}]\+"), "an atomic group or a possessive quantifier",
+     "RE2 never backtracks, so (?>...) and *+ ++ ?+ are not needed: drop them"),
+    (re.compile(r"\\Z"), "\\Z", "write \\z (end of text) instead of \\Z"),
+)
+_REGEX_CACHE: dict[str, Any] = {}
+
+
+def _refusal(pattern: str, re2_message: str) -> tuple[str, str, str | None]:
     try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression: {exc}") from None
-    if len(_REGEX_CACHE) < 1000:
-        _REGEX_CACHE[pattern] = compiled
+        re.compile(pattern)
+    except (re.error, RecursionError, OverflowError) as exc:
+        return f"invalid regular expression: {exc}", "BAD_VALUE", None
+    for probe, what, hint in _UNSUPPORTED:
+        if probe.search(pattern):
+            return (f"regular expression uses {what}, which RE2 does not support",
+                    "UNSUPPORTED_REGEX", hint)
+    if "repetition size" in re2_message:
+        return (f"regular expression repeats more than 1000 times ({re2_message})",
+                "UNSUPPORTED_REGEX", "RE2 allows counts up to {1000}, nested counts "
+                "multiplied: match a shorter piece, or test len(...)")
+    return (f"regular expression not supported by RE2: {re2_message}", "UNSUPPORTED_REGEX",
+            "the dialect is RE2's: see docs/rule-language.md, 'Regular expressions'")
+
+
+def compile_regex(pattern: str) -> Any:
+    """Compiles a pattern once with RE2; raises RegexRefused for a pattern that is invalid,
+    unsupported by RE2, longer than MAX_REGEX characters or compiles to more than
+    MAX_REGEX_PROGRAM instructions. Refusals are kept too: a computed pattern that fails
+    fails fast on the next line."""
+    cached = _REGEX_CACHE.get(pattern)
+    if cached is None:
+        cached = _compile_regex(pattern)
+        if len(_REGEX_CACHE) < 1000:
+            _REGEX_CACHE[pattern] = cached
+    if cached.__class__ is tuple:
+        raise RegexRefused(*cached)  # a fresh exception: a raised one keeps its traceback
+    return cached
+
+
+def _compile_regex(pattern: str) -> Any:
+    """The compiled pattern, or why it is refused: (message, code, hint)."""
+    if len(pattern) > MAX_REGEX:
+        return (f"regular expression longer than {MAX_REGEX} characters", "LIMIT",
+                "test a shorter pattern, or split the test in two")
+    try:
+        compiled = re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error as exc:
+        message = exc.args[0] if exc.args else ""
+        if isinstance(message, bytes):
+            message = message.decode("utf-8", "replace")
+        return _refusal(pattern, str(message))
+    if compiled.programsize > MAX_REGEX_PROGRAM:
+        return (f"regular expression too large: it compiles to {compiled.programsize} RE2 "
+                f"instructions (at most {MAX_REGEX_PROGRAM})", "LIMIT",
+                "large counted repetitions and Unicode classes (\\p{L}) make a program "
+                "large: simplify the pattern")
     return compiled
 
 
-@function("matches", 2, 2, "Whether the text matches the regular expression anywhere "
-          "(Python `re` syntax; false for null).", 'matches("SO-1001", "^SO-[0-9]+$")', "true")
+@function("matches", 2, 2, "Whether the text matches the regular expression anywhere (RE2 "
+          "syntax, linear time: no backreferences or lookaround; `\\d`, `\\w`, `\\s` are "
+          "ASCII; false for null).", 'matches("SO-1001", "^SO-[0-9]+$")', "true")
 def _matches(ctx: Any, s: Any, pattern: Any) -> bool:
     if s is None or pattern is None:
         return False
     try:
         rx = compile_regex(_text("matches", pattern))
-    except ValueError as exc:
-        raise RuleError(f"matches(): {exc}") from None
-    return rx.search(_text("matches", s)[:10_000]) is not None
+    except RegexRefused as exc:
+        raise RuleError(f"matches(): {exc}" + (f"; {exc.hint}" if exc.hint else ""),
+                        code="RULE_ERROR" if exc.code == "BAD_VALUE" else "UNSUPPORTED_REGEX") \
+            from None
+    return rx.search(_text("matches", s)[:MAX_MATCHED]) is not None
 
 
 def quantize(x: Decimal, places: int) -> Decimal:
@@ -177,8 +248,12 @@ def _ceil(ctx: Any, x: Any) -> Any:
     return None if x is None else _number("ceil", x).to_integral_value(ROUND_CEILING)
 
 
-def _extreme(fn: str, args: tuple[Any, ...], pick: Callable[..., Any]) -> Any:
-    values = list(args[0]) if len(args) == 1 and args[0].__class__ is list else list(args)
+def _extreme(ctx: Any, fn: str, args: tuple[Any, ...], pick: Callable[..., Any]) -> Any:
+    if len(args) == 1 and args[0].__class__ is list:
+        spend(ctx, len(args[0]))
+        values = list(args[0])
+    else:
+        values = list(args)
     values = [v for v in values if v is not None]
     if not values:
         return None
@@ -191,13 +266,13 @@ def _extreme(fn: str, args: tuple[Any, ...], pick: Callable[..., Any]) -> Any:
 @function("min", 1, None, "The smallest of its arguments (or of one list); nulls are skipped.",
           "min(3, 1, 2)", "1")
 def _min(ctx: Any, *args: Any) -> Any:
-    return _extreme("min", args, min)
+    return _extreme(ctx, "min", args, min)
 
 
 @function("max", 1, None, "The largest of its arguments (or of one list); nulls are skipped.",
           "max(3, 1, 2)", "3")
 def _max(ctx: Any, *args: Any) -> Any:
-    return _extreme("max", args, max)
+    return _extreme(ctx, "max", args, max)
 
 
 @function("abs", 1, 1, "The absolute value.", "abs(-4.5)", "4.5")
@@ -326,6 +401,41 @@ def _any(ctx: Any, items: Any, f: Callable[[Any], Any]) -> bool:
           "all([1, 5], it > 0)", "true", lambda_arg=1)
 def _all(ctx: Any, items: Any, f: Callable[[Any], Any]) -> bool:
     return V.all_of(f(it) for it in V.items(items, "all"))
+
+
+_MEMO_PHASES = frozenset({"validation", "compliance", "pricing", "sourcing", "approval"})
+
+
+@function("count_by", 2, 2, "An object from each value of `expr` (with `it` the element), "
+          "written as text, to how many elements have it; nulls are skipped. Over a list of "
+          "the order (`order.lines`), with `expr` reading only `it`, `order`, `customer` and "
+          "`ref`, it is computed once per decision after defaulting, so a per-line rule may "
+          "look a line up in it: `count_by(order.lines, it.sku)[text(line.sku)] > 1`.",
+          'count_by(["A-1", "B-2", "A-1"], it)["A-1"]', "2", lambda_arg=1)
+def _count_by(ctx: Any, items: Any, f: Callable[[Any], Any], site: Any = None) -> Any:
+    """`site` (from the compiler) marks a call whose result depends only on the list: it is
+    kept per decision, keyed by the call and the list (held, so its id is not reused). Only
+    defaulting writes the order, so outside it a list the order holds does not change."""
+    lst = V.items(items, "count_by")
+    memo = getattr(ctx, "memo", None) if site is not None else None
+    if memo is not None and getattr(ctx, "phase", "") in _MEMO_PHASES:
+        kept = memo.get((site, id(lst)))
+        if kept is not None and kept[0] is lst:
+            return kept[1]
+    else:
+        memo = None
+    spend(ctx, len(lst))
+    counts: dict[str, int] = {}
+    for it in lst:
+        k = f(it)
+        if k is None:
+            continue
+        k = k if k.__class__ is str else V.render(k)
+        counts[k] = counts.get(k, 0) + 1
+    out = {k: D(n) for k, n in counts.items()}
+    if memo is not None:
+        memo[(site, id(lst))] = (lst, out)
+    return out
 
 
 @function("screen", 2, 2, "The best match score (0 to 1) of a name against the `name` and "

@@ -20,6 +20,8 @@ MAX_DEPTH = 32
 MAX_EXPONENT = 30  # numbers beyond 1e30 are no order's money or quantity
 MAX_DIGITS = 28  # significant digits of a number (values.DIVISION_DIGITS)
 MAX_BYTES = 16 * 1024 * 1024
+MAX_LINES = 10_000  # lines of one order: 20 times the most an ACME channel takes (EDI, 500)
+MAX_ITEMS = 10_000  # items of any other list of an order
 
 
 class BadOrder(Exception):
@@ -27,6 +29,21 @@ class BadOrder(Exception):
         self.path = path
         self.message = message
         super().__init__(f"{path}: {message}")
+
+
+class OrderTooLarge(BadOrder):
+    """An order over a limit it is read with: `limit` names it (max_lines, max_items),
+    `maximum` is its value. A service answers it as too large (413) rather than invalid."""
+
+    def __init__(self, path: str, limit: str, maximum: int, count: int, what: str):
+        self.limit, self.maximum = limit, maximum
+        super().__init__(path, f"{count:,} {what}: more than the {maximum:,} allowed "
+                         f"({limit})")
+
+
+def _too_many(v: list[Any], path: str, max_items: int) -> None:
+    if len(v) > max_items and path != "$.lines":  # the lines have their own limit
+        raise OrderTooLarge(path, "max_items", max_items, len(v), "items in one list")
 
 
 def _number(text: str) -> Decimal:
@@ -111,27 +128,30 @@ def parse_json(text: str | bytes) -> Any:
             from None
 
 
-def parse_order(text: str | bytes) -> dict[str, Any]:
+def parse_order(text: str | bytes, max_lines: int = MAX_LINES,
+                max_items: int = MAX_ITEMS) -> dict[str, Any]:
     """An order from JSON text. The parsed object is fresh and its numbers are already exact
     and in range, so it is checked in place rather than copied."""
-    return validate_order(parse_json(text), fresh=True)
+    return validate_order(parse_json(text), fresh=True, max_lines=max_lines,
+                          max_items=max_items)
 
 
-def _check_depth(v: Any, path: str, depth: int) -> None:
+def _check_depth(v: Any, path: str, depth: int, max_items: int = MAX_ITEMS) -> None:
     if depth > MAX_DEPTH:
         raise BadOrder(path, f"nested deeper than {MAX_DEPTH} levels")
     c = v.__class__
     if c is dict:
         for k, x in v.items():
             if x.__class__ is dict or x.__class__ is list:
-                _check_depth(x, f"{path}.{k}", depth + 1)
+                _check_depth(x, f"{path}.{k}", depth + 1, max_items)
     elif c is list:
+        _too_many(v, path, max_items)
         for i, x in enumerate(v):
             if x.__class__ is dict or x.__class__ is list:
-                _check_depth(x, f"{path}[{i}]", depth + 1)
+                _check_depth(x, f"{path}[{i}]", depth + 1, max_items)
 
 
-def _plain(v: Any, path: str, depth: int) -> Any:
+def _plain(v: Any, path: str, depth: int, max_items: int = MAX_ITEMS) -> Any:
     """A copy with numbers as Decimal; refuses floats that are not finite and odd types."""
     if depth > MAX_DEPTH:
         raise BadOrder(path, f"nested deeper than {MAX_DEPTH} levels")
@@ -154,10 +174,11 @@ def _plain(v: Any, path: str, depth: int) -> Any:
         for k, x in v.items():
             if not isinstance(k, str):
                 raise BadOrder(path, "object keys must be text")
-            out[k] = _plain(x, f"{path}.{k}", depth + 1)
+            out[k] = _plain(x, f"{path}.{k}", depth + 1, max_items)
         return out
     if isinstance(v, list):
-        return [_plain(x, f"{path}[{i}]", depth + 1) for i, x in enumerate(v)]
+        _too_many(v, path, max_items)
+        return [_plain(x, f"{path}[{i}]", depth + 1, max_items) for i, x in enumerate(v)]
     raise BadOrder(path, f"not a JSON value ({type(v).__name__})")
 
 
@@ -202,16 +223,22 @@ def _json_kind(v: Any) -> str:
     return "a number"
 
 
-def validate_order(obj: Any, fresh: bool = False) -> dict[str, Any]:
+def validate_order(obj: Any, fresh: bool = False, max_lines: int = MAX_LINES,
+                   max_items: int = MAX_ITEMS) -> dict[str, Any]:
     """Checks an order (SPEC section 6); a copy with every number a Decimal, or, for `fresh`
-    JSON from `parse_json`, the same object checked in place."""
+    JSON from `parse_json`, the same object checked in place. An order with more than
+    `max_lines` lines, or a list of more than `max_items` items anywhere else, is refused
+    with OrderTooLarge (before any other work on it)."""
     if not isinstance(obj, dict):
         raise BadOrder("$", f"an order is a JSON object, not {_json_kind(obj)}")
+    lines = obj.get("lines")
+    if isinstance(lines, list) and len(lines) > max_lines:
+        raise OrderTooLarge("$.lines", "max_lines", max_lines, len(lines), "lines")
     if fresh:
-        _check_depth(obj, "$", 0)
+        _check_depth(obj, "$", 0, max_items)
         order: dict[str, Any] = obj
     else:
-        order = _plain(obj, "$", 0)
+        order = _plain(obj, "$", 0, max_items)
     oid = order.get("id")
     if oid is not None and not (isinstance(oid, str) or oid.__class__ is Decimal):
         raise BadOrder("$.id", f"must be text or a number, not {_json_kind(oid)}")

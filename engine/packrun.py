@@ -1,7 +1,9 @@
 """Compiling a pack into one Python function that runs its rules in plan order.
 
 In: a checked `Pack` (rules sorted by priority, each with compiled `when` and actions).
-Out: `run(st)`, which applies every rule of the pack to the decision state `st`.
+Out: `run(st)`, which applies every rule of the pack to the decision state `st`, charging
+each rule's budget steps before it runs (engine/budget.py: one, or one per line; past the
+budget `st.over_budget` ends the decision naming the rule).
 
 Why: a decision applies a few hundred rules (per-line rules once per line); interpreting the
 rule list costs about as much as the conditions themselves. The generated function inlines the
@@ -48,7 +50,8 @@ def _guard_of(rule: Any, guards: dict[Any, int]) -> tuple[Any, int] | None:
 
 
 def compile_pack(pack: Any) -> Callable[[Any], None]:
-    bind: dict[str, Any] = {"_ERRORS": ERRORS, "enumerate": enumerate, "set": set}
+    bind: dict[str, Any] = {"_ERRORS": ERRORS, "enumerate": enumerate, "set": set,
+                            "len": len}
     pricing = pack.phase == "pricing"
     has_stop_lines = any(r.for_each and r.stop for r in pack.rules)
     out = ["def run(st):", "    S = st.S", "    fired = st.fired", "    seen = st._fired"]
@@ -69,9 +72,15 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
         for _, n in line_guards:
             out.append(f"        g{n}.append(gf{n}(S, st))")
         out.append("    S['line'] = None")
+    out.append("    budget = st.max_steps")
     for k, rule in enumerate(pack.rules):
         bind[f"q{k}"] = rule.qid
         bind[f"r{k}"] = rule
+        # the budget (engine/budget.py): a rule costs a step per evaluation, charged before
+        # it runs (a per-line rule, one per line before its loop)
+        out.append(f"    st.steps += {'len(st.lines)' if rule.for_each else '1'}")
+        out.append("    if st.steps > budget:")
+        out.append(f"        st.over_budget(q{k})")
         # which rule and line are running matters only to actions and errors: set then
         where = f"st.rule = q{k}; st.line_index = {'i' if rule.for_each else 'None'}"
         if rule.table is not None:

@@ -243,6 +243,22 @@ def test_the_ledger_refuses_a_method_its_rule_set_does_not_name(orch: Any,
     assert "card, paypal, bank-transfer, cod, invoice" in err["message"]
     assert orch.http("evaluator").get("/v1/orders/PM-BTC/payments").json()["entries"] == []
 
+    # a rule set from before the table: its orders are paid in the active rule set's words
+    (lax / "reference" / "payment_methods.csv").unlink()
+    r = admin.post("/v1/rulesets", content=archive(lax),
+                   headers={"Content-Type": "application/gzip"})
+    assert r.status_code in (200, 201), r.text
+    old = f"{r.json()['name']}@{r.json()['digest']}"
+    for oid, method in (("PM-OLD", "card"), ("PM-OLD-BTC", "bitcoin")):
+        body = orch.order_body(oid, payment={"method": method})
+        r = orch.http("evaluator").post("/v1/orders", json={
+            "order": body, "as_of": "2026-11-20", "ruleset": old})
+        assert r.status_code == 201 and r.json()["decision"]["status"] == "accepted", r.text
+    assert pay(orch, "PM-OLD", action="authorise", amount="1.00", idempotency_key="a",
+               token="tok_visa")["status"] == "approved"
+    r = pay(orch, "PM-OLD-BTC", 422, action="capture", amount="1.00", idempotency_key="k")
+    assert r["error"]["details"]["accepted"] == accepted
+
 
 def _csv_row(table: str, key: str) -> dict[str, str]:
     import csv
