@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ordinance.engine import BadOrder, RuleSetInvalid, check, dumps, load, parse_order
-from ordinance.engine.testing import run_tests
+from ordinance.engine.testing import failure_lines, run_tests
 
 
 def register(sub: Any) -> None:
@@ -187,9 +187,7 @@ def cmd_test(args: argparse.Namespace) -> int:
             if args.verbose:
                 print(f"PASS {case.span.file}:{case.span.line}: {case.name}")
             continue
-        print(f"FAIL {case.span.file}:{case.span.line}: {case.name}")
-        for diff in case.differences:
-            print(f"    {diff}")
+        print("\n".join(failure_lines(case)))
     total, failed = len(report.cases), len(report.failed)
     print(f"{total - failed} passed, {failed} failed")
     fired = len(report.rule_ids) - len(report.never_fired)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .diagnostics import Code, Span
-from .pricing import number
+from .pricing import money, number, percent_of, times
 from .values import D, RuleError, render, show
 
 ACTIONS: dict[str, "ActionKind"] = {}
@@ -255,15 +255,15 @@ class _Adjust:
         if self.per_line:
             lp = st.line_price()
             if self.form == "percent":
-                amount = pricing.money(lp.net * v / 100)
+                amount = percent_of(lp.net, v, pricing.places)
             elif self.form == "amount_per_unit":
-                amount = pricing.money(v * lp.qty())
+                amount = money(times(v, lp.qty()), pricing.places)
             else:
                 amount = pricing.money(v)
             ok = lp.adjust(st.rule, self.kind, self.sign * amount, reason)
         else:
             base = pricing.subtotal()
-            amount = pricing.money(base * v / 100) if self.form == "percent" \
+            amount = percent_of(base, v, pricing.places) if self.form == "percent" \
                 else pricing.money(v)
             ok = pricing.spread(st.rule, self.kind, self.sign * amount, reason)
         if not ok:
@@ -296,7 +296,7 @@ class PriceOverride:
         if v is None:
             return
         lp = st.line_price()
-        new_net = st.pricing.money(number(v, "unit_price") * lp.qty())
+        new_net = money(times(number(v, "unit_price"), lp.qty()), lp.places)
         lp.adjust(st.rule, "override", new_net - lp.net, self.reason(st) if self.reason else "")
 
 
@@ -314,9 +314,12 @@ class Tax:
         if v is None:
             return
         rate = number(v, "tax rate")
+        # a jurisdiction that renders empty ("{order.tax.jurisdiction}" of null) names none
+        jurisdiction = (self.jurisdiction(st) or None) if self.jurisdiction is not None \
+            else None
         lines = [st.line_price()] if self.per_line else st.pricing.lines
         for lp in lines:
-            lp.tax_rates.append(rate)
+            lp.add_tax(rate, jurisdiction, st.rule)
 
 
 @action("recurring", ("pricing",), None, "A recurring charge (month or year, for a term), "
@@ -370,7 +373,8 @@ class Charge:
         if self.tax_rate is not None:
             rate = self.tax_rate.fn(st.S, st)
             if rate is not None:
-                entry["tax"] = pricing.money(entry["amount"] * number(rate, "tax_rate") / 100)
+                entry["tax"] = percent_of(entry["amount"], number(rate, "tax_rate"),
+                                          pricing.places)
         pricing.charges.append(entry)
 
 

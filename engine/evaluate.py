@@ -21,7 +21,7 @@ from .actions import Assign
 from .budget import DEFAULT_MAX_STEPS, BudgetExceeded, DecisionStopped
 from .functions import parse_date
 from .packrun import ERRORS, compile_pack
-from .pricing import Pricing, line_id, plain, same_pricing
+from .pricing import Pricing, line_id, minor_unit_table, plain, same_pricing
 
 from .ruleset import PHASES, Model, Pack, Rule
 from .sourcing import Allocation, Network
@@ -52,10 +52,13 @@ class CompiledRuleSet:
         self.path = path
         self.reference = {name: t.rows for name, t in model.tables.items()}
         self.ref = RefTables(model.tables)
+        # currency -> minor unit, resolved once: ISO 4217 under the rule set's `currencies`
+        self.minor_units = minor_unit_table(model.tables.get("currencies"))
         self.network = Network(model.tables.get("locations"), model.tables.get("inventory"),
                                model.tables.get("lanes"))
         self.plan: list[tuple[str, list[Pack]]] = [(ph, model.plan.get(ph, [])) for ph in PHASES]
         self.rule_ids = [r.qid for _, packs in self.plan for p in packs for r in p.rules]
+        self.rule_places = {r.qid: str(r.span) for p in model.packs for r in p.rules}
         self.runners = {p.id: compile_pack(p) for p in model.packs}
         self.phase_keys = {ph: _phase_key(model, ph) for ph in PHASES}
         self.pack_keys = {p.id: _pack_key(model, p) for p in model.packs}
@@ -241,6 +244,8 @@ def _pair_plan(a: CompiledRuleSet, b: CompiledRuleSet) -> list[Any]:
         packs_a, packs_b = a.model.plan.get(phase, []), b.model.plan.get(phase, [])
         if [p.id for p in packs_a] != [p.id for p in packs_b]:
             break  # the rest runs apart
+        if phase == "pricing" and a.minor_units != b.minor_units:
+            break  # a pricing copied from `a` would round at a's minor units
         plan.append((phase, [(pa, pb, a.pack_keys[pa.id] == b.pack_keys[pb.id],
                               {root: _merge(a.pack_writes[pa.id][root],
                                             b.pack_writes[pb.id][root])
@@ -499,7 +504,7 @@ class State:
     def start_pricing(self) -> None:
         lines = self.order.get("lines")
         self.lines = lines if lines.__class__ is list else []
-        self.pricing = Pricing(self.order.get("currency"), self.lines)
+        self.pricing = Pricing(self.order.get("currency"), self.lines, self.rs.minor_units)
         self.pricing_view = OrderPricingView(self)
         self.line_views = [LinePricingView(lp) for lp in self.pricing.lines]
 
@@ -560,11 +565,13 @@ class State:
         """Records a rule error of the rule running now (fail closed: the order is rejected)."""
         if self.phase == "pricing":
             self.pricing_dirty = True
+        where = None
         if isinstance(exc, RuleError):
-            code, message = exc.code, exc.message
+            code, message, where = exc.code, exc.message, exc.where
         else:
             code, message = "RULE_ERROR", f"arithmetic error: {exc.__class__.__name__}"
-        entry = {"rule": self.rule, "phase": self.phase, "code": code, "message": message}
+        entry = {"rule": self.rule, "phase": self.phase, "code": code, "message": message,
+                 "where": where or self.rs.rule_places.get(self.rule)}
         if self.line_index is not None:
             entry["line_id"] = line_id(self.lines[self.line_index], self.line_index)
         self.errors.append(entry)

@@ -289,7 +289,9 @@ def _may_be_date(n: N) -> bool:
 
 class _Compiler:
     def __init__(self, text: str, scope: Scope, report: Callable[..., None],
-                 allow_it: bool = False, table_objects: dict[str, Any] | None = None):
+                 allow_it: bool = False, table_objects: dict[str, Any] | None = None,
+                 locate: Callable[[int], str] | None = None):
+        self.locate = locate or (lambda pos: "")  # FILE:LINE:COL of a position, for errors
         self.allow_it = allow_it
         self.table_objects = table_objects
         self.temps = 0
@@ -353,7 +355,7 @@ class _Compiler:
         if k == "call":
             return self.call(n, lam)
         if k == "neg":
-            return f"_neg({self.gen(n.args[0], lam)})"
+            return f"_neg({self.gen(n.args[0], lam)}, {self.const(self.locate(n.pos))})"
         if k == "not":
             return f"(not {self.cond(n.args[0], lam)})"
         if k in ("and", "or"):
@@ -372,13 +374,10 @@ class _Compiler:
                             "it becomes a rule error whenever this is evaluated", warning=True)
             if n.value != "+":
                 self.literal_kinds(n, a, b)
-            if n.value in "+-*":
-                x, y = self.tmp(), self.tmp()
-                # both operands are bound before the kind test (a chained `is`)
-                return (f"({x} {n.value} {y} if ({y} := {self.gen(b, lam)}).__class__ is "
-                        f"({x} := {self.gen(a, lam)}).__class__ is _D else "
-                        f"{_ARITH[n.value]}({x}, {y}))")
-            return f"{_ARITH[n.value]}({self.gen(a, lam)}, {self.gen(b, lam)})"
+            # every operation goes through its helper, which computes exactly or raises a
+            # RuleError naming the operator's place (values.EXACT)
+            return (f"{_ARITH[n.value]}({self.gen(a, lam)}, {self.gen(b, lam)}, "
+                    f"{self.const(self.locate(n.pos))})")
         raise AssertionError(k)  # pragma: no cover - the builder makes only these kinds
 
     def compare(self, op: str, a: N, b: N, lam: int) -> str:
@@ -562,7 +561,8 @@ def compile_expr(text: str, span: Span, scope: Scope, diags: Diagnostics,
     except ExprSyntaxError as exc:
         report(Code.PARSE_ERROR, exc.pos, f"syntax error: {exc.message}", exc.hint)
         return None
-    comp = _Compiler(text, scope, report, allow_it, tables)
+    comp = _Compiler(text, scope, report, allow_it, tables,
+                     lambda pos: str(_position(text, span, pos, offset)))
     try:
         body = comp.cond(tree, 0) if condition else comp.gen(tree, 0)
     except RecursionError:

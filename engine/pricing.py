@@ -4,24 +4,28 @@ In: the order's lines and currency; pricing actions call the methods here as the
 Out: the `pricing` section of a decision, and the `pricing` / `line.pricing` views that
 expressions read while rules run.
 
-Money is Decimal, rounded half up to the currency's ISO 4217 minor unit (from babel; 2 when
-unknown) at every step that produces an amount. Unit prices are kept as given. A discount never
+Money is Decimal, rounded half up to the currency's minor unit at every step that produces an
+amount. The minor units are data, never a library's answer at run time: the ISO 4217 table
+frozen in engine/data/iso4217.csv (published 2026-01-01), overridden per code by the rule set's
+`currencies` reference table (its `minor_unit` column), resolved once per compiled rule set
+(`minor_unit_table`); a code in neither has 2. Unit prices are kept as given. A discount never
 takes a net below zero: it is capped and the caller adds a `PRICE_FLOOR` warning. Tax is kept
-as rates while rules run and computed on each line's final net when the phase ends, so a tax
-rule may fire before the discounts it must follow.
+as rates (with their jurisdiction and rule) while rules run and computed on each line's final
+net when the phase ends, so a tax rule may fire before the discounts it must follow; the line's
+tax is rounded on the summed rate, and its breakdown by tax (`tax_breakdown`) adds up to it
+exactly. Every amount is written with its currency's places, a zero too ("0.00", never "0" or
+"-0.00"). Products are computed exactly (`times`, values.EXACT) and rounded once.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
+from decimal import ROUND_HALF_UP, Decimal, DecimalException, InvalidOperation
+from importlib import resources
 from itertools import compress
 from operator import is_not
-from typing import Any
+from typing import Any, Mapping
 
-from babel.numbers import UnknownCurrencyError, get_currency_precision
-
-from .values import D, RuleError, render, show, written_alike
+from .values import EXACT, D, RuleError, Table, render, show, written_alike
 
 ZERO = D(0)
 HUNDRED = D(100)
@@ -29,22 +33,74 @@ LIMIT = D("1e15")
 CENT = D("0.01")
 
 
-@lru_cache(maxsize=512)
-def minor_units(currency: str | None) -> int:
-    if not currency or not isinstance(currency, str) or len(currency) != 3:
-        return 2
-    try:
-        return int(get_currency_precision(currency.upper()))
-    except (UnknownCurrencyError, ValueError):  # pragma: no cover - babel answers 2 itself
-        return 2
+DEFAULT_PLACES = 2  # a currency in no table (SPEC section 4)
+MAX_PLACES = 8
 
 
-_EXPONENTS = [D(1).scaleb(-p) for p in range(8)]
+def _iso_4217() -> dict[str, int]:
+    """The frozen ISO 4217 table shipped with the engine (code -> minor unit); codes with no
+    minor unit (XAU, XDR, ...) are left out, so they take DEFAULT_PLACES."""
+    text = resources.files("ordinance.engine").joinpath("data/iso4217.csv").read_text("utf-8")
+    rows = [line.split(",") for line in text.splitlines()[1:] if line.strip()]
+    return {code: int(unit) for code, unit in rows}
+
+
+ISO_4217: Mapping[str, int] = _iso_4217()
+
+
+def minor_unit(row: Any) -> int | None:
+    """A `currencies` row's minor unit, or None when it gives none (or not a usable one:
+    `check` reports that, see ruleset.py)."""
+    v = row.get("minor_unit") if row.__class__ is dict else None
+    if v.__class__ is D and v == v.to_integral_value() and 0 <= v <= MAX_PLACES:
+        return int(v)
+    return None
+
+
+def minor_unit_table(currencies: Table | None) -> dict[str, int]:
+    """ISO 4217 with the rule set's `currencies` table laid over it, code by code."""
+    out = dict(ISO_4217)
+    for row in currencies.rows if currencies is not None else ():
+        code, places = row.get("code") if row.__class__ is dict else None, minor_unit(row)
+        if code.__class__ is str and places is not None:
+            out[code.strip().upper()] = places
+    return out
+
+
+def places_of(currency: Any, table: Mapping[str, int]) -> int:
+    if currency.__class__ is not str:
+        return DEFAULT_PLACES
+    places = table.get(currency)
+    if places is None:
+        places = table.get(currency.strip().upper(), DEFAULT_PLACES)
+    return places
+
+
+_EXPONENTS = [D(1).scaleb(-p) for p in range(MAX_PLACES + 1)]
+_ZEROS = [D(0).scaleb(-p) for p in range(MAX_PLACES + 1)]  # "0", "0.0", "0.00", ...
+_EXACT_MUL, _EXACT_ADD = EXACT.multiply, EXACT.add
 
 
 def money(x: Decimal, places: int) -> Decimal:
-    exponent = _EXPONENTS[places] if 0 <= places < 8 else D(1).scaleb(-places)
-    return x.quantize(exponent, rounding=ROUND_HALF_UP)
+    """x rounded half up to `places`, written with them (a zero too, and never as -0)."""
+    try:
+        q = x.quantize(_EXPONENTS[places], rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than the context's 28 before the point
+        raise RuleError(f"amount out of range: {show(x)}") from None
+    return q if q else _ZEROS[places]
+
+
+def times(a: Decimal, b: Decimal) -> Decimal:
+    """a x b exactly (values.EXACT), for an amount about to be rounded once."""
+    try:
+        return _EXACT_MUL(a, b)
+    except DecimalException:
+        raise RuleError(f"{show(a)} x {show(b)} cannot be computed exactly") from None
+
+
+def percent_of(amount: Decimal, rate: Decimal, places: int) -> Decimal:
+    """rate percent of amount, computed exactly and rounded once."""
+    return money(times(amount, rate).scaleb(-2, EXACT), places)
 
 
 def number(v: Any, what: str) -> Decimal:
@@ -68,6 +124,8 @@ class LinePrice:
     priced: bool = False
     adjustments: list[dict[str, Any]] = field(default_factory=list)
     tax_rates: list[Decimal] = field(default_factory=list)
+    tax_sources: list[tuple[str | None, str]] = field(default_factory=list)  # (jurisdiction,
+    # rule) of each rate, in firing order
     tax: Decimal = ZERO
     discounted: Decimal = ZERO  # discounts and price-lowering overrides so far (positive)
     cached_view: dict[str, Any] | None = field(default=None, repr=False, compare=False)
@@ -78,7 +136,7 @@ class LinePrice:
         return self.quantity
 
     def set_list_price(self, unit: Decimal) -> None:
-        self.set_extended(money(unit * self.qty(), self.places), unit)
+        self.set_extended(money(times(unit, self.qty()), self.places), unit)
 
     def set_extended(self, extended: Decimal, unit: Decimal) -> None:
         adjusted = self.net - self.extended if self.priced else ZERO
@@ -94,6 +152,8 @@ class LinePrice:
         if amount < 0 and self.net + amount < 0:
             amount = -self.net if self.net > 0 else ZERO
             capped = True
+        if not amount:
+            amount = _ZEROS[self.places]  # not -0.00 (a discount of 0 percent), nor 0
         self.net += amount
         if kind == "discount" or (kind == "override" and amount < 0):
             self.discounted -= amount
@@ -101,6 +161,10 @@ class LinePrice:
                                  "reason": reason})
         self.cached_view = None
         return not capped
+
+    def add_tax(self, rate: Decimal, jurisdiction: str | None, rule: str) -> None:
+        self.tax_rates.append(rate)
+        self.tax_sources.append((jurisdiction, rule))
 
     def set_tax(self, tax: Decimal) -> None:
         if tax != self.tax:
@@ -112,6 +176,7 @@ class LinePrice:
         new.__dict__.update(self.__dict__)
         new.adjustments = self.adjustments.copy()  # entries are never changed once added
         new.tax_rates = self.tax_rates.copy()
+        new.tax_sources = self.tax_sources.copy()
         return new
 
     def view(self) -> dict[str, Any]:
@@ -135,14 +200,16 @@ def percent(part: Decimal, whole: Decimal) -> Decimal:
 class Pricing:
     """The running pricing of one decision."""
 
-    def __init__(self, currency: Any, lines: list[dict[str, Any]]):
+    def __init__(self, currency: Any, lines: list[dict[str, Any]],
+                 minor_units: Mapping[str, int] = ISO_4217):
         self.currency = currency if isinstance(currency, str) else None
-        self.places = minor_units(self.currency)
+        self.places = places_of(self.currency, minor_units)
         self.lines: list[LinePrice] = []
         for i, line in enumerate(lines):
             qty = line.get("quantity")
             lp = LinePrice(i, line_id(line, i), line.get("sku"),
                            qty if qty.__class__ is D else None, self.places)
+            lp.extended = lp.net = lp.tax = _ZEROS[self.places]
             unit = line.get("unit_price")
             if unit.__class__ is D and lp.quantity is not None:
                 lp.set_list_price(unit)
@@ -159,6 +226,7 @@ class Pricing:
             out += (lp.quantity, lp.list_price, lp.extended, lp.net, lp.priced, lp.tax,
                     lp.discounted, len(lp.tax_rates), len(lp.adjustments))
             out += lp.tax_rates
+            out += lp.tax_sources
             for e in lp.adjustments:
                 out += e  # the keys, in order
                 out += e.values()
@@ -192,7 +260,7 @@ class Pricing:
         if base > 0:
             shares = [self.money(amount * lp.net / base) for lp in lines]
         else:
-            shares = [ZERO for _ in lines]
+            shares = [_ZEROS[self.places] for _ in lines]
         remainder = amount - sum(shares, ZERO)
         if remainder:
             largest = max(range(len(lines)), key=lambda i: (lines[i].net, -i))
@@ -208,8 +276,8 @@ class Pricing:
 
     def view(self) -> dict[str, Any]:
         """`pricing` for expressions: every total in one pass over the lines."""
-        subtotal = extended = discount = tax = ZERO
         places = self.places
+        subtotal = extended = discount = tax = _ZEROS[places]
         for lp in self.lines:
             net = lp.net
             subtotal += net
@@ -217,9 +285,9 @@ class Pricing:
             discount += lp.discounted
             if lp.tax_rates:
                 rate = sum(lp.tax_rates, ZERO)
-                lp.set_tax(money(net * rate / HUNDRED, places) if rate else ZERO)
+                lp.set_tax(percent_of(net, rate, places) if rate else _ZEROS[places])
                 tax += lp.tax
-        charges = ZERO
+        charges = _ZEROS[places]
         for c in self.charges:
             charges += c["amount"]
             t = c.get("tax")
@@ -300,8 +368,33 @@ def _line_json(lp: LinePrice) -> dict[str, Any]:
         "net": plain(lp.net),
         "discount_percent": plain(percent(lp.discounted, lp.extended)),
         "tax": plain(lp.tax),
+        "taxes": tax_breakdown(lp) if lp.tax_rates else [],
         "total": plain(lp.net + lp.tax),
     }
+
+
+def tax_breakdown(lp: LinePrice) -> list[dict[str, Any]]:
+    """One entry per tax that fired on the line, in firing order, each amount rounded to the
+    minor unit and the amounts adding up exactly to the line's `tax` (which is rounded on the
+    summed rate, SPEC section 4). Each amount is first rounded half up on its own; the units
+    the sum is then off by (at most one per entry) go to the entries rounded the most the other
+    way: one unit up for those whose rounding lost the most, or down for those it added the
+    most to, the earlier entry first on a tie."""
+    unit = _EXPONENTS[lp.places]
+    exact = [times(lp.net, rate).scaleb(-2, EXACT) for rate in lp.tax_rates]
+    amounts = [money(x, lp.places) for x in exact]
+    off = lp.tax - sum(amounts, ZERO)
+    if off:
+        dropped = [x - a for x, a in zip(exact, amounts)]  # > 0: rounded down
+        if off > 0:
+            order = sorted(range(len(exact)), key=lambda i: (-dropped[i], i))
+        else:
+            order = sorted(range(len(exact)), key=lambda i: (dropped[i], i))
+        step = unit.copy_sign(off)
+        for i in order[:int(abs(off) / unit)]:
+            amounts[i] += step
+    return [{"jurisdiction": j, "rate": plain(rate), "amount": plain(amount), "rule": rule}
+            for (j, rule), rate, amount in zip(lp.tax_sources, lp.tax_rates, amounts)]
 
 
 def tiered(mode: str, tiers: list[tuple[Decimal, Decimal]], qty: Decimal,
@@ -318,7 +411,7 @@ def tiered(mode: str, tiers: list[tuple[Decimal, Decimal]], qty: Decimal,
         if price is None:
             raise RuleError(f"no tier covers quantity {show(qty)} (the first starts at "
                             f"{show(ordered[0][0])})")
-        return money(price * qty, places)
+        return money(times(price, qty), places)
     # band i holds the units above its FROM_QTY up to the next tier's; the first band holds
     # every unit up to the second tier whatever its FROM_QTY (0 or 1 alike)
     total = ZERO
@@ -328,5 +421,9 @@ def tiered(mode: str, tiers: list[tuple[Decimal, Decimal]], qty: Decimal,
         if qty <= start:
             break
         band = (min(qty, end) if end is not None else qty) - start
-        total += band * unit
+        try:
+            total = _EXACT_ADD(total, times(band, unit))
+        except DecimalException:
+            raise RuleError(f"the tiers' total for quantity {show(qty)} cannot be computed "
+                            "exactly") from None
     return money(total, places)

@@ -27,6 +27,7 @@ import networkx as nx
 from .actions import ACTIONS
 from .diagnostics import Code, Diagnostic, Diagnostics, Span
 from .expressions import Expr, Scope, compile_expr
+from .pricing import MAX_PLACES, minor_unit
 from .tables import AGGREGATES, CellError, CompiledTable, analyse, build_fast, column_kinds, \
     parse_cell
 from .values import Table, render
@@ -264,6 +265,7 @@ class Checker:
         for rel, path in files:
             if rel.startswith("reference/"):
                 self.reference(rel, path)
+        self.currencies()
         self.scope = Scope(frozenset(ROOT_NAMES), frozenset(self.model.tables))
         for rel, path in files:
             if rel.endswith((".yaml", ".yml")) and rel != "ruleset.yaml" \
@@ -306,6 +308,28 @@ class Checker:
             return
         self.model.tables[name] = table
         self.model.table_digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    def currencies(self) -> None:
+        """The `currencies` table overrides ISO 4217 minor units (pricing.minor_unit_table):
+        a `minor_unit` it gives must be a whole number of places."""
+        table = self.model.tables.get("currencies")
+        if table is None:
+            return
+        rel = next((f"reference/currencies.{ext}" for ext in ("csv", "yaml", "yml", "json")
+                    if (self.root / f"reference/currencies.{ext}").is_file()),
+                   "reference/currencies.csv")
+        lines = (self.root / rel).read_text("utf-8-sig").splitlines()
+        for row in table.rows:
+            v = row.get("minor_unit") if isinstance(row, dict) else None
+            if v is None or minor_unit(row) is not None:
+                continue
+            code = render(row.get("code"))
+            line = next((n for n, text in enumerate(lines, 1)
+                         if text.startswith(code + ",")), 1)
+            self.diags.error(Code.REFERENCE, Span(rel, line), f"minor_unit of {code!r} must "
+                             f"be a whole number from 0 to {MAX_PLACES}, not {render(v)!r}",
+                             "leave the cell empty for ISO 4217's minor unit (2 when it has "
+                             "none)")
 
     def pack(self, rel: str, path: Path) -> None:
         self.pack_reads: set[str] = set()

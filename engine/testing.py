@@ -6,6 +6,10 @@ each with the JSON path that differs) and the rules that fired at least once acr
 `expect` matches a subset of the decision: a mapping matches when each key it names matches; a
 list matches a list of the same length whose elements pair up in any order; numbers and
 decimal strings compare by value ("5.00" = 5).
+
+A failure explains itself: `failure_lines` gives the differences and, under them, what the
+actual decision holds that decides its status (violations, holds, rule errors, each with its
+code, message, rule and place), so "expected accepted, got rejected" says why without -v.
 """
 from __future__ import annotations
 
@@ -127,6 +131,36 @@ def _pair(exp: list[Any], act: list[Any], path: str) -> list[str]:
             return [f"{path}[{i}] matches no item; against item {j}: "
                     + "; ".join(differences(exp[i], act[j], f"{path}[{i}]"))]
     return [f"{path}: the items match only in ways that leave one out"]
+
+
+def explain(decision: dict[str, Any] | None) -> list[str]:
+    """The actual decision's violations, holds and rule errors, one line each: code, message,
+    rule and where (a violation's field, a rule error's FILE:LINE:COL and line)."""
+    if decision is None:
+        return []
+    out = []
+    for v in decision.get("violations") or ():
+        where = f", field {v['field']}" if v.get("field") else ""
+        out.append(f"{v.get('severity')} {v.get('code')}: {v.get('message')} "
+                   f"(rule {v.get('rule')}{where})")
+    for h in decision.get("holds") or ():
+        out.append(f"hold {h.get('code')}: {h.get('reason')} (rule {h.get('rule')})")
+    for e in decision.get("errors") or ():
+        where = f", at {e['where']}" if e.get("where") else ""
+        line = f", line {e['line_id']}" if e.get("line_id") is not None else ""
+        out.append(f"rule error {e.get('code')}: {e.get('message')} "
+                   f"(rule {e.get('rule') or 'none'}{where}{line})")
+    head = f"the decision is {decision.get('status')}"
+    if not out:
+        return [head + ", with no violations, holds or rule errors"]
+    return [head + ":"] + ["  " + line for line in out]
+
+
+def failure_lines(case: CaseResult) -> list[str]:
+    """A failed case as `ordinance test` prints it: its place and name, each difference, then
+    the decision's own account (see explain)."""
+    return [f"FAIL {case.span.file}:{case.span.line}: {case.name}"] + \
+        [f"    {line}" for line in case.differences + explain(case.decision)]
 
 
 def _as_of(node: Node | None) -> datetime.date | None:

@@ -5,24 +5,54 @@ Values are `None` (null), `bool`, `Decimal` (every number), `str`, `datetime.dat
 comparison with null is false; a comparison or operation between values of different kinds is
 a `RuleError` (fail closed), except `==`/`!=`, which compare kinds too (a number never equals a
 text), and `in`, which is membership and never an error.
+
+Numbers are exact. `+`, `-`, `*`, `%` and unary `-` run in `EXACT`, a decimal context of
+EXACT_DIGITS significant digits that traps Inexact: a result that would need more digits is a
+located `RuleError`, never a silently rounded value (the default context rounds at 28 digits).
+Only `/` rounds: its quotient is correct to DIVISION_DIGITS significant digits, which is why the
+exact context is wider than that: a quotient times a rate stays exact. Checking is the trap
+itself, so the happy path pays one C call per operation and no test of its own.
 """
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal, DivisionByZero, InvalidOperation, Overflow
+from decimal import (ROUND_HALF_EVEN, Context, Decimal, DecimalException, DivisionByZero,
+                     Inexact, InvalidOperation, Overflow)
 from typing import Any
 
 D = Decimal
 DATE = datetime.date
 
 
-class RuleError(Exception):
-    """An error while evaluating a rule; becomes an entry of the decision's `errors`."""
+EXACT_DIGITS = 100
+DIVISION_DIGITS = 28
+EXACT = Context(prec=EXACT_DIGITS, rounding=ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999,
+                traps=[Inexact, InvalidOperation, DivisionByZero, Overflow])
+DIVISION = Context(prec=DIVISION_DIGITS, rounding=ROUND_HALF_EVEN, Emax=999_999,
+                   Emin=-999_999, traps=[InvalidOperation, DivisionByZero, Overflow])
+_EXACT_ADD, _EXACT_SUB, _EXACT_MUL = EXACT.add, EXACT.subtract, EXACT.multiply
+_EXACT_MINUS, _EXACT_REM = EXACT.minus, EXACT.remainder
+_DIVIDE = DIVISION.divide
 
-    def __init__(self, message: str, code: str = "RULE_ERROR"):
+
+class RuleError(Exception):
+    """An error while evaluating a rule; becomes an entry of the decision's `errors`.
+    `where` (FILE:LINE:COL) is the place in the rule set when it is more precise than the
+    rule itself (an operator of an expression)."""
+
+    def __init__(self, message: str, code: str = "RULE_ERROR", where: str | None = None):
         self.code = code
         self.message = message
+        self.where = where
         super().__init__(message)
+
+
+def _inexact(op: str, a: Any, b: Any, exc: DecimalException, where: str | None) -> RuleError:
+    what = f"{show(a)} {op} {show(b)}" if b is not None else f"{op}{show(a)}"
+    if isinstance(exc, Inexact):
+        return RuleError(f"{what} needs more than {EXACT_DIGITS} significant digits: it cannot "
+                         "be computed exactly", where=where)
+    return RuleError(f"{what} is out of range ({exc.__class__.__name__})", where=where)
 
 
 class Table:
@@ -86,8 +116,9 @@ def kind(v: Any) -> str:
     return c.__name__
 
 
-def _mismatch(op: str, a: Any, b: Any) -> RuleError:
-    return RuleError(f"cannot apply '{op}' to {kind(a)} {show(a)} and {kind(b)} {show(b)}")
+def _mismatch(op: str, a: Any, b: Any, where: str | None = None) -> RuleError:
+    return RuleError(f"cannot apply '{op}' to {kind(a)} {show(a)} and {kind(b)} {show(b)}",
+                     where=where)
 
 
 def show(v: Any) -> str:
@@ -154,75 +185,84 @@ class RefTables:
 
 # --- arithmetic ----------------------------------------------------------------------------
 
-def add(a: Any, b: Any) -> Any:
-    if a is None or b is None:
-        return None
+# Each operation takes `where`, the operator's FILE:LINE:COL, for the error it may raise.
+
+def add(a: Any, b: Any, where: str | None = None) -> Any:
     ca, cb = a.__class__, b.__class__
     if ca is D and cb is D:
         try:
-            return a + b
-        except (InvalidOperation, Overflow) as exc:
-            raise RuleError(f"arithmetic overflow in '+': {exc.__class__.__name__}") from None
+            return _EXACT_ADD(a, b)
+        except DecimalException as exc:
+            raise _inexact("+", a, b, exc, where) from None
+    if a is None or b is None:
+        return None
     if ca is str and cb is str:
         return a + b
-    raise _mismatch("+", a, b)
+    raise _mismatch("+", a, b, where)
 
 
-def _num(op: str, a: Any, b: Any) -> None:
+def _num(op: str, a: Any, b: Any, where: str | None) -> None:
     if a.__class__ is not D or b.__class__ is not D:
-        raise _mismatch(op, a, b)
+        raise _mismatch(op, a, b, where)
 
 
-def sub(a: Any, b: Any) -> Any:
+def sub(a: Any, b: Any, where: str | None = None) -> Any:
+    if a.__class__ is D and b.__class__ is D:
+        try:
+            return _EXACT_SUB(a, b)
+        except DecimalException as exc:
+            raise _inexact("-", a, b, exc, where) from None
     if a is None or b is None:
         return None
-    _num("-", a, b)
-    try:
-        return a - b
-    except (InvalidOperation, Overflow):
-        raise RuleError("arithmetic overflow in '-'") from None
+    raise _mismatch("-", a, b, where)
 
 
-def mul(a: Any, b: Any) -> Any:
+def mul(a: Any, b: Any, where: str | None = None) -> Any:
+    if a.__class__ is D and b.__class__ is D:
+        try:
+            return _EXACT_MUL(a, b)
+        except DecimalException as exc:
+            raise _inexact("*", a, b, exc, where) from None
     if a is None or b is None:
         return None
-    _num("*", a, b)
-    try:
-        return a * b
-    except (InvalidOperation, Overflow):
-        raise RuleError("arithmetic overflow in '*'") from None
+    raise _mismatch("*", a, b, where)
 
 
-def div(a: Any, b: Any) -> Any:
+def div(a: Any, b: Any, where: str | None = None) -> Any:
+    """The quotient, correct to DIVISION_DIGITS significant digits (the one rounding
+    operation of the language)."""
     if a is None or b is None:
         return None
-    _num("/", a, b)
+    _num("/", a, b, where)
     if not b:
-        raise RuleError(f"division by zero: {show(a)} / 0")
+        raise RuleError(f"division by zero: {show(a)} / 0", where=where)
     try:
-        return a / b
-    except (InvalidOperation, Overflow, DivisionByZero):
-        raise RuleError("arithmetic overflow in '/'") from None
+        return _DIVIDE(a, b)
+    except DecimalException as exc:
+        raise _inexact("/", a, b, exc, where) from None
 
 
-def mod(a: Any, b: Any) -> Any:
+def mod(a: Any, b: Any, where: str | None = None) -> Any:
     if a is None or b is None:
         return None
-    _num("%", a, b)
+    _num("%", a, b, where)
     if not b:
-        raise RuleError(f"division by zero: {show(a)} % 0")
+        raise RuleError(f"division by zero: {show(a)} % 0", where=where)
     try:
-        return a % b
-    except (InvalidOperation, Overflow):
-        raise RuleError("arithmetic overflow in '%'") from None
+        return _EXACT_REM(a, b)
+    except DecimalException as exc:
+        raise _inexact("%", a, b, exc, where) from None
 
 
-def neg(a: Any) -> Any:
+def neg(a: Any, where: str | None = None) -> Any:
     if a is None:
         return None
     if a.__class__ is not D:
-        raise RuleError(f"cannot negate {kind(a)} {show(a)}")
-    return -a
+        raise RuleError(f"cannot negate {kind(a)} {show(a)}", where=where)
+    try:
+        return _EXACT_MINUS(a)
+    except DecimalException as exc:
+        raise _inexact("-", a, None, exc, where) from None
 
 
 # --- comparison ----------------------------------------------------------------------------
@@ -346,7 +386,10 @@ def sum_of(values: list[Any]) -> Decimal:
             continue
         if v.__class__ is not D:
             raise RuleError(f"sum() needs numbers, got {kind(v)} {show(v)}")
-        total += v
+        try:
+            total = _EXACT_ADD(total, v)
+        except DecimalException as exc:
+            raise _inexact("+", total, v, exc, None) from None
     return total
 
 

@@ -15,7 +15,8 @@ The non-obvious choices:
   violations, holds, adjustments, charges, approvals, errors...), found by walking the decision
   rather than by listing sections, so a new section that names rules is covered without a
   change here. Adjustments are keyed by their line's `line_id`. A rule "made the difference"
-  when it fired on one side only, or fired on both with a different effect.
+  when it fired on one side only, or fired on both with a different effect. A tax's effect is
+  its jurisdiction and rate: its amount follows from the line's net, which other rules set.
 - Actions that leave no entry naming their rule (`list_price`, `source`) have no visible
   effect; when the outcome moved and no rule explains it, the explanation says so and names the
   reference tables that differ between the two rule sets, which is then the usual cause.
@@ -99,7 +100,8 @@ def _collect(node: Any, where: str, line_id: Any, effects: dict[str, list[Any]])
         line_id = node.get("line_id", line_id)
         rule = node.get("rule")
         if isinstance(rule, str):
-            entry = {k: v for k, v in node.items() if k != "rule"}
+            derived = ("rule", "amount") if where == "pricing.lines.taxes" else ("rule",)
+            entry = {k: v for k, v in node.items() if k not in derived}
             effects.setdefault(rule, []).append((where, line_id, entry))
             return
         for key, value in node.items():
