@@ -69,7 +69,8 @@ def test_events_are_idempotent_and_validated(orch: Any) -> None:
         r = c.post("/v1/orders/ID-1/events", json=body)
         assert r.status_code == 422, (body, r.text)
         assert r.json()["error"]["path"] == path
-    r = c.post("/v1/orders/ID-1/events", content=b'{"id": "n", "type": "x", "amount": NaN}')
+    r = c.post("/v1/orders/ID-1/events", content=b'{"id": "n", "type": "x", "amount": NaN}',
+               headers={"Content-Type": "application/json"})
     assert r.status_code == 422
     assert c.post("/v1/orders/NOPE/events", json={"id": "a", "type": "x"}).status_code == 404
     assert c.get("/v1/orders/NOPE/timeline").status_code == 404
