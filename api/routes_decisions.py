@@ -138,12 +138,14 @@ def parse_request(raw: bytes) -> ParsedRequest:
                           code="BAD_REQUEST", path=f"$.{k}")
     if "order" not in body:
         raise Invalid("the body has no order", code="BAD_REQUEST", path="$.order")
-    try:
-        order = engine.validate_order(body["order"])
+    try:  # the service's limits (ORDINANCE_MAX_LINES/ITEMS), the reader's too
+        order = engine.validate_order(body["order"], max_lines=store.MAX_LINES,
+                                      max_items=store.MAX_ITEMS)
     except engine.BadOrder as exc:
         path = str(getattr(exc, "path", "$") or "$")
         path = "$.order" + path[1:] if path.startswith("$") else "$.order." + path
-        raise Invalid(str(getattr(exc, "message", exc)), code="BAD_ORDER", path=path) from None
+        error = store.TooLarge if isinstance(exc, engine.orders.OrderTooLarge) else Invalid
+        raise error(str(getattr(exc, "message", exc)), code="BAD_ORDER", path=path) from None
     as_of = body.get("as_of")
     if as_of is not None:
         if not isinstance(as_of, str):
