@@ -579,9 +579,17 @@ class State:
             entry["message"] = f"{_rule_place(self.rs, self.rule)}: {entry['message']}"
             raise DecisionStopped
 
-    def over_budget(self, rule: str) -> None:
-        """A pack charged the steps of `rule` past the budget: the decision ends there."""
-        self.rule, self.line_index = rule, None
+    def over_budget(self, rules: list[tuple[str, bool]]) -> None:
+        """The steps a pack charged for its rules (qid, per line) when it started pass the
+        budget: the decision ends, before the pack runs, naming the rule where it ran out."""
+        n = len(self.lines)
+        steps = self.steps - sum(n if per_line else 1 for _, per_line in rules)
+        qid = rules[-1][0]
+        for qid, per_line in rules:
+            steps += n if per_line else 1
+            if steps > self.max_steps:
+                break
+        self.rule, self.line_index = qid, None
         self.rule_error(BudgetExceeded(self.max_steps))
 
     def stop(self) -> None:

@@ -27,7 +27,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 
 from . import values as V
 from .diagnostics import Code, Diagnostics, Span
-from .budget import metered_items, metered_member, metered_not_member
+from .budget import MEMBER_FREE, metered_items, metered_member, metered_not_member
 from .functions import FUNCTIONS, RegexRefused, compile_regex
 
 MAX_LENGTH = 4000
@@ -270,7 +270,8 @@ _HELPERS: dict[str, Any] = {
     "_get": V.get, "_index": V.index, "_add": V.add, "_sub": V.sub, "_mul": V.mul,
     "_div": V.div, "_mod": V.mod, "_neg": V.neg, "_lt": V.lt, "_le": V.le, "_gt": V.gt,
     "_ge": V.ge, "_eq": V.eq, "_ne": V.ne, "_in": metered_member,
-    "_notin": metered_not_member, "_truthy": V.truthy, "_dict": dict, "_D": Decimal, "_str": str,
+    "_notin": metered_not_member, "_in_free": V.member, "_notin_free": V.not_member,
+    "_truthy": V.truthy, "_dict": dict, "_D": Decimal, "_str": str,
     "_items": metered_items, "_sum_of": V.sum_of, "_count_of": V.count_of, "_any_of": V.any_of,
     "_all_of": V.all_of,
 }
@@ -364,8 +365,11 @@ class _Compiler:
             a, b = n.args
             self.literal_kinds(n, a, b)
             return self.compare(n.value, a, b, lam)
-        if k in ("in", "notin"):  # X: a search of a long list spends budget steps
-            return f"_{k}(X, {self.gen(n.args[0], lam)}, {self.gen(n.args[1], lam)})"
+        if k in ("in", "notin"):
+            a, b = self.gen(n.args[0], lam), self.gen(n.args[1], lam)
+            if n.args[1].kind == "list" and len(n.args[1].args) <= MEMBER_FREE:
+                return f"_{k}_free({a}, {b})"  # a short literal list: no budget to charge
+            return f"_{k}(X, {a}, {b})"  # a search of a long list spends budget steps
         if k == "arith":
             a, b = n.args
             if n.value in "/%" and b.kind == "lit" and isinstance(b.value, Decimal) \

@@ -1,9 +1,10 @@
 """Compiling a pack into one Python function that runs its rules in plan order.
 
 In: a checked `Pack` (rules sorted by priority, each with compiled `when` and actions).
-Out: `run(st)`, which applies every rule of the pack to the decision state `st`, charging
-each rule's budget steps before it runs (engine/budget.py: one, or one per line; past the
-budget `st.over_budget` ends the decision naming the rule).
+Out: `run(st)`, which applies every rule of the pack to the decision state `st`, after
+charging the budget steps of its rules (engine/budget.py: one a rule, one a line for a
+per-line rule); past the budget `st.over_budget` ends the decision naming the rule at which
+it ran out, before the pack runs.
 
 Why: a decision applies a few hundred rules (per-line rules once per line); interpreting the
 rule list costs about as much as the conditions themselves. The generated function inlines the
@@ -57,6 +58,15 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
     out = ["def run(st):", "    S = st.S", "    fired = st.fired", "    seen = st._fired"]
     if has_stop_lines:
         out.append("    stopped = set()")
+    # the budget (engine/budget.py): a rule costs a step, a per-line rule one per line; the
+    # pack charges its rules when it starts, in one statement rather than one per rule
+    per_line = sum(1 for r in pack.rules if r.for_each)
+    charge = str(len(pack.rules) - per_line) + (f" + {per_line} * len(st.lines)"
+                                               if per_line else "")
+    bind["_RULES"] = [(r.qid, r.for_each) for r in pack.rules]
+    out.append(f"    st.steps += {charge}")
+    out.append("    if st.steps > st.max_steps:")
+    out.append("        st.over_budget(_RULES)")
     guards = _shared_guards(pack)
     bind["_DATE"] = __import__("datetime").date
     line_guards = [(g, n) for g, n in guards.items() if g.per_line]
@@ -72,15 +82,9 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
         for _, n in line_guards:
             out.append(f"        g{n}.append(gf{n}(S, st))")
         out.append("    S['line'] = None")
-    out.append("    budget = st.max_steps")
     for k, rule in enumerate(pack.rules):
         bind[f"q{k}"] = rule.qid
         bind[f"r{k}"] = rule
-        # the budget (engine/budget.py): a rule costs a step per evaluation, charged before
-        # it runs (a per-line rule, one per line before its loop)
-        out.append(f"    st.steps += {'len(st.lines)' if rule.for_each else '1'}")
-        out.append("    if st.steps > budget:")
-        out.append(f"        st.over_budget(q{k})")
         # which rule and line are running matters only to actions and errors: set then
         where = f"st.rule = q{k}; st.line_index = {'i' if rule.for_each else 'None'}"
         if rule.table is not None:

@@ -103,18 +103,23 @@ def test_the_budget_error_names_the_rule_and_its_place(tmp_path: Path) -> None:
     assert err["message"] == (
         "packs/p.yaml:4:5: the decision needs more than its evaluation budget of 10,000 steps "
         "(rule evaluations, lines, list elements walked); it was stopped here")
-    assert err["line_id"] == "50"  # 200 for the rule, then 200 elements a line: 49 lines fit
+    # the pack charges its rules when it starts (200 lines + 1), then each line's count walks
+    # 200 elements: 48 lines fit, the 49th runs out
+    assert err["line_id"] == "49"
     assert "p/after" not in d.fired  # the decision ended there
-    assert d.steps == 200 + 50 * 200  # the rule, then 200 elements for each of 50 lines
+    assert d.steps == 201 + 49 * 200
     assert d.pricing is None and d.sourcing is None
 
 
-def test_a_rule_past_the_budget_is_named_before_it_runs(tmp_path: Path) -> None:
+def test_a_pack_whose_rules_pass_the_budget_does_not_start(tmp_path: Path) -> None:
     pack = "pack: p\nphase: validation\nrules:\n" + "".join(
         f"  - id: r{i}\n    then:\n      - warn: {{code: W{i}, message: w}}\n" for i in range(5))
-    rs = load(write_ruleset(tmp_path / "rs", pack), max_steps=3)
+    path = write_ruleset(tmp_path / "rs", pack)
+    assert load(path, max_steps=5).evaluate({"id": "O"}, AS_OF).fired == [
+        "p/r0", "p/r1", "p/r2", "p/r3", "p/r4"]
+    rs = load(path, max_steps=3)
     d = rs.evaluate({"id": "O"}, AS_OF)
-    assert d.fired == ["p/r0", "p/r1", "p/r2"]
+    assert d.fired == []  # the pack charges its five rules when it starts: the budget is 3
     assert [(e["rule"], e["code"]) for e in d.errors] == [("p/r3", "BUDGET_EXCEEDED")]
     assert d.errors[0]["message"].startswith("packs/p.yaml:13:5: ")  # r3
     assert "line_id" not in d.errors[0]
