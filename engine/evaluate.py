@@ -257,15 +257,6 @@ def _pair_plan(a: CompiledRuleSet, b: CompiledRuleSet) -> list[Any]:
     return plan
 
 
-def _rule_place(rs: CompiledRuleSet, qid: str) -> str:
-    """FILE:LINE:COL of a rule (for the budget error; looked up only then)."""
-    for pack in rs.model.packs:
-        for rule in pack.rules:
-            if rule.qid == qid:
-                return str(rule.span)
-    return "?"
-
-
 def _as_of(order: dict[str, Any]) -> datetime.date:
     od = order.get("order_date")
     return (parse_date(od) if isinstance(od, str) else None) or datetime.date.today()
@@ -575,8 +566,7 @@ class State:
         if self.line_index is not None:
             entry["line_id"] = line_id(self.lines[self.line_index], self.line_index)
         self.errors.append(entry)
-        if exc.__class__ is BudgetExceeded:
-            entry["message"] = f"{_rule_place(self.rs, self.rule)}: {entry['message']}"
+        if exc.__class__ is BudgetExceeded:  # located by `where`: the rule's place
             raise DecisionStopped
 
     def over_budget(self, rules: list[tuple[str, bool]]) -> None:

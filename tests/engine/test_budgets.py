@@ -100,9 +100,10 @@ def test_the_budget_error_names_the_rule_and_its_place(tmp_path: Path) -> None:
     assert len(d.errors) == 1
     err = d.errors[0]
     assert (err["rule"], err["phase"], err["code"]) == ("p/dup", "validation", "BUDGET_EXCEEDED")
+    assert err["where"] == "packs/p.yaml:4:5"
     assert err["message"] == (
-        "packs/p.yaml:4:5: the decision needs more than its evaluation budget of 10,000 steps "
-        "(rule evaluations, lines, list elements walked); it was stopped here")
+        "the decision needs more than its evaluation budget of 10,000 steps (rule "
+        "evaluations, lines, list elements walked); it was stopped here")
     # the pack charges its rules when it starts (200 lines + 1), then each line's count walks
     # 200 elements: 48 lines fit, the 49th runs out
     assert err["line_id"] == "49"
@@ -121,7 +122,7 @@ def test_a_pack_whose_rules_pass_the_budget_does_not_start(tmp_path: Path) -> No
     d = rs.evaluate({"id": "O"}, AS_OF)
     assert d.fired == []  # the pack charges its five rules when it starts: the budget is 3
     assert [(e["rule"], e["code"]) for e in d.errors] == [("p/r3", "BUDGET_EXCEEDED")]
-    assert d.errors[0]["message"].startswith("packs/p.yaml:13:5: ")  # r3
+    assert d.errors[0]["where"] == "packs/p.yaml:13:5"  # r3
     assert "line_id" not in d.errors[0]
 
 
