@@ -394,7 +394,7 @@ def best_match(text: str, rows: list[Any], cache: dict[str, Any]) -> dict[str, A
 def _best(q: Entry, table: Prepared) -> tuple[Decimal, int]:
     """Only names that share a word with the query can reach 0.6, so only they are scored
     (found through the indexes); a name sharing no word with any listed name scores 0. On a
-    tie the name listed first wins."""
+    tie the name listed first wins (among names capped at 0.7, the most similar)."""
     if not q.folded or not table.folded:
         return ZERO, -1
     exact = table.exact.get(q.folded)
@@ -409,7 +409,7 @@ def _best(q: Entry, table: Prepared) -> tuple[Decimal, int]:
     capped = sorted(i for i in weak if distinct[i])
     free = sorted(strong.union(i for i in weak if not distinct[i]))
     best, at = _best_of(q, table, free, 0.0, -1, 1.0)
-    if capped and best < COMMON_ONLY_CAP:
+    if capped and best <= COMMON_ONLY_CAP:
         best, at = _best_of(q, table, capped, best, at, COMMON_ONLY_CAP)
     return Decimal(str(round(min(best, 0.9999), 4))), at
 
