@@ -574,12 +574,13 @@ class State:
         budget: the decision ends, before the pack runs, naming the rule where it ran out."""
         n = len(self.lines)
         steps = self.steps - sum(n if per_line else 1 for _, per_line in rules)
-        qid = rules[-1][0]
+        ran_out = rules[-1][0]
         for qid, per_line in rules:
             steps += n if per_line else 1
             if steps > self.max_steps:
+                ran_out = qid
                 break
-        self.rule, self.line_index = qid, None
+        self.rule, self.line_index = ran_out, None
         self.rule_error(BudgetExceeded(self.max_steps))
 
     def stop(self) -> None:
