@@ -380,6 +380,10 @@ def tax_breakdown(lp: LinePrice) -> list[dict[str, Any]]:
     the sum is then off by (at most one per entry) go to the entries rounded the most the other
     way: one unit up for those whose rounding lost the most, or down for those it added the
     most to, the earlier entry first on a tie."""
+    if len(lp.tax_rates) == 1:  # the usual case: the one tax is the line's tax
+        (j, rule), = lp.tax_sources
+        return [{"jurisdiction": j, "rate": plain(lp.tax_rates[0]), "amount": plain(lp.tax),
+                 "rule": rule}]
     unit = _EXPONENTS[lp.places]
     exact = [times(lp.net, rate).scaleb(-2, EXACT) for rate in lp.tax_rates]
     amounts = [money(x, lp.places) for x in exact]
