@@ -56,15 +56,21 @@ def test_decision_is_exact_and_logged(service):
 
 
 def test_decimal_numbers_keep_their_digits(service):
-    order = {"id": "D1", "lines": [{"id": "1", "sku": "NOPE", "quantity": 3,
-                                    "unit_price": 0.1000000000000000055511151231257827}]}
+    # 28 significant digits, the most the engine reads (more is a 422 naming the path, below)
     raw = '{"order": {"id": "D1", "lines": [{"id": "1", "sku": "NOPE", "quantity": 3, ' \
-          '"unit_price": 0.1000000000000000055511151231257827}]}}'
+          '"unit_price": 0.1000000000000000055511151231}]}}'
     r = service.client("evaluator").post("/v1/decisions", content=raw,
                                          headers={"Content-Type": "application/json"})
     assert r.status_code == 200, r.text
-    assert "0.1000000000000000055511151231257827" in r.text
-    assert order  # the same order as JSON
+    assert "0.1000000000000000055511151231" in r.text
+    longer = raw.replace("151231}", "151231257827}")  # 34 digits: arithmetic would round it
+    r = service.client("evaluator").post("/v1/decisions", content=longer,
+                                         headers={"Content-Type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"] == {
+        "code": "BAD_ORDER", "path": "$.order.lines[0].unit_price",
+        "message": "0.1000000000000000055511151231257827 has 34 significant digits: at most "
+                   "28 can be computed exactly"}
 
 
 def test_validate_and_price_run_their_phases_only(service):

@@ -108,7 +108,7 @@ def test_spreads_lose_nothing_and_lines_add_up(lines: list[tuple[int, Decimal]],
     for lp in pricing.lines:
         assert lp.net >= 0
         assert lp.net == lp.net.quantize(Decimal(1).scaleb(-pricing.places))
-    pricing.lines[0].tax_rates.append(Decimal("19"))
+    pricing.lines[0].add_tax(Decimal("19"), "DE", "p/vat")
     out = pricing.to_json()
     total = sum(Decimal(l["total"]) for l in out["lines"]) + Decimal(out["charges_total"])
     assert Decimal(out["total"]) == total
