@@ -147,6 +147,31 @@ class _Run:
             return
         self.ctx.state = to
         self.timeline(at, "transition", cause, frm, to, actor=actor)
+        if to == "scheduled":
+            self.request_fulfilment(at)
+        elif to == "cancelled" and frm in ("scheduled", "released"):
+            system = self.ship_system()
+            self.timeline(at, "fulfilment_cancelled", "order cancelled: outstanding fulfilment "
+                          f"request cancelled{' at ' + system if system else ''}",
+                          detail={"system": system}, actor=actor)
+
+    def ship_system(self) -> str | None:
+        return next((p["system"] for p in self.ctx.plan if p.get("kind") == "ship"), None)
+
+    def request_fulfilment(self, at: datetime) -> None:
+        """What the warehouse must do for the order now: each line's quantity still to ship
+        and where it is reserved. A `fulfilment_request` timeline entry, delivered to the
+        subscriptions of topic `fulfilment` from the outbox (webhooks.KIND_TOPIC)."""
+        lines = [{"line_id": lid, "sku": ln.get("sku"),
+                  "quantity": str(Decimal(ln["ordered"]) - Decimal(ln["shipped"])),
+                  "allocations": dict(ln.get("allocations") or {})}
+                 for lid, ln in self.ctx.lines.items()
+                 if Decimal(ln["ordered"]) > Decimal(ln["shipped"])]
+        system = self.ship_system()
+        self.timeline(at, "fulfilment_request", "fulfilment requested"
+                      + (f" at {system}" if system else ""),
+                      detail={"system": system, "process": self.ctx.process,
+                              "lines": lines})
 
 
 class _StockMove(NamedTuple):
@@ -625,7 +650,7 @@ class Orchestrator:
         run.timeline(at, "change", f"order version {version} decided {status}",
                      detail={"version": version, "status": status})
         if frm in ("scheduled", "released", "shipped"):
-            system = next((p["system"] for p in ctx.plan if p.get("kind") == "ship"), None)
+            system = run.ship_system()
             run.timeline(at, "fulfilment_cancelled", f"outstanding fulfilment request "
                          f"cancelled{' at ' + system if system else ''}",
                          detail={"system": system})
@@ -643,6 +668,8 @@ class Orchestrator:
                              else h["resume"]}]
             run.move(at, to, f"change order (version {version})"
                      + (": rescheduled" if to == "scheduled" else ""), actor="change")
+            if frm == to == "scheduled":  # no move, but the request was cancelled above
+                run.request_fulfilment(at)
         run.derived.append(Event(f"change-v{version}-changed", "order_changed", at,
                                  {"version": version, "status": status}, ""))
 

@@ -29,9 +29,13 @@ from .clock import utc
 from .models_orchestration import OutboxMessage, WebhookSubscription
 from .store import Invalid, NotFound, rows_in_state
 
-TOPICS = ("status", "alert", "notify")
+TOPICS = ("status", "alert", "notify", "fulfilment")
+# a subscription that names no topics: what people follow; fulfilment requests go only to the
+# warehouse and carrier systems that ask for them
+DEFAULT_TOPICS = ("status", "alert", "notify")
 KIND_TOPIC = {"transition": "status", "hold": "status", "release": "status",
-              "alert": "alert", "alert_cleared": "alert", "notify": "notify"}
+              "alert": "alert", "alert_cleared": "alert", "notify": "notify",
+              "fulfilment_request": "fulfilment", "fulfilment_cancelled": "fulfilment"}
 MAX_ATTEMPTS = 10
 LEASE_SECONDS = 30  # longer than one delivery can take (the client's timeout is 5 s)
 
@@ -57,7 +61,7 @@ def subscribe(db: Any, body: Any, now: datetime) -> dict[str, Any]:
     if not isinstance(secret, str) or len(secret) < 16 or len(secret) > 200:
         raise Invalid("secret is a text of 16 to 200 characters", code="BAD_WEBHOOK",
                       path="$.secret")
-    topics = body.get("topics", list(TOPICS))
+    topics = body.get("topics", list(DEFAULT_TOPICS))
     if not isinstance(topics, list) or not topics or any(t not in TOPICS for t in topics):
         raise Invalid(f"topics is a list of {', '.join(TOPICS)}", code="BAD_WEBHOOK",
                       path="$.topics")

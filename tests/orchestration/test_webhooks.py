@@ -110,3 +110,32 @@ def test_a_notify_action_reaches_subscribers_of_its_topic(orch: Any, receiver: R
     r = admin.post("/v1/webhooks", json={"url": receiver.url, "secret": SECRET,
                                          "topics": ["sms"]})
     assert r.status_code == 422 and "notify" in r.json()["error"]["message"]
+
+
+def test_fulfilment_requests_reach_the_fulfilment_endpoint_only(orch: Any,
+                                                               receiver: Receiver) -> None:
+    """Scheduling sends what each line still needs and where it is reserved to the
+    subscriptions of topic `fulfilment`; a cancellation sends the cancel; a subscription that
+    names no topics (people's) does not get them."""
+    admin = orch.http("admin")
+    r = admin.post("/v1/webhooks", json={"url": receiver.url, "secret": SECRET,
+                                         "topics": ["fulfilment"]})
+    assert r.status_code == 201, r.text
+    r = admin.post("/v1/webhooks", json={"url": receiver.url + "/people", "secret": SECRET})
+    assert r.status_code == 201 and "fulfilment" not in r.json()["topics"], r.text
+    people = r.json()["id"]
+    orch.order("FR-1")
+    orch.event("FR-1", "s1", "scheduled")
+    orch.event("FR-1", "c1", "cancelled")
+    admin.post("/v1/webhooks/deliver")  # earlier tests' receivers are gone: theirs fail
+    mine = [json.loads(b) for h, b in receiver.got
+            if h["X-Ordinance-Topic"] == "fulfilment" and json.loads(b)["order_id"] == "FR-1"]
+    assert [p["kind"] for p in mine] == ["fulfilment_request", "fulfilment_cancelled"]
+    request = mine[0]["detail"]
+    assert {ln["line_id"]: (ln["sku"], ln["quantity"]) for ln in request["lines"]} == {
+        "1": ("HTL-0001", "10"), "2": ("FAS-0002", "5")}
+    for ln in request["lines"]:  # reserved somewhere, for the whole quantity
+        assert sum(int(q) for q in ln["allocations"].values()) == int(ln["quantity"])
+    every = admin.get("/v1/webhooks/outbox", params={"state": "all"}).json()["items"]
+    assert not [m for m in every if m["subscription_id"] == people
+                and m["topic"] == "fulfilment"]
