@@ -109,6 +109,11 @@ def deliver_due(db: Any, now: datetime, client: httpx.Client | None = None,
     client = client or httpx.Client(timeout=5)
     done = failed = 0
     try:
+        with db.session() as s:  # most rounds find nothing: no write lock for them
+            if s.scalars(select(OutboxMessage.id).where(
+                    OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now)
+                    .limit(1)).first() is None:
+                return {"delivered": 0, "failed": 0}
         with db.session(write=True) as s:
             due = s.scalars(select(OutboxMessage).where(
                 OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now)

@@ -20,6 +20,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ordinance.adapters import db as dbmod
+from ordinance.adapters import webhooks
+from ordinance.adapters.clock import SystemClock, clock_from_env
+from ordinance.adapters.orchestration import Orchestrator
+from ordinance.adapters.worker import Worker
 from ordinance.adapters.hub import Hub
 from ordinance.adapters import store
 from ordinance.adapters.store import (Conflict, Forbidden, Invalid, NotFound, ServiceError,
@@ -168,8 +172,11 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     store.configure(ctx.settings.max_items, ctx.settings.max_lines)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = start_worker(app) if ctx.settings.worker else None
         yield
+        if worker is not None:
+            worker.stop()
         ctx.evaluators.close()
         ctx.log.close()
         ctx.db.dispose()
@@ -201,6 +208,26 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
             raise
         app.include_router(module.router)
     return app
+
+
+def background_worker(app: FastAPI) -> Worker | None:
+    """The worker of this process (adapters/worker.py): fires due timers and delivers the
+    outbox (webhooks, fulfilment requests). None under a manual clock, where time moves only
+    when a test or a replay says so and the admin routes run due work."""
+    ctx = app.state.ctx
+    orch = getattr(app.state, "orchestration", None)
+    if orch is None:
+        orch = app.state.orchestration = Orchestrator(ctx.db, ctx.rulesets, clock_from_env())
+    if not isinstance(orch.clock, SystemClock):
+        return None
+    return Worker([("timers", orch.tick),
+                   ("outbox", lambda: webhooks.deliver_due(ctx.db, orch.clock.now()))],
+                  interval=ctx.settings.worker_interval)
+
+
+def start_worker(app: FastAPI) -> Worker | None:
+    worker = background_worker(app)
+    return worker.start() if worker is not None else None
 
 
 def create_app_from_env() -> FastAPI:

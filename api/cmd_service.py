@@ -6,6 +6,7 @@ explanations go to stderr.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -38,6 +39,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--graceful-timeout", type=float, default=10.0, metavar="SECONDS",
                    help="on SIGTERM, how long requests in flight may finish (default 10)")
     p.set_defaults(func=cmd_serve)
+
+    w = subparsers.add_parser(
+        "worker", help="run the background worker alone (due timers, webhook and fulfilment "
+        "deliveries), for more processes over the same PostgreSQL",
+        description="Runs the background worker in the foreground until SIGINT or SIGTERM. "
+                    "Every `ordinance serve` process runs one too (ORDINANCE_WORKER=0 turns "
+                    "that off); several are safe over one PostgreSQL.")
+    w.add_argument("--database-url", default=None, help="overrides ORDINANCE_DATABASE_URL")
+    w.add_argument("--interval", type=float, default=None, metavar="SECONDS",
+                   help="seconds between rounds (default ORDINANCE_WORKER_INTERVAL or 0.5)")
+    w.set_defaults(func=cmd_worker)
 
     db = subparsers.add_parser("db", help="database maintenance")
     dbsub = db.add_subparsers(dest="db_command", metavar="ACTION")
@@ -211,6 +223,35 @@ def bootstrap(settings: Settings, ruleset: str | None, url_hint: str) -> int:
         return _fail(f"cannot reach the database: {exc}")
     finally:
         db.dispose()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import signal
+
+    from ordinance.adapters import db as dbmod
+
+    from .app import background_worker, create_app
+
+    settings = _settings(args)
+    if args.interval is not None:
+        if args.interval <= 0:
+            return _fail("--interval is a positive number of seconds")
+        settings = dataclasses.replace(settings, worker_interval=args.interval)
+    try:
+        app = create_app(dataclasses.replace(settings, worker=False))
+    except dbmod.DatabaseUnavailable as exc:
+        return _fail(f"cannot reach the database: {exc}")
+    worker = background_worker(app)
+    if worker is None:
+        return _fail("the worker follows the system clock; ORDINANCE_CLOCK is manual")
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop(timeout=0))
+    print(f"worker running every {worker.interval} s (database "
+          f"{_redact(settings.database_url)})", file=sys.stderr)
+    try:
+        worker.run()
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

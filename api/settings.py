@@ -16,6 +16,10 @@
                            answer is 503 EVALUATION_TIMEOUT and nothing is stored.
 `ORDINANCE_EVAL_THREADS`   threads that evaluate orders, off the event loop (default 8).
 `ORDINANCE_AUTO_MIGRATE`   "0" to skip applying migrations at start-up.
+`ORDINANCE_WORKER`         "0" not to run the background worker in this service process
+                           (due timers, webhook and fulfilment deliveries; on by default in
+                           `ordinance serve`; `ordinance worker` runs one on its own).
+`ORDINANCE_WORKER_INTERVAL` seconds between the worker's rounds (default 0.5).
 
 The limits are in docs/operations.md ("Limits").
 """
@@ -47,6 +51,8 @@ class Settings:
     eval_threads: int = 8
     auto_migrate: bool = True
     log_batch_max: int = 256
+    worker: bool = False  # from_env turns it on: a served process runs due work by itself
+    worker_interval: float = 0.5
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -65,10 +71,12 @@ class Settings:
         for name, attr, kind in (("ORDINANCE_MAX_LINES", "max_lines", int),
                                  ("ORDINANCE_MAX_ITEMS", "max_items", int),
                                  ("ORDINANCE_EVAL_TIMEOUT", "eval_timeout", float),
-                                 ("ORDINANCE_EVAL_THREADS", "eval_threads", int)):
+                                 ("ORDINANCE_EVAL_THREADS", "eval_threads", int),
+                                 ("ORDINANCE_WORKER_INTERVAL", "worker_interval", float)):
             if env.get(name):
                 values[attr] = kind(env[name])
         if env.get("ORDINANCE_AUTO_MIGRATE") == "0":
             values["auto_migrate"] = False
+        values["worker"] = env.get("ORDINANCE_WORKER", "1") != "0"
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
@@ -143,3 +144,45 @@ def test_a_lease_that_runs_out_is_delivered_again(database_url: str,  # noqa: F8
         assert receiver.got.get(str(msg_id)) == 1
     finally:
         db.dispose()
+
+
+def test_a_served_process_delivers_by_itself(database_url: str,  # noqa: F811
+                                             receiver: SlowReceiver,
+                                             tmp_path_factory: pytest.TempPathFactory) -> None:
+    """With the worker on (as `ordinance serve` runs it) and the system clock, what an event
+    writes to the outbox reaches the receiver with nobody calling /v1/webhooks/deliver."""
+    from svc_helpers import ServerThread, Service, archive, make_service
+
+    acme = Path(__file__).resolve().parents[2] / "rulesets" / "acme"
+
+    app, keys = make_service(database_url, tmp_path_factory.mktemp("cache"), worker=True,
+                             worker_interval=0.1)
+    with ServerThread(app) as server:
+        svc = Service(server.url, database_url, keys, app)
+        try:
+            admin = svc.client("admin")
+            r = admin.post("/v1/rulesets", content=archive(acme),
+                           headers={"Content-Type": "application/gzip"})
+            assert r.status_code in (200, 201), r.text
+            info = r.json()
+            admin.post(f"/v1/rulesets/{info['name']}/{info['digest']}/activate")
+            r = admin.post("/v1/webhooks", json={"url": receiver.url, "secret": SECRET,
+                                                 "topics": ["status", "fulfilment"]})
+            assert r.status_code == 201, r.text
+            order = {"id": "WK-1", "channel": "web", "currency": "USD",
+                     "customer": {"id": "C-00004"}, "payment": {"method": "card"},
+                     "ship_to": {"street": "1 Main St", "city": "Tampa", "country": "US",
+                                 "state": "FL", "postal": "33636"},
+                     "lines": [{"id": "1", "sku": "HTL-0001", "quantity": 10}]}
+            ev = svc.client("evaluator")
+            r = ev.post("/v1/orders", json={"order": order, "as_of": "2026-11-20"})
+            assert r.status_code == 201, r.text
+            r = ev.post("/v1/orders/WK-1/events", json={"id": "s1", "type": "scheduled"})
+            assert r.status_code == 200, r.text
+            deadline = time.monotonic() + 15
+            while len(receiver.got) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert len(receiver.got) >= 2  # the transition and the fulfilment request
+            assert app.state.orchestration is not None
+        finally:
+            svc.close()
