@@ -189,6 +189,12 @@ class RebateEntry(Base):
     amount: Mapped[str] = mapped_column(String(40))
     rate_after: Mapped[str] = mapped_column(String(20))
     accrued_delta: Mapped[str] = mapped_column(String(40))
+    # A shipment in another currency than its programme's: what it was, and the dated rate that
+    # converted it into `amount` (all null when no conversion was made).
+    shipped_currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    shipped_amount: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    fx_rate: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    fx_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     __table_args__ = (Index("ix_orch_rebate_entries", "programme", "period"),)
 

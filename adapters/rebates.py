@@ -105,7 +105,11 @@ def accrue(row: dict[str, Any], reference: dict[str, Any], data: dict[str, Any],
     entry = {"programme": row["programme"], "period": row["period"], "order_id": order_id,
              "sku": None if data.get("sku") is None else str(data["sku"]),
              "quantity": str(qty), "amount": str(amount), "rate_after": str(rate),
-             "accrued_delta": str(delta), "at": at}
+             "accrued_delta": str(delta), "at": at,
+             "shipped_currency": None if fx is None else fx["from"],
+             "shipped_amount": None if fx is None else fx["amount"],
+             "fx_rate": None if fx is None else fx["rate"],
+             "fx_date": None if fx is None else fx["date"]}
     out = {"programme": row["programme"], "period": row["period"], "rate": rate,
            "accrued": accrued, "delta": delta, "rerated": rerated}
     if prog.get("currency") is not None:
@@ -172,12 +176,21 @@ def accruals(db: Any, programme_id: str | None = None,
                           "entries": [{"order_id": e.order_id, "sku": e.sku,
                                        "quantity": e.quantity, "amount": e.amount,
                                        "rate_after": e.rate_after,
-                                       "accrued_delta": e.accrued_delta} for e in entries]})
+                                       "accrued_delta": e.accrued_delta,
+                                       **_conversion(e)} for e in entries]})
         claims = s.scalars(select(DebitClaim).order_by(DebitClaim.id)).all()
         return {"items": items, "claims": [
             {"id": c.id, "agreement": c.agreement, "supplier": c.supplier,
              "order_id": c.order_id, "sku": c.sku, "quantity": c.quantity, "amount": c.amount,
              "currency": c.currency, "state": c.state} for c in claims]}
+
+
+def _conversion(e: RebateEntry) -> dict[str, Any]:
+    """An entry's currency conversion, shown only where one was made."""
+    if e.shipped_currency is None:
+        return {}
+    return {"converted": {"from": e.shipped_currency, "amount": e.shipped_amount,
+                          "rate": e.fx_rate, "date": e.fx_date}}
 
 
 def check_filters(programme_id: str | None, period: str | None) -> None:

@@ -104,6 +104,10 @@ def test_a_eur_shipment_accrues_to_the_usd_programme_converted_at_the_dated_rate
     assert entry["detail"]["converted"] == {
         "from": "EUR", "amount": str(net_eur), "to": "USD", "amount_converted": str(usd),
         "rate": "1/0.92", "rates": "fx.csv of 2026-11-01", "date": "2026-11-01"}
+    # The accrual's own entry row keeps the conversion too: auditable without the timeline.
+    (row,) = acc["entries"]
+    assert (row["amount"], row["converted"]) == (str(usd), {
+        "from": "EUR", "amount": str(net_eur), "rate": "1/0.92", "date": "2026-11-01"})
 
 
 def test_a_shipment_the_rates_cannot_convert_is_refused_with_the_reason() -> None:
