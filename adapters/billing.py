@@ -250,8 +250,16 @@ def invoices_of(db: Any, order_id: str) -> dict[str, Any]:
         rows = s.scalars(select(Invoice).where(Invoice.order_id == order_id)
                          .order_by(Invoice.seq)).all()
         docs = [json.loads(r.document) for r in rows]
-    total = sum((Decimal(d["total"]) for d in docs), Decimal(0))
-    return {"order_id": order_id, "invoices": docs, "total": str(total)}
+    totals: dict[str, Decimal] = {}
+    for d in docs:  # an order has one currency; kept per currency all the same, never mixed
+        totals[d["currency"]] = totals.get(d["currency"], Decimal(0)) + Decimal(d["total"])
+    out: dict[str, Any] = {"order_id": order_id, "invoices": docs,
+                           "totals": [{"currency": c, "total": str(t)}
+                                      for c, t in sorted(totals.items())]}
+    if len(totals) == 1:
+        ((out["currency"], total),) = totals.items()
+        out["total"] = str(total)
+    return out
 
 
 def invoice(db: Any, number: str) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ordinance.engine.segments import Segmenter
 
+from .clock import Clock, SystemClock
 from .db import Database
 from .models import ApprovalTask, AuditEntry, DecisionRecord, Order, OrderLine, OrderVersion
 from .store import (Conflict, Forbidden, Invalid, NotFound, clean, decode_cursor, encode_cursor,
@@ -201,8 +202,9 @@ def task_json(t: ApprovalTask) -> dict[str, Any]:
 
 
 class Hub:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, clock: Clock | None = None):
         self.db = db
+        self.clock: Clock = clock or SystemClock()  # the as-of of an order without a date
 
     # ------------------------------------------------------------------ writing orders
 
@@ -267,7 +269,7 @@ class Hub:
             existing = s.get(Order, order_id)
             if existing is not None:
                 return False, self._idempotent(s, existing, chash, key)
-        ev = evaluate(rs, order, as_of, "decide")
+        ev = evaluate(rs, order, as_of, "decide", self.clock.now().date())
         try:
             with self.db.session(write=True) as s:
                 self._write_version(s, rs, order_id, 1, ev, order_text, request_text, chash,
@@ -309,7 +311,7 @@ class Hub:
             if existing.content_hash == chash:
                 return False, existing.version, self._view(s, existing)
             base = existing.version
-        ev = evaluate(rs, order, as_of, "decide")
+        ev = evaluate(rs, order, as_of, "decide", self.clock.now().date())
         try:
             with self.db.session(write=True) as s:
                 self._write_version(s, rs, order_id, base + 1, ev, order_text, request_text,

@@ -77,11 +77,13 @@ class Evaluated:
     elapsed_us: int
 
 
-def evaluate(rs: Any, order: dict, as_of: date | None, kind: str) -> Evaluated:
-    """Evaluate one order (pure: no storage) and render the answer."""
+def evaluate(rs: Any, order: dict, as_of: date | None, kind: str, today: date) -> Evaluated:
+    """Evaluate one order (pure: no storage) and render the answer. `today`: the clock's
+    date, the as-of of an order that gives none."""
     phases = PHASES_FOR[kind if kind in PHASES_FOR else "decide"]
     t0 = time.perf_counter()
-    decision = rs.evaluate(order, as_of=as_of, phases=set(phases) if phases else None)
+    decision = rs.evaluate(order, as_of=as_of, phases=set(phases) if phases else None,
+                           today=today)
     elapsed = int((time.perf_counter() - t0) * 1_000_000)
     dj = decision.to_json()
     did = new_id()

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ordinance.adapters import db as dbmod
 from ordinance.adapters import webhooks
-from ordinance.adapters.clock import SystemClock, clock_from_env
+from ordinance.adapters.clock import Clock, SystemClock, clock_from_env
 from ordinance.adapters.orchestration import Orchestrator
 from ordinance.adapters.worker import Worker
 from ordinance.adapters.hub import Hub
@@ -66,20 +66,21 @@ class Context:
     hub: Hub
     limits: Limits
     evaluators: Evaluators
+    clock: Clock
 
 
 def build_context(settings: Settings) -> Context:
-    db = dbmod.connect(settings.database_url)
+    db, clock = dbmod.connect(settings.database_url), clock_from_env()
     if settings.auto_migrate:
         dbmod.upgrade(db)
     return Context(
         settings=settings, db=db, keys=KeyRing(db),
         rulesets=RuleSets(db, settings.cache_dir, settings.active_ttl),
-        log=DecisionLog(db, batch_max=settings.log_batch_max), hub=Hub(db),
+        log=DecisionLog(db, batch_max=settings.log_batch_max), hub=Hub(db, clock),
         limits=Limits(max_archive_bytes=settings.max_upload_bytes,
                       max_unpacked_bytes=settings.max_unpacked_bytes,
                       max_files=settings.max_files),
-        evaluators=Evaluators(settings.eval_threads, settings.eval_timeout))
+        evaluators=Evaluators(settings.eval_threads, settings.eval_timeout), clock=clock)
 
 
 STATUS = [
@@ -217,7 +218,7 @@ def background_worker(app: FastAPI) -> Worker | None:
     ctx = app.state.ctx
     orch = getattr(app.state, "orchestration", None)
     if orch is None:
-        orch = app.state.orchestration = Orchestrator(ctx.db, ctx.rulesets, clock_from_env())
+        orch = app.state.orchestration = Orchestrator(ctx.db, ctx.rulesets, ctx.clock)
     if not isinstance(orch.clock, SystemClock):
         return None
     return Worker([("timers", orch.tick),

@@ -111,7 +111,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"ordinance eval: {args.order}: bad order at {exc.path}: {exc.message}",
                   file=sys.stderr)
             return 2
-        decision = rs.evaluate(order, as_of=args.as_of)
+        decision = rs.evaluate(order, as_of=args.as_of, today=_today())
         out = _open_out(args.out)
         out.write(dumps(decision.to_json(), indent=None if args.compact else 2) + "\n")
         if out is not sys.stdout:
@@ -120,13 +120,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return _eval_stream(rs, args)
 
 
+def _today() -> datetime.date:
+    """The as-of date of an order that has none: today by the clock adapter (ORDINANCE_CLOCK
+    sets it), read here at the door; the engine reads no clock."""
+    from ordinance.adapters.clock import clock_from_env
+
+    return clock_from_env().now().date()
+
+
 def _eval_stream(rs: Any, args: argparse.Namespace) -> int:
     try:
         src = sys.stdin.buffer if args.orders == "-" else open(args.orders, "rb")
     except OSError as exc:
         print(f"ordinance eval: {args.orders}: {exc.strerror}", file=sys.stderr)
         return 2
-    bad = 0
+    bad, today = 0, _today()
     out = _open_out(args.out)
     progress = _progress(args.orders, src) if sys.stderr.isatty() else None
     try:
@@ -141,7 +149,7 @@ def _eval_stream(rs: Any, args: argparse.Namespace) -> int:
                 bad += 1
                 out.write(dumps({"line": n, "error": f"{exc.path}: {exc.message}"}) + "\n")
                 continue
-            out.write(dumps(rs.evaluate(order, as_of=args.as_of).to_json()) + "\n")
+            out.write(dumps(rs.evaluate(order, as_of=args.as_of, today=today).to_json()) + "\n")
     finally:
         if progress is not None:
             progress(done=True)
@@ -179,7 +187,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     rs = _load(args.ruleset)
     if rs is None:
         return 1
-    report = run_tests(rs, args.ruleset)
+    report = run_tests(rs, args.ruleset, _today())
     for problem in report.problems:
         print(f"error: {problem}")
     for case in report.cases:

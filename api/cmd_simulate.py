@@ -77,6 +77,7 @@ def _count(text: str) -> int:
 
 
 def handler(args: argparse.Namespace) -> int:
+    from ordinance.adapters.clock import clock_from_env
     from ordinance.engine import RuleSetInvalid
     from ordinance.simulator import outputs, report
     from ordinance.simulator.replay import Options, SimulationError, simulate
@@ -94,7 +95,8 @@ def handler(args: argparse.Namespace) -> int:
     except (RuleSetNotFound, OSError, ValueError) as exc:
         err.print(f"ordinance simulate: {exc}", markup=False)
         return 2
-    options = Options(as_of=args.as_of, consume_stock=args.consume_stock,
+    options = Options(as_of=args.as_of, today=clock_from_env().now().date(),
+                      consume_stock=args.consume_stock,
                       sample_size=args.sample, collect_changes=bool(args.changes),
                       chunk_size=max(args.chunk_size, 1))
     changes = outputs.ChangesCsv(args.changes) if args.changes else None

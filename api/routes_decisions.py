@@ -176,7 +176,8 @@ def _evaluate(ctx: Any, raw: bytes, kind: str) -> tuple[ParsedRequest, Any]:
     rs = ctx.rulesets.active_if_cached() if parsed.ruleset is None else None
     if rs is None:
         rs = ctx.rulesets.resolve(parsed.ruleset)
-    return parsed, store_decisions.evaluate(rs, parsed.order, parsed.as_of, kind)
+    return parsed, store_decisions.evaluate(rs, parsed.order, parsed.as_of, kind,
+                                            ctx.clock.now().date())
 
 
 async def _decide(request: Request, raw: bytes, key: KeyInfo, kind: str) -> Response:

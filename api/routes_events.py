@@ -9,7 +9,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from ordinance.adapters.clock import clock_from_env
 from ordinance.adapters.orchestration import Orchestrator
 from ordinance.adapters import store
 from ordinance.adapters.store import Invalid, json_object
@@ -50,9 +49,9 @@ def app_singleton(request: Request, name: str, make: Callable[[Any], Any]) -> An
 
 
 def orchestrator(request: Request) -> Orchestrator:
-    """One per app, built on first use (the clock from ORDINANCE_CLOCK)."""
+    """One per app, built on first use (on the context's clock: ORDINANCE_CLOCK)."""
     return app_singleton(request, "orchestration", lambda app: Orchestrator(
-        app.state.ctx.db, app.state.ctx.rulesets, clock_from_env()))
+        app.state.ctx.db, app.state.ctx.rulesets, app.state.ctx.clock))
 
 
 def _json(value: Any, status: int = 200) -> Response:

@@ -67,9 +67,9 @@ class CompiledRuleSet:
         self.pair_plans: dict[int, tuple[CompiledRuleSet, list[Any]]] = {}
 
     def evaluate(self, order: dict[str, Any], as_of: datetime.date | None = None,
-                 phases: Iterable[str] | None = None, stock: Any = None) -> "Decision":
-        if as_of is None:
-            as_of = _as_of(order)
+                 phases: Iterable[str] | None = None, stock: Any = None,
+                 today: datetime.date | None = None) -> "Decision":
+        as_of = resolve_as_of(order, as_of, today)
         state = State(self, _copy(order), as_of, stock)
         state.run(set(phases) if phases is not None else set(PHASES))
         return state.decision()
@@ -131,7 +131,8 @@ SHAREABLE = ("defaulting", "validation", "compliance", "pricing")
 
 def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
                   as_of: datetime.date | None = None, stock_a: Any = None,
-                  stock_b: Any = None, fresh: bool = False) -> tuple["Decision", "Decision"]:
+                  stock_b: Any = None, fresh: bool = False,
+                  today: datetime.date | None = None) -> tuple["Decision", "Decision"]:
     """Decides one order against two rule sets (the simulator's baseline and candidate): the
     same two decisions as `a.evaluate` and `b.evaluate`, with less work.
 
@@ -147,7 +148,7 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
 
     `fresh`: the order is the caller's to give away (just parsed, not read again): it becomes
     the decisions' order, defaulted in place, instead of a copy."""
-    as_of = as_of or _as_of(order)
+    as_of = resolve_as_of(order, as_of, today)
     if a.max_steps != b.max_steps:  # a shared pack charges its steps to both budgets
         return a.evaluate(order, as_of, stock=stock_a), b.evaluate(order, as_of, stock=stock_b)
     first = State(a, order if fresh else _copy(order), as_of, stock_a)
@@ -257,9 +258,26 @@ def _pair_plan(a: CompiledRuleSet, b: CompiledRuleSet) -> list[Any]:
     return plan
 
 
-def _as_of(order: dict[str, Any]) -> datetime.date:
+class AsOfMissing(ValueError):
+    """A caller asked for a decision without saying its date: no as-of, no `order_date` in
+    the order, and no `today` from the caller's clock. A programming error of the caller."""
+
+
+def resolve_as_of(order: dict[str, Any], as_of: datetime.date | None,
+                  today: datetime.date | None) -> datetime.date:
+    """The decision's as-of date (SPEC: the given as-of, else the order's `order_date`, else
+    today). "Today" is the caller's: the engine reads no clock, so the same inputs give the
+    same decision on any day, and a door passes its clock adapter's date."""
+    if as_of is not None:
+        return as_of
     od = order.get("order_date")
-    return (parse_date(od) if isinstance(od, str) else None) or datetime.date.today()
+    day = parse_date(od) if isinstance(od, str) else None
+    if day is not None:
+        return day
+    if today is None:
+        raise AsOfMissing("no as-of date: pass as_of, an order with order_date, or today "
+                          "from the caller's clock")
+    return today
 
 
 class OrderPricingView(LazyObject):

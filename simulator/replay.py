@@ -41,6 +41,7 @@ class SimulationError(Exception):
 @dataclass(frozen=True)
 class Options:
     as_of: date | None = None
+    today: date | None = None           # the door's clock: the as-of of an order without one
     consume_stock: bool = False
     sample_size: int = 20
     collect_changes: bool = False       # build the CSV rows of changed orders
@@ -141,7 +142,7 @@ class Replayer:
                 # the order is ours alone, so it is decided in place (fresh)
                 decision_b, decision_c = evaluate_pair(self.baseline, self.candidate, order,
                                                        options.as_of, stock_b, stock_c,
-                                                       fresh=True)
+                                                       fresh=True, today=options.today)
             except Exception as exc:  # an engine bug: stop, and say on which order
                 raise SimulationError(f"line {line}: the engine failed: {exc!r}") from exc
             if stock_b is not None and stock_c is not None:

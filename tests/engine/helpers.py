@@ -1,11 +1,16 @@
 """Small rule sets written on the fly for unit tests."""
 from __future__ import annotations
 
+import datetime
 import textwrap
 from pathlib import Path
 from typing import Any
 
 from ordinance.engine import check, load, validate_order
+
+# The "today" a door passes for an order without a date: fixed, so a test never depends on the
+# day it runs (the engine reads no clock).
+TODAY = datetime.date(2026, 12, 3)
 
 
 def write_ruleset(root: Path, packs: dict[str, str], reference: dict[str, str] | None = None,

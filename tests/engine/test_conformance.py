@@ -13,6 +13,7 @@ import yaml
 
 from ordinance.engine import check, load
 from ordinance.engine.testing import differences, run_tests
+from tests.engine.helpers import TODAY
 from tests.conftest import CONFORMANCE, RULESETS, ROOT, need
 
 CASE_DIRS = sorted(p for p in CONFORMANCE.glob("c*") if (p / "ruleset.yaml").is_file()) \
@@ -43,7 +44,7 @@ def test_conformance_cases_are_present() -> None:
 @pytest.mark.parametrize("rs_dir", CASE_DIRS + SHIPPED, ids=lambda p: p.name)
 def test_rule_set_tests_pass(rs_dir: Path) -> None:
     rs = load(rs_dir)
-    report = run_tests(rs, rs_dir)
+    report = run_tests(rs, rs_dir, TODAY)
     assert not report.problems
     assert report.cases, f"{rs_dir} has no test cases"
     failures = {c.name: c.differences for c in report.failed}
@@ -54,7 +55,7 @@ def test_rule_set_tests_pass(rs_dir: Path) -> None:
 def test_each_conformance_case(rs_dir: Path, label: str) -> None:
     """One test per case, so a failure names the case."""
     rs = load(rs_dir)
-    report = run_tests(rs, rs_dir)
+    report = run_tests(rs, rs_dir, TODAY)
     case = next(c for c in report.cases if label.endswith(": " + c.name))
     assert case.differences == []
 

@@ -17,6 +17,7 @@ from ordinance.engine.reference import CELL_EXAMPLES, markdown
 from ordinance.engine.tables import parse_cell
 from ordinance.engine.testing import run_tests
 from ordinance.engine.values import render
+from tests.engine.helpers import TODAY
 from tests.conftest import ROOT
 
 AS_OF = datetime.date(2026, 11, 20)
@@ -86,7 +87,7 @@ def test_cell_examples(cell: str, value: object, matches: bool) -> None:
                          ids=lambda p: p.parent.name)
 def test_example_rule_sets_pass_their_tests(example: Path) -> None:
     rs = load(example.parent)
-    report = run_tests(rs, example.parent)
+    report = run_tests(rs, example.parent, TODAY)
     assert report.cases and not report.failed and not report.never_fired
 
 

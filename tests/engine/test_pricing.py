@@ -51,7 +51,29 @@ def test_the_engine_reads_no_library_for_minor_units_nor_the_clock() -> None:
     for path in (ROOT / "engine").rglob("*.py"):
         text = path.read_text()
         assert not re.search(r"^\s*(from|import)\s+babel", text, re.M), path
-        assert "datetime.now(" not in text and "time.time(" not in text, path
+        for clock in ("datetime.now(", "date.today(", "datetime.today(", "time.time(",
+                      "utcnow(", "time.monotonic("):
+            assert clock not in text, (path, clock)
+
+
+def test_as_of_is_given_else_the_order_date_else_the_callers_today(tmp_path: Path) -> None:
+    """SPEC: as-of is the given date, else the order's order_date, else today; "today" is the
+    door's clock, passed in. Without any of them the engine refuses rather than read a clock."""
+    import datetime
+
+    import pytest
+    from ordinance.engine.evaluate import AsOfMissing
+
+    rs = load(write_ruleset(tmp_path / "r", {"p.yaml": PRICED}))
+    order = {"id": "A", "currency": "USD", "lines": [{"id": "1", "sku": "X", "quantity": 1}]}
+    day, other = datetime.date(2026, 1, 5), datetime.date(2027, 3, 1)
+    assert rs.evaluate(order, today=day).to_json()["as_of"] == "2026-01-05"
+    assert rs.evaluate(order, as_of=other, today=day).to_json()["as_of"] == "2027-03-01"
+    dated = {**order, "order_date": "2025-07-04"}
+    assert rs.evaluate(dated, today=day).to_json()["as_of"] == "2025-07-04"
+    assert rs.evaluate(dated).to_json()["as_of"] == "2025-07-04"
+    with pytest.raises(AsOfMissing, match="no as-of date"):
+        rs.evaluate(order)
 
 
 def test_a_rule_sets_currencies_table_overrides_iso_per_code(tmp_path: Path) -> None:

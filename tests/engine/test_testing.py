@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ordinance.engine import load
 from ordinance.engine.testing import explain, failure_lines, run_tests
-from tests.engine.helpers import write_ruleset
+from tests.engine.helpers import TODAY, write_ruleset
 
 EXE = str(Path(sys.executable).with_name("ordinance"))
 
@@ -101,7 +101,7 @@ def test_failures_show_the_decisions_violations_holds_and_rule_errors(tmp_path: 
 
 def test_failure_lines_are_what_the_command_prints(tmp_path: Path) -> None:
     rs = _ruleset(tmp_path)
-    report = run_tests(load(rs), rs)
+    report = run_tests(load(rs), rs, TODAY)
     printed = [line for case in report.failed for line in failure_lines(case)]
     assert "\n".join(printed) + "\n" == GOLDEN
     assert explain(None) == []

@@ -43,6 +43,8 @@ def test_card_order_shipped_in_two_parts_invoiced_and_captured_exactly(
     docs = inv["invoices"]
     assert [d["number"] for d in docs] == [n1, n2]
     assert Decimal(inv["total"]) == total  # the invoices add up to the decision exactly
+    assert inv["totals"] == [{"currency": pricing["currency"], "total": inv["total"]}]
+    assert inv["currency"] == pricing["currency"]
     assert sum(Decimal(d["net"]) for d in docs) == Decimal(pricing["subtotal"]) + Decimal(
         pricing["charges_total"])
     assert docs[0]["charges"] and not docs[1]["charges"]
