@@ -158,17 +158,72 @@ def _charge_rate(amount: Decimal, tax: Decimal, order: dict[str, Any], q: Decima
     return ""
 
 
+def new_billed() -> dict[str, dict[str, list[Decimal]]]:
+    """What an order's invoices billed so far: per line [net, tax], per charge [amount, tax]."""
+    return {"lines": {}, "charges": {}}
+
+
+def copy_billed(billed: dict[str, dict[str, list[Decimal]]]) -> dict[str, Any]:
+    return {k: {c: list(v) for c, v in part.items()} for k, part in billed.items()}
+
+
+def add_billed(billed: dict[str, dict[str, list[Decimal]]], doc: dict[str, Any]) -> None:
+    """Adds an invoice document to `billed`."""
+    for ln in doc.get("lines") or []:
+        got = billed["lines"].setdefault(str(ln["line_id"]), [Decimal(0), Decimal(0)])
+        got[0] += Decimal(ln["net"])
+        got[1] += Decimal(ln["tax"])
+    for ch in doc.get("charges") or []:
+        got = billed["charges"].setdefault(str(ch.get("code")), [Decimal(0), Decimal(0)])
+        got[0] += Decimal(ch["amount"])
+        got[1] += Decimal(ch["tax"])
+
+
+def _charges_due(pricing: dict[str, Any], billed: dict[str, dict[str, list[Decimal]]],
+                 first: bool, q: Decimal) -> list[tuple[Any, str, Decimal, Decimal]]:
+    """(code, description, amount, tax) of the charges an invoice carries: every charge on
+    the first invoice; afterwards what a change order moved (a charge added or changed for the
+    difference, a charge dropped credited)."""
+    if first:
+        return [(ch.get("code"), _text(ch.get("reason")),
+                 Decimal(str(ch.get("amount") or 0)).quantize(q),
+                 Decimal(str(ch.get("tax") or 0)).quantize(q))
+                for ch in pricing.get("charges") or []]
+    now: dict[str, list[Any]] = {}
+    for ch in pricing.get("charges") or []:
+        got = now.setdefault(str(ch.get("code")), [ch.get("code"), _text(ch.get("reason")),
+                                                   Decimal(0), Decimal(0)])
+        got[2] += Decimal(str(ch.get("amount") or 0)).quantize(q)
+        got[3] += Decimal(str(ch.get("tax") or 0)).quantize(q)
+    out = []
+    for code in list(now) + [c for c in billed["charges"] if c not in now]:
+        raw, reason, amt, ctax = now.get(code) or [code, f"{code}: no longer charged",
+                                                   Decimal(0).quantize(q), Decimal(0).quantize(q)]
+        before = billed["charges"].get(code, [Decimal(0), Decimal(0)])
+        if amt != before[0] or ctax != before[1]:
+            out.append((raw, reason, amt - before[0], ctax - before[1]))
+    return out
+
+
 def compose(order_id: str, event_id: str, at: datetime, pricing: dict[str, Any],
             lines: dict[str, Any], shipped: list[tuple[str, Decimal]],
             reference: dict[str, Any], customer: Any, first: bool,
-            order: dict[str, Any] | None = None) -> dict[str, Any] | None:
+            order: dict[str, Any] | None = None,
+            billed: dict[str, dict[str, list[Decimal]]] | None = None) -> dict[str, Any] | None:
     """The invoice of one shipment, without its number (`numbered` gives it one when the
     transaction takes the next number). `lines` holds each line's ordered and shipped quantities
     *after* this shipment; `first`: the order's first invoice (it carries the charges); `order`:
-    the decided order (bill-to, payment terms, tax). None when the order has no pricing."""
+    the decided order (bill-to, payment terms, tax); `billed`: what the order's invoices so far
+    billed (`add_billed`). None when the order has no pricing.
+
+    A line's amount is its cumulative share now minus what was billed for it before, so after a
+    change order (new quantities, new prices) the remainder lands on the next invoice: a line
+    the shipment does not name is listed with quantity 0 when its share moved, and a charge
+    the change added, changed or dropped is billed (or credited) for the difference."""
     if not pricing:
         return None
     order = order or {}
+    billed = billed if billed is not None else new_billed()
     currency = str(pricing.get("currency") or "")
     q = _places(reference, currency)
     plines = {str(p.get("line_id")): p for p in pricing.get("lines") or []
@@ -177,14 +232,21 @@ def compose(order_id: str, event_id: str, at: datetime, pricing: dict[str, Any],
               for i, ln in enumerate(order.get("lines") or []) if isinstance(ln, dict)}
     out_lines, net_total, tax_total = [], Decimal(0), Decimal(0)
     rates: dict[str, list[Decimal]] = {}
-    for lid, qty in shipped:
+    named = {lid for lid, _ in shipped}
+    work = list(shipped) + [(lid, Decimal(0)) for lid in lines if lid not in named]
+    done = copy_billed(billed)["lines"]  # billed so far, this invoice's lines included
+    for lid, qty in work:
         p = plines.get(lid) or {}
         ln = lines[lid]
         ordered, now = Decimal(ln["ordered"]), Decimal(ln["shipped"])
-        before = now - qty
         net, tax = Decimal(str(p.get("net") or 0)), Decimal(str(p.get("tax") or 0))
-        n = share(net, now, ordered, q) - share(net, before, ordered, q)
-        t = share(tax, now, ordered, q) - share(tax, before, ordered, q)
+        before = done.setdefault(lid, [Decimal(0), Decimal(0)])
+        n = share(net, now, ordered, q) - before[0]
+        t = share(tax, now, ordered, q) - before[1]
+        if lid not in named and n == 0 and t == 0:
+            continue
+        before[0] += n
+        before[1] += t
         product = _row(reference, "products", "sku", ln.get("sku"))
         oline = olines.get(lid) or {}
         rate = _rate(p.get("taxes"))
@@ -201,18 +263,15 @@ def compose(order_id: str, event_id: str, at: datetime, pricing: dict[str, Any],
         rates[rate][0] += n
         rates[rate][1] += t
     charges = []
-    if first:
-        for ch in pricing.get("charges") or []:
-            amt = Decimal(str(ch.get("amount") or 0)).quantize(q)
-            ctax = Decimal(str(ch.get("tax") or 0)).quantize(q)
-            rate = _charge_rate(amt, ctax, order, q)
-            charges.append({"code": ch.get("code"), "description": _text(ch.get("reason")),
-                            "amount": str(amt), "tax_rate": rate, "tax": str(ctax)})
-            net_total += amt
-            tax_total += ctax
-            rates.setdefault(rate, [Decimal(0), Decimal(0)])
-            rates[rate][0] += amt
-            rates[rate][1] += ctax
+    for code, reason, amt, ctax in _charges_due(pricing, billed, first, q):
+        rate = _charge_rate(amt, ctax, order, q)
+        charges.append({"code": code, "description": reason,
+                        "amount": str(amt), "tax_rate": rate, "tax": str(ctax)})
+        net_total += amt
+        tax_total += ctax
+        rates.setdefault(rate, [Decimal(0), Decimal(0)])
+        rates[rate][0] += amt
+        rates[rate][1] += ctax
     if isinstance(customer, dict):
         customer = {k: str(customer[k]) for k in ("id", "name") if customer.get(k) is not None}
     else:

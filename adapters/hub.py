@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -191,6 +192,24 @@ def _tasks_from(ev: Evaluated) -> list[dict[str, Any]]:
     return list(grouped.values())
 
 
+@dataclass(frozen=True)
+class PreparedChange:
+    """A change order decided and not stored yet (`Hub.prepare_change`); `view` is set when
+    the content equals the current version's (nothing to store)."""
+
+    rs: Any
+    order_id: str
+    order: dict
+    order_text: str
+    request_text: str
+    chash: str
+    key: KeyInfo
+    existing: Order
+    base: int  # the version the change is over
+    evaluated: Evaluated | None
+    view: str | None
+
+
 def task_json(t: ApprovalTask) -> dict[str, Any]:
     return {
         "id": t.id, "order_id": t.order_id, "order_version": t.order_version,
@@ -237,7 +256,7 @@ class Hub:
             done = s.execute(update(Order).where(Order.id == order_id,
                                                  Order.version == version - 1).values(**fields))
             if done.rowcount != 1:
-                raise _concurrent(order_id)
+                raise concurrent_change(order_id)
             s.execute(delete(OrderLine).where(OrderLine.order_id == order_id))
             s.execute(update(ApprovalTask).where(
                 ApprovalTask.order_id == order_id, ApprovalTask.state == "open").values(
@@ -292,9 +311,26 @@ class Hub:
     def change(self, rs: Any, order_id: str, order: dict, as_of: date | None,
                ruleset_ref: str | None, order_text: str, request_text: str,
                key: KeyInfo, if_match: tuple[int, ...] | None = None) -> tuple[bool, int, str]:
-        """A change order: decided again, stored as the next version over the version read
-        here, which must be one of `if_match` when given (else a Conflict). The same content
-        as the current version changes nothing. Returns (changed, version, view)."""
+        """A change order in a transaction of its own (the hub alone; the service changes the
+        hub and orchestration together: api/usecases/orders.py). Returns (changed, version,
+        view)."""
+        prepared = self.prepare_change(rs, order_id, order, as_of, ruleset_ref, order_text,
+                                       request_text, key, if_match)
+        if prepared.view is not None:
+            return False, prepared.base, prepared.view
+        try:
+            with self.db.session(write=True) as s:
+                return True, prepared.base + 1, self.write_change(s, prepared)
+        except IntegrityError:
+            raise concurrent_change(order_id) from None
+
+    def prepare_change(self, rs: Any, order_id: str, order: dict, as_of: date | None,
+                       ruleset_ref: str | None, order_text: str, request_text: str,
+                       key: KeyInfo, if_match: tuple[int, ...] | None = None) -> PreparedChange:
+        """A change order read and decided again (outside any writing transaction): to be
+        stored as the next version over the version read here, which must be one of
+        `if_match` when given (else a Conflict). The same content as the current version
+        changes nothing: the prepared change then holds the current view."""
         if order.get("id") is not None and str(order["id"]) != order_id:
             raise Invalid(f"the order's id {str(order['id'])!r} is not {order_id!r} (the URL)",
                           code="BAD_ORDER", path="$.order.id")
@@ -309,18 +345,22 @@ class Hub:
                                f"{' or '.join(map(str, if_match))} (If-Match); fetch it and "
                                "retry", code="CONCURRENT_CHANGE")
             if existing.content_hash == chash:
-                return False, existing.version, self._view(s, existing)
+                return PreparedChange(rs, order_id, order, order_text, request_text, chash,
+                                      key, existing, existing.version, None,
+                                      self._view(s, existing))
             base = existing.version
         ev = evaluate(rs, order, as_of, "decide", self.clock.now().date())
-        try:
-            with self.db.session(write=True) as s:
-                self._write_version(s, rs, order_id, base + 1, ev, order_text, request_text,
-                                    chash, key, order, existing)
-                s.flush()
-                return True, base + 1, self._view(s, s.get(Order, order_id,
-                                                           populate_existing=True))
-        except IntegrityError:
-            raise _concurrent(order_id) from None
+        return PreparedChange(rs, order_id, order, order_text, request_text, chash, key,
+                              existing, base, ev, None)
+
+    def write_change(self, s: Any, p: PreparedChange) -> str:
+        """Stores a prepared change as version `base + 1` in the caller's transaction (the
+        order's row is updated first, so it is locked until the commit); the view."""
+        assert p.evaluated is not None
+        self._write_version(s, p.rs, p.order_id, p.base + 1, p.evaluated, p.order_text,
+                            p.request_text, p.chash, p.key, p.order, p.existing)
+        s.flush()
+        return self._view(s, s.get(Order, p.order_id, populate_existing=True))
 
     # ------------------------------------------------------------------ reading orders
 
@@ -446,56 +486,63 @@ class Hub:
             return [task_json(t) for t in s.scalars(q)]
 
     def act(self, task_id: int, action: str, comment: str | None, key: KeyInfo) -> dict:
+        """`act_in` in a transaction of its own (the hub alone)."""
+        with self.db.session(write=True) as s:
+            return self.act_in(s, task_id, action, comment, key)
+
+    def act_in(self, s: Any, task_id: int, action: str, comment: str | None,
+               key: KeyInfo) -> dict:
+        """Approve or reject a task in the caller's transaction (the order's row is locked
+        until its commit)."""
         if action not in ("approve", "reject"):
             raise Invalid("action must be \"approve\" or \"reject\"", code="BAD_ACTION",
                           path="$.action")
         comment = clean(comment)
-        with self.db.session(write=True) as s:
-            task = s.get(ApprovalTask, task_id)
-            if task is None:
-                raise NotFound(f"no approval task {task_id}", code="TASK_NOT_FOUND")
-            # Lock the order: acts on one order's tasks happen one at a time.
-            order = s.get(Order, task.order_id, with_for_update=not self.db.is_sqlite)
-            s.refresh(task)
-            if not key.may_approve(task.role):
-                raise Forbidden(f"key {key.name!r} may not approve for role {task.role!r}",
-                                code="NOT_YOUR_ROLE")
-            if task.state != "open":
-                raise Conflict(f"approval task {task_id} is already {task.state}",
-                               code="TASK_CLOSED")
-            siblings = list(s.scalars(select(ApprovalTask).where(
-                ApprovalTask.order_id == task.order_id,
-                ApprovalTask.order_version == task.order_version)))
-            waiting = [t for t in siblings if t.level < task.level and t.state != "approved"]
-            if waiting:
-                names = ", ".join(f"{t.role} (level {t.level})" for t in waiting)
-                raise Conflict(f"level {task.level} cannot act before level(s) below it are "
-                               f"approved: {names}", code="LOWER_LEVEL_OPEN")
-            t = now()
-            task.state = "approved" if action == "approve" else "rejected"
-            task.acted_by = key.name
-            task.acted_at = t
-            task.comment = comment
-            if action == "reject":
-                for other in siblings:
-                    if other.id != task.id and other.state == "open":
-                        other.state = "cancelled"
-                        other.acted_at = t
-                        other.comment = f"order rejected at task {task.id}"
-                order.status = "rejected"
-            elif all(x.state == "approved" for x in siblings):
-                order.status = "accepted"
-            order.updated_at = t
-            s.execute(update(OrderVersion).where(
-                OrderVersion.order_id == order.id, OrderVersion.version == order.version)
-                .values(status=order.status))
-            self._audit(s, key, action, order.id, None,
-                        f"task {task.id} {task.role} level {task.level}"
-                        + (f": {comment}" if comment else ""))
-            s.flush()
-            out = task_json(task)
-            out["order_status"] = order.status
-            return out
+        task = s.get(ApprovalTask, task_id)
+        if task is None:
+            raise NotFound(f"no approval task {task_id}", code="TASK_NOT_FOUND")
+        # Lock the order: acts on one order's tasks happen one at a time.
+        order = s.get(Order, task.order_id, with_for_update=not self.db.is_sqlite)
+        s.refresh(task)
+        if not key.may_approve(task.role):
+            raise Forbidden(f"key {key.name!r} may not approve for role {task.role!r}",
+                            code="NOT_YOUR_ROLE")
+        if task.state != "open":
+            raise Conflict(f"approval task {task_id} is already {task.state}",
+                           code="TASK_CLOSED")
+        siblings = list(s.scalars(select(ApprovalTask).where(
+            ApprovalTask.order_id == task.order_id,
+            ApprovalTask.order_version == task.order_version)))
+        waiting = [t for t in siblings if t.level < task.level and t.state != "approved"]
+        if waiting:
+            names = ", ".join(f"{t.role} (level {t.level})" for t in waiting)
+            raise Conflict(f"level {task.level} cannot act before level(s) below it are "
+                           f"approved: {names}", code="LOWER_LEVEL_OPEN")
+        t = now()
+        task.state = "approved" if action == "approve" else "rejected"
+        task.acted_by = key.name
+        task.acted_at = t
+        task.comment = comment
+        if action == "reject":
+            for other in siblings:
+                if other.id != task.id and other.state == "open":
+                    other.state = "cancelled"
+                    other.acted_at = t
+                    other.comment = f"order rejected at task {task.id}"
+            order.status = "rejected"
+        elif all(x.state == "approved" for x in siblings):
+            order.status = "accepted"
+        order.updated_at = t
+        s.execute(update(OrderVersion).where(
+            OrderVersion.order_id == order.id, OrderVersion.version == order.version)
+            .values(status=order.status))
+        self._audit(s, key, action, order.id, None,
+                    f"task {task.id} {task.role} level {task.level}"
+                    + (f": {comment}" if comment else ""))
+        s.flush()
+        out = task_json(task)
+        out["order_status"] = order.status
+        return out
 
     # ------------------------------------------------------------------ reports
 
@@ -555,7 +602,7 @@ class Hub:
                 "items": items}
 
 
-def _concurrent(order_id: str) -> Conflict:
+def concurrent_change(order_id: str) -> Conflict:
     return Conflict(f"order {order_id!r} was changed by another request at the same time; "
                     "fetch it and retry", code="CONCURRENT_CHANGE")
 

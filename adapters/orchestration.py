@@ -59,6 +59,7 @@ MAX_FIRINGS = 1000  # per timer and tick: a repeating timer far behind catches u
 LEDGER_EFFECTS = frozenset({"reorder", "accrue", "claim"})
 GROUP_MAX = 200  # events one group commit takes at most
 ATTEMPTS = 5  # a transaction that raced another (a deadlock, a new row made twice) is retried
+JUDGED = frozenset({"event", "timer", "rule_error"})  # entries that name the judging version
 
 
 def _plain(value: Any) -> Any:
@@ -121,6 +122,10 @@ class _Run:
         self.rules = rules
         self.ref = getattr(rs, "ref", None)
         self.reference: dict[str, Any] = getattr(rs, "reference", None) or {}
+        # the version that judges this order's events: recorded on every judgement
+        self.judge = None if rules is None else {
+            "name": getattr(rs, "name", None), "version": getattr(rs, "version", None),
+            "digest": str(getattr(rs, "digest", ""))}
         self.actor = actor
         self.work = work
         self.derived: list[Event] = []  # order events this one causes (change orders)
@@ -132,7 +137,10 @@ class _Run:
     def timeline(self, at: datetime, kind: str, cause: str, frm: str | None = None,
                  to: str | None = None, detail: Any = None,
                  actor: str | None = None) -> dict[str, Any]:
-        entry = {"order_id": self.ctx.order_id, "at": at, "actor": actor or self.actor,
+        actor = actor or self.actor
+        if self.judge is not None and (kind in JUDGED or actor.startswith("rule ")):
+            detail = {**(detail or {}), "ruleset": self.judge}
+        entry = {"order_id": self.ctx.order_id, "at": at, "actor": actor,
                  "kind": kind, "from_state": frm, "to_state": to, "cause": cause[:4000],
                  "detail": _dumps(detail or {})}
         self.work.timeline.append(entry)
@@ -233,7 +241,7 @@ class _Books:
         return key in self.open_reorders
 
 
-def _retryable(exc: BaseException) -> bool:
+def retryable(exc: BaseException) -> bool:
     """A deadlock or serialization failure PostgreSQL resolved by aborting us: try again."""
     orig = getattr(exc.__cause__, "orig", None)
     return getattr(orig, "sqlstate", None) in ("40P01", "40001")
@@ -245,6 +253,8 @@ class Orchestrator:
         self.rulesets = rulesets
         self.clock: Clock = clock or SystemClock()
         self._rules: dict[str, EventRules] = {}
+        self._deciders: dict[str, tuple[str, str]] = {}  # decision id -> (name, digest)
+        self._pinned: dict[str, Any] = {}  # digest -> compiled rule set (digests never change)
         self._orders: OrderedDict[str, dict[str, Any]] = OrderedDict()
         # per decision id: its pricing, sourcing, holds and approvals
         self._extras: dict[str, tuple[dict[str, Any], dict[str, Any], list[Any], list[Any]]] = {}
@@ -274,20 +284,46 @@ class Orchestrator:
                 self._rules[digest] = rules
         return rules
 
+    def ruleset_of(self, decision_id: str, active: Any) -> Any:
+        """The rule set version that decided the order (its decision record names it), so the
+        order's events are judged by the rules it was decided under until a change order
+        decides it again; the active one when that version is not stored (or for a decision
+        that names none)."""
+        decider = self._deciders.get(decision_id)
+        if decider is None or self.rulesets is None or (
+                active is not None and str(active.digest) == decider[1]):
+            return active
+        rs = self._pinned.get(decider[1])
+        if rs is None:
+            try:
+                rs = self.rulesets.resolve(f"{decider[0]}@{decider[1]}")
+            except (NotFound, Invalid, Unavailable):
+                return active
+            with self._lock:
+                self._pinned[decider[1]] = rs
+        return rs
+
     def _remember(self, decision_id: str, text: str | None) -> dict[str, Any]:
         doc: dict[str, Any] = {}
+        decider: tuple[str, str] | None = None
         extras: tuple[dict[str, Any], dict[str, Any], list[Any], list[Any]] = ({}, {}, [], [])
         if text:
             decision = loads_exact(text)
             doc = decision.get("order") or {}
             extras = (decision.get("pricing") or {}, decision.get("sourcing") or {},
                       decision.get("holds") or [], decision.get("approvals") or [])
+            ref = decision.get("ruleset")
+            if isinstance(ref, dict) and ref.get("name") and ref.get("digest"):
+                decider = (str(ref["name"]), str(ref["digest"]))
         with self._lock:
             self._orders[decision_id] = doc
             self._extras[decision_id] = extras
+            if text and decider is not None:
+                self._deciders[decision_id] = decider
             while len(self._orders) > 4096:
                 old, _ = self._orders.popitem(last=False)
                 self._extras.pop(old, None)
+                self._deciders.pop(old, None)
         return doc
 
     def _decided_order(self, s: Any, decision_id: str) -> dict[str, Any]:
@@ -477,25 +513,37 @@ class Orchestrator:
                 return [Unavailable("the database refused to store this event (the service "
                                     "log says why)", code="EVENT_NOT_STORED")]
             except DatabaseUnavailable as exc:
-                if not _retryable(exc) or attempt == ATTEMPTS - 1:
+                if not retryable(exc) or attempt == ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def apply_in(self, s: Any, items: list[_Item]) -> list[Any]:
+        """Runs the items in the caller's transaction `s` (a use case that changes the hub and
+        orchestration together); the caller commits, or retries the whole."""
+        return self._transaction(s, items, self._active())
+
     def _transaction(self, s: Any, items: list[_Item], rs: Any) -> list[Any]:
         unit = Unit(s, self.db.is_sqlite)
-        rules = self.rules_of(rs)
-        times = [it.event.at if it.event is not None else it.at for it in items]
-        first = min((t for t in times if t is not None), default=None)
-        unit.load([it.order_id for it in items],
-                  [(it.order_id, it.event.id) for it in items if it.event is not None],
-                  window_since(rules, first) if first is not None else None,
-                  [it.order_id for it in items if it.event is not None
-                   and it.event.type == "shipment_confirmed"],
-                  frozenset(t for r in (rules.by_id.values() if rules else ())
-                            if r.within is not None for t in r.on),
-                  {it.event.type for it in items if it.event is not None})
+        unit.load_orders([it.order_id for it in items])
         self._load_decisions(s, {h[0] for h in unit.hub.values()}
                              | {c.decision_id for c in unit.ctxs.values()})
+        judges: dict[str, tuple[Any, EventRules | None]] = {}
+        for oid in dict.fromkeys(it.order_id for it in items):
+            hub = unit.hub.get(oid)
+            pinned = self.ruleset_of(hub[0], rs) if hub is not None else rs
+            judges[oid] = (pinned, self.rules_of(pinned))
+        every = list({id(r): r for _, r in judges.values() if r is not None}.values())
+        times = [it.event.at if it.event is not None else it.at for it in items]
+        first = min((t for t in times if t is not None), default=None)
+        spans = [w for w in (window_since(r, first) for r in every)
+                 if w is not None] if first is not None else []
+        unit.load([(it.order_id, it.event.id) for it in items if it.event is not None],
+                  min(spans) if spans else None,
+                  [it.order_id for it in items if it.event is not None
+                   and it.event.type == "shipment_confirmed"],
+                  frozenset(t for rules in every for r in rules.by_id.values()
+                            if r.within is not None for t in r.on),
+                  {it.event.type for it in items if it.event is not None})
         outs: list[Any] = []
         works: list[Work] = []
         for it in items:
@@ -503,7 +551,7 @@ class Orchestrator:
             ctx = unit.ctxs.get(it.order_id)
             snap = ctx.snapshot() if ctx is not None else None
             try:
-                outs.append(_HANDLERS[it.kind](self, unit, it, rs, rules, work))
+                outs.append(_HANDLERS[it.kind](self, unit, it, *judges[it.order_id], work))
             except ServiceError as exc:  # the item changes nothing
                 if snap is None:
                     unit.ctxs.pop(it.order_id, None)
@@ -599,6 +647,14 @@ class Orchestrator:
         return {"order_id": it.order_id, "state": ctx.state,
                 "holds": [dict(h) for h in ctx.holds]}
 
+    def sync_in(self, s: Any, order_id: str, actor: str) -> dict[str, Any] | None:
+        """`sync` in the caller's transaction: a change the orchestration cannot follow (a
+        closed order, a line cut below what shipped) raises, and the caller rolls back."""
+        out = self.apply_in(s, [_Item("sync", order_id, at=self.clock.now(), actor=actor)])[0]
+        if isinstance(out, ServiceError):
+            raise out
+        return out  # type: ignore[no-any-return]
+
     def sync(self, order_id: str, actor: str) -> dict[str, Any] | None:
         """Brings the orchestration of an order up to the hub at once, after a change order or
         an approval (rather than at its next event): a change while shipping cancels the
@@ -628,10 +684,16 @@ class Orchestrator:
         reserved; the order is rescheduled, or waits for approval when the new decision needs
         it (or is cancelled when it is rejected)."""
         ctx = run.ctx
+        if ctx.state in lifecycle.FINAL:
+            raise Conflict(f"order {ctx.order_id!r} is {ctx.state}; a change order cannot "
+                           "reopen it (capture a new order instead)", code="ORDER_CLOSED",
+                           details={"state": ctx.state})
         old_lines = ctx.lines
+        order = self._decided_order(run.unit.s, decision_id)
+        new_lines = self._lines_of(run.unit.s, decision_id, order)
+        _check_shipped(old_lines, new_lines, order)
         self._reserve(run, Event(f"change-v{version}", "order_changed", at, {}, ""), -1)
-        run.order = self._decided_order(run.unit.s, decision_id)
-        new_lines = self._lines_of(run.unit.s, decision_id, run.order)
+        run.order = order
         for lid, line in new_lines.items():
             shipped = Decimal(old_lines.get(lid, {}).get("shipped", "0"))
             line["shipped"] = str(shipped)
@@ -640,9 +702,6 @@ class Orchestrator:
                 take = min(Decimal(qty), shipped)
                 shipped -= take
                 line["allocations"][loc] = str(Decimal(qty) - take)
-        for lid, line in old_lines.items():  # a line removed after shipping stays on record
-            if lid not in new_lines and Decimal(line["shipped"]) > 0:
-                new_lines[lid] = {**line, "ordered": line["shipped"], "allocations": {}}
         ctx.lines = new_lines
         ctx.decision_id = decision_id
         self._reserve(run, Event(f"change-v{version}-new", "order_changed", at, {}, ""), +1)
@@ -716,9 +775,10 @@ class Orchestrator:
         doc = billing.compose(ctx.order_id, event.id, event.at, pricing, lines,
                               [(lid, q) for lid, q, _ in shipped], run.reference,
                               run.order.get("customer"), first=ctx.invoices == 0,
-                              order=run.order)
+                              order=run.order, billed=ctx.billed)
         if doc is not None:
             ctx.invoices += 1
+            billing.add_billed(ctx.billed, doc)
             entry = run.timeline(event.at, "invoice", "")  # cause and detail once numbered
             run.work.ledger.append(_InvoiceDue(run, doc, entry, event.at))
         n = 0
@@ -1015,7 +1075,7 @@ class Orchestrator:
                 entry = run.timeline(at, "rebate", "", actor=actor)  # filled by _accrue
                 if key is None:
                     entry["cause"], entry["detail"] = "no programme", _dumps(
-                        {"skipped": "no programme"})
+                        {"skipped": "no programme", "ruleset": run.judge})
                 else:
                     books.accruals.append((key, run, eff, at, entry))
             else:
@@ -1039,7 +1099,7 @@ class Orchestrator:
             except RuleError as exc:
                 entry.update(kind="rule_error", cause=f"{eff.rule}: {exc}"[:4000],
                              detail=_dumps({"rule": eff.rule, "code": "RULE_ERROR",
-                                            "message": str(exc)}))
+                                            "message": str(exc), "ruleset": run.judge}))
                 run.work.errors.append({"rule": eff.rule, "code": "RULE_ERROR",
                                         "message": str(exc)})
                 continue
@@ -1047,7 +1107,7 @@ class Orchestrator:
             books.rows["rebate_entries"].append(line)
             entry["cause"] = (f"{out['programme']} {out['period']}: accrued {out['accrued']} "
                               f"at {out['rate']}%")
-            entry["detail"] = _dumps(out)
+            entry["detail"] = _dumps({**out, "ruleset": run.judge})
 
     # ------------------------------------------------------------------ the clock and people
 
@@ -1128,6 +1188,30 @@ class Orchestrator:
         return {"items": items, "counts": counts}
 
 
+
+
+def _check_shipped(old: dict[str, Any], new: dict[str, Any], order: dict[str, Any]) -> None:
+    """A change order keeps at least what shipped of every line (else 409 BELOW_SHIPPED, at
+    the line's quantity in the request): less would leave the order unable to finish and
+    its invoices above its total."""
+    index = {render(ln.get("id")) or str(i + 1): i
+             for i, ln in enumerate(order.get("lines") or []) if isinstance(ln, dict)}
+    for lid, line in old.items():
+        shipped = Decimal(line["shipped"])
+        if shipped <= 0:
+            continue
+        now = new.get(lid)
+        if now is None:
+            raise Conflict(f"line {lid!r} shipped {render(shipped)}; a change order cannot "
+                           "remove it (keep it with at least that quantity)",
+                           code="BELOW_SHIPPED", path="$.order.lines",
+                           details={"line_id": lid, "shipped": render(shipped)})
+        if Decimal(now["ordered"]) < shipped:
+            raise Conflict(f"line {lid!r} shipped {render(shipped)}; a change order cannot "
+                           f"cut it to {now['ordered']}", code="BELOW_SHIPPED",
+                           path=f"$.order.lines[{index.get(lid, 0)}].quantity",
+                           details={"line_id": lid, "shipped": render(shipped),
+                                    "quantity": now["ordered"]})
 
 
 _EFFECTS = {

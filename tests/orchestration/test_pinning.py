@@ -49,6 +49,7 @@ def test_events_are_judged_by_the_version_that_decided_the_order(
         tl = orch.timeline("PIN-1")
         judged = [e for e in tl["entries"] if e["kind"] == "event"]
         assert judged[-1]["detail"]["ruleset"] == {"name": first["name"],
+                                                   "version": first["version"],
                                                    "digest": first["digest"]}
         # a new order is decided (and judged) under the version active now
         orch.order("PIN-2")
