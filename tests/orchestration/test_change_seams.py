@@ -190,8 +190,11 @@ def _race(orch: Any, prefix: str, rounds: int, event: str) -> None:
         for k, v in held(orch.timeline(oid)).items():
             held_before[k] = held_before.get(k, Decimal(0)) + v
     svc = orch.svc
-    start = threading.Barrier(2 * rounds)
+    start = threading.Barrier(3 * rounds)
     answers: dict[tuple[str, str], int] = {}
+    changed = {"1": "12", "2": "7"}
+    finished: set[str] = set()
+    behind: list[tuple[str, dict[str, str]]] = []  # the hub at version 2, orchestration not
 
     def change(oid: str) -> None:
         body = orch.order_body(oid, lines=[{"id": "1", "sku": "HTL-0001", "quantity": 12},
@@ -201,6 +204,24 @@ def _race(orch: Any, prefix: str, rounds: int, event: str) -> None:
             start.wait()
             answers[(oid, "put")] = c.put(f"/v1/orders/{oid}", json={
                 "order": body, "as_of": "2026-11-20"}).status_code
+        finished.add(oid)
+
+    def watch(oid: str) -> None:
+        """Reads the hub, then orchestration, while the change is in flight: once the hub
+        shows version 2, orchestration must be on it too (one transaction, not two)."""
+        with httpx.Client(base_url=svc.url, timeout=120, headers={
+                "Authorization": f"Bearer {svc.keys['analyst']}"}) as c:
+            start.wait()
+            for _ in range(40):
+                last = oid in finished
+                if c.get(f"/v1/orders/{oid}").json()["version"] == 2:
+                    lines = c.get(f"/v1/orders/{oid}/timeline").json()["lines"]
+                    ordered = {k: str(Decimal(v["ordered"])) for k, v in lines.items()}
+                    if ordered != changed:
+                        behind.append((oid, ordered))
+                    return
+                if last:
+                    return
 
     def post(oid: str) -> None:
         payload: dict[str, Any] = {"id": "race", "type": event, "at": "2026-11-20T10:30:00Z"}
@@ -212,11 +233,13 @@ def _race(orch: Any, prefix: str, rounds: int, event: str) -> None:
             answers[(oid, "event")] = c.post(f"/v1/orders/{oid}/events",
                                               json=payload).status_code
 
-    threads = [threading.Thread(target=f, args=(oid,)) for oid in oids for f in (change, post)]
+    threads = [threading.Thread(target=f, args=(oid,)) for oid in oids
+               for f in (change, post, watch)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    assert behind == []
     assert all(answers[(oid, "event")] in (200, 409) for oid in oids), answers
     assert all(answers[(oid, "put")] in (200, 409) for oid in oids), answers
     held_after: dict[tuple[str, str], Decimal] = {}
