@@ -67,11 +67,8 @@ def _capture(ctx: Any, raw: bytes, key: KeyInfo) -> tuple[bool, str]:
     """Reading, deciding and storing, by the evaluators (off the event loop, with a deadline
     past which nothing is stored)."""
     p = parse_request(raw)
-    from ordinance.adapters.hub import order_id_of
-
-    order_id_of(p.order)  # a missing id is a 422 before any rule set is needed
-    rs = ctx.rulesets.resolve(p.ruleset)
-    return ctx.hub.submit(rs, p.order, p.as_of, p.ruleset, p.order_text, p.request_text, key)
+    return orders.capture_order(ctx.hub, ctx.rulesets, p.order, p.as_of, p.ruleset,
+                                p.order_text, p.request_text, key)
 
 
 @router.put("/v1/orders/{order_id}", summary="A change order: decided again, a new version",

@@ -1,4 +1,5 @@
-"""Use cases of the order hub that orchestration must follow: a change order and an approval.
+"""Use cases of the order hub: capture an order, and the two orchestration must follow at once,
+a change order and an approval.
 
 In: the parsed request (the door translated it), the service's hub, orchestrator and rule sets.
 Out: the order's version and view (JSON text), or a service error (Invalid 422, NotFound 404,
@@ -23,9 +24,19 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from ordinance.adapters.db import DatabaseUnavailable
-from ordinance.adapters.hub import Hub, concurrent_change
+from ordinance.adapters.hub import Hub, concurrent_change, order_id_of
 from ordinance.adapters.orchestration import ATTEMPTS, Orchestrator, retryable
 from ordinance.adapters.store_keys import KeyInfo
+
+
+def capture_order(hub: Hub, rulesets: Any, order: dict[str, Any], as_of: date | None,
+                  ruleset_ref: str | None, order_text: str, request_text: str,
+                  key: KeyInfo) -> tuple[bool, str]:
+    """Capture an order: decided and stored with its decision in one transaction, idempotent
+    on the order id. Returns (created, view JSON text)."""
+    order_id_of(order)  # a missing id is a 422 before any rule set is needed
+    rs = rulesets.resolve(ruleset_ref)
+    return hub.submit(rs, order, as_of, ruleset_ref, order_text, request_text, key)
 
 
 def change_order(hub: Hub, orch: Orchestrator, rs: Any, order_id: str, order: dict[str, Any],
