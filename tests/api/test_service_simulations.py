@@ -1,0 +1,190 @@
+"""Simulations over real HTTP with several service instances (apps, each served by its own
+uvicorn thread, with its own rule-set cache and job runner) over one database, SQLite then
+PostgreSQL: a job started on one is followed, read and removed on another; a job whose
+instance died is run again by another instance's background worker, or failed with the reason
+when it keeps dying; and the JSON body of POST /v1/simulations is capped."""
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+
+from svc_helpers import ServerThread, archive, make_service
+
+DATA = Path(__file__).resolve().parents[1] / "simulator" / "data"
+
+
+def _runner(app: Any, name: str, lease: float = 30.0, max_attempts: int = 3) -> Any:
+    """The app's job runner, made here with a short lease, orders decided in its thread."""
+    from ordinance.adapters.store_simulations import SimulationStore
+    from ordinance.simulator.jobs import JobRunner
+    from ordinance.simulator.rulesets import storage_resolver
+
+    ctx = app.state.ctx
+    app.state.simulations = JobRunner(SimulationStore(ctx.db), ctx.clock,
+                                      storage_resolver(ctx.rulesets), executor="inline",
+                                      lease_seconds=lease, max_attempts=max_attempts,
+                                      instance=name)
+    return app.state.simulations
+
+
+@contextlib.contextmanager
+def _instance(database_url: str, cache: Path, name: str, *, worker: bool = False,
+              lease: float = 30.0, max_attempts: int = 3,
+              **settings: Any) -> Iterator[tuple[Any, httpx.Client, ServerThread]]:
+    app, keys = make_service(database_url, cache, worker=worker, worker_interval=0.1,
+                             **settings)
+    runner = _runner(app, name, lease, max_attempts)
+    with ServerThread(app) as server, httpx.Client(
+            base_url=server.url, timeout=60,
+            headers={"Authorization": f"Bearer {keys['analyst']}"}) as client:
+        yield runner, client, server
+
+
+def _store(client: httpx.Client, directory: Path) -> str:
+    r = client.post("/v1/rulesets", content=archive(directory),
+                    headers={"Content-Type": "application/gzip"})
+    assert r.status_code in (200, 201), r.text
+    return f"{r.json()['name']}@{r.json()['digest']}"
+
+
+def _finish(client: httpx.Client, location: str, seen: set[str] | None = None,
+            timeout: float = 90) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        r = client.get(location)
+        assert r.status_code == 200, r.text
+        if seen is not None:
+            seen.add(r.json()["state"])
+        if r.json()["state"] in ("done", "failed"):
+            return r.json()
+        assert time.monotonic() < deadline, f"still {r.json()['state']}: {r.json()}"
+        time.sleep(0.1)
+
+
+def _start(client: httpx.Client, baseline: str, candidate: str) -> httpx.Response:
+    r = client.post("/v1/simulations", params={"baseline": baseline, "candidate": candidate},
+                    content=(DATA / "orders.jsonl").read_bytes(),
+                    headers={"Content-Type": "application/x-ndjson"})
+    assert r.status_code == 202, r.text
+    return r
+
+
+def test_started_on_one_instance_followed_read_and_removed_on_another(database_url,
+                                                                      tmp_path):
+    with _instance(database_url, tmp_path / "a", "A") as (_, a, _srv), \
+            _instance(database_url, tmp_path / "b", "B") as (_, b, _srv2):
+        baseline, candidate = _store(a, DATA / "base"), _store(a, DATA / "candidate-rules")
+        r = _start(a, baseline, candidate)
+        job = r.json()
+        assert job["rulesets"] == {"baseline": baseline, "candidate": candidate}
+        assert job["progress"]["total"] == 7 and job["attempts"] == 1
+        done = _finish(b, r.headers["location"])         # B never saw the request
+        assert done["state"] == "done", done
+        assert done["progress"] == {"orders": 7, "total": 7, "fraction": 1.0}
+        assert done["summary"]["changed_orders"] == 2
+        assert done["summary"]["candidate"]["revenue"] == {"EUR": "2374.00"}
+        assert done["summary"]["candidate"]["ruleset"]["digest"] == candidate.split("@")[1]
+        report = b.get(done["report"])
+        assert report.status_code == 200 and "<svg" in report.text, report.text[:300]
+        assert report.text == a.get(done["report"]).text
+        listed = b.get("/v1/simulations").json()["items"]
+        assert [j["id"] for j in listed if j["id"] == job["id"]] == [job["id"]]
+        assert all("summary" not in j for j in listed)
+        assert {j["state"] for j in b.get("/v1/simulations",
+                                          params={"state": "done"}).json()["items"]} == {"done"}
+        r = b.get("/v1/simulations", params={"state": "lost"})
+        assert r.status_code == 422 and r.json()["error"]["path"] == "state", r.text
+        assert b.delete(r.request.url.path + f"/{job['id']}").status_code == 204
+        for client in (a, b):
+            gone = client.get(f"/v1/simulations/{job['id']}")
+            assert gone.status_code == 404, gone.text
+            assert gone.json()["error"]["code"] == "SIMULATION_NOT_FOUND"
+
+
+def test_a_report_is_refused_until_done_and_a_running_job_is_not_removed(database_url,
+                                                                       tmp_path):
+    with _instance(database_url, tmp_path / "a", "A") as (runner, a, _srv), \
+            _instance(database_url, tmp_path / "b", "B") as (_, b, _srv2):
+        runner._accepted = lambda job_id, lease: None   # accepted, never run (lease held)
+        r = _start(a, _store(a, DATA / "base"), _store(a, DATA / "same"))
+        location = r.headers["location"]
+        assert b.get(location).json()["state"] == "queued"
+        report = b.get(location + "/report.html")
+        assert report.status_code == 409, report.text
+        assert report.json()["error"]["code"] == "SIMULATION_NOT_DONE"
+        gone = b.delete(location)
+        assert gone.status_code == 409 and gone.json()["error"]["code"] == "SIMULATION_NOT_DONE"
+
+
+def test_a_job_whose_instance_died_is_run_by_another_instance(database_url, tmp_path):
+    """A accepts the job and dies at once (its lease is never renewed); B and C both run a
+    background worker: exactly one of them takes the job over, runs it from the start, and
+    every instance then answers with the result."""
+    with _instance(database_url, tmp_path / "a", "A", lease=1.0) as (runner_a, a, srv_a):
+        runner_a._accepted = lambda job_id, lease: None   # the process dies after storing
+        baseline, candidate = _store(a, DATA / "base"), _store(a, DATA / "candidate-rules")
+        r = _start(a, baseline, candidate)
+        location, job_id = r.headers["location"], r.json()["id"]
+    assert not srv_a.thread.is_alive()
+    with _instance(database_url, tmp_path / "b", "B", worker=True, lease=1.0) as (_, b, _s), \
+            _instance(database_url, tmp_path / "c", "C", worker=True, lease=1.0) as (_, c, _t):
+        seen: set[str] = set()
+        done = _finish(b, location, seen, timeout=60)
+        assert done["state"] == "done", done
+        assert done["attempts"] == 2, done                 # one takeover, not two
+        assert done["summary"]["changed_orders"] == 2
+        assert c.get(location).json()["summary"] == done["summary"]
+        assert done["id"] == job_id
+
+
+def test_a_job_that_keeps_killing_its_instance_is_failed_not_left_running(database_url,
+                                                                          tmp_path):
+    with _instance(database_url, tmp_path / "a", "A", lease=0.5) as (runner_a, a, _srv):
+        runner_a._accepted = lambda job_id, lease: None
+        r = _start(a, _store(a, DATA / "base"), _store(a, DATA / "same"))
+        location = r.headers["location"]
+    with _instance(database_url, tmp_path / "b", "B", worker=True, lease=0.5,
+                   max_attempts=2) as (runner_b, b, _srv2):
+        runner_b._run = lambda job_id, lease: None       # each takeover dies too
+        done = _finish(b, location, timeout=60)
+        assert done["state"] == "failed", done
+        assert done["attempts"] == 2
+        assert done["error"].startswith(
+            "the instance running it stopped without finishing, 2 times (its lease of the job "
+            "ran out; the last holder was B#"), done["error"]
+        assert "report" not in done and "summary" not in done
+
+
+def test_the_json_body_is_capped_like_every_other_body(database_url, tmp_path):
+    with _instance(database_url, tmp_path / "a", "A", max_body_bytes=4000) as (_, a, _srv):
+        ref = _store(a, DATA / "base")
+        orders = [json.loads(line) for line in (DATA / "orders.jsonl").read_text().splitlines()
+                  if line.strip() and '"X"' not in line]
+        small = {"baseline": ref, "candidate": ref, "orders": orders[:2]}
+        assert len(json.dumps(small)) < 4000
+        r = a.post("/v1/simulations", json=small)
+        assert r.status_code == 202, r.text
+        big = {"baseline": ref, "candidate": ref, "orders": orders * 10}
+        assert len(json.dumps(big)) > 4000
+        r = a.post("/v1/simulations", json=big)
+        assert r.status_code == 413, r.text
+        assert r.json()["error"] == {
+            "code": "BODY_TOO_LARGE", "path": "$",
+            "message": "the body is larger than 4000 bytes (ORDINANCE_MAX_BODY)"}
+
+        def chunks() -> Iterator[bytes]:            # no Content-Length: refused as it streams
+            raw = json.dumps(big).encode()
+            for i in range(0, len(raw), 1000):
+                yield raw[i:i + 1000]
+
+        r = a.post("/v1/simulations", content=chunks(),
+                   headers={"Content-Type": "application/json"})
+        assert r.status_code == 413, r.text
+        assert r.json()["error"]["code"] == "BODY_TOO_LARGE"
+        assert a.get("/health").status_code == 200
