@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
-import pytest
 
 from svc_helpers import ServerThread, archive, make_service
 
