@@ -25,7 +25,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from ordinance import engine
-from ordinance.adapters.store import Invalid, TooLarge, json_object
+from ordinance.adapters.store import TooLarge, json_object
 from ordinance.adapters.store_keys import KeyInfo
 from starlette.concurrency import run_in_threadpool
 
@@ -65,19 +65,23 @@ START_BODY = {"required": True, "content": {
 
 
 async def _ndjson_to_file(request: Request) -> Path:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
-        raise Invalid(f"order stream larger than {MAX_UPLOAD_BYTES} bytes", code="TOO_LARGE")
+    """The NDJSON stream in a temporary file, refused (413 BODY_TOO_LARGE) past
+    ORDINANCE_MAX_SIMULATION_UPLOAD bytes: from Content-Length, or the moment it streams past."""
+    limit = MAX_UPLOAD_BYTES
+    too_large = TooLarge(f"the order stream is larger than {limit} bytes "
+                         "(ORDINANCE_MAX_SIMULATION_UPLOAD)", code="BODY_TOO_LARGE")
+    declared = request.headers.get("content-length", "").strip()
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
     fd, name = tempfile.mkstemp(prefix="ordinance-orders-", suffix=".jsonl")
     size = 0
     with os.fdopen(fd, "wb") as out:
         async for chunk in request.stream():
             size += len(chunk)
-            if size > MAX_UPLOAD_BYTES:
+            if size > limit:
                 out.close()
                 os.unlink(name)
-                raise Invalid(f"order stream larger than {MAX_UPLOAD_BYTES} bytes",
-                              code="TOO_LARGE")
+                raise too_large
             out.write(chunk)
     return Path(name)
 

@@ -187,3 +187,22 @@ def test_the_json_body_is_capped_like_every_other_body(database_url, tmp_path):
         assert r.status_code == 413, r.text
         assert r.json()["error"]["code"] == "BODY_TOO_LARGE"
         assert a.get("/health").status_code == 200
+
+
+def test_the_ndjson_stream_is_capped(database_url, tmp_path, monkeypatch):
+    from ordinance.api import routes_simulations
+
+    stream = (DATA / "orders.jsonl").read_bytes()
+    monkeypatch.setattr(routes_simulations, "MAX_UPLOAD_BYTES", len(stream) - 1)
+    with _instance(database_url, tmp_path / "a", "A") as (_, a, _srv):
+        ref = _store(a, DATA / "base")
+        message = (f"the order stream is larger than {len(stream) - 1} bytes "
+                   "(ORDINANCE_MAX_SIMULATION_UPLOAD)")
+        for body in (stream, iter([stream[:100], stream[100:]])):   # declared, then streamed
+            r = a.post("/v1/simulations", params={"baseline": ref, "candidate": ref},
+                       content=body, headers={"Content-Type": "application/x-ndjson"})
+            assert r.status_code == 413, r.text
+            assert r.json()["error"] == {"code": "BODY_TOO_LARGE", "message": message}
+        monkeypatch.setattr(routes_simulations, "MAX_UPLOAD_BYTES", len(stream))
+        r = _start(a, ref, ref)
+        assert _finish(a, r.headers["location"])["state"] == "done"
