@@ -27,6 +27,7 @@ The non-obvious choices:
 """
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import tempfile
@@ -44,6 +45,8 @@ from ordinance.simulator.replay import Options, Progress, simulate
 from ordinance.simulator.rulesets import Resolver, RuleSetNotFound, RuleSetRef
 from ordinance.simulator.stored import export_orders
 from ordinance.simulator.streams import open_orders
+
+log = logging.getLogger("ordinance.simulations")
 
 LEASE_SECONDS = float(os.environ.get("ORDINANCE_SIMULATION_LEASE", "30"))
 MAX_ATTEMPTS = 3        # runs of one job whose lease ran out before it is failed
@@ -119,9 +122,20 @@ class JobRunner:
 
     def _accepted(self, job_id: str, lease: str) -> None:
         while not self._slots.acquire(timeout=self.lease_seconds / 3):
-            if not self.store.renew(job_id, lease, self.lease_end()):
+            if not self._renew(job_id, lease):
                 return  # another instance took it over, or it was removed
         self._claimed(job_id, lease)
+
+    def _renew(self, job_id: str, lease: str) -> bool:
+        """False when the lease is lost; a database that does not answer is tried again at
+        the next beat (if the lease runs out meanwhile, the lease-conditioned writes stop
+        this holder)."""
+        try:
+            return self.store.renew(job_id, lease, self.lease_end())
+        except Exception as exc:  # noqa: BLE001 - a heartbeat must outlive one failure
+            log.warning("simulation %s: lease not renewed: %s: %s", job_id,
+                        exc.__class__.__name__, exc)
+            return True
 
     def _claimed(self, job_id: str, lease: str) -> None:
         """Runs the job, this instance's slot held; releases the slot."""
@@ -152,7 +166,11 @@ class JobRunner:
         except LeaseLost:
             pass
         except Exception as exc:  # noqa: BLE001 - a job's failure is its result, not a crash
-            self.store.fail(job_id, lease, self.clock.now(), _describe(exc))
+            try:
+                self.store.fail(job_id, lease, self.clock.now(), _describe(exc))
+            except Exception as again:  # noqa: BLE001 - the lease runs out; another retries
+                log.warning("simulation %s failed (%s) and could not be marked failed: "
+                            "%s: %s", job_id, _describe(exc), again.__class__.__name__, again)
         finally:
             stop.set()
             path.unlink(missing_ok=True)
@@ -199,7 +217,7 @@ class JobRunner:
     def _heartbeat(self, job_id: str, lease: str, stop: threading.Event,
                    lost: threading.Event) -> None:
         while not stop.wait(self.lease_seconds / 3):
-            if not self.store.renew(job_id, lease, self.lease_end()):
+            if not self._renew(job_id, lease):
                 lost.set()
                 return
 
