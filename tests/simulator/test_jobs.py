@@ -177,3 +177,38 @@ def test_a_holder_that_lost_its_lease_writes_nothing_more(data, store):
     job = store.get(job_id)
     assert (job.state, job.leased_by, job.orders_done, job.error) == ("queued", "fast#1", 0,
                                                                        None)
+
+
+def test_a_job_waiting_for_a_slot_keeps_its_lease_and_runs_when_the_slot_frees(data, store):
+    import threading
+    import time
+
+    clock = ManualClock(T0)
+    runner = JobRunner(store, clock, _resolver(data / "base"), executor="inline",
+                       lease_seconds=0.3, max_running=1)
+    release = threading.Event()
+    real_run = runner._run
+    ran = []
+
+    def run(job_id, lease):
+        ran.append(job_id)
+        if len(ran) == 1:
+            release.wait(30)          # the first job holds the only slot
+        real_run(job_id, lease)
+
+    runner._run = run
+    first = _create(store, clock, data / "base", data / "base", data / "orders.jsonl",
+                    lease="here#1", seconds=0.3)
+    second = _create(store, clock, data / "base", data / "base", data / "orders.jsonl",
+                     lease="here#2", seconds=0.3)
+    runner.run_accepted(first, "here#1")
+    runner.run_accepted(second, "here#2")
+    clock.advance(timedelta(seconds=60))
+    deadline = time.monotonic() + 10
+    while store.get(second).leased_until != clock.now() + timedelta(seconds=0.3):
+        assert time.monotonic() < deadline, store.get(second)
+        time.sleep(0.02)
+    assert ran == [first] and store.get(second).state == "queued"
+    release.set()
+    assert runner.wait(second, timeout=60).state == "done"
+    assert ran == [first, second]
