@@ -1,8 +1,9 @@
 """Simulations over real HTTP with several service instances (apps, each served by its own
 uvicorn thread, with its own rule-set cache and job runner) over one database, SQLite then
 PostgreSQL: a job started on one is followed, read and removed on another; a job whose
-instance died is run again by another instance's background worker, or failed with the reason
-when it keeps dying; and the JSON body of POST /v1/simulations is capped."""
+instance died is run again by another instance's background worker (an instance that stops
+after accepting, and a real `ordinance serve` process killed mid-run), or failed with the
+reason when it keeps dying; and the bodies of POST /v1/simulations are capped."""
 from __future__ import annotations
 
 import contextlib
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
+import pytest
 
 from svc_helpers import ServerThread, archive, make_service
 
@@ -206,3 +208,68 @@ def test_the_ndjson_stream_is_capped(database_url, tmp_path, monkeypatch):
         monkeypatch.setattr(routes_simulations, "MAX_UPLOAD_BYTES", len(stream))
         r = _start(a, ref, ref)
         assert _finish(a, r.headers["location"])["state"] == "done"
+
+
+@pytest.mark.slow
+def test_a_served_process_killed_mid_run_leaves_its_job_to_another_instance(database_url,
+                                                                            tmp_path):
+    """The real thing: `ordinance serve` in a process of its own runs a job; while it runs,
+    B's worker leaves it alone (its lease is renewed); then the process (and its order
+    workers) is killed, and B's worker takes the job over once the lease runs out."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from svc_helpers import free_port
+
+    lines = (DATA / "orders.jsonl").read_text().splitlines()
+    copies = 4000
+    stream = "".join(line.replace('"id": "O', f'"id": "N{n}-O') + "\n"
+                     for n in range(copies) for line in lines).encode()
+    with _instance(database_url, tmp_path / "b", "B", worker=True, lease=2.0) as (_, b, _s):
+        baseline, candidate = _store(b, DATA / "base"), _store(b, DATA / "candidate-rules")
+        port = free_port()
+        env = {**os.environ, "ORDINANCE_DATABASE_URL": database_url,
+               "ORDINANCE_SIMULATION_LEASE": "2", "ORDINANCE_WORKER": "0",
+               "ORDINANCE_CACHE_DIR": str(tmp_path / "a")}
+        env.pop("ORDINANCE_CLOCK", None)
+        with open(tmp_path / "a.log", "w") as log:
+            proc = subprocess.Popen(
+                [str(Path(sys.executable).with_name("ordinance")), "serve", "--port", str(port)],
+                cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)       # its own process group: its workers die with it
+        try:
+            a_url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                assert proc.poll() is None, (tmp_path / "a.log").read_text()
+                try:
+                    if httpx.get(a_url + "/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, (tmp_path / "a.log").read_text()
+                time.sleep(0.1)
+            r = httpx.post(a_url + "/v1/simulations", timeout=60, content=stream,
+                           params={"baseline": baseline, "candidate": candidate},
+                           headers={"Content-Type": "application/x-ndjson",
+                                    "Authorization": b.headers["Authorization"]})
+            assert r.status_code == 202, r.text
+            location = r.headers["location"]
+            deadline = time.monotonic() + 60
+            while (job := b.get(location).json())["state"] != "running":
+                assert job["state"] == "queued" and time.monotonic() < deadline, job
+                time.sleep(0.05)
+            time.sleep(2.5)                # longer than the lease: A renews it, B keeps off
+            job = b.get(location).json()
+            assert (job["state"], job["attempts"]) == ("running", 1), job
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+        assert b.get(location).json()["state"] == "running"   # until the lease runs out
+        done = _finish(b, location, timeout=120)
+        assert done["state"] == "done", done
+        assert done["attempts"] == 2
+        assert (done["summary"]["orders"], done["summary"]["changed_orders"]) == (
+            6 * copies, 2 * copies)
