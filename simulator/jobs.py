@@ -203,9 +203,10 @@ class JobRunner:
                                            orders_done=p.items, bytes_done=p.bytes_read):
                     raise LeaseLost(job.id)
 
-        as_of = opts.get("as_of")
+        as_of, today = opts.get("as_of"), opts.get("today")
         options = Options(as_of=date.fromisoformat(as_of) if as_of else None,
-                          today=self.clock.now().date(),
+                          today=(date.fromisoformat(today) if today
+                                 else self.clock.now().date()),
                           consume_stock=bool(opts.get("consume_stock", False)),
                           sample_size=int(opts.get("sample", 20)))
         summary = simulate(refs[0], refs[1], source, options, executor=self.executor,
