@@ -121,6 +121,9 @@ class JobRunner:
             time.sleep(0.05)
 
     def _accepted(self, job_id: str, lease: str) -> None:
+        # renewed at once: storing a large upload may have taken most of the first lease
+        if not self._renew(job_id, lease):
+            return
         while not self._slots.acquire(timeout=self.lease_seconds / 3):
             if not self._renew(job_id, lease):
                 return  # another instance took it over, or it was removed

@@ -87,16 +87,16 @@ def start(state: Any, ask: Start, key_name: str) -> dict[str, Any]:
         rulesets = state.ctx.rulesets
         refs = {side: _pinned(rulesets, spec, f"{ask.where}{side}")
                 for side, spec in (("baseline", baseline), ("candidate", candidate))}
+        total = _count_lines(upload) if upload is not None else None
         jobs = runner(state)
-        lease, until = jobs.new_lease()
+        lease, until = jobs.new_lease()   # renewed first thing once stored (run_accepted)
         now = state.ctx.clock.now()
         options["today"] = now.date().isoformat()   # a rerun decides as of the same day
         job = jobs.store.create(
             id=uuid.uuid4().hex, baseline=baseline, candidate=candidate,
             baseline_ref=refs["baseline"], candidate_ref=refs["candidate"], options=options,
-            started_by=key_name, now=now, leased_by=lease,
-            leased_until=until, orders=upload,
-            orders_total=_count_lines(upload) if upload is not None else None)
+            started_by=key_name, now=now, leased_by=lease, leased_until=until,
+            orders=upload, orders_total=total)
         jobs.run_accepted(job.id, lease)
         return job_json(job)
     finally:
