@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 
 from .clock import utc
 from .models_simulations import SimulationJob, SimulationOrderChunk
@@ -217,6 +217,13 @@ class SimulationStore:
         return (SimulationJob.state.in_(ACTIVE),
                 or_(SimulationJob.leased_until.is_(None), SimulationJob.leased_until < now))
 
+    def any_due(self, now: datetime) -> bool:
+        """Whether some queued or running job is held by nobody (one cheap query: most
+        worker rounds find none)."""
+        with self.db.session() as s:
+            return s.scalar(select(SimulationJob.id).where(*self._due(now)).limit(1)) \
+                is not None
+
     def exhausted(self, now: datetime, max_attempts: int, limit: int = 20) -> list[JobRecord]:
         """Jobs nobody holds that have already been tried `max_attempts` times."""
         with self.db.session() as s:
@@ -229,10 +236,6 @@ class SimulationStore:
               max_attempts: int) -> JobRecord | None:
         """The oldest job nobody holds and tried fewer than `max_attempts` times, now held
         by `lease` until `until` (its attempts counted, back to queued); None if there is none."""
-        with self.db.session() as s:  # most rounds find nothing: no write lock for them
-            if s.scalar(select(func.count()).select_from(SimulationJob).where(
-                    *self._due(now), SimulationJob.attempts < max_attempts)) == 0:
-                return None
         with self.db.session(write=True) as s:
             job_id = s.scalar(select(SimulationJob.id).where(
                 *self._due(now), SimulationJob.attempts < max_attempts)

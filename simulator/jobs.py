@@ -89,6 +89,8 @@ class JobRunner:
         while this instance has a free slot, claims a job nobody holds and runs it."""
         now = self.clock.now()
         failed = restarted = 0
+        if not self.store.any_due(now):
+            return {"restarted": 0, "failed": 0}
         for job in self.store.exhausted(now, self.max_attempts):
             if self.store.fail(job.id, None, now, _abandoned(job)):
                 failed += 1
