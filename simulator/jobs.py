@@ -169,7 +169,8 @@ class JobRunner:
                               orders_done=summary["orders"] + summary["bad_lines"],
                               bytes_done=read)
         except LeaseLost:
-            pass
+            log.warning("simulation %s: its lease ran out and another instance holds it; "
+                        "this run stops", job_id)
         except Exception as exc:  # noqa: BLE001 - a job's failure is its result, not a crash
             try:
                 self.store.fail(job_id, lease, self.clock.now(), _describe(exc))
