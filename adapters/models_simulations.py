@@ -20,7 +20,7 @@ from .models import Base
 class SimulationJob(Base):
     __tablename__ = "simulation_jobs"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    state: Mapped[str] = mapped_column(String(20))  # queued | running | done | failed
+    state: Mapped[str] = mapped_column(String(20))  # queued | running | done | failed | cancelled
     baseline: Mapped[str] = mapped_column(String(300))      # as asked (e.g. `active`)
     candidate: Mapped[str] = mapped_column(String(300))
     baseline_ref: Mapped[str] = mapped_column(String(300))  # NAME@DIGEST

@@ -31,7 +31,7 @@ from .models_simulations import SimulationJob, SimulationOrderChunk
 
 CHUNK_BYTES = 4 * 1024 * 1024
 ACTIVE = ("queued", "running")
-FINISHED = ("done", "failed")
+FINISHED = ("done", "failed", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ class SimulationStore:
         return zlib.decompress(data) if data is not None else None
 
     def delete(self, job_id: str) -> str | None:
-        """Removes a finished job (its state, done or failed, is returned); a queued or
+        """Removes a finished job (done, failed or cancelled: its state is returned); a queued or
         running one is left alone (its state is returned); None when there is no such job."""
         with self.db.session(write=True) as s:
             state = s.scalar(select(SimulationJob.state).where(SimulationJob.id == job_id)
@@ -134,6 +134,20 @@ class SimulationStore:
                 s.execute(delete(SimulationOrderChunk)
                           .where(SimulationOrderChunk.job_id == job_id))
                 s.execute(delete(SimulationJob).where(SimulationJob.id == job_id))
+            return state
+
+    def cancel(self, job_id: str, now: datetime) -> str | None:
+        """Cancels a queued or running job: its lease and orders go, so its holder stops at
+        its next write. The state the job had is returned (None: no such job); a finished
+        job is left as it is."""
+        with self.db.session(write=True) as s:
+            state = s.scalar(select(SimulationJob.state).where(SimulationJob.id == job_id)
+                             .with_for_update())
+            if state in ACTIVE:
+                s.execute(update(SimulationJob).where(SimulationJob.id == job_id).values(
+                    state="cancelled", finished_at=now, leased_by=None, leased_until=None))
+                s.execute(delete(SimulationOrderChunk)
+                          .where(SimulationOrderChunk.job_id == job_id))
             return state
 
     def orders_to(self, job_id: str, path: Path) -> int:

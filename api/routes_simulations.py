@@ -6,8 +6,8 @@ query parameters, or a JSON body `{"baseline", "candidate", "orders": [...] | "s
 "from", "until", "as_of", "consume_stock", "sample"}` ("stored": the order hub's orders, by
 order date); it answers 202 with the job. `GET /v1/simulations/{id}` gives the
 job's state and progress, then its summary; `GET /v1/simulations/{id}/report.html` the
-report; `GET /v1/simulations` lists them (newest first); `DELETE /v1/simulations/{id}`
-forgets a finished one. Every instance answers for every job: jobs are rows in the database
+report; `GET /v1/simulations` lists them (newest first); `POST /v1/simulations/{id}/cancel`
+cancels a queued or running one; `DELETE /v1/simulations/{id}` forgets a finished one. Every instance answers for every job: jobs are rows in the database
 (simulator/jobs.py runs them, api/usecases/simulate.py stores and reads them); this module
 only reads the request (the JSON body capped at ORDINANCE_MAX_BODY, an NDJSON stream at
 ORDINANCE_MAX_SIMULATION_UPLOAD, streamed to a temporary file) and renders the answer.
@@ -39,7 +39,7 @@ MAX_UPLOAD_BYTES = int(os.environ.get("ORDINANCE_MAX_SIMULATION_UPLOAD", str(2 *
 
 JOB = {"type": "object", "required": ["id", "state", "progress"],
        "properties": {"id": {"type": "string"},
-                      "state": {"enum": ["queued", "running", "done", "failed"]},
+                      "state": {"enum": ["queued", "running", "done", "failed", "cancelled"]},
                       "progress": {"type": "object"}, "summary": {"type": "object"},
                       "error": {"type": "string"}}}
 JOBS = {"type": "object", "required": ["items"],
@@ -154,6 +154,15 @@ def get(request: Request, job_id: str,
 def report(request: Request, job_id: str,
            key: KeyInfo = Depends(require("analyst"))) -> HTMLResponse:
     return HTMLResponse(simulate.report_html(request.app.state, job_id))
+
+
+@router.post("/v1/simulations/{job_id}/cancel",
+             summary="Cancel a queued or running simulation",
+             responses={200: json_schema_response("the cancelled job", JOB), **errors(404, 409)})
+def cancel(request: Request, job_id: str,
+           key: KeyInfo = Depends(require("analyst"))) -> Response:
+    return Response(engine.dumps(simulate.cancel(request.app.state, job_id)),
+                    media_type="application/json")
 
 
 @router.delete("/v1/simulations/{job_id}", status_code=204,

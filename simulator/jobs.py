@@ -23,7 +23,9 @@ The non-obvious choices:
   process) is marked failed with that reason instead, so no job stays queued or running
   forever.
 - Every write of a job is conditioned on its lease token: an instance that lost its lease
-  (paused past it) stops at its next write and never overwrites the new holder's work.
+  (paused past it) stops at its next write and never overwrites the new holder's work. A
+  cancelled job has no lease any more, so its holder stops the same way (within a third of a
+  lease, or at its next progress write).
 """
 from __future__ import annotations
 
@@ -54,7 +56,8 @@ PROGRESS_EVERY = 1.0    # seconds between progress writes of a running job
 
 
 class LeaseLost(Exception):
-    """Another instance holds the job now (this one paused past its lease)."""
+    """This instance no longer holds the job: it was cancelled, or another instance holds
+    it now (this one paused past its lease)."""
 
 
 class JobRunner:
@@ -116,7 +119,7 @@ class JobRunner:
             job = self.store.get(job_id)
             if job is None:
                 raise KeyError(job_id)
-            if job.state in ("done", "failed"):
+            if job.state in ("done", "failed", "cancelled"):
                 return job
             if deadline is not None and time.monotonic() > deadline:
                 return job
@@ -169,8 +172,9 @@ class JobRunner:
                               orders_done=summary["orders"] + summary["bad_lines"],
                               bytes_done=read)
         except LeaseLost:
-            log.warning("simulation %s: its lease ran out and another instance holds it; "
-                        "this run stops", job_id)
+            log.warning("simulation %s: this instance no longer holds it (cancelled, or its "
+                        "lease ran out and another instance took it over); this run stops",
+                        job_id)
         except Exception as exc:  # noqa: BLE001 - a job's failure is its result, not a crash
             try:
                 self.store.fail(job_id, lease, self.clock.now(), _describe(exc))

@@ -36,7 +36,7 @@ from ordinance.simulator.rulesets import storage_resolver
 # A rule-set name as the manifest schema allows it, then @ and a version or digest.
 _STORED_REF = re.compile(r"[a-z0-9][a-z0-9._-]*@[^\x00-\x1f]{1,200}")
 _RUNNER_LOCK = threading.Lock()
-STATES = ("queued", "running", "done", "failed")
+STATES = ("queued", "running", "done", "failed", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -134,13 +134,26 @@ def listing(state: Any, status: str | None, limit: int) -> dict[str, Any]:
     return {"items": [job_json(j) for j in runner(state).store.listing(limit, status)]}
 
 
+def cancel(state: Any, job_id: str) -> dict[str, Any]:
+    """Cancels a queued or running job (the instance running it stops within seconds);
+    cancelling a cancelled job again changes nothing."""
+    store = runner(state).store
+    _job(store, job_id)
+    found = store.cancel(job_id, state.ctx.clock.now())
+    if found in ("done", "failed"):
+        raise Conflict(f"simulation {job_id} is {found}; only a queued or running one can be "
+                       "cancelled", code="SIMULATION_FINISHED")
+    return job_json(_job(store, job_id))
+
+
 def forget(state: Any, job_id: str) -> None:
     """Removes a finished job, its summary and report."""
     found = runner(state).store.delete(job_id)
     if found is None:
         raise NotFound(f"no simulation {job_id}", code="SIMULATION_NOT_FOUND")
-    if found not in ("done", "failed"):
-        raise Conflict(f"simulation {job_id} is {found}; it can be removed when it is done",
+    if found not in ("done", "failed", "cancelled"):
+        raise Conflict(f"simulation {job_id} is {found}; it can be removed when it has "
+                       "finished (or cancel it first: POST /v1/simulations/{id}/cancel)",
                        code="SIMULATION_NOT_DONE")
 
 

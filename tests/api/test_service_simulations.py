@@ -123,6 +123,51 @@ def test_a_report_is_refused_until_done_and_a_running_job_is_not_removed(databas
         assert gone.status_code == 409 and gone.json()["error"]["code"] == "SIMULATION_NOT_DONE"
 
 
+def _many(copies: int) -> bytes:
+    """The test stream `copies` times over, each copy's order ids made unique."""
+    lines = (DATA / "orders.jsonl").read_text().splitlines()
+    return "".join(line.replace('"id": "O', f'"id": "N{n}-O') + "\n"
+                   for n in range(copies) for line in lines).encode()
+
+
+def test_a_job_cancelled_on_another_instance_stops_where_it_runs(database_url, tmp_path):
+    import threading
+
+    with _instance(database_url, tmp_path / "a", "A") as (_, a, _srv), \
+            _instance(database_url, tmp_path / "b", "B") as (_, b, _srv2):
+        ref, other = _store(a, DATA / "base"), _store(a, DATA / "candidate-rules")
+        r = a.post("/v1/simulations", params={"baseline": ref, "candidate": other},
+                   content=_many(4000), headers={"Content-Type": "application/x-ndjson"})
+        assert r.status_code == 202, r.text
+        location, job_id = r.headers["location"], r.json()["id"]
+        deadline = time.monotonic() + 60
+        while b.get(location).json()["state"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        r = b.post(location + "/cancel")
+        assert r.status_code == 200, r.text
+        assert r.json()["state"] == "cancelled" and r.json()["finished"] is not None
+        assert b.post(location + "/cancel").json()["state"] == "cancelled"   # again: the same
+
+        def running_on_a() -> bool:
+            return any(t.name == f"simulation-{job_id[:8]}" and t.is_alive()
+                       for t in threading.enumerate())
+
+        deadline = time.monotonic() + 6         # the whole run takes longer than this
+        while running_on_a():                    # A stops at its next progress write
+            assert time.monotonic() < deadline, "A's run did not stop"
+            time.sleep(0.1)
+        job = a.get(location).json()
+        assert job["state"] == "cancelled" and "summary" not in job, job
+        assert a.get(location + "/report.html").status_code == 409
+        done = _finish(a, _start(a, ref, ref).headers["location"])   # A's slot is free again
+        assert done["state"] == "done"
+        r = b.post(f"/v1/simulations/{done['id']}/cancel")
+        assert r.status_code == 409 and r.json()["error"]["code"] == "SIMULATION_FINISHED"
+        assert b.post("/v1/simulations/nope/cancel").status_code == 404
+        assert b.delete(location).status_code == 204
+
+
 def test_a_job_whose_instance_died_is_run_by_another_instance(database_url, tmp_path):
     """A accepts the job and dies at once (its lease is never renewed); B and C both run a
     background worker: exactly one of them takes the job over, runs it from the start, and
@@ -223,10 +268,8 @@ def test_a_served_process_killed_mid_run_leaves_its_job_to_another_instance(data
 
     from svc_helpers import free_port
 
-    lines = (DATA / "orders.jsonl").read_text().splitlines()
     copies = 4000
-    stream = "".join(line.replace('"id": "O', f'"id": "N{n}-O') + "\n"
-                     for n in range(copies) for line in lines).encode()
+    stream = _many(copies)
     with _instance(database_url, tmp_path / "b", "B", worker=True, lease=2.0) as (_, b, _s):
         baseline, candidate = _store(b, DATA / "base"), _store(b, DATA / "candidate-rules")
         port = free_port()
