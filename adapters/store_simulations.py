@@ -99,9 +99,8 @@ class SimulationStore:
                         s.flush()
                         s.expunge_all()  # one piece in memory at a time
                         seq += 1
-        found = self.get(id)
-        assert found is not None
-        return found
+            row = s.execute(select(*_COLUMNS).where(SimulationJob.id == id)).one()
+            return _record(row)
 
     def get(self, job_id: str) -> JobRecord | None:
         with self.db.session() as s:
