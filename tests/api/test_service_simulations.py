@@ -121,6 +121,8 @@ def test_a_report_is_refused_until_done_and_a_running_job_is_not_removed(databas
         assert report.json()["error"]["code"] == "SIMULATION_NOT_DONE"
         gone = b.delete(location)
         assert gone.status_code == 409 and gone.json()["error"]["code"] == "SIMULATION_NOT_DONE"
+        assert b.post(location + "/cancel").json()["state"] == "cancelled"   # leave none behind
+        assert b.delete(location).status_code == 204
 
 
 def _many(copies: int) -> bytes:
