@@ -318,3 +318,59 @@ def test_a_served_process_killed_mid_run_leaves_its_job_to_another_instance(data
         assert done["attempts"] == 2
         assert (done["summary"]["orders"], done["summary"]["changed_orders"]) == (
             6 * copies, 2 * copies)
+
+
+def test_workers_claiming_at_once_take_each_job_exactly_once(database_url):
+    """The claim itself, under contention: six claimers start together on six jobs nobody
+    holds (FOR UPDATE SKIP LOCKED on PostgreSQL, the write lock on SQLite)."""
+    import threading
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from ordinance.adapters import db as dbmod
+    from ordinance.adapters.store_simulations import SimulationStore
+
+    db = dbmod.connect(database_url)
+    try:
+        dbmod.upgrade(db)
+        store = SimulationStore(db)
+        now = datetime.now(UTC)
+        ids = []
+        for _ in range(6):
+            ids.append(uuid.uuid4().hex)
+            store.create(id=ids[-1], baseline="x@1", candidate="x@1", baseline_ref="x@1",
+                         candidate_ref="x@1", options={}, started_by="test",
+                         now=now - timedelta(minutes=1), leased_by="gone#1",
+                         leased_until=now - timedelta(seconds=1))
+        start = threading.Barrier(6)
+        claimed: list[tuple[str, str]] = []
+        errors: list[BaseException] = []
+
+        def claimer(n: int) -> None:
+            try:
+                start.wait()
+                for i in range(20):
+                    job = store.claim(now, f"c{n}#{i}", now + timedelta(seconds=30), 3)
+                    if job is None:
+                        return
+                    claimed.append((job.id, job.leased_by))
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=claimer, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors, errors
+        mine = [job_id for job_id, _ in claimed if job_id in ids]
+        assert sorted(mine) == sorted(ids)                  # each one, once
+        assert len({job_id for job_id, _ in claimed}) == len(claimed)
+        for job_id, lease in claimed:
+            job = store.get(job_id)
+            assert (job.leased_by, job.attempts) == (lease, 2)
+        for job_id in ids:
+            store.cancel(job_id, now)
+            store.delete(job_id)
+    finally:
+        db.dispose()
