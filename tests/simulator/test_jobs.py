@@ -96,7 +96,8 @@ def test_a_failing_job_reports_why(data, store, tmp_path):
     runner.run_accepted(job_id, "here#1")
     job = runner.wait(job_id, timeout=60)
     assert job.state == "failed"
-    assert "bad.yaml:5:" in job.error
+    # located inside the rule set: never a directory of the instance that ran it
+    assert job.error == "packs/bad.yaml:5:11: error: unknown function 'lenght'", job.error
     assert store.result(job_id, "summary") is None and store.result(job_id, "report") is None
 
 
