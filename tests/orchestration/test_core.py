@@ -120,7 +120,7 @@ def test_invoices_add_up_to_the_current_decision_however_shipped_and_repriced(
              for lid, ln in lines.items()]
     ship(_pricing(nets, taxes, charge), [p for p in first if p[1]] or [("1", Decimal(0))])
     # the change: each line at least what shipped, repriced
-    for lid, ln in lines.items():
+    for ln in lines.values():
         ln["ordered"] = str(data.draw(st.integers(max(1, int(Decimal(ln["shipped"]))), 60)))
     nets2 = [data.draw(cents) for _ in ordered]
     taxes2 = [data.draw(cents) for _ in ordered]
