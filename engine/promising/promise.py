@@ -36,7 +36,7 @@ NO_TIME = datetime.timedelta(0)
 @dataclass(frozen=True)
 class Step:
     """One line of a promise's explanation."""
-    what: str                 # "look", "take", "place", "fence", "short", "mode"
+    what: str                 # "look", "pass", "take", "place", "fence", "short", "mode"
     bucket: int | None
     date: datetime.date | None
     quantity: Decimal
@@ -125,16 +125,20 @@ def promise(table: AtpTable, quantity: Decimal, requested: datetime.date,
     else:
         path = [b for b in (request_bucket, *range(request_bucket - 1, -1, -1),
                             *range(request_bucket + 1, end)) if b < end]
+    passed: list[int] = []     # buckets looked at and passed over, told as one step
     for b in path:
         have = table.offer(b)
-        steps.append(Step("look", b, buckets.starts[b], have))
-        if have <= 0:
+        if have <= 0 or (have < want and (not rule.split or have < rule.min_split)):
+            if b == request_bucket:
+                steps.append(Step("look", b, buckets.starts[b], have))
+            else:
+                passed.append(b)
             continue
+        if passed:
+            steps.append(_passed(table, passed, want))
+            passed = []
         take = min(have, want)
-        if take < want and not rule.split:
-            continue
-        if take < want and take < rule.min_split:
-            continue
+        steps.append(Step("look", b, buckets.starts[b], have))
         steps += _takes(table, b, take)
         table = table.with_demand(b, take)
         steps.append(Step("place", b, buckets.starts[b], take))
@@ -142,6 +146,8 @@ def promise(table: AtpTable, quantity: Decimal, requested: datetime.date,
         want -= take
         if want == 0:
             break
+    if passed:
+        steps.append(_passed(table, passed, want))
     if want > 0 and table.infinite_from is not None:
         fence = table.infinite_from
         fence_date = buckets.starts[fence] if fence < len(buckets) else \
@@ -160,6 +166,13 @@ def release(table: AtpTable, promised: Promise) -> AtpTable:
         if p.bucket is not None:
             table = table.with_demand(p.bucket, -p.quantity)
     return table
+
+
+def _passed(table: AtpTable, passed: list[int], want: Decimal) -> Step:
+    last = passed[-1]
+    return Step("pass", last, table.buckets.starts[last], want,
+                f"{len(passed)} bucket(s) from {table.buckets.starts[passed[0]]} to "
+                f"{table.buckets.starts[last]} had less than {want}")
 
 
 def _takes(table: AtpTable, bucket: int, quantity: Decimal) -> list[Step]:

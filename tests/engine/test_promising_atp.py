@@ -308,3 +308,27 @@ def test_a_promise_then_its_release_restores_the_table(table, qty, day):
     back = release(after, made)
     assert back == table
     assert back.net == table.net and back.available == table.available
+
+
+fast_rules = st.sampled_from([AtpRule(), AtpRule(accumulate=False),
+                              AtpRule(consumption=Consumption.LOOK_AHEAD)])
+
+
+@settings(max_examples=400, deadline=None)
+@given(quantities, st.data(), fast_rules)
+def test_placing_without_a_recount_gives_what_a_recount_gives(supply, data, rule):
+    n = len(supply)
+    demand = data.draw(st.lists(st.integers(min_value=0, max_value=40).map(D), min_size=n,
+                                max_size=n))
+    table = tabulate(rule, Buckets.daily(AS_OF, n), tuple(supply), tuple(demand))
+    bucket = data.draw(st.integers(min_value=0, max_value=n - 1))
+    qty = D(data.draw(st.integers(min_value=1, max_value=80)))
+    fast = table._placed(bucket, qty)
+    placed = table.with_demand(bucket, qty)
+    recount = tabulate(rule, table.buckets, table.supply, placed.demand)
+    assert placed.net == recount.net and placed.available == recount.available
+    free = sum((v for v in table.net[:bucket + 1] if v > 0), D(0))
+    if rule.consumption is Consumption.LOOK_AHEAD or qty <= free:
+        assert fast is not None     # the quick way was taken, and agreed
+    else:
+        assert fast is None
