@@ -173,7 +173,7 @@ def allocated_promise(table: AtpTable, rule: AllocationRule, demand_class: str,
             drawn[name] = drawn.get(name, ZERO) + q
         table = table.with_demand(i, take)
         steps.append(Step("place", i, day, take))
-        ship = max(day, requested)
+        ship = max(day, requested, buckets.first)
         parts.append(Part(take, i, ship, ship + transit))
         want -= take
         start = i + 1
@@ -181,7 +181,7 @@ def allocated_promise(table: AtpTable, rule: AllocationRule, demand_class: str,
         fence = table.infinite_from
         day = buckets.starts[fence] if fence < len(buckets) else buckets.starts[-1]
         steps.append(Step("fence", fence, day, want, "infinite supply from here"))
-        ship = max(day, requested)
+        ship = max(day, requested, buckets.first)
         parts.append(Part(want, None, ship, ship + transit))
         want = ZERO
     if want > 0:

@@ -100,7 +100,7 @@ def promise(table: AtpTable, quantity: Decimal, requested: datetime.date,
     parts: list[Part] = []
 
     def part(qty: Decimal, bucket: int | None, ship: datetime.date) -> None:
-        ship = max(ship, requested)
+        ship = max(ship, requested, as_of)
         parts.append(Part(qty, bucket, ship, ship + transit))
 
     if rule.mode is not Mode.SUPPLY_CHAIN_SEARCH:
