@@ -85,3 +85,11 @@ def test_the_package_reads_no_clock_and_does_no_io():
                 assert name not in banned_calls, f"{path.name}:{node.lineno} calls {name}"
         assert ast.get_docstring(tree), f"{path.name} has no docstring"
         assert len(path.read_text().splitlines()) < 500, f"{path.name} is over 500 lines"
+
+
+def test_the_example_at_the_top_of_docs_promising_md_runs():
+    import re
+    text = (PACKAGE.parents[1] / "docs" / "promising.md").read_text()
+    code = re.search(r"```python\n(.*?)```", text, re.S)
+    assert code is not None
+    exec(compile(code.group(1), "docs/promising.md", "exec"), {})  # its asserts are the test
