@@ -18,10 +18,12 @@ The arithmetic follows Oracle's ATP computation options (Oracle Inventory User's
 - look-ahead is the textbook "cumulative ATP with look-ahead": the figure at a bucket is the
   smallest cumulative balance at that bucket or any later one, so a new request never takes
   what later demand needs, and a shortage anywhere shows in every bucket before it.
-The non-obvious choices: with an accumulation window (shelf life) surplus older than the window
-is neither carried nor consumed, and consumption then takes the oldest surplus still inside the
-window first (first-expiring-first-out), because nearest-first would let stock expire that an
-earlier choice could have used; without a window it is Oracle's nearest-first. Quantities are
+The non-obvious choices: with an accumulation window (shelf life) supply older than the window
+is neither carried nor consumed, and each bucket's demand takes the oldest supply still inside
+the window first, its own bucket's included (first-expiring-first-out): nearest-first, or
+netting a bucket's own supply first, would let stock expire that another choice could have
+used, and a promise could then leave older demand short. Without a window it is Oracle's
+nearest-first, a bucket's own supply first. Quantities are
 Decimals; infinite supply is `Decimal("Infinity")`, which compares and subtracts exactly.
 """
 from __future__ import annotations
@@ -230,12 +232,9 @@ def period_atp(supply: tuple[Decimal, ...], demand: tuple[Decimal, ...]) -> list
     return [s - d for s, d in zip(supply, demand)]
 
 
-def consume_backward(period: list[Decimal], starts: tuple[datetime.date, ...] | None = None,
-                     window_days: int | None = None) -> tuple[list[Decimal], list[Consumed]]:
-    """Cover each shortage from earlier surpluses: nearest first, or, within a window of
-    `window_days` (needs `starts`), oldest first among those not yet expired."""
-    if window_days is not None and starts is not None:
-        return _consume_within(period, starts, window_days)
+def consume_backward(period: list[Decimal]) -> tuple[list[Decimal], list[Consumed]]:
+    """Cover each shortage from earlier surpluses, nearest first (Oracle's backward
+    consumption; with a window, `consume_within` is used instead)."""
     net = list(period)
     made: list[Consumed] = []
     stack: list[int] = []            # buckets with surplus left, the latest on top
@@ -262,27 +261,35 @@ def consume_backward(period: list[Decimal], starts: tuple[datetime.date, ...] | 
     return net, made
 
 
-def _consume_within(period: list[Decimal], starts: tuple[datetime.date, ...],
-                    window_days: int) -> tuple[list[Decimal], list[Consumed]]:
-    net = list(period)
+def consume_within(supply: tuple[Decimal, ...], demand: tuple[Decimal, ...],
+                   starts: tuple[datetime.date, ...],
+                   window_days: int) -> tuple[list[Decimal], list[Consumed]]:
+    """Backward consumption with a shelf life: each bucket's demand takes the oldest supply
+    not yet expired, its own bucket's included (first-expiring-first-out). Taking demands in
+    time order and each from the supply that expires first matches as much demand as any
+    choice could, so a surplus this leaves is one a new request can take without leaving
+    older demand short."""
+    net = [ZERO] * len(supply)
     made: list[Consumed] = []
-    open_: deque[int] = deque()      # buckets with surplus left, oldest at the left
-    for i, p in enumerate(net):
+    open_: deque[int] = deque()      # buckets with supply left, oldest at the left
+    for i, (s, d) in enumerate(zip(supply, demand)):
         while open_ and (starts[i] - starts[open_[0]]).days >= window_days:
             open_.popleft()
-        if p > ZERO:
+        if s > ZERO:
+            net[i] = s
             open_.append(i)
-            continue
-        short = -p
+        short = d
         while short > ZERO and open_:
             j = open_[0]
             take = min(short, net[j])
             net[j] -= take
             short -= take
-            made.append(Consumed(i, j, take))
+            if j != i:
+                made.append(Consumed(i, j, take))
             if net[j] == ZERO:
                 open_.popleft()
-        net[i] = -short
+        if short > ZERO:
+            net[i] = -short
     return net, made
 
 
@@ -352,8 +359,10 @@ def tabulate(rule: AtpRule, buckets: Buckets, supply: tuple[Decimal, ...],
         available = look_ahead(period)
     else:
         net = period
-        if rule.consumption is not Consumption.NONE:
-            net, made = consume_backward(period, buckets.starts, window)
+        if rule.consumption is not Consumption.NONE and window is not None:
+            net, made = consume_within(supply[:end], demand[:end], buckets.starts, window)
+        elif rule.consumption is not Consumption.NONE:
+            net, made = consume_backward(period)
         if rule.consumption is Consumption.BACKWARD_FORWARD:
             net, more = consume_forward(net)
             made += more
