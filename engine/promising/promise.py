@@ -26,9 +26,12 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from ..sourcing import Network
 from .atp import ZERO, AtpTable, Mode
+
+if TYPE_CHECKING:  # sourcing imports this module to promise; the route is read duck-typed
+    from ..sourcing import Network
 
 NO_TIME = datetime.timedelta(0)
 
