@@ -273,7 +273,11 @@ class Allocation:
         """The ranked location whose supply to come promises most, then earliest (ties: the
         better ranked); each one looked at goes into the trace."""
         best: tuple[Any, ...] | None = None
+        setup_ = self.network.promising
         for pos, (loc, _route) in enumerate(ranked):
+            if setup_ is not None and setup_.rule.infinite_fence_days is None \
+                    and (loc, sku) not in setup_.supply and self.available(loc, sku) <= 0:
+                continue  # nothing on hand, nothing to come: no table needed to say no
             made, after = promise(self._table(loc, sku, as_of), qty, as_of, as_of, item=sku,
                                   location=loc)
             ship = made.ship_date + self.network.handling.get(loc, NO_TIME) \
