@@ -18,8 +18,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from ordinance import engine
+from ordinance.engine import codec
 from ordinance.adapters import store, store_decisions
-from ordinance.adapters.store import Invalid, json_object
+from ordinance.adapters.store import Invalid
 from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import SECURITY, check_key, require
@@ -122,8 +123,14 @@ def parse_request(raw: bytes) -> DecisionRequest:
     """`{"order": {...}, "as_of": "YYYY-MM-DD"?, "ruleset": "NAME@REF"?}` -> ParsedRequest."""
     if not raw.strip():
         raise Invalid("the body is empty; send {\"order\": {...}}", code="BAD_JSON", path="$")
-    body = json_object(raw, "the body ({\"order\": {...}})", shape_code="BAD_REQUEST",
-                       fields=store.DECISION_REQUEST)
+    try:
+        body = codec.read(raw, store.DECISION_REQUEST, max_items=store.MAX_ITEMS,
+                          max_lines=store.MAX_LINES, max_bytes=store.MAX_BYTES)
+    except codec.Refused as exc:
+        raise store.refused(exc) from None
+    if not isinstance(body, dict):
+        raise Invalid("the body ({\"order\": {...}}) is a JSON object", code="BAD_REQUEST",
+                      path="$")
     text = raw.decode("utf-8")
     for k in body:
         if k not in ("order", "as_of", "ruleset"):

@@ -17,7 +17,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from .orders import dumps
+from .codec import dumps
 
 KINDS: dict[str, frozenset[str] | None] = {
     "decide": None,

@@ -26,7 +26,7 @@ from typing import Any, Callable
 from ordinance.adapters.ids import new_decision_id
 from ordinance.engine import answer
 from ordinance.engine.answer import Evaluated
-from ordinance.engine.orders import dumps
+from ordinance.engine.codec import dumps
 
 __all__ = ["DecisionRequest", "Evaluated", "decide", "evaluate", "evaluate_order"]
 
