@@ -13,21 +13,28 @@ binary float; JSON text whose every Decimal is written with its own digits (`for
 - `read(raw, fields, ...)`: the one reader of request bodies. A duplicate key, a lone
   surrogate, a number out of range, a list or object over `max_items` (an order's lines:
   `max_lines`), a text longer than the column it goes into (`Fields`), nesting deeper than
-  `max_depth` are refused with `Refused(code, message, path)` naming the JSON path.
+  `MAX_DEPTH` are refused with `Refused(code, message, path)` naming the JSON path.
 
 The non-obvious choices. Parsing never raises for those checks: the hooks leave a marker (a
 `_Dup` dict, an `_OutOfRange` number) and one walk afterwards finds the first problem and
-names its path, so a body has one parse (the C scanner of `json`) and one walk. msgspec was
-measured against this codec (bench/json_codec.py, docs/design/json-codec.md): it reads and
-writes faster, but cannot refuse a duplicate key, reads integers as `int`, and writes a
-Decimal as `str(d)` (`1E+2`), so it is not used.
+names its path, so a body has one parse (the C scanner of `json`) and one walk.
+
+msgspec was measured against this codec (bench/json_codec.py, docs/design/json-codec.md). It
+writes about ten times faster, so compact `dumps` is msgspec with its two differences repaired
+(a Decimal's exponent, a Decimal key), byte for byte what the pure-Python reference writer
+(`dumps_reference`) writes. It reads no faster once integers are made Decimals and the checks
+are walked, and it cannot refuse a duplicate key (it keeps the last), turns `-0` into `0` and
+reports a lone surrogate without a path, so every reader here stays on `json`.
 """
 from __future__ import annotations
 
 import datetime
 import json
+import re
 from decimal import Decimal
 from typing import Any, Callable
+
+import msgspec
 
 JSONDecodeError = json.JSONDecodeError
 
@@ -74,11 +81,59 @@ def _encode(o: Any, out: list[str], indent: str | None, level: int) -> None:
         raise TypeError(f"not JSON: {type(o).__name__}")
 
 
-def dumps(obj: Any, indent: int | None = None) -> str:
-    """JSON with Decimals written as exact numbers (their own digits) and dates as YYYY-MM-DD."""
+def dumps_reference(obj: Any, indent: int | None = None) -> str:
+    """The reference writer (pure Python): what `dumps` writes, byte for byte, and what it
+    falls back to for output msgspec would write otherwise (see `dumps`)."""
     out: list[str] = []
     _encode(obj, out, None if indent is None else " " * indent, 0)
     return "".join(out)
+
+
+_FAST = msgspec.json.Encoder(decimal_format="number").encode
+# msgspec writes a Decimal as str(d), which has an exponent (`1E+2`, `1E-7`, always an upper
+# case E and a sign) where the reference writes `100`, `0.0000001`; and a Decimal key bare
+# (`{1.5:1}`, not JSON). Three scans, each starting from a literal (so the regular expression
+# engine skips ahead: a few microseconds on a decision), find either; a text holding one only
+# costs the careful path, which matches strings whole so nothing inside a text is touched:
+# the numbers with an exponent are written again as the reference writes them, or, for a bare
+# key, the reference writer writes it all.
+_EXPONENT_AT = re.compile(rb"E[+-][0-9]").search
+_KEY_AFTER_BRACE = re.compile(rb"\{-?[0-9]").search
+_KEY_AFTER_COMMA = re.compile(rb",-?[0-9][0-9.]*(?:E[+-][0-9]+)?:").search
+_STRING = rb'"(?:[^"\\]|\\.)*"'
+_NUMBER_KEY = re.compile(_STRING + rb"|[{,](-?[0-9][0-9.]*(?:E[+-][0-9]+)?):")
+_EXPONENT = re.compile(_STRING + rb"|-?[0-9][0-9.]*E[+-][0-9]+")
+
+
+def _as_reference(m: re.Match[bytes]) -> bytes:
+    tok = m.group()
+    return tok if tok[0] == 0x22 else format(Decimal(tok.decode()), "f").encode()
+
+
+def dumps(obj: Any, indent: int | None = None) -> str:
+    """JSON with Decimals written as exact numbers (their own digits, never an exponent:
+    `format(d, "f")`), dates as YYYY-MM-DD, compact (`indent=None`) or indented.
+
+    Compact output is written by msgspec (ten to thirty times faster: bench/json_codec.py) and
+    is byte for byte the reference writer's for None, bools, texts, Decimals, ints, dates,
+    lists, tuples and dicts (tests/engine/test_codec.py checks it on generated values), which
+    is everything a decision holds. What msgspec refuses (a lone surrogate, a bool key, a type
+    of its own) is written by the reference writer, as is indented output. Not product data,
+    so written the msgspec way, the same value in other bytes: a float in its shortest
+    round-trip form (`0.00001` where `json` writes `1e-05`), a `datetime` in RFC 3339 (`Z`
+    for UTC)."""
+    if indent is None:
+        try:
+            out = _FAST(obj)
+        except (TypeError, ValueError):
+            return dumps_reference(obj)
+        if (_KEY_AFTER_BRACE(out) or _KEY_AFTER_COMMA(out)) \
+                and any(m.group(1) for m in _NUMBER_KEY.finditer(out)):
+            return dumps_reference(obj)
+        if _EXPONENT_AT(out):
+            out = _EXPONENT.sub(_as_reference, out)
+        return out.decode("utf-8")
+    return dumps_reference(obj, indent)
 
 
 def _no_constant(name: str) -> Any:
