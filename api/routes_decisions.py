@@ -120,7 +120,7 @@ ParsedRequest = DecisionRequest  # the name routes_orders.py imports
 
 
 def parse_request(raw: bytes) -> DecisionRequest:
-    """`{"order": {...}, "as_of": "YYYY-MM-DD"?, "ruleset": "NAME@REF"?}` -> ParsedRequest."""
+    """`{"order": {...}, "as_of": "YYYY-MM-DD"?, "ruleset": "NAME@REF"?}` -> DecisionRequest."""
     if not raw.strip():
         raise Invalid("the body is empty; send {\"order\": {...}}", code="BAD_JSON", path="$")
     try:
