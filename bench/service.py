@@ -63,14 +63,17 @@ def start(args: argparse.Namespace, workdir: Path, ruleset: Path,
     proc = subprocess.Popen(
         [str(bin_dir / "ordinance"), "serve", "--ruleset", str(ruleset),
          "--port", str(port), "--workers", str(args.workers)],
-        cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        cwd=workdir, env=env, stdout=subprocess.DEVNULL, text=True,
+        # to a file: a pipe nobody reads fills with the access log (64 KB, some 600 requests)
+        # and then every request of the server waits on its write
+        stderr=open(workdir / "serve.log", "w"))
     url = f"http://127.0.0.1:{port}"
     import httpx
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"serve stopped: {proc.stderr.read()}")
+            raise SystemExit(f"serve stopped: {(workdir / 'serve.log').read_text()[-4000:]}")
         try:
             if httpx.get(url + "/health").status_code == 200:
                 break
