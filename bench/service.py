@@ -198,9 +198,13 @@ def measure(args: argparse.Namespace, ruleset: Path, order: dict, bin_dir: Path,
     try:
         import httpx
 
-        r = httpx.post(url + "/v1/decisions", content=body, timeout=120,
-                       headers={"Authorization": f"Bearer {key}",
-                                "Content-Type": "application/json"})
+        for _ in range(30):  # the first decision loads the rule set: on a busy machine it
+            r = httpx.post(url + "/v1/decisions", content=body, timeout=120,  # may pass the
+                           headers={"Authorization": f"Bearer {key}",  # evaluation deadline
+                                    "Content-Type": "application/json"})
+            if r.status_code != 503:
+                break
+            time.sleep(1)
         r.raise_for_status()
         print(f"[{label}] machine: {os.cpu_count()} cores, {sys.platform}, load "
               f"{os.getloadavg()[0]:.1f}; server: {bin_dir.parent.parent.name}'s ordinance "
