@@ -1,1 +1,1 @@
-"""Use cases: one function per thing a user does, called by the REST routes and the commands."""
+"""Use cases: one function per thing a user does; the doors (REST, command line) call them."""
