@@ -17,6 +17,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from ordinance.engine import codec
+
 from .clock import parse_instant
 from .store import Invalid
 
@@ -53,10 +55,6 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def parse_event(raw: bytes | str | dict[str, Any], now: datetime) -> Event:
     """Validates an event body; `now` (from the clock adapter) is its time when it has no `at`."""
     if isinstance(raw, (bytes, str)):
@@ -64,8 +62,7 @@ def parse_event(raw: bytes | str | dict[str, Any], now: datetime) -> Event:
             raise Invalid(f"an event is at most {MAX_EVENT_BYTES} bytes", code="BAD_EVENT",
                           path="$")
         try:
-            body = json.loads(raw, parse_float=Decimal, parse_int=Decimal,
-                              parse_constant=_no_constant)
+            body = codec.loads(raw)
         except (ValueError, RecursionError) as exc:
             raise Invalid(f"the body is not JSON: {exc}", code="BAD_EVENT", path="$") from None
     else:

@@ -1,4 +1,5 @@
-"""What every storage module shares: the errors the API maps to statuses, clocks, JSON.
+"""What every storage module shares: the errors the API maps to statuses, clocks, the
+service's limits on request bodies (read by engine/codec.py), cursors.
 
 The errors name what went wrong in the words of the service; the API turns them into
 HTTP statuses (NotFound 404, Conflict 409, Invalid 422, Forbidden 403, Unavailable 503).
@@ -6,12 +7,13 @@ HTTP statuses (NotFound 404, Conflict 409, Invalid 422, Forbidden 403, Unavailab
 from __future__ import annotations
 
 import base64
-import json
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+
+from ordinance.engine import codec
 
 
 class ServiceError(Exception):
@@ -74,23 +76,21 @@ def iso(dt: datetime | None) -> str | None:
 
 
 def loads_exact(text: str | bytes) -> Any:
-    """JSON with every number as an exact Decimal (never a float). For what this service
-    wrote itself; a request body is read with `json_object`."""
-    return json.loads(text, parse_float=Decimal, parse_int=Decimal)
+    """JSON with every number as an exact Decimal (never a float): the codec's `loads`. For
+    what this service wrote itself; a request body is read with `json_object`."""
+    return codec.loads(text)
 
 
-# --- the one reader of request bodies ----------------------------------------------------
+# --- request bodies ----------------------------------------------------------------------
 #
-# Every JSON body the REST service takes goes through `json_object`: numbers exact Decimals,
-# a duplicate key, a lone surrogate ("\ud800" cannot be stored or sent on), a number out of
-# range, a list or object over `MAX_ITEMS` entries (an order's lines: `MAX_LINES`), a text
-# longer than the database column
-# it is stored in is refused with the JSON path of the value. Parsing itself never raises
-# for those: the hooks leave a marker (a `_Dup` dict, an `_OutOfRange` number) and one walk
-# afterwards finds the first problem and names its path, so a body has one parse and one walk.
+# Every JSON body the REST service takes is read by the codec's checked reader
+# (engine/codec.py `read`: exact numbers, duplicate keys, lone surrogates, ranges, entries,
+# depth, text lengths, each refused with its JSON path). What is the service's own: its limits
+# (`configure`), the column sizes a body's texts go into (the `Fields` below, from
+# adapters/models*.py), and the errors they become.
 
-MAX_EXPONENT = 30   # as the engine's order reader: no order's money or quantity is beyond 1e30
-MAX_DEPTH = 64      # orders are checked again by the engine (32 levels)
+MAX_EXPONENT = codec.MAX_EXPONENT
+MAX_DEPTH = codec.MAX_DEPTH
 MAX_ITEMS = 10_000  # the service sets it from ORDINANCE_MAX_ITEMS (`configure`)
 MAX_LINES = 2_000   # lines in one order; the service sets it from ORDINANCE_MAX_LINES
 MAX_BYTES = 16 * 1024 * 1024
@@ -108,71 +108,8 @@ def configure(max_items: int, max_lines: int) -> None:
     MAX_ITEMS, MAX_LINES = max_items, max_lines
 
 
-class _Dup(dict):  # type: ignore[type-arg]
-    """An object that had a key twice (the key in `dup`)."""
-    __slots__ = ("dup",)
-
-
-class _OutOfRange:
-    __slots__ = ("text",)
-
-    def __init__(self, text: str):
-        self.text = text
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    d = dict(pairs)
-    if len(d) != len(pairs):
-        seen: set[str] = set()
-        for k, _ in pairs:
-            if k in seen:
-                out = _Dup(d)
-                out.dup = k
-                return out
-            seen.add(k)
-    return d
-
-
-def _number(text: str) -> Any:
-    d = Decimal(text)
-    if d and abs(d.adjusted()) > MAX_EXPONENT:
-        return _OutOfRange(text)
-    return d
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-_DECODER = json.JSONDecoder(parse_float=_number, parse_int=_number,
-                            parse_constant=_no_constant, object_pairs_hook=_pairs)
-
-
-class Fields:
-    """Where a body's texts go into columns of a limited size: `{"$.order.channel": 100,
-    "$.order.lines[*].sku": 200}` (`[*]` any item). A number at such a path is measured as
-    it is written (`str(Decimal)`), as it is stored."""
-
-    __slots__ = ("limit", "children", "lines")
-
-    def __init__(self, spec: dict[str, int] | None = None, lines: str | None = None):
-        self.limit: int | None = None
-        self.lines = False  # the order's lines: at most MAX_LINES items, not MAX_ITEMS
-        self.children: dict[Any, Fields] = {}
-        for path, limit in (spec or {}).items():
-            self._node(path).limit = limit
-        if lines:
-            self._node(lines).lines = True
-
-    def _node(self, path: str) -> "Fields":
-        node = self
-        for part in path[1:].replace("[*]", ".*").split("."):
-            if part:
-                node = node.children.setdefault(part, Fields())
-        return node
-
-
-NO_FIELDS = Fields()
+Fields = codec.Fields
+NO_FIELDS = codec.NO_FIELDS
 
 # The column sizes of adapters/models*.py, per body.
 ORDER_FIELDS = {"id": 200, "customer_id": 200, "customer.id": 200, "channel": 100,
@@ -192,96 +129,19 @@ WEBHOOK = Fields({"$.url": 2000, "$.secret": 200})
 HOLD_RELEASE = Fields({"$.code": 200})
 
 
-def _path(at: Any) -> str:
-    parts: list[str] = []
-    while at is not None:
-        at, part = at
-        parts.append(f"[{part}]" if isinstance(part, int) else f".{part}")
-    return "$" + "".join(reversed(parts))
-
-
-def _bad_text(v: str) -> bool:
-    """A lone surrogate: JSON can escape one, UTF-8 (and so the database) cannot hold it."""
-    try:
-        v.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _walk(v: Any, at: Any, node: Fields | None, depth: int) -> None:
-    c = v.__class__
-    if c is str:
-        if not v.isascii() and _bad_text(v):
-            raise Invalid("the text has a lone surrogate (\\ud800-\\udfff not in a pair), "
-                          "which is not Unicode text", code="BAD_TEXT", path=_path(at))
-        if node is not None and node.limit is not None and len(v) > node.limit:
-            raise Invalid(f"at most {node.limit} characters (this one has {len(v)})",
-                          code="TEXT_TOO_LONG", path=_path(at))
-    elif c is Decimal:
-        if node is not None and node.limit is not None and len(str(v)) > node.limit:
-            raise Invalid(f"a number written with at most {node.limit} characters",
-                          code="NUMBER_TOO_LONG", path=_path(at))
-    elif c is _OutOfRange:
-        raise Invalid(f"{v.text[:40]} is out of range: numbers are 0 or between 1e-{MAX_EXPONENT} "
-                      f"and 1e{MAX_EXPONENT} in size", code="NUMBER_OUT_OF_RANGE",
-                      path=_path(at))
-    elif c is dict or c is _Dup or c is list:
-        if depth >= MAX_DEPTH:
-            raise Invalid(f"nested deeper than {MAX_DEPTH} levels", code="BAD_JSON",
-                          path=_path(at))
-        if node is not None and node.lines and c is list:
-            if len(v) > MAX_LINES:
-                raise TooLarge(f"an order has at most {MAX_LINES} lines (ORDINANCE_MAX_LINES); "
-                               f"this one has {len(v)}", code="TOO_MANY_LINES", path=_path(at))
-        elif len(v) > MAX_ITEMS:
-            raise TooLarge(f"at most {MAX_ITEMS} entries in a list or object "
-                           f"(ORDINANCE_MAX_ITEMS); this one has {len(v)}",
-                           code="TOO_MANY_ITEMS", path=_path(at))
-        children = node.children if node is not None else None
-        if c is list:
-            child = children.get("*") if children else None
-            for i, x in enumerate(v):
-                if x.__class__ is not bool and x is not None:
-                    _walk(x, (at, i), child, depth + 1)
-            return
-        if c is _Dup:
-            raise Invalid(f"the key {v.dup!r} is given twice", code="DUPLICATE_KEY",
-                          path=_path((at, v.dup)))
-        for k, x in v.items():
-            if not k.isascii() and _bad_text(k):
-                raise Invalid("the key has a lone surrogate (\\ud800-\\udfff not in a pair)",
-                              code="BAD_TEXT", path=_path((at, k.encode("utf-8",
-                                                                        "backslashreplace")
-                                                              .decode("ascii"))))
-            if x.__class__ is not bool and x is not None:
-                _walk(x, (at, k), children.get(k) if children else None, depth + 1)
+def refused(exc: codec.Refused) -> ServiceError:
+    """The codec's refusal as the service's error: TooLarge (413) or Invalid (422)."""
+    return (TooLarge if exc.too_large else Invalid)(exc.message, code=exc.code, path=exc.path)
 
 
 def read_json(raw: bytes, fields: Fields = NO_FIELDS, code: str = "BAD_JSON") -> Any:
-    """A request body: JSON (UTF-8) with every number an exact Decimal, checked as above;
-    else Invalid (TooLarge for too many entries) with the JSON path of the value."""
-    if len(raw) > MAX_BYTES:
-        raise TooLarge(f"larger than {MAX_BYTES} bytes", code="BODY_TOO_LARGE", path="$")
+    """A request body read by the codec (engine/codec.py `read`) with the service's limits;
+    else Invalid (TooLarge over a limit) with the JSON path of the value."""
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Invalid(f"the body is not UTF-8 ({exc.reason} at byte {exc.start})",
-                      code=code, path="$") from None
-    try:
-        if text.startswith("\ufeff"):
-            raise json.JSONDecodeError("Unexpected UTF-8 BOM", text, 0)
-        body = _DECODER.decode(text)
-    except json.JSONDecodeError as exc:
-        raise Invalid(f"the body is not valid JSON: line {exc.lineno} column {exc.colno}: "
-                      f"{exc.msg}", code=code, path="$") from None
-    except ValueError as exc:  # NaN, Infinity
-        raise Invalid(f"the body is not valid JSON: {exc}", code=code, path="$") from None
-    except RecursionError:
-        raise Invalid(f"the body is nested deeper than {MAX_DEPTH} levels", code=code,
-                      path="$") from None
-    _walk(body, None, fields, 0)
-    return body
+        return codec.read(raw, fields, max_items=MAX_ITEMS, max_lines=MAX_LINES,
+                          max_bytes=MAX_BYTES, code=code)
+    except codec.Refused as exc:
+        raise refused(exc) from None
 
 
 def json_object(raw: bytes, what: str, code: str = "BAD_JSON",
@@ -295,21 +155,24 @@ def json_object(raw: bytes, what: str, code: str = "BAD_JSON",
 
 
 def encode_cursor(values: list[Any]) -> str:
-    raw = json.dumps(values, separators=(",", ":")).encode()
+    raw = codec.dumps(values).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, arity: int) -> list[Any]:
+    """The values of a cursor from `encode_cursor` (a number written without point or exponent
+    read back as an int, as `json` reads it)."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        values = codec.loads(base64.urlsafe_b64decode(padded.encode()))
     except Exception:
         raise Invalid("cursor is not one this service handed out", code="BAD_CURSOR",
                       path="cursor") from None
     if not isinstance(values, list) or len(values) != arity:
         raise Invalid("cursor is not one this service handed out", code="BAD_CURSOR",
                       path="cursor")
-    return values
+    return [int(v) if v.__class__ is Decimal and v.as_tuple().exponent == 0 else v
+            for v in values]
 
 
 def rows_in_state(session: Any, model: Any, state: str, states: tuple[str, ...],

@@ -6,96 +6,49 @@ requests: a request is answered only after its record is committed, and a failed
 (the database went away) fails every request of that batch with `Unavailable`, so nothing
 answered 2xx is ever lost. Batching is what keeps the log cheap at a thousand decisions a
 second: one commit (one fsync) per batch, not per decision.
+
+This module stores and reads; it does not evaluate. The decide use case
+(api/usecases/decide.py) evaluates and hands the answer to `DecisionLog.submit_decision`.
+`evaluate` below is kept only for adapters/hub.py until its capture and change become use
+cases.
 """
 from __future__ import annotations
 
+import asyncio
 import json
-import os
 import queue
-import random
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
 
-from ordinance import engine
+from ordinance.engine import answer
+from ordinance.engine.answer import Evaluated  # noqa: F401 - adapters/hub.py's import, for now
 
 from .db import Database, DatabaseUnavailable
+from .ids import new_decision_id
 from .models import DecisionRecord
 from .store import Invalid, NotFound, Unavailable, decode_cursor, encode_cursor, iso, now
 
-PHASES_FOR = {
-    "decide": None,
-    "validate": frozenset({"defaulting", "validation", "compliance"}),
-    "price": frozenset({"defaulting", "pricing"}),
-}
-
-
-class _Ids:
-    """Random 128-bit ids without a system call each: `uuid4()` reads the OS's entropy
-    for every id, which costs about a millisecond on some virtual machines. Seeded from the
-    OS once per process (and again after a fork)."""
-
-    def __init__(self) -> None:
-        self._pid = -1
-        self._rng = random.Random()
-        self._lock = threading.Lock()
-
-    def next(self) -> str:
-        with self._lock:
-            if self._pid != os.getpid():
-                self._rng.seed(os.urandom(32))
-                self._pid = os.getpid()
-            return f"{self._rng.getrandbits(128):032x}"
-
-
-_IDS = _Ids()
-
-
 def new_id() -> str:
-    return "dec_" + _IDS.next()
+    return new_decision_id()
 
 
 def fired_text(fired: list[str]) -> str:
     return " " + " ".join(fired) + " " if fired else " "
 
 
-@dataclass
-class Evaluated:
-    decision_id: str
-    body: dict[str, Any]      # the decision JSON with decision_id first
-    text: str                 # body rendered by engine.dumps
-    status: str
-    digest: str
-    ruleset_name: str
-    as_of: str
-    fired: list[str]
-    elapsed_us: int
-
-
 def evaluate(rs: Any, order: dict, as_of: date | None, kind: str, today: date) -> Evaluated:
-    """Evaluate one order (pure: no storage) and render the answer. `today`: the clock's
-    date, the as-of of an order that gives none."""
-    phases = PHASES_FOR[kind if kind in PHASES_FOR else "decide"]
+    """For adapters/hub.py only (Hub.submit/change), until those become use cases: they then
+    call `ordinance.api.usecases.decide.evaluate` (same signature, same `Evaluated`) and this
+    goes. An adapter stores; the decide use case evaluates."""
     t0 = time.perf_counter()
-    decision = rs.evaluate(order, as_of=as_of, phases=set(phases) if phases else None,
-                           today=today)
+    decision = answer.decide(rs, order, as_of, kind, today)
     elapsed = int((time.perf_counter() - t0) * 1_000_000)
-    dj = decision.to_json()
-    did = new_id()
-    body = {"decision_id": did}
-    body.update(dj)
-    ruleset = dj.get("ruleset") or {}
-    fired = [str(f) for f in dj.get("fired") or []]
-    return Evaluated(
-        decision_id=did, body=body, text=engine.dumps(body), status=str(decision.status),
-        digest=str(ruleset.get("digest") or rs.digest),
-        ruleset_name=str(ruleset.get("name") or rs.name),
-        as_of=str(dj.get("as_of") or ""), fired=fired, elapsed_us=elapsed)
+    return answer.render(rs, decision, new_id(), elapsed)
 
 
 def record_row(ev: Evaluated, kind: str, key_name: str, order_id: str | None,
@@ -143,6 +96,20 @@ class DecisionLog:
         fut: Future = Future()
         self._queue.put((row, fut))
         return fut
+
+    def submit_decision(self, ev: Evaluated, kind: str, key_name: str, order_id: str | None,
+                        request_text: str) -> Future:
+        """Queue the record of an answered decision (`record_row`)."""
+        return self.submit(record_row(ev, kind, key_name, order_id, request_text))
+
+    async def committed(self, fut: Future) -> None:
+        """Waits, holding no thread, until the row of `fut` is committed; Unavailable when
+        the commit failed or took longer than `timeout`."""
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(fut), timeout=self.timeout)
+        except asyncio.TimeoutError:
+            raise Unavailable("the decision log did not commit in time; the decision was not "
+                              "recorded", code="DATABASE_UNAVAILABLE") from None
 
     def write(self, row: dict[str, Any]) -> None:
         fut = self.submit(row)

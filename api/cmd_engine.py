@@ -10,6 +10,8 @@ from typing import IO, Any
 from ordinance.engine import BadOrder, RuleSetInvalid, check, dumps, load, parse_order
 from ordinance.engine.testing import failure_lines, run_tests
 
+from .usecases.decide import evaluate_order
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("check", help="validate and analyse a rule set",
@@ -93,6 +95,8 @@ def _open_out(path: str | None) -> IO[str]:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    """Reads the orders and renders the decisions; the decide use case decides
+    (api/usecases/decide.py `evaluate_order`: nothing is logged from the command line)."""
     if (args.order is None) == (args.orders is None):
         print("ordinance eval: give ORDER.json (or -) or --orders IN.jsonl", file=sys.stderr)
         return 2
@@ -111,7 +115,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"ordinance eval: {args.order}: bad order at {exc.path}: {exc.message}",
                   file=sys.stderr)
             return 2
-        decision = rs.evaluate(order, as_of=args.as_of, today=_today())
+        decision = evaluate_order(rs, order, args.as_of, _today())
         out = _open_out(args.out)
         out.write(dumps(decision.to_json(), indent=None if args.compact else 2) + "\n")
         if out is not sys.stdout:
@@ -149,7 +153,7 @@ def _eval_stream(rs: Any, args: argparse.Namespace) -> int:
                 bad += 1
                 out.write(dumps({"line": n, "error": f"{exc.path}: {exc.message}"}) + "\n")
                 continue
-            out.write(dumps(rs.evaluate(order, as_of=args.as_of, today=today).to_json()) + "\n")
+            out.write(dumps(evaluate_order(rs, order, args.as_of, today).to_json()) + "\n")
     finally:
         if progress is not None:
             progress(done=True)

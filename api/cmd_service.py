@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 from pathlib import Path
+
+from ordinance.engine import codec
 
 from .settings import Settings
 
@@ -152,7 +153,7 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
     except dbmod.DatabaseUnavailable as exc:
         return _fail(f"cannot reach the database: {exc}")
     if args.json:
-        print(json.dumps(keys, indent=2))
+        print(codec.dumps(keys, indent=2))
         return 0
     for k in keys:
         state = f"revoked {k['revoked_at']}" if k["revoked_at"] else "active"

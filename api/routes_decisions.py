@@ -1,13 +1,15 @@
 """POST /v1/decisions, /v1/validate, /v1/price; GET /v1/decisions[/{id}] (the decision log).
 
-The body is parsed here, from the raw bytes, with every JSON number an exact Decimal, and
-the order checked with the engine's `validate_order`; a mistake is a 422 naming the JSON path
-of the request body (`$.order.lines[2].quantity`).
+The door of the decide use case (api/usecases/decide.py): the body is read here, from the raw
+bytes, with every JSON number an exact Decimal, and the order checked with the engine's
+`validate_order`; a mistake is a 422 naming the JSON path of the request body
+(`$.order.lines[2].quantity`). The use case runs that reading on its evaluator thread, then
+resolves the rule set, evaluates and logs; this module renders its answer.
 """
 from __future__ import annotations
 
-import asyncio
 from datetime import date
+from functools import partial
 from typing import Any
 
 from typing import Annotated
@@ -16,11 +18,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from ordinance import engine
+from ordinance.engine import codec
 from ordinance.adapters import store, store_decisions
-from ordinance.adapters.store import Invalid, Unavailable, json_object
+from ordinance.adapters.store import Invalid
 from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import SECURITY, check_key, require
+from .usecases import decide as decide_usecase
+from .usecases.decide import DecisionRequest
 
 router = APIRouter(tags=["decisions"])
 
@@ -111,26 +116,21 @@ async def raw_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-class ParsedRequest:
-    __slots__ = ("order", "as_of", "ruleset", "request_text")
-
-    def __init__(self, order: dict, as_of: date | None, ruleset: str | None,
-                 request_text: str):
-        self.order, self.as_of, self.ruleset = order, as_of, ruleset
-        self.request_text = request_text
-
-    @property
-    def order_text(self) -> str:
-        """The order as JSON (rendered only where it is stored: the order hub)."""
-        return engine.dumps(self.order)
+ParsedRequest = DecisionRequest  # the name routes_orders.py imports
 
 
-def parse_request(raw: bytes) -> ParsedRequest:
-    """`{"order": {...}, "as_of": "YYYY-MM-DD"?, "ruleset": "NAME@REF"?}` -> ParsedRequest."""
+def parse_request(raw: bytes) -> DecisionRequest:
+    """`{"order": {...}, "as_of": "YYYY-MM-DD"?, "ruleset": "NAME@REF"?}` -> DecisionRequest."""
     if not raw.strip():
         raise Invalid("the body is empty; send {\"order\": {...}}", code="BAD_JSON", path="$")
-    body = json_object(raw, "the body ({\"order\": {...}})", shape_code="BAD_REQUEST",
-                       fields=store.DECISION_REQUEST)
+    try:
+        body = codec.read(raw, store.DECISION_REQUEST, max_items=store.MAX_ITEMS,
+                          max_lines=store.MAX_LINES, max_bytes=store.MAX_BYTES)
+    except codec.Refused as exc:
+        raise store.refused(exc) from None
+    if not isinstance(body, dict):
+        raise Invalid("the body ({\"order\": {...}}) is a JSON object", code="BAD_REQUEST",
+                      path="$")
     text = raw.decode("utf-8")
     for k in body:
         if k not in ("order", "as_of", "ruleset"):
@@ -162,36 +162,16 @@ def parse_request(raw: bytes) -> ParsedRequest:
     if ruleset is not None and (not isinstance(ruleset, str) or len(ruleset) > 300):
         raise Invalid("ruleset must be a text NAME@DIGEST or NAME@VERSION", code="BAD_REQUEST",
                       path="$.ruleset")
-    return ParsedRequest(order, as_of, ruleset, text)
+    return DecisionRequest(order, as_of, ruleset, text)
 
 
 def json_text(text: str, status: int = 200) -> Response:
     return Response(content=text, media_type="application/json", status_code=status)
 
 
-def _evaluate(ctx: Any, raw: bytes, kind: str) -> tuple[ParsedRequest, Any]:
-    """Reading, the rule-set look-up and the evaluation: CPU work of any length, run by the
-    evaluators (api/evaluation.py), off the event loop and with a deadline."""
-    parsed = parse_request(raw)
-    rs = ctx.rulesets.active_if_cached() if parsed.ruleset is None else None
-    if rs is None:
-        rs = ctx.rulesets.resolve(parsed.ruleset)
-    return parsed, store_decisions.evaluate(rs, parsed.order, parsed.as_of, kind,
-                                            ctx.clock.now().date())
-
-
 async def _decide(request: Request, raw: bytes, key: KeyInfo, kind: str) -> Response:
-    """Evaluates off the event loop; waiting for the decision log's commit holds no thread."""
-    ctx = request.app.state.ctx
-    parsed, ev = await ctx.evaluators.run(_evaluate, ctx, raw, kind)
-    oid = parsed.order.get("id")
-    fut = ctx.log.submit(store_decisions.record_row(
-        ev, kind, key.name, None if oid is None else str(oid), parsed.request_text))
-    try:
-        await asyncio.wait_for(asyncio.wrap_future(fut), timeout=ctx.log.timeout)
-    except asyncio.TimeoutError:
-        raise Unavailable("the decision log did not commit in time; the decision was not "
-                          "recorded", code="DATABASE_UNAVAILABLE") from None
+    ev = await decide_usecase.decide(request.app.state.ctx, partial(parse_request, raw), kind,
+                                     key.name)
     return json_text(ev.text)
 
 

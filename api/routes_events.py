@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from ordinance.adapters.orchestration import Orchestrator
 from ordinance.adapters import store
+from ordinance.engine import codec
 from ordinance.adapters.store import Invalid, json_object
 from ordinance.adapters.store_keys import KeyInfo
 
@@ -57,9 +58,7 @@ def orchestrator(request: Request) -> Orchestrator:
 
 
 def _json(value: Any, status: int = 200) -> Response:
-    import json
-
-    return Response(json.dumps(value, ensure_ascii=False, separators=(",", ":")),
+    return Response(codec.dumps(value),
                     status_code=status, media_type="application/json")
 
 

@@ -1,8 +1,8 @@
 """Ordinance's engine: the pure core. load -> check -> compile -> evaluate.
 
 The public API (docs/design/engine-api.md): `check`, `load`, `CompiledRuleSet`, `Decision`,
-`Diagnostic`, `RuleSetInvalid`, `BadOrder`, `parse_order`, `validate_order`, `dumps`,
-`digest_of`, `PHASES`. Nothing here does I/O beyond reading the rule set directory it is given.
+`Diagnostic`, `RuleSetInvalid`, `BadOrder`, `parse_order`, `validate_order`, `dumps` and
+`loads` (the one JSON codec: engine/codec.py), `digest_of`, `PHASES`. Nothing here does I/O beyond reading the rule set directory it is given.
 """
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from pathlib import Path
 from .diagnostics import Code, Diagnostic, RuleSetInvalid, Span
 from .evaluate import CompiledRuleSet, Decision, evaluate_pair
 from .budget import DEFAULT_MAX_STEPS
-from .orders import MAX_ITEMS, MAX_LINES, BadOrder, OrderTooLarge, dumps, parse_json, \
-    parse_order, validate_order
+from .codec import dumps, loads
+from .orders import MAX_ITEMS, MAX_LINES, BadOrder, OrderTooLarge, parse_json, parse_order, \
+    validate_order
 from .ruleset import PHASES, check_dir, digest_of
 
 __all__ = ["check", "load", "CompiledRuleSet", "Decision", "Diagnostic", "RuleSetInvalid",
-           "BadOrder", "parse_order", "parse_json", "validate_order", "dumps", "digest_of",
+           "BadOrder", "parse_order", "parse_json", "validate_order", "dumps", "loads", "digest_of",
            "PHASES", "Code", "Span", "evaluate_pair", "OrderTooLarge", "DEFAULT_MAX_STEPS",
            "MAX_LINES", "MAX_ITEMS"]
 

@@ -1,4 +1,5 @@
-"""Orders in, JSON out: reading an order exactly (SPEC section 6) and rendering decisions.
+"""Orders in: reading an order exactly (SPEC section 6), with the codec (engine/codec.py),
+which also renders decisions (`dumps`, kept importable from here).
 
 In: JSON text or an already-parsed object. Out: a dict whose numbers are all `Decimal` (read
 from their digits, never through a binary float), a line's decimal-string `quantity` and
@@ -10,11 +11,11 @@ known, rather than rounded later without a word.
 """
 from __future__ import annotations
 
-import datetime
-import json
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from .codec import Decoder, JSONDecodeError, dumps  # noqa: F401 - dumps: engine.orders.dumps
 
 MAX_DEPTH = 32
 MAX_EXPONENT = 30  # numbers beyond 1e30 are no order's money or quantity
@@ -79,7 +80,7 @@ def _too_long_path(text: str) -> tuple[str, str]:
             found.append(d)
         return d
 
-    tree = json.JSONDecoder(parse_float=number, parse_int=number).decode(text)
+    tree = Decoder(number).decode(text)
     return _path_of(tree, found[0], "$") or "$", _too_long_message(found[0])
 
 
@@ -96,13 +97,8 @@ def _path_of(v: Any, target: Decimal, path: str) -> str | None:
     return None
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 # one decoder for every call: json.loads with hooks builds a new one each time
-_DECODER = json.JSONDecoder(parse_float=_number, parse_int=_number,
-                            parse_constant=_no_constant)
+_DECODER = Decoder(_number)
 
 
 def parse_json(text: str | bytes) -> Any:
@@ -116,9 +112,9 @@ def parse_json(text: str | bytes) -> Any:
             raise BadOrder("$", f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
     try:
         if text.startswith("\ufeff"):  # as json.loads refuses it
-            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+            raise JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
         return _DECODER.decode(text)
-    except json.JSONDecodeError as exc:
+    except JSONDecodeError as exc:
         raise BadOrder("$", f"invalid JSON at line {exc.lineno} column {exc.colno}: "
                        f"{exc.msg}") from None
     except _TooLong:
@@ -257,52 +253,3 @@ def validate_order(obj: Any, fresh: bool = False, max_lines: int = MAX_LINES,
             _decimal_field(line, "quantity", path)
             _decimal_field(line, "unit_price", path)
     return order
-
-
-_STR = json.encoder.encode_basestring  # type: ignore[attr-defined]
-
-
-def _encode(o: Any, out: list[str], indent: str | None, level: int) -> None:
-    c = o.__class__
-    if c is str:
-        out.append(_STR(o))
-    elif o is None:
-        out.append("null")
-    elif o is True:
-        out.append("true")
-    elif o is False:
-        out.append("false")
-    elif c is Decimal:
-        out.append(format(o, "f"))
-    elif c is dict or c is list or c is tuple:
-        items = list(o.items()) if c is dict else list(o)
-        opener, closer = ("{", "}") if c is dict else ("[", "]")
-        if not items:
-            out.append(opener + closer)
-            return
-        sep = "," if indent is None else ",\n" + indent * (level + 1)
-        out.append(opener if indent is None else opener + "\n" + indent * (level + 1))
-        for i, item in enumerate(items):
-            if i:
-                out.append(sep)
-            if c is dict:
-                k, v = item
-                out.append(_STR(k if isinstance(k, str) else str(k)))
-                out.append(":" if indent is None else ": ")
-                _encode(v, out, indent, level + 1)
-            else:
-                _encode(item, out, indent, level + 1)
-        out.append(closer if indent is None else "\n" + indent * level + closer)
-    elif isinstance(o, (datetime.date, datetime.datetime)):
-        out.append(_STR(o.isoformat()))
-    elif isinstance(o, (int, float)) and not isinstance(o, bool):
-        out.append(json.dumps(o))
-    else:
-        raise TypeError(f"not JSON: {type(o).__name__}")
-
-
-def dumps(obj: Any, indent: int | None = None) -> str:
-    """JSON with Decimals written as exact numbers (their own digits) and dates as YYYY-MM-DD."""
-    out: list[str] = []
-    _encode(obj, out, None if indent is None else " " * indent, 0)
-    return "".join(out)

@@ -14,7 +14,6 @@ code, message, rule and place), so "expected accepted, got rejected" says why wi
 from __future__ import annotations
 
 import datetime
-import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -22,7 +21,8 @@ from typing import Any
 
 from .diagnostics import Span
 from .evaluate import CompiledRuleSet
-from .orders import BadOrder, dumps, validate_order
+from .codec import dumps, loads
+from .orders import BadOrder, validate_order
 from .yamlload import Node, YamlError, load_text
 
 
@@ -214,7 +214,7 @@ def _run_case(rs: CompiledRuleSet, case: Node, report: TestReport,
         return CaseResult(name, case.span, False, [f"the order is not valid: {exc}"])
     decision = rs.evaluate(order, as_of=as_of, today=today)
     report.fired.update(decision.fired)
-    actual = json.loads(dumps(decision.to_json()), parse_float=Decimal)
+    actual = loads(dumps(decision.to_json()))
     expect = case.get("expect")
     diffs = differences(expect.plain() if expect is not None else {}, actual)
     return CaseResult(name, case.span, not diffs, diffs, actual)

@@ -9,8 +9,6 @@ Rows are fetched in batches (`yield_per`), so the hub is never held in memory.
 """
 from __future__ import annotations
 
-import json
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ def export_orders(db: Any, path: str | Path, *, start: str | None = None,
     from sqlalchemy import and_, select
 
     from ordinance.adapters.models import Order, OrderVersion
-    from ordinance.engine import dumps
+    from ordinance.engine import dumps, loads
 
     query = select(OrderVersion.order).join(
         Order, and_(Order.id == OrderVersion.order_id, Order.version == OrderVersion.version))
@@ -33,7 +31,7 @@ def export_orders(db: Any, path: str | Path, *, start: str | None = None,
     with db.session() as session, open(path, "w", encoding="utf-8") as out:
         for text in session.scalars(query):
             if "\n" in text:       # one order per line, whatever the stored spacing
-                text = dumps(json.loads(text, parse_float=Decimal, parse_int=Decimal))
+                text = dumps(loads(text))
             out.write(text + "\n")
             written += 1
     return written
