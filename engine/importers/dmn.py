@@ -23,7 +23,7 @@ from typing import Any
 from ..diagnostics import Code, Diagnostic, Span
 from . import Imported
 from .feel import NOT_LITERAL, Refused, expression, literal_list, literal_value, unary_test
-from .pack import Expr, ImportedTable, Output, identifier, render, rule_id
+from .pack import Expr, ImportedTable, Output, identifier, path_of, render, rule_id, segment
 from .xmltree import El, XmlRefused, parse
 
 NAMESPACES = {
@@ -48,10 +48,6 @@ DECISION_PARTS = {"variable", "informationRequirement", "authorityRequirement", 
 _PATH = re.compile(r"^(order|customer)(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
 
-def path_of(name: str) -> str:
-    return "order." + ".".join(identifier(p) for p in name.split("."))
-
-
 class _Importer:
     def __init__(self, source: str, mapping: dict[str, str]) -> None:
         self.source = source
@@ -73,7 +69,7 @@ class _Importer:
         head, _, rest = dotted.partition(".")
         while True:
             if head in self.names:
-                return self.names[head] + "." + ".".join(identifier(p) for p in rest.split("."))
+                return self.names[head] + "." + ".".join(segment(p) for p in rest.split("."))
             if not rest:
                 return None
             nxt, _, rest = rest.partition(".")

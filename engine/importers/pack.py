@@ -37,6 +37,17 @@ def identifier(name: str, fallback: str = "out") -> str:
     return s + "_" if s in _RESERVED else s
 
 
+def segment(name: str) -> str:
+    """A field name in a path (`order.SEGMENT`): other characters become `_`."""
+    s = _IDENT.sub("_", name.strip()).strip("_") or "_"
+    return "_" + s if s[0].isdigit() else s
+
+
+def path_of(name: str) -> str:
+    """The order path for a dotted source name: `Applicant.Age` -> `order.Applicant.Age`."""
+    return "order." + ".".join(segment(p) for p in name.split("."))
+
+
 def rule_id(name: str, fallback: str) -> str:
     s = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip("-._")
     return s or fallback
