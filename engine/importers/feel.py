@@ -47,7 +47,7 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class Tok:
-    kind: str  # str | num | range | op | name | punct | end
+    kind: str  # str | num | range | op | name | punct | bad | end
     text: str
     at: int
     value: object = None
@@ -64,7 +64,10 @@ def tokens(text: str, dialect: str) -> list[Tok]:
             what = {"$": "a reference to the input ($)", "#": "a closure variable (#)",
                     "?": "a reference to the input (?)", "{": "a context",
                     "@": "a temporal literal (@)"}.get(ch, f"{ch!r}")
-            raise Refused(f"{what} has no equivalent in a rule-language cell", i)
+            # reported when the parser reaches it, so that what comes first is named first
+            out.append(Tok("bad", ch, i, f"{what} has no equivalent in the rule language"))
+            i += 1
+            continue
         kind = m.lastgroup or ""
         if kind != "ws":
             t = m.group()
@@ -111,12 +114,31 @@ class _Reader:
 
     @property
     def tok(self) -> Tok:
-        return self.toks[self.i]
+        t = self.toks[self.i]
+        if t.kind == "bad":  # whatever the parser wanted here, this is why it cannot have it
+            raise Refused(str(t.value), t.at)
+        return t
+
+    def called(self) -> str | None:
+        """The function name when the names from here on are followed by '(' (FEEL names may
+        hold spaces: `string length(x)`), else None."""
+        j = self.i
+        while self.toks[j].kind == "name" and self.toks[j].text not in _WORDS:
+            j += 1
+        if j > self.i and self.toks[j].text == "(" and self.toks[j].kind == "punct":
+            return " ".join(t.text for t in self.toks[self.i:j])
+        return None
 
     def take(self) -> Tok:
         t = self.toks[self.i]
+        if t.kind == "bad":
+            raise Refused(str(t.value), t.at)
         self.i += 1
         return t
+
+    def done(self) -> None:
+        if self.tok.kind != "end":  # a bad token explains itself
+            raise Refused(f"unexpected {self.toks[self.i - 1].text!r}", self.toks[self.i - 1].at)
 
     def expect(self, text: str) -> Tok:
         t = self.take()
@@ -136,8 +158,7 @@ def unary_test(text: str, dialect: str = "feel") -> str:
         return "-"
     r = _Reader(text, dialect)
     out = _tests(r)
-    if r.tok.kind != "end":
-        raise Refused(f"unexpected {r.tok.text!r}", r.tok.at)
+    r.done()
     return out
 
 
@@ -215,6 +236,9 @@ def _literal(r: _Reader) -> str:
             raise Refused("date(...) is carried over with a literal \"YYYY-MM-DD\" only", s.at)
         r.expect(")")
         return str(s.value)
+    if t.kind == "name" and (r.i and r.toks[r.i - 1] is t) and _called_at(r, r.i - 1):
+        raise Refused(f"the function {_called_at(r, r.i - 1)}(...) is not carried over into a "
+                      "cell", t.at)
     if t.kind == "name":
         raise Refused(f"the name {t.text!r} refers to a value; a rule-language cell tests "
                       "literals only", t.at)
@@ -231,6 +255,8 @@ def literal_value(text: str, dialect: str = "feel") -> object:
     try:
         toks = tokens(text, dialect)
     except Refused:
+        return NOT_LITERAL
+    if any(t.kind == "bad" for t in toks):
         return NOT_LITERAL
     neg = len(toks) == 3 and toks[0].text == "-" and toks[0].kind == "op"
     body = toks[1:] if neg else toks
@@ -285,8 +311,7 @@ def expression(text: str, resolve: Resolve, dialect: str = "feel") -> str:
         raise Refused("an empty expression")
     r = _Reader(text, dialect)
     out = _expr(r, resolve)
-    if r.tok.kind != "end":
-        raise Refused(f"unexpected {r.tok.text!r}", r.tok.at)
+    r.done()
     return out
 
 
@@ -328,9 +353,10 @@ def _operand(r: _Reader, resolve: Resolve) -> str:
         return "[" + ", ".join(items) + "]"
     if t.kind in ("str", "num") or (t.kind == "name" and t.text in ("true", "false", "null")):
         return _literal(r)
-    if t.kind == "name" and r.toks[r.i + 1].text == "(":
-        if t.text not in _FUNCTIONS[r.dialect]:
-            raise Refused(f"the function {t.text}(...) is not carried over", t.at)
+    called = r.called() if t.kind == "name" else None
+    if called is not None:
+        if called not in _FUNCTIONS[r.dialect]:
+            raise Refused(f"the function {called}(...) is not carried over", t.at)
         if t.text == "date" and r.toks[r.i + 2].kind == "str":
             lit = _literal(r)
             return f'date("{lit}")'
@@ -342,6 +368,14 @@ def _operand(r: _Reader, resolve: Resolve) -> str:
     if t.kind == "name" and t.text not in _WORDS:
         return _path(r, resolve)
     raise Refused(f"unexpected {t.text or 'end'!r}", t.at)
+
+
+def _called_at(r: _Reader, i: int) -> str | None:
+    saved, r.i = r.i, i
+    try:
+        return r.called()
+    finally:
+        r.i = saved
 
 
 def _path(r: _Reader, resolve: Resolve) -> str:

@@ -37,26 +37,27 @@ class _Importer:
         self.text, self.source, self.mapping = text, source, mapping
         self.diags: list[Diagnostic] = []
 
-    def span(self, anchor: str | None) -> Span:
-        """Where `"id": "<anchor>"` (or `"_id"`) first appears; 1:1 when it cannot be found."""
+    def span(self, anchor: str | None, key: str | None = None) -> Span:
+        """Where `"id": "<anchor>"` (or `"_id"`) first appears, then the key `"<key>"` after
+        it (a rule's cell); 1:1 when it cannot be found."""
         at = -1
-        if anchor:
-            for key in ('"id"', '"_id"'):
-                for sep in (": ", ":"):
-                    at = self.text.find(f"{key}{sep}{json.dumps(anchor)}")
-                    if at >= 0:
-                        break
-                if at >= 0:
-                    break
+        for pattern in (f'"id": {json.dumps(anchor)}', f'"id":{json.dumps(anchor)}',
+                        f'"_id": {json.dumps(anchor)}', f'"_id":{json.dumps(anchor)}'):
+            at = self.text.find(pattern) if anchor else -1
+            if at >= 0:
+                break
+        if at >= 0 and key:
+            cell = self.text.find(json.dumps(key) + ":", at)
+            at = cell if cell >= 0 else at
         if at < 0:
             return Span(self.source, 1, 1)
         line = self.text.count("\n", 0, at) + 1
         return Span(self.source, line, at - (self.text.rfind("\n", 0, at) + 1) + 1)
 
     def refuse(self, where: str, anchor: str | None, message: str,
-               hint: str | None = None) -> None:
+               hint: str | None = None, key: str | None = None) -> None:
         self.diags.append(Diagnostic(Code.SCHEMA, "error", f"{where}: {message}",
-                                     self.span(anchor), hint))
+                                     self.span(anchor, key), hint))
 
     def path(self, dotted: str) -> str:
         return self.mapping.get(dotted) or path_of(dotted)
@@ -140,19 +141,20 @@ def _ordered(tables: list[tuple[int, dict[str, Any]]], edges: list[Any],
     return out
 
 
-def _cell_output(text: str, where: str, anchor: str | None, imp: _Importer) -> Any:
+def _cell_output(text: str, where: str, anchor: str | None, imp: _Importer,
+                 key: str | None = None) -> Any:
     if not text.strip():
         return None
     v = literal_value(text, "zen")
     if v is not NOT_LITERAL:
         if isinstance(v, str) and v.startswith("="):
             imp.refuse(where, anchor, "a text output starting with '=' would read as an "
-                       "expression")
+                       "expression", key=key)
         return v
     try:
         return Expr(expression(text, imp.path, "zen"))
     except Refused as exc:
-        imp.refuse(where, anchor, f"{exc.message}: {text!r}")
+        imp.refuse(where, anchor, f"{exc.message}: {text!r}", key=key)
         return None
 
 
@@ -181,19 +183,19 @@ def _table(i: int, node: dict[str, Any], imp: _Importer) -> ImportedTable | None
         field = (col.get("field") or "").strip()
         where = f"{at}.inputs[{k}].field"
         if not field:
-            imp.refuse(where, nid, f"input {col.get('name', k)!r} has no field: its cells "
+            imp.refuse(where, col.get("id") or nid, f"input {col.get('name', k)!r} has no field: its cells "
                        "would test the whole request")
             continue
         try:
             inputs.append(imp.mapping.get(field) or expression(field, imp.path, "zen"))
         except Refused as exc:
-            imp.refuse(where, nid, f"{exc.message}: {field!r}",
+            imp.refuse(where, col.get("id") or nid, f"{exc.message}: {field!r}",
                        "map the column to an order path with --map 'FIELD=order.PATH'")
     outputs: list[Output] = []
     for k, col in enumerate(columns_out):
         field = (col.get("field") or "").strip()
         if not field or not all(p.isidentifier() for p in field.split(".")):
-            imp.refuse(f"{at}.outputs[{k}].field", nid, f"output field {field!r} is not a "
+            imp.refuse(f"{at}.outputs[{k}].field", col.get("id") or nid, f"output field {field!r} is not a "
                        "path of names (a.b.c)")
             continue
         column = identifier(field.replace(".", "_"))
@@ -213,11 +215,12 @@ def _table(i: int, node: dict[str, Any], imp: _Importer) -> ImportedTable | None
             except Refused as exc:
                 imp.refuse(f"{at}.rules[{r}][{json.dumps(col.get('id'))}]", rid,
                            f"{exc.message}: {text!r}",
-                           "cells are literals, comparisons, intervals, lists and not(...)")
+                           "cells are literals, comparisons, intervals, lists and not(...)",
+                           key=col.get("id"))
         for col in columns_out:
             cells.append(_cell_output(str(rule.get(col.get("id"), "")),
                                       f"{at}.rules[{r}][{json.dumps(col.get('id'))}]", rid,
-                                      imp))
+                                      imp, col.get("id")))
         rows.append(tuple(cells))
     if len(imp.diags) > before or hit is None:
         return None
