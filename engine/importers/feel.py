@@ -33,6 +33,7 @@ _TOKEN = re.compile(r"""
 
 _FUNCTIONS = {"feel": {"date"}, "zen": {"date", "len", "upper", "lower", "abs"}}
 _WORDS = {"true", "false", "null", "and", "or", "not"}
+_KEYWORDS = {"if", "for", "some", "every", "function", "instance", "between"}
 MAX_CELL = 2000  # characters: a cell longer than this is refused, not translated
 
 
@@ -137,8 +138,9 @@ class _Reader:
         return t
 
     def done(self) -> None:
-        if self.tok.kind != "end":  # a bad token explains itself
-            raise Refused(f"unexpected {self.toks[self.i - 1].text!r}", self.toks[self.i - 1].at)
+        t = self.tok  # a bad token explains itself
+        if t.kind != "end":
+            raise Refused(f"unexpected {t.text!r}", t.at)
 
     def expect(self, text: str) -> Tok:
         t = self.take()
@@ -353,6 +355,8 @@ def _operand(r: _Reader, resolve: Resolve) -> str:
         return "[" + ", ".join(items) + "]"
     if t.kind in ("str", "num") or (t.kind == "name" and t.text in ("true", "false", "null")):
         return _literal(r)
+    if t.kind == "name" and t.text in _KEYWORDS:
+        raise Refused(f"FEEL '{t.text}' expressions are not carried over", t.at)
     called = r.called() if t.kind == "name" else None
     if called is not None:
         if called not in _FUNCTIONS[r.dialect]:
