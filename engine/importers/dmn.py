@@ -197,6 +197,12 @@ def _output_value(text: str, el: El, imp: _Importer, what: str) -> Any:
     return v
 
 
+def _entry(el: El) -> tuple[El, str]:
+    """An entry's <text> element (where a refusal points) and its text."""
+    t = el.find("text")
+    return (t, t.text.strip()) if t is not None else (el, el.text.strip())
+
+
 def _table(d: El, name: str, t: El, imp: _Importer) -> ImportedTable | None:
     before = len(imp.diags)
     policy = " ".join(t.attrs.get("hitPolicy", "UNIQUE").split())
@@ -215,11 +221,13 @@ def _table(d: El, name: str, t: El, imp: _Importer) -> ImportedTable | None:
     for k, i in enumerate(t.findall("input"), 1):
         ie = i.find("inputExpression")
         text = i.text_of("inputExpression") or ""
-        e = imp.input_expr(text, ie.attrs.get("typeRef") if ie is not None else None,
-                           ie or i, f"decision {name!r}, input {k}")
-        inputs.append(e or "")
+        expr = imp.input_expr(text, ie.attrs.get("typeRef") if ie is not None else None,
+                              ie or i, f"decision {name!r}, input {k}")
+        inputs.append(expr or "")
     result = imp.names.get(name) or path_of(name)
-    outputs, values, default = [], [], []
+    outputs: list[Output] = []
+    values: list[tuple[str, tuple[Any, ...]]] = []
+    default: list[Any] = []
     for k, o in enumerate(outs, 1):
         oname = o.attrs.get("name") or (name if len(outs) == 1 else f"output{k}")
         col = identifier(oname)
@@ -232,32 +240,35 @@ def _table(d: El, name: str, t: El, imp: _Importer) -> ImportedTable | None:
             if listed is not None:
                 values.append((col, tuple(listed)))
             elif hit in ("priority", "output_order"):
-                imp.refuse(o.find("outputValues"), f"decision {name!r}, output {oname!r}: "
+                imp.refuse(o.find("outputValues") or o, f"decision {name!r}, output {oname!r}: "
                            f"output values {ov!r} are not a list of literals")
         dflt = o.find("defaultOutputEntry")
-        default.append(_output_value(o.text_of("defaultOutputEntry") or "", dflt, imp,
-                                     f"decision {name!r}, default of {oname!r}")
-                       if dflt is not None else None)
+        if dflt is None:
+            default.append(None)
+        else:
+            where, cell = _entry(dflt)
+            default.append(_output_value(cell, where, imp,
+                                         f"decision {name!r}, default of {oname!r}"))
     rows = []
     for r, rule in enumerate(t.findall("rule"), 1):
         cells: list[Any] = []
-        entries = rule.findall("inputEntry")
-        if len(entries) != len(inputs) or len(rule.findall("outputEntry")) != len(outs):
+        entries, results = rule.findall("inputEntry"), rule.findall("outputEntry")
+        if len(entries) != len(inputs) or len(results) != len(outs):
             imp.refuse(rule, f"decision {name!r}, rule {r}: {len(entries)} input entries and "
-                       f"{len(rule.findall('outputEntry'))} output entries for {len(inputs)} "
-                       f"inputs and {len(outs)} outputs")
+                       f"{len(results)} output entries for {len(inputs)} inputs and "
+                       f"{len(outs)} outputs")
             continue
-        for k, e in enumerate(entries, 1):
-            text = e.text_of("text") if e.find("text") is not None else e.text.strip()
+        for k, entry in enumerate(entries, 1):
+            where, cell = _entry(entry)
             try:
-                cells.append(unary_test(text or "", "feel"))
+                cells.append(unary_test(cell, "feel"))
             except Refused as exc:
-                imp.refuse(e.find("text") or e, f"decision {name!r}, rule {r}, input {k}: "
-                           f"{exc.message}: {text!r}",
+                imp.refuse(where, f"decision {name!r}, rule {r}, input {k}: {exc.message}: "
+                           f"{cell!r}",
                            "cells are -, literals, comparisons, intervals, lists and not(...)")
-        for k, e in enumerate(rule.findall("outputEntry"), 1):
-            text = (e.find("text").text if e.find("text") is not None else e.text).strip()
-            cells.append(_output_value(text, e.find("text") or e, imp,
+        for k, entry in enumerate(results, 1):
+            where, cell = _entry(entry)
+            cells.append(_output_value(cell, where, imp,
                                        f"decision {name!r}, rule {r}, output {k}"))
         rows.append(tuple(cells))
     if len(imp.diags) > before:

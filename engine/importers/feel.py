@@ -288,7 +288,9 @@ def literal_list(text: str, dialect: str = "feel") -> list[object] | None:
 
 
 def _split_top(text: str) -> list[str]:
-    parts, cur, quote = [], [], ""
+    parts: list[str] = []
+    cur: list[str] = []
+    quote = ""
     for ch in text:
         if quote:
             quote = "" if ch == quote else quote
