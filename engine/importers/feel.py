@@ -385,16 +385,27 @@ def _called_at(r: _Reader, i: int) -> str | None:
 
 
 def _path(r: _Reader, resolve: Resolve) -> str:
-    first = r.take()
-    names = [first.text]
+    """A name path. FEEL names may hold spaces (`Order Total`): the longest run of words that
+    names something known is the name."""
+    first = r.tok
+    words = []
+    j = r.i
+    while r.toks[j].kind == "name" and r.toks[j].text not in _WORDS:
+        words.append(r.toks[j].text)
+        j += 1
+    for k in range(len(words), 0, -1):
+        if k == 1 or resolve(" ".join(words[:k])) is not None:
+            break
+    r.i += k
+    names = [" ".join(words[:k])]
     while r.is_(".") and r.toks[r.i + 1].kind == "name":
         r.take()
         names.append(r.take().text)
     if r.is_("[") or r.is_("."):
         raise Refused("indexing and filters are not carried over", r.tok.at)
     if r.tok.kind == "name" and r.tok.text not in _WORDS:
-        raise Refused(f"a name with spaces ({first.text} {r.tok.text} ...) inside an "
-                      "expression is not carried over; name it with --map", first.at)
+        raise Refused(f"unknown name {' '.join(words)!r} (a name with spaces must be an input "
+                      "or decision of the model, or be given with --map)", first.at)
     path = resolve(".".join(names))
     if path is None:
         raise Refused(f"unknown name {'.'.join(names)!r}", first.at)

@@ -59,7 +59,8 @@ def test_refused_cells_say_why_and_where(text: str, dialect: str, message: str,
 
 
 def resolve(name: str) -> str | None:
-    return {"Age": "order.Age", "Applicant.Age": "order.Applicant.Age"}.get(
+    return {"Age": "order.Age", "Applicant.Age": "order.Applicant.Age",
+            "Order Total": "order.Order_Total"}.get(
         name, f"order.{name}" if name.startswith("cart") else None)
 
 
@@ -69,6 +70,7 @@ def resolve(name: str) -> str | None:
     ("-(Age - 3) / 4", "feel", "-(order.Age - 3) / 4"),
     ('date("2020-01-02")', "feel", 'date("2020-01-02")'),
     ("Age = 3", "feel", "order.Age == 3"),
+    ("Order Total * 0.1 + Age", "feel", "order.Order_Total * 0.1 + order.Age"),
     ("len(cart.items)", "zen", "len(order.cart.items)"),
     ("['a', 'b']", "zen", '["a", "b"]'),
     ("cart.kind + '-x'", "zen", 'order.cart.kind + "-x"'),
@@ -79,6 +81,7 @@ def test_expressions(text: str, dialect: str, expr: str) -> None:
 
 @pytest.mark.parametrize(("text", "dialect", "message"), [
     ("Height", "feel", "unknown name 'Height'"),
+    ("Order Sum * 2", "feel", "unknown name 'Order Sum' (a name with spaces must be"),
     ("sum(Age)", "feel", "the function sum(...) is not carried over"),
     ("len(cart.items)", "feel", "the function len(...) is not carried over"),
     ("if Age > 3 then 1 else 2", "feel", "FEEL 'if' expressions are not carried over"),
