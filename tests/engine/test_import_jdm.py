@@ -51,3 +51,16 @@ def test_zen_example_gives_the_expected_results(name: str, tmp_path: Path) -> No
             assert same(rows, [flat(x) for x in case["output"]]), (case, rows)
         else:
             contains(order, case["output"])
+
+
+def test_check_finds_the_shadowed_row_of_the_merch_bags_example(tmp_path: Path) -> None:
+    """GoRules' merch-bags table has two DEN economy rows: under `first` the second (price 25)
+    can never match. Imported, `ordinance check` says so at the row."""
+    from ordinance.engine import check
+
+    imported = import_jdm((DATA / "jdm" / "merch-bags.json").read_text(), "merch-bags.json")
+    assert imported.pack is not None
+    ruleset(tmp_path, imported.pack)
+    assert [d.render(with_source=False) for d in check(tmp_path)] == [
+        "packs/imported.yaml:19:11: warning: row 4 can never match: row 3 matches every input "
+        "it matches (hit policy first)\n    hint: move the narrower row up, or remove it"]
