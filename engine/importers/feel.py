@@ -195,7 +195,11 @@ def _test(r: _Reader) -> str:
 
 def _comparison(r: _Reader) -> tuple[str, str]:
     op = r.take().text
-    return op, _literal(r)
+    at = r.tok.at
+    value = _literal(r)
+    if op not in ("=", "==", "!=") and value in ("true", "false", "null"):
+        raise Refused(f"'{op}' compares numbers, dates or strings, not {value}", at)
+    return op, value
 
 
 def _conjunction(a: tuple[str, str], b: tuple[str, str], at: int) -> str:
@@ -238,9 +242,9 @@ def _literal(r: _Reader) -> str:
             raise Refused("date(...) is carried over with a literal \"YYYY-MM-DD\" only", s.at)
         r.expect(")")
         return str(s.value)
-    if t.kind == "name" and (r.i and r.toks[r.i - 1] is t) and _called_at(r, r.i - 1):
-        raise Refused(f"the function {_called_at(r, r.i - 1)}(...) is not carried over into a "
-                      "cell", t.at)
+    called = _called_at(r, r.i - 1) if t.kind == "name" else None
+    if called is not None:
+        raise Refused(f"the function {called}(...) is not carried over into a cell", t.at)
     if t.kind == "name":
         raise Refused(f"the name {t.text!r} refers to a value; a rule-language cell tests "
                       "literals only", t.at)

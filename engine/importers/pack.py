@@ -120,9 +120,15 @@ def render(pack: str, source_comments: list[str], description: str,
     lines += ["# yaml-language-server: $schema=https://ordinance.dev/schemas/pack.schema.json",
               f"pack: {pack}", "phase: defaulting", f"description: {json.dumps(description)}",
               "rules:"]
+    seen: set[str] = set()
     for t in tables:
+        rid, n = t.rule, 1
+        while rid in seen:  # two source names that read the same as rule ids
+            n += 1
+            rid = f"{t.rule}-{n}"
+        seen.add(rid)
         lines += [f"  # {c}" for c in t.comments]
-        lines += [f"  - id: {t.rule}", f"    description: {json.dumps(t.description)}",
+        lines += [f"  - id: {rid}", f"    description: {json.dumps(t.description)}",
                   "    table:", f"      hit: {t.hit}",
                   f"      inputs: {_flow([json.dumps(i) for i in t.inputs])}",
                   f"      outputs: {_flow([o.column for o in t.outputs])}"]

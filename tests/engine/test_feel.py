@@ -47,6 +47,7 @@ def test_zen_cells(zen: str, cell: str) -> None:
     ("> 1 and < 2", "feel", "unexpected 'and'", 4),
     ('date("tomorrow")', "feel", 'date(...) is carried over with a literal "YYYY-MM-DD"', 5),
     ("1_000", "feel", "'1_000' is not a FEEL number", 0),
+    ("> null", "feel", "'>' compares numbers, dates or strings, not null", 2),
     ("[1..2", "feel", "an interval ends with ], ) or [", 5),
     ('"a\\"b"', "feel", "escapes inside strings are not carried over", 0),
     ("x" * 2001, "feel", "longer than 2000 characters", 0),
