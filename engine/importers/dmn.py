@@ -119,6 +119,8 @@ def import_dmn(text: str, source: str, mapping: dict[str, str]) -> Imported:
         elif el.tag not in IGNORED:
             imp.refuse(el, f"<{el.tag}> is not carried over")
     tables = [t for d in _ordered(decisions, imp) if (t := _decision(d, imp)) is not None]
+    if not decisions:
+        imp.refuse(root, "no decision: nothing to import")
     if any(d.is_error for d in imp.diags):
         return Imported(None, tuple(sorted(imp.diags, key=lambda d: d.span)))
     name = root.attrs.get("name", "")
@@ -197,6 +199,11 @@ def _output_value(text: str, el: El, imp: _Importer, what: str) -> Any:
     return v
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Equal as the engine compares output values: by value, and of one kind."""
+    return type(a) is type(b) and a == b
+
+
 def _entry(el: El) -> tuple[El, str]:
     """An entry's <text> element (where a refusal points) and its text."""
     t = el.find("text")
@@ -249,6 +256,9 @@ def _table(d: El, name: str, t: El, imp: _Importer) -> ImportedTable | None:
             where, cell = _entry(dflt)
             default.append(_output_value(cell, where, imp,
                                          f"decision {name!r}, default of {oname!r}"))
+    if not inputs or not outs:
+        imp.refuse(t, f"decision {name!r}: a decision table with no "
+                   f"{'inputs' if not inputs else 'outputs'}")
     rows = []
     for r, rule in enumerate(t.findall("rule"), 1):
         cells: list[Any] = []
@@ -266,10 +276,16 @@ def _table(d: El, name: str, t: El, imp: _Importer) -> ImportedTable | None:
                 imp.refuse(where, f"decision {name!r}, rule {r}, input {k}: {exc.message}: "
                            f"{cell!r}",
                            "cells are -, literals, comparisons, intervals, lists and not(...)")
+        listed = dict(values)
         for k, entry in enumerate(results, 1):
             where, cell = _entry(entry)
-            cells.append(_output_value(cell, where, imp,
-                                       f"decision {name!r}, rule {r}, output {k}"))
+            value = _output_value(cell, where, imp, f"decision {name!r}, rule {r}, output {k}")
+            allowed = listed.get(outputs[k - 1].column)
+            if allowed is not None and not any(_same(value, x) for x in allowed):
+                imp.refuse(where, f"decision {name!r}, rule {r}, output {k}: {cell!r} is not "
+                           f"one of the output values of {outputs[k - 1].source!r}",
+                           "output values: " + ", ".join(map(repr, allowed)))
+            cells.append(value)
         rows.append(tuple(cells))
     if len(imp.diags) > before:
         return None

@@ -28,6 +28,18 @@ from .pack import Expr, ImportedTable, Output, identifier, path_of, render, rule
     segment
 
 HIT = {"first": "first", "collect": "collect"}
+
+
+def _str(v: Any) -> str:
+    """A text field of the document: other JSON values (numbers, lists, ...) read as their
+    JSON text, so an odd document is refused with a message, never a crash."""
+    if v is None:
+        return ""
+    return v if isinstance(v, str) else json.dumps(v)
+
+
+def _list(v: Any) -> list[Any]:
+    return v if isinstance(v, list) else []
 PASSIVE = {"inputNode", "outputNode"}
 MAX_BYTES = 20_000_000
 
@@ -90,15 +102,22 @@ def import_jdm(text: str, source: str, mapping: dict[str, str]) -> Imported:
         if not isinstance(node, dict):
             imp.refuse(f"$.nodes[{i}]", None, "a node is an object")
             continue
-        kind, name = node.get("type"), node.get("name", "")
+        kind, name = _str(node.get("type")), _str(node.get("name"))
         if kind == "decisionTableNode":
+            if any(_str(n.get("id")) == _str(node.get("id")) for _, n in tables):
+                imp.refuse(f"$.nodes[{i}].id", _str(node.get("id")), f"node id "
+                           f"{_str(node.get('id'))!r} is used twice: edges cannot tell the "
+                           "tables apart")
+                continue
             tables.append((i, node))
         elif kind not in PASSIVE:
-            imp.refuse(f"$.nodes[{i}]", node.get("id"), f"{kind} {name!r} is not carried over: "
+            imp.refuse(f"$.nodes[{i}]", _str(node.get("id")), f"{kind or 'a node'} {name!r} is not carried over: "
                        "only decision tables are", "rewrite its logic as a decision table, or "
                        "in the pack by hand")
-    out = [t for i, node in _ordered(tables, doc.get("edges") or [], imp)
+    out = [t for i, node in _ordered(tables, _list(doc.get("edges")), imp)
            if (t := _table(i, node, imp)) is not None]
+    if not tables:
+        imp.refuse("$.nodes", None, "no decisionTableNode: nothing to import")
     if any(d.is_error for d in imp.diags):
         return Imported(None, tuple(sorted(imp.diags, key=lambda d: d.span)))
     stem = source.rsplit("/", 1)[-1].rsplit(".", 1)[0]
@@ -112,11 +131,11 @@ def import_jdm(text: str, source: str, mapping: dict[str, str]) -> Imported:
 def _ordered(tables: list[tuple[int, dict[str, Any]]], edges: list[Any],
              imp: _Importer) -> list[tuple[int, dict[str, Any]]]:
     """Tables in edge order (upstream first, else document order); a cycle is refused."""
-    by_id = {n.get("id"): (i, n) for i, n in tables}
+    by_id = {_str(n.get("id")): (i, n) for i, n in tables}
     upstream: dict[Any, list[Any]] = {k: [] for k in by_id}
     for e in edges:
-        if isinstance(e, dict) and e.get("targetId") in by_id:
-            upstream[e["targetId"]].append(e.get("sourceId"))
+        if isinstance(e, dict) and _str(e.get("targetId")) in by_id:
+            upstream[_str(e.get("targetId"))].append(_str(e.get("sourceId")))
     # a table fed through a passive node still runs after what feeds that node
     out: list[tuple[int, dict[str, Any]]] = []
     state: dict[Any, str] = {}
@@ -137,7 +156,7 @@ def _ordered(tables: list[tuple[int, dict[str, Any]]], edges: list[Any],
         out.append(by_id[k])
 
     for _, n in tables:
-        visit(n.get("id"))
+        visit(_str(n.get("id")))
     return out
 
 
@@ -160,12 +179,12 @@ def _cell_output(text: str, where: str, anchor: str | None, imp: _Importer,
 
 def _table(i: int, node: dict[str, Any], imp: _Importer) -> ImportedTable | None:
     before = len(imp.diags)
-    at, nid, name = f"$.nodes[{i}].content", node.get("id"), node.get("name", "")
+    at, nid, name = f"$.nodes[{i}].content", _str(node.get("id")), _str(node.get("name"))
     c = node.get("content")
     if not isinstance(c, dict):
         imp.refuse(at, nid, "a decision table node has a content object")
         return None
-    policy = c.get("hitPolicy", "first")
+    policy = _str(c.get("hitPolicy")) or "first"
     hit = HIT.get(policy)
     if hit is None:
         imp.refuse(f"{at}.hitPolicy", nid, f"hit policy {policy!r} is not first or collect")
@@ -173,14 +192,16 @@ def _table(i: int, node: dict[str, Any], imp: _Importer) -> ImportedTable | None
         if c.get(key):
             imp.refuse(f"{at}.{key}", nid, f"{key} (a table run per item of a list) is not "
                        "carried over")
-    if c.get("executionMode", "single") != "single":
+    if _str(c.get("executionMode")) not in ("", "single"):
         imp.refuse(f"{at}.executionMode", nid, f"executionMode {c.get('executionMode')!r} is "
                    "not carried over")
-    columns_in = [x for x in c.get("inputs") or [] if isinstance(x, dict)]
-    columns_out = [x for x in c.get("outputs") or [] if isinstance(x, dict)]
+    columns_in = [x for x in _list(c.get("inputs")) if isinstance(x, dict)]
+    columns_out = [x for x in _list(c.get("outputs")) if isinstance(x, dict)]
+    for x in columns_in + columns_out:
+        x["id"] = _str(x.get("id"))
     inputs = []
     for k, col in enumerate(columns_in):
-        field = (col.get("field") or "").strip()
+        field = _str(col.get("field")).strip()
         where = f"{at}.inputs[{k}].field"
         if not field:
             imp.refuse(where, col.get("id") or nid, f"input {col.get('name', k)!r} has no field: its cells "
@@ -193,7 +214,7 @@ def _table(i: int, node: dict[str, Any], imp: _Importer) -> ImportedTable | None
                        "map the column to an order path with --map 'FIELD=order.PATH'")
     outputs: list[Output] = []
     for k, col in enumerate(columns_out):
-        field = (col.get("field") or "").strip()
+        field = _str(col.get("field")).strip()
         if not field or not all(p.isidentifier() for p in field.split(".")):
             imp.refuse(f"{at}.outputs[{k}].field", col.get("id") or nid, f"output field {field!r} is not a "
                        "path of names (a.b.c)")
@@ -204,24 +225,27 @@ def _table(i: int, node: dict[str, Any], imp: _Importer) -> ImportedTable | None
         outputs.append(Output(column, imp.path(field), field))
     result = path_of(segment(name or f"table{i}"))
     rows = []
-    for r, rule in enumerate(c.get("rules") or []):
+    for r, rule in enumerate(_list(c.get("rules"))):
         if not isinstance(rule, dict):
             continue
-        rid, cells = rule.get("_id"), []
+        rid, cells = _str(rule.get("_id")), []
         for col in columns_in:
-            text = rule.get(col.get("id"), "")
+            text = _str(rule.get(col["id"]))
             try:
-                cells.append(unary_test(str(text), "zen"))
+                cells.append(unary_test(text, "zen"))
             except Refused as exc:
                 imp.refuse(f"{at}.rules[{r}][{json.dumps(col.get('id'))}]", rid,
                            f"{exc.message}: {text!r}",
                            "cells are literals, comparisons, intervals, lists and not(...)",
                            key=col.get("id"))
         for col in columns_out:
-            cells.append(_cell_output(str(rule.get(col.get("id"), "")),
+            cells.append(_cell_output(_str(rule.get(col["id"])),
                                       f"{at}.rules[{r}][{json.dumps(col.get('id'))}]", rid,
                                       imp, col.get("id")))
         rows.append(tuple(cells))
+    if not columns_in or not columns_out:
+        imp.refuse(at, nid, f"decision table {name!r} has no "
+                   f"{'inputs' if not columns_in else 'outputs'}")
     if len(imp.diags) > before or hit is None:
         return None
     return ImportedTable(rule=rule_id(name, f"table{i}"),

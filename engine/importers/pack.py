@@ -74,6 +74,19 @@ class ImportedTable:
     comments: tuple[str, ...] = ()
 
 
+def quote(s: str) -> str:
+    """A YAML double-quoted scalar: JSON's escapes, and every character YAML would not take
+    as is (controls, U+0085, U+2028, ...) as a \\u or \\U escape."""
+    out = json.dumps(s, ensure_ascii=False)
+    return "".join(ch if ch.isprintable() else
+                   (f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+                   for ch in out)
+
+
+def _comment(text: str) -> str:
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
 def scalar(v: Any) -> str:
     if v is None:
         return "null"
@@ -84,8 +97,8 @@ def scalar(v: Any) -> str:
     if isinstance(v, Decimal):
         return format(v, "f")
     if isinstance(v, Expr):
-        return json.dumps("=" + v.text, ensure_ascii=False)
-    return json.dumps(str(v), ensure_ascii=False)
+        return quote("=" + v.text)
+    return quote(str(v))
 
 
 @dataclass(frozen=True)
@@ -116,9 +129,9 @@ def _then(t: ImportedTable) -> list[str]:
 
 def render(pack: str, source_comments: list[str], description: str,
            tables: list[ImportedTable]) -> str:
-    lines = [f"# {c}" if c else "#" for c in source_comments]
+    lines = [f"# {_comment(c)}" if c else "#" for c in source_comments]
     lines += ["# yaml-language-server: $schema=https://ordinance.dev/schemas/pack.schema.json",
-              f"pack: {pack}", "phase: defaulting", f"description: {json.dumps(description)}",
+              f"pack: {pack}", "phase: defaulting", f"description: {quote(description)}",
               "rules:"]
     seen: set[str] = set()
     for t in tables:
@@ -127,10 +140,10 @@ def render(pack: str, source_comments: list[str], description: str,
             n += 1
             rid = f"{t.rule}-{n}"
         seen.add(rid)
-        lines += [f"  # {c}" for c in t.comments]
-        lines += [f"  - id: {rid}", f"    description: {json.dumps(t.description)}",
+        lines += [f"  # {_comment(c)}" for c in t.comments]
+        lines += [f"  - id: {rid}", f"    description: {quote(t.description)}",
                   "    table:", f"      hit: {t.hit}",
-                  f"      inputs: {_flow([json.dumps(i) for i in t.inputs])}",
+                  f"      inputs: {_flow([quote(i) for i in t.inputs])}",
                   f"      outputs: {_flow([o.column for o in t.outputs])}"]
         if t.output_values:
             lines.append("      output_values:")
@@ -139,7 +152,7 @@ def render(pack: str, source_comments: list[str], description: str,
         lines.append("      rows:")
         ncols = len(t.inputs)
         for row in t.rows:
-            cells = [json.dumps(c) for c in row[:ncols]] + [scalar(v) for v in row[ncols:]]
+            cells = [quote(c) for c in row[:ncols]] + [scalar(v) for v in row[ncols:]]
             lines.append(f"        - {_flow(cells)}")
         if not t.rows:
             lines[-1] = "      rows: []"
