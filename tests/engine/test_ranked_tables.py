@@ -2,10 +2,13 @@
 located errors for a ranked table without output values or with an unlisted output."""
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.engine.helpers import decide, rendered, write_ruleset
 
@@ -114,3 +117,46 @@ def test_a_value_listed_twice_is_an_error(tmp_path: Path) -> None:
     root = write_ruleset(tmp_path, {"p.yaml": pack})
     assert rendered(root) == [
         "packs/p.yaml:9:52: error: output value 'approved' is listed twice for 'status'"]
+
+
+# --- property: output_order is rule_order sorted by rank; priority is its first row --------
+
+ROWS = st.lists(st.tuples(st.sampled_from([">= 3", "< 5", "-", "[2..6]", "7", "not(4)"]),
+                          st.sampled_from(["a", "b", "c"]), st.sampled_from(["x", "y"])),
+                min_size=1, max_size=6)
+
+
+def _pack(rows: list[tuple[str, str, str]]) -> str:
+    body = "\n".join(f'        - ["{c}", {s}, {t}]' for c, s, t in rows)
+    slots = ", ".join(f'order.{{p}}{k}: "[s + t][order.{{p}}n - {k}]"' for k in range(1, 7))
+    rules = []
+    for hit in ("rule_order", "output_order", "priority"):
+        rules.append(f"""  - id: {hit}
+    table:
+      hit: {hit}
+      inputs: [order.v]
+      outputs: [s, t]
+      output_values: {{s: [c, a, b], t: [y, x]}}
+      rows:
+{body}
+    then:
+      - set: {{order.{hit}n: "coalesce(order.{hit}n, 0) + 1"}}
+      - default: {{{slots.format(p=hit)}}}""")
+    return "pack: p\nphase: defaulting\nrules:\n" + "\n".join(rules) + "\n"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ROWS, st.integers(0, 8))
+def test_output_order_sorts_rule_order_and_priority_is_its_first(
+        rows: list[tuple[str, str, str]], v: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = write_ruleset(Path(tmp), {"p.yaml": _pack(rows)})
+        order = decide(root, {"id": "o", "lines": [], "v": v})["order"]
+
+    def got(hit: str) -> list[str]:
+        return [order[f"{hit}{k}"] for k in range(1, 7) if order.get(f"{hit}{k}") is not None]
+
+    rank = {"c": 0, "a": 1, "b": 2, "y": 0, "x": 1}
+    expected = sorted(got("rule_order"), key=lambda st_: (rank[st_[0]], rank[st_[1]]))
+    assert got("output_order") == expected
+    assert got("priority") == expected[:1]
