@@ -54,6 +54,7 @@ class _Importer:
         self.mapping = mapping
         self.diags: list[Diagnostic] = []
         self.names: dict[str, str] = {}  # input data and decision names -> order paths
+        self.used: set[str] = set()  # the --map entries that applied
 
     def refuse(self, el: El | None, message: str, hint: str | None = None) -> None:
         line, col = (el.line, el.col) if el is not None else (1, 1)
@@ -61,7 +62,10 @@ class _Importer:
                                      hint))
 
     def name_path(self, name: str) -> str:
-        return self.mapping.get(name) or path_of(name)
+        if name in self.mapping:
+            self.used.add(name)
+            return self.mapping[name]
+        return path_of(name)
 
     def resolve(self, dotted: str) -> str | None:
         if dotted in self.names:
@@ -77,6 +81,8 @@ class _Importer:
 
     def input_expr(self, text: str, type_ref: str | None, el: El, what: str) -> str | None:
         text = " ".join(text.split())
+        if text in self.mapping:
+            self.used.add(text)
         path = self.mapping.get(text) or self.resolve(text)
         if path is None:
             try:
@@ -107,10 +113,12 @@ def import_dmn(text: str, source: str, mapping: dict[str, str]) -> Imported:
         return Imported(None, tuple(imp.diags))
     decisions: list[El] = []
     for el in root.children:
-        if el.tag == "inputData":
-            imp.names[el.attrs.get("name", "")] = imp.name_path(el.attrs.get("name", ""))
+        if el.tag == "inputData" and el.attrs.get("name"):
+            imp.names[el.attrs["name"]] = imp.name_path(el.attrs["name"])
         elif el.tag == "decision":
             decisions.append(el)
+            if not el.attrs.get("name"):
+                imp.refuse(el, "a decision without a name: its result would have no path")
             imp.names[el.attrs.get("name", "")] = imp.name_path(el.attrs.get("name", ""))
         elif el.tag in ("businessKnowledgeModel", "decisionService", "import"):
             imp.refuse(el, f"<{el.tag}> {el.attrs.get('name', '')!r} is not carried over: a "
@@ -121,6 +129,10 @@ def import_dmn(text: str, source: str, mapping: dict[str, str]) -> Imported:
     tables = [t for d in _ordered(decisions, imp) if (t := _decision(d, imp)) is not None]
     if not decisions:
         imp.refuse(root, "no decision: nothing to import")
+    for unused in sorted(set(mapping) - imp.used):
+        imp.diags.append(Diagnostic(Code.UNKNOWN_NAME, "warning", f"--map {unused}: no input "
+                                    "data, decision or input expression of that name",
+                                    Span(source, 1, 1), "names: " + ", ".join(imp.names)))
     if any(d.is_error for d in imp.diags):
         return Imported(None, tuple(sorted(imp.diags, key=lambda d: d.span)))
     name = root.attrs.get("name", "")

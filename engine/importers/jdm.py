@@ -48,6 +48,7 @@ class _Importer:
     def __init__(self, text: str, source: str, mapping: dict[str, str]) -> None:
         self.text, self.source, self.mapping = text, source, mapping
         self.diags: list[Diagnostic] = []
+        self.used: set[str] = set()  # the --map entries that applied
 
     def span(self, anchor: str | None, key: str | None = None) -> Span:
         """Where `"id": "<anchor>"` (or `"_id"`) first appears, then the key `"<key>"` after
@@ -72,7 +73,10 @@ class _Importer:
                                      self.span(anchor, key), hint))
 
     def path(self, dotted: str) -> str:
-        return self.mapping.get(dotted) or path_of(dotted)
+        if dotted in self.mapping:
+            self.used.add(dotted)
+            return self.mapping[dotted]
+        return path_of(dotted)
 
 
 def import_jdm(text: str, source: str, mapping: dict[str, str]) -> Imported:
@@ -111,13 +115,16 @@ def import_jdm(text: str, source: str, mapping: dict[str, str]) -> Imported:
                 continue
             tables.append((i, node))
         elif kind not in PASSIVE:
-            imp.refuse(f"$.nodes[{i}]", _str(node.get("id")), f"{kind or 'a node'} {name!r} is not carried over: "
-                       "only decision tables are", "rewrite its logic as a decision table, or "
-                       "in the pack by hand")
+            imp.refuse(f"$.nodes[{i}]", _str(node.get("id")), f"{kind or 'a node'} {name!r} "
+                       "is not carried over: only decision tables are",
+                       "rewrite its logic as a decision table, or in the pack by hand")
     out = [t for i, node in _ordered(tables, _list(doc.get("edges")), imp)
            if (t := _table(i, node, imp)) is not None]
     if not tables:
         imp.refuse("$.nodes", None, "no decisionTableNode: nothing to import")
+    for unused in sorted(set(mapping) - imp.used):
+        imp.diags.append(Diagnostic(Code.UNKNOWN_NAME, "warning", f"--map {unused}: no column "
+                                    "field of that name", Span(source, 1, 1)))
     if any(d.is_error for d in imp.diags):
         return Imported(None, tuple(sorted(imp.diags, key=lambda d: d.span)))
     stem = source.rsplit("/", 1)[-1].rsplit(".", 1)[0]
@@ -204,20 +211,21 @@ def _table(i: int, node: dict[str, Any], imp: _Importer) -> ImportedTable | None
         field = _str(col.get("field")).strip()
         where = f"{at}.inputs[{k}].field"
         if not field:
-            imp.refuse(where, col.get("id") or nid, f"input {col.get('name', k)!r} has no field: its cells "
-                       "would test the whole request")
+            imp.refuse(where, col["id"] or nid, f"input {_str(col.get('name')) or k!r} has "
+                       "no field: its cells would test the whole request")
             continue
         try:
-            inputs.append(imp.mapping.get(field) or expression(field, imp.path, "zen"))
+            inputs.append(imp.path(field) if field in imp.mapping else
+                          expression(field, imp.path, "zen"))
         except Refused as exc:
-            imp.refuse(where, col.get("id") or nid, f"{exc.message}: {field!r}",
+            imp.refuse(where, col["id"] or nid, f"{exc.message}: {field!r}",
                        "map the column to an order path with --map 'FIELD=order.PATH'")
     outputs: list[Output] = []
     for k, col in enumerate(columns_out):
         field = _str(col.get("field")).strip()
         if not field or not all(p.isidentifier() for p in field.split(".")):
-            imp.refuse(f"{at}.outputs[{k}].field", col.get("id") or nid, f"output field {field!r} is not a "
-                       "path of names (a.b.c)")
+            imp.refuse(f"{at}.outputs[{k}].field", col["id"] or nid, f"output field "
+                       f"{field!r} is not a path of names (a.b.c)")
             continue
         column = identifier(field.replace(".", "_"))
         while column in (o.column for o in outputs):

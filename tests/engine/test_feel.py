@@ -123,7 +123,8 @@ def interval() -> st.SearchStrategy[tuple[str, Any]]:
 
 SIMPLE = st.one_of(cmp_test(), interval(), NUM.map(lambda n: (str(n), ("eq", n))))
 POSITIVE = st.lists(SIMPLE, min_size=1, max_size=4)
-TESTS = st.one_of(POSITIVE.map(lambda xs: (", ".join(x[0] for x in xs), ("any", [x[1] for x in xs]))),
+TESTS = st.one_of(POSITIVE.map(lambda xs: (", ".join(x[0] for x in xs),
+                                           ("any", [x[1] for x in xs]))),
                   POSITIVE.map(lambda xs: (f"not({', '.join(x[0] for x in xs)})",
                                            ("not", [x[1] for x in xs]))))
 

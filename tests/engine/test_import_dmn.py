@@ -43,7 +43,8 @@ CHAINED = """<?xml version="1.0" encoding="UTF-8"?>
     <decisionTable hitPolicy="UNIQUE">
       <input><inputExpression><text>Band</text></inputExpression></input>
       <output name="fee"/>
-      <rule><inputEntry><text>"big"</text></inputEntry><outputEntry><text>0</text></outputEntry></rule>
+      <rule><inputEntry><text>"big"</text></inputEntry>
+            <outputEntry><text>0</text></outputEntry></rule>
       <rule><inputEntry><text>not("big")</text></inputEntry>
             <outputEntry><text>Order Total * 0.1</text></outputEntry></rule>
     </decisionTable>
@@ -88,3 +89,12 @@ def test_a_requirement_cycle_is_refused() -> None:
     assert [d.render(with_source=False) for d in result.diagnostics] == [
         "cyclic.dmn:5:3: error: decision 'Fee' requires itself through other decisions: the "
         "tables cannot be put in an order"]
+
+
+def test_a_map_entry_that_names_nothing_is_a_warning() -> None:
+    text = (DATA / "dmn" / "0004-simpletable-U.dmn").read_text()
+    result = import_dmn(text, "u.dmn", {"Agee": "order.age", "Age": "order.applicant.age"})
+    assert result.pack is not None and '"order.applicant.age"' in result.pack
+    assert [d.render(with_source=False) for d in result.diagnostics] == [
+        "u.dmn:1:1: warning: --map Agee: no input data, decision or input expression of that "
+        "name\n    hint: names: Age, RiskCategory, isAffordable, Approval Status"]
