@@ -3,7 +3,9 @@
 In: a document's text, the name it is reported under, and a mapping of source names to order
 paths (`--map`). Out: an `Imported` value, the pack's YAML text (None when something was
 refused) and the located diagnostics. Pure functions: no file is read or written here; the
-command `ordinance import` (api/cmd_import.py) does that.
+command `ordinance import` (api/cmd_import.py) does that. The importer modules are imported
+when first called, so that building the command line (which registers `import`) stays as
+quick as before.
 """
 from __future__ import annotations
 
