@@ -16,6 +16,7 @@ from ordinance.adapters.store import Invalid
 from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import require
+from .usecases import orders
 from .routes_events import orchestrator
 from .routes_decisions import (DECISION_REQUEST, OrderId, errors, json_schema_response,
                                json_text, parse_request, raw_body)
@@ -66,18 +67,19 @@ def _capture(ctx: Any, raw: bytes, key: KeyInfo) -> tuple[bool, str]:
     """Reading, deciding and storing, by the evaluators (off the event loop, with a deadline
     past which nothing is stored)."""
     p = parse_request(raw)
-    from ordinance.adapters.hub import order_id_of
-
-    order_id_of(p.order)  # a missing id is a 422 before any rule set is needed
-    rs = ctx.rulesets.resolve(p.ruleset)
-    return ctx.hub.submit(rs, p.order, p.as_of, p.ruleset, p.order_text, p.request_text, key)
+    return orders.capture_order(ctx.hub, ctx.rulesets, p.order, p.as_of, p.ruleset,
+                                p.order_text, p.request_text, key)
 
 
 @router.put("/v1/orders/{order_id}", summary="A change order: decided again, a new version",
             openapi_extra={"requestBody": DECISION_REQUEST},
             responses={200: {**json_schema_response("the order after the change", ORDER_VIEW),
                              "headers": ETAG},
-                       **errors(404, 409, 413, 422)})
+                       **errors(404, 409, 413, 422)},
+            description="Decided again and stored as the next version; orchestration follows "
+                        "in the same transaction. 409 CONCURRENT_CHANGE: another change won; "
+                        "409 ORDER_CLOSED: the order is cancelled or closed; 409 "
+                        "BELOW_SHIPPED: a line would be cut below what already shipped.")
 def change(request: Request, order_id: str, raw: bytes = Depends(raw_body),
            key: KeyInfo = Depends(require("evaluator")),
            if_match: str | None = Header(None, alias="If-Match", description=(
@@ -87,12 +89,11 @@ def change(request: Request, order_id: str, raw: bytes = Depends(raw_body),
     p = parse_request(raw)
     if p.order.get("id") is None:
         p.order["id"] = order_id
-    rs = ctx.rulesets.resolve(p.ruleset)
     expected = if_match_versions(if_match)
-    changed, version, text = ctx.hub.change(rs, order_id, p.order, p.as_of, p.ruleset,
-                                            p.order_text, p.request_text, key, expected)
-    if changed:  # orchestration follows at once: cancel, re-reserve, reschedule or wait
-        orchestrator(request).sync(order_id, key.name)
+    version, text = orders.change_order(ctx.hub, orchestrator(request),
+                                        ctx.rulesets.resolve(p.ruleset), order_id, p.order,
+                                        p.as_of, p.ruleset, p.order_text, p.request_text, key,
+                                        expected)
     response = json_text(text)
     response.headers.update(etag(version))
     return response
