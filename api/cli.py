@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "ordinance.api.cmd_service",     # serve, db, keys
     "ordinance.api.cmd_simulate",    # simulate
     "ordinance.api.cmd_events",      # simulate-events (orchestration replay, issue #6)
+    "ordinance.api.cmd_import",      # import dmn, import jdm (issue #15)
 ]
 
 

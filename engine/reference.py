@@ -13,7 +13,11 @@ HIT_POLICIES = [
     ("unique", "at most one row may match; two matching rows are a rule error (the default)"),
     ("first", "the first matching row in row order"),
     ("any", "several rows may match if their outputs are equal by value; otherwise a rule error"),
+    ("priority", "the matching row whose outputs come first in `output_values` (compared output "
+     "by output, in column order; equal: the earlier row)"),
     ("rule_order", "every matching row in row order; `then` runs once per row"),
+    ("output_order", "every matching row, highest priority first by `output_values` (equal: row "
+     "order); `then` runs once per row"),
     ("collect", "every matching row in row order; `then` runs once per row"),
     ("collect_sum", "one output: the sum of the matching rows' values (nulls skipped)"),
     ("collect_min", "one output: the smallest value (numbers, dates or texts of one kind)"),

@@ -27,6 +27,7 @@ import networkx as nx
 from .actions import ACTIONS
 from .diagnostics import Code, Diagnostic, Diagnostics, Span
 from .expressions import Expr, Scope, compile_expr
+from .output_values import output_ranks
 from .pricing import MAX_PLACES, minor_unit
 from .tables import AGGREGATES, CellError, CompiledTable, analyse, build_fast, column_kinds, \
     parse_cell
@@ -473,11 +474,12 @@ class Checker:
                 self.diags.error(Code.TABLE_SHAPE, dn.span, f"default has {len(dn.value)} "
                                  f"values; the table has {nout} outputs")
             default = [self.output(c) for c in dn.value]
+        ranks = output_ranks(v, hit, outputs, ncols, self.diags)
         if not ok:
             return None
         table = CompiledTable(hit, inputs, outputs, rows, default,
                               column_kinds([r[0] for r in rows], ncols),
-                              build_fast([r[0] for r in rows], ncols, hit), node.span)
+                              build_fast([r[0] for r in rows], ncols, hit), node.span, ranks)
         analyse(table, spans, self.diags)
         if not rows and default is None:
             self.diags.warning(Code.NEVER_FIRES, node.span, "a table with no rows and no "

@@ -28,8 +28,9 @@ from .diagnostics import Code, Diagnostics, Span
 from .expressions import Expr
 from .values import DATE, D, RuleError
 
-HIT_POLICIES = ("unique", "first", "any", "rule_order", "collect", "collect_sum", "collect_min",
-                "collect_max", "collect_count")
+HIT_POLICIES = ("unique", "first", "any", "priority", "rule_order", "output_order", "collect",
+                "collect_sum", "collect_min", "collect_max", "collect_count")
+RANKED = ("priority", "output_order")  # hit policies that order rows by their output values
 AGGREGATES = ("collect_sum", "collect_min", "collect_max", "collect_count")
 
 _RANGE = re.compile(r"^([\[(])\s*(.+?)\s*\.\.\s*(.+?)\s*([\])])$", re.S)
@@ -219,6 +220,9 @@ class CompiledTable:
     kinds: list[frozenset[type] | None]  # per column: classes of its literals (None: any)
     fast: Callable[..., list[int]]
     span: Span
+    # per row, the position of each ranked output's value in its `output_values` (priority and
+    # output_order): a smaller tuple is a higher priority, compared output by output
+    ranks: list[tuple[int, ...]] | None = None
 
     def __post_init__(self) -> None:
         # rows whose outputs are all literal values answer with one shared dict
@@ -266,6 +270,11 @@ class CompiledTable:
                             f"unique) for inputs {', '.join(V.show(v) for v in values)}")
         if hit in ("unique", "first"):
             return [self.row_outputs(hits[0], S, X)]
+        if hit in RANKED and self.ranks is not None:
+            ranks = self.ranks
+            if hit == "priority":
+                return [self.row_outputs(min(hits, key=ranks.__getitem__), S, X)]
+            hits = sorted(hits, key=ranks.__getitem__)  # stable: equal ranks keep row order
         results = [self.row_outputs(i, S, X) for i in hits]
         if hit == "any":
             first = results[0]
