@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from ordinance.adapters.store import Invalid
 from ordinance.adapters.store_keys import KeyInfo
@@ -78,24 +79,32 @@ def _capture(ctx: Any, raw: bytes, key: KeyInfo) -> tuple[bool, str]:
             responses={200: {**json_schema_response("the order after the change", ORDER_VIEW),
                              "headers": ETAG},
                        **errors(404, 409, 413, 422)})
-def change(request: Request, order_id: str, raw: bytes = Depends(raw_body),
-           key: KeyInfo = Depends(require("evaluator")),
-           if_match: str | None = Header(None, alias="If-Match", description=(
-               "the ETag of the version this change is over; another version is a 409"))
-           ) -> Response:
+async def change(request: Request, order_id: OrderId, raw: bytes = Depends(raw_body),
+                 key: KeyInfo = Depends(require("evaluator")),
+                 if_match: str | None = Header(None, alias="If-Match", description=(
+                     "the ETag of the version this change is over; another version is a 409"))
+                 ) -> Response:
     ctx = request.app.state.ctx
+    expected = if_match_versions(if_match)
+    changed, version, text = await ctx.evaluators.run(_change, ctx, order_id, raw, key,
+                                                      expected)
+    if changed:  # orchestration follows at once: cancel, re-reserve, reschedule or wait
+        await run_in_threadpool(orchestrator(request).sync, order_id, key.name)
+    response = json_text(text)
+    response.headers.update(etag(version))
+    return response
+
+
+def _change(ctx: Any, order_id: str, raw: bytes, key: KeyInfo,
+            expected: tuple[int, ...] | None) -> tuple[bool, int, str]:
+    """Reading, deciding again and storing the new version, by the evaluators (as `_capture`:
+    off the event loop, with a deadline past which nothing is stored)."""
     p = parse_request(raw)
     if p.order.get("id") is None:
         p.order["id"] = order_id
     rs = ctx.rulesets.resolve(p.ruleset)
-    expected = if_match_versions(if_match)
-    changed, version, text = ctx.hub.change(rs, order_id, p.order, p.as_of, p.ruleset,
-                                            p.order_text, p.request_text, key, expected)
-    if changed:  # orchestration follows at once: cancel, re-reserve, reschedule or wait
-        orchestrator(request).sync(order_id, key.name)
-    response = json_text(text)
-    response.headers.update(etag(version))
-    return response
+    return ctx.hub.change(rs, order_id, p.order, p.as_of, p.ruleset, p.order_text,
+                          p.request_text, key, expected)
 
 
 @router.get("/v1/orders", summary="Search orders (cursor paging, by id)",
