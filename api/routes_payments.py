@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from ordinance.adapters import billing, store
-from ordinance.adapters.payments import Ledger, LocalProvider
+from ordinance.adapters.payments import IDEMPOTENCY_KEY_MAX, Ledger, LocalProvider
 from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import require
@@ -21,7 +21,10 @@ PAYMENT_BODY = {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["action", "amount", "idempotency_key"],
     "properties": {"action": {"enum": ["authorise", "capture", "refund"]},
                    "amount": {"type": "string", "example": "12.34"},
-                   "idempotency_key": {"type": "string"},
+                   "idempotency_key": {
+                       "type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX,
+                       "pattern": r"\S", "description": "the provider keeps it with the order id "
+                       "in a column of 300 characters: at most 91, not only spaces"},
                    "token": {"type": "string", "description": "the local provider declines "
                              "tok_decline and times out on tok_timeout"}}}}}}
 
