@@ -244,7 +244,7 @@ class Ledger:
         methods = self.methods(ruleset)
         if method not in methods:
             accepted = ", ".join(methods) or "none (the rule set has no payment_methods table)"
-            raise Invalid(f"the order's payment method {method!r} is not one the rule set "
+            raise Conflict(f"the order's payment method {method!r} is not one the rule set "
                           f"accepts: {accepted}", code="UNKNOWN_PAYMENT_METHOD",
                           path="order.payment.method",
                           details={"method": method, "accepted": list(methods)})

@@ -89,7 +89,9 @@ def loads_exact(text: str | bytes) -> Any:
 # for those: the hooks leave a marker (a `_Dup` dict, an `_OutOfRange` number) and one walk
 # afterwards finds the first problem and names its path, so a body has one parse and one walk.
 
-MAX_EXPONENT = 30   # as the engine's order reader: no order's money or quantity is beyond 1e30
+MAX_EXPONENT = 30   # as the engine's order reader: no order's number is under 1e-30 in size
+MAX_MAGNITUDE = 28  # nor 1e28 and over: a whole number there has more digits than the engine
+                    # computes exactly (28), so 0 or 1e-30 <= |x| < 1e28, a range a schema says
 MAX_DEPTH = 64      # orders are checked again by the engine (32 levels)
 MAX_ITEMS = 10_000  # the service sets it from ORDINANCE_MAX_ITEMS (`configure`)
 MAX_LINES = 2_000   # lines in one order; the service sets it from ORDINANCE_MAX_LINES
@@ -135,7 +137,7 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _number(text: str) -> Any:
     d = Decimal(text)
-    if d and abs(d.adjusted()) > MAX_EXPONENT:
+    if d and not -MAX_EXPONENT <= d.adjusted() < MAX_MAGNITUDE:
         return _OutOfRange(text)
     return d
 
@@ -224,8 +226,8 @@ def _walk(v: Any, at: Any, node: Fields | None, depth: int) -> None:
             raise Invalid(f"a number written with at most {node.limit} characters",
                           code="NUMBER_TOO_LONG", path=_path(at))
     elif c is _OutOfRange:
-        raise Invalid(f"{v.text[:40]} is out of range: numbers are 0 or between 1e-{MAX_EXPONENT} "
-                      f"and 1e{MAX_EXPONENT} in size", code="NUMBER_OUT_OF_RANGE",
+        raise Invalid(f"{v.text[:40]} is out of range: numbers are 0 or from 1e-{MAX_EXPONENT} "
+                      f"to under 1e{MAX_MAGNITUDE} in size", code="NUMBER_OUT_OF_RANGE",
                       path=_path(at))
     elif c is dict or c is _Dup or c is list:
         if depth >= MAX_DEPTH:

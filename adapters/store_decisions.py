@@ -26,7 +26,7 @@ from ordinance import engine
 
 from .db import Database, DatabaseUnavailable
 from .models import DecisionRecord
-from .store import Invalid, NotFound, Unavailable, decode_cursor, encode_cursor, iso, now
+from .store import Invalid, NotFound, Unavailable, iso, now
 
 PHASES_FOR = {
     "decide": None,
@@ -246,18 +246,18 @@ def query(db: Database, *, start: str | None = None,
         q = q.where(DecisionRecord.order_id == order_id)
     if rule:
         q = q.where(DecisionRecord.fired.contains(f" {rule} ", autoescape=True))
-    if cursor:
-        (seq,) = decode_cursor(cursor, 1)
-        if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < 2**62:
-            raise Invalid("cursor is not one this service handed out", code="BAD_CURSOR",
+    if cursor:  # the last seq of the previous page, as digits: every such text is a place
+        if not (cursor.isascii() and cursor.isdigit() and 0 < len(cursor) <= 18
+                and cursor[0] != "0"):
+            raise Invalid("cursor is the next_cursor of a page (digits)", code="BAD_CURSOR",
                           path="cursor")
-        q = q.where(DecisionRecord.seq < seq)
+        q = q.where(DecisionRecord.seq < int(cursor))
     with db.session() as s:
         rows = list(s.scalars(q))
         more = len(rows) > limit
         rows = rows[:limit]
         return {"items": [summary(r) for r in rows],
-                "next_cursor": encode_cursor([rows[-1].seq]) if more and rows else None}
+                "next_cursor": str(rows[-1].seq) if more and rows else None}
 
 
 def get(db: Database, decision_id: str) -> str:

@@ -106,8 +106,9 @@ def check_name(name: str) -> None:
                       path="$.name")
 
 
-def _name_taken(name: str) -> Invalid:
-    return Invalid(f"an active key is already named {name!r}; choose another name (or revoke "
+def _name_taken(name: str) -> Conflict:
+    """A valid name an active key holds: a conflict with what is stored (409), not bad input."""
+    return Conflict(f"an active key is already named {name!r}; choose another name (or revoke "
                    "that key first)", code="KEY_NAME_TAKEN", path="$.name")
 
 

@@ -7,10 +7,9 @@ of the request body (`$.order.lines[2].quantity`).
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import date
-from typing import Any
-
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
@@ -20,6 +19,7 @@ from ordinance.adapters import store, store_decisions
 from ordinance.adapters.store import Invalid, Unavailable, json_object
 from ordinance.adapters.store_keys import KeyInfo
 
+from . import schemas
 from .auth import SECURITY, check_key, require
 
 router = APIRouter(tags=["decisions"])
@@ -60,24 +60,25 @@ def json_schema_response(description: str, schema: dict | None = None) -> dict[s
         "schema": schema or {"type": "object"}}}}
 
 
-DECISION_REQUEST = {
-    "required": True,
-    "content": {"application/json": {"schema": {
+def decision_request(id_required: bool = False) -> dict[str, Any]:
+    """The body of a decision, a capture or a change: `{"order", "as_of"?, "ruleset"?}`."""
+    return {"required": True, "content": {"application/json": {"schema": {
         "type": "object",
         "required": ["order"],
         "additionalProperties": False,
         "properties": {
-            "order": {"type": "object", "description": "the order (SPEC section 6)",
-                      "properties": {"id": {"type": ["string", "number"]},
-                                     "lines": {"type": "array",
-                                               "items": {"type": "object"}}}},
-            "as_of": {"type": ["string", "null"], "format": "date"},
-            "ruleset": {"type": ["string", "null"],
-                        "description": "NAME@DIGEST or NAME@VERSION; default: the active one"},
+            "order": schemas.order_schema(id_required),
+            "as_of": {"anyOf": [{"type": "null"}, {"type": "string", "format": "date",
+                                                    "pattern": schemas.DATE}]},
+            "ruleset": {"anyOf": [{"type": "null"}, {
+                "type": "string", "maxLength": 300, "pattern": schemas.RULESET_REF,
+                "description": "NAME@DIGEST or NAME@VERSION; default: the active one"}]},
         },
     }, "example": {"order": {"id": "SO-1", "lines": [{"id": "1", "sku": "A-1",
-                                                        "quantity": 2}]}}}},
-}
+                                                        "quantity": 2}]}}}}}
+
+
+DECISION_REQUEST = decision_request()
 
 DECISION_SCHEMA = {
     "type": "object",
@@ -111,6 +112,9 @@ async def raw_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 class ParsedRequest:
     __slots__ = ("order", "as_of", "ruleset", "request_text")
 
@@ -138,6 +142,10 @@ def parse_request(raw: bytes) -> ParsedRequest:
                           code="BAD_REQUEST", path=f"$.{k}")
     if "order" not in body:
         raise Invalid("the body has no order", code="BAD_REQUEST", path="$.order")
+    if isinstance(body["order"], dict) and "lines" in body["order"] \
+            and body["order"]["lines"] is None:  # an order has lines: a list, maybe empty
+        raise Invalid("lines is a list of objects, not null", code="BAD_ORDER",
+                      path="$.order.lines")
     try:  # the service's limits (ORDINANCE_MAX_LINES/ITEMS), the reader's too
         order = engine.validate_order(body["order"], max_lines=store.MAX_LINES,
                                       max_items=store.MAX_ITEMS)
@@ -148,7 +156,7 @@ def parse_request(raw: bytes) -> ParsedRequest:
         raise error(str(getattr(exc, "message", exc)), code="BAD_ORDER", path=path) from None
     as_of = body.get("as_of")
     if as_of is not None:
-        if not isinstance(as_of, str):
+        if not isinstance(as_of, str) or not _DATE.fullmatch(as_of):
             raise Invalid("as_of must be a date YYYY-MM-DD", code="BAD_REQUEST", path="$.as_of")
         try:
             as_of = date.fromisoformat(as_of)
@@ -159,7 +167,8 @@ def parse_request(raw: bytes) -> ParsedRequest:
             raise Invalid("as_of must be a date YYYY-MM-DD", code="BAD_REQUEST",
                           path="$.as_of")
     ruleset = body.get("ruleset")
-    if ruleset is not None and (not isinstance(ruleset, str) or len(ruleset) > 300):
+    if ruleset is not None and (not isinstance(ruleset, str) or len(ruleset) > 300
+                                or "\x00" in ruleset):
         raise Invalid("ruleset must be a text NAME@DIGEST or NAME@VERSION", code="BAD_REQUEST",
                       path="$.ruleset")
     return ParsedRequest(order, as_of, ruleset, text)
@@ -219,6 +228,8 @@ async def price(request: Request) -> Response:
     return await _decide(request, await raw_body(request), key, "price")
 
 
+Status = Literal["accepted", "rejected", "on_hold", "pending_approval"]
+
 LOG_PAGE = {
     "type": "object", "required": ["items", "next_cursor"],
     "properties": {"items": {"type": "array", "items": {"type": "object", "required": [
@@ -232,13 +243,18 @@ LOG_PAGE = {
                        **errors(422)})
 def list_decisions(
     request: Request,
-    from_: str | None = Query(None, alias="from", description="date or date-time, inclusive"),
-    to: str | None = Query(None, description="date (whole day) or date-time, inclusive"),
-    status: str | None = Query(None),
+    from_: str | None = Query(None, alias="from", pattern=schemas.DATE_TIME,
+                              json_schema_extra=schemas.date_or_time_param(),
+                              description="date or date-time (RFC 3339), inclusive"),
+    to: str | None = Query(None, pattern=schemas.DATE_TIME,
+                           json_schema_extra=schemas.date_or_time_param(),
+                           description="date (whole day) or date-time (RFC 3339), inclusive"),
+    status: Status | None = Query(None),
     rule: str | None = Query(None, description="a pack/rule id that fired"),
     digest: str | None = Query(None),
     order_id: str | None = Query(None),
-    cursor: str | None = Query(None),
+    cursor: str | None = Query(None, pattern=r"^[1-9][0-9]{0,17}$",
+                               description="the next_cursor of the previous page"),
     limit: int = Query(50, ge=1, le=1000),
     key: KeyInfo = Depends(require("analyst")),
 ) -> dict:
