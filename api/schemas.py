@@ -15,10 +15,9 @@ significant digits of a number written by hand with more digits than a float has
 """
 from __future__ import annotations
 
-import sys
 from typing import Any
 
-from ordinance.adapters import store
+from ordinance.adapters import store, store_keys
 
 # --- numbers: 0, or 1e-30 <= |x| < 1e28, as adapters/store.py reads them ------------------
 _SMALLEST = float(f"1e-{store.MAX_EXPONENT}")
@@ -136,23 +135,9 @@ RULESET_REF = r"^[^@\u0000]+@[^\u0000]+$"
 BUSINESS_ROLE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 
 
-def _unprintable_class() -> str:
-    """A regex class body of every code point `str.isprintable` refuses (surrogates aside:
-    JSON text cannot carry a lone one), written as literal characters."""
-    ranges, start = [], None
-    for cp in range(sys.maxunicode + 2):
-        bad = cp <= sys.maxunicode and not chr(cp).isprintable() and not 0xD800 <= cp <= 0xDFFF
-        if bad and start is None:
-            start = cp
-        elif not bad and start is not None:
-            ranges.append(chr(start) if start == cp - 1 else f"{chr(start)}-{chr(cp - 1)}")
-            start = None
-    return "".join(ranges)
-
-
-_UNPRINTABLE = _unprintable_class()
-# A key name (adapters/store_keys.py, check_name): printable, not only spaces.
-KEY_NAME = f"^[^{_UNPRINTABLE}]*[^{_UNPRINTABLE} ][^{_UNPRINTABLE}]*$"
+# A key name (adapters/store_keys.py, check_name): no control, format or line separator
+# character, not only white space.
+KEY_NAME = store_keys.NAME_PATTERN
 
 
 def exactly(schema: dict[str, Any]) -> Any:
