@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ordinance import engine
+from ordinance.engine.values import RuleError
 
 from .db import Database, DatabaseUnavailable
 from .models import DecisionRecord
@@ -82,8 +83,13 @@ def evaluate(rs: Any, order: dict, as_of: date | None, kind: str, today: date) -
     date, the as-of of an order that gives none."""
     phases = PHASES_FOR[kind if kind in PHASES_FOR else "decide"]
     t0 = time.perf_counter()
-    decision = rs.evaluate(order, as_of=as_of, phases=set(phases) if phases else None,
-                           today=today)
+    try:
+        decision = rs.evaluate(order, as_of=as_of, phases=set(phases) if phases else None,
+                               today=today)
+    except RuleError as exc:  # outside any rule (a line's quantity x price past the engine's
+        # 28 digits, met when pricing starts): the order cannot be decided, and says why
+        raise Invalid(f"the order cannot be evaluated: {exc.message}", code="BAD_ORDER",
+                      path="$.order") from None
     elapsed = int((time.perf_counter() - t0) * 1_000_000)
     dj = decision.to_json()
     did = new_id()

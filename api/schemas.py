@@ -66,15 +66,20 @@ def nullable(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 # A decimal written as text ("12.50"): the engine's form (engine/orders.py, _DECIMAL_TEXT) in
-# the range and digits the engine computes exactly: at most 14 digits before and 14 after the
+# the range and digits the engine computes exactly: at most 12 digits before and 14 after the
 # point, no exponent.
-DECIMAL_TEXT = r"^[+-]?[0-9]{1,14}(\.[0-9]{1,14})?$"
-DECIMAL_FIELD = {"anyOf": [{"type": "null"}, *NUMBER_RANGES,
+DECIMAL_TEXT = r"^[+-]?[0-9]{1,12}(\.[0-9]{1,14})?$"
+# A line's quantity and unit price: under 1e12 in size, so that their product stays within
+# the engine's 28 digits (api/routes_decisions.py, LINE_MAGNITUDE).
+_LINE = 1e12
+DECIMAL_FIELD = {"anyOf": [{"type": "null"}, {"type": "number", "const": 0},
+                           {"type": "number", "minimum": _SMALLEST, "exclusiveMaximum": _LINE},
+                           {"type": "number", "maximum": -_SMALLEST, "exclusiveMinimum": -_LINE},
                            {"type": "string", "pattern": DECIMAL_TEXT}]}
 # An amount of money or a quantity above zero, as text or a JSON number.
 POSITIVE_AMOUNT = {"anyOf": [
     {"type": "number", "minimum": _SMALLEST, "exclusiveMaximum": _LARGEST},
-    {"type": "string", "pattern": r"^\+?(0*[1-9][0-9]{0,13}(\.[0-9]{1,14})?|0+\.[0-9]{0,13}[1-9])$"},
+    {"type": "string", "pattern": r"^([1-9][0-9]{0,13}(\.[0-9]{1,14})?|0\.[0-9]{0,13}[1-9])$"},
 ]}
 
 
