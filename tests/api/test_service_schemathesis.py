@@ -1,10 +1,12 @@
 """Schemathesis against the service's own OpenAPI document, over real HTTP: every check it has
-but the two in NOT_YET (no 500; every status, header, media type and body as documented;
-auth really required; 405 with a true Allow header; missing headers refused; ...), for every
-operation, with generated valid and invalid requests, an admin key (so the requests get past
-the door), on SQLite with a rule set active (it also passes on PostgreSQL, at twice the
-time). Derandomized (a fixed seed) and bounded (`EXAMPLES` per operation and mode): about a
-minute on an idle machine.
+(no 500; every status, header, media type and body as documented; schema-valid data
+accepted and schema-invalid data refused; auth really required; 405 with a true Allow
+header; missing headers refused; ...), for every operation, with generated valid and invalid
+requests, an admin key given as the document's bearer scheme, on SQLite with a rule set
+active (it passes on PostgreSQL too, in about the same time: 38 s each on the test machine).
+Derandomized (a fixed seed) and bounded (`EXAMPLES` per operation and mode). Where a
+constraint cannot be a schema, PER_OPERATION tells the one check so for the one operation,
+with the reason.
 
 Failures are collected per operation and reported together (schemathesis raises a
 BaseExceptionGroup, which `except Exception` let escape, so the first one ended the run)."""
