@@ -55,7 +55,8 @@ class CompiledRuleSet:
         # currency -> minor unit, resolved once: ISO 4217 under the rule set's `currencies`
         self.minor_units = minor_unit_table(model.tables.get("currencies"))
         self.network = Network(model.tables.get("locations"), model.tables.get("inventory"),
-                               model.tables.get("lanes"))
+                               model.tables.get("lanes"), model.tables.get("supply"),
+                               model.tables.get("atp_rules"))
         self.plan: list[tuple[str, list[Pack]]] = [(ph, model.plan.get(ph, [])) for ph in PHASES]
         self.rule_ids = [r.qid for _, packs in self.plan for p in packs for r in p.rules]
         self.rule_places = {r.qid: str(r.span) for p in model.packs for r in p.rules}
@@ -85,7 +86,7 @@ def _phase_key(model: Model, phase: str) -> str:
         h.update(f"{pack.file}\n{pack.digest}\n".encode())
         tables |= pack.tables_read
     if phase == "sourcing":
-        tables |= {"locations", "inventory", "lanes"}
+        tables |= {"locations", "inventory", "lanes", "supply", "atp_rules"}
     if "*" in tables:
         tables = set(model.table_digests)
     for name in sorted(tables):
@@ -467,6 +468,12 @@ class State:
             self.as_of)
         self.sourced[i] = {"line_id": line_id(line, i), "sku": line.get("sku"),
                            "backordered": backordered, "allocations": allocations}
+        promised = self.allocation.promise(  # None unless the rule set has atp_rules
+            sku if sku.__class__ is str else render(sku), qty, allocations, backordered,
+            candidates, render(region) if region is not None else None, action.prefer,
+            key_of, self.as_of)
+        if promised is not None:
+            self.sourced[i]["promise"] = promised
 
     # -- running ------------------------------------------------------------------------------
     def blocked(self) -> bool:
@@ -671,6 +678,7 @@ class Decision:
                                  "ship_date": a["ship_date"].isoformat(),
                                  "arrival_date": a["arrival_date"].isoformat()}
                                 for a in s["allocations"]],
+                **({"promise": s["promise"]} if "promise" in s else {}),
             } for s in self.sourcing]}
         return {
             "order_id": self.order_id,
