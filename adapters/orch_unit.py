@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from . import inventory, rebates
+from . import billing, inventory, rebates
 from .clock import utc
 from .models import Order
 from .models_orchestration import (
@@ -69,7 +69,7 @@ class OrderCtx:
 
     __slots__ = ("order_id", "exists", "dirty", "state", "holds", "process", "plan", "lines",
                  "digest", "decision_id", "updated_at", "timers", "alerts", "windows",
-                 "invoices")
+                 "invoices", "billed")
 
     def __init__(self, order_id: str, state: str, holds: list[dict[str, Any]],
                  process: str | None, plan: list[dict[str, Any]], lines: dict[str, Any],
@@ -81,6 +81,7 @@ class OrderCtx:
         self.alerts: list[dict[str, Any]] = []  # open when loaded
         self.windows: dict[tuple[str, str], list[tuple[datetime, str]]] = {}
         self.invoices = 0
+        self.billed = billing.new_billed()  # what the invoices so far billed (billing.py)
 
     @classmethod
     def from_row(cls, r: Any) -> OrderCtx:
@@ -91,11 +92,12 @@ class OrderCtx:
         return (self.state, list(self.holds), copy_lines(self.lines), self.decision_id,
                 self.updated_at, self.dirty, [dict(t) for t in self.timers],
                 [dict(a) for a in self.alerts],
-                {k: list(v) for k, v in self.windows.items()}, self.invoices)
+                {k: list(v) for k, v in self.windows.items()}, self.invoices,
+                billing.copy_billed(self.billed))
 
     def restore(self, snap: tuple[Any, ...]) -> None:
         (self.state, self.holds, self.lines, self.decision_id, self.updated_at, self.dirty,
-         self.timers, self.alerts, self.windows, self.invoices) = snap
+         self.timers, self.alerts, self.windows, self.invoices, self.billed) = snap
 
     def row(self, dumps: Any) -> dict[str, Any]:
         return {"order_id": self.order_id, "state": self.state, "holds": dumps(self.holds),
@@ -148,22 +150,37 @@ class Unit:
 
     # ------------------------------------------------------------------ reads
 
-    def load(self, order_ids: list[str], event_keys: list[tuple[str, str]],
-             window_since: datetime | None, shipping: list[str],
-             windows_on: frozenset[str], event_types: set[str]) -> None:
-        """`window_since`: read window entries after this time when an event of the
-        transaction (or a change order's derived events) wakes a rule of `windows_on`."""
+    def load_orders(self, order_ids: list[str]) -> None:
+        """The orchestration rows (locked), then the hub's rows of the orders. The hub row is
+        read after the lock, so it is never older than the orchestration row: a change order
+        (api/usecases/orders.py) updates the hub row and then locks the orchestration row in
+        one transaction. An order orchestration has not seen yet has no row to lock: its hub
+        row is locked FOR SHARE instead, so a change order in flight is waited for."""
         c = self.conn
         ids = sorted(set(order_ids))
         for part in _chunks(ids):
-            for oid, dec, status, version in c.execute(select(
-                    Order.id, Order.decision_id, Order.status, Order.version).where(
-                    self.where_in(Order.id, part))):
-                self.hub[oid] = (dec, status, version)
             q = select(ORDERS).where(self.where_in(ORDERS.c.order_id, part)).order_by(
                 ORDERS.c.order_id)
             for r in c.execute(q if self.is_sqlite else q.with_for_update()):
                 self.ctxs[r.order_id] = OrderCtx.from_row(r)
+        seen = [i for i in ids if i in self.ctxs]
+        new = [i for i in ids if i not in self.ctxs]
+        for group, lock in ((seen, False), (new, not self.is_sqlite)):
+            for part in _chunks(group):
+                q = select(Order.id, Order.decision_id, Order.status, Order.version).where(
+                    self.where_in(Order.id, part))
+                if lock:
+                    q = q.order_by(Order.id).with_for_update(read=True, of=Order)
+                for oid, dec, status, version in c.execute(q):
+                    self.hub[oid] = (dec, status, version)
+
+    def load(self, event_keys: list[tuple[str, str]],
+             window_since: datetime | None, shipping: list[str],
+             windows_on: frozenset[str], event_types: set[str]) -> None:
+        """The rest, after `load_orders`. `window_since`: read window entries after this time
+        when an event of the transaction (or a change order's derived events) wakes a rule of
+        `windows_on`."""
+        c = self.conn
         known = sorted(self.ctxs)
         changes = any(self.hub.get(x.order_id, (x.decision_id,))[0] != x.decision_id
                       for x in self.ctxs.values())
@@ -203,9 +220,11 @@ class Unit:
                     self.ctxs[r.order_id].windows.setdefault((r.rule, r.key), []).append(
                         (utc(r.at), r.measure))
         for part in _chunks(sorted(set(shipping) & set(known))):
-            for oid, n in c.execute(select(Invoice.order_id, func.count()).where(
-                    self.where_in(Invoice.order_id, part)).group_by(Invoice.order_id)):
-                self.ctxs[oid].invoices = n
+            for oid, doc in c.execute(select(Invoice.order_id, Invoice.document).where(
+                    self.where_in(Invoice.order_id, part)).order_by(Invoice.seq)):
+                ctx = self.ctxs[oid]
+                ctx.invoices += 1
+                billing.add_billed(ctx.billed, json.loads(doc))
 
     def _locked(self, table: Any, cols: tuple[str, str], keys: list[tuple[str, str]],
                 seed: Any) -> dict[tuple[str, str], dict[str, Any]]:

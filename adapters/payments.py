@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .db import Database
 from .models import Order
-from .models_orchestration import PaymentEntry, ProviderOperation
+from .models_orchestration import PaymentEntry, ProviderOperation, ReturnAuthorisation
 from .store import Conflict, Invalid, NotFound, json_object, loads_exact
 
 ACTIONS = ("authorise", "capture", "refund")
@@ -211,7 +211,7 @@ class Ledger:
             _, total, currency, _ = self._order(s, order_id)
             entries = s.scalars(select(PaymentEntry).where(PaymentEntry.order_id == order_id)
                                 .order_by(PaymentEntry.id)).all()
-            return _balance(order_id, total, currency, entries)
+            return _balance(order_id, total, currency, entries, _returned(s, order_id))
 
     def act(self, order_id: str, raw: bytes | dict[str, Any], actor: str) -> dict[str, Any]:
         body = raw if isinstance(raw, dict) else json_object(raw, "a payment request",
@@ -352,8 +352,18 @@ def _entry(e: PaymentEntry) -> dict[str, Any]:
             "idempotency_key": e.idempotency_key, "at": e.at.isoformat()}
 
 
+def _returned(s: Any, order_id: str) -> Decimal:
+    """What the order's returns credit the buyer (their refunds: the goods' share less the
+    restocking fees), whether refunded through the provider yet or still due."""
+    return sum((Decimal(r) for r in s.scalars(select(ReturnAuthorisation.refund).where(
+        ReturnAuthorisation.order_id == order_id))), Decimal("0.00"))
+
+
 def _balance(order_id: str, total: Decimal, currency: str,
-             entries: list[PaymentEntry]) -> dict[str, Any]:
+             entries: list[PaymentEntry], returned: Decimal = Decimal(0)) -> dict[str, Any]:
+    """The ledger's figures: `outstanding` is what the buyer still owes, the total less what
+    returns credited less what was paid (captured less refunded), so a return's refund
+    reconciles to zero instead of being asked for again."""
     def sum_of(kind: str) -> Decimal:
         return sum((Decimal(e.amount) for e in entries if e.kind == kind
                     and e.status == "approved"), Decimal("0.00"))
@@ -362,5 +372,6 @@ def _balance(order_id: str, total: Decimal, currency: str,
     return {"order_id": order_id, "currency": currency, "total": str(total.quantize(q)),
             "authorised": str(auth.quantize(q)), "captured": str(cap.quantize(q)),
             "refunded": str(ref.quantize(q)), "paid": str((cap - ref).quantize(q)),
-            "outstanding": str((total - cap + ref).quantize(q, ROUND_HALF_UP)),
+            "returned": str(returned.quantize(q)),
+            "outstanding": str((total - returned - cap + ref).quantize(q, ROUND_HALF_UP)),
             "entries": [_entry(e) for e in entries]}

@@ -1,6 +1,6 @@
 """`ordinance simulate-events`: replay orders and their events (with their times) against two
 rule sets and report how alerts, holds, reorders and accruals differ. Each side runs on its own
-scratch SQLite database (adapters/orchestration.py `run_stream`, `compare`)."""
+scratch SQLite database (api/usecases/events.py `replay_compare`)."""
 from __future__ import annotations
 
 import argparse
@@ -48,9 +48,8 @@ def read_stream(path: Path) -> tuple[list[dict[str, Any]], list[tuple[str, dict[
 
 
 def cmd_simulate_events(args: argparse.Namespace) -> int:
-    from ordinance.adapters import db as dbmod
     from ordinance.adapters.eventstore import sample_stream
-    from ordinance.adapters.orchestration import compare, run_stream
+    from ordinance.api.usecases import events as events_uc
     from ordinance.engine import RuleSetInvalid, load
 
     try:
@@ -65,16 +64,8 @@ def cmd_simulate_events(args: argparse.Namespace) -> int:
     except RuleSetInvalid as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    results = []
     with tempfile.TemporaryDirectory(prefix="ordinance-replay-") as tmp:
-        for i, rs in enumerate(sides):
-            db = dbmod.connect(f"sqlite:///{tmp}/side{i}.db", pool_size=2)
-            try:
-                dbmod.upgrade(db)
-                results.append(run_stream(rs, db, orders, events))
-            finally:
-                db.dispose()
-    diff = compare(*results)
+        diff = events_uc.replay_compare(sides[0], sides[1], orders, events, tmp)
     if args.json:
         print(json.dumps(diff, indent=2, default=str))
         return 0

@@ -10,6 +10,7 @@ from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import require
 from .routes_events import orchestrator
+from .usecases import orders
 from .routes_decisions import errors, json_schema_response, raw_body
 
 router = APIRouter(tags=["approvals"])
@@ -60,8 +61,5 @@ def act(request: Request, task_id: int = Path(ge=1, le=2**31 - 1),
         key: KeyInfo = Depends(require("approver")),
         raw: bytes = Depends(raw_body)) -> dict:
     action, comment = _act_body(raw)
-    out = request.app.state.ctx.hub.act(task_id, action, comment, key)
-    if isinstance(out, dict) and out.get("order_id") and out.get("order_status") in (
-            "accepted", "rejected"):  # orchestration follows the decision at once
-        orchestrator(request).sync(out["order_id"], key.name)
-    return out
+    return orders.act_on_task(request.app.state.ctx.hub, orchestrator(request), task_id,
+                              action, comment, key)

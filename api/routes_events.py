@@ -1,5 +1,6 @@
 """Orchestration doors: events from fulfilment and payment systems, the order's timeline,
-hold releases by a person, and the timer tick. Business logic lives in adapters/orchestration.py.
+hold releases by a person, and the timer tick. Each route translates and calls one use case
+(api/usecases/events.py).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ordinance.adapters.store_keys import KeyInfo
 from . import schemas
 from .auth import require
 from .routes_decisions import OrderId, errors, json_schema_response, raw_body
+from .usecases import events
 
 router = APIRouter(tags=["orchestration"])
 _LOCK = threading.RLock()  # a singleton's maker may ask for another one
@@ -89,7 +91,7 @@ def post_event(request: Request, order_id: OrderId,
                key: KeyInfo = Depends(require("evaluator")),
                raw: bytes = Depends(raw_body)) -> Response:
     body = json_object(raw, "an event", "BAD_EVENT", fields=store.EVENT)
-    return _json(orchestrator(request).post_event(order_id, body, actor=key.name))
+    return _json(events.post_event(orchestrator(request), order_id, body, key.name))
 
 
 @router.get("/v1/orders/{order_id}/timeline",
@@ -99,7 +101,7 @@ def post_event(request: Request, order_id: OrderId,
                 **errors(404)})
 def timeline(request: Request, order_id: OrderId,
              key: KeyInfo = Depends(require("evaluator"))) -> Response:
-    return _json(orchestrator(request).timeline(order_id))
+    return _json(events.timeline(orchestrator(request), order_id))
 
 
 RELEASE_BODY = schemas.body(schemas.obj(
@@ -121,14 +123,14 @@ def release_hold(request: Request, order_id: OrderId,
     code = body.get("code")
     if code is not None and not isinstance(code, str):
         raise Invalid("code is a hold code (text)", code="BAD_REQUEST", path="$.code")
-    return _json(orchestrator(request).release_hold(order_id, code, body.get("reason"),
-                                                     f"key {key.name}"))
+    return _json(events.release_hold(orchestrator(request), order_id, code, body.get("reason"),
+                                     f"key {key.name}"))
 
 
 @router.post("/v1/orchestration/tick", summary="Fire every timer due by the service clock",
              responses={200: json_schema_response("how many timers fired"), **errors()})
 def tick(request: Request, key: KeyInfo = Depends(require("admin"))) -> Response:
-    return _json(orchestrator(request).tick())
+    return _json(events.tick(orchestrator(request)))
 
 
 # Each event of a batch is read and answered on its own (its `status` in `results`), so the
@@ -165,4 +167,4 @@ def post_batch(request: Request, key: KeyInfo = Depends(require("evaluator")),
             raise Invalid("an item is {\"order_id\": ID, \"event\": {...}}",
                           code="BAD_REQUEST", path=f"$.events[{i}]")
         pairs.append((item["order_id"], item["event"]))
-    return _json({"results": orchestrator(request).post_batch(pairs, actor=key.name)})
+    return _json({"results": events.post_batch(orchestrator(request), pairs, key.name)})

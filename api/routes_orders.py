@@ -12,12 +12,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from ordinance.adapters.store import Invalid, decode_cursor, encode_cursor
 from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import require
+from .usecases import orders
 from .routes_events import orchestrator
 from . import schemas
 from .routes_decisions import (DECISION_REQUEST, OrderId, Status, decision_request, errors,
@@ -72,18 +72,21 @@ def _capture(ctx: Any, raw: bytes, key: KeyInfo) -> tuple[bool, str]:
     """Reading, deciding and storing, by the evaluators (off the event loop, with a deadline
     past which nothing is stored)."""
     p = parse_request(raw)
-    from ordinance.adapters.hub import order_id_of
-
-    order_id_of(p.order)  # a missing id is a 422 before any rule set is needed
-    rs = ctx.rulesets.resolve(p.ruleset)
-    return ctx.hub.submit(rs, p.order, p.as_of, p.ruleset, p.order_text, p.request_text, key)
+    return orders.capture_order(ctx.hub, ctx.rulesets, p.order, p.as_of, p.ruleset,
+                                p.order_text, p.request_text, key)
 
 
 @router.put("/v1/orders/{order_id}", summary="A change order: decided again, a new version",
             openapi_extra={"requestBody": DECISION_REQUEST},
             responses={200: {**json_schema_response("the order after the change", ORDER_VIEW),
                              "headers": ETAG},
-                       **errors(404, 409, 413, 422)})
+                       **errors(404, 409, 413, 422)},
+            description="Decided again and stored as the next version; orchestration follows "
+                        "in the same transaction. 409 CONCURRENT_CHANGE: another change won; "
+                        "409 ORDER_CLOSED: the order is cancelled or closed; 409 "
+                        "BELOW_SHIPPED: a line would be cut below what already shipped. "
+                        "Evaluated with the ORDINANCE_EVAL_TIMEOUT deadline (503 "
+                        "EVALUATION_TIMEOUT, nothing stored).")
 async def change(request: Request, order_id: OrderId, raw: bytes = Depends(raw_body),
                  key: KeyInfo = Depends(require("evaluator")),
                  if_match: str | None = Header(None, alias="If-Match", description=(
@@ -93,25 +96,24 @@ async def change(request: Request, order_id: OrderId, raw: bytes = Depends(raw_b
                  ) -> Response:
     ctx = request.app.state.ctx
     expected = if_match_versions(if_match)
-    changed, version, text = await ctx.evaluators.run(_change, ctx, order_id, raw, key,
-                                                      expected)
-    if changed:  # orchestration follows at once: cancel, re-reserve, reschedule or wait
-        await run_in_threadpool(orchestrator(request).sync, order_id, key.name)
+    version, text = await ctx.evaluators.run(_change, ctx, orchestrator(request), order_id,
+                                             raw, key, expected)
     response = json_text(text)
     response.headers.update(etag(version))
     return response
 
 
-def _change(ctx: Any, order_id: str, raw: bytes, key: KeyInfo,
-            expected: tuple[int, ...] | None) -> tuple[bool, int, str]:
-    """Reading, deciding again and storing the new version, by the evaluators (as `_capture`:
-    off the event loop, with a deadline past which nothing is stored)."""
+def _change(ctx: Any, orch: Any, order_id: str, raw: bytes, key: KeyInfo,
+            expected: tuple[int, ...] | None) -> tuple[int, str]:
+    """Reading, deciding again and storing the new version with its orchestration (one
+    transaction: the use case), by the evaluators as `_capture`: off the event loop, with a
+    deadline past which nothing is stored."""
     p = parse_request(raw)
     if p.order.get("id") is None:
         p.order["id"] = order_id
-    rs = ctx.rulesets.resolve(p.ruleset)
-    return ctx.hub.change(rs, order_id, p.order, p.as_of, p.ruleset, p.order_text,
-                          p.request_text, key, expected)
+    return orders.change_order(ctx.hub, orch, ctx.rulesets.resolve(p.ruleset), order_id,
+                               p.order, p.as_of, p.ruleset, p.order_text, p.request_text, key,
+                               expected)
 
 
 @router.get("/v1/orders", summary="Search orders (cursor paging, by id)",

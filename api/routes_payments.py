@@ -1,5 +1,6 @@
 """Payments and billing doors: the order's payment ledger (authorise, capture, refund through
-the provider adapter) and its invoices (JSON and PDF). Logic: adapters/payments.py, billing.py.
+the provider adapter) and its invoices (JSON and PDF). Routes translate and call a use case
+(api/usecases/payments.py); the ledger is adapters/payments.py, invoices adapters/billing.py.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from . import schemas
 from .auth import require
 from .routes_decisions import OrderId, errors, json_schema_response, raw_body
 from .routes_events import _json, app_singleton, orchestrator
+from .usecases import payments as payments_uc
 
 router = APIRouter(tags=["payments"])
 
@@ -54,14 +56,14 @@ def ledger(request: Request) -> Ledger:
 def pay(request: Request, order_id: OrderId, key: KeyInfo = Depends(require("evaluator")),
         raw: bytes = Depends(raw_body)) -> Response:
     body = store.json_object(raw, "a payment request", "BAD_PAYMENT", fields=store.PAYMENT)
-    return _json(ledger(request).act(order_id, body, key.name))
+    return _json(payments_uc.pay(ledger(request), order_id, body, key.name))
 
 
 @router.get("/v1/orders/{order_id}/payments", summary="The payment ledger and its balance",
             responses={200: json_schema_response("balance and entries"), **errors(404, 409)})
 def payments(request: Request, order_id: OrderId,
              key: KeyInfo = Depends(require("evaluator"))) -> Response:
-    return _json(ledger(request).balance(order_id))
+    return _json(payments_uc.balance(ledger(request), order_id))
 
 
 @router.get("/v1/orders/{order_id}/invoices", summary="The order's invoices, one per shipment",
@@ -95,8 +97,6 @@ def invoice(request: Request, number: str,
 def create_return(request: Request, order_id: OrderId,
                   key: KeyInfo = Depends(require("evaluator")),
                   raw: bytes = Depends(raw_body)) -> Response:
-    from ordinance.adapters import returns
-
     body = store.json_object(raw, "a return", "BAD_RETURN", fields=store.RETURN)
-    return _json(returns.authorise(orchestrator(request), ledger(request), order_id, body,
-                                   key.name))
+    return _json(payments_uc.return_goods(orchestrator(request), ledger(request), order_id,
+                                          body, key.name))

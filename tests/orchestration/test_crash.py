@@ -68,7 +68,7 @@ class Server:
             [str(BIN), "serve", "--database-url", self.url, "--port", str(self.port)],
             env=env, stdout=subprocess.DEVNULL, stderr=open(self.tmp / "server.log", "ab"),
             cwd=self.tmp)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # a loaded machine starts it slowly
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=1).status_code \
@@ -79,7 +79,9 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError((self.tmp / "server.log").read_text())
             time.sleep(0.05)
-        raise RuntimeError("the service did not start")
+        self.stop()  # never leave the service running behind a failed start
+        raise RuntimeError("the service did not start: "
+                           + (self.tmp / "server.log").read_text()[-2000:])
 
     def kill(self) -> None:
         assert self.proc is not None
