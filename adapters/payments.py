@@ -42,6 +42,24 @@ from .store import Conflict, Invalid, NotFound, json_object, loads_exact
 
 ACTIONS = ("authorise", "capture", "refund")
 
+# The longest idempotency key the ledger takes: the local provider keeps each operation under
+# "capture:ORDER_ID:KEY" in a String(300) column (orch_local_provider.key) and an order id has
+# up to 200 characters (orders.id), so a longer key could not be stored there (PostgreSQL
+# refuses it) whatever the order. One fixed limit, the same for every order: 300 - 8 - 200 - 1.
+PROVIDER_KEY_COLUMN = ProviderOperation.__table__.c.key.type.length
+ORDER_ID_MAX = Order.__table__.c.id.type.length
+IDEMPOTENCY_KEY_MAX = PROVIDER_KEY_COLUMN - len("capture:") - ORDER_ID_MAX - 1
+
+
+def derived_key(prefix: str, text: str) -> str:
+    """An idempotency key the service makes itself (a return's refund: `return:ID`), within
+    IDEMPOTENCY_KEY_MAX: the text as it is when it fits, else its SHA-256 (the same text
+    always gives the same key)."""
+    key = prefix + text
+    if len(key) <= IDEMPOTENCY_KEY_MAX:
+        return key
+    return prefix + "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
 
 @dataclass(frozen=True)
 class ProviderResult:
@@ -204,9 +222,9 @@ class Ledger:
                           path="$.action")
         amount = _money(body.get("amount"), "$.amount")
         key = body.get("idempotency_key")
-        if not isinstance(key, str) or not key.strip() or len(key) > 200:
-            raise Invalid("idempotency_key is a text of 1 to 200 characters", code="BAD_PAYMENT",
-                          path="$.idempotency_key")
+        if not isinstance(key, str) or not key.strip() or len(key) > IDEMPOTENCY_KEY_MAX:
+            raise Invalid(f"idempotency_key is a text of 1 to {IDEMPOTENCY_KEY_MAX} characters "
+                          "(not only spaces)", code="BAD_PAYMENT", path="$.idempotency_key")
         token = body.get("token")
         if token is not None and not isinstance(token, str):
             raise Invalid("token is a text", code="BAD_PAYMENT", path="$.token")
@@ -226,7 +244,7 @@ class Ledger:
         methods = self.methods(ruleset)
         if method not in methods:
             accepted = ", ".join(methods) or "none (the rule set has no payment_methods table)"
-            raise Invalid(f"the order's payment method {method!r} is not one the rule set "
+            raise Conflict(f"the order's payment method {method!r} is not one the rule set "
                           f"accepts: {accepted}", code="UNKNOWN_PAYMENT_METHOD",
                           path="order.payment.method",
                           details={"method": method, "accepted": list(methods)})

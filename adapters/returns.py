@@ -31,6 +31,7 @@ from . import inventory
 from .billing import share
 from .clock import utc
 from .models import Order
+from .payments import derived_key
 from .models_orchestration import OrderState, ReturnAuthorisation, TimelineEntry
 from .store import Conflict, Invalid, NotFound, json_object
 
@@ -180,7 +181,8 @@ def authorise(orch: Any, ledger: Any, order_id: str, raw: bytes | dict[str, Any]
     status = "none"
     if amount > 0:
         ledger.act(order_id, {"action": "refund", "amount": render(amount),
-                              "idempotency_key": f"return:{body['id']}"}, actor)
+                              "idempotency_key": derived_key("return:", body["id"])},
+                   actor)
         status = "refunded" if amount == total else "partly_refunded"
     elif total > 0:
         status = "due"

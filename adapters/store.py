@@ -122,7 +122,8 @@ DECISION_REQUEST = Fields({"$.ruleset": 300, **{"$.order." + k: n
 EVENT = Fields({"$.id": 200, "$.type": 100, "$.step": 200})
 EVENT_BATCH = Fields({"$.events[*].order_id": 200, "$.events[*].event.id": 200,
                       "$.events[*].event.type": 100, "$.events[*].event.step": 200})
-PAYMENT = Fields({"$.idempotency_key": 200, "$.amount": 40, "$.token": 200})
+# idempotency_key: payments.IDEMPOTENCY_KEY_MAX (the provider column holds it with the order id)
+PAYMENT = Fields({"$.idempotency_key": 91, "$.amount": 40, "$.token": 200})
 RETURN = Fields({"$.id": 200, "$.location": 100, "$.lines[*].line_id": 200,
                  "$.lines[*].quantity": 40})
 WEBHOOK = Fields({"$.url": 2000, "$.secret": 200})

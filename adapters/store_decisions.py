@@ -27,11 +27,12 @@ from sqlalchemy import select
 
 from ordinance.engine import answer
 from ordinance.engine.answer import Evaluated  # noqa: F401 - adapters/hub.py's import, for now
+from ordinance.engine.values import RuleError
 
 from .db import Database, DatabaseUnavailable
 from .ids import new_decision_id
 from .models import DecisionRecord
-from .store import Invalid, NotFound, Unavailable, decode_cursor, encode_cursor, iso, now
+from .store import Invalid, NotFound, Unavailable, iso, now
 
 def new_id() -> str:
     return new_decision_id()
@@ -46,7 +47,12 @@ def evaluate(rs: Any, order: dict, as_of: date | None, kind: str, today: date) -
     call `ordinance.api.usecases.decide.evaluate` (same signature, same `Evaluated`) and this
     goes. An adapter stores; the decide use case evaluates."""
     t0 = time.perf_counter()
-    decision = answer.decide(rs, order, as_of, kind, today)
+    try:
+        decision = answer.decide(rs, order, as_of, kind, today)
+    except RuleError as exc:  # outside any rule (a line's quantity x price past the engine's
+        # 28 digits, met when pricing starts): the order cannot be decided, and says why
+        raise Invalid(f"the order cannot be evaluated: {exc.message}", code="BAD_ORDER",
+                      path="$.order") from None
     elapsed = int((time.perf_counter() - t0) * 1_000_000)
     return answer.render(rs, decision, new_id(), elapsed)
 
@@ -213,18 +219,18 @@ def query(db: Database, *, start: str | None = None,
         q = q.where(DecisionRecord.order_id == order_id)
     if rule:
         q = q.where(DecisionRecord.fired.contains(f" {rule} ", autoescape=True))
-    if cursor:
-        (seq,) = decode_cursor(cursor, 1)
-        if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < 2**62:
-            raise Invalid("cursor is not one this service handed out", code="BAD_CURSOR",
+    if cursor:  # the last seq of the previous page, as digits: every such text is a place
+        if not (cursor.isascii() and cursor.isdigit() and 0 < len(cursor) <= 18
+                and cursor[0] != "0"):
+            raise Invalid("cursor is the next_cursor of a page (digits)", code="BAD_CURSOR",
                           path="cursor")
-        q = q.where(DecisionRecord.seq < seq)
+        q = q.where(DecisionRecord.seq < int(cursor))
     with db.session() as s:
         rows = list(s.scalars(q))
         more = len(rows) > limit
         rows = rows[:limit]
         return {"items": [summary(r) for r in rows],
-                "next_cursor": encode_cursor([rows[-1].seq]) if more and rows else None}
+                "next_cursor": str(rows[-1].seq) if more and rows else None}
 
 
 def get(db: Database, decision_id: str) -> str:

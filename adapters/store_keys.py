@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
+import unicodedata
 import secrets
 import threading
 import time
@@ -94,20 +96,45 @@ def create_key(db: Database, role: str, name: str | None = None,
     return secret, info
 
 
+def _hidden_class() -> str:
+    """A regex class body (literal characters) of the control (Cc), format (Cf: zero-width,
+    bidi overrides) and line/paragraph separator (Zl, Zp) characters: the ones that would
+    break or disguise a line of a log. 23 ranges, cheap for a regex; the OpenAPI document
+    gives the same pattern (api/schemas.py)."""
+    ranges, start = [], None
+    for cp in range(sys.maxunicode + 2):
+        hidden = cp <= sys.maxunicode and unicodedata.category(chr(cp)) in HIDDEN
+        if hidden and start is None:
+            start = cp
+        elif not hidden and start is not None:
+            ranges.append(chr(start) if start == cp - 1 else f"{chr(start)}-{chr(cp - 1)}")
+            start = None
+    return "".join(ranges)
+
+
+HIDDEN = ("Cc", "Cf", "Zl", "Zp")
+_HIDDEN = _hidden_class()
+# a key name: no hidden character, and not only white space
+NAME_PATTERN = f"^[^{_HIDDEN}]*[^{_HIDDEN}\\s][^{_HIDDEN}]*$"
+_NAME = re.compile(NAME_PATTERN)
+
+
 def check_name(name: str) -> None:
-    """A name is shown in lists, logs and audit trails: printable, 1 to 200 characters."""
+    """A name is shown in lists, logs and audit trails: 1 to 200 characters, not only white
+    space, no control, format or line separator character (NAME_PATTERN)."""
     if not name.strip() or len(name) > 200:
         raise Invalid("a key name is 1 to 200 characters, not only spaces",
                       code="BAD_KEY_NAME", path="$.name")
-    bad = next((c for c in name if not c.isprintable()), None)
-    if bad is not None:
+    if not _NAME.fullmatch(name):
+        bad = next(c for c in name if unicodedata.category(c) in HIDDEN)
         raise Invalid(f"a key name is printable text; {bad!r} at position {name.index(bad)} "
-                      "is a control or other unprintable character", code="BAD_KEY_NAME",
+                      "is a control, format or line separator character", code="BAD_KEY_NAME",
                       path="$.name")
 
 
-def _name_taken(name: str) -> Invalid:
-    return Invalid(f"an active key is already named {name!r}; choose another name (or revoke "
+def _name_taken(name: str) -> Conflict:
+    """A valid name an active key holds: a conflict with what is stored (409), not bad input."""
+    return Conflict(f"an active key is already named {name!r}; choose another name (or revoke "
                    "that key first)", code="KEY_NAME_TAKEN", path="$.name")
 
 

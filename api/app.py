@@ -209,7 +209,34 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
                 continue
             raise
         app.include_router(module.router)
+    app.openapi = lambda: _document(app)  # type: ignore[method-assign]
     return app
+
+
+def _document(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's OpenAPI document, plus what the routes' declarations cannot say: the shared
+    schemas (api/schemas.py) and, on every text parameter without a pattern of its own, that
+    a NUL is refused (api/door.py)."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        from .schemas import COMPONENTS, NO_NUL
+
+        doc = get_openapi(title=app.title, version=app.version, description=app.description,
+                          routes=app.routes)
+        doc.setdefault("components", {}).setdefault("schemas", {}).update(COMPONENTS)
+        for operations in doc.get("paths", {}).values():
+            for operation in operations.values():
+                for parameter in operation.get("parameters", []):
+                    _no_nul(parameter.get("schema", {}), NO_NUL)
+        app.openapi_schema = doc
+    return app.openapi_schema
+
+
+def _no_nul(schema: dict[str, Any], pattern: str) -> None:
+    for branch in schema.get("anyOf", [schema]):
+        if branch.get("type") == "string" and "pattern" not in branch and "enum" not in branch:
+            branch["pattern"] = pattern
 
 
 def background_worker(app: FastAPI) -> Worker | None:

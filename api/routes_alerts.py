@@ -2,11 +2,14 @@
 proposals and their goods receipts, stock, rebates (adapters/inventory.py, rebates.py)."""
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from ordinance.adapters import inventory
 from ordinance.adapters.store_keys import KeyInfo
 
+from . import schemas
 from .auth import require
 from .routes_decisions import errors, json_schema_response, raw_body
 from .routes_events import _json, orchestrator
@@ -17,8 +20,8 @@ router = APIRouter(tags=["orchestration"])
 @router.get("/v1/alerts", summary="Alerts (open by default), high priority first",
             responses={200: json_schema_response("alerts", {
                 "type": "object", "required": ["items", "counts"]}), **errors(422)})
-def alerts(request: Request, state: str = Query("open", description="open | cleared | all"),
-           priority: str | None = Query(None, description="low | medium | high"),
+def alerts(request: Request, state: Literal["open", "cleared", "all"] = "open",
+           priority: Literal["low", "medium", "high"] | None = None,
            order_id: str | None = None, limit: int = Query(500, ge=1, le=5000),
            key: KeyInfo = Depends(require("evaluator"))) -> Response:
     return _json(orchestrator(request).alerts(state, priority, order_id, limit))
@@ -28,8 +31,9 @@ def alerts(request: Request, state: str = Query("open", description="open | clea
             responses={200: json_schema_response("proposals", {
                 "type": "object", "required": ["items"]}), **errors(422)})
 def reorders(request: Request,
-             state: str = Query("open", description="open (proposed or ordered) | proposed | "
-                                "ordered | received | dismissed | closed | all"),
+             state: Literal["open", "proposed", "ordered", "received", "dismissed", "closed",
+                            "all"] = Query("open", description="open: proposed or ordered; "
+                                           "closed: received or dismissed"),
              key: KeyInfo = Depends(require("analyst"))) -> Response:
     return _json(inventory.reorders(request.app.state.ctx.db, state))
 
@@ -37,9 +41,11 @@ def reorders(request: Request,
 REORDER_ID = Path(ge=1, le=2 ** 63 - 1, description="the proposal's id")
 
 
-def _body(*required: str, **props: dict[str, str]) -> dict[str, object]:
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-        "type": "object", "required": list(required), "properties": props}}}}}
+def _body(*required: str, **props: Any) -> dict[str, object]:
+    return {"requestBody": schemas.body(schemas.obj(required, **props))}
+
+
+_QUANTITY = schemas.POSITIVE_AMOUNT
 
 
 @router.get("/v1/reorders/{reorder_id}", summary="A reorder proposal and its goods receipts",
@@ -51,9 +57,9 @@ def reorder(request: Request, reorder_id: int = REORDER_ID,
 
 @router.post("/v1/reorders/{reorder_id}/order",
              summary="Place the purchase order of a proposed reorder (proposed -> ordered)",
-             openapi_extra=_body("purchase_order", purchase_order={"type": "string"},
-                                 quantity={"type": "string", "description": "default: the "
-                                           "proposed quantity"}),
+             openapi_extra=_body("purchase_order", purchase_order=schemas.text(200),
+                                 quantity={"anyOf": [{"type": "null"}, _QUANTITY],
+                                           "description": "default: the proposed quantity"}),
              responses={200: json_schema_response("the proposal"), **errors(404, 409, 422)})
 def order_reorder(request: Request, reorder_id: int = REORDER_ID,
                   raw: bytes = Depends(raw_body),
@@ -64,7 +70,7 @@ def order_reorder(request: Request, reorder_id: int = REORDER_ID,
 
 @router.post("/v1/reorders/{reorder_id}/dismiss",
              summary="Dismiss a proposed or ordered reorder with nothing received",
-             openapi_extra=_body("reason", reason={"type": "string"}),
+             openapi_extra=_body("reason", reason=schemas.text(2000)),
              responses={200: json_schema_response("the proposal"), **errors(404, 409, 422)})
 def dismiss_reorder(request: Request, reorder_id: int = REORDER_ID,
                     raw: bytes = Depends(raw_body),
@@ -76,8 +82,8 @@ def dismiss_reorder(request: Request, reorder_id: int = REORDER_ID,
 @router.post("/v1/reorders/{reorder_id}/receive",
              summary="A goods receipt of an ordered reorder: raises the location's stock "
                      "(idempotent on its id)",
-             openapi_extra=_body("id", "quantity", id={"type": "string"},
-                                 quantity={"type": "string", "example": "700"},
+             openapi_extra=_body("id", "quantity", id=schemas.text(200),
+                                 quantity={**_QUANTITY, "example": "700"},
                                  final={"type": "boolean", "description": "closes the "
                                         "proposal even when short"}),
              responses={200: json_schema_response("the proposal, the receipt and the stock"),
@@ -108,7 +114,9 @@ def stock(request: Request, location: str, sku: str,
             summary="Supplier rebate accruals by programme and period, and ship-and-debit "
                     "claims", responses={200: json_schema_response("accruals", {
                         "type": "object", "required": ["items", "claims"]}), **errors(422)})
-def accruals(request: Request, programme: str | None = None, period: str | None = None,
+def accruals(request: Request, programme: str | None = None,
+             period: str | None = Query(None, pattern=schemas.PERIOD,
+                                        description="2026, 2026-11 or 2026-Q4"),
              key: KeyInfo = Depends(require("analyst"))) -> Response:
     from ordinance.adapters import rebates
 

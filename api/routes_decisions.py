@@ -8,11 +8,10 @@ resolves the rule set, evaluates and logs; this module renders its answer.
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 from functools import partial
-from typing import Any
-
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
@@ -23,6 +22,7 @@ from ordinance.adapters import store, store_decisions
 from ordinance.adapters.store import Invalid
 from ordinance.adapters.store_keys import KeyInfo
 
+from . import schemas
 from .auth import SECURITY, check_key, require
 from .usecases import decide as decide_usecase
 from .usecases.decide import DecisionRequest
@@ -65,24 +65,25 @@ def json_schema_response(description: str, schema: dict | None = None) -> dict[s
         "schema": schema or {"type": "object"}}}}
 
 
-DECISION_REQUEST = {
-    "required": True,
-    "content": {"application/json": {"schema": {
+def decision_request(id_required: bool = False) -> dict[str, Any]:
+    """The body of a decision, a capture or a change: `{"order", "as_of"?, "ruleset"?}`."""
+    return {"required": True, "content": {"application/json": {"schema": {
         "type": "object",
         "required": ["order"],
         "additionalProperties": False,
         "properties": {
-            "order": {"type": "object", "description": "the order (SPEC section 6)",
-                      "properties": {"id": {"type": ["string", "number"]},
-                                     "lines": {"type": "array",
-                                               "items": {"type": "object"}}}},
-            "as_of": {"type": ["string", "null"], "format": "date"},
-            "ruleset": {"type": ["string", "null"],
-                        "description": "NAME@DIGEST or NAME@VERSION; default: the active one"},
+            "order": schemas.order_schema(id_required),
+            "as_of": {"anyOf": [{"type": "null"}, {"type": "string", "format": "date",
+                                                    "pattern": schemas.DATE}]},
+            "ruleset": {"anyOf": [{"type": "null"}, {
+                "type": "string", "maxLength": 300, "pattern": schemas.RULESET_REF,
+                "description": "NAME@DIGEST or NAME@VERSION; default: the active one"}]},
         },
     }, "example": {"order": {"id": "SO-1", "lines": [{"id": "1", "sku": "A-1",
-                                                        "quantity": 2}]}}}},
-}
+                                                        "quantity": 2}]}}}}}
+
+
+DECISION_REQUEST = decision_request()
 
 DECISION_SCHEMA = {
     "type": "object",
@@ -118,6 +119,8 @@ async def raw_body(request: Request) -> bytes:
 
 ParsedRequest = DecisionRequest  # the name routes_orders.py imports
 
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
 
 def parse_request(raw: bytes) -> DecisionRequest:
     """`{"order": {...}, "as_of": "YYYY-MM-DD"?, "ruleset": "NAME@REF"?}` -> DecisionRequest."""
@@ -138,6 +141,10 @@ def parse_request(raw: bytes) -> DecisionRequest:
                           code="BAD_REQUEST", path=f"$.{k}")
     if "order" not in body:
         raise Invalid("the body has no order", code="BAD_REQUEST", path="$.order")
+    if isinstance(body["order"], dict) and "lines" in body["order"] \
+            and body["order"]["lines"] is None:  # an order has lines: a list, maybe empty
+        raise Invalid("lines is a list of objects, not null", code="BAD_ORDER",
+                      path="$.order.lines")
     try:  # the service's limits (ORDINANCE_MAX_LINES/ITEMS), the reader's too
         order = engine.validate_order(body["order"], max_lines=store.MAX_LINES,
                                       max_items=store.MAX_ITEMS)
@@ -146,9 +153,10 @@ def parse_request(raw: bytes) -> DecisionRequest:
         path = "$.order" + path[1:] if path.startswith("$") else "$.order." + path
         error = store.TooLarge if isinstance(exc, engine.orders.OrderTooLarge) else Invalid
         raise error(str(getattr(exc, "message", exc)), code="BAD_ORDER", path=path) from None
+    _line_amounts(order)
     as_of = body.get("as_of")
     if as_of is not None:
-        if not isinstance(as_of, str):
+        if not isinstance(as_of, str) or not _DATE.fullmatch(as_of):
             raise Invalid("as_of must be a date YYYY-MM-DD", code="BAD_REQUEST", path="$.as_of")
         try:
             as_of = date.fromisoformat(as_of)
@@ -159,10 +167,28 @@ def parse_request(raw: bytes) -> DecisionRequest:
             raise Invalid("as_of must be a date YYYY-MM-DD", code="BAD_REQUEST",
                           path="$.as_of")
     ruleset = body.get("ruleset")
-    if ruleset is not None and (not isinstance(ruleset, str) or len(ruleset) > 300):
+    if ruleset is not None and (not isinstance(ruleset, str) or len(ruleset) > 300
+                                or "\x00" in ruleset):
         raise Invalid("ruleset must be a text NAME@DIGEST or NAME@VERSION", code="BAD_REQUEST",
                       path="$.ruleset")
     return DecisionRequest(order, as_of, ruleset, text)
+
+
+# A line's quantity and unit price are under 1e12 in size, so their product (the extended
+# amount, to 4 decimal places) stays within the 28 digits the engine computes exactly: past
+# them pricing cannot start, and no rule could say why. (Totals of very many such lines can
+# still pass them: that order is a 422 BAD_ORDER at $.order, adapters/store_decisions.py.)
+LINE_MAGNITUDE = 12
+
+
+def _line_amounts(order: dict[str, Any]) -> None:
+    for i, line in enumerate(order.get("lines") or []):
+        for key in ("quantity", "unit_price"):
+            v = line.get(key)
+            if v is not None and v and v.adjusted() >= LINE_MAGNITUDE:
+                raise Invalid(f"{key} is under 1e{LINE_MAGNITUDE} in size (quantity x unit "
+                              "price must stay within the 28 digits computed exactly)",
+                              code="BAD_ORDER", path=f"$.order.lines[{i}].{key}")
 
 
 def json_text(text: str, status: int = 200) -> Response:
@@ -199,6 +225,8 @@ async def price(request: Request) -> Response:
     return await _decide(request, await raw_body(request), key, "price")
 
 
+Status = Literal["accepted", "rejected", "on_hold", "pending_approval"]
+
 LOG_PAGE = {
     "type": "object", "required": ["items", "next_cursor"],
     "properties": {"items": {"type": "array", "items": {"type": "object", "required": [
@@ -212,13 +240,18 @@ LOG_PAGE = {
                        **errors(422)})
 def list_decisions(
     request: Request,
-    from_: str | None = Query(None, alias="from", description="date or date-time, inclusive"),
-    to: str | None = Query(None, description="date (whole day) or date-time, inclusive"),
-    status: str | None = Query(None),
+    from_: str | None = Query(None, alias="from", pattern=schemas.DATE_TIME,
+                              json_schema_extra=schemas.date_or_time_param(),
+                              description="date or date-time (RFC 3339), inclusive"),
+    to: str | None = Query(None, pattern=schemas.DATE_TIME,
+                           json_schema_extra=schemas.date_or_time_param(),
+                           description="date (whole day) or date-time (RFC 3339), inclusive"),
+    status: Status | None = Query(None),
     rule: str | None = Query(None, description="a pack/rule id that fired"),
     digest: str | None = Query(None),
     order_id: str | None = Query(None),
-    cursor: str | None = Query(None),
+    cursor: str | None = Query(None, pattern=r"^[1-9][0-9]{0,17}$",
+                               description="the next_cursor of the previous page"),
     limit: int = Query(50, ge=1, le=1000),
     key: KeyInfo = Depends(require("analyst")),
 ) -> dict:

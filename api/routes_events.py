@@ -16,6 +16,7 @@ from ordinance.engine import codec
 from ordinance.adapters.store import Invalid, json_object
 from ordinance.adapters.store_keys import KeyInfo
 
+from . import schemas
 from .auth import require
 from .routes_decisions import OrderId, errors, json_schema_response, raw_body
 from .usecases import events
@@ -23,18 +24,36 @@ from .usecases import events
 router = APIRouter(tags=["orchestration"])
 _LOCK = threading.RLock()  # a singleton's maker may ask for another one
 
-EVENT_BODY = {
-    "required": True,
-    "content": {"application/json": {"schema": {
-        "type": "object", "required": ["id", "type"],
-        "properties": {
-            "id": {"type": "string", "description": "idempotency key (per order)"},
-            "type": {"type": "string", "example": "shipment_confirmed"},
-            "at": {"type": "string", "format": "date-time",
-                   "description": "when it happened; the service clock when absent"},
-            "lines": {"type": "array", "items": {"type": "object"}},
-            "step": {"type": "string"},
-        }}}}}
+_NUMBER_TEXT = {"anyOf": [{"type": "null"}, *schemas.NUMBER_RANGES,
+                          {"type": "string", "pattern": schemas.DECIMAL_TEXT}]}
+_EVENT_LINES = {"type": "array", "minItems": 1, "items": schemas.obj(
+    ("line_id", "quantity"),
+    line_id={"anyOf": [{"type": "string", "minLength": 1}, *schemas.NUMBER_RANGES]},
+    quantity=schemas.POSITIVE_AMOUNT)}
+# adapters/eventstore.py, parse_event
+EVENT = {
+    **schemas.obj(
+        ("id", "type"),
+        id={"anyOf": [schemas.text(200, pattern=schemas.NOT_BLANK_NO_NUL),
+                      *schemas.NUMBER_RANGES], "description": "idempotency key (per order)"},
+        type={"type": "string", "pattern": r"^[a-z][a-z0-9_]{0,99}$",
+              "example": "shipment_confirmed"},
+        at={"anyOf": [{"type": "null"}, {"type": "string", "format": "date-time",
+                                          "pattern": schemas.DATE_TIME_ONLY}],
+            "description": "when it happened; the service clock when absent"},
+        step=schemas.free(200), amount=_NUMBER_TEXT, quantity=_NUMBER_TEXT,
+        on_hand=_NUMBER_TEXT),
+    "allOf": [
+        {"if": {"required": ["type"], "properties": {
+            "type": {"enum": ["shipment_confirmed", "return_received"]}}},
+         "then": {"required": ["lines"], "properties": {"lines": _EVENT_LINES}}},
+        {"if": {"required": ["type"], "properties": {
+            "type": {"enum": ["step_started", "step_completed"]}}},
+         "then": {"required": ["step"], "properties": {"step": {"type": "string",
+                                                                "maxLength": 200}}}},
+    ],
+}
+EVENT_BODY = schemas.body(EVENT)
 EVENT_ANSWER = {"type": "object", "required": ["order_id", "event_id", "state", "effects"]}
 
 
@@ -84,11 +103,10 @@ def timeline(request: Request, order_id: OrderId,
     return _json(events.timeline(orchestrator(request), order_id))
 
 
-RELEASE_BODY = {"required": True, "content": {"application/json": {"schema": {
-    "type": "object", "required": ["reason"],
-    "properties": {"reason": {"type": "string", "minLength": 1, "pattern": "\\S"},
-                   "code": {"type": ["string", "null"], "maxLength": 200,
-                            "description": "the hold to release; all holds when absent"}}}}}}
+RELEASE_BODY = schemas.body(schemas.obj(
+    ("reason",), reason={"type": "string", "pattern": schemas.NOT_BLANK},
+    code={"anyOf": [{"type": "null"}, {"type": "string", "maxLength": 200}],
+          "description": "the hold to release; all holds when absent"}))
 
 
 @router.post("/v1/orders/{order_id}/holds/release",
@@ -114,16 +132,16 @@ def tick(request: Request, key: KeyInfo = Depends(require("admin"))) -> Response
     return _json(events.tick(orchestrator(request)))
 
 
-BATCH_BODY = {
-    "required": True,
-    "content": {"application/json": {"schema": {
-        "type": "object", "required": ["events"],
-        "properties": {"events": {
-            "type": "array", "minItems": 1, "maxItems": 1000,
-            "items": {"type": "object", "required": ["order_id", "event"],
-                      "properties": {"order_id": {"type": "string"},
-                                     "event": EVENT_BODY["content"]["application/json"][
-                                         "schema"]}}}}}}}}
+# Each event of a batch is read and answered on its own (its `status` in `results`), so the
+# request is valid whatever its events hold but the lengths the reader checks.
+BATCH_BODY = schemas.body(schemas.obj(("events",), events={
+    "type": "array", "minItems": 1, "maxItems": 1000,
+    "items": schemas.obj(("order_id", "event"),
+                         order_id={"type": "string", "maxLength": 200},
+                         event={**schemas.obj(id=schemas.free(200), type=schemas.free(100),
+                                              step=schemas.free(200)),
+                                "description": "an event, as POST /v1/orders/{id}/events "
+                                "takes it; checked on its own"})}))
 
 
 @router.post("/v1/events/batch",

@@ -2,7 +2,7 @@
 id (`DELETE /v1/keys/{id}`) or by prefix (`DELETE /v1/keys/prefix/{prefix}`), never by name."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ordinance.adapters import store_keys
 from ordinance.adapters.store_keys import KeyInfo
 
+from . import schemas
 from .auth import require
 from .routes_decisions import errors, json_schema_response
 
@@ -18,10 +19,18 @@ router = APIRouter(tags=["keys"])
 
 
 class NewKey(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # only approver and admin keys approve (adapters/store_keys.py, create_key)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "if": {"required": ["role"],
+               "properties": {"role": {"enum": ["evaluator", "analyst"]}}},
+        "then": {"properties": {"approves": {"maxItems": 0}}}})
     role: Literal["evaluator", "analyst", "approver", "admin"]
-    name: str | None = Field(None, max_length=200)
-    approves: list[str] = Field(default_factory=list, max_length=100)
+    # printable, not only spaces: checked by store_keys.check_name, said by the pattern
+    name: str | None = Field(None, max_length=200, json_schema_extra=schemas.exactly({
+        "anyOf": [{"type": "null"}, {"type": "string", "maxLength": 200,
+                                     "pattern": schemas.KEY_NAME}]}))
+    approves: list[Annotated[str, Field(pattern=schemas.BUSINESS_ROLE)]] = Field(
+        default_factory=list, max_length=100)
 
 
 KEY = {"type": "object", "required": ["id", "name", "role", "approves"]}

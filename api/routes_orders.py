@@ -7,19 +7,21 @@ version it read, never over one another change already replaced. Reads are audit
 api/audit.py."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 
-from ordinance.adapters.store import Invalid
+from ordinance.adapters.store import Invalid, decode_cursor, encode_cursor
 from ordinance.adapters.store_keys import KeyInfo
 
 from .auth import require
 from .usecases import orders
 from .routes_events import orchestrator
-from .routes_decisions import (DECISION_REQUEST, OrderId, errors, json_schema_response,
-                               json_text, parse_request, raw_body)
+from . import schemas
+from .routes_decisions import (DECISION_REQUEST, OrderId, Status, decision_request, errors,
+                               json_schema_response, json_text, parse_request, raw_body)
 
 router = APIRouter(tags=["orders"])
 
@@ -36,22 +38,25 @@ def etag(version: int) -> dict[str, str]:
     return {"ETag": f'"{version}"'}
 
 
+# `*`, or one or more ETags ("3") separated by commas; the header's schema says the same
+IF_MATCH = r'^[ \t]*(\*|"[0-9]{1,10}"([ \t]*,[ \t]*"[0-9]{1,10}")*)[ \t]*$'
+_IF_MATCH = re.compile(IF_MATCH)
+
+
 def if_match_versions(value: str | None) -> tuple[int, ...] | None:
     """The versions an If-Match header names (`"3"`, `"3", "4"`); None for none or `*`."""
-    if value is None or value.strip() == "*":
+    if value is None:
         return None
-    versions = []
-    for tag in value.split(","):
-        tag = tag.strip()
-        if not (2 < len(tag) < 13 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit()):
-            raise Invalid(f'If-Match holds an order\'s ETag ("3", from GET) or *, not {tag!r}',
-                          code="BAD_REQUEST", path="If-Match")
-        versions.append(int(tag[1:-1]))
-    return tuple(versions)
+    if "\n" in value or not _IF_MATCH.match(value):
+        raise Invalid(f'If-Match holds an order\'s ETag ("3", from GET) or *, not {value!r}',
+                      code="BAD_REQUEST", path="If-Match")
+    if value.strip(" \t") == "*":
+        return None
+    return tuple(int(tag.strip(' \t"')) for tag in value.split(","))
 
 
 @router.post("/v1/orders", summary="Capture an order: decided and stored (idempotent on the id)",
-             status_code=201, openapi_extra={"requestBody": DECISION_REQUEST},
+             status_code=201, openapi_extra={"requestBody": decision_request(True)},
              responses={201: json_schema_response("captured", ORDER_VIEW),
                         200: json_schema_response("already captured with this content",
                                                   ORDER_VIEW),
@@ -79,40 +84,61 @@ def _capture(ctx: Any, raw: bytes, key: KeyInfo) -> tuple[bool, str]:
             description="Decided again and stored as the next version; orchestration follows "
                         "in the same transaction. 409 CONCURRENT_CHANGE: another change won; "
                         "409 ORDER_CLOSED: the order is cancelled or closed; 409 "
-                        "BELOW_SHIPPED: a line would be cut below what already shipped.")
-def change(request: Request, order_id: str, raw: bytes = Depends(raw_body),
-           key: KeyInfo = Depends(require("evaluator")),
-           if_match: str | None = Header(None, alias="If-Match", description=(
-               "the ETag of the version this change is over; another version is a 409"))
-           ) -> Response:
+                        "BELOW_SHIPPED: a line would be cut below what already shipped. "
+                        "Evaluated with the ORDINANCE_EVAL_TIMEOUT deadline (503 "
+                        "EVALUATION_TIMEOUT, nothing stored).")
+async def change(request: Request, order_id: OrderId, raw: bytes = Depends(raw_body),
+                 key: KeyInfo = Depends(require("evaluator")),
+                 if_match: str | None = Header(None, alias="If-Match", description=(
+                     "the ETag of the version this change is over; another version is a 409"),
+                     json_schema_extra=schemas.exactly({"type": "string",
+                                                        "pattern": IF_MATCH}))
+                 ) -> Response:
     ctx = request.app.state.ctx
-    p = parse_request(raw)
-    if p.order.get("id") is None:
-        p.order["id"] = order_id
     expected = if_match_versions(if_match)
-    version, text = orders.change_order(ctx.hub, orchestrator(request),
-                                        ctx.rulesets.resolve(p.ruleset), order_id, p.order,
-                                        p.as_of, p.ruleset, p.order_text, p.request_text, key,
-                                        expected)
+    version, text = await ctx.evaluators.run(_change, ctx, orchestrator(request), order_id,
+                                             raw, key, expected)
     response = json_text(text)
     response.headers.update(etag(version))
     return response
+
+
+def _change(ctx: Any, orch: Any, order_id: str, raw: bytes, key: KeyInfo,
+            expected: tuple[int, ...] | None) -> tuple[int, str]:
+    """Reading, deciding again and storing the new version with its orchestration (one
+    transaction: the use case), by the evaluators as `_capture`: off the event loop, with a
+    deadline past which nothing is stored."""
+    p = parse_request(raw)
+    if p.order.get("id") is None:
+        p.order["id"] = order_id
+    return orders.change_order(ctx.hub, orch, ctx.rulesets.resolve(p.ruleset), order_id,
+                               p.order, p.as_of, p.ruleset, p.order_text, p.request_text, key,
+                               expected)
 
 
 @router.get("/v1/orders", summary="Search orders (cursor paging, by id)",
             responses={200: json_schema_response("a page of orders", {
                 "type": "object", "required": ["items", "next_cursor"]}), **errors(422)})
 def search(request: Request,
-           status: str | None = None, customer: str | None = None,
-           channel: str | None = None,
+           status: Status | None = None,
+           customer: str | None = None, channel: str | None = None,
            sku: str | None = Query(None, description="orders with a line of this product"),
-           from_: str | None = Query(None, alias="from", description="order date, inclusive"),
-           to: str | None = Query(None, description="order date, inclusive"),
-           cursor: str | None = None, limit: int = Query(50, ge=1, le=1000),
+           from_: str | None = Query(None, alias="from", pattern=schemas.DATE,
+                                     json_schema_extra=schemas.date_param(),
+                                     description="order date, inclusive"),
+           to: str | None = Query(None, pattern=schemas.DATE,
+                                  json_schema_extra=schemas.date_param(),
+                                  description="order date, inclusive"),
+           cursor: str | None = Query(None, min_length=1, max_length=200, description=(
+               "the next_cursor of the previous page: the last order id it holds")),
+           limit: int = Query(50, ge=1, le=1000),
            key: KeyInfo = Depends(require("analyst"))) -> dict:
-    return request.app.state.ctx.hub.search(status=status, customer=customer,
-                                            channel=channel, sku=sku, start=from_, end=to,
-                                            cursor=cursor, limit=limit)
+    page = request.app.state.ctx.hub.search(
+        status=status, customer=customer, channel=channel, sku=sku, start=from_, end=to,
+        cursor=None if cursor is None else encode_cursor([cursor]), limit=limit)
+    if page.get("next_cursor") is not None:  # the hub's cursor, as the order id it holds
+        page["next_cursor"] = decode_cursor(page["next_cursor"], 1)[0]
+    return page
 
 
 @router.get("/v1/orders/{order_id}", summary="One order: its current version and decision",

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from ordinance.adapters import billing, store
-from ordinance.adapters.payments import Ledger, LocalProvider
+from ordinance.adapters.payments import ACTIONS, IDEMPOTENCY_KEY_MAX, Ledger, LocalProvider
+from ordinance.adapters.returns import CONDITIONS
 from ordinance.adapters.store_keys import KeyInfo
 
+from . import schemas
 from .auth import require
 from .routes_decisions import OrderId, errors, json_schema_response, raw_body
 from .routes_events import _json, app_singleton, orchestrator
@@ -19,13 +21,26 @@ from .usecases import payments as payments_uc
 
 router = APIRouter(tags=["payments"])
 
-PAYMENT_BODY = {"required": True, "content": {"application/json": {"schema": {
-    "type": "object", "required": ["action", "amount", "idempotency_key"],
-    "properties": {"action": {"enum": ["authorise", "capture", "refund"]},
-                   "amount": {"type": "string", "example": "12.34"},
-                   "idempotency_key": {"type": "string"},
-                   "token": {"type": "string", "description": "the local provider declines "
-                             "tok_decline and times out on tok_timeout"}}}}}}
+PAYMENT_BODY = schemas.body(schemas.obj(
+    ("action", "amount", "idempotency_key"),
+    action={"enum": list(ACTIONS)},
+    amount={**schemas.MONEY, "example": "12.34"},
+    idempotency_key=schemas.text(IDEMPOTENCY_KEY_MAX, description=(
+        "the provider keeps it with the order id in a column of 300 characters: at most "
+        f"{IDEMPOTENCY_KEY_MAX}, not only spaces")),
+    token={"anyOf": [{"type": "null"}, {"type": "string", "maxLength": 200}],
+           "description": "the local provider declines tok_decline and times out on "
+                          "tok_timeout"}))
+# adapters/returns.py, _parse
+RETURN_BODY = schemas.body(schemas.obj(
+    ("id", "lines"),
+    id=schemas.text(200, description="the return's idempotency key"),
+    lines={"type": "array", "minItems": 1, "items": schemas.obj(
+        ("line_id", "quantity"),
+        line_id={"type": "string", "maxLength": 200},
+        quantity=schemas.POSITIVE_AMOUNT,
+        condition={"enum": list(CONDITIONS), "default": "new"})},
+    location={"anyOf": [{"type": "null"}, {"type": "string", "maxLength": 100}]}))
 
 
 def ledger(request: Request) -> Ledger:
@@ -76,6 +91,7 @@ def invoice(request: Request, number: str,
 
 @router.post("/v1/orders/{order_id}/returns",
              summary="Authorise a return (idempotent on its id): policy, refund, restock",
+             openapi_extra={"requestBody": RETURN_BODY},
              responses={200: json_schema_response("the return authorisation"),
                         **errors(404, 409, body=True)})
 def create_return(request: Request, order_id: OrderId,

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from ordinance.adapters.store_keys import KeyInfo
 
+from . import schemas
 from .auth import require
 from .routes_decisions import errors
 
@@ -32,12 +33,17 @@ REPORT = {"type": "object", "required": ["by", "items"], "properties": {
 def top(request: Request,
         by: Literal["product", "customer", "channel", "country", "category", "brand",
                     "seller", "day"] = "product",
-        from_: str | None = Query(None, alias="from", description="order date, inclusive"),
-        to: str | None = Query(None, description="order date, inclusive"),
+        from_: str | None = Query(None, alias="from", pattern=schemas.DATE,
+                                  json_schema_extra=schemas.date_param(),
+                                  description="order date, inclusive"),
+        to: str | None = Query(None, pattern=schemas.DATE,
+                               json_schema_extra=schemas.date_param(),
+                               description="order date, inclusive"),
         limit: int = Query(10, ge=1, le=1000),
         sort: Literal["revenue", "units", "orders"] = "revenue",
-        currency: str | None = Query(None, description="only orders in this currency (ISO "
-                                     "4217); without it, the top entries of each currency"),
+        currency: str | None = Query(None, pattern=schemas.CURRENCY, description=(
+            "only orders in this currency (ISO 4217); without it, the top entries of each "
+            "currency")),
         key: KeyInfo = Depends(require("analyst"))) -> Response:
     report = request.app.state.ctx.hub.top(by, from_, to, limit, sort, currency)
     if "text/csv" in request.headers.get("accept", ""):

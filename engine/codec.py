@@ -169,7 +169,9 @@ def loads(text: str | bytes) -> Any:
 
 # --- the one reader of request bodies ----------------------------------------------------
 
-MAX_EXPONENT = 30   # as the engine's order reader: no order's money or quantity is beyond 1e30
+MAX_EXPONENT = 30   # as the engine's order reader: no order's number is under 1e-30 in size
+MAX_MAGNITUDE = 28  # nor 1e28 and over: a whole number there has more digits than the engine
+                    # computes exactly (28), so 0 or 1e-30 <= |x| < 1e28, a range a schema says
 MAX_DEPTH = 64      # orders are checked again by the engine (32 levels)
 
 
@@ -209,7 +211,7 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _number(text: str) -> Any:
     d = Decimal(text)
-    if d and abs(d.adjusted()) > MAX_EXPONENT:
+    if d and not -MAX_EXPONENT <= d.adjusted() < MAX_MAGNITUDE:
         return _OutOfRange(text)
     return d
 
@@ -276,8 +278,8 @@ def _walk(v: Any, at: Any, node: Fields | None, depth: int, limits: tuple[int, i
             raise Refused(f"a number written with at most {node.limit} characters",
                           "NUMBER_TOO_LONG", _path(at))
     elif c is _OutOfRange:
-        raise Refused(f"{v.text[:40]} is out of range: numbers are 0 or between "
-                      f"1e-{MAX_EXPONENT} and 1e{MAX_EXPONENT} in size", "NUMBER_OUT_OF_RANGE",
+        raise Refused(f"{v.text[:40]} is out of range: numbers are 0 or from "
+                      f"1e-{MAX_EXPONENT} to under 1e{MAX_MAGNITUDE} in size", "NUMBER_OUT_OF_RANGE",
                       _path(at))
     elif c is dict or c is _Dup or c is list:
         if depth >= MAX_DEPTH:

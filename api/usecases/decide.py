@@ -24,9 +24,11 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ordinance.adapters.ids import new_decision_id
+from ordinance.adapters.store import Invalid
 from ordinance.engine import answer
 from ordinance.engine.answer import Evaluated
 from ordinance.engine.codec import dumps
+from ordinance.engine.values import RuleError
 
 __all__ = ["DecisionRequest", "Evaluated", "decide", "evaluate", "evaluate_order"]
 
@@ -57,7 +59,12 @@ def evaluate(rs: Any, order: dict[str, Any], as_of: datetime.date | None, kind: 
     measured here (the log's elapsed_ms). Pure but for the id and the timing; stores nothing.
     `today`: the clock's date, the as-of of an order that gives none."""
     t0 = time.perf_counter()
-    decision = answer.decide(rs, order, as_of, kind, today)
+    try:
+        decision = answer.decide(rs, order, as_of, kind, today)
+    except RuleError as exc:  # outside any rule (a line's quantity x price past the engine's
+        # 28 digits, met when pricing starts): the order cannot be decided, and says why
+        raise Invalid(f"the order cannot be evaluated: {exc.message}", code="BAD_ORDER",
+                      path="$.order") from None
     elapsed = int((time.perf_counter() - t0) * 1_000_000)
     return answer.render(rs, decision, new_decision_id(), elapsed)
 

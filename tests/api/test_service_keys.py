@@ -29,7 +29,7 @@ def test_a_name_is_unique_among_active_keys_and_free_again_once_revoked(service)
     first = admin.post("/v1/keys", json={"role": "evaluator", "name": name})
     assert first.status_code == 201, first.text
     again = admin.post("/v1/keys", json={"role": "analyst", "name": name})
-    assert again.status_code == 422, again.text
+    assert again.status_code == 409, again.text
     assert again.json()["error"]["code"] == "KEY_NAME_TAKEN"
     assert again.json()["error"]["path"] == "$.name"
     r = admin.delete(f"/v1/keys/{first.json()['id']}")
@@ -50,7 +50,7 @@ def test_concurrent_creations_of_one_name_make_one_key(service):
 
     with ThreadPoolExecutor(8) as pool:
         statuses = sorted(pool.map(create, range(16)))
-    assert statuses == [201] + [422] * 15, statuses
+    assert statuses == [201] + [409] * 15, statuses
 
 
 def test_revoke_by_prefix_revokes_that_key_only(service):

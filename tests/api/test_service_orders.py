@@ -110,7 +110,13 @@ def test_search_and_paging(service):
                                        "status": "accepted"}).json()["items"]
     assert a.get("/v1/orders", params={"sku": "Y-9", "channel": f"web-{tag}"}).json()["items"] == []
     assert a.get("/v1/orders", params={"from": "March"}).status_code == 422
-    assert a.get("/v1/orders", params={"cursor": "%%%"}).status_code == 422
+    # a cursor is the last order id of a page: any id is a place to start after
+    after = a.get("/v1/orders", params={"channel": f"web-{tag}", "cursor": f"S{tag}-2"}).json()
+    assert [o["order_id"] for o in after["items"]] == [f"S{tag}-3", f"S{tag}-4"]
+    for bad in ("", "x" * 201):
+        r = a.get("/v1/orders", params={"cursor": bad})
+        assert r.status_code == 422 and r.json()["error"]["path"] == "cursor", r.text
+    assert a.get("/v1/orders", params={"status": "shipped"}).status_code == 422
     assert c.get("/v1/orders").status_code == 403
 
 

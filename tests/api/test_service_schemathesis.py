@@ -1,10 +1,12 @@
 """Schemathesis against the service's own OpenAPI document, over real HTTP: every check it has
-but the two in NOT_YET (no 500; every status, header, media type and body as documented;
-auth really required; 405 with a true Allow header; missing headers refused; ...), for every
-operation, with generated valid and invalid requests, an admin key (so the requests get past
-the door), on SQLite with a rule set active (it also passes on PostgreSQL, at twice the
-time). Derandomized (a fixed seed) and bounded (`EXAMPLES` per operation and mode): about a
-minute on an idle machine.
+(no 500; every status, header, media type and body as documented; schema-valid data
+accepted and schema-invalid data refused; auth really required; 405 with a true Allow
+header; missing headers refused; ...), for every operation, with generated valid and invalid
+requests, an admin key given as the document's bearer scheme, on SQLite with a rule set
+active (it passes on PostgreSQL too, in about the same time: 38 s each on the test machine).
+Derandomized (a fixed seed) and bounded (`EXAMPLES` per operation and mode). Where a
+constraint cannot be a schema, PER_OPERATION tells the one check so for the one operation,
+with the reason.
 
 Failures are collected per operation and reported together (schemathesis raises a
 BaseExceptionGroup, which `except Exception` let escape, so the first one ended the run)."""
@@ -16,14 +18,44 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.config import SchemathesisConfig
 
 from svc_helpers import CONFORMANCE, ServerThread, archive, make_service
 
 EXAMPLES = 3
-# Not yet: the schemas do not say every constraint the service enforces (query parameters
-# taken as free text and checked on the server, the order's free-form content), so
-# schema-valid data is sometimes refused and schema-invalid data sometimes accepted.
-NOT_YET = ("positive_data_acceptance", "negative_data_rejection")
+# Every check, both ways: the OpenAPI document says every constraint the service enforces
+# (api/schemas.py) and the service enforces every constraint the document says.
+NOT_YET: tuple[str, ...] = ()
+# Where a constraint cannot be a schema, the check is told so for that one operation, and why.
+PER_OPERATION = """
+# A rule-set archive is binary: any bytes fit the schema, and whether they are a .tar.gz or
+# .zip holding a valid rule set only reading them tells (422 BAD_ARCHIVE, RULESET_INVALID).
+[[operations]]
+include-name = "POST /v1/rulesets"
+checks.positive_data_acceptance.expected-statuses = [
+    "2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+
+# The body's order.id, when given, must be the URL's order id: a constraint between a path
+# parameter and the body no schema can say (422 BAD_ORDER at $.order.id).
+[[operations]]
+include-name = "PUT /v1/orders/{order_id}"
+checks.positive_data_acceptance.expected-statuses = [
+    "2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+
+# api/routes_simulations.py belongs to the simulator's engineer: its document does not yet
+# say the rule-set references (NAME@VERSION, NAME@DIGEST, active) or the numbers' range a
+# start checks, nor the range of a listing's `limit` (1 to 1000) and its `state`, so
+# schema-valid requests may get 422 there. To remove once those routes are exact.
+[[operations]]
+include-name = "POST /v1/simulations"
+checks.positive_data_acceptance.expected-statuses = [
+    "2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+
+[[operations]]
+include-name = "GET /v1/simulations"
+checks.positive_data_acceptance.expected-statuses = [
+    "2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+"""
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +85,11 @@ def test_every_check_on_every_operation(live):
     load_all_checks()
     checks = [c for c in CHECKS.get_all() if c.__name__ not in NOT_YET]
     assert len(checks) >= 12
-    schema = schemathesis.openapi.from_url(url + "/openapi.json")
+    # the admin key as the document's own security scheme, so schemathesis knows the requests
+    # carry it (and ignored_auth can take it away)
+    auth = f'[auth.openapi.HTTPBearer]\nbearer = "{key}"\n'
+    schema = schemathesis.openapi.from_url(
+        url + "/openapi.json", config=SchemathesisConfig.from_str(auth + PER_OPERATION))
     # JSON text is Unicode: a lone surrogate is not a string the schema promises to take
     schema.config.generation.update(codec="utf-8")
     failures: list[str] = []
@@ -69,8 +105,7 @@ def test_every_check_on_every_operation(live):
             @settings(max_examples=EXAMPLES, deadline=None, database=None,
                       suppress_health_check=list(HealthCheck), derandomize=True)
             def run(case):  # type: ignore[no-untyped-def]
-                case.call_and_validate(headers={"Authorization": f"Bearer {key}"},
-                                       checks=checks)
+                case.call_and_validate(checks=checks)
 
             try:
                 run()

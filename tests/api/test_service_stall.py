@@ -1,8 +1,8 @@
 """No request stalls the service: `ordinance serve` (a real process, rulesets/acme active, whose
 evaluation grows faster than linearly with the lines) keeps answering /health while a large
 order is evaluated, answers 503 EVALUATION_TIMEOUT past the deadline and stores nothing for
-it, refuses an order over the line limit at once, stops promptly on SIGTERM, and logs every
-request without secrets or order data. Bounds are generous: behaviour, not speed."""
+it (a capture and a change alike), refuses an order over the line limit at once, stops
+promptly on SIGTERM, and logs every request without secrets or order data. Bounds are generous: behaviour, not speed."""
 from __future__ import annotations
 
 import os
@@ -158,6 +158,42 @@ def test_a_capture_past_its_deadline_stores_nothing(server):
     assert got.status_code == 404, got.text
     # and the service still decides small orders
     assert server.post("/v1/decisions", {"order": _order("SMALL", 2)}).status_code == 200
+
+
+def test_a_change_past_its_deadline_stores_nothing_while_health_answers(tmp_path):
+    # a server of its own: the change's evaluation goes on in its thread after the answer,
+    # and must not slow the other tests' evaluations past their deadline
+    server = Server(tmp_path, ORDINANCE_MAX_LINES="4000", ORDINANCE_EVAL_TIMEOUT="2")
+    try:
+        _a_change_past_its_deadline(server)
+    finally:
+        server.stop()
+
+
+def _a_change_past_its_deadline(server: Server) -> None:
+    for _ in range(10):  # the first request also loads the rule set (may be late)
+        first = server.post("/v1/orders", {"order": _order("SLOW-3", 2)})
+        if first.status_code != 503:
+            break
+    assert first.status_code == 201, first.text
+    auth = {"Authorization": f"Bearer {server.key}"}
+
+    def change() -> httpx.Response:
+        return httpx.put(server.url + "/v1/orders/SLOW-3", json={"order": _order("SLOW-3", 1200)},
+                         headers={**auth, "If-Match": '"1"'}, timeout=120)
+
+    r, elapsed, health = _while_health(server, change)
+    assert r.status_code == 503, r.text
+    err = r.json()["error"]
+    assert err["code"] == "EVALUATION_TIMEOUT" and "nothing was stored" in err["message"]
+    assert elapsed < 10
+    assert len(health) >= 3 and max(health) < 2  # under 1 s on an idle machine
+    time.sleep(12)  # the evaluation ends in its thread; it must not store the new version
+    got = httpx.get(server.url + "/v1/orders/SLOW-3", headers=auth, timeout=30)
+    assert got.status_code == 200 and got.headers["ETag"] == '"1"', got.text
+    assert len(got.json()["order"]["lines"]) == 2
+    versions = httpx.get(server.url + "/v1/orders/SLOW-3/versions", headers=auth, timeout=30)
+    assert [v["version"] for v in versions.json()["versions"]] == [1]
 
 
 def test_the_access_log_names_requests_never_secrets_or_order_data(server):

@@ -212,7 +212,8 @@ def test_bank_transfer_and_cash_on_delivery_are_paid_in_the_rule_sets_words(orch
 def test_the_ledger_refuses_a_method_its_rule_set_does_not_name(orch: Any,
                                                                  tmp_path: Path) -> None:
     """A rule set whose packs let any method through (its own business): the ledger still
-    takes only the methods of its payment_methods table, and says which (422)."""
+    takes only the methods of its payment_methods table, and says which (409: the request is
+    well formed, the stored order cannot take it)."""
     from tests.orchestration.conftest import ACME
     from svc_helpers import archive
 
@@ -234,7 +235,7 @@ def test_the_ledger_refuses_a_method_its_rule_set_does_not_name(orch: Any,
     assert r.status_code == 201 and r.json()["decision"]["status"] == "accepted", r.text
     r = orch.http("evaluator").post("/v1/orders/PM-BTC/payments", json={
         "action": "capture", "amount": "1.00", "idempotency_key": "k"})
-    assert r.status_code == 422, r.text
+    assert r.status_code == 409, r.text
     err = r.json()["error"]
     accepted = [row.split(",")[0] for row in (ACME / "reference" / "payment_methods.csv")
                 .read_text(encoding="utf-8").splitlines()[1:]]
@@ -258,7 +259,7 @@ def test_the_ledger_refuses_a_method_its_rule_set_does_not_name(orch: Any,
         assert r.status_code == 201 and r.json()["decision"]["status"] == "accepted", r.text
     assert pay(orch, "PM-OLD", action="authorise", amount="1.00", idempotency_key="a",
                token="tok_visa")["status"] == "approved"
-    r = pay(orch, "PM-OLD-BTC", 422, action="capture", amount="1.00", idempotency_key="k")
+    r = pay(orch, "PM-OLD-BTC", 409, action="capture", amount="1.00", idempotency_key="k")
     assert r["error"]["details"]["accepted"] == accepted
 
 
