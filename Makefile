@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lock build-deps system-deps conform bench clean
+.PHONY: run test test-fast typecheck install lock build-deps system-deps conform bench clean
 
 # Installs come from requirements.lock (exact versions with hashes), never from open ranges:
 # the same commit installs the same libraries on every machine. `make lock` refreshes it.
@@ -34,8 +34,12 @@ build-deps:
 system-deps:
 	@$(call APT_INSTALL,$(SYSTEM_PACKAGES))
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps typecheck
 	$(BIN)/pytest -n 2 --timeout=600
+
+# mypy --strict over all of engine/ (configured in pyproject.toml [tool.mypy]); a few seconds.
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 run: $(STAMP)
 	$(BIN)/ordinance serve --bootstrap

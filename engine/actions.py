@@ -237,7 +237,9 @@ class _Adjust:
         if len(self.forms) != 1:
             c.diags.error(Code.SCHEMA, node.span, "give exactly one of percent, amount, "
                           "amount_per_unit")
-            self.expr = None
+            # the rule set does not compile, so this never runs; if it did, it would do nothing
+            self.form, self.per_line = "amount", c.for_each
+            self.expr = c.expr(None)
             return
         self.form = self.forms[0]
         if self.form == "amount_per_unit" and not c.for_each:

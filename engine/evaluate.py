@@ -291,10 +291,14 @@ class OrderPricingView(LazyObject):
 
     def get(self, key: str) -> Any:
         st = self.state
-        if st.pricing_dirty or self.cache is None:
-            self.cache = st.pricing.view()  # type: ignore[union-attr]
+        cache = self.cache
+        if st.pricing_dirty or cache is None:
+            pricing = st.pricing
+            if pricing is None:  # dropped by the budget (State.stop): nothing reads it after
+                return None
+            cache = self.cache = pricing.view()
             st.pricing_dirty = False
-        return self.cache.get(key)
+        return cache.get(key)
 
 
 class LinePricingView(LazyObject):
@@ -333,6 +337,7 @@ class State:
         self.rule = ""
         self.phase = ""
         self.line_index: int | None = None
+        self.lines: list[dict[str, Any]] = []  # the order's lines, bound as a phase starts
         self.steps = 0  # the budget (engine/budget.py): steps spent, and the most allowed
         self.max_steps = rs.max_steps
         self.stopped = False  # the budget ended the decision
@@ -486,7 +491,7 @@ class State:
             if self.stopped:
                 break
             lines = self.order.get("lines")
-            self.lines: list[dict[str, Any]] = lines if lines.__class__ is list else []
+            self.lines = lines if lines.__class__ is list else []
             if phase in ("pricing", "sourcing", "approval"):
                 if self.late_phases_blocked():
                     continue

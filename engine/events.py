@@ -357,7 +357,7 @@ class EventRule:
         v = self.measure.fn(st.S, st)
         if v is None:
             return Decimal(0)
-        if not isinstance(v, Decimal) or isinstance(v, bool):
+        if not isinstance(v, Decimal):  # (a bool is no Decimal)
             raise RuleError(f"measure of {self.qid} is {v!r}, not a number")
         return v
 

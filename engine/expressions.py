@@ -94,69 +94,80 @@ def _unquote(tok: str) -> str:
     return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), body)
 
 
+# what lark hands each method: a rule's children (nodes, tokens, None for an absent optional);
+# named here because the method `list` (the grammar's rule) hides the builtin in the class
+_Children = list[Any]
+_Tokens = list[Token]
+
+
+def _at(tok: Token) -> int:
+    """A token's offset (lark types it optional; tokens of a parsed text always have it)."""
+    return tok.start_pos or 0
+
+
 @v_args(meta=True)
-class _Build(Transformer):  # type: ignore[type-arg]
+class _Build(Transformer[Token, N]):
     def _pos(self, meta: Any) -> int:
         return int(getattr(meta, "start_pos", 0) or 0)
 
-    def number(self, meta: Any, c: list[Token]) -> N:
-        return N("lit", c[0].start_pos, value=Decimal(str(c[0])))
+    def number(self, meta: Any, c: _Tokens) -> N:
+        return N("lit", _at(c[0]), value=Decimal(str(c[0])))
 
-    def string(self, meta: Any, c: list[Token]) -> N:
-        return N("lit", c[0].start_pos, value=_unquote(str(c[0])))
+    def string(self, meta: Any, c: _Tokens) -> N:
+        return N("lit", _at(c[0]), value=_unquote(str(c[0])))
 
-    def true(self, meta: Any, c: list[Any]) -> N:
+    def true(self, meta: Any, c: _Children) -> N:
         return N("lit", self._pos(meta), value=True)
 
-    def false(self, meta: Any, c: list[Any]) -> N:
+    def false(self, meta: Any, c: _Children) -> N:
         return N("lit", self._pos(meta), value=False)
 
-    def null(self, meta: Any, c: list[Any]) -> N:
+    def null(self, meta: Any, c: _Children) -> N:
         return N("lit", self._pos(meta), value=None)
 
-    def name(self, meta: Any, c: list[Token]) -> N:
-        return N("name", c[0].start_pos, value=str(c[0]))
+    def name(self, meta: Any, c: _Tokens) -> N:
+        return N("name", _at(c[0]), value=str(c[0]))
 
-    def getattr(self, meta: Any, c: list[Any]) -> N:
-        return N("get", c[1].start_pos, [c[0]], value=str(c[1]))
+    def getattr(self, meta: Any, c: _Children) -> N:
+        return N("get", _at(c[1]), [c[0]], value=str(c[1]))
 
-    def getitem(self, meta: Any, c: list[Any]) -> N:
+    def getitem(self, meta: Any, c: _Children) -> N:
         return N("index", self._pos(meta), [c[0], c[1]])
 
-    def call(self, meta: Any, c: list[Any]) -> N:
-        return N("call", c[0].start_pos, list(c[1] or []), value=str(c[0]))
+    def call(self, meta: Any, c: _Children) -> N:
+        return N("call", _at(c[0]), list(c[1] or []), value=str(c[0]))
 
-    def list(self, meta: Any, c: list[Any]) -> N:
+    def list(self, meta: Any, c: _Children) -> N:
         return N("list", self._pos(meta), list(c[0] or []))
 
-    def args(self, meta: Any, c: list[Any]) -> list[Any]:
+    def args(self, meta: Any, c: _Children) -> _Children:
         return list(c)
 
-    def neg(self, meta: Any, c: list[Any]) -> N:
+    def neg(self, meta: Any, c: _Children) -> N:
         if c[0].kind == "lit" and isinstance(c[0].value, Decimal):
             return N("lit", self._pos(meta), value=-c[0].value)
         return N("neg", self._pos(meta), [c[0]])
 
-    def not_(self, meta: Any, c: list[Any]) -> N:
+    def not_(self, meta: Any, c: _Children) -> N:
         return N("not", self._pos(meta), [c[0]])
 
-    def and_(self, meta: Any, c: list[Any]) -> N:
+    def and_(self, meta: Any, c: _Children) -> N:
         return N("and", self._pos(meta), [c[0], c[1]])
 
-    def or_(self, meta: Any, c: list[Any]) -> N:
+    def or_(self, meta: Any, c: _Children) -> N:
         return N("or", self._pos(meta), [c[0], c[1]])
 
-    def compare(self, meta: Any, c: list[Any]) -> N:
-        return N("cmp", c[1].start_pos, [c[0], c[2]], value=str(c[1]))
+    def compare(self, meta: Any, c: _Children) -> N:
+        return N("cmp", _at(c[1]), [c[0], c[2]], value=str(c[1]))
 
-    def in_(self, meta: Any, c: list[Any]) -> N:
+    def in_(self, meta: Any, c: _Children) -> N:
         return N("in", self._pos(meta), [c[0], c[1]])
 
-    def not_in(self, meta: Any, c: list[Any]) -> N:
+    def not_in(self, meta: Any, c: _Children) -> N:
         return N("notin", self._pos(meta), [c[0], c[1]])
 
-    def binop(self, meta: Any, c: list[Any]) -> N:
-        return N("arith", c[1].start_pos, [c[0], c[2]], value=str(c[1]))
+    def binop(self, meta: Any, c: _Children) -> N:
+        return N("arith", _at(c[1]), [c[0], c[2]], value=str(c[1]))
 
 
 _BUILD = _Build()
@@ -173,10 +184,10 @@ def parse(text: str) -> N:
         raise ExprSyntaxError(0, f"expression longer than {MAX_LENGTH} characters")
     try:
         tree = _PARSER.parse(text)
-        node: N = _BUILD.transform(tree)
-        return node
+        return _BUILD.transform(tree)
     except UnexpectedCharacters as exc:
-        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        at = exc.pos_in_stream or 0  # typed optional; the lexer always sets it
+        ch = text[at] if at < len(text) else ""
         hint = None
         if ch in "{}":
             hint = "braces are for texts with {EXPR} inside (code, message, reason), not here"
@@ -184,7 +195,7 @@ def parse(text: str) -> N:
             hint = "compare with '==', not '='"
         elif ch in "&|":
             hint = "write 'and' / 'or'"
-        raise ExprSyntaxError(exc.pos_in_stream, f"unexpected character {ch!r}", hint) from None
+        raise ExprSyntaxError(at, f"unexpected character {ch!r}", hint) from None
     except UnexpectedEOF:
         raise ExprSyntaxError(len(text), "the expression ends too early") from None
     except UnexpectedInput as exc:
@@ -249,10 +260,11 @@ def _path_text(n: N) -> str | None:
     if n.kind == "index":
         inner = _path_text(n.args[0])
         key = n.args[1]
+        ktext: str | None
         if key.kind == "lit" and key.value.__class__ in (str, Decimal):
             ktext = repr(key.value) if isinstance(key.value, str) else format(key.value, "f")
         else:
-            ktext = _path_text(key)  # type: ignore[assignment]
+            ktext = _path_text(key)
         if inner is None or ktext is None:
             return None
         return f"{inner}[{ktext}]"

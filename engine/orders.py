@@ -259,7 +259,7 @@ def validate_order(obj: Any, fresh: bool = False, max_lines: int = MAX_LINES,
     return order
 
 
-_STR = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_STR = json.encoder.encode_basestring
 
 
 def _encode(o: Any, out: list[str], indent: str | None, level: int) -> None:

@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import jsonschema
 import networkx as nx
@@ -132,9 +132,13 @@ def digest_of(path: str | Path) -> str:
 class Checker:
     def __init__(self, root: Path):
         self.root = root
-        self.pack_reads: set[str] = set()
+        self.pack_reads: set[str] = set()  # tables read by the pack being checked
         self.diags = Diagnostics()
         self.model = Model()
+        # the rule being checked: the names it sees, whether it works per line, reads pricing
+        self.scope = Scope(frozenset(ROOT_NAMES), frozenset())
+        self.for_each = False
+        self.reads_pricing = False
 
     # helpers the actions call (their `c`)
     def need(self, node: Node, key: str) -> Node | None:
@@ -222,18 +226,20 @@ class Checker:
             target = node
             key_span = None
             for step in err.absolute_path:
-                if target.kind == "map" and step in target.value:
+                if target.kind == "map" and isinstance(step, str) and step in target.value:
                     key_span = target.key_spans.get(step)
                     target = target.value[step]
                 elif target.kind == "seq" and isinstance(step, int) and step < len(target.value):
                     target = target.value[step]
             span = target.span
             message = _schema_message(err)
-            if err.validator == "additionalProperties" and target.kind == "map":
-                extra = [k for k in target.value if k not in err.schema.get("properties", {})]
+            if err.validator == "additionalProperties" and target.kind == "map" \
+                    and isinstance(err.schema, Mapping):  # (our schemas are objects)
+                properties = err.schema.get("properties", {})
+                extra = [k for k in target.value if k not in properties]
                 if extra:
                     span = target.key_spans[extra[0]]
-                    allowed = ", ".join(sorted(err.schema.get("properties", {})))
+                    allowed = ", ".join(sorted(properties))
                     message = f"unknown key '{extra[0]}' (allowed: {allowed})"
             elif key_span is not None and err.validator in ("enum", "const", "type"):
                 span = target.span
@@ -332,7 +338,7 @@ class Checker:
                              "none)")
 
     def pack(self, rel: str, path: Path) -> None:
-        self.pack_reads: set[str] = set()
+        self.pack_reads = set()
         node = self.read(rel, path)
         if node is None:
             if not "".join(self.model.sources.get(rel, ["x"])).strip():
@@ -363,7 +369,8 @@ class Checker:
                     dates[key] = datetime.date.fromisoformat(dn.value)
                 except ValueError:
                     self.diags.error(Code.BAD_VALUE, dn.span, f"{dn.value!r} is not a date")
-        if "from" in dates and "until" in dates and dates["from"] > dates["until"]:
+        if eff is not None and "from" in dates and "until" in dates \
+                and dates["from"] > dates["until"]:
             self.diags.warning(Code.NEVER_FIRES, eff.span, "the effective window is empty: "
                                "'from' is after 'until'")
         after = [n.value for n in v["after"].value] if "after" in v else []
@@ -379,7 +386,7 @@ class Checker:
                 continue
             rid = rule.qid.split("/", 1)[1]
             if rid in ids:
-                self.diags.error(Code.DUPLICATE_ID, rnode.get("id").span, f"rule id '{rid}' is "
+                self.diags.error(Code.DUPLICATE_ID, rnode.value["id"].span, f"rule id '{rid}' is "
                                  f"used twice in pack '{pid}' (first at line {ids[rid].line})")
             ids[rid] = rnode.span
             pack.rules.append(rule)
@@ -500,7 +507,7 @@ class Checker:
     def plan(self) -> None:
         packs = {p.id: p for p in self.model.packs}
         for phase in PHASES:
-            graph: nx.DiGraph = nx.DiGraph()
+            graph: nx.DiGraph[str] = nx.DiGraph()  # pack ids; an edge runs after -> pack
             members = [p for p in self.model.packs if p.phase == phase]
             graph.add_nodes_from(p.id for p in members)
             for p in members:
@@ -553,7 +560,7 @@ def _schema_message(err: jsonschema.ValidationError) -> str:
     path = ".".join(str(p) for p in err.absolute_path) or "the file"
     if err.validator == "required":
         return f"{path}: {err.message.replace('is a required property', 'is required')}"
-    if err.validator == "enum":
+    if err.validator == "enum" and isinstance(err.validator_value, list):
         allowed = ", ".join(str(x) for x in err.validator_value)
         return f"{path}: {err.instance!r} is not one of {allowed}"
     if err.validator in ("maxProperties", "minProperties") and "then" in str(err.path):
