@@ -2,7 +2,7 @@
 
 In: an action's YAML node; the `Compiler` (see ruleset.py) turns its parameters into compiled
 expressions, texts with `{EXPR}` and paths. Out: an object whose `run(state)` takes effect on
-the decision being built (state is evaluate.State). A new action is one class here with its
+the decision being built (state is state.State). A new action is one class here with its
 `@action(...)` line and one entry in the pack schema.
 """
 from __future__ import annotations
