@@ -1,0 +1,78 @@
+"""The checked model of a rule set: its packs in plan order, their rules, its reference tables.
+
+In: built by the checker (engine/ruleset.py) while it reads a rule set directory. Out: a
+`Model` that engine/evaluate.py compiles into a `CompiledRuleSet`; every `Rule` and `Pack` keeps
+the `Span` it came from, so a run-time error names its rule and place.
+
+The non-obvious choice: these are dataclasses the checker fills in as it goes (a pack's rules
+are sorted by priority once all are read, its digest and the tables it reads set at the end),
+not frozen ones: freezing would mean a second set of builder types for one pass. Nothing writes
+them after `check_dir` returns; docs/design/values.md says why and what would change that.
+"""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .diagnostics import Span
+from .expressions import Expr
+from .tables import CompiledTable
+from .values import Table
+
+PHASES = ("defaulting", "validation", "compliance", "pricing", "sourcing", "approval")
+PRICED_PHASES = ("pricing", "sourcing", "approval")  # phases whose rules may read `pricing`
+ROOT_NAMES = {"order", "customer", "ref"}
+
+
+@dataclass
+class Rule:
+    qid: str  # "pack/rule"
+    span: Span
+    for_each: bool
+    priority: Decimal
+    stop: bool
+    when: Expr | None
+    table: CompiledTable | None
+    actions: list[Any]
+    reads_pricing: bool
+    description: str = ""
+
+
+@dataclass
+class Pack:
+    id: str
+    phase: str
+    file: str
+    span: Span
+    after: list[str]
+    enabled: bool
+    effective_from: datetime.date | None
+    effective_until: datetime.date | None
+    rules: list[Rule]
+    description: str = ""
+    after_spans: list[Span] = field(default_factory=list)
+    digest: str = ""  # sha256 of the pack's file
+    tables_read: frozenset[str] = frozenset()  # reference tables its expressions read ("*": any)
+
+    def active(self, as_of: datetime.date) -> bool:
+        if not self.enabled:
+            return False
+        if self.effective_from and as_of < self.effective_from:
+            return False
+        return not (self.effective_until and as_of > self.effective_until)
+
+
+@dataclass
+class Model:
+    name: str = ""
+    version: str = ""
+    description: str = ""
+    tables: dict[str, Table] = field(default_factory=dict)
+    packs: list[Pack] = field(default_factory=list)
+    plan: dict[str, list[Pack]] = field(default_factory=dict)
+    sources: dict[str, list[str]] = field(default_factory=dict)
+    table_digests: dict[str, str] = field(default_factory=dict)
+    event_packs: list[Any] = field(default_factory=list)  # engine/events.py EventPack
+    processes: list[Any] = field(default_factory=list)  # engine/processes.py Process
