@@ -32,6 +32,7 @@ from typing import Any
 from .diagnostics import Code, Span
 from .event_actions import EVENT_ACTIONS, PRIORITIES, STATES, Effect, action_reference
 from .expressions import Expr, Scope
+from .packrun import ERRORS
 from .values import RuleError, render
 
 EVENT_ROOTS = frozenset({"event", "order", "customer", "ref", "status", "step"})
@@ -86,41 +87,70 @@ class EventRule:
     def is_timer(self) -> bool:
         return self.after is not None or self.after_fixed is not None
 
+    # Each entry point below raises only a located RuleError: its `where` is the operator's
+    # FILE:LINE:COL when the expression knew it, else the rule's (ARCHITECTURE.md: run-time
+    # problems are values naming their rule and place; the service records them per rule).
+    def located(self, exc: Exception) -> RuleError:
+        if isinstance(exc, RuleError):
+            if exc.where is None:
+                exc.where = str(self.span)
+            return exc
+        return RuleError(f"arithmetic error: {exc.__class__.__name__}", where=str(self.span))
+
     def key_of(self, st: EventState) -> str:
         if self.key is None:
             return ""
-        return render(self.key.fn(st.S, st))
+        try:
+            return render(self.key.fn(st.S, st))
+        except ERRORS as exc:
+            raise self.located(exc) from None
 
     def matches(self, st: EventState) -> bool:
-        return self.when is None or bool(self.when.fn(st.S, st))
+        try:
+            return self.when is None or bool(self.when.fn(st.S, st))
+        except ERRORS as exc:
+            raise self.located(exc) from None
 
     def measure_of(self, st: EventState) -> Decimal:
         if self.measure is None:
             return Decimal(1)
-        v = self.measure.fn(st.S, st)
+        try:
+            v = self.measure.fn(st.S, st)
+        except ERRORS as exc:
+            raise self.located(exc) from None
         if v is None:
             return Decimal(0)
         if not isinstance(v, Decimal):  # (a bool is no Decimal)
-            raise RuleError(f"measure of {self.qid} is {v!r}, not a number")
+            raise self.located(RuleError(f"measure of {self.qid} is {v!r}, not a number"))
         return v
 
     def passes(self, st: EventState) -> bool:
-        return self.having is None or bool(self.having.fn(st.S, st))
+        try:
+            return self.having is None or bool(self.having.fn(st.S, st))
+        except ERRORS as exc:
+            raise self.located(exc) from None
 
     def delay(self, st: EventState) -> datetime.timedelta:
         if self.after_fixed is not None:
             return self.after_fixed
         assert self.after is not None
-        value = self.after.fn(st.S, st)
+        try:
+            value = self.after.fn(st.S, st)
+        except ERRORS as exc:
+            raise self.located(exc) from None
         d = parse_duration(value)
         if d is None:
-            raise RuleError(f"after of {self.qid} is {render(value) or 'null'!r}, not a "
-                            "duration such as 4h or 2d (or a number of hours)")
+            raise self.located(RuleError(f"after of {self.qid} is {render(value) or 'null'!r}, "
+                                         "not a duration such as 4h or 2d (or a number of "
+                                         "hours)"))
         return d
 
     def fire(self, st: EventState) -> list[Effect]:
         st.rule = self.qid
-        return [a.run(st) for a in self.actions]
+        try:
+            return [a.run(st) for a in self.actions]
+        except ERRORS as exc:
+            raise self.located(exc) from None
 
 
 @dataclass
