@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .evaluate import CompiledRuleSet
 
 
-@dataclass
+@dataclass(frozen=True)
 class Decision:
     ruleset: CompiledRuleSet
     order: dict[str, Any]

@@ -65,7 +65,7 @@ def parse_duration(text: Any) -> datetime.timedelta | None:
 
 # --- the compiled model ----------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class EventRule:
     qid: str
     span: Span
@@ -153,7 +153,7 @@ class EventRule:
             raise self.located(exc) from None
 
 
-@dataclass
+@dataclass(frozen=True)
 class EventPack:
     id: str
     file: str
@@ -224,8 +224,7 @@ def check_event_pack(c: Any, rel: str, node: Any) -> EventPack | None:
         return None
     v = node.value
     pid = v["pack"].value
-    pack = EventPack(pid, rel, node.span, v["enabled"].value if "enabled" in v else True, [],
-                     render(v["description"].value) if "description" in v else "")
+    rules: list[EventRule] = []
     ids: dict[str, Span] = {}
     for rnode in v["rules"].value:
         rule = _rule(c, pid, rnode)
@@ -234,9 +233,10 @@ def check_event_pack(c: Any, rel: str, node: Any) -> EventPack | None:
             c.diags.error(Code.DUPLICATE_ID, rnode.get("id").span, f"rule id '{rid}' is used "
                           f"twice in pack '{pid}' (first at line {ids[rid].line})")
         ids[rid] = rnode.span
-        pack.rules.append(rule)
-    pack.rules.sort(key=lambda r: -r.priority)
-    return pack
+        rules.append(rule)
+    rules.sort(key=lambda r: -r.priority)
+    return EventPack(pid, rel, node.span, v["enabled"].value if "enabled" in v else True, rules,
+                     render(v["description"].value) if "description" in v else "")
 
 
 def _scope(c: Any, *extra: str) -> Scope:

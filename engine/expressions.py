@@ -37,7 +37,7 @@ class Scope:
     tables: frozenset[str]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Expr:
     text: str
     fn: Callable[[dict[str, Any], Any], Any]

@@ -4,10 +4,11 @@ In: built by the checker (engine/ruleset.py) while it reads a rule set directory
 `Model` that engine/evaluate.py compiles into a `CompiledRuleSet`; every `Rule` and `Pack` keeps
 the `Span` it came from, so a run-time error names its rule and place.
 
-The non-obvious choice: these are dataclasses the checker fills in as it goes (a pack's rules
-are sorted by priority once all are read, its digest and the tables it reads set at the end),
-not frozen ones: freezing would mean a second set of builder types for one pass. Nothing writes
-them after `check_dir` returns; docs/design/values.md says why and what would change that.
+The non-obvious choice: `Rule` and `Pack` are frozen (a pack is made once its rules are read,
+sorted and hashed); `Model` is not: it is the checker's one accumulator, filled file by file
+(tables, packs, sources, the plan), and freezing it would mean a second builder type for one
+pass. Nothing writes it after `check_dir` returns; docs/design/values.md lists what is frozen,
+what is not and why.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ PRICED_PHASES = ("pricing", "sourcing", "approval")  # phases whose rules may re
 ROOT_NAMES = {"order", "customer", "ref"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Rule:
     qid: str  # "pack/rule"
     span: Span
@@ -40,7 +41,7 @@ class Rule:
     description: str = ""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Pack:
     id: str
     phase: str

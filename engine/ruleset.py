@@ -19,6 +19,7 @@ import datetime
 import hashlib
 import json
 import re
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
@@ -269,6 +270,7 @@ class Checker:
                     if "description" in v else "",
                     [n.span for n in v["after"].value] if "after" in v else [])
         ids: dict[str, Span] = {}
+        rules: list[Rule] = []
         for i, rnode in enumerate(v["rules"].value):
             rule = self.rule(pack, rnode, i)
             if rule is None:
@@ -278,11 +280,11 @@ class Checker:
                 self.diags.error(Code.DUPLICATE_ID, rnode.value["id"].span, f"rule id '{rid}' is "
                                  f"used twice in pack '{pid}' (first at line {ids[rid].line})")
             ids[rid] = rnode.span
-            pack.rules.append(rule)
-        pack.rules.sort(key=lambda r: -r.priority)  # stable: equal priorities keep file order
-        pack.digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        pack.tables_read = frozenset(self.pack_reads)
-        self.model.packs.append(pack)
+            rules.append(rule)
+        rules.sort(key=lambda r: -r.priority)  # stable: equal priorities keep file order
+        self.model.packs.append(replace(pack, rules=rules,
+                                        digest=hashlib.sha256(path.read_bytes()).hexdigest(),
+                                        tables_read=frozenset(self.pack_reads)))
 
     def rule(self, pack: Pack, node: Node, index: int) -> Rule | None:
         v = node.value

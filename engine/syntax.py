@@ -70,7 +70,7 @@ _TOKEN_NAMES = {
 
 # --- syntax tree ---------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class N:
     kind: str  # lit list name get index call neg not and or cmp in notin arith
     pos: int
