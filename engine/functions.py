@@ -2,7 +2,7 @@
 
 An entry (name, arity, whether its second argument is evaluated per element with `it`, doc,
 example, implementation) drives the checker (unknown names, arity), the compiler, and the
-generated reference page `docs/functions.md`. A new function is one `@function` here.
+generated reference page `docs/reference-generated.md`. A new function is one `@function` here.
 Implementations receive evaluated values (and, for `it` functions, a callable) plus the
 evaluation context as first argument, and raise `RuleError` for a misuse.
 """
