@@ -37,6 +37,7 @@ from .auth import RoleTooWeak, Unauthorized
 from .door import Door
 from .evaluation import Evaluators
 from .settings import Settings
+from .usecases import simulate
 
 log = logging.getLogger("ordinance.api")
 
@@ -212,8 +213,9 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
 
 
 def background_worker(app: FastAPI) -> Worker | None:
-    """The worker of this process (adapters/worker.py): fires due timers and delivers the
-    outbox (webhooks, fulfilment requests). None under a manual clock, where time moves only
+    """The worker of this process (adapters/worker.py): fires due timers, delivers the
+    outbox (webhooks, fulfilment requests) and takes over simulations whose instance stopped
+    (simulator/jobs.py `pick_up`). None under a manual clock, where time moves only
     when a test or a replay says so and the admin routes run due work."""
     ctx = app.state.ctx
     orch = getattr(app.state, "orchestration", None)
@@ -222,7 +224,8 @@ def background_worker(app: FastAPI) -> Worker | None:
     if not isinstance(orch.clock, SystemClock):
         return None
     return Worker([("timers", orch.tick),
-                   ("outbox", lambda: webhooks.deliver_due(ctx.db, orch.clock.now()))],
+                   ("outbox", lambda: webhooks.deliver_due(ctx.db, orch.clock.now())),
+                   ("simulations", lambda: simulate.runner(app.state).pick_up())],
                   interval=ctx.settings.worker_interval)
 
 

@@ -37,6 +37,7 @@ READS: dict[str, str] = {
     "/v1/alerts": "list_alerts",
     "/v1/reports/top": "read_report",
     "/v1/keys": "list_keys",
+    "/v1/simulations": "list_simulations",
     "/v1/simulations/{job_id}": "read_simulation",      # its summary samples orders
     "/v1/simulations/{job_id}/report.html": "read_simulation",
     "/v1/webhooks/outbox": "read_outbox",                # notifications about orders

@@ -1,201 +1,256 @@
-"""Simulations in the background, for the REST service.
+"""Simulations in the background, for the REST service: jobs stored in the database, run on
+threads of whichever instance holds their lease.
 
-In: `JobRunner.start(baseline, candidate, orders_path, ...)`: rule sets as `rulesets.resolve`
-knows them (with `stored_only`, as the resolver knows them and nothing else: the service
-never reads a directory a request names) and an order file the runner may read (and delete
-when done, if told), or a function that writes the orders (stored orders,
-`stored.export_orders`). Out: a `Job`
-whose `to_json()` is what `GET /v1/simulations/{id}` answers: its state, its progress while it
-runs, then its summary; `report_html(id)` gives the HTML report. Raises `RuleSetNotFound` and
-`OSError` from `start` for a rule set or an order file that is not there; any failure after that
-is the job's `error`, never an exception in the caller.
+In: jobs stored by `SimulationStore.create` (adapters/store_simulations.py): two stored
+rule-set versions (`NAME@DIGEST`), options, and their orders (an uploaded stream stored with
+the job, or the order hub's stored orders between two dates). `JobRunner.run_accepted(id,
+lease)` runs a job this instance has just stored; `JobRunner.pick_up()`, one task of the
+background worker (adapters/worker.py) of every instance, takes over jobs whose holder
+stopped renewing its lease. Out: the job's row, updated as it goes (state, progress at most
+every PROGRESS_EVERY seconds, then the summary and report, or the error). Nothing is raised to
+the caller: a job's failure is its `error`.
 
 The non-obvious choices:
 - A job runs on a thread of its own, and that thread fans the orders out to local processes
   (or runs them inline), exactly like the command line; so a running job never blocks the
-  web server's event loop, and at most `max_running` jobs run at once (the rest wait, queued).
-- A finished job's summary and report go to files in its directory (`workdir/ID/`), so a long
-  -lived service holds only the small job records in memory.
+  web server's event loop, and at most `max_running` jobs run at once in one instance (the
+  rest wait, queued, their lease renewed while they wait).
+- The instance that accepted a job runs it. While it holds a job (waiting or running) a
+  heartbeat renews the job's lease (`lease_seconds`, renewed every third of that). If the
+  process dies, the lease runs out and any instance's worker claims the job and runs it again
+  from the start (a simulation is a pure function of its inputs, so a rerun gives the same
+  summary); a job whose lease has run out `max_attempts` times (it may be what kills its
+  process) is marked failed with that reason instead, so no job stays queued or running
+  forever.
+- Every write of a job is conditioned on its lease token: an instance that lost its lease
+  (paused past it) stops at its next write and never overwrites the new holder's work. A
+  cancelled job has no lease any more, so its holder stops the same way (within a third of a
+  lease, or at its next progress write).
 """
 from __future__ import annotations
 
-import shutil
+import logging
+import os
+import socket
 import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from ordinance.adapters.clock import Clock
+from ordinance.adapters.store_simulations import JobRecord, SimulationStore
 from ordinance.simulator import outputs, report
 from ordinance.simulator.replay import Options, Progress, simulate
-from ordinance.simulator.rulesets import Resolver, RuleSetNotFound, RuleSetRef, resolve
+from ordinance.simulator.rulesets import Resolver, RuleSetNotFound, RuleSetRef
+from ordinance.simulator.stored import export_orders
 from ordinance.simulator.streams import open_orders
 
-@dataclass
-class Job:
-    id: str
-    baseline: str
-    candidate: str
-    directory: Path
-    state: str = "queued"
-    created: float = field(default_factory=time.time)
-    started: float | None = None
-    finished: float | None = None
-    orders_done: int = 0
-    bytes_read: int = 0
-    total_bytes: int | None = None
-    error: str | None = None
+log = logging.getLogger("ordinance.simulations")
 
-    @property
-    def summary_path(self) -> Path:
-        return self.directory / "summary.json"
-
-    @property
-    def report_path(self) -> Path:
-        return self.directory / "report.html"
-
-    def to_json(self) -> dict[str, Any]:
-        fraction = (min(self.bytes_read / self.total_bytes, 1.0)
-                    if self.total_bytes else (1.0 if self.state == "done" else 0.0))
-        out: dict[str, Any] = {
-            "id": self.id, "state": self.state, "baseline": self.baseline,
-            "candidate": self.candidate,
-            "progress": {"orders": self.orders_done, "fraction": round(fraction, 4)},
-            "created": _iso(self.created), "started": _iso(self.started),
-            "finished": _iso(self.finished),
-        }
-        if self.state == "failed":
-            out["error"] = self.error
-        if self.state == "done":
-            out["report"] = f"/v1/simulations/{self.id}/report.html"
-        return out
+LEASE_SECONDS = float(os.environ.get("ORDINANCE_SIMULATION_LEASE", "30"))
+MAX_ATTEMPTS = 3        # runs of one job whose lease ran out before it is failed
+PROGRESS_EVERY = 1.0    # seconds between progress writes of a running job
 
 
-def _iso(moment: float | None) -> str | None:
-    if moment is None:
-        return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+class LeaseLost(Exception):
+    """This instance no longer holds the job: it was cancelled, or another instance holds
+    it now (this one paused past its lease)."""
 
 
 class JobRunner:
-    def __init__(self, workdir: str | Path | None = None, *, executor: str = "processes",
-                 workers: int | None = None, max_running: int = 1) -> None:
+    def __init__(self, store: SimulationStore, clock: Clock, resolver: Resolver, *,
+                 executor: str = "processes", workers: int | None = None,
+                 max_running: int = 1, lease_seconds: float = LEASE_SECONDS,
+                 max_attempts: int = MAX_ATTEMPTS, workdir: str | Path | None = None,
+                 instance: str | None = None) -> None:
+        self.store, self.clock, self.resolver = store, clock, resolver
+        self.executor, self.workers = executor, workers
+        self.lease_seconds, self.max_attempts = lease_seconds, max_attempts
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="ordinance-simulations-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.executor, self.workers = executor, workers
-        self.jobs: dict[str, Job] = {}
+        self.instance = instance or f"{socket.gethostname()}:{os.getpid()}"
         self._slots = threading.Semaphore(max_running)
-        self._lock = threading.Lock()
 
-    def start(self, baseline: str, candidate: str, orders_path: str | Path, *,
-              options: Options = Options(), format: str | None = None,
-              delete_orders: bool = False, resolver: Resolver | None = None,
-              export: Callable[[Path], object] | None = None,
-              stored_only: bool = False) -> Job:
-        """Queues a simulation and returns its job at once. `resolver` finds stored rule-set
-        versions (rulesets.resolve); with `stored_only` it is the only way to a rule set (no
-        directory is looked at). With `export`, the job first calls `export(path)` to
-        write the order stream there (stored orders), in the background; `orders_path` is
-        then ignored."""
-        find = _stored if stored_only else resolve
-        refs = (find(baseline, resolver), find(candidate, resolver))
-        job_id = uuid.uuid4().hex
-        job = Job(job_id, baseline, candidate, self.workdir / job_id)
-        job.directory.mkdir()
-        if export is not None:
-            orders_path, format, delete_orders = job.directory / "orders.jsonl", "jsonl", True
-        else:
-            job.total_bytes = open_orders(str(orders_path), format).total_bytes
-        with self._lock:
-            self.jobs[job_id] = job
-        thread = threading.Thread(target=self._run, name=f"simulation-{job_id[:8]}",
-                                  args=(job, refs, Path(orders_path), format, options,
-                                        delete_orders, export),
-                                  daemon=True)
-        thread.start()
-        return job
+    def new_lease(self) -> tuple[str, datetime]:
+        """A lease token of this instance (unique per claim) and the time it lasts until."""
+        return f"{self.instance}#{uuid.uuid4().hex[:8]}", self.lease_end()
 
-    def get(self, job_id: str) -> Job | None:
-        with self._lock:
-            return self.jobs.get(job_id)
+    def lease_end(self) -> datetime:
+        return self.clock.now() + timedelta(seconds=self.lease_seconds)
 
-    def summary(self, job_id: str) -> dict[str, Any] | None:
-        """The finished job's summary; its numbers are Decimals (render with engine.dumps)."""
-        import json
-        from decimal import Decimal
+    def run_accepted(self, job_id: str, lease: str) -> None:
+        """Runs a job this instance stored holding `lease`, on a thread of its own: it waits
+        for a free slot (renewing the lease), then runs."""
+        threading.Thread(target=self._accepted, args=(job_id, lease),
+                         name=f"simulation-{job_id[:8]}", daemon=True).start()
 
-        job = self.get(job_id)
-        if job is None or job.state != "done":
-            return None
-        return json.loads(job.summary_path.read_text(encoding="utf-8"), parse_float=Decimal)
+    def pick_up(self) -> dict[str, int]:
+        """The worker's task: fails the jobs whose lease ran out `max_attempts` times, then,
+        while this instance has a free slot, claims a job nobody holds and runs it."""
+        now = self.clock.now()
+        failed = restarted = 0
+        if not self.store.any_due(now):
+            return {"restarted": 0, "failed": 0}
+        for job in self.store.exhausted(now, self.max_attempts):
+            if self.store.fail(job.id, None, now, _abandoned(job)):
+                failed += 1
+        while self._slots.acquire(blocking=False):
+            lease, until = self.new_lease()
+            try:
+                job = self.store.claim(now, lease, until, self.max_attempts)
+            except BaseException:
+                self._slots.release()
+                raise
+            if job is None:
+                self._slots.release()
+                break
+            threading.Thread(target=self._claimed, args=(job.id, lease),
+                             name=f"simulation-{job.id[:8]}", daemon=True).start()
+            restarted += 1
+        return {"restarted": restarted, "failed": failed}
 
-    def report_html(self, job_id: str) -> str | None:
-        job = self.get(job_id)
-        if job is None or job.state != "done":
-            return None
-        return job.report_path.read_text(encoding="utf-8")
-
-    def wait(self, job_id: str, timeout: float | None = None) -> Job:
-        """Blocks until the job has finished (for tests and scripts)."""
+    def wait(self, job_id: str, timeout: float | None = None) -> JobRecord:
+        """Polls until the job has finished (for tests and scripts); KeyError if it is gone."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            job = self.get(job_id)
+            job = self.store.get(job_id)
             if job is None:
                 raise KeyError(job_id)
-            if job.state in ("done", "failed"):
+            if job.state in ("done", "failed", "cancelled"):
                 return job
             if deadline is not None and time.monotonic() > deadline:
                 return job
             time.sleep(0.05)
 
-    def delete(self, job_id: str) -> bool:
-        """Forgets a finished job and removes its files; False when there is no such finished
-        job (a running job is left alone)."""
-        with self._lock:
-            job = self.jobs.get(job_id)
-            if job is None or job.state not in ("done", "failed"):
-                return False
-            del self.jobs[job_id]
-        shutil.rmtree(job.directory, ignore_errors=True)
-        return True
+    def _accepted(self, job_id: str, lease: str) -> None:
+        # renewed at once: storing a large upload may have taken most of the first lease
+        if not self._renew(job_id, lease):
+            return
+        while not self._slots.acquire(timeout=self.lease_seconds / 3):
+            if not self._renew(job_id, lease):
+                return  # another instance took it over, or it was removed
+        self._claimed(job_id, lease)
 
-    def _run(self, job: Job, refs: tuple[Any, Any], orders: Path, format: str | None,
-             options: Options, delete: bool, export: Callable[[Path], object] | None) -> None:
-        def on_progress(p: Progress) -> None:
-            job.orders_done, job.bytes_read = p.items, p.bytes_read
+    def _renew(self, job_id: str, lease: str) -> bool:
+        """False when the lease is lost; a database that does not answer is tried again at
+        the next beat (if the lease runs out meanwhile, the lease-conditioned writes stop
+        this holder)."""
+        try:
+            return self.store.renew(job_id, lease, self.lease_end())
+        except Exception as exc:  # noqa: BLE001 - a heartbeat must outlive one failure
+            log.warning("simulation %s: lease not renewed: %s: %s", job_id,
+                        exc.__class__.__name__, exc)
+            return True
 
-        with self._slots:
-            job.state, job.started = "running", time.time()
+    def _claimed(self, job_id: str, lease: str) -> None:
+        """Runs the job, this instance's slot held; releases the slot."""
+        try:
+            self._run(job_id, lease)
+        finally:
+            self._slots.release()
+
+    def _run(self, job_id: str, lease: str) -> None:
+        job = self.store.get(job_id)
+        if job is None or job.leased_by != lease:
+            return
+        lost = threading.Event()
+        stop = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(job_id, lease, stop, lost),
+                                name=f"lease-{job_id[:8]}", daemon=True)
+        path = self.workdir / f"{job_id}-{uuid.uuid4().hex[:6]}.jsonl"
+        try:
+            if not self.store.start(job_id, lease, self.clock.now(), self.lease_end()):
+                return
+            beat.start()
+            summary, read = self._simulate(job, lease, path, lost)
+            self.store.finish(job_id, lease, self.clock.now(),
+                              outputs.summary_json(summary).encode("utf-8"),
+                              report.render(summary).encode("utf-8"),
+                              orders_done=summary["orders"] + summary["bad_lines"],
+                              bytes_done=read)
+        except LeaseLost:
+            log.warning("simulation %s: this instance no longer holds it (cancelled, or its "
+                        "lease ran out and another instance took it over); this run stops",
+                        job_id)
+        except Exception as exc:  # noqa: BLE001 - a job's failure is its result, not a crash
             try:
-                if export is not None:
-                    export(orders)
-                source = open_orders(str(orders), format)
-                job.total_bytes = source.total_bytes
-                summary = simulate(refs[0], refs[1], source, options, executor=self.executor,
-                                   workers=self.workers, progress=on_progress)
-                outputs.write_text(job.summary_path, outputs.summary_json(summary))
-                outputs.write_text(job.report_path, report.render(summary))
-                job.state = "done"
-            except Exception as exc:  # noqa: BLE001 - a job's failure is its result, not a crash
-                job.error = _describe(exc)
-                job.state = "failed"
-            finally:
-                job.finished = time.time()
-                if delete:
-                    orders.unlink(missing_ok=True)
+                self.store.fail(job_id, lease, self.clock.now(), _describe(exc))
+            except Exception as again:  # noqa: BLE001 - the lease runs out; another retries
+                log.warning("simulation %s failed (%s) and could not be marked failed: "
+                            "%s: %s", job_id, _describe(exc), again.__class__.__name__, again)
+        finally:
+            stop.set()
+            path.unlink(missing_ok=True)
+
+    def _simulate(self, job: JobRecord, lease: str, path: Path,
+                  lost: threading.Event) -> tuple[dict[str, Any], int]:
+        """The summary, and the bytes of the order stream read."""
+        opts = job.options
+        orders_total = None
+        if opts.get("orders") == "stored":
+            orders_total = export_orders(self.store.db, path, start=opts.get("from"),
+                                         end=opts.get("until"))
+        else:
+            self.store.orders_to(job.id, path)
+        refs = (self._ref(job.baseline_ref, "baseline"),
+                self._ref(job.candidate_ref, "candidate"))
+        source = open_orders(str(path), "jsonl")
+        if not self.store.progress(job.id, lease, self.lease_end(), orders_done=0,
+                                   bytes_done=0, bytes_total=source.total_bytes,
+                                   orders_total=orders_total):
+            raise LeaseLost(job.id)
+        last = [time.monotonic()]
+
+        def on_progress(p: Progress) -> None:
+            if lost.is_set():
+                raise LeaseLost(job.id)
+            if time.monotonic() - last[0] >= PROGRESS_EVERY:
+                last[0] = time.monotonic()
+                if not self.store.progress(job.id, lease, self.lease_end(),
+                                           orders_done=p.items, bytes_done=p.bytes_read):
+                    raise LeaseLost(job.id)
+
+        as_of, today = opts.get("as_of"), opts.get("today")
+        options = Options(as_of=date.fromisoformat(as_of) if as_of else None,
+                          today=(date.fromisoformat(today) if today
+                                 else self.clock.now().date()),
+                          consume_stock=bool(opts.get("consume_stock", False)),
+                          sample_size=int(opts.get("sample", 20)))
+        summary = simulate(refs[0], refs[1], source, options, executor=self.executor,
+                           workers=self.workers, progress=on_progress)
+        if lost.is_set():
+            raise LeaseLost(job.id)
+        return summary, source.total_bytes or 0
+
+    def _heartbeat(self, job_id: str, lease: str, stop: threading.Event,
+                   lost: threading.Event) -> None:
+        while not stop.wait(self.lease_seconds / 3):
+            if not self._renew(job_id, lease):
+                lost.set()
+                return
+
+    def _ref(self, spec: str, side: str) -> RuleSetRef:
+        """The stored version `NAME@DIGEST` on this instance's disk, its digest checked."""
+        from ordinance.engine import digest_of
+
+        path = self.resolver(spec)
+        if path is None:
+            raise RuleSetNotFound(f"{side} {spec}: not a stored rule-set version")
+        path = path.resolve()
+        ref = RuleSetRef(spec, str(path), digest_of(str(path)))
+        wanted = spec.partition("@")[2]
+        if wanted.startswith("sha256:") and ref.digest != wanted:
+            raise RuleSetNotFound(f"{side} {spec}: the stored files hash to {ref.digest}")
+        return ref
 
 
-def _stored(spec: str, resolver: Resolver | None) -> RuleSetRef:
-    """A rule set the resolver knows (a stored version), never a directory named `spec`."""
-    from ordinance.engine import digest_of
-
-    path = resolver(spec) if resolver is not None else None
-    if path is None:
-        raise RuleSetNotFound(f"{spec}: not a stored rule-set version")
-    path = path.resolve()
-    return RuleSetRef(spec, str(path), digest_of(str(path)))
+def _abandoned(job: JobRecord) -> str:
+    return (f"the instance running it stopped without finishing, {job.attempts} times (its "
+            f"lease of the job ran out; the last holder was {job.leased_by or 'unknown'}); "
+            "it is not tried again")
 
 
 def _describe(exc: Exception) -> str:
@@ -204,4 +259,5 @@ def _describe(exc: Exception) -> str:
         return "; ".join(
             f"{d.span.file}:{d.span.line}:{d.span.col}: {d.severity}: {d.message}"
             if getattr(d, "span", None) else f"{d.severity}: {d.message}" for d in diagnostics)
-    return f"{type(exc).__name__}: {exc}"
+    message = getattr(exc, "message", None) or str(exc)
+    return f"{type(exc).__name__}: {message}"

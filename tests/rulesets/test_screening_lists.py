@@ -16,6 +16,7 @@ from ordinance.adapters.screening_lists import (
 )
 from ordinance.api.cli import main
 from ordinance.engine import load, parse_order
+from tests.engine.helpers import TODAY
 
 DATA = Path(__file__).parent / "data"
 
@@ -89,7 +90,7 @@ def test_cli_import_and_screen_with_the_result(tmp_path: Path, capsys) -> None: 
     def status(name: str) -> str:
         order = parse_order(json.dumps({"id": "1", "customer": {"name": name},
                                         "lines": [{"id": "1", "sku": "X", "quantity": 1, "unit_price": 1}]}))
-        decision = compiled.evaluate(order)
+        decision = compiled.evaluate(order, today=TODAY)
         assert decision.to_json()["errors"] == []
         return decision.status
     assert status("Tropic Tours GmbH") == "on_hold"            # an alias from alt.csv
