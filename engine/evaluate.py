@@ -29,7 +29,8 @@ from .sourcing import Network
 from .state import State, copy_json
 from .values import RefTables
 
-__all__ = ["AsOfMissing", "CompiledRuleSet", "Decision", "State", "Writes", "resolve_as_of"]
+__all__ = ["AsOfMissing", "CompiledRuleSet", "Decision", "PairPlan", "State", "Writes",
+           "resolve_as_of"]
 
 
 class CompiledRuleSet:
@@ -57,7 +58,7 @@ class CompiledRuleSet:
         self.pack_keys = {p.id: _pack_key(model, p) for p in model.packs}
         self.pack_writes = {p.id: _pack_writes(p) for p in model.packs}
         self.screen_caches: dict[str, dict[str, Any]] = {}
-        self.pair_plans: dict[int, tuple[CompiledRuleSet, list[Any]]] = {}
+        self.pair_plans: dict[int, tuple[CompiledRuleSet, PairPlan]] = {}  # engine/pair.py
 
     def evaluate(self, order: dict[str, Any], as_of: datetime.date | None = None,
                  phases: Iterable[str] | None = None, stock: Any = None,
@@ -96,6 +97,9 @@ def _pack_key(model: Model, pack: Pack) -> str:
 
 
 Writes = dict[str, Any]  # a trie of field names: {"ship_to": {"region": {}}, ...}
+# evaluate_pair's plan: per shareable phase, the packs side by side, whether they are the same,
+# and the fields either may write
+PairPlan = list[tuple[str, list[tuple[Pack, Pack, bool, dict[str, Writes]]]]]
 
 
 def _pack_writes(pack: Pack) -> dict[str, Writes]:

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 from .budget import DecisionStopped
 from .decision import Decision
-from .evaluate import CompiledRuleSet, Writes, resolve_as_of
+from .evaluate import CompiledRuleSet, PairPlan, Writes, resolve_as_of
 from .pricing import same_pricing
 from .ruleset import PHASES, Pack
 from .state import LinePricingView, OrderPricingView, State, copy_json
@@ -111,7 +111,7 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
 
 def alike_at(a: dict[str, Any], b: dict[str, Any], written: Iterable[dict[str, Writes]]) -> bool:
     """For two orders equal by `==`: whether they are written alike at the `written` fields
-    (see _pack_writes), the dicts on the way included (their keys in the same order: a write
+    (see evaluate._pack_writes), the dicts on the way included (their keys in the same order: a write
     may have added one)."""
     for writes in written:
         if writes["order"] and not _alike_in(a, b, writes["order"]):
@@ -139,14 +139,14 @@ def _alike_in(x: Any, y: Any, writes: Writes) -> bool:
     return True
 
 
-def _pair_plan(a: CompiledRuleSet, b: CompiledRuleSet) -> list[Any]:
+def _pair_plan(a: CompiledRuleSet, b: CompiledRuleSet) -> PairPlan:
     """The phases evaluate_pair may share, each with its packs side by side and whether they
     are the same (equal pack keys); it stops before the first phase whose packs differ in
     number or ids. Computed once per pair of rule sets, kept on the first."""
     kept = a.pair_plans.get(id(b))
     if kept is not None and kept[0] is b:
         return kept[1]
-    plan = []
+    plan: PairPlan = []
     for phase in SHAREABLE:
         packs_a, packs_b = a.model.plan.get(phase, []), b.model.plan.get(phase, [])
         if [p.id for p in packs_a] != [p.id for p in packs_b]:
