@@ -60,6 +60,7 @@ class Decision:
                                  "ship_date": a["ship_date"].isoformat(),
                                  "arrival_date": a["arrival_date"].isoformat()}
                                 for a in s["allocations"]],
+                **({"promise": s["promise"]} if "promise" in s else {}),
             } for s in self.sourcing]}
         return {
             "order_id": self.order_id,

@@ -49,7 +49,8 @@ class CompiledRuleSet:
         # currency -> minor unit, resolved once: ISO 4217 under the rule set's `currencies`
         self.minor_units = minor_unit_table(model.tables.get("currencies"))
         self.network = Network(model.tables.get("locations"), model.tables.get("inventory"),
-                               model.tables.get("lanes"))
+                               model.tables.get("lanes"), model.tables.get("supply"),
+                               model.tables.get("atp_rules"))
         self.plan: list[tuple[str, list[Pack]]] = [(ph, model.plan.get(ph, [])) for ph in PHASES]
         self.rule_ids = [r.qid for _, packs in self.plan for p in packs for r in p.rules]
         self.rule_places = {r.qid: str(r.span) for p in model.packs for r in p.rules}
@@ -79,7 +80,7 @@ def _phase_key(model: Model, phase: str) -> str:
         h.update(f"{pack.file}\n{pack.digest}\n".encode())
         tables |= pack.tables_read
     if phase == "sourcing":
-        tables |= {"locations", "inventory", "lanes"}
+        tables |= {"locations", "inventory", "lanes", "supply", "atp_rules"}
     if "*" in tables:
         tables = set(model.table_digests)
     for name in sorted(tables):

@@ -1,8 +1,12 @@
 """Sourcing (SPEC section 4): routes over `ref.lanes`, ranking of locations, allocation.
 
-In: `ref.locations`, `ref.inventory`, `ref.lanes` at compile time; a line, its candidate
-locations, a preference and a split flag at evaluation.
-Out: the line's allocations (location, quantity, ship and arrival dates) and its backorder.
+In: `ref.locations`, `ref.inventory`, `ref.lanes` (and, for promising, `ref.supply` and
+`ref.atp_rules`) at compile time; a line, its candidate locations, a preference and a split
+flag at evaluation.
+Out: the line's allocations (location, quantity, ship and arrival dates) and its backorder;
+with an `atp_rules` table, also the line's promise (engine/promising, docs/promising.md): the
+allocations as on-hand parts, and a date for the backorder from the supply to come at the
+ranked locations, with its trace.
 
 Routes are computed once per rule set with networkx: for every location and region, the route
 with the fewest transit days (ties: the cheaper) and the cheapest route (ties: the fewer days).
@@ -19,6 +23,12 @@ from typing import Any
 
 import networkx as nx
 
+from .pricing import plain
+from .promising.atp import AtpTable, Supply, SupplyType, build
+from .promising.calendar import Buckets
+from .promising.promise import Promise, promise
+from .promising.reference import ReferenceError as PromisingDataError
+from .promising.reference import Setup, setup
 from .values import D, RuleError, Table, render
 
 ZERO = D(0)
@@ -37,7 +47,17 @@ class Route:
 
 
 class Network:
-    def __init__(self, locations: Table | None, inventory: Table | None, lanes: Table | None):
+    def __init__(self, locations: Table | None, inventory: Table | None, lanes: Table | None,
+                 supply: Table | None = None, atp_rules: Table | None = None):
+        self.promising: Setup | None = None
+        self.promising_error: str | None = None
+        try:
+            self.promising = setup(atp_rules.rows if atp_rules else None,
+                                   supply.rows if supply else None)
+        except PromisingDataError as exc:
+            self.promising_error = f"reference/{exc}"
+        self._atp: dict[tuple[str, str, Decimal, datetime.date], AtpTable] = {}
+        self._buckets: dict[datetime.date, Buckets] = {}
         self.locations: dict[str, dict[str, Any]] = {}
         for row in (locations.rows if locations else []):
             if isinstance(row, dict) and row.get("id") is not None:
@@ -117,6 +137,29 @@ class Network:
         return result
 
 
+    def atp_table(self, loc: str, sku: str, on_hand: Decimal, as_of: datetime.date) -> AtpTable:
+        """The ATP table of a SKU at a location: on hand now plus its supply to come (cached:
+        a pure function of the rule set and these arguments; the cache is bounded)."""
+        key = (loc, sku, on_hand, as_of)
+        table = self._atp.get(key)
+        if table is not None:
+            return table
+        promising = self.promising
+        if promising is None:
+            raise RuleError("promising: the rule set has no atp_rules table")
+        buckets = self._buckets.get(as_of)
+        if buckets is None:
+            buckets = Buckets.daily(as_of, promising.horizon_days)
+            if len(self._buckets) < 1000:
+                self._buckets[as_of] = buckets
+        supplies = [Supply(sku, loc, SupplyType.ON_HAND, as_of, on_hand)] if on_hand > 0 else []
+        supplies += promising.supply.get((loc, sku), ())
+        table = build(promising.rule, buckets, as_of, supplies, [])
+        if len(self._atp) < 100_000:
+            self._atp[key] = table
+        return table
+
+
 class Allocation:
     """Stock taken within one decision, on top of the on-hand figures it started from."""
 
@@ -124,6 +167,9 @@ class Allocation:
         self.network = network
         self.stock = stock  # None: the reference inventory; else a mapping the caller owns
         self.taken: dict[tuple[str, str], Decimal] = {}
+        # promising: this decision's ATP tables, with what it took and promised placed
+        self.tables: dict[tuple[str, str], AtpTable] = {}
+        self.placed: dict[tuple[str, str], Decimal] = {}
 
     def available(self, loc: str, sku: str) -> Decimal:
         key = (loc, sku)
@@ -178,3 +224,97 @@ class Allocation:
         except TypeError:
             raise RuleError("the sourcing preference gave values of different kinds") from None
         return [(loc, route) for _, loc, route in ranked]
+
+    # -- promising ---------------------------------------------------------------------------
+    def promise(self, sku: str, qty: Decimal, allocations: list[dict[str, Any]],
+                backordered: Decimal, candidates: list[str], region: str | None, prefer: str,
+                key_of: Any, as_of: datetime.date) -> dict[str, Any] | None:
+        """The line's promise (None when the rule set has no `atp_rules`): its allocations as
+        on-hand parts, then dates for the backorder from the supply to come: the ranked
+        location that promises most, earliest, first; what it cannot promise, from the next."""
+        net = self.network
+        if net.promising_error is not None:
+            raise RuleError(f"promising: {net.promising_error}")
+        if net.promising is None:
+            return None
+        parts: list[dict[str, Any]] = []
+        trace: list[dict[str, Any]] = []
+        for a in allocations:  # (their tables, if needed, get them placed by `_table`)
+            parts.append({"location": a["location"], "quantity": plain(a["quantity"]),
+                          "ship_date": a["ship_date"].isoformat(),
+                          "arrival_date": a["arrival_date"].isoformat(), "from": "on_hand"})
+            trace.append({"step": "on_hand", "location": a["location"],
+                          "date": as_of.isoformat(), "quantity": plain(a["quantity"]),
+                          "note": ""})
+        short = backordered
+        if backordered > 0 and region is not None:
+            ranked = list(net.ranking(tuple(candidates), region, prefer) if prefer != "expr"
+                          else self._rank_by(candidates, region, key_of))  # a copy: the
+            while short > 0 and ranked:                                   # ranking is cached
+                found = self._best(ranked, sku, short, as_of, trace)
+                if found is None:
+                    break
+                pos, made, after = found
+                loc, route = ranked.pop(pos)
+                self.tables[(loc, sku)] = after
+                parts += self._atp_parts(loc, route, made)
+                trace += [{"step": st.what, "location": loc,
+                           "date": st.date.isoformat() if st.date else None,
+                           "quantity": plain(st.quantity), "note": st.note}
+                          for st in made.trace]
+                short = made.short
+        last = max(parts, key=lambda p: p["ship_date"], default=None)
+        return {"ship_date": last["ship_date"] if last else None,
+                "arrival_date": max(p["arrival_date"] for p in parts) if parts else None,
+                "short": plain(short), "parts": parts, "trace": trace}
+
+    def _best(self, ranked: list[tuple[str, Route]], sku: str, qty: Decimal,
+              as_of: datetime.date, trace: list[dict[str, Any]]
+              ) -> tuple[int, Promise, AtpTable] | None:
+        """The ranked location whose supply to come promises most, then earliest (ties: the
+        better ranked); each one looked at goes into the trace."""
+        best: tuple[Any, ...] | None = None
+        setup_ = self.network.promising
+        for pos, (loc, _route) in enumerate(ranked):
+            if setup_ is not None and setup_.rule.infinite_fence_days is None \
+                    and (loc, sku) not in setup_.supply and self.available(loc, sku) <= 0:
+                continue  # nothing on hand, nothing to come: no table needed to say no
+            made, after = promise(self._table(loc, sku, as_of), qty, as_of, as_of, item=sku,
+                                  location=loc)
+            ship = made.ship_date + self.network.handling.get(loc, NO_TIME) \
+                if made.ship_date else None
+            trace.append({"step": "location", "location": loc,
+                          "date": ship.isoformat() if ship else None,
+                          "quantity": plain(made.promised),
+                          "note": f"short {plain(made.short)}" if made.short else ""})
+            rank = (made.short, made.ship_date or datetime.date.max, pos)
+            if made.parts and (best is None or rank < best[0]):
+                best = (rank, pos, made, after)
+        return None if best is None else (best[1], best[2], best[3])
+
+    def _table(self, loc: str, sku: str, as_of: datetime.date) -> AtpTable:
+        """This decision's table of the SKU at the location, with everything the decision took
+        there from on hand placed on the as-of day."""
+        key = (loc, sku)
+        table = self.tables.get(key)
+        if table is None:
+            base = self.available(loc, sku) + self.taken.get(key, ZERO)
+            table = self.network.atp_table(loc, sku, base, as_of)
+            self.placed[key] = ZERO
+        missing = self.taken.get(key, ZERO) - self.placed[key]
+        if missing > 0:
+            table = table.with_demand(0, missing)
+            self.placed[key] += missing
+        self.tables[key] = table
+        return table
+
+    def _atp_parts(self, loc: str, route: Route, made: Promise) -> list[dict[str, Any]]:
+        handling = self.network.handling.get(loc, NO_TIME)
+        out = []
+        for p in made.parts:
+            ship = p.ship_date + handling
+            out.append({"location": loc, "quantity": plain(p.quantity),
+                        "ship_date": ship.isoformat(),
+                        "arrival_date": (ship + route.transit).isoformat(),
+                        "from": "atp" if p.bucket is not None else "infinite_fence"})
+        return out

@@ -168,6 +168,12 @@ class State:
             self.as_of)
         self.sourced[i] = {"line_id": line_id(line, i), "sku": line.get("sku"),
                            "backordered": backordered, "allocations": allocations}
+        promised = self.allocation.promise(  # None unless the rule set has atp_rules
+            sku if sku.__class__ is str else render(sku), qty, allocations, backordered,
+            candidates, render(region) if region is not None else None, action.prefer,
+            key_of, self.as_of)
+        if promised is not None:
+            self.sourced[i]["promise"] = promised
 
     # -- running ------------------------------------------------------------------------------
     def blocked(self) -> bool:

@@ -493,6 +493,38 @@ def inventory(rng: random.Random, prods: list[list], locations: list[tuple]) -> 
     return rows
 
 
+SUPPLY_FIRST = datetime.date(2026, 11, 23)  # receipts fall in the 13 weeks from here
+ATP_RULES = [  # reference/atp_rules.csv: the rule promising uses (docs/promising.md)
+    ["name", "consumption", "accumulate", "accumulation_window_days", "past_due_supply_days",
+     "past_due_demand_days", "infinite_fence_days", "atp_fence_days", "split", "min_split",
+     "horizon_days", "supply_types"],
+    ["default", "backward", "true", "", "7", "7", "", "", "true", "1", "182",
+     "purchase_order;in_transit;work_order"],
+]
+
+
+def supply(rng: random.Random, prods: list[list], locations: list[tuple]) -> list[list]:
+    """Purchase orders and in-transit transfers into the warehouses (invented): about a third
+    of the stocked products have one, dated in the 13 weeks after SUPPLY_FIRST."""
+    rows = []
+    warehouses = [loc for loc, typ, *_ in locations if typ == "warehouse"]
+    for loc in warehouses:
+        for p in prods:
+            sku, category, status = p[0], p[2], p[9]
+            if category == "services" or status == "discontinued" or rng.random() > 0.35:
+                continue
+            scale = 2 if category in ("machinery", "computing") else 120
+            day = SUPPLY_FIRST + datetime.timedelta(days=rng.randrange(91))
+            if rng.random() < 0.2:
+                src = rng.choice([w for w in warehouses if w != loc] or [loc])
+                rows.append([loc, sku, "in_transit", day.isoformat(),
+                             rng.randrange(1, 4) * scale, f"TR-{src}-{rng.randrange(10**5):05d}"])
+            else:
+                rows.append([loc, sku, "purchase_order", day.isoformat(),
+                             rng.randrange(1, 6) * scale, f"PO-{rng.randrange(10**6):06d}"])
+    return rows
+
+
 def networks(extra_locations: bool) -> str:
     """reference/networks.yaml: {key: region, rows: [{region, locations, with_reserve}]}."""
     out = ["# Sourcing network per delivery region (invented; written by make_acme_reference.py)",
@@ -540,6 +572,9 @@ def write_ruleset(name: str, extra_locations: bool, root: Path = ROOT) -> None:
     if extra_locations:
         inv += inventory(random.Random(SEED + 2), prods, CANDIDATE_LOCATIONS)
     write_csv(out / "inventory.csv", ["location", "sku", "on_hand"], inv)
+    sup = supply(random.Random(SEED + 3), prods, LOCATIONS)  # the candidate's WH-ES has none
+    write_csv(out / "supply.csv", ["location", "sku", "kind", "date", "quantity", "ref"], sup)
+    write_csv(out / "atp_rules.csv", ATP_RULES[0], ATP_RULES[1:])
     (out / "networks.yaml").write_text(networks(extra_locations), encoding="utf-8")
     write_csv(out / "promotions.csv", ["code", "description", "from", "until", "percent", "category", "min_subtotal"],
               [list(p) for p in PROMOTIONS])
