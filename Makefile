@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lock build-deps system-deps conform bench clean
+.PHONY: run test test-fast typecheck install lock build-deps system-deps conform bench clean
 
 # Installs come from requirements.lock (exact versions with hashes), never from open ranges:
 # the same commit installs the same libraries on every machine. `make lock` refreshes it.
@@ -34,8 +34,24 @@ build-deps:
 system-deps:
 	@$(call APT_INSTALL,$(SYSTEM_PACKAGES))
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps typecheck
 	$(BIN)/pytest -n 2 --timeout=600
+
+# The unit tests alone, for the edit-test loop: the engine (tests/engine, the event rules), the
+# simulator's units and the layer and lock checks, after the type check; no served HTTP, no
+# PostgreSQL, no browser, no Dask cluster, no `ordinance` subprocess (marker `command`), nothing
+# marked slow. `make test` runs everything.
+FAST_TESTS := tests/engine tests/orchestration/test_engine_events.py tests/simulator \
+	tests/test_layers.py tests/test_lock.py
+FAST_SKIP := --ignore=tests/simulator/test_routes.py --ignore=tests/simulator/test_executors.py \
+	--ignore=tests/simulator/test_report_browser.py
+test-fast: $(STAMP) typecheck
+	$(BIN)/pytest -n 2 --timeout=120 -m "not slow and not command and not postgres and not browser" \
+		$(FAST_SKIP) $(FAST_TESTS)
+
+# mypy --strict over all of engine/ (configured in pyproject.toml [tool.mypy]); a few seconds.
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 run: $(STAMP)
 	$(BIN)/ordinance serve --bootstrap

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .diagnostics import Code, Diagnostic, RuleSetInvalid, Span
-from .evaluate import CompiledRuleSet, Decision, evaluate_pair
+from .evaluate import CompiledRuleSet, Decision
+from .pair import evaluate_pair
 from .budget import DEFAULT_MAX_STEPS
 from .codec import dumps, loads
 from .orders import MAX_ITEMS, MAX_LINES, BadOrder, OrderTooLarge, parse_json, parse_order, \

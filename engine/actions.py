@@ -2,7 +2,7 @@
 
 In: an action's YAML node; the `Compiler` (see ruleset.py) turns its parameters into compiled
 expressions, texts with `{EXPR}` and paths. Out: an object whose `run(state)` takes effect on
-the decision being built (state is evaluate.State). A new action is one class here with its
+the decision being built (state is state.State). A new action is one class here with its
 `@action(...)` line and one entry in the pack schema.
 """
 from __future__ import annotations
@@ -237,7 +237,9 @@ class _Adjust:
         if len(self.forms) != 1:
             c.diags.error(Code.SCHEMA, node.span, "give exactly one of percent, amount, "
                           "amount_per_unit")
-            self.expr = None
+            # the rule set does not compile, so this never runs; if it did, it would do nothing
+            self.form, self.per_line = "amount", c.for_each
+            self.expr = c.expr(None)
             return
         self.form = self.forms[0]
         if self.form == "amount_per_unit" and not c.for_each:

@@ -85,4 +85,4 @@ def metered_not_member(X: Any, a: Any, b: Any) -> bool:
 
 class DecisionStopped(Exception):
     """Unwinds a decision once its budget error is recorded (not a RuleError: no rule's
-    handler catches it; State.run and State.run_pack do)."""
+    handler catches it; State.run and pair._run_pack do)."""

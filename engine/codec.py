@@ -39,7 +39,7 @@ import msgspec
 JSONDecodeError = json.JSONDecodeError
 
 
-_STR = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_STR = json.encoder.encode_basestring
 
 
 def _encode(o: Any, out: list[str], indent: str | None, level: int) -> None:
@@ -184,9 +184,10 @@ class Refused(ValueError):
         self.message, self.code, self.path, self.too_large = message, code, path, too_large
 
 
-class _Dup(dict):  # type: ignore[type-arg]
+class _Dup(dict[str, Any]):
     """An object that had a key twice (the key in `dup`)."""
     __slots__ = ("dup",)
+    dup: str
 
 
 class _OutOfRange:

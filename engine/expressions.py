@@ -1,6 +1,7 @@
 """The expression language (SPEC section 3): parse once, check, compile to a Python callable.
 
-In: the text of an expression, where it stands (`Span`), and the names in scope.
+In: the text of an expression, where it stands (`Span`), and the names in scope; the text is
+parsed by engine/syntax.py (grammar and tree), and checked and compiled here.
 Out: an `Expr` whose `fn(S, X)` evaluates it against a scope dict `S` (order, customer, line,
 ref, pricing, table outputs) and the evaluation context `X`; or diagnostics.
 Raises: nothing for the user's mistakes (they become diagnostics); `RuleError` at evaluation.
@@ -16,194 +17,17 @@ helpers and the registered functions. Measured: generated code runs a typical co
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from difflib import get_close_matches
 from typing import Any, Callable
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
-
 from . import values as V
 from .diagnostics import Code, Diagnostics, Span
 from .budget import MEMBER_FREE, metered_items, metered_member, metered_not_member
 from .functions import FUNCTIONS, RegexRefused, compile_regex
+from .syntax import ExprSyntaxError, N, parse
 
-MAX_LENGTH = 4000
-
-GRAMMAR = r"""
-?start: or_expr
-?or_expr: and_expr | or_expr "or" and_expr -> or_
-?and_expr: not_expr | and_expr "and" not_expr -> and_
-?not_expr: comparison | "not" not_expr -> not_
-?comparison: sum
-    | sum COMP_OP sum -> compare
-    | sum "in" sum -> in_
-    | sum "not" "in" sum -> not_in
-?sum: product | sum ADD_OP product -> binop
-?product: unary | product MUL_OP unary -> binop
-?unary: postfix | "-" unary -> neg
-?postfix: atom
-    | postfix "." NAME -> getattr
-    | postfix "[" or_expr "]" -> getitem
-?atom: NUMBER -> number
-    | STRING -> string
-    | "true" -> true
-    | "false" -> false
-    | "null" -> null
-    | NAME -> name
-    | NAME "(" [args] ")" -> call
-    | "[" [args] "]" -> list
-    | "(" or_expr ")"
-args: or_expr ("," or_expr)*
-COMP_OP: "==" | "!=" | "<=" | ">=" | "<" | ">"
-ADD_OP: "+" | "-"
-MUL_OP: "*" | "/" | "%"
-NAME: /[A-Za-z_][A-Za-z0-9_]*/
-NUMBER: /[0-9]+(\.[0-9]+)?/
-STRING: /"(?:[^"\\\n]|\\.)*"/ | /'(?:[^'\\\n]|\\.)*'/
-%ignore /[ \t\r\n]+/
-"""
-
-_PARSER = Lark(GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=True)
-
-_TOKEN_NAMES = {
-    "COMP_OP": "a comparison", "ADD_OP": "'+' or '-'", "MUL_OP": "'*', '/' or '%'",
-    "NAME": "a name", "NUMBER": "a number", "STRING": "a text", "RPAR": "')'", "LPAR": "'('",
-    "RSQB": "']'", "LSQB": "'['", "COMMA": "','", "DOT": "'.'", "$END": "the end",
-    "MINUS": "'-'", "NOT": "'not'", "TRUE": "true", "FALSE": "false", "NULL": "null",
-}
-
-
-# --- syntax tree ---------------------------------------------------------------------------
-
-@dataclass
-class N:
-    kind: str  # lit list name get index call neg not and or cmp in notin arith
-    pos: int
-    args: list[Any] = field(default_factory=list)
-    value: Any = None  # literal value, name, key, operator or function name
-
-
-_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
-
-
-def _unquote(tok: str) -> str:
-    body = tok[1:-1]
-    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), body)
-
-
-@v_args(meta=True)
-class _Build(Transformer):  # type: ignore[type-arg]
-    def _pos(self, meta: Any) -> int:
-        return int(getattr(meta, "start_pos", 0) or 0)
-
-    def number(self, meta: Any, c: list[Token]) -> N:
-        return N("lit", c[0].start_pos, value=Decimal(str(c[0])))
-
-    def string(self, meta: Any, c: list[Token]) -> N:
-        return N("lit", c[0].start_pos, value=_unquote(str(c[0])))
-
-    def true(self, meta: Any, c: list[Any]) -> N:
-        return N("lit", self._pos(meta), value=True)
-
-    def false(self, meta: Any, c: list[Any]) -> N:
-        return N("lit", self._pos(meta), value=False)
-
-    def null(self, meta: Any, c: list[Any]) -> N:
-        return N("lit", self._pos(meta), value=None)
-
-    def name(self, meta: Any, c: list[Token]) -> N:
-        return N("name", c[0].start_pos, value=str(c[0]))
-
-    def getattr(self, meta: Any, c: list[Any]) -> N:
-        return N("get", c[1].start_pos, [c[0]], value=str(c[1]))
-
-    def getitem(self, meta: Any, c: list[Any]) -> N:
-        return N("index", self._pos(meta), [c[0], c[1]])
-
-    def call(self, meta: Any, c: list[Any]) -> N:
-        return N("call", c[0].start_pos, list(c[1] or []), value=str(c[0]))
-
-    def list(self, meta: Any, c: list[Any]) -> N:
-        return N("list", self._pos(meta), list(c[0] or []))
-
-    def args(self, meta: Any, c: list[Any]) -> list[Any]:
-        return list(c)
-
-    def neg(self, meta: Any, c: list[Any]) -> N:
-        if c[0].kind == "lit" and isinstance(c[0].value, Decimal):
-            return N("lit", self._pos(meta), value=-c[0].value)
-        return N("neg", self._pos(meta), [c[0]])
-
-    def not_(self, meta: Any, c: list[Any]) -> N:
-        return N("not", self._pos(meta), [c[0]])
-
-    def and_(self, meta: Any, c: list[Any]) -> N:
-        return N("and", self._pos(meta), [c[0], c[1]])
-
-    def or_(self, meta: Any, c: list[Any]) -> N:
-        return N("or", self._pos(meta), [c[0], c[1]])
-
-    def compare(self, meta: Any, c: list[Any]) -> N:
-        return N("cmp", c[1].start_pos, [c[0], c[2]], value=str(c[1]))
-
-    def in_(self, meta: Any, c: list[Any]) -> N:
-        return N("in", self._pos(meta), [c[0], c[1]])
-
-    def not_in(self, meta: Any, c: list[Any]) -> N:
-        return N("notin", self._pos(meta), [c[0], c[1]])
-
-    def binop(self, meta: Any, c: list[Any]) -> N:
-        return N("arith", c[1].start_pos, [c[0], c[2]], value=str(c[1]))
-
-
-_BUILD = _Build()
-
-
-class ExprSyntaxError(Exception):
-    def __init__(self, pos: int, message: str, hint: str | None = None):
-        self.pos, self.message, self.hint = pos, message, hint
-        super().__init__(message)
-
-
-def parse(text: str) -> N:
-    if len(text) > MAX_LENGTH:
-        raise ExprSyntaxError(0, f"expression longer than {MAX_LENGTH} characters")
-    try:
-        tree = _PARSER.parse(text)
-        node: N = _BUILD.transform(tree)
-        return node
-    except UnexpectedCharacters as exc:
-        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
-        hint = None
-        if ch in "{}":
-            hint = "braces are for texts with {EXPR} inside (code, message, reason), not here"
-        elif ch == "=":
-            hint = "compare with '==', not '='"
-        elif ch in "&|":
-            hint = "write 'and' / 'or'"
-        raise ExprSyntaxError(exc.pos_in_stream, f"unexpected character {ch!r}", hint) from None
-    except UnexpectedEOF:
-        raise ExprSyntaxError(len(text), "the expression ends too early") from None
-    except UnexpectedInput as exc:
-        tok = getattr(exc, "token", None)
-        pos = getattr(tok, "start_pos", None)
-        if pos is None:
-            pos = getattr(exc, "pos_in_stream", 0) or 0
-        if tok is not None and tok.type == "$END":
-            raise ExprSyntaxError(len(text), "the expression ends too early") from None
-        expected = sorted({_TOKEN_NAMES.get(e, repr(e.lower()) if e.isupper() else e)
-                           for e in (getattr(exc, "expected", None) or [])})
-        hint = ("expected " + ", ".join(expected[:6])) if expected else None
-        raise ExprSyntaxError(int(pos), f"unexpected {str(tok)!r}", hint) from None
-    except (RecursionError, LarkError) as exc:
-        raise ExprSyntaxError(0, f"expression too deeply nested or invalid: "
-                              f"{exc.__class__.__name__}") from None
-
-
-# --- checking and compiling ------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Scope:
@@ -213,7 +37,7 @@ class Scope:
     tables: frozenset[str]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Expr:
     text: str
     fn: Callable[[dict[str, Any], Any], Any]
@@ -249,10 +73,11 @@ def _path_text(n: N) -> str | None:
     if n.kind == "index":
         inner = _path_text(n.args[0])
         key = n.args[1]
+        ktext: str | None
         if key.kind == "lit" and key.value.__class__ in (str, Decimal):
             ktext = repr(key.value) if isinstance(key.value, str) else format(key.value, "f")
         else:
-            ktext = _path_text(key)  # type: ignore[assignment]
+            ktext = _path_text(key)
         if inner is None or ktext is None:
             return None
         return f"{inner}[{ktext}]"

@@ -2,7 +2,7 @@
 
 An entry (name, arity, whether its second argument is evaluated per element with `it`, doc,
 example, implementation) drives the checker (unknown names, arity), the compiler, and the
-generated reference page `docs/functions.md`. A new function is one `@function` here.
+generated reference page `docs/reference-generated.md`. A new function is one `@function` here.
 Implementations receive evaluated values (and, for `it` functions, a callable) plus the
 evaluation context as first argument, and raise `RuleError` for a misuse.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Callable
 
-import re2  # type: ignore[import-untyped]
+import re2  # type: ignore[import-untyped]  # google-re2 ships no type hints
 
 from . import screening
 from . import values as V
@@ -465,4 +465,5 @@ def _screened(fn: str, ctx: Any, table: Any) -> list[Any]:
     rows = ctx.ref.tables.get(table) if table.__class__ is str else None
     if rows is None:
         raise RuleError(f"{fn}() needs the name of a reference table, got {show(table)}")
-    return rows.rows  # type: ignore[no-any-return]
+    table_rows: list[Any] = rows.rows  # a Table's (ctx.ref is untyped: the State)
+    return table_rows

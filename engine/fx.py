@@ -61,7 +61,8 @@ def round_money(amount: Decimal, places: int) -> Decimal:
 
 def pad(amount: Decimal, places: int) -> Decimal:
     """`amount` written with at least `places` decimals; never rounds away a digit."""
-    if amount.as_tuple().exponent > -places:  # type: ignore[operator]
+    exponent = amount.as_tuple().exponent  # a letter only for NaN and infinity: not money
+    if isinstance(exponent, int) and exponent > -places:
         return amount.quantize(Decimal(1).scaleb(-places))
     return amount
 

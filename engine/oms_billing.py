@@ -84,13 +84,17 @@ def seller_of(reference: dict[str, Any], country: str) -> dict[str, Any]:
             "email": _text(row.get("email")), "bank": _text(row.get("bank"))}
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object of the order, or an empty one where the field is missing or not one."""
+    return value if isinstance(value, dict) else {}
+
+
 def buyer_of(reference: dict[str, Any], order: dict[str, Any]) -> dict[str, Any]:
     """The buyer: the account's row of `customers` (name, address, VAT number), else the
     order's bill-to (a guest)."""
-    cust = order.get("customer") if isinstance(order.get("customer"), dict) else {}
-    row = _row(reference, "customers", "id", cust.get("id"))
-    src = row or (order.get("bill_to") if isinstance(order.get("bill_to"), dict) else {}) or \
-        (order.get("ship_to") if isinstance(order.get("ship_to"), dict) else {})
+    cust = _object(order.get("customer"))
+    row = _row(reference, "customers", "id", cust.get("id")) or {}
+    src = row or _object(order.get("bill_to")) or _object(order.get("ship_to"))
     return {"id": _text(cust.get("id")) or None,
             "name": _text(row.get("name") or src.get("name") or cust.get("name")),
             "address": _address(src, reference), "country": _text(src.get("country")),
@@ -261,8 +265,8 @@ def compose(order_id: str, event_id: str, at: datetime, pricing: dict[str, Any],
         customer = {"name": str(customer)} if customer is not None else {}
     buyer = buyer_of(reference, order)
     issued = at.date()
-    payment = order.get("payment") if isinstance(order.get("payment"), dict) else {}
-    acct = _row(reference, "customers", "id", buyer["id"])
+    payment = _object(order.get("payment"))
+    acct = _row(reference, "customers", "id", buyer["id"]) or {}
     terms = _text(payment.get("terms") or acct.get("payment_terms"))
     due = due_date(terms, issued) if terms else None
     return {"number": None, "order_id": order_id, "event_id": event_id,

@@ -25,7 +25,7 @@ from .values import render
 ROOTS = frozenset({"order", "customer", "ref"})
 
 
-@dataclass
+@dataclass(frozen=True)
 class Step:
     id: str
     kind: str
@@ -36,7 +36,7 @@ class Step:
     description: str = ""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Process:
     id: str
     file: str

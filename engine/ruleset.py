@@ -1,131 +1,45 @@
-"""Loading, checking and compiling a rule set directory (SPEC sections 1, 2 and 4).
+"""Checking and compiling a rule set directory (SPEC sections 1, 2 and 4).
 
-In: a directory. Out: `check(path)` gives every diagnostic, sorted by place; `load(path)` gives
-a `CompiledRuleSet` or raises `RuleSetInvalid` with them. One pass reads the files (keeping
-positions), validates each against its published JSON Schema (engine/schemas), checks names,
-phases, actions, the `after` graph and every expression, and compiles as it goes: checking an
-expression is compiling it, so nothing is parsed twice and evaluation never parses.
+In: a directory. Out: `check_dir(path)` gives the `Model`, every diagnostic sorted by place, and
+whether any is an error (`check` and `load` in engine/__init__.py build on it). One pass reads
+the files (keeping positions: engine/yamlload.py, engine/loading.py), validates each against
+its published JSON Schema (engine/schema.py), checks names, phases, actions and every
+expression, orders the packs (engine/plan.py), and compiles as it goes: checking an expression
+is compiling it, so nothing is parsed twice and evaluation never parses. Raises nothing for the
+rule set's mistakes: they are diagnostics.
+
+The non-obvious choice: the `Checker` is also the compiler's context that every action's
+constructor gets (its `c`): `c.expr`, `c.condition`, `c.template` and `c.need` compile and
+report at once, so a new action checks its own parameters where it reads them.
 """
 from __future__ import annotations
 
 import csv
 import datetime
 import hashlib
-import io
 import json
 import re
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from functools import lru_cache
-from importlib import resources
+from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
-
-import jsonschema
-import networkx as nx
 
 from .actions import ACTIONS
 from .diagnostics import Code, Diagnostic, Diagnostics, Span
 from .expressions import Expr, Scope, compile_expr
+from .loading import MAX_FILE, digest_of, read_csv, ruleset_files, table_of
+from .model import PHASES, PRICED_PHASES, ROOT_NAMES, Model, Pack, Rule
 from .output_values import output_ranks
+from .plan import plan
 from .pricing import MAX_PLACES, minor_unit
+from .schema import schema, validate
 from .tables import AGGREGATES, CellError, CompiledTable, analyse, build_fast, column_kinds, \
     parse_cell
-from .values import Table, render
+from .values import render
 from .yamlload import Node, YamlError, load_text
 
-PHASES = ("defaulting", "validation", "compliance", "pricing", "sourcing", "approval")
-PRICED_PHASES = ("pricing", "sourcing", "approval")
-ROOT_NAMES = {"order", "customer", "ref"}
-_NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)$")
-MAX_FILE = 20 * 1024 * 1024
-EXCLUDED_DIRS = {"tests", "__pycache__"}
-
-
-@lru_cache(maxsize=4)
-def schema(name: str) -> jsonschema.protocols.Validator:
-    text = resources.files("ordinance.engine").joinpath(f"schemas/{name}.schema.json").read_text()
-    cls = jsonschema.validators.validator_for(json.loads(text))
-    return cls(json.loads(text))
-
-
-# --- the compiled model --------------------------------------------------------------------
-
-@dataclass
-class Rule:
-    qid: str  # "pack/rule"
-    span: Span
-    for_each: bool
-    priority: Decimal
-    stop: bool
-    when: Expr | None
-    table: CompiledTable | None
-    actions: list[Any]
-    reads_pricing: bool
-    description: str = ""
-
-
-@dataclass
-class Pack:
-    id: str
-    phase: str
-    file: str
-    span: Span
-    after: list[str]
-    enabled: bool
-    effective_from: datetime.date | None
-    effective_until: datetime.date | None
-    rules: list[Rule]
-    description: str = ""
-    after_spans: list[Span] = field(default_factory=list)
-    digest: str = ""  # sha256 of the pack's file
-    tables_read: frozenset[str] = frozenset()  # reference tables its expressions read ("*": any)
-
-    def active(self, as_of: datetime.date) -> bool:
-        if not self.enabled:
-            return False
-        if self.effective_from and as_of < self.effective_from:
-            return False
-        return not (self.effective_until and as_of > self.effective_until)
-
-
-@dataclass
-class Model:
-    name: str = ""
-    version: str = ""
-    description: str = ""
-    tables: dict[str, Table] = field(default_factory=dict)
-    packs: list[Pack] = field(default_factory=list)
-    plan: dict[str, list[Pack]] = field(default_factory=dict)
-    sources: dict[str, list[str]] = field(default_factory=dict)
-    table_digests: dict[str, str] = field(default_factory=dict)
-    event_packs: list[Any] = field(default_factory=list)  # engine/events.py EventPack
-    processes: list[Any] = field(default_factory=list)  # engine/processes.py Process
-
-
-# --- files -----------------------------------------------------------------------------------
-
-def ruleset_files(root: Path) -> list[tuple[str, Path]]:
-    """Every file of the rule set that counts for its digest, in path order (tests excluded)."""
-    out = []
-    for p in root.rglob("*"):
-        rel = p.relative_to(root)
-        parts = rel.parts
-        if any(part.startswith(".") for part in parts) or parts[0] in EXCLUDED_DIRS \
-                or "__pycache__" in parts or p.is_symlink() or not p.is_file():
-            continue
-        out.append((rel.as_posix(), p))
-    out.sort(key=lambda t: t[0])
-    return out
-
-
-def digest_of(path: str | Path) -> str:
-    """`sha256:` + hex over each file's relative path, length and bytes, in path order."""
-    h = hashlib.sha256()
-    for rel, p in ruleset_files(Path(path)):
-        data = p.read_bytes()
-        h.update(rel.encode() + b"\n" + str(len(data)).encode() + b"\n" + data)
-    return "sha256:" + h.hexdigest()
+__all__ = ["PHASES", "Checker", "Model", "Pack", "Rule", "check_dir", "digest_of", "read_csv",
+           "ruleset_files", "schema", "table_of"]
 
 
 # --- the checker/compiler ------------------------------------------------------------------------
@@ -133,9 +47,13 @@ def digest_of(path: str | Path) -> str:
 class Checker:
     def __init__(self, root: Path):
         self.root = root
-        self.pack_reads: set[str] = set()
+        self.pack_reads: set[str] = set()  # tables read by the pack being checked
         self.diags = Diagnostics()
         self.model = Model()
+        # the rule being checked: the names it sees, whether it works per line, reads pricing
+        self.scope = Scope(frozenset(ROOT_NAMES), frozenset())
+        self.for_each = False
+        self.reads_pricing = False
 
     # helpers the actions call (their `c`)
     def need(self, node: Node, key: str) -> Node | None:
@@ -218,29 +136,7 @@ class Checker:
             return None
 
     def validate(self, node: Node, name: str) -> bool:
-        ok = True
-        for err in sorted(schema(name).iter_errors(node.plain()), key=lambda e: list(e.path)):
-            target = node
-            key_span = None
-            for step in err.absolute_path:
-                if target.kind == "map" and step in target.value:
-                    key_span = target.key_spans.get(step)
-                    target = target.value[step]
-                elif target.kind == "seq" and isinstance(step, int) and step < len(target.value):
-                    target = target.value[step]
-            span = target.span
-            message = _schema_message(err)
-            if err.validator == "additionalProperties" and target.kind == "map":
-                extra = [k for k in target.value if k not in err.schema.get("properties", {})]
-                if extra:
-                    span = target.key_spans[extra[0]]
-                    allowed = ", ".join(sorted(err.schema.get("properties", {})))
-                    message = f"unknown key '{extra[0]}' (allowed: {allowed})"
-            elif key_span is not None and err.validator in ("enum", "const", "type"):
-                span = target.span
-            self.diags.error(Code.SCHEMA, span, message)
-            ok = False
-        return ok
+        return validate(node, name, self.diags)
 
     # the rule set
     def run(self) -> Model:
@@ -278,7 +174,7 @@ class Checker:
                         self.model.processes.append(proc)
                     continue
                 self.pack(rel, path)
-        self.plan()
+        self.model.plan = plan(self.model.packs, self.diags)
         return self.model
 
     def reference(self, rel: str, path: Path) -> None:
@@ -333,7 +229,7 @@ class Checker:
                              "none)")
 
     def pack(self, rel: str, path: Path) -> None:
-        self.pack_reads: set[str] = set()
+        self.pack_reads = set()
         node = self.read(rel, path)
         if node is None:
             if not "".join(self.model.sources.get(rel, ["x"])).strip():
@@ -364,7 +260,8 @@ class Checker:
                     dates[key] = datetime.date.fromisoformat(dn.value)
                 except ValueError:
                     self.diags.error(Code.BAD_VALUE, dn.span, f"{dn.value!r} is not a date")
-        if "from" in dates and "until" in dates and dates["from"] > dates["until"]:
+        if eff is not None and "from" in dates and "until" in dates \
+                and dates["from"] > dates["until"]:
             self.diags.warning(Code.NEVER_FIRES, eff.span, "the effective window is empty: "
                                "'from' is after 'until'")
         after = [n.value for n in v["after"].value] if "after" in v else []
@@ -374,20 +271,21 @@ class Checker:
                     if "description" in v else "",
                     [n.span for n in v["after"].value] if "after" in v else [])
         ids: dict[str, Span] = {}
+        rules: list[Rule] = []
         for i, rnode in enumerate(v["rules"].value):
             rule = self.rule(pack, rnode, i)
             if rule is None:
                 continue
             rid = rule.qid.split("/", 1)[1]
             if rid in ids:
-                self.diags.error(Code.DUPLICATE_ID, rnode.get("id").span, f"rule id '{rid}' is "
+                self.diags.error(Code.DUPLICATE_ID, rnode.value["id"].span, f"rule id '{rid}' is "
                                  f"used twice in pack '{pid}' (first at line {ids[rid].line})")
             ids[rid] = rnode.span
-            pack.rules.append(rule)
-        pack.rules.sort(key=lambda r: -r.priority)  # stable: equal priorities keep file order
-        pack.digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        pack.tables_read = frozenset(self.pack_reads)
-        self.model.packs.append(pack)
+            rules.append(rule)
+        rules.sort(key=lambda r: -r.priority)  # stable: equal priorities keep file order
+        self.model.packs.append(replace(pack, rules=rules,
+                                        digest=hashlib.sha256(path.read_bytes()).hexdigest(),
+                                        tables_read=frozenset(self.pack_reads)))
 
     def rule(self, pack: Pack, node: Node, index: int) -> Rule | None:
         v = node.value
@@ -499,39 +397,6 @@ class Checker:
         self.pack_reads |= e.tables
         return e
 
-    def plan(self) -> None:
-        packs = {p.id: p for p in self.model.packs}
-        for phase in PHASES:
-            graph: nx.DiGraph = nx.DiGraph()
-            members = [p for p in self.model.packs if p.phase == phase]
-            graph.add_nodes_from(p.id for p in members)
-            for p in members:
-                for dep, span in zip(p.after, p.after_spans):
-                    other = packs.get(dep)
-                    if other is None:
-                        self.diags.error(Code.UNKNOWN_PACK, span, f"after names an unknown pack "
-                                         f"'{dep}'")
-                    elif other.phase != phase:
-                        self.diags.error(Code.UNKNOWN_PACK, span, f"after names pack '{dep}' of "
-                                         f"the {other.phase} phase; after orders packs of one "
-                                         "phase")
-                    else:
-                        graph.add_edge(dep, p.id)
-            try:
-                order = list(nx.lexicographical_topological_sort(graph))
-            except nx.NetworkXUnfeasible:
-                edges = nx.find_cycle(graph)
-                cycle = [u for u, _ in edges]
-                for u, v in edges:  # v runs after u: point at v's `after` entry naming u
-                    p = packs[v]
-                    span = p.after_spans[p.after.index(u)] if u in p.after else p.span
-                    self.diags.error(Code.PACK_CYCLE, span, "packs wait for each other: "
-                                     + " -> ".join(cycle + [cycle[0]]),
-                                     "remove one of the after entries in the cycle")
-                order = sorted(graph.nodes)
-            self.model.plan[phase] = [packs[pid] for pid in order]
-
-
 def _template_fn(parts: list[Any]) -> Callable[[Any], str]:
     """A text with `{EXPR}` parts as one function (the common shapes without a loop)."""
     if all(isinstance(p, str) for p in parts):
@@ -549,68 +414,6 @@ def _template_fn(parts: list[Any]) -> Callable[[Any], str]:
             return lambda st: render(e.fn(st.S, st)) + tail
     return lambda st: "".join([p if p.__class__ is str else render(p.fn(st.S, st))
                                for p in parts])
-
-
-def _schema_message(err: jsonschema.ValidationError) -> str:
-    path = ".".join(str(p) for p in err.absolute_path) or "the file"
-    if err.validator == "required":
-        return f"{path}: {err.message.replace('is a required property', 'is required')}"
-    if err.validator == "enum":
-        allowed = ", ".join(str(x) for x in err.validator_value)
-        return f"{path}: {err.instance!r} is not one of {allowed}"
-    if err.validator in ("maxProperties", "minProperties") and "then" in str(err.path):
-        return f"{path}: an action is a mapping with exactly one action name"
-    if err.validator == "additionalProperties" and len(err.absolute_path) >= 3 \
-            and err.absolute_path[-2] == "then":
-        return f"{path}: unknown action; actions: " + ", ".join(sorted(ACTIONS))
-    return f"{path}: {err.message}"
-
-
-# --- reference tables --------------------------------------------------------------------------
-
-def _cell(text: str) -> Any:
-    if text == "":
-        return None
-    if _NUMBER.match(text.strip()):
-        try:
-            return Decimal(text.strip())
-        except InvalidOperation:  # pragma: no cover
-            return text
-    return text
-
-
-def read_csv(name: str, text: str) -> Table:
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if not header:
-        raise ValueError("no header row")
-    header = [h.strip() for h in header]
-    rows, raw_keys = [], []
-    for n, rec in enumerate(reader, start=2):
-        if not rec:
-            continue
-        if len(rec) > len(header):
-            raise ValueError(f"line {n} has {len(rec)} cells; the header has {len(header)}")
-        rows.append({h: _cell(rec[i]) if i < len(rec) else None for i, h in enumerate(header)})
-        raw_keys.append(rec[0])
-    table = Table(name, rows, header[0])
-    for raw, row in zip(raw_keys, rows):  # "001" stays findable as text
-        table.index.setdefault(raw, row)
-    return table
-
-
-def table_of(name: str, data: Any) -> Table:
-    if isinstance(data, list):
-        key = None
-        if data and all(isinstance(r, dict) for r in data):
-            key = next(iter(data[0]), None)
-        return Table(name, data, key)
-    if isinstance(data, dict) and isinstance(data.get("rows"), list):
-        key = data.get("key")
-        if key is not None and not isinstance(key, str):
-            raise ValueError("key must name a column")
-        return Table(name, data["rows"], key)
-    raise ValueError("a YAML/JSON table is a list, or {key: COLUMN, rows: [...]}")
 
 
 def check_dir(path: str | Path) -> tuple[Model, list[Diagnostic], bool]:

@@ -263,8 +263,8 @@ class Prepared:
                 forms.add(w)
             for v in forms:
                 held = near.get(v)
-                near[v] = w if held is None else (held, w) if held.__class__ is str \
-                    else held + (w,)  # type: ignore[operator]
+                near[v] = w if held is None else (held, w) if isinstance(held, str) \
+                    else held + (w,)
 
     def typo_words(self, word: str) -> tuple[str, ...]:
         """Listed words one letter from `word` (wrong, missing, added or swapped)."""

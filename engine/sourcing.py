@@ -70,10 +70,10 @@ class Network:
         for row in (inventory.rows if inventory else []):
             if not isinstance(row, dict):
                 continue
-            loc, sku, qty = row.get("location"), row.get("sku"), row.get("on_hand")
-            if loc is None or sku is None or qty.__class__ is not D:
+            place, sku, qty = row.get("location"), row.get("sku"), row.get("on_hand")
+            if place is None or sku is None or qty.__class__ is not D:
                 continue
-            key = (render(loc), render(sku))
+            key = (render(place), render(sku))
             self.on_hand[key] = self.on_hand.get(key, ZERO) + qty
         self._rankings: dict[tuple[Any, ...], list[tuple[str, Route]]] = {}
         self.nearest: dict[str, dict[str, Route]] = {}
@@ -81,8 +81,9 @@ class Network:
         self._routes([r for r in (lanes.rows if lanes else []) if isinstance(r, dict)])
 
     def _routes(self, lanes: list[dict[str, Any]]) -> None:
-        by_days: nx.DiGraph = nx.DiGraph()
-        by_cost: nx.DiGraph = nx.DiGraph()
+        # nodes are ("loc", id) or ("region", code)
+        by_days: nx.DiGraph[tuple[str, str]] = nx.DiGraph()
+        by_cost: nx.DiGraph[tuple[str, str]] = nx.DiGraph()
         for lane in lanes:
             src, dst = lane.get("from"), lane.get("to")
             days, cost = lane.get("transit_days"), lane.get("cost_per_unit")
@@ -100,7 +101,7 @@ class Network:
             for node in graph.nodes:
                 if node[0] != "loc":
                     continue
-                _, paths = nx.single_source_dijkstra(graph, node, weight="w")
+                paths = nx.single_source_dijkstra_path(graph, node, weight="w")
                 routes: dict[str, Route] = {}
                 for target, path in paths.items():
                     if target[0] != "region":
@@ -119,7 +120,7 @@ class Network:
         cached = self._rankings.get(key)
         if cached is not None:
             return cached
-        ranked = []
+        ranked: list[tuple[tuple[Decimal | int, ...], str, Route]] = []
         for pos, loc in enumerate(candidates):
             fastest = self.nearest.get(loc, {}).get(region)
             if fastest is None:

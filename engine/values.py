@@ -100,7 +100,7 @@ def _key_forms(k: Any) -> tuple[Any, ...]:
 def kind(v: Any) -> str:
     if v is None:
         return "null"
-    c = v.__class__
+    c: type = v.__class__
     if c is bool:
         return "boolean"
     if c is D:
@@ -352,17 +352,20 @@ def render(v: Any) -> str:
         return ""
     c = v.__class__
     if c is str:
-        return v
+        text: str = v  # the class was checked by identity (faster than isinstance here)
+        return text
     if c is D:
         return format(v, "f")
     if c is bool:
         return "true" if v else "false"
     if c is DATE:
-        return v.isoformat()
+        day: datetime.date = v
+        return day.isoformat()
     if c is list:
         return ", ".join(render(x) for x in v)
     if c is Table:
-        return v.name
+        table: Table = v
+        return table.name
     return str(v)
 
 

@@ -44,7 +44,7 @@ class YamlError(Exception):
         super().__init__(f"{span}: {message}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Node:
     kind: str  # "map" | "seq" | "scalar"
     span: Span

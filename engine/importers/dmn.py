@@ -288,11 +288,11 @@ def _table(d: El, name: str, t: El, imp: _Importer) -> ImportedTable | None:
                 imp.refuse(where, f"decision {name!r}, rule {r}, input {k}: {exc.message}: "
                            f"{cell!r}",
                            "cells are -, literals, comparisons, intervals, lists and not(...)")
-        listed = dict(values)
+        ranked = dict(values)
         for k, entry in enumerate(results, 1):
             where, cell = _entry(entry)
             value = _output_value(cell, where, imp, f"decision {name!r}, rule {r}, output {k}")
-            allowed = listed.get(outputs[k - 1].column)
+            allowed = ranked.get(outputs[k - 1].column)
             if allowed is not None and not any(_same(value, x) for x in allowed):
                 imp.refuse(where, f"decision {name!r}, rule {r}, output {k}: {cell!r} is not "
                            f"one of the output values of {outputs[k - 1].source!r}",

@@ -101,7 +101,7 @@ def import_jdm(text: str, source: str, mapping: dict[str, str]) -> Imported:
         imp.refuse("$", None, "not a JDM document: no \"nodes\" list",
                    "a JDM file is {\"nodes\": [...], \"edges\": [...]}")
         return Imported(None, tuple(imp.diags))
-    tables = []
+    tables: list[Any] = []
     for i, node in enumerate(nodes):
         if not isinstance(node, dict):
             imp.refuse(f"$.nodes[{i}]", None, "a node is an object")

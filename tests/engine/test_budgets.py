@@ -48,6 +48,7 @@ def acme_order(rs: Any, n: int) -> dict[str, Any]:
             "lines": lines(n, skus)}
 
 
+@pytest.mark.slow
 def test_a_20000_line_order_costs_steps_linear_in_its_lines(acme: Any) -> None:
     small = acme.evaluate(validate_order(acme_order(acme, 1000)), AS_OF)
     large = acme.evaluate(validate_order(acme_order(acme, 20_000), max_lines=20_000), AS_OF)

@@ -6,10 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import CONFORMANCE, need
 from tests.engine.helpers import write_ruleset
 
 EXE = str(Path(sys.executable).with_name("ordinance"))
+
+pytestmark = pytest.mark.command
 
 
 def run(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -81,6 +81,7 @@ def _ordinance(*args: str, stdin: str | None = None) -> subprocess.CompletedProc
                           timeout=120, cwd=ROOT)
 
 
+@pytest.mark.command
 @pytest.mark.parametrize("case_dir", ["c04-pricing", "c08-sourcing", "c06-compliance"])
 def test_a_sample_through_the_command(case_dir: str, tmp_path: Path) -> None:
     rs_dir = CONFORMANCE / case_dir
@@ -97,6 +98,7 @@ def test_a_sample_through_the_command(case_dir: str, tmp_path: Path) -> None:
         assert differences(case["expect"], json.loads(proc.stdout)) == []
 
 
+@pytest.mark.command
 def test_check_command_points_at_the_place() -> None:
     need((CONFORMANCE / "invalid").is_dir(), "the invalid conformance cases")
     proc = _ordinance("check", str(CONFORMANCE / "invalid" / "i04-unknown-function"))

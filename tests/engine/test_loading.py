@@ -1,4 +1,5 @@
-"""Loading rule sets: YAML 1.2, positions, duplicate keys, schemas, every check error class."""
+"""Loading rule sets (engine/yamlload.py, engine/loading.py): YAML 1.2, positions, duplicate
+keys, schemas, every check error class, reference tables."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ordinance.engine import RuleSetInvalid, digest_of, load
+from ordinance.engine.loading import read_csv, table_of
 from ordinance.engine.yamlload import YamlError, load_text
 from tests.engine.helpers import decide, rendered, write_ruleset
 
@@ -152,3 +154,32 @@ def test_yaml_booleans_do_not_eat_country_codes(tmp_path: Path) -> None:
     d = decide(rs, {"id": "1", "ship_to": {"country": "NO"},
                     "lines": [{"id": "1", "sku": "X", "quantity": 1, "unit_price": 1}]})
     assert d["holds"] == [{"rule": "p/norway", "code": "NORWAY", "reason": "NORWAY"}]
+
+
+# --- engine/loading.py: reference tables ------------------------------------------------------
+
+def test_a_csv_table_keeps_exact_numbers_and_finds_keys_as_written() -> None:
+    table = read_csv("skus", "sku, price ,note\n001,1.10,\nB,2e3,x\n\n")
+    assert table.key == "sku" and [r["sku"] for r in table.rows] == [Decimal(1), "B"]
+    assert table.rows[0] == {"sku": Decimal(1), "price": Decimal("1.10"), "note": None}
+    assert str(table.rows[0]["price"]) == "1.10"  # exact, the scale kept
+    assert table.rows[1]["price"] == "2e3"  # only plain decimals are numbers
+    assert table.index["001"] is table.rows[0]  # "001" stays findable as written
+
+
+def test_bad_csv_and_table_shapes_are_value_errors() -> None:
+    with pytest.raises(ValueError, match="no header row"):
+        read_csv("t", "")
+    with pytest.raises(ValueError, match="line 3 has 3 cells; the header has 2"):
+        read_csv("t", "a,b\n1,2\n1,2,3\n")
+    with pytest.raises(ValueError, match="key must name a column"):
+        table_of("t", {"key": 1, "rows": []})
+    with pytest.raises(ValueError, match="is a list, or"):
+        table_of("t", "text")
+
+
+def test_yaml_and_json_tables_key_on_the_first_column_or_the_given_one() -> None:
+    assert table_of("t", [{"code": "DE", "vat": 19}]).key == "code"
+    assert table_of("t", ["DE", "FR"]).key is None
+    keyed = table_of("t", {"key": "vat", "rows": [{"code": "DE", "vat": 19}]})
+    assert keyed.key == "vat"

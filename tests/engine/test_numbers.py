@@ -41,6 +41,7 @@ def test_28_digits_are_read_exactly() -> None:
     assert order["x"] == Decimal(n) and order["lines"][0]["quantity"] == Decimal("0." + n)
 
 
+@pytest.mark.command
 def test_eval_refuses_such_an_order_with_its_path(tmp_path: Path) -> None:
     rs = write_ruleset(tmp_path / "r", {"p.yaml": "pack: p\nphase: pricing\nrules: []\n"})
     order = '{"id": "O", "lines": [{"id": "1", "quantity": 3, "unit_price": %s}]}' % BIG

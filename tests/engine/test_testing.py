@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ordinance.engine import load
 from ordinance.engine.testing import explain, failure_lines, run_tests
 from tests.engine.helpers import TODAY, write_ruleset
@@ -92,6 +94,7 @@ def _ruleset(tmp_path: Path) -> Path:
     return rs
 
 
+@pytest.mark.command
 def test_failures_show_the_decisions_violations_holds_and_rule_errors(tmp_path: Path) -> None:
     rs = _ruleset(tmp_path)
     p = subprocess.run([EXE, "test", str(rs)], capture_output=True, text=True, timeout=120)

@@ -1,0 +1,79 @@
+"""The decision: what evaluating one order gives (SPEC section 6).
+
+In: what a `State` gathered (engine/state.py). Out: `Decision.to_json()`, the decision as the
+API, the CLI and the simulator write it; the running `Pricing` renders its own part.
+
+The non-obvious choice: a decision keeps its rule set, order and `Pricing` as objects rather
+than rendering at once: the simulator compares decisions and reads allocations without a JSON
+round trip, and most decisions in a simulation are never rendered.
+"""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from .pricing import Pricing, plain
+from .values import render
+
+if TYPE_CHECKING:
+    from .evaluate import CompiledRuleSet
+
+
+@dataclass(frozen=True)
+class Decision:
+    ruleset: CompiledRuleSet
+    order: dict[str, Any]
+    as_of: datetime.date
+    status: str
+    violations: list[dict[str, Any]]
+    holds: list[dict[str, Any]]
+    pricing: Pricing | None
+    sourcing: list[dict[str, Any]] | None
+    approvals: list[dict[str, Any]]
+    fired: list[str]
+    errors: list[dict[str, Any]]
+    steps: int = 0  # of the evaluation budget spent (engine/budget.py); not in the JSON
+
+    @property
+    def order_id(self) -> Any:
+        return self.order.get("id")
+
+    def allocations(self) -> list[tuple[str, str, Decimal]]:
+        out = []
+        for line in self.sourcing or []:
+            for a in line["allocations"]:
+                out.append((a["location"], render(line["sku"]), a["quantity"]))
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        rs = self.ruleset
+        sourcing = None
+        if self.sourcing is not None:
+            sourcing = {"lines": [{
+                "line_id": s["line_id"],
+                "sku": s["sku"],
+                "backordered": plain(s["backordered"]),
+                "allocations": [{"location": a["location"],
+                                 "quantity": plain(a["quantity"]),
+                                 "ship_date": a["ship_date"].isoformat(),
+                                 "arrival_date": a["arrival_date"].isoformat()}
+                                for a in s["allocations"]],
+                **({"promise": s["promise"]} if "promise" in s else {}),
+            } for s in self.sourcing]}
+        return {
+            "order_id": self.order_id,
+            "status": self.status,
+            "as_of": self.as_of.isoformat(),
+            "ruleset": {"name": rs.name, "version": rs.version, "digest": rs.digest},
+            "order": self.order,
+            "violations": self.violations,
+            "holds": self.holds,
+            "pricing": self.pricing.to_json() if self.pricing is not None else None,
+            "sourcing": sourcing,
+            "approvals": self.approvals,
+            "fired": self.fired,
+            "errors": self.errors,
+        }
+
