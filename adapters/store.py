@@ -90,6 +90,7 @@ def loads_exact(text: str | bytes) -> Any:
 # adapters/models*.py), and the errors they become.
 
 MAX_EXPONENT = codec.MAX_EXPONENT
+MAX_MAGNITUDE = codec.MAX_MAGNITUDE
 MAX_DEPTH = codec.MAX_DEPTH
 MAX_ITEMS = 10_000  # the service sets it from ORDINANCE_MAX_ITEMS (`configure`)
 MAX_LINES = 2_000   # lines in one order; the service sets it from ORDINANCE_MAX_LINES
