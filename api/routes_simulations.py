@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -130,9 +131,13 @@ async def start(request: Request, baseline: str | None = Query(None),
     return JSONResponse(job, status_code=202, headers={"Location": f"/v1/simulations/{job['id']}"})
 
 
+JobState = Literal[simulate.STATES]  # type: ignore[valid-type] # the states, as an enum
+
+
 @router.get("/v1/simulations", summary="Simulations, the newest first",
             responses={200: json_schema_response("the jobs", JOBS), **errors(422)})
-def listing(request: Request, state: str | None = Query(None), limit: int = Query(100),
+def listing(request: Request, state: JobState | None = Query(None),
+            limit: int = Query(100, ge=1, le=1000),
             key: KeyInfo = Depends(require("analyst"))) -> Response:
     return Response(engine.dumps(simulate.listing(request.app.state, state, limit)),
                     media_type="application/json")

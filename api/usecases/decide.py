@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ordinance.adapters.ids import new_decision_id
-from ordinance.adapters.store import Invalid
 from ordinance.engine import answer
 from ordinance.engine.answer import Evaluated
 from ordinance.engine.codec import dumps
@@ -63,6 +62,9 @@ def evaluate(rs: Any, order: dict[str, Any], as_of: datetime.date | None, kind: 
         decision = answer.decide(rs, order, as_of, kind, today)
     except RuleError as exc:  # outside any rule (a line's quantity x price past the engine's
         # 28 digits, met when pricing starts): the order cannot be decided, and says why
+        from ordinance.adapters.store import Invalid  # the service's error (ordinance eval
+        # imports this module and must not load the database stack)
+
         raise Invalid(f"the order cannot be evaluated: {exc.message}", code="BAD_ORDER",
                       path="$.order") from None
     elapsed = int((time.perf_counter() - t0) * 1_000_000)
