@@ -22,10 +22,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
+
+from ordinance.engine.answer import Evaluated
 
 from .clock import Clock, SystemClock
 from .db import Database
@@ -35,8 +37,11 @@ from .hub_rows import (REPORT_DIMENSIONS, SEGMENTERS, content_hash, customer_of,
                        lines_of, order_id_of, task_json, tasks_from, text_of)
 from .models import ApprovalTask, AuditEntry, DecisionRecord, Order, OrderLine, OrderVersion
 from .store import (Conflict, Invalid, NotFound, clean, decode_cursor, encode_cursor, iso, now)
-from .store_decisions import Evaluated, evaluate, record_row
+from .store_decisions import record_row
 from .store_keys import KeyInfo
+
+# (rule set, order, as_of, kind, today) -> the decision rendered with its id
+Evaluate = Callable[[Any, dict[str, Any], "date | None", str, date], Evaluated]
 
 _lines = lines_of  # the name tests/api/test_service_orders.py reads
 
@@ -63,9 +68,12 @@ class PreparedChange:
 
 
 class Hub(Approvals, Reports):
-    def __init__(self, db: Database, clock: Clock | None = None):
+    def __init__(self, db: Database, evaluate: Evaluate, clock: Clock | None = None):
         self.db = db
         self.clock: Clock = clock or SystemClock()  # the as-of of an order without a date
+        # the decide use case's evaluation (api/usecases/decide.py `evaluate`): the hub stores
+        # what it decided and never evaluates itself
+        self.evaluate = evaluate
 
     # ------------------------------------------------------------------ writing orders
 
@@ -131,7 +139,7 @@ class Hub(Approvals, Reports):
             existing = s.get(Order, order_id)
             if existing is not None:
                 return False, self._idempotent(s, existing, chash, key)
-        ev = evaluate(rs, order, as_of, "decide", self.clock.now().date())
+        ev = self.evaluate(rs, order, as_of, "decide", self.clock.now().date())
         try:
             with self.db.session(write=True) as s:
                 self._write_version(s, rs, order_id, 1, ev, order_text, request_text, chash,
@@ -192,7 +200,7 @@ class Hub(Approvals, Reports):
                                       key, existing, existing.version, None,
                                       self._view(s, existing))
             base = existing.version
-        ev = evaluate(rs, order, as_of, "decide", self.clock.now().date())
+        ev = self.evaluate(rs, order, as_of, "decide", self.clock.now().date())
         return PreparedChange(rs, order_id, order, order_text, request_text, chash, key,
                               existing, base, ev, None)
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from .db import Database
 from .models_orchestration import AlertRecord, OrderState, TimelineEntry
 from .store import Conflict, Invalid, NotFound
+
+if TYPE_CHECKING:
+    from .hub import Evaluate
 
 class _FixedRuleSet:
     """The `rulesets` the orchestrator asks for the active rule set: always this one."""
@@ -29,7 +32,7 @@ class _FixedRuleSet:
 
 def run_stream(rs: Any, db: Database, orders: list[dict[str, Any]],
                events: list[tuple[str, dict[str, Any]]],
-               horizon: timedelta = timedelta(days=7)) -> dict[str, Any]:
+               evaluate: "Evaluate", horizon: timedelta = timedelta(days=7)) -> dict[str, Any]:
     """Captures the orders with `rs`, applies the events in their order with the clock at each
     event's time, then lets the clock run `horizon` past the last event. Returns a summary."""
     import json as _json
@@ -42,7 +45,7 @@ def run_stream(rs: Any, db: Database, orders: list[dict[str, Any]],
     from .orchestration import Orchestrator
     from .store_keys import KeyInfo
 
-    hub, key = Hub(db), KeyInfo(0, "replay", "admin", ())
+    hub, key = Hub(db, evaluate), KeyInfo(0, "replay", "admin", ())
     for raw in orders:
         o = parse_order(_json.dumps(raw, default=str))
         text = dumps(o)

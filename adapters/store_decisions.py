@@ -18,16 +18,13 @@ import asyncio
 import json
 import queue
 import threading
-import time
 from concurrent.futures import Future
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
 
-from ordinance.engine import answer
-from ordinance.engine.answer import Evaluated  # noqa: F401 - adapters/hub.py's import, for now
-from ordinance.engine.values import RuleError
+from ordinance.engine.answer import Evaluated
 
 from .db import Database, DatabaseUnavailable
 from .ids import new_decision_id
@@ -40,21 +37,6 @@ def new_id() -> str:
 
 def fired_text(fired: list[str]) -> str:
     return " " + " ".join(fired) + " " if fired else " "
-
-
-def evaluate(rs: Any, order: dict, as_of: date | None, kind: str, today: date) -> Evaluated:
-    """For adapters/hub.py only (Hub.submit/change), until those become use cases: they then
-    call `ordinance.api.usecases.decide.evaluate` (same signature, same `Evaluated`) and this
-    goes. An adapter stores; the decide use case evaluates."""
-    t0 = time.perf_counter()
-    try:
-        decision = answer.decide(rs, order, as_of, kind, today)
-    except RuleError as exc:  # outside any rule (a line's quantity x price past the engine's
-        # 28 digits, met when pricing starts): the order cannot be decided, and says why
-        raise Invalid(f"the order cannot be evaluated: {exc.message}", code="BAD_ORDER",
-                      path="$.order") from None
-    elapsed = int((time.perf_counter() - t0) * 1_000_000)
-    return answer.render(rs, decision, new_id(), elapsed)
 
 
 def record_row(ev: Evaluated, kind: str, key_name: str, order_id: str | None,

@@ -167,6 +167,7 @@ def main() -> int:
     from ordinance.adapters import db as dbmod
     from ordinance.adapters.eventstore import sample_stream
     from ordinance.adapters.hub import Hub
+    from ordinance.api.usecases.decide import evaluate
     from ordinance.adapters.store_keys import KeyInfo
     from ordinance.engine import dumps, load, parse_order
 
@@ -183,7 +184,7 @@ def main() -> int:
         db = dbmod.connect(url)
         dbmod.upgrade(db)
         rs = load(ROOT / "rulesets" / "acme")
-        hub = Hub(db)
+        hub = Hub(db, evaluate)
         key = KeyInfo(0, "bench", "admin", ())
         orders, events = sample_stream(args.orders, seed=3, prefix="B")
         t0 = time.perf_counter()

@@ -52,12 +52,14 @@ def replay_compare(baseline: Any, candidate: Any, orders: list[dict[str, Any]],
     from ordinance.adapters import db as dbmod
     from ordinance.adapters.orch_replay import compare, run_stream
 
+    from . import decide
+
     results = []
     for i, rs in enumerate((baseline, candidate)):
         db = dbmod.connect(f"sqlite:///{workdir}/side{i}.db", pool_size=2)
         try:
             dbmod.upgrade(db)
-            results.append(run_stream(rs, db, orders, stream))
+            results.append(run_stream(rs, db, orders, stream, decide.evaluate))
         finally:
             db.dispose()
     return compare(*results)

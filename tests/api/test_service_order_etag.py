@@ -68,18 +68,17 @@ def test_two_changes_over_one_version_never_both_apply(service, monkeypatch, if_
     """Both requests read version 1, then are held inside the evaluation until both got
     there, then write: one applies, the other is 409. Before the version went into the
     UPDATE's WHERE clause both answered 200 (versions 2 and 3)."""
-    from ordinance.adapters import hub as hubmod
-
+    hub = service.app.state.ctx.hub
     c, oid = service.client("evaluator"), _new_order(service)
     both_read = threading.Barrier(2, timeout=20)
-    real = hubmod.evaluate
+    real = hub.evaluate
 
     def held(rs, order, *args):
         if order.get("id") == oid:
             both_read.wait()
         return real(rs, order, *args)
 
-    monkeypatch.setattr(hubmod, "evaluate", held)
+    monkeypatch.setattr(hub, "evaluate", held)
     headers = {"If-Match": '"1"'} if if_match else {}
 
     def put(qty):

@@ -72,7 +72,9 @@ def _captured(db: Any, rs: Any, n: int, seed: int = 3) -> tuple[Any, list[tuple[
     from ordinance.adapters.store_keys import KeyInfo
     from ordinance.engine import dumps, parse_order
 
-    hub, key = Hub(db), KeyInfo(0, "t", "admin", ())
+    from ordinance.api.usecases.decide import evaluate
+
+    hub, key = Hub(db, evaluate), KeyInfo(0, "t", "admin", ())
     orders, events = sample_stream(n, seed=seed, prefix="G")
     for raw in orders:
         o = parse_order(json.dumps(raw))
