@@ -1,12 +1,15 @@
 """The order hub: capture orders from any channel, decide them, keep every version, run the
 approval state machine, answer searches and the top-N reports, and keep the audit trail.
 
-- Capture (`submit`) is idempotent on the order id: the same content again returns the
-  stored result; different content is a Conflict (a change goes through `change`).
-- A change order (`change`) is decided again and becomes a new version; the open approval
-  tasks of the old version are cancelled and the new decision's tasks opened. It applies over
-  the version it read (or the one the caller names, If-Match): the UPDATE's WHERE clause holds
-  that version, so of two changes over one version one wins and the other is a Conflict.
+- Capture is idempotent on the order id: the same content again returns the stored result
+  (`captured`); different content is a Conflict (a change goes through a change order).
+- A change order is read (`read_change`), decided by the use case, and stored as a new version
+  (`write_change`); the open approval tasks of the old version are cancelled and the new
+  decision's tasks opened. It applies over the version it read (or the one the caller names,
+  If-Match): the UPDATE's WHERE clause holds that version, so of two changes over one version
+  one wins and the other is a Conflict.
+- The hub never decides: the use cases (api/usecases/orders.py) decide between its read and
+  its write, so the costly part runs outside any writing transaction.
 - Approvals: one task per required (role, level) of the current version. A task is acted on
   by a key that may approve for its role; every task of a lower level must be approved first.
   One rejection rejects the order (the other open tasks are cancelled); when every task is
@@ -22,14 +25,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ordinance.engine.answer import Evaluated
 
-from .clock import Clock, SystemClock
 from .db import Database
 from .hub_approvals import Approvals
 from .hub_reports import Reports, date_param
@@ -40,9 +42,6 @@ from .store import (Conflict, Invalid, NotFound, clean, decode_cursor, encode_cu
 from .store_decisions import record_row
 from .store_keys import KeyInfo
 
-# (rule set, order, as_of, kind, today) -> the decision rendered with its id
-Evaluate = Callable[[Any, dict[str, Any], "date | None", str, date], Evaluated]
-
 _lines = lines_of  # the name tests/api/test_service_orders.py reads
 
 __all__ = ["Hub", "PreparedChange", "REPORT_DIMENSIONS", "content_hash", "order_id_of",
@@ -51,8 +50,9 @@ __all__ = ["Hub", "PreparedChange", "REPORT_DIMENSIONS", "content_hash", "order_
 
 @dataclass(frozen=True)
 class PreparedChange:
-    """A change order decided and not stored yet (`Hub.prepare_change`); `view` is set when
-    the content equals the current version's (nothing to store)."""
+    """A change order read (`Hub.read_change`), decided by the use case (`evaluated`), not
+    stored yet; `view` is set when the content equals the current version's (nothing to
+    store)."""
 
     rs: Any
     order_id: str
@@ -68,12 +68,10 @@ class PreparedChange:
 
 
 class Hub(Approvals, Reports):
-    def __init__(self, db: Database, evaluate: Evaluate, clock: Clock | None = None):
+    def __init__(self, db: Database):
+        # The hub stores and reads; it never decides. The capture and change use cases
+        # (api/usecases/orders.py) decide between its read and its write.
         self.db = db
-        self.clock: Clock = clock or SystemClock()  # the as-of of an order without a date
-        # the decide use case's evaluation (api/usecases/decide.py `evaluate`): the hub stores
-        # what it decided and never evaluates itself
-        self.evaluate = evaluate
 
     # ------------------------------------------------------------------ writing orders
 
@@ -130,16 +128,26 @@ class Hub(Approvals, Reports):
                          order_id=order_id, decision_id=ev.decision_id,
                          detail=f"version {version}: {status}"))
 
-    def submit(self, rs: Any, order: dict, as_of: date | None, ruleset_ref: str | None,
-               order_text: str, request_text: str, key: KeyInfo) -> tuple[bool, str]:
-        """Capture an order. Returns (created, view JSON text)."""
+    def captured(self, order: dict, as_of: date | None, ruleset_ref: str | None,
+                 key: KeyInfo) -> str | None:
+        """The stored view when this order was captured already with the same content (a
+        capture is idempotent on the order id), None when it is new; a Conflict when the id
+        is taken by different content."""
         order_id = order_id_of(order)
-        chash = content_hash(order, as_of, ruleset_ref)
         with self.db.session() as s:
             existing = s.get(Order, order_id)
-            if existing is not None:
-                return False, self._idempotent(s, existing, chash, key)
-        ev = self.evaluate(rs, order, as_of, "decide", self.clock.now().date())
+            if existing is None:
+                return None
+            return self._idempotent(s, existing, content_hash(order, as_of, ruleset_ref), key)
+
+    def store_capture(self, rs: Any, order: dict, as_of: date | None, ruleset_ref: str | None,
+                      ev: Evaluated, order_text: str, request_text: str,
+                      key: KeyInfo) -> tuple[bool, str]:
+        """Stores a decided new order as version 1 with its decision, in one transaction.
+        Returns (created, view JSON text): (False, the stored view) when the same content was
+        captured meanwhile by someone else."""
+        order_id = order_id_of(order)
+        chash = content_hash(order, as_of, ruleset_ref)
         try:
             with self.db.session(write=True) as s:
                 self._write_version(s, rs, order_id, 1, ev, order_text, request_text, chash,
@@ -159,29 +167,14 @@ class Hub(Approvals, Reports):
                 f"(PUT /v1/orders/{existing.id}) to change it", code="ORDER_EXISTS")
         return self._view(s, existing)
 
-    def change(self, rs: Any, order_id: str, order: dict, as_of: date | None,
-               ruleset_ref: str | None, order_text: str, request_text: str,
-               key: KeyInfo, if_match: tuple[int, ...] | None = None) -> tuple[bool, int, str]:
-        """A change order in a transaction of its own (the hub alone; the service changes the
-        hub and orchestration together: api/usecases/orders.py). Returns (changed, version,
-        view)."""
-        prepared = self.prepare_change(rs, order_id, order, as_of, ruleset_ref, order_text,
-                                       request_text, key, if_match)
-        if prepared.view is not None:
-            return False, prepared.base, prepared.view
-        try:
-            with self.db.session(write=True) as s:
-                return True, prepared.base + 1, self.write_change(s, prepared)
-        except IntegrityError:
-            raise concurrent_change(order_id) from None
-
-    def prepare_change(self, rs: Any, order_id: str, order: dict, as_of: date | None,
-                       ruleset_ref: str | None, order_text: str, request_text: str,
-                       key: KeyInfo, if_match: tuple[int, ...] | None = None) -> PreparedChange:
-        """A change order read and decided again (outside any writing transaction): to be
-        stored as the next version over the version read here, which must be one of
-        `if_match` when given (else a Conflict). The same content as the current version
-        changes nothing: the prepared change then holds the current view."""
+    def read_change(self, rs: Any, order_id: str, order: dict, as_of: date | None,
+                    ruleset_ref: str | None, order_text: str, request_text: str,
+                    key: KeyInfo, if_match: tuple[int, ...] | None = None) -> PreparedChange:
+        """A change order read against the stored order (outside any writing transaction),
+        not decided yet: to be decided (the use case sets `evaluated`) and stored as the next
+        version over the version read here, which must be one of `if_match` when given (else
+        a Conflict). The same content as the current version changes nothing: the prepared
+        change then holds the current view."""
         if order.get("id") is not None and str(order["id"]) != order_id:
             raise Invalid(f"the order's id {str(order['id'])!r} is not {order_id!r} (the URL)",
                           code="BAD_ORDER", path="$.order.id")
@@ -195,14 +188,9 @@ class Hub(Approvals, Reports):
                 raise Conflict(f"order {order_id!r} is at version {existing.version}, not "
                                f"{' or '.join(map(str, if_match))} (If-Match); fetch it and "
                                "retry", code="CONCURRENT_CHANGE")
-            if existing.content_hash == chash:
-                return PreparedChange(rs, order_id, order, order_text, request_text, chash,
-                                      key, existing, existing.version, None,
-                                      self._view(s, existing))
-            base = existing.version
-        ev = self.evaluate(rs, order, as_of, "decide", self.clock.now().date())
+            view = self._view(s, existing) if existing.content_hash == chash else None
         return PreparedChange(rs, order_id, order, order_text, request_text, chash, key,
-                              existing, base, ev, None)
+                              existing, existing.version, None, view)
 
     def write_change(self, s: Any, p: PreparedChange) -> str:
         """Stores a prepared change as version `base + 1` in the caller's transaction (the

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .models_orchestration import GoodsReceipt, ReorderProposal, StockLevel
-from .store import Conflict, Invalid, NotFound, json_object
+from .store import Conflict, Invalid, NotFound
 
 STATES = ("proposed", "ordered", "received", "dismissed")
 OPEN = ("proposed", "ordered")  # block a second proposal of their location and SKU
@@ -178,11 +178,9 @@ def _locked(s: Any, db: Any, reorder_id: int, allowed: tuple[str, ...],
     return row
 
 
-def order(db: Any, reorder_id: int, raw: bytes | dict[str, Any], actor: str,
+def order(db: Any, reorder_id: int, body: dict[str, Any], actor: str,
           now: datetime) -> dict[str, Any]:
     """proposed -> ordered: `{"purchase_order": "PO-...", "quantity"?: the proposed one}`."""
-    body = raw if isinstance(raw, dict) else json_object(raw, "an order of a proposal",
-                                                         "BAD_REORDER")
     po = _text(body, "purchase_order", "the purchase order's number", required=True)
     qty = _quantity(body, "quantity ordered", required=False)
     with db.session(write=True) as s:
@@ -193,10 +191,9 @@ def order(db: Any, reorder_id: int, raw: bytes | dict[str, Any], actor: str,
         return _view(row)
 
 
-def dismiss(db: Any, reorder_id: int, raw: bytes | dict[str, Any], actor: str,
+def dismiss(db: Any, reorder_id: int, body: dict[str, Any], actor: str,
             now: datetime) -> dict[str, Any]:
     """proposed or ordered (nothing received yet) -> dismissed: `{"reason": "..."}`."""
-    body = raw if isinstance(raw, dict) else json_object(raw, "a dismissal", "BAD_REORDER")
     reason = _text(body, "reason", "why the proposal is dismissed", required=True, limit=2000)
     with db.session(write=True) as s:
         row = _locked(s, db, reorder_id, OPEN, "dismissed")
@@ -208,13 +205,12 @@ def dismiss(db: Any, reorder_id: int, raw: bytes | dict[str, Any], actor: str,
         return _view(row)
 
 
-def receive(db: Any, ref_inventory: Any, reorder_id: int, raw: bytes | dict[str, Any],
+def receive(db: Any, ref_inventory: Any, reorder_id: int, body: dict[str, Any],
             actor: str, now: datetime) -> dict[str, Any]:
     """A goods receipt against an ordered proposal: `{"id": RECEIPT, "quantity": "700",
     "final"?: false}`. Raises the location's on hand (the stock ledger's `move`), records the
     receipt, and closes the proposal as received when its receipts reach the ordered quantity
     or the receipt is final. The same id again is answered from the record."""
-    body = raw if isinstance(raw, dict) else json_object(raw, "a goods receipt", "BAD_REORDER")
     rid = _text(body, "id", "the goods receipt's id (its idempotency key)", required=True)
     qty = _quantity(body, "quantity received", required=True)
     final = body.get("final", False)

@@ -1,26 +1,22 @@
-"""Replay: an event stream run against a rule set on a scratch database, and two runs compared.
+"""Replay's reads: what a replayed event stream left in its scratch database, and two of them
+compared.
 
-In: a compiled rule set, a database, orders and (order id, event body) pairs. Out: a summary
-(alerts, holds, reorders, accruals, final states, refusals) and the difference of two summaries
-(`ordinance events replay`, api/cmd_events.py). The clock is a manual one set to each event's
-time, so a replay gives the same result however fast it runs.
+In: a database a replay ran on (api/usecases/events.py `run_stream` captures the orders and
+applies the events). Out: a summary (alerts, holds, reorders, accruals, final states,
+refusals) and the difference of two summaries (`ordinance events replay`, api/cmd_events.py).
 """
 from __future__ import annotations
 
 import json
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
 from .db import Database
 from .models_orchestration import AlertRecord, OrderState, TimelineEntry
-from .store import Conflict, Invalid, NotFound
 
-if TYPE_CHECKING:
-    from .hub import Evaluate
 
-class _FixedRuleSet:
+class FixedRuleSet:
     """The `rulesets` the orchestrator asks for the active rule set: always this one."""
 
     def __init__(self, rs: Any):
@@ -28,42 +24,6 @@ class _FixedRuleSet:
 
     def resolve(self, ref: Any) -> Any:
         return self.rs
-
-
-def run_stream(rs: Any, db: Database, orders: list[dict[str, Any]],
-               events: list[tuple[str, dict[str, Any]]],
-               evaluate: "Evaluate", horizon: timedelta = timedelta(days=7)) -> dict[str, Any]:
-    """Captures the orders with `rs`, applies the events in their order with the clock at each
-    event's time, then lets the clock run `horizon` past the last event. Returns a summary."""
-    import json as _json
-    from datetime import date as _date
-
-    from ordinance.engine import dumps, parse_order
-
-    from .clock import ManualClock, parse_instant
-    from .hub import Hub
-    from .orchestration import Orchestrator
-    from .store_keys import KeyInfo
-
-    hub, key = Hub(db, evaluate), KeyInfo(0, "replay", "admin", ())
-    for raw in orders:
-        o = parse_order(_json.dumps(raw, default=str))
-        text = dumps(o)
-        hub.submit(rs, o, _date.fromisoformat(str(o.get("order_date", ""))[:10])
-                   if o.get("order_date") else None, None, text, text, key)
-    first = events[0][1].get("at") if events else None
-    clock = ManualClock(first or "2026-01-01T00:00:00Z")
-    orch = Orchestrator(db, _FixedRuleSet(rs), clock)
-    refused: dict[str, int] = {}
-    for oid, body in events:
-        if body.get("at"):
-            clock.set(parse_instant(body["at"]))
-        try:
-            orch.post_event(oid, _json.dumps(body, default=str))
-        except (Conflict, Invalid, NotFound) as exc:
-            refused[exc.code] = refused.get(exc.code, 0) + 1
-    orch.tick(clock.advance(horizon))
-    return summary(db, refused)
 
 
 def summary(db: Database, refused: dict[str, int] | None = None) -> dict[str, Any]:

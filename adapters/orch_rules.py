@@ -91,6 +91,9 @@ class Rules:
     def _error(self, run: Run, rule: str, exc: Exception, at: datetime) -> None:
         err = {"rule": rule, "code": getattr(exc, "code", "RULE_ERROR"),
                "message": getattr(exc, "message", str(exc))}
+        where = getattr(exc, "where", None)
+        if where:  # the operator's FILE:LINE:COL, else the rule's (engine/events.py `located`)
+            err["where"] = str(where)
         run.work.errors.append(err)
         run.timeline(at, "rule_error", f"{rule}: {err['message']}", detail=err)
 

@@ -49,7 +49,7 @@ from .models_orchestration import Timer
 from .orch_items import Items
 from .orch_ledgers import Ledgers
 from .orch_reads import PRIORITY_RANK, Reads
-from .orch_replay import compare, run_stream, summary
+from .orch_replay import compare, summary
 from .orch_rules import Rules
 from .orch_run import Group, Item, dumps
 from .orch_unit import Unit, Work, window_since
@@ -58,7 +58,7 @@ from .store import Conflict, Invalid, NotFound, ServiceError, Unavailable, loads
 logger = logging.getLogger("ordinance.orchestration")
 GROUP_MAX = 200  # events one group commit takes at most
 ATTEMPTS = 5  # a transaction that raced another (a deadlock, a new row made twice) is retried
-__all__ = ["Orchestrator", "retryable", "run_stream", "summary", "compare", "PRIORITY_RANK",
+__all__ = ["Orchestrator", "retryable", "summary", "compare", "PRIORITY_RANK",
            "ATTEMPTS", "GROUP_MAX"]
 
 

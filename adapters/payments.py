@@ -38,7 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from .db import Database
 from .models import Order
 from .models_orchestration import PaymentEntry, ProviderOperation, ReturnAuthorisation
-from .store import Conflict, Invalid, NotFound, json_object, loads_exact
+from .store import Conflict, Invalid, NotFound, loads_exact
 
 ACTIONS = ("authorise", "capture", "refund")
 
@@ -213,9 +213,7 @@ class Ledger:
                                 .order_by(PaymentEntry.id)).all()
             return _balance(order_id, total, currency, entries, _returned(s, order_id))
 
-    def act(self, order_id: str, raw: bytes | dict[str, Any], actor: str) -> dict[str, Any]:
-        body = raw if isinstance(raw, dict) else json_object(raw, "a payment request",
-                                                             "BAD_PAYMENT")
+    def act(self, order_id: str, body: dict[str, Any], actor: str) -> dict[str, Any]:
         action = body.get("action")
         if action not in ACTIONS:
             raise Invalid("action is authorise, capture or refund", code="BAD_PAYMENT",

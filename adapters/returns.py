@@ -33,14 +33,13 @@ from .clock import utc
 from .models import Order
 from .payments import derived_key
 from .models_orchestration import OrderState, ReturnAuthorisation, TimelineEntry
-from .store import Conflict, Invalid, NotFound, json_object
+from .store import Conflict, Invalid, NotFound
 
 CONDITIONS = ("new", "opened", "damaged")
 CENT = Decimal("0.01")
 
 
-def _parse(raw: bytes | dict[str, Any]) -> dict[str, Any]:
-    body = raw if isinstance(raw, dict) else json_object(raw, "a return", "BAD_RETURN")
+def _parse(body: dict[str, Any]) -> dict[str, Any]:
     rma = body.get("id")
     if not isinstance(rma, str) or not rma.strip() or len(rma) > 200:
         raise Invalid("id is the return's idempotency key (1 to 200 characters)",
@@ -79,9 +78,10 @@ def _policy(reference: dict[str, Any], channel: str | None) -> dict[str, Any]:
             "fee_damaged": Decimal(100), "non_returnable": ""}
 
 
-def authorise(orch: Any, ledger: Any, order_id: str, raw: bytes | dict[str, Any],
+def authorise(orch: Any, ledger: Any, order_id: str, request: dict[str, Any],
               actor: str) -> dict[str, Any]:
-    body = _parse(raw)
+    """A return authorised against a shipped order; `request` is the body the door read."""
+    body = _parse(request)
     rhash = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
     rs = orch._active()
     reference = getattr(rs, "reference", None) or {}

@@ -9,8 +9,6 @@ second: one commit (one fsync) per batch, not per decision.
 
 This module stores and reads; it does not evaluate. The decide use case
 (api/usecases/decide.py) evaluates and hands the answer to `DecisionLog.submit_decision`.
-`evaluate` below is kept only for adapters/hub.py until its capture and change become use
-cases.
 """
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ from .auth import RoleTooWeak, Unauthorized
 from .door import Door
 from .evaluation import Evaluators
 from .settings import Settings
-from .usecases import decide, simulate
+from .usecases import simulate
 
 log = logging.getLogger("ordinance.api")
 
@@ -77,7 +77,7 @@ def build_context(settings: Settings) -> Context:
     return Context(
         settings=settings, db=db, keys=KeyRing(db),
         rulesets=RuleSets(db, settings.cache_dir, settings.active_ttl),
-        log=DecisionLog(db, batch_max=settings.log_batch_max), hub=Hub(db, decide.evaluate, clock),
+        log=DecisionLog(db, batch_max=settings.log_batch_max), hub=Hub(db),
         limits=Limits(max_archive_bytes=settings.max_upload_bytes,
                       max_unpacked_bytes=settings.max_unpacked_bytes,
                       max_files=settings.max_files),

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
-from ordinance.adapters import inventory
+from ordinance.adapters import inventory, store
 from ordinance.adapters.store_keys import KeyInfo
 
 from . import schemas
@@ -64,7 +64,8 @@ def reorder(request: Request, reorder_id: int = REORDER_ID,
 def order_reorder(request: Request, reorder_id: int = REORDER_ID,
                   raw: bytes = Depends(raw_body),
                   key: KeyInfo = Depends(require("approver"))) -> Response:
-    return _json(inventory.order(request.app.state.ctx.db, reorder_id, raw, key.name,
+    body = store.json_object(raw, "an order of a proposal", "BAD_REORDER")
+    return _json(inventory.order(request.app.state.ctx.db, reorder_id, body, key.name,
                                  orchestrator(request).clock.now()))
 
 
@@ -75,7 +76,8 @@ def order_reorder(request: Request, reorder_id: int = REORDER_ID,
 def dismiss_reorder(request: Request, reorder_id: int = REORDER_ID,
                     raw: bytes = Depends(raw_body),
                     key: KeyInfo = Depends(require("approver"))) -> Response:
-    return _json(inventory.dismiss(request.app.state.ctx.db, reorder_id, raw, key.name,
+    body = store.json_object(raw, "a dismissal", "BAD_REORDER")
+    return _json(inventory.dismiss(request.app.state.ctx.db, reorder_id, body, key.name,
                                    orchestrator(request).clock.now()))
 
 
@@ -91,10 +93,11 @@ def dismiss_reorder(request: Request, reorder_id: int = REORDER_ID,
 def receive_reorder(request: Request, reorder_id: int = REORDER_ID,
                     raw: bytes = Depends(raw_body),
                     key: KeyInfo = Depends(require("evaluator"))) -> Response:
+    body = store.json_object(raw, "a goods receipt", "BAD_REORDER")
     orch = orchestrator(request)
     reference = getattr(orch._active(), "reference", None) or {}
     return _json(inventory.receive(request.app.state.ctx.db, reference.get("inventory"),
-                                   reorder_id, raw, key.name, orch.clock.now()))
+                                   reorder_id, body, key.name, orch.clock.now()))
 
 
 @router.get("/v1/stock/{location}/{sku}",

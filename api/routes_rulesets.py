@@ -88,4 +88,7 @@ def activate(request: Request, name: str, digest: str,
     ctx = request.app.state.ctx
     info = store_rulesets.activate(ctx.db, name, digest, by=key.name)
     ctx.rulesets.invalidate_active()
+    # compiled here, before the answer, so the first decision under it does not pay the
+    # compile inside its evaluation deadline (other processes compile on first use)
+    ctx.rulesets.resolve(f"{name}@{digest}")
     return info

@@ -167,7 +167,7 @@ def main() -> int:
     from ordinance.adapters import db as dbmod
     from ordinance.adapters.eventstore import sample_stream
     from ordinance.adapters.hub import Hub
-    from ordinance.api.usecases.decide import evaluate
+    from ordinance.api.usecases.orders import capture_order
     from ordinance.adapters.store_keys import KeyInfo
     from ordinance.engine import dumps, load, parse_order
 
@@ -184,14 +184,15 @@ def main() -> int:
         db = dbmod.connect(url)
         dbmod.upgrade(db)
         rs = load(ROOT / "rulesets" / "acme")
-        hub = Hub(db, evaluate)
+        hub = Hub(db)
         key = KeyInfo(0, "bench", "admin", ())
         orders, events = sample_stream(args.orders, seed=3, prefix="B")
         t0 = time.perf_counter()
         for raw in orders:
             o = parse_order(json.dumps(raw))
             text = dumps(o)
-            hub.submit(rs, o, date(2026, 11, 20), None, text, text, key)
+            capture_order(hub, _Fixed(rs), o, date(2026, 11, 20), None, text, text, key,
+                          date(2026, 11, 20))
         print(f"captured {len(orders)} orders in {time.perf_counter() - t0:.1f} s")
         db.dispose()
         parts: list[list[tuple[str, dict[str, Any]]]] = [[] for _ in range(args.processes)]

@@ -13,6 +13,8 @@ them all; each event is still applied and answered on its own. The walk of an ev
 """
 from __future__ import annotations
 
+import json
+from datetime import date, timedelta
 from typing import Any
 
 from ordinance.adapters.orchestration import Orchestrator
@@ -50,16 +52,53 @@ def replay_compare(baseline: Any, candidate: Any, orders: list[dict[str, Any]],
     """The event stream replayed under two rule sets, each on a scratch SQLite database in
     `workdir`, and how alerts, holds, reorders, accruals and final states differ."""
     from ordinance.adapters import db as dbmod
-    from ordinance.adapters.orch_replay import compare, run_stream
-
-    from . import decide
+    from ordinance.adapters.orch_replay import compare
 
     results = []
     for i, rs in enumerate((baseline, candidate)):
         db = dbmod.connect(f"sqlite:///{workdir}/side{i}.db", pool_size=2)
         try:
             dbmod.upgrade(db)
-            results.append(run_stream(rs, db, orders, stream, decide.evaluate))
+            results.append(run_stream(rs, db, orders, stream))
         finally:
             db.dispose()
     return compare(*results)
+
+
+def run_stream(rs: Any, db: Any, orders: list[dict[str, Any]],
+               events: list[tuple[str, dict[str, Any]]],
+               horizon: timedelta = timedelta(days=7)) -> dict[str, Any]:
+    """Captures the orders with `rs` (the capture use case), applies the events in their order
+    with a manual clock at each event's time, then lets the clock run `horizon` past the last
+    event. Returns the summary (adapters/orch_replay.py). The clock starts at the first
+    event's time (else 2026-01-01), so a replay gives the same result however fast, and
+    whenever, it runs: it is also the as-of of an order without a date."""
+    from ordinance.adapters.clock import ManualClock, parse_instant
+    from ordinance.adapters.hub import Hub
+    from ordinance.adapters.orch_replay import FixedRuleSet, summary
+    from ordinance.adapters.store import Conflict, Invalid, NotFound
+    from ordinance.adapters.store_keys import KeyInfo
+    from ordinance.engine import dumps, parse_order
+
+    from .orders import capture_order
+
+    first = events[0][1].get("at") if events else None
+    clock = ManualClock(first or "2026-01-01T00:00:00Z")
+    fixed = FixedRuleSet(rs)
+    hub, key = Hub(db), KeyInfo(0, "replay", "admin", ())
+    for raw in orders:
+        o = parse_order(json.dumps(raw, default=str))
+        text = dumps(o)
+        as_of = date.fromisoformat(str(o["order_date"])[:10]) if o.get("order_date") else None
+        capture_order(hub, fixed, o, as_of, None, text, text, key, clock.now().date())
+    orch = Orchestrator(db, fixed, clock)
+    refused: dict[str, int] = {}
+    for oid, body in events:
+        if body.get("at"):
+            clock.set(parse_instant(body["at"]))
+        try:
+            orch.post_event(oid, json.dumps(body, default=str))
+        except (Conflict, Invalid, NotFound) as exc:
+            refused[exc.code] = refused.get(exc.code, 0) + 1
+    orch.tick(clock.advance(horizon))
+    return summary(db, refused)

@@ -18,6 +18,7 @@ A transaction PostgreSQL aborted as a deadlock is run again (the decision still 
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -28,29 +29,38 @@ from ordinance.adapters.hub import Hub, concurrent_change, order_id_of
 from ordinance.adapters.orchestration import ATTEMPTS, Orchestrator, retryable
 from ordinance.adapters.store_keys import KeyInfo
 
+from . import decide
+
 
 def capture_order(hub: Hub, rulesets: Any, order: dict[str, Any], as_of: date | None,
                   ruleset_ref: str | None, order_text: str, request_text: str,
-                  key: KeyInfo) -> tuple[bool, str]:
-    """Capture an order: decided and stored with its decision in one transaction, idempotent
-    on the order id. Returns (created, view JSON text)."""
+                  key: KeyInfo, today: date) -> tuple[bool, str]:
+    """Capture an order: decided, then stored with its decision in one transaction,
+    idempotent on the order id (the same content again is the stored answer, decided once).
+    `today` is the door's clock date, the as-of of an order without one. Returns (created,
+    view JSON text)."""
     order_id_of(order)  # a missing id is a 422 before any rule set is needed
+    view = hub.captured(order, as_of, ruleset_ref, key)
+    if view is not None:
+        return False, view
     rs = rulesets.resolve(ruleset_ref)
-    return hub.submit(rs, order, as_of, ruleset_ref, order_text, request_text, key)
+    ev = decide.evaluate(rs, order, as_of, "decide", today)
+    return hub.store_capture(rs, order, as_of, ruleset_ref, ev, order_text, request_text, key)
 
 
 def change_order(hub: Hub, orch: Orchestrator, rs: Any, order_id: str, order: dict[str, Any],
                  as_of: date | None, ruleset_ref: str | None, order_text: str,
-                 request_text: str, key: KeyInfo,
+                 request_text: str, key: KeyInfo, today: date,
                  if_match: tuple[int, ...] | None = None) -> tuple[int, str]:
     """A change order: decided again, stored as the next version and followed by
     orchestration (cancel the outstanding fulfilment request, re-reserve, reschedule or wait
     for approval) in one transaction. Returns (version, view JSON text); the same content as
     the current version changes nothing."""
-    prepared = hub.prepare_change(rs, order_id, order, as_of, ruleset_ref, order_text,
-                                  request_text, key, if_match)
+    prepared = hub.read_change(rs, order_id, order, as_of, ruleset_ref, order_text,
+                               request_text, key, if_match)
     if prepared.view is not None:
         return prepared.base, prepared.view
+    prepared = replace(prepared, evaluated=decide.evaluate(rs, order, as_of, "decide", today))
     for attempt in range(ATTEMPTS):
         try:
             with hub.db.session(write=True) as s:

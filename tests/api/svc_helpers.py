@@ -175,6 +175,9 @@ def make_service(db_url: str, cache_dir: Path, **settings: Any) -> tuple[Any, di
     from ordinance.api.app import create_app
     from ordinance.api.settings import Settings
 
+    # The evaluation deadline is tested on its own (test_service_stall.py sets it); elsewhere a
+    # loaded machine (CI on 2 shared cores) must not turn a slow first compile into a 503.
+    settings.setdefault("eval_timeout", 300.0)
     app = create_app(Settings(database_url=db_url, cache_dir=str(cache_dir), active_ttl=0.0,
                               **settings))
     db = app.state.ctx.db

@@ -72,14 +72,15 @@ def _captured(db: Any, rs: Any, n: int, seed: int = 3) -> tuple[Any, list[tuple[
     from ordinance.adapters.store_keys import KeyInfo
     from ordinance.engine import dumps, parse_order
 
-    from ordinance.api.usecases.decide import evaluate
+    from ordinance.api.usecases.orders import capture_order
 
-    hub, key = Hub(db, evaluate), KeyInfo(0, "t", "admin", ())
+    hub, key = Hub(db), KeyInfo(0, "t", "admin", ())
     orders, events = sample_stream(n, seed=seed, prefix="G")
     for raw in orders:
         o = parse_order(json.dumps(raw))
         body = dumps(o)
-        hub.submit(rs, o, date(2026, 11, 20), None, body, body, key)
+        capture_order(hub, _Fixed(rs), o, date(2026, 11, 20), None, body, body, key,
+                      date(2026, 11, 20))
     orch = Orchestrator(db, _Fixed(rs), ManualClock("2026-11-20T09:00:00Z"))
     return orch, [(oid, json.dumps(body)) for oid, body in events]
 

@@ -71,3 +71,34 @@ def test_events_are_judged_by_the_version_that_decided_the_order(
         assert r2["state"] == "on_hold"
     finally:
         activate(orch, first)
+
+
+def test_an_event_rule_error_is_on_the_timeline_with_its_place(orch: Any, tmp_path: Path) -> None:
+    """A rule that fails while judging an event is a `rule_error` entry naming the rule and the
+    FILE:LINE:COL of the failing operator; the event still applies (one bad rule never blocks
+    an order)."""
+    first = orch.http("evaluator").get("/v1/rulesets/active").json()
+    broken = tmp_path / "acme"
+    shutil.copytree(ACME, broken)
+    holds = broken / "events" / "holds.yaml"
+    text = holds.read_text()
+    assert "having: count >= 3" in text
+    holds.write_text(text.replace("having: count >= 3", "having: count / (count - 1) >= 3"))
+    yaml = broken / "ruleset.yaml"
+    yaml.write_text(yaml.read_text().replace('version: "2026.11.0"', 'version: "2026.11.9"'))
+    info = upload(orch, broken)
+    activate(orch, info)
+    try:
+        orch.order("ERR-1")
+        r = declined(orch, "ERR-1", "d1")  # count is 1: 1 / 0
+        assert r["state"] == "captured"
+        tl = orch.timeline("ERR-1")
+        errors = [e for e in tl["entries"] if e["kind"] == "rule_error"]
+        assert len(errors) == 1, tl["entries"]
+        detail = errors[0]["detail"]
+        assert detail["rule"] == "holds.failed-authorisations"
+        line = text.splitlines().index("    having: count >= 3") + 1
+        assert detail["where"].startswith(f"events/holds.yaml:{line}:"), detail
+        assert errors[0]["detail"]["code"]
+    finally:
+        activate(orch, first)
