@@ -162,6 +162,7 @@ class Probe:
         self.state.pricing = pricing
         self.state.S["pricing"] = None if pricing is None else (pricing.final or pricing.view())
         self.compiled: dict[tuple[int, bool], Callable[[dict[str, Any], Any], Any] | None] = {}
+        self.trees: dict[str, N | None] = {}
         names = frozenset(ROOT_NAMES | {"pricing", "line"})
         self.scope = Scope(names, frozenset(rs.model.tables))
 
@@ -180,6 +181,13 @@ class Probe:
         if pricing is not None and line < len(pricing.lines):
             st.S["line.pricing"] = LinePricingView(pricing.lines[line])
         return True
+
+    def tree(self, text: str) -> N | None:
+        """The condition's tree, parsed once per probe: the compiled nodes are kept by the
+        node's identity, so the trees must live as long as the probe."""
+        if text not in self.trees:
+            self.trees[text] = tree_of(text)
+        return self.trees[text]
 
     def value(self, n: N) -> tuple[bool, Any]:
         """(True, the node's value) in the bound state, or (False, None) when it fails."""
@@ -208,7 +216,7 @@ def comparisons(probe: Probe, rule: Rule, line: int | None) -> list[tuple[N, boo
     comparison of numbers or dates with one changing side, its `Comparison`."""
     if rule.when is None or not probe.bind(line):
         return []
-    tree = tree_of(rule.when.text)
+    tree = probe.tree(rule.when.text)
     if tree is None:
         return []
     out: list[tuple[N, bool | None, Comparison | None]] = []
