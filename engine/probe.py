@@ -95,6 +95,11 @@ def _group(n: N) -> str:
     return f"({text})" if n.kind in ("and", "or", "cmp", "arith", "in", "notin") else text
 
 
+def reads_pricing(n: N) -> bool:
+    """Whether a node reads `pricing` or `line.pricing`."""
+    return _reads_pricing(n)
+
+
 def _reads_pricing(n: N) -> bool:
     if n.kind == "name" and n.value == "pricing":
         return True

@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from .actions import Discount, TieredPrice
 from .model import Rule
-from .probe import NEGATE, Comparison, Keys, comparisons, nearest, show, tree_of
+from .probe import (NEGATE, Comparison, Keys, comparisons, nearest, reads_pricing, show,
+                    tree_of)
 from .remedy_search import Change, Goal, Searcher, line_goal_keys, unit_of
 
 if TYPE_CHECKING:
@@ -211,12 +212,11 @@ def _approvals(rs: CompiledRuleSet, search: Searcher) -> Iterator[Candidate]:
         qid = rule.qid
         goal = _approval_gone(qid, a.get("role"))
         derived = False
-        for _, holds, cmp in comparisons(search.probe, rule, None):
-            if holds and cmp is not None:
-                if cmp.knob is not None:
-                    yield from _moved(search, "approval", qid, None, cmp, goal, negate=True)
-                else:
-                    derived = True
+        for node, holds, cmp in comparisons(search.probe, rule, None):
+            if holds and cmp is not None and cmp.knob is not None:
+                yield from _moved(search, "approval", qid, None, cmp, goal, negate=True)
+            elif holds and reads_pricing(node):  # a total against a limit, say
+                derived = True
         if rule.table is not None:
             derived = any(t.reads_pricing for t in rule.table.inputs)
         if derived:
@@ -343,6 +343,8 @@ def _unmet(search: Searcher, rule: Rule, line: int | None, line_id: str | None,
             derived = cmp
             continue
         assert cmp.knob is not None
+        if cmp.value is None and not cmp.knob.date:
+            return  # a field the order leaves out (a manual discount): not the customer's
         to = nearest(cmp.op, cmp.target, cmp.value, search.integral(cmp.knob))
         if to is None:
             return

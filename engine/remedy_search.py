@@ -238,7 +238,8 @@ class Searcher:
     # -- searches --------------------------------------------------------------------------
     def lowest_change(self, knob: Knob, value: Decimal, goal: Goal) -> Decimal | None:
         """The largest value below `value` at which the goal holds (down to 1 for a
-        quantity, 0 otherwise), by bisection; None when even the floor does not meet it."""
+        quantity, 0 otherwise): halving towards the floor, then bisection; None when no
+        value tried meets it."""
         integral = self.integral(knob) or value == value.to_integral_value()
         exp = value.as_tuple().exponent
         step = Decimal(1) if integral or not isinstance(exp, int) else Decimal(1).scaleb(exp)
@@ -247,9 +248,19 @@ class Searcher:
         def ok(v: Decimal) -> bool:
             return self.meets([Change(knob.keys, knob.text, value, v)], goal)
 
-        if floor >= value or not ok(floor):
+        # halving down from the value finds a value that meets the goal while the order
+        # stays one the rules accept (the floor itself may be under a minimum order)
+        bad, good = value, None
+        for _ in range(MAX_DOUBLINGS):
+            trial = max(((bad + floor) / 2).quantize(step, ROUND_FLOOR), floor)
+            if trial >= bad or self.spent >= self.budget:
+                return None
+            if ok(trial):
+                good = trial
+                break
+            bad = trial
+        if good is None:
             return None
-        good, bad = floor, value
         while bad - good > step and self.spent < self.budget:
             mid = ((good + bad) / 2).quantize(step, ROUND_FLOOR)
             if mid <= good:

@@ -213,3 +213,39 @@ def test_refusals(svc: Service) -> None:
     assert r.status_code == 403
     r = svc.client(None).post(f"/v1/decisions/{first['decision_id']}/redecide")
     assert r.status_code == 401
+
+
+def _ordinance(svc: Service, tmp: Path, *args: str) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, ORDINANCE_CACHE_DIR=str(tmp / "cli-cache"))
+    env.pop("ORDINANCE_DATABASE_URL", None)
+    return subprocess.run([str(Path(sys.executable).with_name("ordinance")), "why", *args,
+                           "--database-url", svc.db_url], capture_output=True, text=True,
+                          timeout=300, env=env, cwd=tmp)
+
+
+def test_the_command_line(svc: Service, tmp_path: Path) -> None:
+    first = _decide(svc, ORDERS[0], as_of="2026-11-20")
+    r = _ordinance(svc, tmp_path, first["decision_id"])
+    assert r.returncode == 0, r.stderr
+    assert "the same decision" in r.stdout
+    assert "[approval] approvals/manual-discount-over-limit" in r.stdout
+    assert "order.attributes.manual_discount 12 -> 0; status pending_approval -> accepted" \
+        in r.stdout
+    assert "[tier] volume-tiers/janitorial-all-units line 2" in r.stdout
+    # a local directory: the candidate, checked and loaded by the command, stored nowhere
+    big = _decide(svc, FASTENERS, as_of="2026-11-20")
+    r = _ordinance(svc, tmp_path, big["decision_id"], "--against", str(CANDIDATE), "--json",
+                   "--no-remedies")
+    assert r.returncode == 0, r.stderr
+    out = codec.loads(r.stdout)
+    assert out["same"] is False and "why" not in out
+    assert any(f["path"] == "pricing.lines[0].extended" for f in out["difference"]["fields"])
+    assert out["redecided"]["ruleset"]["digest"] == svc.candidate.split("@")[1]  # type: ignore
+    r = _ordinance(svc, tmp_path, "dec_nope")
+    assert r.returncode == 1 and "no decision 'dec_nope'" in r.stderr
+    r = _ordinance(svc, tmp_path, big["decision_id"], "--against", "no-such-dir")
+    assert r.returncode == 1 and "not original, active" in r.stderr
