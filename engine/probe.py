@@ -237,7 +237,10 @@ def comparison(probe: Probe, c: N, line: int | None, holds: bool | None) -> Comp
         return None
     left, right = c.args
     op = str(c.value)
-    if _has_input(right) and not _has_input(left) or _is_today(left) and not _is_today(right):
+    # the changing side goes left: an order field compared with today() changes, not the
+    # as-of date; today() compared with reference data is the as-of date that changes
+    if (_is_today(left) and _has_input(right) and not _is_today(right)) \
+            or (_has_input(right) and not _has_input(left)):
         left, right, op = right, left, FLIP[op]
     if _is_today(right):
         pass  # the as-of date is what an order field is compared with: the target

@@ -64,10 +64,11 @@ class Remedy:
     changes: tuple[Change, ...]
     effect: dict[str, Any]    # what the re-decision shows (unit prices, saving, status...)
     status_after: str
+    target: dict[str, Any] | None = None  # which approval (role) or violation (code, field)
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "rule": self.rule, "line_id": self.line_id,
-                "condition": self.condition, "wants": self.wants,
+                "target": self.target, "condition": self.condition, "wants": self.wants,
                 "changes": [c.to_json() for c in self.changes], "effect": self.effect,
                 "status_after": self.status_after, "verified": True}
 
@@ -101,6 +102,7 @@ class Why:
 
 
 Candidate = tuple[str, str | None, str | None, str, str, list[Change], Goal]
+Targets = dict[int, dict[str, Any]]  # a goal's target, by the goal's identity
 
 
 def why_not(rs: CompiledRuleSet, request: dict[str, Any], as_of: datetime.date,
@@ -112,7 +114,8 @@ def why_not(rs: CompiledRuleSet, request: dict[str, Any], as_of: datetime.date,
     why = Why()
     why.wants = wants(rs, decision)
     seen: set[tuple[str, tuple[Change, ...]]] = set()
-    for kind, rule, line_id, cond, wanted, changes, goal in _candidates(rs, search):
+    targets: Targets = {}
+    for kind, rule, line_id, cond, wanted, changes, goal in _candidates(rs, search, targets):
         if len(why.remedies) >= MAX_REMEDIES or search.spent >= search.budget:
             break
         key = (kind + str(rule) + str(line_id), tuple(changes))
@@ -124,17 +127,20 @@ def why_not(rs: CompiledRuleSet, request: dict[str, Any], as_of: datetime.date,
             why.dropped += 1
             continue
         why.remedies.append(Remedy(kind, rule, line_id, cond, wanted, tuple(changes),
-                                   search.effect(after, line_id), str(after["status"])))
+                                   search.effect(after, line_id), str(after["status"]),
+                                   targets.get(id(goal))))
     why.redecisions = search.spent
     return why
 
 
-def _candidates(rs: CompiledRuleSet, search: Searcher) -> Iterator[Candidate]:
-    yield from _violations(rs, search)
-    yield from _approvals(rs, search)
-    yield from _tiers(rs, search)
-    yield from _discounts(rs, search)
+def _candidates(rs: CompiledRuleSet, search: Searcher,
+                targets: Targets) -> Iterator[Candidate]:
+    # one re-decision each first, the searches (several each) last
+    yield from _violations(rs, search, targets)
     yield from _backorders(search)
+    yield from _tiers(rs, search)
+    yield from _approvals(rs, search, targets)
+    yield from _discounts(rs, search)
 
 
 def _rules(rs: CompiledRuleSet) -> dict[str, tuple[Rule, Any]]:
@@ -168,7 +174,8 @@ def _line_of(field_text: Any) -> int | None:
     return int(digits) if digits.isdigit() else None
 
 
-def _violations(rs: CompiledRuleSet, search: Searcher) -> Iterator[Candidate]:
+def _violations(rs: CompiledRuleSet, search: Searcher,
+                targets: Targets) -> Iterator[Candidate]:
     rules = _rules(rs)
     for v in search.decision.violations[:MAX_REMEDIES]:
         found = rules.get(str(v.get("rule")))
@@ -178,6 +185,7 @@ def _violations(rs: CompiledRuleSet, search: Searcher) -> Iterator[Candidate]:
         if rule.for_each and line is None:
             continue
         goal = _violation_gone(rule.qid, v.get("code"), v.get("field"))
+        targets[id(goal)] = {"code": v.get("code"), "field": v.get("field")}
         qid = rule.qid
         for _, holds, cmp in comparisons(search.probe, rule, line):
             if holds and cmp is not None and cmp.knob is not None:
@@ -200,17 +208,19 @@ def _approval_gone(qid: str, role: Any) -> Goal:
 
 # --- approvals ----------------------------------------------------------------------------
 
-def _approvals(rs: CompiledRuleSet, search: Searcher) -> Iterator[Candidate]:
+def _approvals(rs: CompiledRuleSet, search: Searcher,
+               targets: Targets) -> Iterator[Candidate]:
     rules = _rules(rs)
-    done: set[str] = set()
+    done: set[tuple[str, str]] = set()
     for a in search.decision.approvals[:MAX_REMEDIES]:
         found = rules.get(str(a.get("rule")))
-        if found is None or found[0].for_each or found[0].qid in done:
+        if found is None or found[0].for_each or (found[0].qid, str(a.get("role"))) in done:
             continue
         rule = found[0]
-        done.add(rule.qid)
+        done.add((rule.qid, str(a.get("role"))))
         qid = rule.qid
         goal = _approval_gone(qid, a.get("role"))
+        targets[id(goal)] = {"role": a.get("role"), "level": a.get("level")}
         derived = False
         for node, holds, cmp in comparisons(search.probe, rule, None):
             if holds and cmp is not None and cmp.knob is not None:

@@ -134,10 +134,13 @@ def _changed(order: dict[str, Any], changes: list[dict[str, Any]],
 def _goal_met(kind: str, remedy: dict[str, Any], before: dict[str, Any],
               after: dict[str, Any]) -> bool:
     rule, line_id = remedy["rule"], remedy["line_id"]
+    target = remedy["target"]
     if kind == "approval":
-        return not any(a["rule"] == rule for a in after["approvals"])
+        return not any(a["rule"] == rule and a["role"] == target["role"]
+                       for a in after["approvals"])
     if kind == "violation":
-        return not any(v["rule"] == rule for v in after["violations"])
+        return not any(v["rule"] == rule and v["code"] == target["code"]
+                       for v in after["violations"])
     if kind == "backorder":
         return all(Decimal(s["backordered"]) == 0 for s in after["sourcing"]["lines"]
                    if s["line_id"] == line_id)
