@@ -116,10 +116,14 @@ def render(out: dict[str, Any]) -> str:
             change = ", ".join(f"{c['field']} {_short(c['from'])} -> {_short(c['to'])}"
                                for c in m["changes"])
             status = m["effect"].get("status") or ["", m["status_after"]]
-            rows.append(f"  [{m['kind']}] {m['rule'] or ''} {m['line_id'] and 'line ' + str(m['line_id']) or ''}".rstrip())
+            where = f" line {m['line_id']}" if m["line_id"] is not None else ""
+            rows.append(f"  [{m['kind']}] {m['rule'] or ''}{where}")
+            effect = m["effect"]
             rows.append(f"      {change}; status {status[0]} -> {status[1]}"
-                        + (f"; saving {m['effect']['saving']}" if "saving" in m["effect"]
-                           else ""))
+                        + (f"; saving {effect['saving']}" if "saving" in effect else "")
+                        + ("; approvals " + " -> ".join(",".join(a) or "none"
+                                                        for a in effect["approvals"])
+                           if "approvals" in effect else ""))
             rows.append(f"      because {m['wants']}")
         if not why["remedies"]:
             rows.append("no remedy found that passes its re-decision")

@@ -258,7 +258,8 @@ def comparison(probe: Probe, c: N, line: int | None, holds: bool | None) -> Comp
         value = None
     if knob is not None and knob.date and not isinstance(target, datetime.date):
         return None
-    return Comparison(show(c), show(left), op, knob, derived, value, target, holds)
+    side = "as_of" if knob is not None and knob.as_of else show(left)
+    return Comparison(show(c), side, op, knob, derived, value, target, holds)
 
 
 def nearest(op: str, target: Any, value: Any, integral: bool = False) -> Any:
