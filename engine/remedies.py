@@ -22,8 +22,9 @@ table's inputs, the decision's promise), never from a template:
   approval depends on pricing: a discount, a total);
 - `violation`: for a rejection, a field moved to the nearest value its rule accepts (dates and
   numbers), beside the `wants` that name every violation's field and condition;
-- `backorder`: the as-of date from the line's promise on which it ships in full, or the
-  quantity that ships in full now.
+- `backorder`: a location with the whole quantity on hand, where a sourcing rule takes its
+  location from the order (a store pick-up); the as-of date from the line's promise on which
+  it ships in full; or the quantity that ships in full now.
 
 The non-obvious choices: a remedy changes the REQUEST, never the defaulted order, because
 that is what a customer or an agent can send again; a customer's master data (credit limit,
@@ -37,10 +38,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterator
 
-from .actions import Discount, TieredPrice
+from .actions import Discount, Source, TieredPrice
+from .expressions import conjuncts
 from .model import Rule
-from .probe import (NEGATE, Comparison, Keys, comparisons, nearest, reads_pricing, show,
-                    tree_of)
+from .probe import (NEGATE, Comparison, Keys, comparisons, knob_of, nearest, reads_pricing,
+                    show, tree_of)
 from .remedy_search import Change, Goal, Searcher, line_goal_keys, unit_of
 
 if TYPE_CHECKING:
@@ -50,6 +52,8 @@ if TYPE_CHECKING:
 MAX_LINES = 20       # lines looked at per order
 MAX_REMEDIES = 24    # remedies shown per decision
 DEFAULT_BUDGET = 48  # re-decisions per decision, searches and verifications together
+MAX_ROWS = 100_000   # inventory rows read for a backordered line
+MAX_LOCATIONS = 3    # locations with the whole quantity tried per line
 
 __all__ = ["Change", "Remedy", "Want", "Why", "wants", "why_not"]
 
@@ -137,7 +141,7 @@ def _candidates(rs: CompiledRuleSet, search: Searcher,
                 targets: Targets) -> Iterator[Candidate]:
     # one re-decision each first, the searches (several each) last
     yield from _violations(rs, search, targets)
-    yield from _backorders(search)
+    yield from _backorders(rs, search)
     yield from _tiers(rs, search)
     yield from _approvals(rs, search, targets)
     yield from _discounts(rs, search)
@@ -398,7 +402,7 @@ def _moved(search: Searcher, kind: str, qid: str, line: int | None, cmp: Compari
 
 # --- backorders ---------------------------------------------------------------------------
 
-def _backorders(search: Searcher) -> Iterator[Candidate]:
+def _backorders(rs: CompiledRuleSet, search: Searcher) -> Iterator[Candidate]:
     for line in (search.decision.sourcing or [])[:MAX_LINES]:
         short = line.get("backordered")
         if not isinstance(short, Decimal) or short <= 0:
@@ -413,6 +417,9 @@ def _backorders(search: Searcher) -> Iterator[Candidate]:
                    f"ships in full from {day}", [Change((), "as_of", search.as_of, d)], goal)
         index = search.line_index_of(line_id)
         on_hand = sum((a["quantity"] for a in line.get("allocations") or ()), Decimal(0))
+        if index is not None:
+            yield from _locations(rs, search, index, line_id, line.get("sku"), on_hand + short,
+                                  goal)
         if index is not None and on_hand > 0:
             qty = on_hand + short
             if search.request_quantity_is(index, qty):
@@ -420,3 +427,46 @@ def _backorders(search: Searcher) -> Iterator[Candidate]:
                        f"quantity <= {on_hand} ships now (now {qty})",
                        [Change(("lines", index, "quantity"), f"order.lines[{index}].quantity",
                                qty, on_hand)], goal)
+
+
+def _locations(rs: CompiledRuleSet, search: Searcher, i: int, line_id: str, sku: Any,
+               qty: Decimal, goal: Goal) -> Iterator[Candidate]:
+    """A location with the whole quantity on hand (the `inventory` table), named through a
+    sourcing rule that takes its location from the order (`from: '[order.store]'`), with the
+    text equalities its condition asks of the order (`order.shipping.service == "pickup"`)."""
+    table = rs.model.tables.get("inventory")
+    rows = table.rows if table is not None else []
+    stocked = sorted(((r.get("on_hand"), str(r.get("location"))) for r in rows[:MAX_ROWS]
+                      if isinstance(r, dict) and r.get("sku") == sku
+                      and isinstance(r.get("on_hand"), Decimal) and r["on_hand"] >= qty),
+                     reverse=True)[:MAX_LOCATIONS]
+    if not stocked:
+        return
+    for pack in rs.model.plan.get("sourcing", []):
+        for rule in pack.rules:
+            for act in rule.actions:
+                tree = search.probe.tree(act.from_expr.text) if isinstance(act, Source) \
+                    and act.from_expr is not None else None
+                elements = tree.args if tree is not None and tree.kind == "list" else [tree]
+                knob = knob_of(elements[0], i) if len(elements) == 1 and elements[0] else None
+                if knob is None or knob.date or knob.as_of:
+                    continue
+                asks = _equalities(search, rule, i)
+                for _, location in stocked:
+                    yield ("backorder", rule.qid, line_id, f"{rule.qid} sources from "
+                           f"{act.from_expr.text}", f"{location} has {qty} on hand",
+                           [*asks, Change(knob.keys, knob.text, search.requested(knob.keys),
+                                          location)], goal)
+
+
+def _equalities(search: Searcher, rule: Rule, i: int) -> list[Change]:
+    """The changes to the order that the rule's `ORDER_PATH == "text"` conjuncts ask for."""
+    out = []
+    tree = search.probe.tree(rule.when.text) if rule.when is not None else None
+    for c in conjuncts(tree) if tree is not None else []:
+        if c.kind == "cmp" and c.value == "==":
+            path, lit = c.args if c.args[1].kind == "lit" else c.args[::-1]
+            knob = knob_of(path, i) if lit.kind == "lit" and isinstance(lit.value, str) else None
+            if knob is not None and not knob.date and not knob.as_of:
+                out.append(Change(knob.keys, knob.text, search.requested(knob.keys), lit.value))
+    return out

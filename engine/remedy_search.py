@@ -199,6 +199,16 @@ class Searcher:
             return self.line_id_at(knob.keys[1])
         return None
 
+    def requested(self, keys: Keys) -> Any:
+        """The request's value at a path (None where it has none)."""
+        node: Any = self.request
+        for k in keys:
+            if isinstance(k, int):
+                node = node[k] if isinstance(node, list) and k < len(node) else None
+            else:
+                node = node.get(k) if isinstance(node, dict) else None
+        return node
+
     def request_quantity_is(self, i: int, qty: Decimal) -> bool:
         lines = self.request.get("lines")
         if not isinstance(lines, list) or i >= len(lines) or not isinstance(lines[i], dict):

@@ -202,3 +202,39 @@ def test_the_budget_bounds_the_work() -> None:
 ])
 def test_nearest(op: str, target: Any, value: Any, integral: bool, expected: Any) -> None:
     assert nearest(op, target, value, integral) == expected
+
+
+def test_a_backorder_names_a_location_with_the_whole_quantity(tmp_path: Path) -> None:
+    """ACME with fasteners scarce in the warehouses and plenty in the Chicago store (a lane
+    serves us-central, where the order goes): the line ships in full as a pick-up there (store-pickup takes its location from order.store
+    and asks order.shipping.service == "pickup")."""
+    import shutil
+
+    root = tmp_path / "acme"
+    shutil.copytree(ACME, root)
+    inv = root / "reference" / "inventory.csv"
+    rows = inv.read_text().splitlines()
+    out = [rows[0]]
+    for row in rows[1:]:
+        loc, sku, _ = row.split(",")
+        if sku == "FAS-0001":
+            row = f"{loc},{sku},{500 if loc == 'ST-CHI' else 5}"
+        out.append(row)
+    inv.write_text("\n".join(out) + "\n")
+    rs = load(root)
+    order = _order(lines=[{"id": "1", "sku": "FAS-0001", "quantity": 100}],
+                   ship_to={"country": "US", "state": "IL", "city": "Chicago",
+                            "street": "1 Main St", "postal": "60601"})
+    before = rs.evaluate(order, D).to_json()
+    assert Decimal(before["sourcing"]["lines"][0]["backordered"]) > 0
+    why = why_not(rs, order, D).to_json()
+    where = [r for r in why["remedies"] if r["rule"] == "sourcing-network/store-pickup"]
+    assert where, why
+    assert where[0]["changes"] == [
+        {"field": "order.shipping.service", "from": None, "to": "pickup"},
+        {"field": "order.store", "from": None, "to": "ST-CHI"}]
+    changed, day = _apply(order, where[0], D)
+    after = rs.evaluate(changed, day).to_json()
+    line = after["sourcing"]["lines"][0]
+    assert Decimal(line["backordered"]) == 0
+    assert [a["location"] for a in line["allocations"]] == ["ST-CHI"]
