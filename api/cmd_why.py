@@ -108,8 +108,9 @@ def render(out: dict[str, Any]) -> str:
     why = out.get("why")
     if why:
         for w in why["wants"]:
-            rows.append(f"rejected by {w['rule']} ({w['code']}) at {w['field']}: wants "
-                        f"{w['wants']}")
+            at = f" at {w['field']}" if w["field"] else ""
+            rows.append(f"{'held' if w['kind'] == 'hold' else 'rejected'} by {w['rule']} "
+                        f"({w['code']}){at}: {w['message']}; wants {w['wants']}")
         if why["remedies"]:
             rows.append("what would change it (each verified by deciding the changed order):")
         for m in why["remedies"]:

@@ -79,16 +79,19 @@ class Remedy:
 
 @dataclass(frozen=True)
 class Want:
-    """A violation of a rejection: its field and what its rule wants (the condition false)."""
+    """A violation of a rejection, or a hold: its field and what its rule wants (its
+    condition false). Holds (a screening match, a destination under review) get no remedy: a
+    person releases them (docs/orchestration.md)."""
     rule: str | None
     code: str
     field: str | None
     message: str
     condition: str
     wants: str
+    kind: str = "violation"   # violation | hold
 
     def to_json(self) -> dict[str, Any]:
-        return {"rule": self.rule, "code": self.code, "field": self.field,
+        return {"kind": self.kind, "rule": self.rule, "code": self.code, "field": self.field,
                 "message": self.message, "condition": self.condition, "wants": self.wants}
 
 
@@ -154,17 +157,23 @@ def _rules(rs: CompiledRuleSet) -> dict[str, tuple[Rule, Any]]:
 # --- rejections ---------------------------------------------------------------------------
 
 def wants(rs: CompiledRuleSet, decision: Decision) -> list[Want]:
+    """Each error violation and each hold, with the condition of its rule."""
     rules = _rules(rs)
     out = []
-    for v in decision.violations[:MAX_REMEDIES]:
-        if v.get("severity") != "error":
-            continue
-        rule = rules.get(str(v.get("rule")))
-        cond = rule[0].when.text if rule is not None and rule[0].when is not None else ""
-        tree = tree_of(cond) if cond else None
-        wanted = f"not ({show(tree)})" if tree is not None else "the rule's condition false"
-        out.append(Want(v.get("rule"), str(v.get("code")), v.get("field"),
-                        str(v.get("message")), show(tree) if tree is not None else cond, wanted))
+    entries = [("violation", v, v.get("message")) for v in decision.violations
+               if v.get("severity") == "error"] + \
+        [("hold", h, h.get("reason")) for h in decision.holds]
+    for kind, v, message in entries[:MAX_REMEDIES]:
+        found = rules.get(str(v.get("rule")))
+        rule = found[0] if found is not None else None
+        cond = _inputs_text(rule) if rule is not None else ""
+        tree = tree_of(cond) if rule is not None and rule.when is not None else None
+        shown = show(tree) if tree is not None else cond
+        wanted = f"not ({shown})" if tree is not None else \
+            "no row of the table to match" if rule is not None and rule.table is not None \
+            else "the rule's condition false"
+        out.append(Want(v.get("rule"), str(v.get("code")), v.get("field"), str(message),
+                        shown, wanted, kind))
     return out
 
 

@@ -168,7 +168,7 @@ def test_a_rejection_gives_each_violation_field_and_what_its_rule_wants() -> Non
     order = _order(requested_date="2026-11-01")
     why = why_not(RS, order, D).to_json()
     assert why["wants"] == [{
-        "rule": "order-dates/requested-in-past", "code": "REQUESTED_DATE_PAST",
+        "kind": "violation", "rule": "order-dates/requested-in-past", "code": "REQUESTED_DATE_PAST",
         "field": "order.requested_date",
         "message": "requested date 2026-11-01 is before 2026-11-20",
         "condition": "date(order.requested_date) < today()",
@@ -238,3 +238,17 @@ def test_a_backorder_names_a_location_with_the_whole_quantity(tmp_path: Path) ->
     line = after["sourcing"]["lines"][0]
     assert Decimal(line["backordered"]) == 0
     assert [a["location"] for a in line["allocations"]] == ["ST-CHI"]
+
+
+def test_a_hold_gives_its_rule_and_condition_and_no_remedy() -> None:
+    order = _order(ship_to={"country": "VE", "city": "Caracas", "street": "Av. Urdaneta 1"},
+                   lines=[{"id": "1", "sku": "FAS-0001", "quantity": 5}])
+    assert RS.evaluate(order, D).status == "on_hold"
+    why = why_not(RS, order, D).to_json()
+    assert why["wants"] == [{
+        "kind": "hold", "rule": "trade-compliance/review-destination",
+        "code": "DESTINATION_REVIEW", "field": None,
+        "message": "VE needs a trade-compliance review",
+        "condition": 'order.ship_to.country in ["RU", "BY", "SY", "VE", "MM"]',
+        "wants": 'not (order.ship_to.country in ["RU", "BY", "SY", "VE", "MM"])'}]
+    assert not any(r["kind"] == "hold" for r in why["remedies"])
