@@ -460,8 +460,13 @@ def compile_node(tree: N, scope: Scope, tables: dict[str, Any] | None,
     into a rule's condition (engine/remedies.py); the evaluator never calls it. None when the
     node does not compile (its names are not in `scope`)."""
     problems: list[str] = []
-    comp = _Compiler("", scope, lambda *args, **kw: problems.append(str(args[2:3])), allow_it,
-                     tables)
+
+    def report(code: Code, pos: int, message: str, hint: str | None = None,
+               warning: bool = False) -> None:
+        if not warning:
+            problems.append(message)
+
+    comp = _Compiler("", scope, report, allow_it, tables)
     try:
         body = comp.gen(tree, 0)
     except RecursionError:

@@ -109,7 +109,9 @@ class Why:
 
 
 Candidate = tuple[str, str | None, str | None, str, str, list[Change], Goal]
-Targets = dict[int, dict[str, Any]]  # a goal's target, by the goal's identity
+# a goal's target (an approval's role, a violation's code), by the goal's identity; the goal
+# is kept beside it so that its identity is not reused while the answer is built
+Targets = dict[int, tuple[Goal, dict[str, Any]]]
 
 
 def why_not(rs: CompiledRuleSet, request: dict[str, Any], as_of: datetime.date,
@@ -120,12 +122,12 @@ def why_not(rs: CompiledRuleSet, request: dict[str, Any], as_of: datetime.date,
     search = Searcher(rs, request, as_of, decision, budget)
     why = Why()
     why.wants = wants(rs, decision)
-    seen: set[tuple[str, tuple[Change, ...]]] = set()
+    seen: set[tuple[str, ...]] = set()
     targets: Targets = {}
     for kind, rule, line_id, cond, wanted, changes, goal in _candidates(rs, search, targets):
         if len(why.remedies) >= MAX_REMEDIES or search.spent >= search.budget:
             break
-        key = (kind + str(rule) + str(line_id), tuple(changes))
+        key = (kind, str(rule), str(line_id), *(c.key() for c in changes))
         if not changes or key in seen:
             continue
         seen.add(key)
@@ -135,9 +137,14 @@ def why_not(rs: CompiledRuleSet, request: dict[str, Any], as_of: datetime.date,
             continue
         why.remedies.append(Remedy(kind, rule, line_id, cond, wanted, tuple(changes),
                                    search.effect(after, line_id), str(after["status"]),
-                                   targets.get(id(goal))))
+                                   _target(targets, goal)))
     why.redecisions = search.spent
     return why
+
+
+def _target(targets: Targets, goal: Goal) -> dict[str, Any] | None:
+    kept = targets.get(id(goal))
+    return kept[1] if kept is not None and kept[0] is goal else None
 
 
 def _candidates(rs: CompiledRuleSet, search: Searcher,
@@ -198,7 +205,7 @@ def _violations(rs: CompiledRuleSet, search: Searcher,
         if rule.for_each and line is None:
             continue
         goal = _violation_gone(rule.qid, v.get("code"), v.get("field"))
-        targets[id(goal)] = {"code": v.get("code"), "field": v.get("field")}
+        targets[id(goal)] = (goal, {"code": v.get("code"), "field": v.get("field")})
         qid = rule.qid
         for _, holds, cmp in comparisons(search.probe, rule, line):
             if holds and cmp is not None and cmp.knob is not None:
@@ -233,7 +240,7 @@ def _approvals(rs: CompiledRuleSet, search: Searcher,
         done.add((rule.qid, str(a.get("role"))))
         qid = rule.qid
         goal = _approval_gone(qid, a.get("role"))
-        targets[id(goal)] = {"role": a.get("role"), "level": a.get("level")}
+        targets[id(goal)] = (goal, {"role": a.get("role"), "level": a.get("level")})
         derived = False
         for node, holds, cmp in comparisons(search.probe, rule, None):
             if holds and cmp is not None and cmp.knob is not None:
