@@ -4,6 +4,7 @@ change it (the command-line door of api/usecases/why.py).
     ordinance why dec_01J... --against original          # the same? (the default)
     ordinance why dec_01J... --against active
     ordinance why dec_01J... --against acme-distribution@2026.12.0
+    ordinance why dec_01J... --against 2026.12.0          # a version of the same rule set
     ordinance why dec_01J... --against ./rulesets/acme-candidate   # a local directory
     ordinance why dec_01J... --json
 
@@ -30,8 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "directory; show both, their difference, and what would change it.")
     p.add_argument("decision_id")
     p.add_argument("--against", default="original", metavar="WHICH",
-                   help="original (default), active, NAME@DIGEST, NAME@VERSION or a rule-set "
-                        "directory")
+                   help="original (default), active, NAME@DIGEST, NAME@VERSION, a version "
+                        "of the decision's own rule set, or a rule-set directory")
     p.add_argument("--database-url", default=None, help="overrides ORDINANCE_DATABASE_URL")
     p.add_argument("--json", action="store_true", help="the answer as JSON (as REST gives it)")
     p.add_argument("--no-remedies", dest="remedies", action="store_false",
@@ -59,10 +60,7 @@ def cmd_why(args: argparse.Namespace) -> int:
     try:
         log = why.logged(db, args.decision_id)
         local = Path(args.against)
-        if args.against not in ("original", "active") and "@" not in args.against:
-            if not local.is_dir():
-                return _fail(f"--against {args.against}: not original, active, NAME@REF "
-                             "or a directory")
+        if args.against not in ("original", "active") and local.is_dir():
             try:
                 rs = engine.load(local)
             except engine.RuleSetInvalid as exc:

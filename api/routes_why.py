@@ -2,7 +2,8 @@
 and what would change it (the door of api/usecases/why.py).
 
 The body says under which rule set: JSON `{"ruleset": "active" | "original" | "NAME@DIGEST" |
-"NAME@VERSION", "remedies": true}` (both optional; an empty body is the active set with
+"NAME@VERSION" | "VERSION", "remedies": true}` (a bare VERSION or digest: of the logged
+decision's own rule set) (both optional; an empty body is the active set with
 remedies). A candidate is uploaded first with POST /v1/rulesets (stored, not activated) and
 named by the NAME@DIGEST it answers, as simulations name theirs: a rule set is always a stored
 version, never a path on the server. The request is decided with the ORIGINAL as-of date;
@@ -30,8 +31,9 @@ REDECIDE_BODY = {"required": False, "content": {
         "type": "object", "additionalProperties": False,
         "properties": {
             "ruleset": {"type": "string", "maxLength": 300,
-                        "description": "active (default), original, NAME@DIGEST or "
-                                       "NAME@VERSION"},
+                        "description": "active (default), original, NAME@DIGEST, "
+                                       "NAME@VERSION, or a VERSION of the decision's own "
+                                       "rule set"},
             "remedies": {"type": "boolean", "description": "default true"}}},
         "example": {"ruleset": "acme-distribution@2026.12.0"}},
 }}
@@ -61,7 +63,7 @@ def _question(raw: bytes) -> tuple[str | None, bool]:
     ref, remedies = body.get("ruleset"), body.get("remedies", True)
     if ref is not None and (not isinstance(ref, str) or not ref or len(ref) > 300
                             or "\x00" in ref):
-        raise Invalid("ruleset is active, original, NAME@DIGEST or NAME@VERSION",
+        raise Invalid("ruleset is active, original, NAME@DIGEST, NAME@VERSION or VERSION",
                       code="BAD_REQUEST", path="$.ruleset")
     if not isinstance(remedies, bool):
         raise Invalid("remedies is true or false", code="BAD_REQUEST", path="$.remedies")

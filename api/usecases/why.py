@@ -64,11 +64,14 @@ def logged(db: Any, decision_id: str) -> Logged:
 
 
 def resolve(rulesets: Any, log: Logged, against: str | None) -> Any:
-    """`original` (the default of the command line), `active`, or a stored reference."""
+    """`original` (the default of the command line), `active`, a stored `NAME@REF`, or a
+    bare version or digest of the logged decision's own rule set (`2026.12.0`)."""
     if against in (None, "active"):
         return rulesets.resolve(None)
     if against == "original":
         return rulesets.resolve(f"{log.ruleset}@{log.digest}")
+    if "@" not in str(against):
+        return rulesets.resolve(f"{log.ruleset}@{against}")
     return rulesets.resolve(against)
 
 
