@@ -446,3 +446,29 @@ def build(body: str, consts: list[Any],
         return None
     fn: Callable[[dict[str, Any], Any], Any] = namespace["_make"](*consts)
     return fn
+
+
+def conjuncts(tree: N) -> list[N]:
+    """The conjuncts of a condition's tree (`a and b and c` -> [a, b, c]); read-only."""
+    return _conjuncts(tree)
+
+
+def compile_node(tree: N, scope: Scope, tables: dict[str, Any] | None,
+                 allow_it: bool = False) -> Callable[[dict[str, Any], Any], Any] | None:
+    """One node of an expression that was already checked (a condition's conjunct, one side
+    of a comparison), compiled as the evaluator compiles it: `fn(S, X)`. For tools that look
+    into a rule's condition (engine/remedies.py); the evaluator never calls it. None when the
+    node does not compile (its names are not in `scope`)."""
+    problems: list[str] = []
+
+    def report(code: Code, pos: int, message: str, hint: str | None = None,
+               warning: bool = False) -> None:
+        if not warning:
+            problems.append(message)
+
+    comp = _Compiler("", scope, report, allow_it, tables)
+    try:
+        body = comp.gen(tree, 0)
+    except RecursionError:
+        return None
+    return None if problems else build(body, comp.consts)
