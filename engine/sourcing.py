@@ -149,7 +149,7 @@ class Network:
             raise RuleError("promising: the rule set has no atp_rules table")
         buckets = self._buckets.get(as_of)
         if buckets is None:
-            buckets = Buckets.daily(as_of, promising.horizon_days)
+            buckets = Buckets.daily(as_of, promising.horizon_days, promising.calendar)
             if len(self._buckets) < 1000:
                 self._buckets[as_of] = buckets
         supplies = [Supply(sku, loc, SupplyType.ON_HAND, as_of, on_hand)] if on_hand > 0 else []
