@@ -31,7 +31,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import deque
 from decimal import Decimal
-from typing import NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 ZERO = Decimal(0)
 
@@ -95,7 +95,7 @@ def look_ahead(net: Sequence[Decimal], available: Sequence[Decimal], bucket: int
     return tuple(new), tuple(avail)
 
 
-Queue = deque[list[object]]     # [bucket, quantity left] entries, oldest first
+Queue = deque[list[Any]]     # [bucket, quantity left] entries, oldest first
 
 
 def within(supply: Sequence[Decimal], demand: Sequence[Decimal], net: Sequence[Decimal],
@@ -117,25 +117,28 @@ def within(supply: Sequence[Decimal], demand: Sequence[Decimal], net: Sequence[D
             break                       # this demand and later ones cannot reach [first, b]
         if c.supply <= b:
             left[c.supply] = left.get(c.supply, ZERO) + c.quantity
-    old: deque[list[object]] = deque([j, left[j]] for j in sorted(left))
-    new: deque[list[object]] = deque([j, q] for j, q in old)
+    old: Queue = deque([j, left[j]] for j in sorted(left))
+    new: Queue = deque([j, q] for j, q in old)
     out = list(net)
     made: list[Consumed] = []
     short = _take(new, b, quantity, made, out)
     if short:
         out[b] = min(net[b], ZERO) - short
+    gap = quantity - short          # what the old queue holds more than the new one
     i = b + 1
-    while i < n and _total(new) != _total(old):
-        _step(old, i, supply[i], demand[i], days, window, None, None)
-        short = _step(new, i, supply[i], demand[i], days, window, made, out)
+    while i < n and gap:
+        s, d = supply[i], demand[i]
+        gap -= _step(old, i, s, d, days, window, None, None)[0]
+        removed, short = _step(new, i, s, d, days, window, made, out)
+        gap += removed
         if short:
             out[i] = -short
-        elif not supply[i]:
+        elif not s:
             out[i] = ZERO
         i += 1
     if i == n:
         for j, q in new:
-            out[_int(j)] = _dec(q)
+            out[j] = q
     records = _merged(consumed[:after], made)
     records += consumed[bisect_left(consumed, i, key=_demand):]
     if not accumulate:
@@ -148,31 +151,17 @@ def _demand(c: Consumed) -> int:
     return c.demand
 
 
-def _int(v: object) -> int:
-    assert isinstance(v, int)
-    return v
-
-
-def _dec(v: object) -> Decimal:
-    assert isinstance(v, Decimal)
-    return v
-
-
-def _total(queue: Queue) -> Decimal:
-    return sum((_dec(e[1]) for e in queue), ZERO)
-
-
 def _take(queue: Queue, i: int, quantity: Decimal, made: list[Consumed],
           out: list[Decimal] | None) -> Decimal:
     """Demand of bucket `i` takes from the oldest open supply first; returns the shortage."""
     short = quantity
     while short > 0 and queue:
         e = queue[0]
-        have = _dec(e[1])
+        have = e[1]
         take = have if have < short else short
         e[1] = have - take
         short -= take
-        j = _int(e[0])
+        j = e[0]
         if j != i:
             made.append(Consumed(i, j, take))
         if have == take:
@@ -183,15 +172,20 @@ def _take(queue: Queue, i: int, quantity: Decimal, made: list[Consumed],
 
 
 def _step(queue: Queue, i: int, s: Decimal, d: Decimal, days: Sequence[int], window: int,
-          made: list[Consumed] | None, out: list[Decimal] | None) -> Decimal:
-    """One bucket of `atp.consume_within` on an open-supply queue: expire, receive, consume."""
-    while queue and days[i] - days[_int(queue[0][0])] >= window:
+          made: list[Consumed] | None,
+          out: list[Decimal] | None) -> tuple[Decimal, Decimal]:
+    """One bucket of `atp.consume_within` on an open-supply queue: expire, receive, consume.
+    Returns what left the queue (expired or taken) and the shortage."""
+    lost = ZERO
+    while queue and days[i] - days[queue[0][0]] >= window:
         j, q = queue.popleft()
+        lost += q
         if out is not None:
-            out[_int(j)] = _dec(q)
+            out[j] = q
     if s > 0:
         queue.append([i, s])
-    return _take(queue, i, d, made if made is not None else [], out)
+    short = _take(queue, i, d, made if made is not None else [], out)
+    return lost + d - short, short
 
 
 def _merged(before: tuple[Consumed, ...], made: list[Consumed]) -> list[Consumed]:
