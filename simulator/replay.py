@@ -151,10 +151,7 @@ class Replayer:
                 continue
             day = str(order.get("order_date") or "")  # as written, before defaulting
             if self.promising is not None:
-                as_of = options.as_of or _date(day) or options.today
-                for picture in (stock_b, stock_c):
-                    if as_of is not None and hasattr(picture, "settle"):
-                        picture.settle(as_of)
+                self._settle(order, stock_b, stock_c)
             try:
                 # phases the two rule sets share run once (the same decisions, less work);
                 # the order is ours alone, so it is decided in place (fresh)
@@ -187,12 +184,17 @@ class Replayer:
         return ChunkResult(summary, rows, chunk.items[-1][2] if chunk.items else 0,
                            len(chunk.items))
 
+    def _settle(self, order: dict[str, Any], *pictures: Any) -> None:
+        """Moves each side's picture to the order's as-of day (the engine's own)."""
+        from ordinance.engine.evaluate import resolve_as_of
 
-def _date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        return None
+        try:
+            as_of = resolve_as_of(order, self.options.as_of, self.options.today)
+        except ValueError:
+            return          # no as-of: the engine says so in the decision
+        for picture in pictures:
+            if hasattr(picture, "settle"):
+                picture.settle(as_of)
 
 
 def reading_of(baseline: Any, candidate: Any) -> Reading:
