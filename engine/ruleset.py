@@ -164,7 +164,8 @@ class Checker:
             if rel.startswith("reference/"):
                 self.reference(rel, path)
         self.currencies()
-        self.diags.items += check_promising(root, self.model.tables, self.model.sources)
+        self.diags.items += check_promising(lambda rel: (root / rel).read_text("utf-8-sig") if (
+            root / rel).is_file() else None, self.model.tables, self.model.sources)
         self.scope = Scope(frozenset(ROOT_NAMES), frozenset(self.model.tables))
         for rel, path in files:
             if rel.endswith((".yaml", ".yml")) and rel != "ruleset.yaml" \

@@ -1,7 +1,8 @@
 """Static checks of the promising tables, for `ordinance check` (engine/ruleset.py calls them).
 
 In: the rule set's reference tables and the text of `reference/atp_rules.csv` and
-`reference/supply.csv` (the rule set directory is read, as the checker reads it).
+`reference/supply.csv` (the checker hands a reader of its rule set directory: this package
+does no I/O of its own).
 Out: one located `Diagnostic` per mistake, at FILE:LINE:COL of the offending cell (for a list
 cell such as `supply_types`, of the offending entry), each with a hint:
 - atp_rules: unknown columns (a typo would silently leave an option at its default), no
@@ -23,11 +24,9 @@ from __future__ import annotations
 import csv
 import datetime
 import difflib
-import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 from ..diagnostics import Code, Diagnostic, Span
@@ -67,14 +66,15 @@ class Cell:
 Row = dict[str, Cell]
 
 
-def check_promising(root: Path, tables: Mapping[str, Any],
+def check_promising(read: Callable[[str], str | None], tables: Mapping[str, Any],
                     sources: dict[str, list[str]]) -> list[Diagnostic]:
-    """The diagnostics of the promising tables of the rule set at `root` (none without an
-    `atp_rules` table). The lines of the files read go into `sources` for the carets."""
+    """The diagnostics of the promising tables (none without an `atp_rules` table); `read`
+    gives a file's text by its path in the rule set (None: no such file). The lines of the
+    files read go into `sources` for the carets."""
     if "atp_rules" not in tables:
         return []
     out: list[Diagnostic] = []
-    texts = {rel: _read(root / rel) for rel in (RULES, SUPPLY)}
+    texts = {rel: _read(read, rel) for rel in (RULES, SUPPLY)}
     for rel, text in texts.items():
         if text is not None:
             sources.setdefault(rel, text.splitlines())
@@ -245,9 +245,9 @@ class _Out:
         self.items.append(Diagnostic(code, "warning", message, span, hint))
 
 
-def _read(path: Path) -> str | None:
+def _read(read: Callable[[str], str | None], rel: str) -> str | None:
     try:
-        return path.read_text("utf-8-sig") if path.is_file() else None
+        return read(rel)
     except (OSError, UnicodeDecodeError):
         return None       # the loader reports what it cannot read
 
@@ -271,7 +271,7 @@ def _rows(rel: str, text: str) -> tuple[Row, list[Row]]:
 
 def _records(rel: str, text: str) -> Iterator[list[Cell]]:
     lines = text.splitlines()
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(text.splitlines(keepends=True))
     start = 1
     try:
         for rec in reader:
