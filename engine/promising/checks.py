@@ -14,7 +14,8 @@ cell such as `supply_types`, of the offending entry), each with a hint:
   no working day, holidays that are not dates;
 - supply: a missing column, unknown kinds (and on_hand, which belongs in inventory), dates
   that are not YYYY-MM-DD, quantities that are not numbers or not positive, locations not in
-  `locations` and SKUs not in `products` (when the rule set has those tables).
+  `locations` and SKUs not in `products` (when the rule set has those tables); a `ref`
+  used twice (a warning).
 The rules are the ones `reference.setup` applies when evaluating (engine/promising/
 reference.py); these checks say where, and all of them at once. Each table's diagnostics
 stop at `MAX_PER_TABLE`.
@@ -119,10 +120,20 @@ def check_supply(text: str, locations: set[str] | None,
         out.error(Code.TABLE_SHAPE, Span(SUPPLY, 1, 1), f"supply: no column {missing[0]!r}",
                   "the columns are location, sku, kind, date, quantity, ref")
         return out.items
+    refs: dict[str, int] = {}
     for row in rows:
         if out.full:
             break
         line = row["location"].span.line
+        ref = row.get("ref")
+        if ref is not None and ref.value:
+            if ref.value in refs:
+                out.warning(Code.DUPLICATE_ID, ref.span, f"supply line {line}: ref "
+                            f"{ref.value!r} is also on line {refs[ref.value]}",
+                            "give each receipt its own ref: a what-if change by ref "
+                            "(simulate --supply-change) moves every line that has it")
+            else:
+                refs[ref.value] = line
         for column, known, table in (("location", locations, "locations"),
                                      ("sku", products, "products")):
             cell = row[column]

@@ -198,7 +198,7 @@ def test_a_supply_table_without_a_column(tmp_path):
 
 
 def test_every_mistake_at_once_and_load_refuses(tmp_path):
-    rows = [f"WH-NJ,FAS-0001,purchase_order,2027-01-07,-{i},PO-{i}" for i in range(1, 300)]
+    rows = [f"WH-NJ,FAS-0001,purchase_order,2027-01-07,-{i},X-{i}" for i in range(1, 300)]
     root = ruleset(tmp_path, supply=GOOD_SUPPLY + "\n".join(rows) + "\n")
     diags = found(root)
     assert len(diags) == 200               # one table's diagnostics stop at 200
@@ -216,3 +216,13 @@ def test_ordinance_check_prints_the_place_the_line_and_the_hint(tmp_path):
            "of none, backward, backward_forward, look_ahead" in run.stdout
     assert "    default,sideways,true" in run.stdout
     assert "hint: write one of none, backward, backward_forward, look_ahead" in run.stdout
+
+
+def test_a_ref_used_twice_is_a_warning(tmp_path):
+    root = ruleset(tmp_path, supply=GOOD_SUPPLY + "WH-NJ,FAS-0002,purchase_order,2027-02-01,"
+                   "10,PO-1\n")
+    file, line, c, sev, msg, hint = one(root)
+    assert (file, line, c, sev) == (SUPPLY, 4, 45, "warning")
+    assert msg == "supply line 4: ref 'PO-1' is also on line 2"
+    assert hint and "--supply-change" in hint
+    load(root)                              # a warning: the rule set still loads
