@@ -48,6 +48,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--consume-stock", action="store_true",
                    help="each side keeps a stock ledger that orders deplete, in stream order "
                         "(runs sequentially)")
+    p.add_argument("--supply-change", metavar="FILE", help="with --consume-stock: supply "
+                   "changes for the candidate (JSON/YAML: 'PO-1 late 10 days', ...)")
     p.add_argument("--executor", choices=("processes", "dask", "inline"), default="processes",
                    help="where the orders are decided (default: local processes)")
     p.add_argument("--workers", type=_count, default=None, metavar="N",
@@ -92,11 +94,12 @@ def handler(args: argparse.Namespace) -> int:
         stored = _stored_versions()
         baseline, candidate = resolve(args.baseline, stored), resolve(args.candidate, stored)
         source = open_orders(args.orders, args.format)
+        supply_changes = _supply_changes(args)
     except (RuleSetNotFound, OSError, ValueError) as exc:
         err.print(f"ordinance simulate: {exc}", markup=False)
         return 2
     options = Options(as_of=args.as_of, today=clock_from_env().now().date(),
-                      consume_stock=args.consume_stock,
+                      consume_stock=args.consume_stock, supply_changes=supply_changes,
                       sample_size=args.sample, collect_changes=bool(args.changes),
                       chunk_size=max(args.chunk_size, 1))
     changes = outputs.ChangesCsv(args.changes) if args.changes else None
@@ -113,7 +116,7 @@ def handler(args: argparse.Namespace) -> int:
             err.print(f"{span.file}:{span.line}:{span.col}: {d.severity}: {d.message}"
                       if span else f"{d.severity}: {d.message}", markup=False)
         return 2
-    except (SimulationError, OSError) as exc:
+    except (SimulationError, OSError, ValueError) as exc:
         err.print(f"ordinance simulate: {exc}", markup=False)
         return 2
     finally:
@@ -132,6 +135,15 @@ def handler(args: argparse.Namespace) -> int:
         err.print(f"{summary['bad_lines']} line(s) were not orders; the first: "
                   f"{summary['bad_line_samples'][0]}", markup=False)
     return 0
+
+
+def _supply_changes(args: argparse.Namespace) -> tuple[Any, ...]:
+    if not args.supply_change:
+        return ()
+    if not args.consume_stock:
+        raise ValueError("--supply-change needs --consume-stock (supply over time)")
+    from ordinance.simulator.promising import read_changes
+    return read_changes(args.supply_change)
 
 
 def _stored_versions() -> Callable[[str], Path | None]:
@@ -204,6 +216,9 @@ def _account(summary: dict[str, Any]) -> str:
     elif fx.get("error"):
         lines.append(f"revenue not converted to one currency: {fx['error']}")
     lines += [f"  {k}: {v}" for k, v in ch["transitions"].items()]
+    if summary.get("promising"):
+        from ordinance.simulator.promise_stats import account
+        lines += account(summary["promising"])
     return "\n".join(lines)
 
 

@@ -27,6 +27,7 @@ from typing import Any, Callable
 from .actions import ACTIONS
 from .diagnostics import Code, Diagnostic, Diagnostics, Span
 from .expressions import Expr, Scope, compile_expr
+from .promising.checks import check_promising
 from .loading import MAX_FILE, digest_of, read_csv, ruleset_files, table_of
 from .model import PHASES, PRICED_PHASES, ROOT_NAMES, Model, Pack, Rule
 from .output_values import output_ranks
@@ -163,6 +164,8 @@ class Checker:
             if rel.startswith("reference/"):
                 self.reference(rel, path)
         self.currencies()
+        self.diags.items += check_promising(lambda rel: (root / rel).read_text("utf-8-sig") if (
+            root / rel).is_file() else None, self.model.tables, self.model.sources)
         self.scope = Scope(frozenset(ROOT_NAMES), frozenset(self.model.tables))
         for rel, path in files:
             if rel.endswith((".yaml", ".yml")) and rel != "ruleset.yaml" \

@@ -137,11 +137,14 @@ class Network:
         return result
 
 
-    def atp_table(self, loc: str, sku: str, on_hand: Decimal, as_of: datetime.date) -> AtpTable:
+    def atp_table(self, loc: str, sku: str, on_hand: Decimal, as_of: datetime.date,
+                  picture: Any = None) -> AtpTable:
         """The ATP table of a SKU at a location: on hand now plus its supply to come (cached:
-        a pure function of the rule set and these arguments; the cache is bounded)."""
+        a pure function of the rule set and these arguments; the cache is bounded). With a
+        caller's `picture` (`.supply` and `.demand` events by (location, sku), e.g. the
+        simulator's over time) those events replace the reference supply (not cached)."""
         key = (loc, sku, on_hand, as_of)
-        table = self._atp.get(key)
+        table = self._atp.get(key) if picture is None else None
         if table is not None:
             return table
         promising = self.promising
@@ -149,13 +152,15 @@ class Network:
             raise RuleError("promising: the rule set has no atp_rules table")
         buckets = self._buckets.get(as_of)
         if buckets is None:
-            buckets = Buckets.daily(as_of, promising.horizon_days)
+            buckets = Buckets.daily(as_of, promising.horizon_days, promising.calendar)
             if len(self._buckets) < 1000:
                 self._buckets[as_of] = buckets
         supplies = [Supply(sku, loc, SupplyType.ON_HAND, as_of, on_hand)] if on_hand > 0 else []
-        supplies += promising.supply.get((loc, sku), ())
-        table = build(promising.rule, buckets, as_of, supplies, [])
-        if len(self._atp) < 100_000:
+        events = promising.supply if picture is None else picture.supply
+        supplies += events.get((loc, sku), ())
+        demands = () if picture is None else picture.demand.get((loc, sku), ())
+        table = build(promising.rule, buckets, as_of, supplies, demands)
+        if picture is None and len(self._atp) < 100_000:
             self._atp[key] = table
         return table
 
@@ -170,6 +175,7 @@ class Allocation:
         # promising: this decision's ATP tables, with what it took and promised placed
         self.tables: dict[tuple[str, str], AtpTable] = {}
         self.placed: dict[tuple[str, str], Decimal] = {}
+        self.picture = getattr(stock, "atp", None)  # a caller's supply and demand over time
 
     def available(self, loc: str, sku: str) -> Decimal:
         key = (loc, sku)
@@ -277,7 +283,9 @@ class Allocation:
         setup_ = self.network.promising
         for pos, (loc, _route) in enumerate(ranked):
             if setup_ is not None and setup_.rule.infinite_fence_days is None \
-                    and (loc, sku) not in setup_.supply and self.available(loc, sku) <= 0:
+                    and (loc, sku) not in (setup_.supply if self.picture is None
+                                           else self.picture.supply) \
+                    and self.available(loc, sku) <= 0:
                 continue  # nothing on hand, nothing to come: no table needed to say no
             made, after = promise(self._table(loc, sku, as_of), qty, as_of, as_of, item=sku,
                                   location=loc)
@@ -299,7 +307,7 @@ class Allocation:
         table = self.tables.get(key)
         if table is None:
             base = self.available(loc, sku) + self.taken.get(key, ZERO)
-            table = self.network.atp_table(loc, sku, base, as_of)
+            table = self.network.atp_table(loc, sku, base, as_of, self.picture)
             self.placed[key] = ZERO
         missing = self.taken.get(key, ZERO) - self.placed[key]
         if missing > 0:

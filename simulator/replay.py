@@ -14,7 +14,10 @@ result is the same whichever executor and however many workers ran it.
 
 `--consume-stock` threads each side's stock ledger ({(location, sku): Decimal}) through the
 stream: each order is decided against what the orders before it left, and its allocations are
-then taken off. The ledger is sequential by nature, so such a run stays in this process.
+then taken off. The ledger is sequential by nature, so such a run stays in this process. A rule
+set that promises (`atp_rules`) also keeps its supply and demand to come over time, changed by
+`Options.supply_changes` (simulator/promising.py); the summary then has a `promising` entry
+(simulator/promise_stats.py).
 """
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ from ordinance.simulator.compare import compare
 from ordinance.simulator.rulesets import RuleSetRef
 from ordinance.simulator.streams import Item, OrderSource
 from ordinance.simulator.money import Costing, side_rates
-from ordinance.simulator.summary import Reading, Summary, change_row
+from ordinance.simulator.summary import Reading, Summary, change_row, segment_keys
 
 Ledger = dict[tuple[str, str], Decimal]
 
@@ -46,6 +49,7 @@ class Options:
     sample_size: int = 20
     collect_changes: bool = False       # build the CSV rows of changed orders
     chunk_size: int = 500
+    supply_changes: tuple[Any, ...] = ()   # simulator.promising.Change, with consume_stock
 
 
 @dataclass(frozen=True)
@@ -117,9 +121,18 @@ class Replayer:
         # before them are counted, not reordered (that would mean holding the stream).
         self.last_date = ""
         self.out_of_time_order = 0
+        self.promising: Any = None
         if self.options.consume_stock:
-            self.ledgers = (initial_ledger(self.baseline.reference),
-                            initial_ledger(self.candidate.reference))
+            from ordinance.simulator import promising as over_time
+            from ordinance.simulator.promise_stats import PromiseStats
+
+            ledgers = [initial_ledger(rs.reference) for rs in (self.baseline, self.candidate)]
+            pictures = [over_time.picture_of(rs, ledger, self.options.supply_changes, side)
+                        for rs, ledger, side in zip((self.baseline, self.candidate), ledgers,
+                                                    ("baseline", "candidate"))]
+            self.ledgers = (pictures[0] or ledgers[0], pictures[1] or ledgers[1])
+            if any(pictures):
+                self.promising = PromiseStats()
         self.reading = reading_of(self.baseline, self.candidate)
 
     def run(self, chunk: Chunk) -> ChunkResult:
@@ -137,6 +150,8 @@ class Replayer:
                 summary.add_bad_line(line, f"{exc.path}: {exc.message}")
                 continue
             day = str(order.get("order_date") or "")  # as written, before defaulting
+            if self.promising is not None:
+                self._settle(order, stock_b, stock_c)
             try:
                 # phases the two rule sets share run once (the same decisions, less work);
                 # the order is ours alone, so it is decided in place (fresh)
@@ -152,6 +167,14 @@ class Replayer:
                 take(stock_b, decision_b.allocations())
                 take(stock_c, decision_c.allocations())
             json_b, json_c = decision_b.to_json(), decision_c.to_json()
+            if self.promising is not None:
+                for picture, decided in ((stock_b, json_b), (stock_c, json_c)):
+                    if hasattr(picture, "promise"):
+                        picture.promise(decided)
+                self.promising.add(segment_keys(json_b.get("order") or order,
+                                                self.reading.segmenter), json_b, json_c,
+                                   (self.baseline.network.handling,
+                                    self.candidate.network.handling))
             difference = compare(json_b, json_c, self.setup.reference_changed)
             segmented = json_b.get("order") or order
             brought = summary.add(line, segmented, json_b, json_c, difference, self.reading)
@@ -160,6 +183,18 @@ class Replayer:
                                        self.reading, brought))
         return ChunkResult(summary, rows, chunk.items[-1][2] if chunk.items else 0,
                            len(chunk.items))
+
+    def _settle(self, order: dict[str, Any], *pictures: Any) -> None:
+        """Moves each side's picture to the order's as-of day (the engine's own)."""
+        from ordinance.engine.evaluate import resolve_as_of
+
+        try:
+            as_of = resolve_as_of(order, self.options.as_of, self.options.today)
+        except ValueError:
+            return          # no as-of: the engine says so in the decision
+        for picture in pictures:
+            if hasattr(picture, "settle"):
+                picture.settle(as_of)
 
 
 def reading_of(baseline: Any, candidate: Any) -> Reading:
@@ -234,6 +269,9 @@ def simulate(baseline: RuleSetRef, candidate: RuleSetRef, source: OrderSource,
                 progress(Progress(done, result.bytes_read, total_bytes))
     if options.consume_stock and isinstance(runner, executors.Inline):
         extra["out_of_time_order"] = runner.replayer.out_of_time_order
+        if runner.replayer.promising is not None:
+            extra["promising"] = {**runner.replayer.promising.to_json(), "supply_changes":
+                                  [c.describe() for c in options.supply_changes]}
         if runner.replayer.out_of_time_order and notice:
             notice(f"--consume-stock: {runner.replayer.out_of_time_order} order(s) are dated "
                    "before an order ahead of them in the stream; stock is taken in stream order")

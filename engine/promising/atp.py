@@ -33,10 +33,11 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import Enum
-from typing import NamedTuple
 from itertools import accumulate as running_sum
 
+from . import placing
 from .calendar import Buckets
+from .placing import Consumed
 
 ZERO = Decimal(0)
 INFINITE = Decimal("Infinity")
@@ -132,16 +133,6 @@ class Demand:
     ref: str = ""
 
 
-class Consumed(NamedTuple):
-    """Demand in bucket `demand` met by `quantity` of the surplus of bucket `supply`.
-
-    A named tuple rather than a frozen dataclass: a table makes one per consumption, hundreds
-    per recount, and a tuple is made several times faster; it is just as immutable."""
-    demand: int
-    supply: int
-    quantity: Decimal
-
-
 @dataclass(frozen=True)
 class AtpTable:
     rule: AtpRule
@@ -168,64 +159,32 @@ class AtpTable:
                   *self.demand[bucket + 1:])
         fast = self._placed(bucket, quantity)
         if fast is not None:
-            net, available, made = fast
+            net, available, consumed = fast
             return replace(self, demand=demand, net=net, available=available,
-                           consumed=self.consumed + made)
+                           consumed=consumed)
         return tabulate(self.rule, self.buckets, self.supply, demand, self.infinite_from)
 
-    def _placed(self, bucket: int, quantity: Decimal) -> tuple[
-            tuple[Decimal, ...], tuple[Decimal, ...], tuple[Consumed, ...]] | None:
-        """The net and available figures after placing `quantity` in `bucket`, worked out from
-        this table's figures alone, where that is exact; None where only a recount is.
-
-        Look-ahead: the cumulative balance drops by `quantity` from `bucket` on. Backward
-        consumption without a window (nearest first, a stack of surplus units): a new demand
-        no larger than the surplus left up to its bucket takes that surplus nearest first and
-        changes nothing else, so the surplus of later buckets and every shortage stay as they
-        are (tests/engine/test_promising_atp.py checks this against a recount)."""
+    def _placed(self, bucket: int, quantity: Decimal) -> placing.Figures | None:
+        """The net and available figures and consumptions after placing `quantity` in
+        `bucket`, worked out without recounting the table where that is exact (see
+        engine/promising/placing.py); None where only a recount is."""
         rule = self.rule
         if quantity <= 0:
             return None
         if rule.consumption is Consumption.LOOK_AHEAD:
-            net = list(self.net)
-            net[bucket] -= quantity
-            low = self.available[bucket] - quantity
-            available = [*self.available]
-            for i in range(len(available) - 1, bucket - 1, -1):
-                available[i] -= quantity
-            for i in range(bucket - 1, -1, -1):
-                if available[i] <= low:
-                    break
-                available[i] = low
-            return tuple(net), tuple(available), ()
-        if rule.consumption is not Consumption.BACKWARD or rule.accumulation_window_days:
+            net, available = placing.look_ahead(self.net, self.available, bucket, quantity)
+            return net, available, self.consumed
+        if rule.consumption is Consumption.NONE:
             return None
-        net = list(self.net)
-        taken: list[tuple[int, Decimal]] = []
-        left = quantity
-        i = bucket
-        while left > 0 and i >= 0:
-            free = net[i]
-            if free > 0:
-                take = free if free < left else left
-                net[i] = free - take
-                taken.append((i, take))
-                left -= take
-            i -= 1
-        if left > 0:
-            return None            # more than the surplus: the shortage lands elsewhere
-        made = tuple(Consumed(bucket, j, q) for j, q in taken)
-        if not rule.accumulate:
-            return tuple(net), tuple(net), made
-        available = list(self.available)
-        run = ZERO
-        first = taken[-1][0]
-        by_bucket = dict(taken)
-        for i in range(first, bucket + 1):
-            run += by_bucket.get(i, ZERO)
-            available[i] -= run
-        tail = [a - quantity for a in available[bucket + 1:]]
-        return tuple(net), (*available[:bucket + 1], *tail), made
+        window = rule.accumulation_window_days
+        if window is None:
+            return placing.nearest_first(self.net, self.available, rule.accumulate,
+                                         self.consumed, bucket, quantity)
+        if rule.consumption is not Consumption.BACKWARD:
+            return None
+        return placing.within(self.supply, self.demand, self.net, self.available,
+                              self.consumed, self.buckets.days, window, rule.accumulate,
+                              bucket, quantity)
 
 
 def period_atp(supply: tuple[Decimal, ...], demand: tuple[Decimal, ...]) -> list[Decimal]:

@@ -66,6 +66,7 @@ class Buckets:
 
     starts: tuple[datetime.date, ...]
     calendar: Calendar = field(default=EVERY_DAY)
+    days: tuple[int, ...] = field(init=False, repr=False, compare=False)  # day numbers
 
     def __post_init__(self) -> None:
         if not self.starts:
@@ -73,6 +74,7 @@ class Buckets:
         for a, b in zip(self.starts, self.starts[1:]):
             if b <= a:
                 raise ValueError(f"buckets: {b} does not come after {a}")
+        object.__setattr__(self, "days", tuple(d.toordinal() for d in self.starts))
 
     @staticmethod
     def daily(start: datetime.date, days: int, calendar: Calendar = EVERY_DAY) -> Buckets:

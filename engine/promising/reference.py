@@ -5,7 +5,9 @@ empty cells None, everything else text):
 - `atp_rules` (reference/atp_rules.csv): one row per rule, the row named `default` is used;
   columns `name, consumption, accumulate, accumulation_window_days, past_due_supply_days,
   past_due_demand_days, infinite_fence_days, atp_fence_days, split, min_split, horizon_days,
-  supply_types` (types separated by `;`);
+  supply_types, demand_types` (types separated by `;`) and the working calendar
+  `working_days` (weekdays `mon`..`sun` separated by `;`; empty: every day) and `holidays`
+  (YYYY-MM-DD dates separated by `;`);
 - `supply` (reference/supply.csv): `location, sku, kind, date, quantity, ref`, one row per
   purchase-order receipt, in-transit transfer, work-order completion or planned order.
 Out: `Setup` (the `AtpRule`, the horizon in days, and the supply events by location and SKU),
@@ -23,9 +25,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .atp import AtpRule, Consumption, Supply, SupplyType
+from .atp import AtpRule, Consumption, DemandType, Supply, SupplyType
+from .calendar import EVERY_DAY, Calendar
 
 HORIZON_DAYS = 365
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class ReferenceError(ValueError):
@@ -36,6 +40,7 @@ class ReferenceError(ValueError):
 class Setup:
     rule: AtpRule
     horizon_days: int = HORIZON_DAYS
+    calendar: Calendar = EVERY_DAY
     supply: dict[tuple[str, str], tuple[Supply, ...]] = field(default_factory=dict,
                                                                compare=False)
 
@@ -49,13 +54,14 @@ def setup(atp_rules: Sequence[Any] | None, supply: Sequence[Any] | None) -> Setu
     if row is None:
         raise ReferenceError("atp_rules: no row named 'default' (the rule promising uses)")
     rule, horizon = _rule(row)
+    calendar = _calendar(row)
     events: dict[tuple[str, str], list[Supply]] = {}
     for n, r in enumerate(supply or (), start=2):
         if not isinstance(r, dict):
             continue
         s = _supply(r, n)
         events.setdefault((s.location, s.item), []).append(s)
-    return Setup(rule, horizon, {k: tuple(v) for k, v in events.items()})
+    return Setup(rule, horizon, calendar, {k: tuple(v) for k, v in events.items()})
 
 
 def _rule(row: dict[str, Any]) -> tuple[AtpRule, int]:
@@ -67,12 +73,18 @@ def _rule(row: dict[str, Any]) -> tuple[AtpRule, int]:
         types = frozenset(_enum(SupplyType, k.strip(), where, "supply_types")
                           for k in kinds.split(";") if k.strip())
         types |= {SupplyType.ON_HAND}
+    demand = _text(row.get("demand_types"))
+    demand_types = frozenset(DemandType)
+    if demand:
+        demand_types = frozenset(_enum(DemandType, k.strip(), where, "demand_types")
+                                 for k in demand.split(";") if k.strip())
     try:
         rule = AtpRule(
             consumption=consumption,
             accumulate=_flag(row, "accumulate", where, consumption is not Consumption.NONE),
             accumulation_window_days=_days(row, "accumulation_window_days", where),
             supply_types=types,
+            demand_types=demand_types,
             past_due_supply_days=_days(row, "past_due_supply_days", where),
             past_due_demand_days=_days(row, "past_due_demand_days", where),
             infinite_fence_days=_days(row, "infinite_fence_days", where),
@@ -86,6 +98,33 @@ def _rule(row: dict[str, Any]) -> tuple[AtpRule, int]:
     if horizon > 3660:
         raise ReferenceError(f"{where}: horizon_days {horizon} is more than ten years")
     return rule, horizon
+
+
+def _calendar(row: dict[str, Any]) -> Calendar:
+    where = "atp_rules: row 'default'"
+    days, off = _text(row.get("working_days")), _text(row.get("holidays"))
+    if not days and not off:
+        return EVERY_DAY
+    weekdays = frozenset(range(7))
+    if days:
+        names = [d.strip().lower() for d in days.split(";") if d.strip()]
+        bad = [d for d in names if d not in WEEKDAYS]
+        if bad:
+            raise ReferenceError(f"{where}: working_days {bad[0]!r} is not one of "
+                                 f"{', '.join(WEEKDAYS)}")
+        weekdays = frozenset(WEEKDAYS.index(d) for d in names)
+    holidays = []
+    for d in (off or "").split(";"):
+        if d.strip():
+            try:
+                holidays.append(datetime.date.fromisoformat(d.strip()))
+            except ValueError:
+                raise ReferenceError(f"{where}: holidays {d.strip()!r} is not YYYY-MM-DD") \
+                    from None
+    try:
+        return Calendar(weekdays, frozenset(holidays))
+    except ValueError as exc:
+        raise ReferenceError(f"{where}: {exc}") from None
 
 
 def _supply(r: dict[str, Any], n: int) -> Supply:

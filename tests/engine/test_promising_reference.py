@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from ordinance.engine import load, parse_order
+from ordinance.engine import RuleSetInvalid, load, parse_order
 from ordinance.engine.promising.atp import Consumption, SupplyType
 from ordinance.engine.promising.reference import ReferenceError, setup
 
@@ -129,13 +129,37 @@ def test_without_atp_rules_decisions_have_no_promise(acme, tmp_path):
     assert with_rules["sourcing"] == decision["sourcing"]    # nothing else changes
 
 
-def test_bad_reference_data_is_a_rule_error_in_the_decision(tmp_path):
+def test_bad_reference_data_is_refused_by_check_or_a_rule_error_in_the_decision(tmp_path):
     bad = tmp_path / "acme"
     shutil.copytree(ACME, bad)
     path = bad / "reference" / "atp_rules.csv"
     path.write_text(path.read_text().replace("backward", "sideways"))
+    # a CSV table is checked statically, at its cell (engine/promising/checks.py) ...
+    with pytest.raises(RuleSetInvalid, match=r"reference/atp_rules.csv:2:9: error: atp_rules "
+                       r"row 'default': consumption 'sideways' is not one of"):
+        load(bad)
+    # ... a YAML one is not, and the decision says what is wrong instead of failing
+    rows = path.read_text().splitlines()
+    header, row = rows[0].split(","), rows[1].split(",")
+    path.unlink()
+    (bad / "reference" / "atp_rules.yaml").write_text(
+        "- {" + ", ".join(f"{h}: '{v}'" for h, v in zip(header, row) if v) + "}\n")
     decision = load(bad).evaluate(parse_order(order(("FAS-0010", 5000))),
                                   datetime.date(2026, 11, 20)).to_json()
     messages = [e["message"] for e in decision["errors"]]
     assert any("promising: reference/atp_rules: row 'default': consumption 'sideways' is not "
                "one of" in m for m in messages), messages
+
+
+def test_the_calendar_and_demand_type_columns():
+    made = setup([dict(RULE, working_days="mon;tue;wed;thu;fri", holidays="2026-12-25",
+                       demand_types="order_line;reservation")], [])
+    assert made is not None
+    assert made.calendar.weekdays == frozenset(range(5))
+    assert made.calendar.holidays == {datetime.date(2026, 12, 25)}
+    assert {t.value for t in made.rule.demand_types} == {"order_line", "reservation"}
+    assert not made.calendar.works(datetime.date(2026, 12, 25))
+    with pytest.raises(ReferenceError, match="working_days 'tues' is not one of mon"):
+        setup([dict(RULE, working_days="mon;tues")], [])
+    with pytest.raises(ReferenceError, match="no working weekday"):
+        setup([dict(RULE, working_days=";")], [])
