@@ -96,7 +96,7 @@ def test_an_event_rule_error_is_on_the_timeline_with_its_place(orch: Any, tmp_pa
         errors = [e for e in tl["entries"] if e["kind"] == "rule_error"]
         assert len(errors) == 1, tl["entries"]
         detail = errors[0]["detail"]
-        assert detail["rule"] == "holds.failed-authorisations"
+        assert detail["rule"] == "holds/failed-authorisations"
         line = text.splitlines().index("    having: count >= 3") + 1
         assert detail["where"].startswith(f"events/holds.yaml:{line}:"), detail
         assert errors[0]["detail"]["code"]
