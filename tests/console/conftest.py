@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "api"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # console_helpers
 
 from svc_helpers import database_url  # noqa: E402,F401 - the shared fixture
 from svc_helpers import (CONFORMANCE, ServerThread, Service, archive,  # noqa: E402
@@ -23,8 +24,6 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 LOCAL = {"127.0.0.1", "localhost"}
-SHOTS = Path(os.environ.get("ORDINANCE_SHOTS", "")) if os.environ.get("ORDINANCE_SHOTS") \
-    else None
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +93,13 @@ def service(database_url: str,  # noqa: F811 - the shared fixture
             yield svc
         finally:
             svc.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where the screenshots go: ORDINANCE_CONSOLE_SHOTS to keep them, else the test's tmp."""
+    keep = os.environ.get("ORDINANCE_CONSOLE_SHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        return Path(keep)
+    return tmp_path
