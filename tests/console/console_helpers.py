@@ -9,9 +9,12 @@ WIDTHS = (390, 1400)
 
 
 def watch_errors(page: Any) -> list[str]:
+    """The page's uncaught script errors and console errors (an answer's HTTP status, which
+    the console shows to its user, is not one)."""
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and not
+            m.text.startswith("Failed to load resource") else None)
     return errors
 
 
