@@ -24,9 +24,11 @@ router = APIRouter(tags=["console"])
 NAME = Path(..., max_length=200, pattern=r"^[a-z0-9][a-z0-9._-]*$")
 DIGEST = Path(..., max_length=200, pattern=r"^[^\u0000/]+$")
 _FILES = {"type": "array", "maxItems": console.MAX_FILES, "items": schemas.obj(
-    ("path", "content"), path={"type": "string", "minLength": 1, "maxLength": 200},
-    content={"type": "string"})}
+    ("path", "content"), path={"type": "string", "minLength": 1, "maxLength": console.MAX_PATH,
+                               "pattern": console.PATH},
+    content={"type": "string", "maxLength": console.MAX_FILE_CHARS, "pattern": "^[^\u0000]*$"})}
 EDIT_BODY = schemas.body(schemas.obj((), files=_FILES))
+SAVE_BODY = schemas.body(schemas.obj(("files",), files={**_FILES, "minItems": 1}))
 DIAGNOSTICS = {"type": "object", "required": ["clean", "errors", "diagnostics"],
                "properties": {"clean": {"type": "boolean"}, "errors": {"type": "integer"},
                               "diagnostics": {"type": "array", "items": {"type": "object"}}}}
@@ -71,7 +73,7 @@ async def check(request: Request, name: str = NAME, digest: str = DIGEST,
 @router.post("/v1/console/rulesets/{name}/{digest}/save", status_code=201,
              summary="Store a stored version with edited files over it as a new version, "
                      "only if it checks clean (422 RULESET_INVALID with the diagnostics)",
-             openapi_extra={"requestBody": EDIT_BODY},
+             openapi_extra={"requestBody": SAVE_BODY},
              responses={201: json_schema_response("stored"),
                         200: json_schema_response("already stored (same digest)"),
                         **errors(404, body=True)})

@@ -15,8 +15,11 @@ uploaded archive is, adapters/store_rulesets.py), and saving goes through the sa
 from __future__ import annotations
 
 import base64
+import re
 import datetime
 import tempfile
+import threading
+from collections import OrderedDict
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
@@ -26,28 +29,29 @@ import yaml
 from ordinance import engine
 from ordinance.adapters import store_rulesets
 from ordinance.adapters.db import Database
-from ordinance.adapters.store import Invalid
+from ordinance.adapters.store import Invalid, NotFound
 from ordinance.engine.model import PHASES
 from ordinance.engine.testing import run_tests
 
 MAX_FILES = 200            # edited files in one request
-MAX_FILE_BYTES = 1 << 20   # one edited file
+MAX_FILE_CHARS = 1 << 18   # one edited file (at most 1 MiB in UTF-8)
 MAX_RULES = 5000           # rules listed for one version
 MAX_CASES = 2000           # test cases reported
 
 
+# a path inside the rule set: parts of letters, digits, _ - . not starting with a dot (so no
+# `..`, no hidden file), of the kinds a rule set holds; the OpenAPI document says the same
+PATH = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*\.(yaml|yml|csv|json|md)(?!\n)$"
+MAX_PATH = 200
+
+
 def _safe_path(path: Any, where: str) -> PurePosixPath:
-    if not isinstance(path, str) or not path or len(path) > 200:
-        raise Invalid("a file path of 1 to 200 characters", path=where, code="BAD_PATH")
-    p = PurePosixPath(path)
-    if p.is_absolute() or any(part in ("", ".", "..") or part.startswith(".")
-                              for part in p.parts) or "\\" in path:
-        raise Invalid(f"{path!r} is not a path inside the rule set", path=where,
-                      code="BAD_PATH")
-    if p.suffix not in (".yaml", ".yml", ".csv", ".json", ".md"):
-        raise Invalid(f"{path!r}: only .yaml, .yml, .csv, .json and .md files are edited here",
-                      path=where, code="BAD_PATH")
-    return p
+    if not isinstance(path, str) or not 0 < len(path) <= MAX_PATH \
+            or re.search(PATH, path) is None:
+        raise Invalid("a path inside the rule set (letters, digits, _ - . and /; no part "
+                      "starting with a dot) of a .yaml, .yml, .csv, .json or .md file, at most "
+                      f"{MAX_PATH} characters", path=where, code="BAD_PATH")
+    return PurePosixPath(path)
 
 
 def edits_of(files: Any) -> list[tuple[PurePosixPath, str]]:
@@ -64,8 +68,8 @@ def edits_of(files: Any) -> list[tuple[PurePosixPath, str]]:
         if not isinstance(f, dict) or not isinstance(f.get("content"), str):
             raise Invalid("each file is {path, content} with text content", path=where,
                           code="BAD_REQUEST")
-        if len(f["content"].encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
-            raise Invalid(f"a file over {MAX_FILE_BYTES} bytes", path=where + ".content",
+        if len(f["content"]) > MAX_FILE_CHARS:
+            raise Invalid(f"a file over {MAX_FILE_CHARS} characters", path=where + ".content",
                           code="FILE_TOO_LARGE")
         if "\x00" in f["content"]:
             raise Invalid("a NUL character in a file", path=where + ".content",
@@ -168,19 +172,41 @@ def _packs(files: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         if f["encoding"] != "utf-8":
             continue
         try:
-            doc = yaml.safe_load(f["content"])
+            doc = yaml.load(f["content"], Loader=_LOADER)
         except yaml.YAMLError:
             continue
         if isinstance(doc, dict) and "pack" in doc:
             yield {"file": path, "doc": doc}
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster
+_RULES: OrderedDict[tuple[str, str], list[dict[str, Any]]] = OrderedDict()
+_RULES_LOCK = threading.Lock()
+_RULES_KEPT = 16  # versions whose packs are kept (a stored version never changes)
+
+
 def rules(db: Database, name: str, digest: str) -> dict[str, Any]:
     """The version's packs in the order of work (phase, then file), each rule with its
     description, condition, actions and table, as the YAML says them."""
-    version = store_rulesets.get_version(db, name, digest)
-    packs, count = [], 0
-    for item in _packs(version["files"]):
+    version = next((v for v in store_rulesets.list_versions(db, name)
+                    if v["digest"] == digest), None)
+    if version is None:
+        raise NotFound(f"no stored rule set {name}@{digest}", code="RULESET_NOT_FOUND")
+    with _RULES_LOCK:
+        packs = _RULES.get((name, digest))
+    if packs is None:
+        packs = _packs_of(store_rulesets.get_version(db, name, digest)["files"])
+        with _RULES_LOCK:
+            _RULES[(name, digest)] = packs
+            while len(_RULES) > _RULES_KEPT:
+                _RULES.popitem(last=False)
+    return {"version": version, "phases": list(PHASES), "packs": packs}
+
+
+def _packs_of(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    packs: list[dict[str, Any]] = []
+    count = 0
+    for item in _packs(files):
         doc = item["doc"]
         out_rules = []
         for r in doc.get("rules") or []:
@@ -197,8 +223,7 @@ def rules(db: Database, name: str, digest: str) -> dict[str, Any]:
                       "enabled": doc.get("enabled", True) is not False, "rules": out_rules})
     order = {p: i for i, p in enumerate(PHASES)}
     packs.sort(key=lambda p: (order.get(p["phase"], len(order)), p["file"]))
-    del version["files"]
-    return {"version": version, "phases": list(PHASES), "packs": packs}
+    return packs
 
 
 def _text(v: Any) -> str | None:

@@ -42,7 +42,10 @@ def _pages(client, path: str, **params) -> list[list[str]]:
 
 SEARCHES = [{"rule": "approvals/big-order"}, {"rule": "approvals/deep-discount"},
             {"rule": "prices/list"}, {"rule": "nobody/never"}, {},
-            {"rule": "approvals/big-order", "status": "pending_approval"}]
+            {"rule": "approvals/big-order", "status": "pending_approval"},
+            {"rule": "prices/list", "order_id": "D-3"},
+            {"rule": "prices/list", "from": "2020-01-01", "to": "2099-12-31"},
+            {"rule": "prices/list", "to": "2000-01-01T00:00:00Z"}]
 
 
 def _same(service) -> None:

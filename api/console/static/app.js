@@ -137,6 +137,7 @@ async function route() {
     host.append(h("p.error", { role: "alert" }, String(e && e.message || e)));
   }
   host.setAttribute("aria-busy", "false");
+  performance.mark(`ordinance:screen:${screen.id}`);  // bench/console_first_screen.py reads it
 }
 
 function renderShell() {
@@ -174,12 +175,14 @@ function start() {
     ev.preventDefault();
     const err = document.getElementById("login-error");
     err.textContent = "";
+    performance.mark("ordinance:sign-in");
     try { await signIn(document.getElementById("key").value.trim()); }
     catch (e) { err.textContent = e.status === 401 ? "unknown or revoked key" : String(e.message); }
   });
   window.addEventListener("hashchange", route);
   const saved = sessionStorage.getItem(KEY);
   if (saved) signIn(saved).catch(() => {});
+  else performance.mark("ordinance:login");
 }
 
 start();
