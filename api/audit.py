@@ -49,7 +49,8 @@ NOT_AUDITED = frozenset({
     "/v1/rulesets", "/v1/rulesets/active", "/v1/rulesets/{name}/{digest}",
     "/v1/reorders", "/v1/stock/{location}/{sku}",
     # the console (api/routes_console.py): its files, the caller's own key, a version's rules
-    "/", "/console/{rel:path}", "/v1/console/me", "/v1/console/rulesets/{name}/{digest}/rules",
+    "/", "/console/{rel:path}", "/v1/console/me", "/v1/console/schemas",
+    "/v1/console/rulesets/{name}/{digest}/rules",
 })
 
 

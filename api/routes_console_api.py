@@ -47,6 +47,14 @@ def me(key: KeyInfo = Depends(require("evaluator"))) -> dict[str, Any]:
     return {"name": key.name, "role": key.role, "approves": list(key.approves)}
 
 
+@router.get("/v1/console/schemas", summary="The JSON Schemas of a rule set's files by kind "
+            "(ruleset, pack, tests, events, process): the editor's completion",
+            responses={200: json_schema_response("the schemas", {
+                "type": "object", "required": list(console.SCHEMAS)}), **errors()})
+def file_schemas(key: KeyInfo = Depends(require("analyst"))) -> dict[str, Any]:
+    return console.schemas()
+
+
 @router.get("/v1/console/rulesets/{name}/{digest}/rules",
             summary="A stored version's packs in the order of work, each rule with its "
                     "description, condition, actions and table",

@@ -15,6 +15,7 @@ uploaded archive is, adapters/store_rulesets.py), and saving goes through the sa
 from __future__ import annotations
 
 import base64
+import json
 import re
 import datetime
 import tempfile
@@ -162,6 +163,18 @@ def _messages(decision: Any) -> list[dict[str, Any]]:
                             "message": item.get("message") or item.get("reason"),
                             "rule": item.get("rule")})
     return out
+
+
+SCHEMAS = ("ruleset", "pack", "tests", "events", "process")
+
+
+def schemas() -> dict[str, Any]:
+    """The published JSON Schemas of a rule set's files (engine/schemas/), by kind."""
+    from importlib import resources
+
+    folder = resources.files("ordinance.engine") / "schemas"
+    return {kind: json.loads((folder / f"{kind}.schema.json").read_text("utf-8"))
+            for kind in SCHEMAS}
 
 
 def _packs(files: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:

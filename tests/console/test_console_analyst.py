@@ -191,3 +191,23 @@ def test_a_wrong_key_is_refused(service, offline):
     page.wait_for_function("document.querySelector('#login-error').textContent !== ''")
     assert "unknown or revoked key" in page.text_content("#login-error")
     assert page.is_hidden("#nav")
+
+
+def test_the_editor_completes_from_the_published_schemas(service, offline):
+    page = offline.page()
+    errors = watch_errors(page)
+    sign_in(page, service.url, service.keys["analyst"])
+    go(page, "editor")
+    page.select_option("#editor-file", "packs/approvals.yaml")
+    page.click("#editor-host .cm-content")
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\neffec")
+    tooltip = page.wait_for_selector(".cm-tooltip-autocomplete", timeout=10000)
+    options = tooltip.eval_on_selector_all("li", "els => els.map(e => e.textContent)")
+    assert any(o.startswith("effective") for o in options), options
+    page.keyboard.press("Enter")
+    line = page.evaluate("window.ordinanceEditor.state.doc.lineAt("
+                         "window.ordinanceEditor.state.selection.main.head).text")
+    assert line.strip() == "effective:"
+    assert offline.outside == []
+    assert errors == []

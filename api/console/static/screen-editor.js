@@ -20,6 +20,37 @@ function toCm(view, diags) {
   });
 }
 
+// Completion from the published JSON Schemas: the property names (with their descriptions)
+// and enumerated values of the schema of the file's kind.
+let schemaWords = null;
+async function schemaOptions() {
+  if (!schemaWords) {
+    const all = await api("GET", "/v1/console/schemas");
+    schemaWords = {};
+    for (const [kind, schema] of Object.entries(all)) {
+      const words = new Map();
+      const walk = (node, depth) => {
+        if (!node || typeof node !== "object" || depth > 40) return;
+        if (Array.isArray(node)) { node.forEach(n => walk(n, depth + 1)); return; }
+        for (const [k, v] of Object.entries(node.properties || {})) {
+          if (!words.has(k)) words.set(k, { label: k, type: "property", info: (v && v.description) || undefined, apply: `${k}: ` });
+        }
+        for (const e of node.enum || []) if (typeof e === "string" && !words.has(e)) words.set(e, { label: e, type: "enum" });
+        for (const v of Object.values(node)) walk(v, depth + 1);
+      };
+      walk(schema, 0);
+      schemaWords[kind] = [...words.values()];
+    }
+  }
+  return schemaWords;
+}
+
+function kindOf(path) {
+  if (path === "ruleset.yaml" || path === "ruleset.yml") return "ruleset";
+  const top = path.split("/")[0];
+  return { packs: "pack", tests: "tests", events: "events", processes: "process" }[top] || null;
+}
+
 export async function render(host) {
   const items = await versions();
   if (!items.length) { host.append(h("p", {}, "No rule set is stored yet.")); return; }
@@ -36,9 +67,17 @@ export async function render(host) {
     editorHost, h("div.row", {}, checkBtn, saveBtn, activateBtn), status, diagList));
 
   let files = [], original = "", clean = false, seq = 0, timer = null, saved = null;
+  const words = await schemaOptions().catch(() => ({}));
+  const complete = context => {
+    const word = context.matchBefore(/[A-Za-z_][\w-]*/);
+    if (!word && !context.explicit) return null;
+    const options = words[kindOf(fileSel.value)] || [];
+    return options.length ? { from: word ? word.from : context.pos, options, validFor: /^[\w-]*$/ } : null;
+  };
   const view = new lib.EditorView({
     parent: editorHost,
     state: lib.EditorState.create({ doc: "", extensions: [lib.basicSetup, lib.yaml(), lib.lintGutter(),
+      lib.EditorState.languageData.of(() => [{ autocomplete: complete }]),
       lib.EditorView.lineWrapping,
       lib.EditorView.updateListener.of(u => { if (u.docChanged) { clean = false; update(); schedule(); } })] }),
   });
