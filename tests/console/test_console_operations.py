@@ -102,3 +102,30 @@ def test_no_screen_fetches_from_outside_or_overflows(acme, offline, shots):
     assert sorted(currencies) == ["EUR", "USD"]
     assert offline.outside == []
     assert errors == []
+
+
+def test_a_decision_is_explained(acme, offline, shots):
+    page = offline.page()
+    errors = watch_errors(page)
+    sign_in(page, acme.url, acme.keys["analyst"])
+    go(page, "decisions")
+    page.fill("#dec-order", "OK-1")
+    page.click("#dec-search")
+    page.wait_for_selector("#dec-results tbody tr a:text('OK-1')")
+    page.click("#dec-results tbody tr a")
+    page.wait_for_selector("#dec-detail h3")
+    detail = page.text_content("#dec-detail")
+    decision = acme.client("admin").get("/v1/orders/OK-1").json()["decision"]
+    line = decision["pricing"]["lines"][0]
+    assert "Pricing (USD)" in detail and decision["pricing"]["total"] in detail
+    for tax in line["taxes"]:                       # tax by jurisdiction, with its rule
+        assert tax["rule"] in detail and tax["amount"] in detail
+    for adj in line["adjustments"]:                 # adjustments with their rules
+        assert adj["rule"] in detail
+    if any(x["allocations"] for x in decision["sourcing"]["lines"]):
+        assert "Allocations" in detail
+    for rule in decision["fired"][:5]:
+        assert rule in detail
+    shoot(page, shots, "decision-explained")
+    assert offline.outside == []
+    assert errors == []

@@ -15,11 +15,14 @@ function explain(d) {
       table(["line", "sku", "qty", "list", "adjustments (rule)", "net", "tax", "total"], lines.map(l => [
         l.line_id, l.sku, l.quantity, l.list_price,
         h("div", {}, (l.adjustments || []).map(a => h("div", {}, `${a.kind} ${a.amount} (${a.rule})${a.reason ? ` ${a.reason}` : ""}`))),
-        l.net, h("div", {}, (l.taxes || []).map(t => h("div", {}, `${t.jurisdiction || t.name || ""} ${t.rate || ""} ${t.amount || ""}`)), l.tax), l.total]), [2, 3, 5, 7]),
+        l.net, h("div", {}, (l.taxes || []).map(t => h("div", {}, `${t.jurisdiction || "(no jurisdiction)"} ${t.rate} % ${t.amount} (${t.rule})`)), h("strong", {}, l.tax)), l.total]), [2, 3, 5, 7]),
       h("p", {}, `subtotal ${p.subtotal} · discounts ${p.discount_total} · charges ${p.charges_total} · tax ${p.tax_total} · total `, h("strong", {}, p.total)));
   }
   const alloc = (dec.sourcing || {}).lines || [];
-  if (alloc.length) parts.push(h("h3", {}, "Allocations"), h("pre", {}, JSON.stringify(alloc, null, 2)));
+  if (alloc.length) parts.push(h("h3", {}, "Allocations"), table(["line", "sku", "location", "quantity", "ships", "arrives", "backordered"],
+    alloc.flatMap(l => (l.allocations || []).length
+      ? l.allocations.map(a => [l.line_id, l.sku, a.location, a.quantity, a.ship_date, a.arrival_date, l.backordered])
+      : [[l.line_id, l.sku, "", "", "", "", l.backordered]]), [3, 6]));
   for (const [k, title] of [["approvals", "Approvals"], ["holds", "Holds"], ["violations", "Violations"], ["errors", "Rule errors"]]) {
     const xs = dec[k] || [];
     if (xs.length) parts.push(h("h3", {}, title), table(["rule", "code / role", "message"],

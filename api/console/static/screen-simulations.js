@@ -30,6 +30,8 @@ async function report(out, job) {
       const x = (b[key] || {})[k] || "0", y = (c[key] || {})[k] || "0";
       moneyRows.push([cur(k), label, x, y, (s.changes.revenue[k] && key === "revenue") ? s.changes.revenue[k].delta : ""]);
     }
+    const m = (s.changes.margin || {})[k];
+    if (m) moneyRows.push([cur(k), "margin", m.baseline, m.candidate, m.delta]);
   }
   const statuses = [...new Set([...Object.keys(b.status_counts), ...Object.keys(c.status_counts)])].sort();
   const rules = [...new Set([...Object.keys(b.rule_fires), ...Object.keys(c.rule_fires)])]
