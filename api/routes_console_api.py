@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ordinance.adapters import decision_index
 from ordinance.adapters.store import Invalid, json_object
 from ordinance.adapters.store_keys import KeyInfo
+from ordinance.engine import codec
 
 from . import schemas
 from .auth import require
@@ -94,6 +95,20 @@ async def save(request: Request, name: str = NAME, digest: str = DIGEST,
     created, info = await run_in_threadpool(console.save, request.app.state.ctx.db, name,
                                             digest, files, key.name)
     return JSONResponse(info, status_code=201 if created else 200)
+
+
+@router.get("/v1/console/rulesets/{name}/{digest}/generate",
+            summary="Synthetic orders consistent with the version's reference data (the "
+                    "simulator's generator), for a simulation's generated orders",
+            responses={200: json_schema_response("the orders", {
+                "type": "object", "required": ["orders"]}), **errors(404, 422)})
+async def generate(request: Request, name: str = NAME, digest: str = DIGEST,
+                   count: int = Query(500, ge=1, le=console.MAX_GENERATED),
+                   seed: int = Query(1, ge=0, le=2 ** 31 - 1),
+                   key: KeyInfo = Depends(require("analyst"))) -> Response:
+    orders = await run_in_threadpool(console.generate, request.app.state.ctx.db, name, digest,
+                                     count, seed)
+    return Response(codec.dumps({"orders": orders}), media_type="application/json")
 
 
 @router.post("/v1/console/rulesets/{name}/{digest}/tests",

@@ -165,6 +165,24 @@ def _messages(decision: Any) -> list[dict[str, Any]]:
     return out
 
 
+MAX_GENERATED = 5000  # orders generated for one simulation from the console
+
+
+def generate(db: Database, name: str, digest: str, count: int, seed: int) -> list[dict]:
+    """`count` synthetic orders consistent with the version's reference data
+    (simulator/generate.py), for a simulation's "generated" orders."""
+    from ordinance.simulator.generate import CatalogueError, generate_orders, load_catalogue
+
+    with _Tree(db, name, digest, []) as tree:
+        try:
+            catalogue = load_catalogue(tree.root)
+        except CatalogueError as exc:
+            why = str(exc).replace(f"{tree.root}/", "")
+            raise Invalid(f"{name}@{digest} has no order catalogue to generate from: {why}",
+                          code="NO_CATALOGUE") from None
+        return list(generate_orders(catalogue, count, seed))
+
+
 SCHEMAS = ("ruleset", "pack", "tests", "events", "process")
 
 

@@ -129,3 +129,24 @@ def test_a_decision_is_explained(acme, offline, shots):
     shoot(page, shots, "decision-explained")
     assert offline.outside == []
     assert errors == []
+
+
+def test_a_simulation_of_generated_orders(acme, offline):
+    page = offline.page()
+    errors = watch_errors(page)
+    sign_in(page, acme.url, acme.keys["analyst"])
+    go(page, "simulations")
+    assert page.is_hidden("#sim-count")
+    page.select_option("#sim-source", "generated")
+    page.fill("#sim-count", "40")
+    page.fill("#sim-seed", "7")
+    page.click("#sim-start")
+    page.wait_for_selector("#sim-report", timeout=90000)
+    report = page.text_content("#sim-report")
+    assert "40 orders, 0 changed" in report          # the active version against itself
+    currencies = page.eval_on_selector_all(
+        "#sim-report table:first-of-type tbody tr td:first-child",
+        "els => [...new Set(els.map(e => e.textContent))]")
+    assert len(currencies) >= 1
+    assert offline.outside == []
+    assert errors == []

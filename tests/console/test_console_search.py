@@ -131,6 +131,10 @@ def test_roles_and_bad_bodies_of_the_console_routes(service):
     r = analyst.post(base + "/save", json=broken)
     assert r.status_code == 422 and r.json()["error"]["code"] == "RULESET_INVALID"
     assert len(service.client("admin").get("/v1/rulesets").json()["items"]) >= 1
+    r = analyst.get(base + "/generate", params={"count": 5})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "NO_CATALOGUE"  # not ACME
+    assert "/tmp" not in r.json()["error"]["message"]
+    assert analyst.get(base + "/generate", params={"count": 5001}).status_code == 422
     report = analyst.post(base + "/tests").json()
     assert (report["passed"], report["failed"]) == (4, 0)
     assert {p["pack"] for p in report["packs"]} == {"prices", "approvals"}

@@ -1,7 +1,7 @@
 // Simulations: start one (baseline, candidate; orders stored in the hub or uploaded as JSON
 // lines), watch its progress, read the report per currency with charts, and open a changed
 // order with its two decisions side by side, the differing fields marked.
-import { api, chart, download, h, pill, show, table, versions, versionSelect } from "./app.js";
+import { api, chart, download, h, pill, show, splitRef, table, versions, versionSelect } from "./app.js";
 
 const cur = c => (c === "None" || c === "null" || !c ? "(no currency)" : c);
 
@@ -93,9 +93,13 @@ export async function render(host) {
   const baseline = versionSelect(items, "sim-baseline", "baseline", `${active.name}@${active.digest}`);
   const candidate = versionSelect(items, "sim-candidate", "candidate", `${newest.name}@${newest.digest}`);
   const source = h("select", { id: "sim-source" }, h("option", { value: "stored" }, "stored orders (the hub)"),
-                   h("option", { value: "upload" }, "upload JSON lines"));
+                   h("option", { value: "upload" }, "upload JSON lines"),
+                   h("option", { value: "generated" }, "generated from the baseline's reference data"));
   const file = h("input", { type: "file", id: "sim-file", accept: ".jsonl,.ndjson,.json,.txt", hidden: true });
-  source.addEventListener("change", () => { file.hidden = source.value !== "upload"; });
+  const count = h("input", { type: "number", id: "sim-count", min: 1, max: 5000, value: 500 });
+  const seed = h("input", { type: "number", id: "sim-seed", min: 0, value: 1 });
+  const generated = h("span", { hidden: true }, h("label", {}, "orders", count), h("label", {}, "seed", seed));
+  source.addEventListener("change", () => { file.hidden = source.value !== "upload"; generated.hidden = source.value !== "generated"; });
   const out = h("div", { id: "sim-out" });
   const start = h("button", { type: "button", id: "sim-start" }, "Start");
   start.addEventListener("click", async () => {
@@ -106,6 +110,11 @@ export async function render(host) {
         const lines = (await file.files[0].text()).split("\n").filter(l => l.trim());
         if (lines.length > 100000) throw new Error("at most 100,000 orders from the console; use the API for more");
         body.orders = lines.map((l, i) => { try { return JSON.parse(l); } catch { throw new Error(`line ${i + 1} is not JSON`); } });
+      } else if (source.value === "generated") {
+        const [name, digest] = splitRef(body.baseline);
+        out.replaceChildren(h("p.muted", {}, "generating orders..."));
+        const q = new URLSearchParams({ count: count.value || "500", seed: seed.value || "1" });
+        body.orders = (await api("GET", `/v1/console/rulesets/${encodeURIComponent(name)}/${encodeURIComponent(digest)}/generate?${q}`)).orders;
       } else body.orders = "stored";
       const job = await api("POST", "/v1/simulations", body);
       await watch(out, job.id);
@@ -121,7 +130,7 @@ export async function render(host) {
         h("td", {}, pill(j.state)), h("td", {}, j.candidate), h("td", {}, j.created)))));
     } catch (e) { show(e, jobs); }
   }
-  host.append(h("div.card", {}, h("div.row", {}, baseline, candidate, h("label", {}, "orders", source), file, start)),
+  host.append(h("div.card", {}, h("div.row", {}, baseline, candidate, h("label", {}, "orders", source), file, generated, start)),
               out, h("h2", {}, "Recent simulations"), jobs);
   await listJobs();
 }
