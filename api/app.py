@@ -54,6 +54,7 @@ ROUTE_MODULES = [
     "ordinance.api.routes_payments",      # orchestration: payments, invoices (issue #6)
     "ordinance.api.routes_webhooks",      # orchestration: webhooks outbox (issue #6)
     "ordinance.api.routes_why",           # redecide a logged decision, remedies (issue #18)
+    "ordinance.api.routes_console",       # the console at / and offline /docs, /redoc (#19)
 ]
 OPTIONAL_MODULES = {"ordinance.api.routes_simulations"}
 
@@ -190,6 +191,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
         description="Order policies: decisions, rule-set versions, the decision log, the "
                     "order hub and approvals. Every request carries `Authorization: Bearer KEY`.",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served offline by api/routes_console.py
     )
     app.state.ctx = ctx
     _install_handlers(app)

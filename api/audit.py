@@ -42,11 +42,16 @@ READS: dict[str, str] = {
     "/v1/simulations/{job_id}/report.html": "read_simulation",
     "/v1/webhooks/outbox": "read_outbox",                # notifications about orders
     "/v1/rebates/accruals": "read_accruals",
+    "/v1/console/decisions": "list_decisions",           # the console's search of the log
 }
 NOT_AUDITED = frozenset({
     "/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc",
     "/v1/rulesets", "/v1/rulesets/active", "/v1/rulesets/{name}/{digest}",
     "/v1/reorders", "/v1/stock/{location}/{sku}",
+    # the console (api/routes_console.py): its files, the caller's own key, a version's rules
+    "/", "/console/{rel:path}", "/v1/console/me", "/v1/console/schemas",
+    "/v1/console/rulesets/{name}/{digest}/rules",
+    "/v1/console/rulesets/{name}/{digest}/generate",  # synthetic orders, nobody's
 })
 
 

@@ -27,7 +27,8 @@ from ordinance.adapters.db import DatabaseUnavailable
 
 access = logging.getLogger("ordinance.access")
 
-PUBLIC = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+PUBLIC = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/"})
+PUBLIC_PREFIX = "/console/"  # the console's static files (api/routes_console.py); no data
 # (method, path) of the routes that read a body of their own type and cap it themselves
 RAW_BODY = frozenset({("POST", "/v1/rulesets"), ("POST", "/v1/simulations")})
 
@@ -96,7 +97,7 @@ class Door:
         if "\x00" in path or b"%00" in qs or b"\x00" in qs:
             return (_error(422, "BAD_REQUEST", "NUL characters are not allowed in URLs"),
                     None, receive, send)
-        if path in PUBLIC:
+        if path in PUBLIC or path.startswith(PUBLIC_PREFIX):
             return None, None, receive, send
         headers = scope.get("headers", [])
         secret = _secret(headers)

@@ -37,6 +37,9 @@ padding:.6em 1em;min-width:10em}.card b{display:block;font-size:1.5em}
 .legend span{display:inline-block;width:.9em;height:.9em;margin:0 .3em 0 1em;vertical-align:-.1em}
 figure{margin:1em 0}figcaption{color:#555;margin-bottom:.3em}
 svg text{font:12px system-ui,sans-serif;fill:#222}code{font-size:.92em}
+svg.chart{max-width:100%;height:auto}.t{overflow-x:auto;max-width:100%}td.n{white-space:nowrap}
+body{overflow-wrap:anywhere}table{overflow-wrap:normal}
+@media (max-width:600px){body{margin:1em auto;padding:0 .5em}td,th{padding:.2em .4em}}
 details{margin:.3em 0}summary{cursor:pointer}pre{background:#f6f6f6;padding:.5em;overflow:auto;
 max-height:30em;font-size:12px}
 """
@@ -66,7 +69,7 @@ def grouped_bars(label: str, rows: Sequence[tuple[str, Sequence[Decimal]]],
     """Horizontal bars, one group per row, one bar per series (baseline, candidate...)."""
     if not rows:
         return _empty_chart(label, empty)
-    label_w, bar_w, value_w = 260, 520, 90
+    label_w, bar_w, value_w = _label_width([name for name, _ in rows]), 520, 90
     bar_h, gap = (14, 8) if len(rows) <= 30 else (9, 5)     # long lists stay readable
     group_h = bar_h * len(colours) + gap
     width, height = label_w + bar_w + value_w, group_h * len(rows) + gap
@@ -91,7 +94,7 @@ def diverging_bars(label: str, rows: Sequence[tuple[str, Decimal]],
     """Horizontal bars left (down) or right (up) of a zero line."""
     if not rows:
         return _empty_chart(label, empty)
-    label_w, half, value_w = 200, 300, 110
+    label_w, half, value_w = _label_width([name for name, _ in rows]), 300, 110
     bar_h = 20
     width, height = label_w + 2 * half + value_w, bar_h * len(rows) + 10
     top = max(abs(v) for _, v in rows) or Decimal(1)
@@ -112,7 +115,16 @@ def diverging_bars(label: str, rows: Sequence[tuple[str, Decimal]],
     return "".join(parts)
 
 
-def _clip(text: str, limit: int = 38) -> str:
+LABEL_CHARS = 64  # a label longer than this is cut (its whole text is the bar's title)
+
+
+def _label_width(names: Sequence[str]) -> int:
+    """Room for the longest label (about 7 px a character at 12 px), 120 to 460 px."""
+    longest = max((min(len(n), LABEL_CHARS) for n in names), default=10)
+    return max(120, min(460, 7 * longest + 16))
+
+
+def _clip(text: str, limit: int = LABEL_CHARS) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
@@ -122,7 +134,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric_from: 
     body = "".join(
         "<tr>" + "".join(f'<td class="{"n" if i >= numeric_from else ""}">{escape(str(c))}</td>'
                          for i, c in enumerate(row)) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (f'<div class="t"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
+            "</table></div>")
 
 
 def _legend() -> str:
@@ -243,6 +256,13 @@ def render(summary: dict[str, Any], title: str = "Ordinance simulation") -> str:
     for dim, values in summary["segments"].items():
         out += _segment(dim, values, fx)
     out.append("<h2>Rules</h2>")
+    changed = [(n, b, c) for n, (b, c) in _side_by_side(summary, "rule_fires") if b != c]
+    changed.sort(key=lambda r: (-abs(r[2] - r[1]), r[0]))
+    out.append("<h3>Rules whose counts changed</h3>")
+    out.append(_table(["rule", "baseline", "candidate", "change"],
+                      [(n, b, c, f"{c - b:+}") for n, b, c in changed])
+               if changed else "<p>No rule fired on a different number of orders.</p>")
+    out.append("<h3>All rules</h3>")
     rules = _side_by_side(summary, "rule_fires")
     never = list(dict.fromkeys([*base.get("never_fired", []), *cand.get("never_fired", [])]))
     rules += [(r, [Decimal(0), Decimal(0)]) for r in never if r not in dict(rules)]

@@ -1,0 +1,144 @@
+"""GET /v1/console/decisions over real HTTP (SQLite and PostgreSQL): the same answers as
+GET /v1/decisions, page after page, while its rule index (adapters/decision_index.py) is
+partly caught up, caught up, and followed by new decisions; and the console's other routes
+(rules, check, save, tests) refuse what they should."""
+from __future__ import annotations
+
+import pytest
+
+from ordinance.adapters import decision_index
+
+
+@pytest.fixture(autouse=True)
+def small_buckets(monkeypatch):
+    """Buckets of 4 decisions (the index of this module's database is built with them)."""
+    monkeypatch.setattr(decision_index, "BUCKET", 4)
+
+
+def _decide(service, n: int, start: int = 0) -> None:
+    client = service.client("evaluator")
+    for i in range(start, start + n):
+        discount = (5, 12, 30)[i % 3]          # none, the manager, the manager and director
+        qty = 150 if i % 7 == 0 else 10        # a large order: finance too
+        r = client.post("/v1/decisions", json={"order": {
+            "id": f"D-{i}", "attributes": {"manual_discount": discount},
+            "lines": [{"id": "1", "sku": "X-1", "quantity": qty}]}, "as_of": "2026-11-20"})
+        assert r.status_code == 200, r.text
+
+
+def _pages(client, path: str, **params) -> list[list[str]]:
+    pages, cursor = [], None
+    for _ in range(100):
+        q = {**params, "limit": 4, **({"cursor": cursor} if cursor else {})}
+        r = client.get(path, params=q)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        pages.append([d["decision_id"] for d in body["items"]])
+        cursor = body["next_cursor"]
+        if not cursor:
+            return pages
+    raise AssertionError("more than 100 pages")
+
+
+SEARCHES = [{"rule": "approvals/big-order"}, {"rule": "approvals/deep-discount"},
+            {"rule": "prices/list"}, {"rule": "nobody/never"}, {},
+            {"rule": "approvals/big-order", "status": "pending_approval"},
+            {"rule": "prices/list", "order_id": "D-3"},
+            {"rule": "prices/list", "from": "2020-01-01", "to": "2099-12-31"},
+            {"rule": "prices/list", "to": "2000-01-01T00:00:00Z"}]
+
+
+def _same(service) -> None:
+    client = service.client("analyst")
+    for params in SEARCHES:
+        plain = [d for page in _pages(client, "/v1/decisions", **params) for d in page]
+        indexed = [d for page in _pages(client, "/v1/console/decisions", **params) for d in page]
+        assert indexed == plain, params
+
+
+def test_the_indexed_search_answers_as_the_log_does(service, monkeypatch):
+    monkeypatch.setattr(decision_index, "CATCH_UP", 9)     # a tail not yet indexed
+    _decide(service, 30)
+    _same(service)                                         # partly caught up
+    for _ in range(5):
+        service.client("analyst").get("/v1/console/decisions", params={"rule": "x"})
+    _same(service)                                         # caught up
+    _decide(service, 11, start=30)
+    _same(service)                                         # new decisions after the mark
+    big = [d for page in _pages(service.client("analyst"), "/v1/console/decisions",
+                                rule="approvals/big-order") for d in page]
+    assert len(big) == 6                                   # D-0, 7, 14, 21, 28, 35
+
+
+def test_the_search_limits_its_visit_and_says_where_to_go_on(service, monkeypatch):
+    monkeypatch.setattr(decision_index, "MAX_BUCKETS", 2)
+    client = service.client("analyst")
+    r = client.get("/v1/console/decisions", params={"rule": "approvals/big-order", "limit": 50})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["next_cursor"] is not None and len(body["items"]) < 6
+    seen = [d["decision_id"] for d in body["items"]]
+    cursor = body["next_cursor"]
+    for _ in range(200):
+        if not cursor:
+            break
+        body = client.get("/v1/console/decisions", params={
+            "rule": "approvals/big-order", "limit": 50, "cursor": cursor}).json()
+        seen += [d["decision_id"] for d in body["items"]]
+        cursor = body["next_cursor"]
+    plain = client.get("/v1/decisions", params={"rule": "approvals/big-order",
+                                                "limit": 50}).json()
+    assert seen == [d["decision_id"] for d in plain["items"]]
+
+
+@pytest.mark.parametrize("params, path", [
+    ({"rule": "a b"}, "rule"), ({"cursor": "0"}, "cursor"), ({"limit": "0"}, "limit"),
+    ({"from": "yesterday"}, "from"), ({"status": "maybe"}, "status")])
+def test_bad_searches_are_located(service, params, path):
+    r = service.client("analyst").get("/v1/console/decisions", params=params)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["path"] == path
+
+
+def test_roles_and_bad_bodies_of_the_console_routes(service):
+    info = service.ruleset
+    base = f"/v1/console/rulesets/{info['name']}/{info['digest']}"
+    assert service.client("evaluator").get(base + "/rules").status_code == 403
+    assert service.client("evaluator").get("/v1/console/decisions").status_code == 403
+    assert service.client(None).get("/v1/console/me").status_code == 401
+    me = service.client("approver").get("/v1/console/me").json()
+    assert me["role"] == "approver" and me["approves"] == ["sales-manager"]
+    analyst = service.client("analyst")
+    assert analyst.get(f"/v1/console/rulesets/{info['name']}/sha256:nothing/rules"
+                       ).status_code == 404
+    for body, where in [({"files": [{"path": "../x.yaml", "content": ""}]}, "$.files[0].path"),
+                        ({"files": [{"path": "/etc/x.yaml", "content": ""}]}, "$.files[0].path"),
+                        ({"files": [{"path": "packs/x.py", "content": ""}]}, "$.files[0].path"),
+                        ({"files": [{"path": "packs/x.yaml"}]}, "$.files[0]"),
+                        ({"files": "packs"}, "$.files")]:
+        r = analyst.post(base + "/check", json=body)
+        assert r.status_code == 422, (body, r.text)
+        assert r.json()["error"]["path"] == where, body
+    r = analyst.post(base + "/save", json={"files": []})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "NOTHING_TO_SAVE"
+    broken = {"files": [{"path": "packs/approvals.yaml",
+                         "content": "pack: approvals\nphase: approval\nrules:\n"
+                                    "  - id: x\n    when: nope(1)\n    then: []\n"}]}
+    r = analyst.post(base + "/check", json=broken)
+    assert r.status_code == 200 and r.json()["clean"] is False
+    d = r.json()["diagnostics"][0]
+    assert (d["file"], d["line"], d["code"]) == ("packs/approvals.yaml", 5, "UNKNOWN_FUNCTION")
+    r = analyst.post(base + "/save", json=broken)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "RULESET_INVALID"
+    assert len(service.client("admin").get("/v1/rulesets").json()["items"]) >= 1
+    r = analyst.get(base + "/generate", params={"count": 5})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "NO_CATALOGUE"  # not ACME
+    assert "/tmp" not in r.json()["error"]["message"]
+    assert analyst.get(base + "/generate", params={"count": 5001}).status_code == 422
+    report = analyst.post(base + "/tests").json()
+    assert (report["passed"], report["failed"]) == (4, 0)
+    assert {p["pack"] for p in report["packs"]} == {"prices", "approvals"}
+    rules = analyst.get(base + "/rules").json()
+    assert [p["phase"] for p in rules["packs"]] == ["pricing", "approval"]
+    table = rules["packs"][1]["rules"][0]["table"]
+    assert table["rows"][0] == ["> 10", "sales-manager", "1"]
