@@ -287,13 +287,13 @@ class _ModelBuilder:
         text = str(node.value)
         r = self.ref(text, node.span)
         if r is not None:
-            gid, oid = text.strip().split(".")
-            scope_names.add(gid)
-            if not r[0]:
+            vid, oid = r
+            if not vid:
                 return None
-            if r[1] is not None:
-                return lambda S: bool(S[gid] == oid)
-            return lambda S: oid in S[gid]
+            scope_names.add(vid)  # the option's variable only, not its whole group
+            if oid is not None:
+                return lambda S: bool(S[vid] == oid)
+            return lambda S: bool(S[vid])
         return self.condition(node, text, scope_names)
 
     def condition(self, node: Node, text: str,
@@ -338,7 +338,8 @@ class _ModelBuilder:
         if pred is None:
             return
         message = _text(v.get("message")) or f"rule '{rid}' ({kind}) does not hold"
-        scope = tuple(dict.fromkeys(x for n in sorted(names) for x in self.name_vars[n]))
+        scope = tuple(dict.fromkeys(x for n in sorted(names)
+                                    for x in self.name_vars.get(n, (n,))))
         evaluate = self.evaluator(scope, names)
         domains = [next(x for x in self.vars if x.id == vid).domain for vid in scope]
         size = 1
@@ -362,7 +363,9 @@ class _ModelBuilder:
         pos = {vid: i for i, vid in enumerate(scope)}
         plans: list[tuple[str, str, Any]] = []
         for n in sorted(names):
-            if n in self.total_weights:
+            if n not in self.name_vars:  # an option's variable (GROUP.OPTION)
+                plans.append((n, "one", pos[n]))
+            elif n in self.total_weights:
                 plans.append((n, "total", [(pos[vid], w) for vid, w in self.total_weights[n]]))
             elif self.name_vars[n] == (n,):
                 plans.append((n, "one", pos[n]))

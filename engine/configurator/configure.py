@@ -229,6 +229,9 @@ def configure(model: ConfigModel, data: Any, as_of: datetime.date | None = None,
         out["exact"] = False
         out["note"] = str(exc)
         searched = False
+    if solver.unproven:  # the search budget ran out: these values are kept, not proven
+        out["exact"] = False
+        out["unproven"] = len(solver.unproven)
     out["complete"] = len(fixed) == len(model.vars)
     out.update(_possible(model, dom, removed, selected, fixed, out["valid"], searched))
     if out["valid"] and out["complete"]:
@@ -246,7 +249,7 @@ def _possible(model: ConfigModel, dom: Domains, removed: Removed, selected: set[
     vars_ = {v.id: v for v in model.vars}
 
     def reason(vid: str, x: Any) -> dict[str, Any] | None:
-        if x in dom[vid] and valid:
+        if x in dom[vid]:
             return None
         if (vid, x) in selected:
             return {"rule": None, "kind": "selection", "message": "another choice is selected"}
@@ -283,7 +286,7 @@ def _possible(model: ConfigModel, dom: Domains, removed: Removed, selected: set[
                     if all(w is not None for w in whys) else None
                 item = {"id": oid, "price": v.prices[1], "possible": why is None,
                         "selected": bool(fixed.get(vid)), "removed_by": why,
-                        "quantities": [q for q in dom[vid] if q] if valid else []}
+                        "quantities": [q for q in dom[vid] if q]}
                 options.append(item)
         entry = {"id": g.id, "min": g.min, "max": g.max, "selected": sel, "options": options}
         if may_be_empty is not None:

@@ -25,6 +25,8 @@ from .model import ConfigModel, Constraint
 Domains = dict[str, list[Any]]
 Removed = dict[tuple[str, Any], Constraint]
 MAX_NODES = 200_000
+PER_VALUE_NODES = 200  # search nodes to prove one value possible or not
+SUPPORT_NODES = 5_000  # for all the values of one configure step
 
 
 class SearchLimit(Exception):
@@ -46,6 +48,7 @@ class Solver:
         self.vars = {v.id: v for v in model.vars}
         self.max_nodes = max_nodes
         self.nodes = 0
+        self.unproven: set[tuple[str, Any]] = set()
 
     def domains(self) -> Domains:
         return {v.id: list(v.domain) for v in self.model.vars}
@@ -182,26 +185,47 @@ class Solver:
         return next(iter(self.search(dom, value_order)), None)
 
     def supports(self, dom: Domains, removed: Removed,
-                 value_order: Callable[[str, list[Any]], list[Any]]) -> bool:
+                 value_order: Callable[[str, list[Any]], list[Any]],
+                 per_value: int = PER_VALUE_NODES, total: int = SUPPORT_NODES) -> bool:
         """Narrows `dom` (propagated) to the values some valid full configuration takes; a value
         no configuration takes, though no single constraint removed it, is recorded with the
-        constraint whose propagation failed after choosing it when there is one. False when no
-        valid configuration exists."""
+        constraint whose propagation failed after choosing it when there is one. A value whose
+        search spends `per_value` nodes (or once `total` are spent) is kept unproven, in
+        `self.unproven`. False when no valid configuration exists (raises SearchLimit when even
+        that is not decided within the budget)."""
         first = self.first(dom, value_order)
         if first is None:
             return False
         seen = {(v, x) for v, x in first.items()}
-        for vid in self.order:
-            for x in list(dom[vid]):
-                if (vid, x) in seen:
-                    continue
-                child = {v: (xs if v != vid else [x]) for v, xs in dom.items()}
-                failed = self.propagate(child, None, [vid])
-                sol = None if failed is not None else self.first(child, value_order)
-                if sol is None:
-                    dom[vid] = [y for y in dom[vid] if y != x]
-                    if failed is not None:
-                        removed.setdefault((vid, x), failed)
-                    continue
-                seen.update(sol.items())
+
+        def unseen_first(vid: str, xs: list[Any]) -> list[Any]:
+            # each solution found then covers as many values not yet seen as it can
+            return sorted(value_order(vid, xs), key=lambda x: (vid, x) in seen)
+        limit, spent = self.max_nodes, 0
+        try:
+            for vid in self.order:
+                for x in list(dom[vid]):
+                    if (vid, x) in seen:
+                        continue
+                    if spent >= total:
+                        self.unproven.add((vid, x))
+                        continue
+                    child = {v: (xs if v != vid else [x]) for v, xs in dom.items()}
+                    failed = self.propagate(child, None, [vid])
+                    self.nodes, self.max_nodes = 0, per_value
+                    try:
+                        sol = None if failed is not None else self.first(child, unseen_first)
+                    except SearchLimit:
+                        self.unproven.add((vid, x))
+                        continue
+                    finally:
+                        spent += self.nodes
+                    if sol is None:
+                        dom[vid] = [y for y in dom[vid] if y != x]
+                        if failed is not None:
+                            removed.setdefault((vid, x), failed)
+                        continue
+                    seen.update(sol.items())
+        finally:
+            self.max_nodes, self.nodes = limit, 0
         return True
