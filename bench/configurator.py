@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -146,16 +147,26 @@ def libraries(model: Any, selection: dict[str, Any], repeat: int) -> None:
         s.propagate(dom, {})
         return 1 if s.first(dom, lambda vid, xs: xs) is not None else 0
 
-    show("  one valid configuration: ours (propagate + search)", cpu(ours, repeat))
-    try:
-        show("  one valid configuration: python-constraint", cpu(with_constraint, repeat))
-    except ImportError as exc:
-        print(f"  python-constraint: not importable ({exc})")
-    try:
-        show("  one valid configuration: OR-Tools CP-SAT (build + solve)", cpu(with_cpsat,
-                                                                               repeat))
-    except ImportError as exc:
-        print(f"  OR-Tools: not importable ({exc})")
+    for name, fn in (("ours (propagate + search)", ours),
+                     ("OR-Tools CP-SAT (build + solve, 1 worker)", with_cpsat),
+                     ("python-constraint (backtracking)", with_constraint)):
+        signal.signal(signal.SIGALRM, _too_long)
+        signal.alarm(LIBRARY_SECONDS)
+        try:
+            show(f"  one valid configuration: {name}", cpu(fn, repeat))
+        except ImportError as exc:
+            print(f"  {name}: not importable ({exc})")
+        except TimeoutError:
+            print(f"  one valid configuration: {name}: no answer within {LIBRARY_SECONDS} s")
+        finally:
+            signal.alarm(0)
+
+
+LIBRARY_SECONDS = 60
+
+
+def _too_long(signum: int, frame: Any) -> None:
+    raise TimeoutError
 
 
 def main() -> int:
