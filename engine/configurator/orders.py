@@ -4,9 +4,10 @@ In: the rule set's models (`Model.configs`), an order whose lines may carry
 `"configuration": {"model": "laptop", "selection": {...}}`, and the decision's as-of date.
 Out: `check_lines` appends a validation violation per broken rule (naming `MODEL/RULE` and the
 field path `order.lines[i].configuration.selection.GROUP`) and returns, for each valid
-configured line, its price breakdown and bill of material; a line without a `unit_price` gets
-the model's base price as its list price. `price_lines` then adds each chosen option's price
-(times the quantity) as a named adjustment of the line (`laptop/cpu.i7`); engine/state.py
+configured line, its price breakdown and bill of material. `price_lines` gives a line without
+a `unit_price` the model's base price as its list price (the order itself is not changed) and
+adds each chosen option's price (times the quantity) as a named adjustment of the line
+(`laptop/cpu.i7`); engine/state.py
 sources each part of the exploded bill of material (`parts`). Raises nothing.
 
 The evaluator calls these at three points only (engine/state.py: the state's start, the start
@@ -29,6 +30,7 @@ class ConfiguredLine:
     model: str
     adjustments: list[dict[str, Any]]  # price_of(...)["adjustments"]: code, amount per unit
     bom: list[dict[str, Any]]  # item, quantity per unit of the line
+    base: Decimal  # the list price of a line that carries no unit_price
 
 
 def _violation(rule: str, message: str, field: str) -> dict[str, Any]:
@@ -77,10 +79,8 @@ def check_lines(configs: dict[str, ConfigModel], order: dict[str, Any],
             out.append(_violation(f"{model.id}/currency", f"model {model.id} is priced in "
                                   f"{model.currency}, the order in {currency}", f"{where}.model"))
             continue
-        if line.get("unit_price") is None:
-            line["unit_price"] = model.base_price
         configured[i] = ConfiguredLine(model.id, price_of(model, fixed)["adjustments"],
-                                       bom_of(model, fixed))
+                                       bom_of(model, fixed), model.base_price)
     return configured
 
 
@@ -88,8 +88,10 @@ def price_lines(pricing: Any, configured: dict[int, ConfiguredLine]) -> None:
     """Each chosen option's price times the line's quantity, a named adjustment of the line."""
     for i, c in configured.items():
         lp = pricing.lines[i]
-        if not lp.priced or lp.quantity is None:
+        if lp.quantity is None:
             continue
+        if not lp.priced:  # no unit_price on the line: the model's base (a pack may set another)
+            lp.set_list_price(c.base)
         for a in c.adjustments:
             if not a["amount"]:
                 continue
