@@ -19,26 +19,15 @@ from typing import Any, Callable
 
 from ..diagnostics import Code, Span
 from ..expressions import Scope, compile_expr
-from ..values import RuleError, render, truthy
+from ..values import render, truthy
 from ..yamlload import Node
+from .logic import SHORTHANDS, X, holds, names_in
 from .model import MAX_DOMAIN, MAX_TUPLES, BomItem, ConfigModel, Constraint, Feature, Group, \
     Total, Var
 
 RESERVED = frozenset({"order", "customer", "ref", "line", "pricing", "it"})
 _REF = re.compile(r"^\s*([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\s*$")
-Assignment = Callable[[tuple[Any, ...]], bool]
 
-
-class _Ctx:
-    """The `X` of a model rule's expressions: no clock, no budget."""
-
-    as_of = None
-    ref = None
-    rule = ""
-    key = ""
-
-
-_X = _Ctx()
 
 
 def _text(node: Node | None) -> str:
@@ -304,9 +293,9 @@ class _ModelBuilder:
         if e is None:
             self.ok = False
             return None
-        scope_names |= _names_in(text) & set(self.names)
+        scope_names |= names_in(text) & set(self.names)
         fn = e.fn
-        return lambda S: truthy(fn(S, _X))
+        return lambda S: truthy(fn(S, X))
 
     def rule(self, r: Node) -> None:
         v = r.value
@@ -332,7 +321,7 @@ class _ModelBuilder:
             b = self.operand(b_node, names)
             if a is None or b is None:
                 return
-            pred = _SHORTHANDS[kind](a, b)
+            pred = SHORTHANDS[kind](a, b)
             if kind in ("implies", "requires"):
                 antecedent = a
         if pred is None:
@@ -347,12 +336,12 @@ class _ModelBuilder:
             size *= len(d)
         allowed: frozenset[tuple[Any, ...]] | None = None
         bites: frozenset[tuple[Any, ...]] | None = None
-        check = _holds(evaluate, pred)
+        check = holds(evaluate, pred)
         if size <= MAX_TUPLES:
             allowed = frozenset(t for t in itertools.product(*domains) if check(t))
             if antecedent is not None:
                 bites = frozenset(t for t in itertools.product(*domains)
-                                  if _holds(evaluate, antecedent)(t))
+                                  if holds(evaluate, antecedent)(t))
         self.constraints.append(Constraint(rid, "tuples", "rule", message, r.span, scope,
                                            allowed, check, effective_from=start,
                                            effective_until=until, antecedent=bites))
@@ -443,38 +432,6 @@ class _ModelBuilder:
 
 def _between(lo: int, hi: int) -> str:
     return f"exactly {lo}" if lo == hi else f"{lo} to {hi}"
-
-
-def _holds(evaluate: Callable[[tuple[Any, ...]], dict[str, Any]],
-           pred: Callable[[dict[str, Any]], bool]) -> Assignment:
-    def check(t: tuple[Any, ...]) -> bool:
-        try:
-            return pred(evaluate(t))
-        except RuleError:  # e.g. comparing an empty group with a number: does not hold
-            return False
-    return check
-
-
-def _names_in(text: str) -> set[str]:
-    from ..syntax import parse
-    out: set[str] = set()
-    stack = [parse(text)]
-    while stack:
-        n = stack.pop()
-        if n.kind == "name":
-            out.add(n.value)
-        stack.extend(a for a in n.args if hasattr(a, "kind"))
-    return out
-
-
-_SHORTHANDS: dict[str, Callable[[Callable[[dict[str, Any]], bool],
-                                 Callable[[dict[str, Any]], bool]],
-                                Callable[[dict[str, Any]], bool]]] = {
-    "implies": lambda a, b: lambda S: (not a(S)) or b(S),
-    "requires": lambda a, b: lambda S: a(S) == b(S),
-    "excludes": lambda a, b: lambda S: not (a(S) and b(S)),
-    "negates": lambda a, b: lambda S: a(S) != b(S),
-}
 
 
 def check_model(c: Any, rel: str, node: Node | None) -> ConfigModel | None:
