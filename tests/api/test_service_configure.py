@@ -86,3 +86,23 @@ def test_an_unknown_model_is_404(svc: Service) -> None:
 
 def test_a_key_is_needed(svc: Service) -> None:
     assert _post(svc, {"model": "laptop"}, who=None).status_code == 401  # type: ignore[arg-type]
+
+
+def test_a_configured_line_decided_over_http(svc: Service) -> None:
+    order = {"id": "SO-9", "currency": "EUR", "lines": [
+        {"id": "1", "sku": "LAPTOP-14", "quantity": 2,
+         "configuration": {"model": "laptop", "selection": FULL}},
+        {"id": "2", "sku": "LAPTOP-14", "quantity": 1,
+         "configuration": {"model": "laptop", "selection": {**FULL, "ram_gb": 8}}}]}
+    r = svc.client("evaluator").post("/v1/decisions", json={"order": order,
+                                                            "as_of": "2026-12-01"})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["status"] == "rejected"
+    assert [(v["rule"], v["field"]) for v in d["violations"]] == [
+        ("laptop/i7_needs_16gb", "order.lines[1].configuration.selection.cpu")]
+    del order["lines"][1]
+    d = svc.client("evaluator").post("/v1/price", json={"order": order,
+                                                        "as_of": "2026-12-01"}).json()
+    line = d["pricing"]["lines"][0]
+    assert line["net"] == "2626.00" and len(line["adjustments"]) == 4
