@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from ..diagnostics import Code, Span
 from ..expressions import Scope, compile_expr
-from ..values import render, truthy
+from ..values import RefTables, RuleError, render, truthy
 from ..yamlload import Node
 from .logic import SHORTHANDS, X, holds, names_in
 from .model import MAX_DOMAIN, MAX_TUPLES, BomItem, ConfigModel, Constraint, Feature, Group, \
@@ -90,8 +90,27 @@ class _ModelBuilder:
         try:
             return Decimal(str(node.value).strip())
         except ArithmeticError:
-            self.error(Code.BAD_VALUE, node.span, f"price {node.value!r} is not a number")
+            return self.price_expr(node)
+
+    def price_expr(self, node: Node) -> Decimal:
+        """A price written as an expression over the reference tables (`ref.prices["SKU"].USD`),
+        worked out once here: the tables are part of the rule set, so the price is too."""
+        scope = Scope(frozenset({"ref"}), frozenset(self.c.model.tables))
+        e = compile_expr(str(node.value), node.span, scope, self.c.diags,
+                         1 if node.quoted else 0, tables=self.c.model.tables)
+        if e is None:
+            self.ok = False
             return Decimal(0)
+        try:
+            value = e.fn({"ref": RefTables(self.c.model.tables)}, X)
+        except RuleError as exc:
+            value = exc.message
+        if not isinstance(value, Decimal):
+            self.error(Code.BAD_VALUE, node.span, f"price {node.value!r} is not a number here "
+                       f"({render(value) if value is not None else 'null'})",
+                       "a price is a number, or an expression over ref giving one")
+            return Decimal(0)
+        return value
 
     # groups, features, totals ------------------------------------------------------------------
     def group(self, g: Node) -> None:

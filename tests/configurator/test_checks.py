@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 from ordinance.engine import check, digest_of
@@ -94,3 +95,22 @@ def test_a_table_of_allowed_tuples(tmp_path: Path) -> None:
         "tables:\n  - id: cpu_ram\n    columns: [cpu, ram_gb]\n"
         "    rows: [[i5, 8], [i5, 16], [i7, 32], [i7, 64]]\n"))
     assert out == ["models/laptop.yaml:51:46: error: '64' is not a value of 'ram_gb'"]
+
+
+def test_prices_from_the_reference_tables(tmp_path: Path) -> None:
+    from ordinance.engine import load
+
+    root = tmp_path / "rs"
+    shutil.copytree(LAPTOP, root)
+    (root / "reference").mkdir()
+    (root / "reference" / "prices.csv").write_text("sku,EUR\nDOCK-USBC,149.00\n")
+    path = root / "models" / "laptop.yaml"
+    path.write_text(path.read_text().replace("{id: dock, price: 149,",
+                                             "{id: dock, price: 'ref.prices[\"DOCK-USBC\"].EUR',"))
+    assert check(root) == []
+    model = load(root).model.configs["laptop"]
+    assert model.var("accessories").prices[0] == Decimal("149.00")
+    path.write_text(path.read_text().replace('"DOCK-USBC"].EUR', '"DOCK-X"].EUR'))
+    assert [d.render(with_source=False) for d in check(root)] == [
+        "models/laptop.yaml:31:27: error: price 'ref.prices[\"DOCK-X\"].EUR' is not a number here "
+        "(null)\n    hint: a price is a number, or an expression over ref giving one"]
