@@ -90,4 +90,5 @@ def _part(p: dict[str, Any]) -> dict[str, Any]:
             "allocations": [{"location": a["location"], "quantity": plain(a["quantity"]),
                              "ship_date": a["ship_date"].isoformat(),
                              "arrival_date": a["arrival_date"].isoformat()}
-                            for a in p["allocations"]]}
+                            for a in p["allocations"]],
+            **({"promise": p["promise"]} if "promise" in p else {})}

@@ -8,7 +8,7 @@ configured line, its price breakdown and bill of material. `price_lines` gives a
 a `unit_price` the model's base price as its list price (the order itself is not changed) and
 adds each chosen option's price (times the quantity) as a named adjustment of the line
 (`laptop/cpu.i7`); engine/state.py
-sources each part of the exploded bill of material (`parts`). Raises nothing.
+sources and promises each part of the exploded bill of material (`source_parts`). Raises nothing.
 
 The evaluator calls these at three points only (engine/state.py: the state's start, the start
 of pricing, sourcing a line), so the change to the evaluation path stays small.
@@ -103,9 +103,9 @@ def price_lines(pricing: Any, configured: dict[int, ConfiguredLine]) -> None:
 def source_parts(st: Any, c: ConfiguredLine, line: dict[str, Any], index: int, qty: Decimal,
                  candidates: list[str], region: Any, action: Any, key_of: Any,
                  split: bool) -> dict[str, Any]:
-    """Sources each part of the exploded bill of material of `qty` units, as a sku of its own,
-    over the same candidate locations; the line's `backordered` is the units its scarcest
-    part cannot cover."""
+    """Sources (and, with atp_rules, promises) each part of the exploded bill of material of
+    `qty` units, as a sku of its own, over the same candidate locations; the line's
+    `backordered` is the units its scarcest part cannot cover."""
     from ..pricing import line_id
     from ..values import render
 
@@ -116,8 +116,14 @@ def source_parts(st: Any, c: ConfiguredLine, line: dict[str, Any], index: int, q
         allocations, backordered = st.allocation.source(
             candidates, b["item"], need, render(region) if region is not None else None,
             action.prefer, key_of, split, st.as_of)
-        parts.append({"sku": b["item"], "quantity": need, "backordered": backordered,
-                      "allocations": allocations})
+        part = {"sku": b["item"], "quantity": need, "backordered": backordered,
+                "allocations": allocations}
+        promised = st.allocation.promise(  # None unless the rule set has atp_rules
+            b["item"], need, allocations, backordered, candidates,
+            render(region) if region is not None else None, action.prefer, key_of, st.as_of)
+        if promised is not None:
+            part["promise"] = promised
+        parts.append(part)
         if backordered and b["quantity"]:
             short = max(short, -(-backordered // b["quantity"]))
     return {"line_id": line_id(line, index), "sku": line.get("sku"),
