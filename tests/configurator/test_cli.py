@@ -77,3 +77,25 @@ def test_a_configured_line_in_an_order() -> None:
                        stdin=json.dumps(order)).stdout)
     assert [(v["rule"], v["message"]) for v in d["violations"]] == [
         ("laptop/currency", "model laptop is priced in EUR, the order in USD")]
+
+
+def test_a_configured_acme_order_fits_the_decision_schema() -> None:
+    import jsonschema
+
+    root = Path(__file__).resolve().parents[2]
+    order = {"id": "CFG-1", "order_date": "2026-11-20T09:00:00Z", "customer": {"id": "C-00060"},
+             "lines": [{"id": "1", "sku": "MCH-0001", "quantity": 2, "configuration": {
+                 "model": "bench_drill", "selection": {
+                     "motor": "m750", "chuck": "keyless_16", "table": "standard",
+                     "accessories": ["work_light", "safety_kit"], "voltage": "230",
+                     "speeds": 16}}}]}
+    p = run("eval", str(root / "rulesets" / "acme"), "-", "--as-of", "2026-11-20",
+            stdin=json.dumps(order))
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    schema = json.loads((root / "engine" / "schemas" / "decision.schema.json").read_text())
+    jsonschema.validate(d, schema)
+    (line,) = d["sourcing"]["lines"]
+    assert [(x["sku"], x["quantity"]) for x in line["parts"]] == [
+        ("MCH-0001", "2"), ("LGT-0003", "2"), ("SAF-0002", "4")]
+    assert all(x["promise"]["short"] == "0" for x in line["parts"])
