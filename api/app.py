@@ -55,6 +55,7 @@ ROUTE_MODULES = [
     "ordinance.api.routes_webhooks",      # orchestration: webhooks outbox (issue #6)
     "ordinance.api.routes_why",           # redecide a logged decision, remedies (issue #18)
     "ordinance.api.routes_console",       # the console at / and offline /docs, /redoc (#19)
+    "ordinance.api.routes_configure",     # product configurator (issue #17)
 ]
 OPTIONAL_MODULES = {"ordinance.api.routes_simulations"}
 

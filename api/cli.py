@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "ordinance.api.cmd_events",      # simulate-events (orchestration replay, issue #6)
     "ordinance.api.cmd_import",      # import dmn, import jdm (issue #15)
     "ordinance.api.cmd_why",         # why DECISION_ID (issue #18)
+    "ordinance.api.cmd_configure",   # configure (issue #17)
 ]
 
 

@@ -45,6 +45,9 @@ class Decision:
         for line in self.sourcing or []:
             for a in line["allocations"]:
                 out.append((a["location"], render(line["sku"]), a["quantity"]))
+            for part in line.get("parts", ()):  # a configured line (engine/configurator)
+                for a in part["allocations"]:
+                    out.append((a["location"], part["sku"], a["quantity"]))
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -61,6 +64,7 @@ class Decision:
                                  "arrival_date": a["arrival_date"].isoformat()}
                                 for a in s["allocations"]],
                 **({"promise": s["promise"]} if "promise" in s else {}),
+                **({"parts": [_part(p) for p in s["parts"]]} if "parts" in s else {}),
             } for s in self.sourcing]}
         return {
             "order_id": self.order_id,
@@ -77,3 +81,14 @@ class Decision:
             "errors": self.errors,
         }
 
+
+
+def _part(p: dict[str, Any]) -> dict[str, Any]:
+    """A part of a configured line's bill of material, sourced (engine/configurator)."""
+    return {"sku": p["sku"], "quantity": plain(p["quantity"]),
+            "backordered": plain(p["backordered"]),
+            "allocations": [{"location": a["location"], "quantity": plain(a["quantity"]),
+                             "ship_date": a["ship_date"].isoformat(),
+                             "arrival_date": a["arrival_date"].isoformat()}
+                            for a in p["allocations"]],
+            **({"promise": p["promise"]} if "promise" in p else {})}

@@ -77,3 +77,4 @@ class Model:
     table_digests: dict[str, str] = field(default_factory=dict)
     event_packs: list[Any] = field(default_factory=list)  # engine/events.py EventPack
     processes: list[Any] = field(default_factory=list)  # engine/processes.py Process
+    configs: dict[str, Any] = field(default_factory=dict)  # engine/configurator ConfigModel

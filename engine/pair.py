@@ -55,7 +55,8 @@ def evaluate_pair(a: CompiledRuleSet, b: CompiledRuleSet, order: dict[str, Any],
     `fresh`: the order is the caller's to give away (just parsed, not read again): it becomes
     the decisions' order, defaulted in place, instead of a copy."""
     as_of = resolve_as_of(order, as_of, today)
-    if a.max_steps != b.max_steps:  # a shared pack charges its steps to both budgets
+    if a.max_steps != b.max_steps or _configured(order):  # a shared pack charges its steps
+        # to both budgets; an order with configured lines (engine/configurator) goes apart
         return a.evaluate(order, as_of, stock=stock_a), b.evaluate(order, as_of, stock=stock_b)
     first = State(a, order if fresh else copy_json(order), as_of, stock_a)
     second = State(b, {}, as_of, stock_b)  # takes first's state before it runs anything
@@ -231,3 +232,9 @@ def _adopt(st: State, other: State, copy_order: bool = True) -> None:
         st.pricing_view = OrderPricingView(st)
         st.line_views = [LinePricingView(lp) for lp in st.pricing.lines]
         st.pricing_dirty = True
+
+
+def _configured(order: dict[str, Any]) -> bool:
+    lines = order.get("lines")
+    return lines.__class__ is list and any(
+        line.__class__ is dict and "configuration" in line for line in lines)

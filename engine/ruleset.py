@@ -176,9 +176,20 @@ class Checker:
                     if proc is not None:
                         self.model.processes.append(proc)
                     continue
+                if rel.startswith("models/"):  # configuration models (docs/configurator.md)
+                    from .configurator import check_model
+                    self.config_model(check_model(self, rel, self.read(rel, path)))
+                    continue
                 self.pack(rel, path)
         self.model.plan = plan(self.model.packs, self.diags)
         return self.model
+
+    def config_model(self, cm: Any) -> None:
+        if cm is not None and cm.id in self.model.configs:
+            self.diags.error(Code.DUPLICATE_ID, cm.span, f"a second model '{cm.id}' (first in "
+                             f"{self.model.configs[cm.id].file})")
+        elif cm is not None:
+            self.model.configs[cm.id] = cm
 
     def reference(self, rel: str, path: Path) -> None:
         name = Path(rel).stem

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .budget import BudgetExceeded, DecisionStopped
 from .decision import Decision
+from .configurator.orders import check_lines, price_lines, source_parts
 from .packrun import ERRORS
 from .pricing import Pricing, line_id
 from .ruleset import Rule
@@ -82,6 +83,8 @@ class State:
         self.S: dict[str, Any] = {"order": order, "customer": order.get("customer"),
                                   "ref": rs.ref, "pricing": None, "line": None}
         self.violations: list[dict[str, Any]] = []
+        self.configured = check_lines(rs.model.configs, order, as_of, self.violations) \
+            if rs.model.configs else {}  # configured lines (engine/configurator/orders.py)
         self.holds: list[dict[str, Any]] = []
         self.approvals: list[dict[str, Any]] = []
         self.errors: list[dict[str, Any]] = []
@@ -162,6 +165,10 @@ class State:
         ship_to = self.order.get("ship_to")
         region = ship_to.get("region") if ship_to.__class__ is dict else None
         sku = line.get("sku")
+        if i in self.configured:  # its parts are sourced (engine/configurator/orders.py)
+            self.sourced[i] = source_parts(self, self.configured[i], line, i, qty, candidates,
+                                           region, action, key_of, split)
+            return
         allocations, backordered = self.allocation.source(
             candidates, sku if sku.__class__ is str else render(sku), qty,
             render(region) if region is not None else None, action.prefer, key_of, split,
@@ -221,6 +228,8 @@ class State:
         lines = self.order.get("lines")
         self.lines = lines if lines.__class__ is list else []
         self.pricing = Pricing(self.order.get("currency"), self.lines, self.rs.minor_units)
+        if self.configured:
+            price_lines(self.pricing, self.configured)
         self.pricing_view = OrderPricingView(self)
         self.line_views = [LinePricingView(lp) for lp in self.pricing.lines]
 

@@ -49,6 +49,13 @@ checks.positive_data_acceptance.expected-statuses = [
 include-name = "POST /v1/simulations"
 checks.positive_data_acceptance.expected-statuses = [
     "2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+
+# A configure step's selection names the groups, options and values of a model of the rule
+# set (docs/configurator.md): only the rule set tells them (422 BAD_SELECTION, 404 UNKNOWN_MODEL).
+[[operations]]
+include-name = "POST /v1/configure"
+checks.positive_data_acceptance.expected-statuses = [
+    "2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
 """
 
 
