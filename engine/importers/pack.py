@@ -141,7 +141,7 @@ def render(pack: str, source_comments: list[str], description: str,
             rid = f"{t.rule}-{n}"
         seen.add(rid)
         lines += [f"  # {_comment(c)}" for c in t.comments]
-        lines += [f"  - id: {rid}", f"    description: {quote(t.description)}",
+        lines += [f"  - id: {quote(rid)}", f"    description: {quote(t.description)}",
                   "    table:", f"      hit: {t.hit}",
                   f"      inputs: {_flow([quote(i) for i in t.inputs])}",
                   f"      outputs: {_flow([o.column for o in t.outputs])}"]
