@@ -37,7 +37,7 @@ from .auth import RoleTooWeak, Unauthorized
 from .door import Door
 from .evaluation import Evaluators
 from .settings import Settings
-from .usecases import decide, simulate
+from .usecases import decide, rollout, simulate
 
 log = logging.getLogger("ordinance.api")
 
@@ -53,6 +53,7 @@ ROUTE_MODULES = [
     "ordinance.api.routes_alerts",        # orchestration: alerts (issue #6)
     "ordinance.api.routes_payments",      # orchestration: payments, invoices (issue #6)
     "ordinance.api.routes_webhooks",      # orchestration: webhooks outbox (issue #6)
+    "ordinance.api.routes_rollout",       # shadow and KPI-gated rollouts (issue 18)
 ]
 OPTIONAL_MODULES = {"ordinance.api.routes_simulations"}
 
@@ -252,7 +253,8 @@ def background_worker(app: FastAPI) -> Worker | None:
         return None
     return Worker([("timers", orch.tick),
                    ("outbox", lambda: webhooks.deliver_due(ctx.db, orch.clock.now())),
-                   ("simulations", lambda: simulate.runner(app.state).pick_up())],
+                   ("simulations", lambda: simulate.runner(app.state).pick_up()),
+                   ("rollouts", lambda: rollout.live(ctx).round(ctx))],
                   interval=ctx.settings.worker_interval)
 
 
