@@ -25,6 +25,7 @@ from .models import AuditEntry
 from .models_orchestration import OutboxMessage
 from .models_rollout import Rollout, RolloutRecord
 from .store import Conflict, NotFound
+from .store_rulesets import activate_in
 from .webhooks import active_subscriptions
 
 MAX_TALLY_ROWS = 200_000   # records a tally reads per side (the latest)
@@ -89,8 +90,9 @@ def list_all(db: Any, limit: int = 100) -> list[dict[str, Any]]:
 def end(db: Any, rid: str, state: str, by: str, key_id: int | None, reason: dict[str, Any],
         now: datetime) -> dict[str, Any] | None:
     """Ends a running rollout (`stopped`, `rolled_back`, `promoted`); None when it was no
-    longer running (another process or person ended it first). The audit entry and the
-    webhook message are written in the same transaction."""
+    longer running (another process or person ended it first). The audit entry, the webhook
+    message and, when promoted, the candidate's activation are written in the same
+    transaction."""
     with db.session(write=True) as s:
         done = s.execute(update(Rollout).where(Rollout.id == rid, Rollout.state == "running")
                          .values(state=state, ended_at=now, ended_by=by,
@@ -98,6 +100,9 @@ def end(db: Any, rid: str, state: str, by: str, key_id: int | None, reason: dict
         if done.rowcount != 1:
             return None
         row = s.get(Rollout, rid)
+        if state == "promoted":  # the candidate becomes active in the same transaction
+            name, _, digest = row.candidate_ref.partition("@")
+            activate_in(s, db, name, digest, by)
         out = to_json(row)
         s.add(AuditEntry(at=now, key_id=key_id, key_name=by[:200], action=f"rollout_{state}",
                          order_id=None, decision_id=None,

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from .auth import require
 from .routes_decisions import errors, json_schema_response
 from .usecases import rollout
+from ordinance.engine.rollout import FRACTION as FRACTION_RE
 from ordinance.adapters import rollouts as store
 
 router = APIRouter(tags=["rollouts"])
@@ -33,17 +34,30 @@ ROLLOUT = {"type": "object", "required": ["id", "mode", "state", "candidate", "a
                           "plan": {"type": "object"}, "kpis": {"type": "object"},
                           "crossed": {"type": "array"}, "shadow": {"type": "object"},
                           "reason": {"type": ["object", "null"]}}}
+FRACTION = FRACTION_RE.pattern
 START_BODY = {"required": True, "content": {"application/json": {"schema": {
-    "type": "object", "required": ["mode", "candidate"],
+    "type": "object", "required": ["mode", "candidate"], "additionalProperties": False,
     "properties": {"mode": {"enum": ["shadow", "rollout"]},
-                   "candidate": {"type": "string", "maxLength": 300},
+                   "candidate": {"type": "string", "minLength": 3, "maxLength": 300,
+                                 "pattern": "^[^@]+@[^@]+$",
+                                 "description": "a stored rule set, NAME@DIGEST or NAME@VERSION"},
                    "share": {"type": "integer", "minimum": 0, "maximum": 100},
                    "sample": {"type": "integer", "minimum": 0, "maximum": 100},
-                   "segments": {"type": "object", "additionalProperties": {
-                       "type": "array", "items": {"type": "string"}}},
-                   "thresholds": {"type": "object", "additionalProperties": {"type": "string"}},
-                   "min_orders": {"type": "integer", "minimum": 1},
-                   "promote_after": {"type": "integer", "minimum": 1}}}}}}
+                   "segments": {"type": "object", "additionalProperties": False,
+                                "properties": {k: {"type": "array", "minItems": 1,
+                                                   "maxItems": 100, "items": {
+                                                       "type": "string", "minLength": 1,
+                                                       "maxLength": 100}}
+                                               for k in ("channel", "country", "tier")}},
+                   "thresholds": {"type": "object", "additionalProperties": False,
+                                  "properties": {k: {"type": "string", "pattern": FRACTION}
+                                                 for k in ("approval_rate", "hold_rate",
+                                                           "rejection_rate",
+                                                           "revenue_per_order",
+                                                           "margin_per_order")}},
+                   "min_orders": {"type": "integer", "minimum": 1, "maximum": 1000000},
+                   "promote_after": {"type": "integer", "minimum": 1,
+                                     "maximum": 100000000}}}}}}
 
 
 def _json(data: object, status: int = 200) -> Response:

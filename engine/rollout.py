@@ -20,14 +20,18 @@ order may fall below the active set's, as a fraction of it, in each currency bot
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Mapping
 
 SEGMENT_KEYS = ("channel", "country", "tier")
 RATES = {"approval_rate": "pending_approval", "hold_rate": "on_hold", "rejection_rate": "rejected"}
 MONEY = ("revenue_per_order", "margin_per_order")
 MAX_VALUES = 100  # values per segment key
+FRACTION = re.compile(r"^(0(\.[0-9]{1,20})?|1(\.0{1,20})?)$")  # a threshold, as text
+KEYS = ("mode", "candidate", "share", "sample", "segments", "thresholds", "min_orders",
+        "promote_after")
 
 
 class PlanError(ValueError):
@@ -83,7 +87,11 @@ def _percent(body: Mapping[str, Any], key: str, default: int) -> int:
 
 def read_plan(rid: str, body: Mapping[str, Any]) -> Plan:
     """The plan of a start request's body (share, sample, segments, thresholds, min_orders,
-    promote_after); PlanError names the first bad field."""
+    promote_after; and mode and candidate, which the caller reads); PlanError names the
+    first bad field, an unknown one included."""
+    for k in body:
+        if k not in KEYS:
+            raise PlanError(f"$.{k}", "not a field of a rollout: " + ", ".join(KEYS))
     segs: dict[str, frozenset[str]] = {}
     raw = body.get("segments", {})
     if not isinstance(raw, dict):
@@ -103,12 +111,10 @@ def read_plan(rid: str, body: Mapping[str, Any]) -> Plan:
         if k not in RATES and k not in MONEY:
             raise PlanError(f"$.thresholds.{k}", "a threshold is one of "
                             + ", ".join([*RATES, *MONEY]))
-        try:
-            value = Decimal(str(v)) if isinstance(v, (str, int, Decimal)) \
-                and not isinstance(v, bool) else Decimal("NaN")
-        except InvalidOperation:
-            value = Decimal("NaN")
-        if not value.is_finite() or not Decimal(0) <= value <= Decimal(1):
+        if not isinstance(v, str) or not FRACTION.match(v):
+            raise PlanError(f"$.thresholds.{k}", "a fraction from 0 to 1, as text (\"0.05\")")
+        value = Decimal(v)
+        if not Decimal(0) <= value <= Decimal(1):
             raise PlanError(f"$.thresholds.{k}", "a fraction from 0 to 1, as text (\"0.05\")")
         thresholds[k] = value
     min_orders = _whole(body.get("min_orders", 20))
@@ -126,7 +132,7 @@ def read_plan(rid: str, body: Mapping[str, Any]) -> Plan:
 def plan_json(plan: Plan) -> dict[str, Any]:
     return {"share": plan.share, "sample": plan.sample,
             "segments": {k: sorted(v) for k, v in sorted(plan.segments.items())},
-            "thresholds": {k: str(v) for k, v in sorted(plan.thresholds.items())},
+            "thresholds": {k: format(v, "f") for k, v in sorted(plan.thresholds.items())},
             "min_orders": plan.min_orders, "promote_after": plan.promote_after}
 
 

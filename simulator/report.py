@@ -239,6 +239,8 @@ def render(summary: dict[str, Any], title: str = "Ordinance simulation") -> str:
                       + [(k, v) for k, v in changes.get("fields", {}).items()
                          if k not in ("status", "total", "approvals", "sourcing")]))
 
+    if summary.get("blame"):
+        out += _blame(summary["blame"])
     out.append("<h2>Revenue by segment</h2>")
     for dim, values in summary["segments"].items():
         out += _segment(dim, values, fx)
@@ -325,6 +327,27 @@ def _segment(dim: str, values: dict[str, Any], fx: dict[str, Any]) -> list[str]:
     return out
 
 
+def _blame(blame: dict[str, Any]) -> list[str]:
+    """The edits behind the changes (simulator/blame.py), those that moved most orders first:
+    the orders each moved, and the revenue it moved in each currency (never added across)."""
+    out = ["<h2>Edits behind the changes</h2>"]
+    moved = [e for e in blame["edits"] if e["orders"]]
+    rows = []
+    for e in moved:
+        revenue = "; ".join(_signed_amount(c, _num(f["delta"]))
+                            for c, f in e["revenue"].items()) or "none"
+        rows.append((e["summary"], e["place"], e["orders"], revenue))
+    out.append(_table(["edit", "where", "orders", "revenue moved"], rows, 2) if rows else
+               "<p>No edit moved an order.</p>")
+    idle = [e["id"] for e in blame["edits"] if not e["orders"]]
+    if idle:
+        out.append("<p>Edits that moved no order: " + escape(", ".join(idle)) + ".</p>")
+    if blame.get("unexplained_orders"):
+        out.append(f"<p>{blame['unexplained_orders']} changed order(s) no set of edits "
+                   "explains.</p>")
+    return out
+
+
 def _sample_entry(entry: dict[str, Any]) -> str:
     from ordinance.engine import dumps
 
@@ -333,6 +356,8 @@ def _sample_entry(entry: dict[str, Any]) -> str:
             f"<b>{escape(str(entry.get('order_id')))}</b> (line {entry['line']}): "
             f"{escape(entry['explanation'])}</summary>"
             f"<p>Moved: {escape(', '.join(entry['moved']))}. Rules: {escape(rules or 'none')}.</p>"
-            f"<p>Baseline decision:</p><pre>{escape(dumps(entry['baseline'], indent=2))}</pre>"
+            + (f"<p>Edits: {escape(', '.join(entry['edits']['edits']) or 'none found')} "
+               f"({escape(entry['edits']['how'])}).</p>" if entry.get("edits") else "")
+            + f"<p>Baseline decision:</p><pre>{escape(dumps(entry['baseline'], indent=2))}</pre>"
             f"<p>Candidate decision:</p><pre>{escape(dumps(entry['candidate'], indent=2))}</pre>"
             "</details>")

@@ -180,13 +180,8 @@ def kpis_json(t: dict[str, Any]) -> dict[str, Any]:
 
 def _promote(ctx: Any, rid: str, by: str, key_id: int | None, reason: dict[str, Any]) -> bool:
     """Activates the candidate and ends the rollout `promoted`, once (see store.end)."""
-    from ordinance.adapters import store_rulesets
-
-    info = store.get(ctx.db, rid)
-    name, _, digest = info["candidate"].partition("@")
     if store.end(ctx.db, rid, "promoted", by, key_id, reason, ctx.clock.now()) is None:
         return False
-    store_rulesets.activate(ctx.db, name, digest, by)
     ctx.rulesets.invalidate_active()
     return True
 
@@ -206,9 +201,6 @@ def start(ctx: Any, body: dict[str, Any], key: Any) -> dict[str, Any]:
         plan = read_plan(rid, body)
     except PlanError as exc:
         raise Invalid(exc.message, code="BAD_ROLLOUT", path=exc.path) from None
-    if mode == "rollout" and plan.share == 0 and not plan.segments:
-        raise Invalid("a rollout needs a share (percent) or segments", code="BAD_ROLLOUT",
-                      path="$.share")
     candidate = ctx.rulesets.resolve(ref)
     active = ctx.rulesets.resolve(None)
     if candidate.digest == active.digest:

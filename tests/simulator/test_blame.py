@@ -17,6 +17,7 @@ import pytest
 from ordinance.simulator.catalogue import load_catalogue
 from ordinance.simulator.generate import generate_orders, write_jsonl
 from ordinance.simulator.replay import Options, simulate
+from ordinance.simulator.report import render
 from ordinance.simulator.rulesets import resolve
 from ordinance.simulator.streams import open_orders
 
@@ -64,6 +65,10 @@ def test_shipping_default_edit_is_blamed_for_every_order_it_changed(tmp_path: Pa
     # every changed order names it, alone
     assert len(s["sample"]) == changed
     assert all(e["edits"] == {"edits": [SHIPPING], "how": "alone"} for e in s["sample"])
+    # the HTML report lists it with the orders it moved
+    html = render(s)
+    assert "Edits behind the changes" in html and "fulfilment-defaults/shipping-service" in html
+    assert f"<td class=\"n\">{changed}</td>" in html
     # the revenue it moves, per currency, is all the stream's change (its orders only)
     assert set(top["revenue"]) == set(s["changes"]["revenue"])
     for currency, figures in top["revenue"].items():
