@@ -251,3 +251,31 @@ def test_rollout_promotes_by_rule_and_by_hand(svc: Any) -> None:
         digest_of(refs["holds"])
     assert admin.post(f"/v1/rollouts/{rid2}/promote").status_code == 409
     activate(s, refs["base"])
+
+
+def test_several_processes_ending_one_rollout_end_it_once(svc: Any) -> None:
+    """What the workers of several processes do when they all see a crossed threshold: one
+    conditional UPDATE each; exactly one wins, and only it writes the audit entry."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ordinance.adapters import rollouts
+    from ordinance.adapters.models import AuditEntry
+
+    s, refs, _ = svc
+    activate(s, refs["base"])
+    r = s.client("admin").post("/v1/rollouts", json={"mode": "rollout",
+                                                     "candidate": refs["holds"], "share": 10})
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    db = s.app.state.ctx.db
+    now = s.app.state.ctx.clock.now()
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda n: rollouts.end(db, rid, "rolled_back", f"worker-{n}",
+                                                       None, {"n": n}, now), range(6)))
+    won = [x for x in results if x is not None]
+    assert len(won) == 1 and won[0]["state"] == "rolled_back"
+    with db.session() as session:
+        audits = [a for a in session.execute(select(AuditEntry).where(
+            AuditEntry.action == "rollout_rolled_back")).scalars()
+            if json.loads(a.detail)["rollout"] == rid]
+    assert len(audits) == 1 and audits[0].key_name == won[0]["ended_by"]
