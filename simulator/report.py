@@ -39,6 +39,9 @@ figure{margin:1em 0}figcaption{color:#555;margin-bottom:.3em}
 svg text{font:12px system-ui,sans-serif;fill:#222}code{font-size:.92em}
 details{margin:.3em 0}summary{cursor:pointer}pre{background:#f6f6f6;padding:.5em;overflow:auto;
 max-height:30em;font-size:12px}
+figure,table{display:block;max-width:100%;overflow-x:auto}td,p,summary,code{overflow-wrap:anywhere}
+@media (max-width:600px){body{margin:.5em auto;padding:0 .5em;font-size:15px}
+.card{min-width:8em;flex:1 1 8em}td,th{padding:.25em .4em}}
 """
 
 
@@ -66,7 +69,7 @@ def grouped_bars(label: str, rows: Sequence[tuple[str, Sequence[Decimal]]],
     """Horizontal bars, one group per row, one bar per series (baseline, candidate...)."""
     if not rows:
         return _empty_chart(label, empty)
-    label_w, bar_w, value_w = 260, 520, 90
+    label_w, bar_w, value_w = _label_width(name for name, _ in rows), 520, 90
     bar_h, gap = (14, 8) if len(rows) <= 30 else (9, 5)     # long lists stay readable
     group_h = bar_h * len(colours) + gap
     width, height = label_w + bar_w + value_w, group_h * len(rows) + gap
@@ -75,7 +78,7 @@ def grouped_bars(label: str, rows: Sequence[tuple[str, Sequence[Decimal]]],
     for i, (name, values) in enumerate(rows):
         y0 = gap + i * group_h
         parts.append(f'<text x="{label_w - 8}" y="{y0 + bar_h * len(colours) / 2 + 4:.1f}" '
-                     f'text-anchor="end">{escape(_clip(name))}<title>{escape(name)}</title></text>')
+                     f'text-anchor="end">{escape(name)}<title>{escape(name)}</title></text>')
         for j, (value, colour) in enumerate(zip(values, colours)):
             y = y0 + j * bar_h
             w = max(float(value / top) * bar_w, 1.0 if value else 0.0)
@@ -91,7 +94,7 @@ def diverging_bars(label: str, rows: Sequence[tuple[str, Decimal]],
     """Horizontal bars left (down) or right (up) of a zero line."""
     if not rows:
         return _empty_chart(label, empty)
-    label_w, half, value_w = 200, 300, 110
+    label_w, half, value_w = _label_width(name for name, _ in rows), 300, 110
     bar_h = 20
     width, height = label_w + 2 * half + value_w, bar_h * len(rows) + 10
     top = max(abs(v) for _, v in rows) or Decimal(1)
@@ -104,7 +107,7 @@ def diverging_bars(label: str, rows: Sequence[tuple[str, Decimal]],
         x = zero if value >= 0 else zero - w
         colour = UP_COLOUR if value >= 0 else DOWN_COLOUR
         parts.append(f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end">'
-                     f'{escape(_clip(name))}<title>{escape(name)}</title></text>')
+                     f'{escape(name)}<title>{escape(name)}</title></text>')
         parts.append(f'<rect x="{x:.1f}" y="{y + 2}" width="{w:.1f}" height="{bar_h - 5}" '
                      f'fill="{colour}"><title>{escape(name)}: {value:+}</title></rect>')
         parts.append(f'<text x="{zero + half + 6}" y="{y + 14}">{_fmt(value)}</text>')
@@ -112,8 +115,10 @@ def diverging_bars(label: str, rows: Sequence[tuple[str, Decimal]],
     return "".join(parts)
 
 
-def _clip(text: str, limit: int = 38) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+def _label_width(names: Any) -> int:
+    """Pixels for the label column: the longest label whole (about 7 px a character at the
+    charts' 12 px font), never cut; a figure wider than the screen scrolls (see _STYLE)."""
+    return max(120, 16 + 7 * max((len(n) for n in names), default=0))
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric_from: int = 1) -> str:
@@ -244,15 +249,20 @@ def render(summary: dict[str, Any], title: str = "Ordinance simulation") -> str:
     out.append("<h2>Revenue by segment</h2>")
     for dim, values in summary["segments"].items():
         out += _segment(dim, values, fx)
-    out.append("<h2>Rules</h2>")
-    rules = _side_by_side(summary, "rule_fires")
-    never = list(dict.fromkeys([*base.get("never_fired", []), *cand.get("never_fired", [])]))
-    rules += [(r, [Decimal(0), Decimal(0)]) for r in never if r not in dict(rules)]
-    rules.sort(key=lambda r: (-(r[1][0] + r[1][1]), r[0]))
-    out.append('<figure id="chart-rules"><figcaption>Orders on which each rule fired'
-               "</figcaption>" + _legend()
+    out.append("<h2>Rules whose counts changed</h2>")
+    every = _side_by_side(summary, "rule_fires")
+    rules = sorted(((r, v) for r, v in every if v[0] != v[1]),
+                   key=lambda r: (-abs(r[1][1] - r[1][0]), r[0]))
+    out.append('<figure id="chart-rules"><figcaption>Orders on which each rule fired, for the '
+               "rules that fired on a different number of orders</figcaption>" + _legend()
                + grouped_bars("rule fire counts", rules, [BASELINE_COLOUR, CANDIDATE_COLOUR],
-                              empty="no rule fired") + "</figure>")
+                              empty="every rule fired on as many orders in both") + "</figure>")
+    if rules:
+        out.append(_table(["rule", "baseline", "candidate", "change"],
+                          [(r, v[0], v[1], f"{v[1] - v[0]:+}") for r, v in rules]))
+    same = len(every) - len(rules)
+    if same:
+        out.append(f"<p>{same} other rule(s) fired on as many orders in both.</p>")
     for side, stats in (("baseline", base), ("candidate", cand)):
         if stats.get("never_fired"):
             out.append(f"<p>Never fired in the {side}: "

@@ -29,7 +29,7 @@ SHIPPING = "rule:fulfilment-defaults/shipping-service"
 def orders(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("blame") / "orders.jsonl"
     with out.open("w") as f:
-        write_jsonl(generate_orders(load_catalogue(ACME), 300, 7), f)
+        write_jsonl(generate_orders(load_catalogue(ACME), 200, 7), f)
     return out
 
 
@@ -53,7 +53,7 @@ def test_shipping_default_edit_is_blamed_for_every_order_it_changed(tmp_path: Pa
                                                                      orders: Path) -> None:
     s = run(ACME, candidate(tmp_path), orders)
     changed = s["changed_orders"]
-    assert changed > 150  # most orders: the issue saw 1,646 of 2,000
+    assert changed > 120  # most orders: the issue saw 1,646 of 2,000
     blame = s["blame"]
     assert blame["unexplained_orders"] == 0
     top = blame["edits"][0]
