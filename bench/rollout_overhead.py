@@ -40,7 +40,7 @@ def main() -> None:
         t0 = time.process_time_ns()
         _, tags = live.route(order, False)
         if tags:
-            live.offer(tags, order, None, None, {})
+            live.offer(tags, order, None, None, {}, "decide")
         samples.append(time.process_time_ns() - t0)
         if len(live.queue) > 5000:
             live.queue.clear()  # the worker drains it; not measured here

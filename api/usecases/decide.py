@@ -84,7 +84,7 @@ def _evaluate(ctx: Any, read: Callable[[], DecisionRequest],
         rs = chosen or rs
     ev = evaluate(rs, request.order, request.as_of, kind, today)
     if tags:
-        live.offer(tags, request.order, request.as_of, today, ev.body)
+        live.offer(tags, request.order, request.as_of, today, ev.body, kind)
     return request, ev
 
 

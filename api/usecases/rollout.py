@@ -31,6 +31,7 @@ from typing import Any
 
 from ordinance.adapters import rollouts as store
 from ordinance.adapters.store import Conflict, Invalid, NotFound
+from ordinance.engine import answer
 from ordinance.engine.rollout import Plan, PlanError, crossed, read_plan
 
 log = logging.getLogger("ordinance.rollout")
@@ -81,12 +82,12 @@ class Live:
         return chosen, tags
 
     def offer(self, tags: list[tuple[Running, str]], order: dict[str, Any], as_of: Any,
-              today: Any, body: dict[str, Any]) -> None:
+              today: Any, body: dict[str, Any], kind: str = "decide") -> None:
         for r, side in tags:
             if len(self.queue) >= MAX_QUEUE:
                 self.dropped += 1
                 continue
-            self.queue.append((r, side, order, as_of, today, body))
+            self.queue.append((r, side, order, as_of, today, body, kind))
 
     # --- the worker's round -------------------------------------------------------------
     def refresh(self, ctx: Any) -> None:
@@ -119,10 +120,10 @@ class Live:
         now = ctx.clock.now()
         rows = []
         for _ in range(min(len(self.queue), MAX_DRAIN)):
-            r, side, order, as_of, today, body = self.queue.popleft()
+            r, side, order, as_of, today, body, kind = self.queue.popleft()
             oid = str(order.get("id"))
-            if side == "shadow":
-                cand = r.candidate.evaluate(order, as_of, today=today).to_json()
+            if side == "shadow":  # the same kind of decision (decide, validate, price)
+                cand = answer.decide(r.candidate, order, as_of, kind, today).to_json()
                 base = {k: v for k, v in body.items() if k != "decision_id"}
                 diff = compare(base, cand)
                 pair = {"order_id": oid, "baseline": base, "candidate": cand}
