@@ -173,24 +173,29 @@ def activate(db: Database, name: str, digest: str, by: str) -> dict[str, Any]:
     """Make a stored version the active one in one statement; the previous one stays
     stored (activate it again to roll back)."""
     with db.session(write=True) as s:
-        row = _get_row(s, name, digest)
-        current = s.get(ActiveRuleSet, 1, with_for_update=not db.is_sqlite)
-        previous = None if current is None else current.ruleset_id
-        t = now()
-        if current is None:
-            s.add(ActiveRuleSet(id=1, ruleset_id=row.id, activated_at=t, activated_by=by))
-        else:
-            s.execute(update(ActiveRuleSet).where(ActiveRuleSet.id == 1).values(
-                ruleset_id=row.id, activated_at=t, activated_by=by))
-        s.add(Activation(ruleset_id=row.id, previous_id=previous, activated_at=t,
-                         activated_by=by))
-        out = _version_json(row, row.id)
-        prev_row = s.get(RuleSetVersion, previous) if previous is not None else None
-        out["previous"] = None if prev_row is None else {"name": prev_row.name,
-                                                          "digest": prev_row.digest}
-        out["activated_at"] = iso(t)
-        out["activated_by"] = by
-        return out
+        return activate_in(s, db, name, digest, by)
+
+
+def activate_in(s: Any, db: Database, name: str, digest: str, by: str) -> dict[str, Any]:
+    """`activate` inside the caller's transaction (a rollout's promotion: adapters/rollouts.py)."""
+    row = _get_row(s, name, digest)
+    current = s.get(ActiveRuleSet, 1, with_for_update=not db.is_sqlite)
+    previous = None if current is None else current.ruleset_id
+    t = now()
+    if current is None:
+        s.add(ActiveRuleSet(id=1, ruleset_id=row.id, activated_at=t, activated_by=by))
+    else:
+        s.execute(update(ActiveRuleSet).where(ActiveRuleSet.id == 1).values(
+            ruleset_id=row.id, activated_at=t, activated_by=by))
+    s.add(Activation(ruleset_id=row.id, previous_id=previous, activated_at=t,
+                     activated_by=by))
+    out = _version_json(row, row.id)
+    prev_row = s.get(RuleSetVersion, previous) if previous is not None else None
+    out["previous"] = None if prev_row is None else {"name": prev_row.name,
+                                                      "digest": prev_row.digest}
+    out["activated_at"] = iso(t)
+    out["activated_by"] = by
+    return out
 
 
 def active_version(db: Database) -> dict[str, Any] | None:

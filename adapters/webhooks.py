@@ -29,7 +29,7 @@ from .clock import utc
 from .models_orchestration import OutboxMessage, WebhookSubscription
 from .store import Invalid, NotFound, rows_in_state
 
-TOPICS = ("status", "alert", "notify", "fulfilment")
+TOPICS = ("status", "alert", "notify", "fulfilment", "rollout")  # rollout: adapters/rollouts.py
 # a subscription that names no topics: what people follow; fulfilment requests go only to the
 # warehouse and carrier systems that ask for them
 DEFAULT_TOPICS = ("status", "alert", "notify")

@@ -37,7 +37,7 @@ from .auth import RoleTooWeak, Unauthorized
 from .door import Door
 from .evaluation import Evaluators
 from .settings import Settings
-from .usecases import simulate
+from .usecases import rollout, simulate
 
 log = logging.getLogger("ordinance.api")
 
@@ -56,6 +56,7 @@ ROUTE_MODULES = [
     "ordinance.api.routes_why",           # redecide a logged decision, remedies (issue #18)
     "ordinance.api.routes_console",       # the console at / and offline /docs, /redoc (#19)
     "ordinance.api.routes_configure",     # product configurator (issue #17)
+    "ordinance.api.routes_rollout",       # shadow and KPI-gated rollouts (issue 18)
 ]
 OPTIONAL_MODULES = {"ordinance.api.routes_simulations"}
 
@@ -256,7 +257,8 @@ def background_worker(app: FastAPI) -> Worker | None:
         return None
     return Worker([("timers", orch.tick),
                    ("outbox", lambda: webhooks.deliver_due(ctx.db, orch.clock.now())),
-                   ("simulations", lambda: simulate.runner(app.state).pick_up())],
+                   ("simulations", lambda: simulate.runner(app.state).pick_up()),
+                   ("rollouts", lambda: rollout.live(ctx).round(ctx))],
                   interval=ctx.settings.worker_interval)
 
 

@@ -43,6 +43,8 @@ READS: dict[str, str] = {
     "/v1/webhooks/outbox": "read_outbox",                # notifications about orders
     "/v1/rebates/accruals": "read_accruals",
     "/v1/console/decisions": "list_decisions",           # the console's search of the log
+    "/v1/rollouts": "list_rollouts",
+    "/v1/rollouts/{rollout_id}": "read_rollout",          # a shadow's summary samples orders
 }
 NOT_AUDITED = frozenset({
     "/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc",

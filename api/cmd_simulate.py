@@ -219,6 +219,13 @@ def _account(summary: dict[str, Any]) -> str:
     if summary.get("promising"):
         from ordinance.simulator.promise_stats import account
         lines += account(summary["promising"])
+    blame = summary.get("blame") or {}
+    moved = [e for e in blame.get("edits", ()) if e["orders"]][:5]
+    if moved:  # simulator/blame.py: the edits behind the changes, most orders first
+        lines.append("edits behind the changes:")
+        lines += [f"  {e['orders']} orders: {e['summary']} ({e['place']})" for e in moved]
+    if blame.get("unexplained_orders"):
+        lines.append(f"  {blame['unexplained_orders']} changed orders no set of edits explains")
     return "\n".join(lines)
 
 

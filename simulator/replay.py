@@ -28,6 +28,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ordinance.simulator.blame import Blamer, edits_between
 from ordinance.simulator.compare import compare
 from ordinance.simulator.rulesets import RuleSetRef
 from ordinance.simulator.streams import Item, OrderSource
@@ -50,6 +51,7 @@ class Options:
     collect_changes: bool = False       # build the CSV rows of changed orders
     chunk_size: int = 500
     supply_changes: tuple[Any, ...] = ()   # simulator.promising.Change, with consume_stock
+    blame: bool = True                  # name the edits behind each changed order (blame.py)
 
 
 @dataclass(frozen=True)
@@ -134,9 +136,14 @@ class Replayer:
             if any(pictures):
                 self.promising = PromiseStats()
         self.reading = reading_of(self.baseline, self.candidate)
+        self.blamer: Blamer | None = None
+        if self.options.blame and self.baseline.digest != self.candidate.digest:
+            self.blamer = Blamer(setup.baseline.path, setup.candidate.path,
+                                 self.candidate.max_steps)
 
     def run(self, chunk: Chunk) -> ChunkResult:
         from ordinance.engine import BadOrder, evaluate_pair, parse_order, validate_order
+        from ordinance.engine.state import copy_json
 
         options = self.options
         summary = Summary(options.sample_size if chunk.sample else 0)
@@ -149,6 +156,7 @@ class Replayer:
             except BadOrder as exc:
                 summary.add_bad_line(line, f"{exc.path}: {exc.message}")
                 continue
+            as_read = copy_json(order) if self.blamer is not None else None
             day = str(order.get("order_date") or "")  # as written, before defaulting
             if self.promising is not None:
                 self._settle(order, stock_b, stock_c)
@@ -160,13 +168,21 @@ class Replayer:
                                                        fresh=True, today=options.today)
             except Exception as exc:  # an engine bug: stop, and say on which order
                 raise SimulationError(f"line {line}: the engine failed: {exc!r}") from exc
+            json_b, json_c = decision_b.to_json(), decision_c.to_json()
+            difference = compare(json_b, json_c, self.setup.reference_changed)
+            blame = None
+            if difference.changed and self.blamer is not None and as_read is not None:
+                try:  # before the stock is taken: the candidate's ledger as it decided
+                    blame = self.blamer.explain(as_read, json_b, json_c, options.as_of,
+                                                options.today, stock_c)
+                except Exception as exc:  # an engine bug: stop, and say on which order
+                    raise SimulationError(f"line {line}: blaming failed: {exc!r}") from exc
             if stock_b is not None and stock_c is not None:
                 if day and day < self.last_date:
                     self.out_of_time_order += 1
                 self.last_date = max(day, self.last_date)
                 take(stock_b, decision_b.allocations())
                 take(stock_c, decision_c.allocations())
-            json_b, json_c = decision_b.to_json(), decision_c.to_json()
             if self.promising is not None:
                 for picture, decided in ((stock_b, json_b), (stock_c, json_c)):
                     if hasattr(picture, "promise"):
@@ -175,9 +191,9 @@ class Replayer:
                                                 self.reading.segmenter), json_b, json_c,
                                    (self.baseline.network.handling,
                                     self.candidate.network.handling))
-            difference = compare(json_b, json_c, self.setup.reference_changed)
             segmented = json_b.get("order") or order
-            brought = summary.add(line, segmented, json_b, json_c, difference, self.reading)
+            brought = summary.add(line, segmented, json_b, json_c, difference, self.reading,
+                                  blame)
             if difference.changed and options.collect_changes:
                 rows.append(change_row(line, segmented, json_b, json_c, difference,
                                        self.reading, brought))
@@ -277,6 +293,9 @@ def simulate(baseline: RuleSetRef, candidate: RuleSetRef, source: OrderSource,
                    "before an order ahead of them in the stream; stock is taken in stream order")
     extra["reference_changed"] = list(setup.reference_changed)
     rates, extra["fx"] = fx_of(loaded[0].reference)
+    if options.blame and loaded[0].digest != loaded[1].digest:
+        extra["blame"] = total.blame.to_json(edits_between(baseline.path, candidate.path),
+                                             minor_units(loaded[0].reference))
     return total.to_json(
         baseline_info=_info(baseline, loaded[0]), candidate_info=_info(candidate, loaded[1]),
         baseline_rules=loaded[0].rule_ids, candidate_rules=loaded[1].rule_ids,

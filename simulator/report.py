@@ -37,11 +37,11 @@ padding:.6em 1em;min-width:10em}.card b{display:block;font-size:1.5em}
 .legend span{display:inline-block;width:.9em;height:.9em;margin:0 .3em 0 1em;vertical-align:-.1em}
 figure{margin:1em 0}figcaption{color:#555;margin-bottom:.3em}
 svg text{font:12px system-ui,sans-serif;fill:#222}code{font-size:.92em}
-svg.chart{max-width:100%;height:auto}.t{overflow-x:auto;max-width:100%}td.n{white-space:nowrap}
-body{overflow-wrap:anywhere}table{overflow-wrap:normal}
-@media (max-width:600px){body{margin:1em auto;padding:0 .5em}td,th{padding:.2em .4em}}
 details{margin:.3em 0}summary{cursor:pointer}pre{background:#f6f6f6;padding:.5em;overflow:auto;
 max-height:30em;font-size:12px}
+figure,table{display:block;max-width:100%;overflow-x:auto}td,p,summary,code{overflow-wrap:anywhere}
+@media (max-width:600px){body{margin:.5em auto;padding:0 .5em;font-size:15px}
+.card{min-width:8em;flex:1 1 8em}td,th{padding:.25em .4em}}
 """
 
 
@@ -69,7 +69,7 @@ def grouped_bars(label: str, rows: Sequence[tuple[str, Sequence[Decimal]]],
     """Horizontal bars, one group per row, one bar per series (baseline, candidate...)."""
     if not rows:
         return _empty_chart(label, empty)
-    label_w, bar_w, value_w = _label_width([name for name, _ in rows]), 520, 90
+    label_w, bar_w, value_w = _label_width(name for name, _ in rows), 520, 90
     bar_h, gap = (14, 8) if len(rows) <= 30 else (9, 5)     # long lists stay readable
     group_h = bar_h * len(colours) + gap
     width, height = label_w + bar_w + value_w, group_h * len(rows) + gap
@@ -78,7 +78,7 @@ def grouped_bars(label: str, rows: Sequence[tuple[str, Sequence[Decimal]]],
     for i, (name, values) in enumerate(rows):
         y0 = gap + i * group_h
         parts.append(f'<text x="{label_w - 8}" y="{y0 + bar_h * len(colours) / 2 + 4:.1f}" '
-                     f'text-anchor="end">{escape(_clip(name))}<title>{escape(name)}</title></text>')
+                     f'text-anchor="end">{escape(name)}<title>{escape(name)}</title></text>')
         for j, (value, colour) in enumerate(zip(values, colours)):
             y = y0 + j * bar_h
             w = max(float(value / top) * bar_w, 1.0 if value else 0.0)
@@ -94,7 +94,7 @@ def diverging_bars(label: str, rows: Sequence[tuple[str, Decimal]],
     """Horizontal bars left (down) or right (up) of a zero line."""
     if not rows:
         return _empty_chart(label, empty)
-    label_w, half, value_w = _label_width([name for name, _ in rows]), 300, 110
+    label_w, half, value_w = _label_width(name for name, _ in rows), 300, 110
     bar_h = 20
     width, height = label_w + 2 * half + value_w, bar_h * len(rows) + 10
     top = max(abs(v) for _, v in rows) or Decimal(1)
@@ -107,7 +107,7 @@ def diverging_bars(label: str, rows: Sequence[tuple[str, Decimal]],
         x = zero if value >= 0 else zero - w
         colour = UP_COLOUR if value >= 0 else DOWN_COLOUR
         parts.append(f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end">'
-                     f'{escape(_clip(name))}<title>{escape(name)}</title></text>')
+                     f'{escape(name)}<title>{escape(name)}</title></text>')
         parts.append(f'<rect x="{x:.1f}" y="{y + 2}" width="{w:.1f}" height="{bar_h - 5}" '
                      f'fill="{colour}"><title>{escape(name)}: {value:+}</title></rect>')
         parts.append(f'<text x="{zero + half + 6}" y="{y + 14}">{_fmt(value)}</text>')
@@ -115,17 +115,10 @@ def diverging_bars(label: str, rows: Sequence[tuple[str, Decimal]],
     return "".join(parts)
 
 
-LABEL_CHARS = 64  # a label longer than this is cut (its whole text is the bar's title)
-
-
-def _label_width(names: Sequence[str]) -> int:
-    """Room for the longest label (about 7 px a character at 12 px), 120 to 460 px."""
-    longest = max((min(len(n), LABEL_CHARS) for n in names), default=10)
-    return max(120, min(460, 7 * longest + 16))
-
-
-def _clip(text: str, limit: int = LABEL_CHARS) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+def _label_width(names: Any) -> int:
+    """Pixels for the label column: the longest label whole (about 7 px a character at the
+    charts' 12 px font), never cut; a figure wider than the screen scrolls (see _STYLE)."""
+    return max(120, 16 + 7 * max((len(n) for n in names), default=0))
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric_from: int = 1) -> str:
@@ -134,8 +127,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric_from: 
     body = "".join(
         "<tr>" + "".join(f'<td class="{"n" if i >= numeric_from else ""}">{escape(str(c))}</td>'
                          for i, c in enumerate(row)) + "</tr>" for row in rows)
-    return (f'<div class="t"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
-            "</table></div>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _legend() -> str:
@@ -252,25 +244,25 @@ def render(summary: dict[str, Any], title: str = "Ordinance simulation") -> str:
                       + [(k, v) for k, v in changes.get("fields", {}).items()
                          if k not in ("status", "total", "approvals", "sourcing")]))
 
+    if summary.get("blame"):
+        out += _blame(summary["blame"])
     out.append("<h2>Revenue by segment</h2>")
     for dim, values in summary["segments"].items():
         out += _segment(dim, values, fx)
-    out.append("<h2>Rules</h2>")
-    changed = [(n, b, c) for n, (b, c) in _side_by_side(summary, "rule_fires") if b != c]
-    changed.sort(key=lambda r: (-abs(r[2] - r[1]), r[0]))
-    out.append("<h3>Rules whose counts changed</h3>")
-    out.append(_table(["rule", "baseline", "candidate", "change"],
-                      [(n, b, c, f"{c - b:+}") for n, b, c in changed])
-               if changed else "<p>No rule fired on a different number of orders.</p>")
-    out.append("<h3>All rules</h3>")
-    rules = _side_by_side(summary, "rule_fires")
-    never = list(dict.fromkeys([*base.get("never_fired", []), *cand.get("never_fired", [])]))
-    rules += [(r, [Decimal(0), Decimal(0)]) for r in never if r not in dict(rules)]
-    rules.sort(key=lambda r: (-(r[1][0] + r[1][1]), r[0]))
-    out.append('<figure id="chart-rules"><figcaption>Orders on which each rule fired'
-               "</figcaption>" + _legend()
+    out.append("<h2>Rules whose counts changed</h2>")
+    every = _side_by_side(summary, "rule_fires")
+    rules = sorted(((r, v) for r, v in every if v[0] != v[1]),
+                   key=lambda r: (-abs(r[1][1] - r[1][0]), r[0]))
+    out.append('<figure id="chart-rules"><figcaption>Orders on which each rule fired, for the '
+               "rules that fired on a different number of orders</figcaption>" + _legend()
                + grouped_bars("rule fire counts", rules, [BASELINE_COLOUR, CANDIDATE_COLOUR],
-                              empty="no rule fired") + "</figure>")
+                              empty="every rule fired on as many orders in both") + "</figure>")
+    if rules:
+        out.append(_table(["rule", "baseline", "candidate", "change"],
+                          [(r, v[0], v[1], f"{v[1] - v[0]:+}") for r, v in rules]))
+    same = len(every) - len(rules)
+    if same:
+        out.append(f"<p>{same} other rule(s) fired on as many orders in both.</p>")
     for side, stats in (("baseline", base), ("candidate", cand)):
         if stats.get("never_fired"):
             out.append(f"<p>Never fired in the {side}: "
@@ -345,6 +337,27 @@ def _segment(dim: str, values: dict[str, Any], fx: dict[str, Any]) -> list[str]:
     return out
 
 
+def _blame(blame: dict[str, Any]) -> list[str]:
+    """The edits behind the changes (simulator/blame.py), those that moved most orders first:
+    the orders each moved, and the revenue it moved in each currency (never added across)."""
+    out = ["<h2>Edits behind the changes</h2>"]
+    moved = [e for e in blame["edits"] if e["orders"]]
+    rows = []
+    for e in moved:
+        revenue = "; ".join(_signed_amount(c, _num(f["delta"]))
+                            for c, f in e["revenue"].items()) or "none"
+        rows.append((e["summary"], e["place"], e["orders"], revenue))
+    out.append(_table(["edit", "where", "orders", "revenue moved"], rows, 2) if rows else
+               "<p>No edit moved an order.</p>")
+    idle = [e["id"] for e in blame["edits"] if not e["orders"]]
+    if idle:
+        out.append("<p>Edits that moved no order: " + escape(", ".join(idle)) + ".</p>")
+    if blame.get("unexplained_orders"):
+        out.append(f"<p>{blame['unexplained_orders']} changed order(s) no set of edits "
+                   "explains.</p>")
+    return out
+
+
 def _sample_entry(entry: dict[str, Any]) -> str:
     from ordinance.engine import dumps
 
@@ -353,6 +366,8 @@ def _sample_entry(entry: dict[str, Any]) -> str:
             f"<b>{escape(str(entry.get('order_id')))}</b> (line {entry['line']}): "
             f"{escape(entry['explanation'])}</summary>"
             f"<p>Moved: {escape(', '.join(entry['moved']))}. Rules: {escape(rules or 'none')}.</p>"
-            f"<p>Baseline decision:</p><pre>{escape(dumps(entry['baseline'], indent=2))}</pre>"
+            + (f"<p>Edits: {escape(', '.join(entry['edits']['edits']) or 'none found')} "
+               f"({escape(entry['edits']['how'])}).</p>" if entry.get("edits") else "")
+            + f"<p>Baseline decision:</p><pre>{escape(dumps(entry['baseline'], indent=2))}</pre>"
             f"<p>Candidate decision:</p><pre>{escape(dumps(entry['candidate'], indent=2))}</pre>"
             "</details>")

@@ -31,6 +31,7 @@ from typing import Any
 from ordinance.engine.fx import Rates
 from ordinance.engine.segments import SEGMENTS, Segmenter
 from ordinance.simulator import money
+from ordinance.simulator.blame import Blame, BlameStats
 from ordinance.simulator.compare import Difference, backordered_of, total_of
 from ordinance.simulator.money import Costing, Sums
 
@@ -246,6 +247,7 @@ class Summary:
         "bad_line_samples",
         "bad_lines",
         "baseline",
+        "blame",
         "candidate",
         "delta",
         "orders",
@@ -264,6 +266,7 @@ class Summary:
         self.delta = Delta()
         self.segments: dict[str, dict[str, Delta]] = {s: {} for s in SEGMENTS}
         self.sample: list[dict[str, Any]] = []
+        self.blame = BlameStats()  # simulator/blame.py: what each edit moved
 
     def add_bad_line(self, line: int, message: str) -> None:
         self.bad_lines += 1
@@ -272,9 +275,10 @@ class Summary:
 
     def add(self, line: int, order: Mapping[str, Any], baseline: Mapping[str, Any],
             candidate: Mapping[str, Any], difference: Difference,
-            reading: Reading = Reading()) -> tuple[Brought, Brought]:
-        """Counts one order in. `order` is what segments it (the baseline's defaulted order).
-        Returns what the order brings to each side."""
+            reading: Reading = Reading(), blame: Blame | None = None) -> tuple[Brought, Brought]:
+        """Counts one order in. `order` is what segments it (the baseline's defaulted order);
+        `blame`: the edits that changed it, when blamed. Returns what the order brings to each
+        side."""
         self.orders += 1
         brought_b = self.baseline.add(baseline, reading.costing_b)
         brought_c = self.candidate.add(candidate, reading.costing_c)
@@ -286,8 +290,12 @@ class Summary:
             if seg is None:
                 seg = self.segments[dim][value] = Delta()
             seg.add(status_b, status_c, difference, brought_b, brought_c)
+        if blame is not None:
+            self.blame.add(blame, status_b, status_c, brought_b, brought_c)
         if difference.changed and len(self.sample) < self.sample_size:
             self.sample.append(sample_entry(line, keys, baseline, candidate, difference))
+            if blame is not None:
+                self.sample[-1]["edits"] = {"edits": list(blame.edits), "how": blame.how}
         return brought_b, brought_c
 
     def merge(self, later: Summary) -> Summary:
@@ -299,6 +307,7 @@ class Summary:
         self.baseline.merge(later.baseline)
         self.candidate.merge(later.candidate)
         self.delta.merge(later.delta)
+        self.blame.merge(later.blame)
         for dim, values in later.segments.items():
             mine = self.segments[dim]
             for value, seg in values.items():

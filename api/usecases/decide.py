@@ -77,7 +77,15 @@ def _evaluate(ctx: Any, read: Callable[[], DecisionRequest],
     rs = ctx.rulesets.active_if_cached() if request.ruleset is None else None
     if rs is None:
         rs = ctx.rulesets.resolve(request.ruleset)
-    return request, evaluate(rs, request.order, request.as_of, kind, ctx.clock.now().date())
+    today, tags = ctx.clock.now().date(), ()
+    live = getattr(ctx, "rollout_live", None)  # a shadow or rollout (usecases/rollout.py)
+    if live is not None and live.running:
+        chosen, tags = live.route(request.order, request.ruleset is not None)
+        rs = chosen or rs
+    ev = evaluate(rs, request.order, request.as_of, kind, today)
+    if tags:
+        live.offer(tags, request.order, request.as_of, today, ev.body, kind)
+    return request, ev
 
 
 async def decide(ctx: Any, read: Callable[[], DecisionRequest], kind: str,

@@ -30,6 +30,15 @@ def test_simulate_writes_summary_changes_and_report(data, tmp_path, capsys):
     # money per currency; no fx table in the test rule sets, so no converted figure
     assert "revenue EUR 2436.00 -> 2374.00 (-62.00)" in printed.out
     assert "converted" not in printed.out
+    # the edits behind the changes (simulator/blame.py), by the orders they moved
+    assert "edits behind the changes:" in printed.out
+    assert "  2 orders: rule prices/gold changed: then:" in printed.out
+    # O2 moves by the discount alone; O3 (900 -> 850, now over the approval's 800) needs both
+    # edits reverted to be decided as before: neither alone restores its decision
+    assert summary["blame"]["sets"] == [
+        {"edits": ["rule:approvals/big", "rule:prices/gold"], "orders": 1},
+        {"edits": ["rule:prices/gold"], "orders": 1}]
+    assert summary["blame"]["unexplained_orders"] == 0
     assert [r["baseline_currency"] for r in rows] == ["EUR", "EUR"]
     assert "1 line(s) were not orders" in printed.err
 
