@@ -6,16 +6,16 @@ the log keeps the fired rules as text, so that search read every row (0.5 to 1.1
 and how far the index has read the log (adapters/decision_index.py fills both as it goes; the
 log's writer is unchanged). Nothing to backfill: the first search catches up.
 
-Revision ID: 0119
-Revises: 0106
+Revision ID: 0109
+Revises: 0108
 Create Date: 2026-12-03 13:50:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0119'
-down_revision = '0106'
+revision = '0109'
+down_revision = '0108'
 branch_labels = None
 depends_on = None
 
