@@ -132,7 +132,7 @@ class Checker:
         try:
             return load_text(text, rel)
         except YamlError as exc:
-            self.diags.error(Code(exc.code), exc.span, exc.message)
+            self.diags.error(Code(exc.code), exc.span, exc.message, exc.hint)
             return None
 
     def validate(self, node: Node, name: str) -> bool:
