@@ -15,6 +15,7 @@ checker and code generator then depend on nothing of lark's.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NoReturn
@@ -183,6 +184,7 @@ def _too_early(text: str) -> NoReturn:
     raise ExprSyntaxError(len(text), "the expression ends too early")
 
 
+@lru_cache(maxsize=4096)  # pure; the checks of engine/checks.py parse each text again
 def parse(text: str) -> N:
     if len(text) > MAX_LENGTH:
         raise ExprSyntaxError(0, f"expression longer than {MAX_LENGTH} characters")
