@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .check_domain import check_domain
 from .check_reach import check_reach
 from .check_refdata import check_csv
 from .check_types import check_types
@@ -18,6 +19,7 @@ from .check_types import check_types
 def run_checks(c: Any) -> None:
     keyed = check_types(c)
     check_reach(c)
+    check_domain(c)
     for name in sorted(c.model.tables):
         rel = f"reference/{name}.csv"
         if name not in c.broken and (c.root / rel).is_file():
