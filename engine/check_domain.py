@@ -13,8 +13,8 @@ checked no further (a check never guesses).
 from __future__ import annotations
 
 from decimal import Decimal
-from itertools import combinations
-from typing import Any, Iterator
+from itertools import combinations, product
+from typing import Any, Callable, Iterator
 
 from .check_reach import atoms_of, contradiction
 from .diagnostics import Code, Span
@@ -25,6 +25,7 @@ MAX_LINE_DISCOUNT = Decimal(80)
 MAX_STACK = 12  # discount rules considered together (2^12 subsets at most)
 MAX_ROWS = 500  # rows of one table for the pairwise checks
 MAX_LISTED = 8
+MAX_COMBINATIONS = 20_000  # input combinations tried for a table's completeness
 _D0, _D1, _D100 = Decimal(0), Decimal(1), Decimal(100)
 
 
@@ -288,7 +289,7 @@ def _row_nodes(rnode: Any) -> list[Any]:
 
 # --- tables: gaps, and conflicting outputs under `any` ------------------------------------------
 
-def check_tables(c: Any) -> None:
+def check_tables(c: Any, enum_of: Callable[[str], frozenset[str] | None]) -> None:
     for _, rule, rnode in _rules(c):
         t = rule.table
         if t is None or not t.rows or len(t.rows) > MAX_ROWS:
@@ -297,12 +298,14 @@ def check_tables(c: Any) -> None:
         if len(rows) != len(t.rows):
             continue
         if t.hit in ("unique", "first", "any", "priority") and t.default is None:
-            _gaps(c, t, rows)
+            enums = [enum_of(e.text) for e in t.inputs]
+            if not _gaps(c, t, rows) and any(enums):
+                _enum_gaps(c, t, rows, enums)
         if t.hit == "any":
             _conflicts(c, t, rows)
 
 
-def _gaps(c: Any, t: Any, rows: list[Any]) -> None:
+def _gaps(c: Any, t: Any, rows: list[Any]) -> bool:
     """A hole inside the range a numeric column covers, among rows alike in the other columns
     (`[0..50]` and `(60..100]`): the counterexample is a value in the hole."""
     for j, inp in enumerate(t.inputs):
@@ -324,7 +327,40 @@ def _gaps(c: Any, t: Any, rows: list[Any]) -> None:
                                 f"{covered[0]:f} and {covered[-1]:f}, other inputs as in row "
                                 f"{members[0] + 1})", "close the gap with the row boundaries "
                                 "(e.g. [0..50) then [50..100]), or add a default")
-                return
+                return True
+    return False
+
+
+def _enum_gaps(c: Any, t: Any, rows: list[Any], enums: list[frozenset[str] | None]) -> None:
+    """An input combination no row matches, over the values of the declared enums, the
+    literals of the other columns and the numeric range they cover (a counterexample)."""
+    axes: list[list[Any]] = []
+    for j, values in enumerate(enums):
+        tests = [r[0][j] for r in t.rows]
+        if values:
+            axes.append(sorted(values))
+            continue
+        points = [p for p in _probes(tests) if p is not None and p != "\x00unlisted"
+                  and not (isinstance(p, str) and p.endswith("\x00"))]
+        nums = sorted(p for p in points if isinstance(p, Decimal))
+        covered = [p for p in nums if any(_holds(x, p) for x in tests)]
+        inside = [p for p in nums if covered and covered[0] <= p <= covered[-1]]
+        axes.append(inside + [p for p in points if not isinstance(p, Decimal)] or [None])
+    size = 1
+    for a in axes:
+        size *= len(a)
+    if size > MAX_COMBINATIONS:
+        return
+    for combo in product(*axes):
+        if not any(all(_holds(cells[j], v) for j, v in enumerate(combo))
+                   for cells, _ in t.rows):
+            shown = ", ".join(f"{e.text} = {v!r}" if isinstance(v, str) else
+                              f"{e.text} = {'null' if v is None else v}"
+                              for e, v in zip(t.inputs, combo))
+            c.diags.warning(Code.TABLE_SHAPE, t.span, f"no row matches {shown}: the rows "
+                            "leave a gap among the values the order schema declares",
+                            "add a row for it, or a default")
+            return
 
 
 def _conflicts(c: Any, t: Any, rows: list[Any]) -> None:
@@ -392,10 +428,12 @@ def _limit(c: Any) -> Decimal:
     return v.value if v is not None and isinstance(v.value, Decimal) else MAX_LINE_DISCOUNT
 
 
-def check_domain(c: Any) -> None:
+def check_domain(c: Any, enum_of: Callable[[str], frozenset[str] | None]) -> None:
+    """Every domain check; `enum_of(expression)` gives the values of an input the order
+    schema declares as an enum (engine/check_types.py)."""
     check_tiers(c)
     check_stacking(c, _limit(c))
     check_cost(c)
     check_approvals(c)
-    check_tables(c)
+    check_tables(c, enum_of)
     check_countries(c)

@@ -262,6 +262,13 @@ class Types:
         t = self.fields.types.get(path)
         return t if t is not None and t.kind not in ("any", "mixed") else None
 
+    def declared_enum(self, text: str) -> frozenset[str] | None:
+        """The values of an input the order schema declares as an enum, else None."""
+        tree = _tree(text)
+        p = path_of(tree, None) if tree is not None and self.fields.declared else None
+        t = self.fields.types.get(p[0]) if p is not None else None
+        return t.values if t is not None and t.kind == "enum" else None
+
     def report(self, span: Span, message: str, hint: str | None, code: Code) -> None:
         if self.fields.declared:
             self.c.diags.error(code, span, message, hint)
@@ -414,12 +421,13 @@ def _canonical_target(key: str) -> str | None:
     return key if key.startswith("order.") else None
 
 
-def check_types(c: Any) -> set[str]:
-    """Runs the type checks; returns the tables looked up by key (for duplicate keys)."""
+def check_types(c: Any) -> Types:
+    """Runs the type checks; the `Types` found tell the tables looked up by key (`keyed`, for
+    duplicate keys) and the enums an order schema declares (for table completeness)."""
     fields = order_fields(c)
     types = Types(c, fields)
     if not fields.declared:
         assigned(c, fields, types)
     for text, span, offset, scope in c.seen[:MAX_EXPRESSIONS]:
         types.check(text, span, offset, scope.names)
-    return types.keyed
+    return types

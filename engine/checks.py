@@ -17,10 +17,10 @@ from .check_types import check_types
 
 
 def run_checks(c: Any) -> None:
-    keyed = check_types(c)
+    types = check_types(c)
     check_reach(c)
-    check_domain(c)
+    check_domain(c, types.declared_enum)
     for name in sorted(c.model.tables):
         rel = f"reference/{name}.csv"
         if name not in c.broken and (c.root / rel).is_file():
-            check_csv(c, name, rel, name in keyed)
+            check_csv(c, name, rel, name in types.keyed)

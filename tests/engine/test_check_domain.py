@@ -116,3 +116,21 @@ def test_embargo_lists_and_export_groups_cover_the_countries(tmp_path: Path) -> 
         ("reference/export_groups.csv:1:1", "export_groups has no row for 1 country of "
                                             "reference/countries (KP): an order to them is not "
                                             "classified")]
+
+
+def test_a_gap_over_an_enum_the_order_schema_declares(tmp_path: Path) -> None:
+    import json
+    rs = write_ruleset(tmp_path, _pricing(
+        "  - id: t\n    for_each: line\n    table:\n"
+        "      inputs: [customer.tier, line.quantity]\n      outputs: [pct]\n      rows:\n"
+        "        - [gold, '-', 5]\n        - [silver, '>= 10', 3]\n"
+        "    then: [{discount: {percent: pct}}]\n"))
+    schema = {"type": "object", "properties": {
+        "customer": {"type": "object", "properties": {
+            "tier": {"enum": ["gold", "silver", "bronze"]}}},
+        "lines": {"type": "array", "items": {"type": "object", "properties": {
+            "sku": {"type": "string"}, "quantity": {"type": "number"}}}}}}
+    (rs / "order.schema.json").write_text(json.dumps(schema))
+    assert [f[:2] for f in _found(rs)] == [
+        ("packs/p.yaml:7:7", "no row matches customer.tier = 'bronze', line.quantity = 9: the "
+                             "rows leave a gap among the values the order schema declares")]
