@@ -322,9 +322,14 @@ def _gaps(c: Any, t: Any, rows: list[Any]) -> bool:
                          and not any(_holds(x, p) for x in tests)), None)
             if hole is not None:
                 at = rows[members[0]].span
+                lits = [x for test in tests for x in test.literals() if isinstance(x, Decimal)]
+                lo = max((x for x in lits if x < hole), default=hole)
+                hi = min((x for x in lits if x > hole), default=hole)
+                where = "a bound both neighbouring rows leave out" if hole in lits else \
+                    f"between the bounds {lo:f} and {hi:f}"
                 c.diags.warning(Code.TABLE_SHAPE, at, f"the rows leave a gap in "
-                                f"{inp.text}: no row matches {inp.text} = {hole:f} (between "
-                                f"{covered[0]:f} and {covered[-1]:f}, other inputs as in row "
+                                f"{inp.text}: no row matches {inp.text} = {hole:f} ({where}, "
+                                f"other inputs as in row "
                                 f"{members[0] + 1})", "close the gap with the row boundaries "
                                 "(e.g. [0..50) then [50..100]), or add a default")
                 return True

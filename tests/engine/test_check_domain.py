@@ -89,7 +89,7 @@ def test_a_gap_in_a_numeric_column_with_a_counterexample(tmp_path: Path) -> None
     [(where, message, hint)] = _found(rs)
     assert where == "packs/p.yaml:11:11"
     assert message == ("the rows leave a gap in line.quantity: no row matches line.quantity = "
-                       "55 (between 0 and 100, other inputs as in row 1)")
+                       "55 (between the bounds 50 and 60, other inputs as in row 1)")
     assert hint is not None and "add a default" in hint
 
 
@@ -134,3 +134,13 @@ def test_a_gap_over_an_enum_the_order_schema_declares(tmp_path: Path) -> None:
     assert [f[:2] for f in _found(rs)] == [
         ("packs/p.yaml:7:7", "no row matches customer.tier = 'bronze', line.quantity = 9: the "
                              "rows leave a gap among the values the order schema declares")]
+
+
+def test_a_bound_left_out_by_both_rows_is_a_gap(tmp_path: Path) -> None:
+    rs = write_ruleset(tmp_path, _pricing(
+        "  - id: t\n    for_each: line\n    table:\n      inputs: [line.quantity]\n"
+        "      outputs: [pct]\n      rows:\n        - ['< 10', 1]\n        - ['> 10', 2]\n"
+        "    then: [{discount: {percent: pct}}]\n"))
+    assert [f[1] for f in _found(rs)] == [
+        "the rows leave a gap in line.quantity: no row matches line.quantity = 10 (a bound both "
+        "neighbouring rows leave out, other inputs as in row 1)"]
