@@ -63,3 +63,16 @@ def test_a_narrower_stopping_rule_shadows_nothing(tmp_path: Path) -> None:
                   "    then: [{discount: {percent: 1}}]\n"
                   "  - id: over\n    priority: 10\n    stop: true\n    when: order.total > 200\n"
                   "    then: [{discount: {percent: 5}}]\n") == []
+
+
+def test_a_defect_in_one_check_is_one_warning_not_a_traceback(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import ordinance.engine.checks as checks
+
+    def broken(c: object) -> None:
+        raise KeyError("boom")
+    monkeypatch.setattr(checks, "check_reach", broken)
+    found = _found(tmp_path, "  - id: bulk\n    for_each: line\n"
+                   "    when: line.quantity > 10 and line.quantity < 5\n"
+                   "    then: [{discount: {percent: 5}}]\n")
+    assert [f[:2] for f in found] == [("ruleset.yaml:1:1", "the reachability checks stopped "
+                                       "early: KeyError: 'boom'")]
