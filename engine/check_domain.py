@@ -281,6 +281,44 @@ def check_approvals(c: Any) -> None:
                                  else rule.span))
 
 
+def check_approval_rules(c: Any) -> None:
+    """Across rules alike but for one threshold (`when: KEY > N`, the rest of the condition the
+    same) with a literal level: a larger N must not need a lower level (`> 50000` level 1
+    beside `> 10000` level 2)."""
+    seen: list[tuple[tuple[Any, ...], bool, Decimal, Decimal, Any, str]] = []
+    for _, rule, rnode in _rules(c, "approval"):
+        when = rnode.get("when")
+        tree = _tree(when.text) if when is not None and when.kind == "scalar" else None
+        if tree is None or rule.table is not None:
+            continue
+        every, other = atoms_of(tree)
+        atoms = [a for a in every if a.op in ("<", "<=", ">", ">=")
+                 and isinstance(a.value, Decimal)]
+        for p in _actions(rnode, "require_approval"):
+            lv = p.get("level") if p.kind == "map" else None
+            level = _num(_tree(lv.text)) if lv is not None and lv.kind == "scalar" else _D1
+            if level is None:
+                continue
+            rid = rule.qid.split("/", 1)[1]
+            for a in atoms:
+                up = a.op.startswith(">")
+                rest = (a.key, tuple(sorted(f"{b.key} {b.shown()}" for b in every if b is not a)),
+                        tuple(sorted(other)))
+                for key, o_up, thr, lvl, span, oid in seen:
+                    if key != rest or o_up != up or thr == a.value:
+                        continue
+                    higher = a.value > thr if up else a.value < thr
+                    if higher != (level > lvl) and level != lvl:
+                        c.diags.warning(Code.BAD_VALUE, when.span, f"rule '{rid}' asks level "
+                                        f"{level} at {a.key} {a.op} {a.value}, rule '{oid}' "
+                                        f"level {lvl} at {a.op} {thr} (line {span.line}): "
+                                        "levels are not monotone in the threshold",
+                                        "a higher level should need a larger amount (or a "
+                                        "deeper discount or margin)")
+                        break
+                seen.append((rest, up, a.value, level, when.span, rid))
+
+
 def _row_nodes(rnode: Any) -> list[Any]:
     table = rnode.get("table")
     rows = table.get("rows") if table is not None else None
@@ -440,5 +478,6 @@ def check_domain(c: Any, enum_of: Callable[[str], frozenset[str] | None]) -> Non
     check_stacking(c, _limit(c))
     check_cost(c)
     check_approvals(c)
+    check_approval_rules(c)
     check_tables(c, enum_of)
     check_countries(c)

@@ -144,3 +144,17 @@ def test_a_bound_left_out_by_both_rows_is_a_gap(tmp_path: Path) -> None:
     assert [f[1] for f in _found(rs)] == [
         "the rows leave a gap in line.quantity: no row matches line.quantity = 10 (a bound both "
         "neighbouring rows leave out, other inputs as in row 1)"]
+
+
+def test_approval_rules_alike_but_for_the_threshold_rise_with_it(tmp_path: Path) -> None:
+    rules = ("  - id: big\n    when: order.channel == \"web\" and pricing.total > 50000\n"
+             "    then: [{require_approval: {role: manager, level: 1}}]\n"
+             "  - id: medium\n    when: order.channel == \"web\" and pricing.total > 10000\n"
+             "    then: [{require_approval: {role: director, level: 2}}]\n"
+             "  - id: other\n    when: order.channel == \"edi\" and pricing.total > 1000\n"
+             "    then: [{require_approval: {role: cfo, level: 3}}]\n")
+    rs = write_ruleset(tmp_path, {"a.yaml": f"pack: a\nphase: approval\nrules:\n{rules}"})
+    assert [f[:2] for f in _found(rs)] == [
+        ("packs/a.yaml:8:11", "rule 'medium' asks level 2 at pricing.total > 10000, rule 'big' "
+                              "level 1 at > 50000 (line 5): levels are not monotone in the "
+                              "threshold")]
