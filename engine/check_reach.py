@@ -24,7 +24,8 @@ from .syntax import ExprSyntaxError, N, parse
 from .values import RuleError, eq, ge, gt, le, lt, ne
 
 MAX_CONJUNCTS = 64
-MAX_RULES = 2000  # per pack, for the pairwise shadowing test
+MAX_RULES = 2000  # per pack
+MAX_STOPPERS = 200  # stopping rules per pack a later rule is compared with
 _OPS: dict[str, Callable[[Any, Any], Any]] = {"<": lt, "<=": le, ">": gt, ">=": ge,
                                                 "==": eq, "!=": ne}
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
@@ -186,7 +187,7 @@ def _rule_nodes(c: Any, file: str) -> dict[str, Any]:
 def check_reach(c: Any) -> None:
     for pack in c.model.packs:
         nodes = _rule_nodes(c, pack.file)
-        conds: list[tuple[Any, tuple[list[Atom], set[str]] | None]] = []
+        conds: list[tuple[Any, tuple[list[Atom], set[str]]]] = []
         stopper = None
         for rule in pack.rules[:MAX_RULES]:
             rid = rule.qid.split("/", 1)[1]
@@ -213,8 +214,7 @@ def check_reach(c: Any) -> None:
                 parsed = ([], set())
             if parsed is not None and rule.table is None:
                 for earlier, e_parsed in conds:
-                    if e_parsed is not None and earlier.stop \
-                            and (not earlier.for_each or rule.for_each) \
+                    if (not earlier.for_each or rule.for_each) \
                             and implies(parsed, e_parsed):
                         how = f"has a higher priority ({earlier.priority})" \
                             if earlier.priority > rule.priority else "runs before it"
@@ -224,8 +224,9 @@ def check_reach(c: Any) -> None:
                                         "narrow that rule's condition, or give this rule the "
                                         "higher priority")
                         break
-            if rule.table is None:
-                conds.append((rule, parsed))
+            if rule.table is None and rule.stop and parsed is not None \
+                    and len(conds) < MAX_STOPPERS:
+                conds.append((rule, parsed))  # only a rule that stops can shadow
             if rule.stop and always:
                 stopper = rule
 
