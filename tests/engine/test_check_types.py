@@ -108,3 +108,17 @@ def test_with_an_order_schema_unknown_fields_are_errors(tmp_path: Path) -> None:
     (rs / "order.schema.json").write_text(json.dumps(schema))
     assert _found(rs) == [("packs/20-p.yaml:5:44", "error", "unknown field 'chanel' of order: "
                            "not in the order schema", "did you mean order.channel?")]
+
+
+def test_a_field_the_rule_sets_own_tests_give_is_known(tmp_path: Path) -> None:
+    rule = ("  - id: a\n    when: customer.tiers != null\n"
+            "    then: [{reject: {code: X, message: m}}]\n")
+    rs = _ruleset(tmp_path, rule, "validation")
+    assert [m for _, _, m, _ in _found(rs)] == [
+        "unknown field 'tiers' of customer: not in the shipped tests and examples, this rule "
+        "set's tests or its defaulting"]
+    (rs / "tests").mkdir()
+    (rs / "tests" / "t.yaml").write_text(
+        "- name: x\n  order: {id: A, customer: {id: C-1, tiers: [a]}, lines: []}\n"
+        "  expect: {status: rejected}\n")
+    assert _found(rs) == []
