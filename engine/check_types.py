@@ -385,14 +385,17 @@ class Types:
                 {"number", "text"}, {"number", "enum"}):
             self.report(_position(text, span, n.pos, offset), f"'{n.value}' compares "
                         f"{_shown(a)} ({ta.describe()}) with {_shown(b)} ({tb.describe()}): "
-                        "it never holds", None, Code.TYPE_MISMATCH)
+                        "it never holds", "compare values of one kind: convert one side "
+                        "(number(...), text(...)) or compare with another field",
+                        Code.TYPE_MISMATCH)
 
 
 def _shown(n: N) -> str:
     p = path_of(n, "it")
     if p is None:
         return "a value"
-    return p[0].replace("order.customer", "customer").replace("order.lines[]", "line")
+    return p[0].replace("order.customer", "customer").replace("order.lines[]", "line") \
+        .replace("[]", "[...]")
 
 
 def _did_you_mean(near: list[str], otherwise: str) -> str:

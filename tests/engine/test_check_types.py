@@ -77,7 +77,7 @@ def test_a_number_column_compared_with_text_and_a_value_not_in_the_enum(tmp_path
                   "    then: [{discount: {percent: 5}}]\n")
     found = _found(rs)
     assert [(w, m) for w, _, m, _ in found] == [
-        ("packs/20-p.yaml:6:43", "'>' compares ref.prices[].unit_price, a number, with the text "
+        ("packs/20-p.yaml:6:43", "'>' compares ref.prices[...].unit_price, a number, with the text "
          "'10': it never holds"),
         ("packs/20-p.yaml:6:70", "'glod' is not a value of customer.tier, an enum of texts "
          "(bronze, gold, silver)")]
@@ -122,3 +122,14 @@ def test_a_field_the_rule_sets_own_tests_give_is_known(tmp_path: Path) -> None:
         "- name: x\n  order: {id: A, customer: {id: C-1, tiers: [a]}, lines: []}\n"
         "  expect: {status: rejected}\n")
     assert _found(rs) == []
+
+
+def test_two_typed_values_of_different_kinds_compared(tmp_path: Path) -> None:
+    rs = _ruleset(tmp_path, "  - id: a\n    for_each: line\n"
+                  "    when: ref.prices[line.sku].unit_price == customer.tier\n"
+                  "    then: [{discount: {percent: 5}}]\n")
+    [(where, severity, message, hint)] = _found(rs)
+    assert (where, severity) == ("packs/20-p.yaml:6:43", "warning")
+    assert message == ("'==' compares ref.prices[...].unit_price (a number) with customer.tier (an "
+                       "enum of texts (bronze, gold, silver)): it never holds")
+    assert hint is not None and "number(...)" in hint
