@@ -1,7 +1,8 @@
 """Domain checks (issue 15), all warnings at FILE:LINE:COL: quantity tiers in order, the largest
 discount rules can stack on one line, price overrides below cost, approval thresholds monotone
-in their level, country coverage of embargo and export tables, gaps in decision tables, and
-conflicting outputs under hit policy `any`.
+in their level, gaps in decision tables, and conflicting outputs under hit policy `any`.
+(Country coverage of embargo and export tables is with the reference data checks:
+engine/check_refdata.py.)
 
 In: the checked model (rules in run order, compiled tables) and each file's YAML (places,
 action parameters). Out: diagnostics. Settings come from `checks:` in ruleset.yaml
@@ -17,14 +18,13 @@ from itertools import combinations, product
 from typing import Any, Callable, Iterator
 
 from .check_reach import atoms_of, contradiction
-from .diagnostics import Code, Span
+from .diagnostics import Code
 from .syntax import ExprSyntaxError, N, parse
 from .tables import Test, _holds, _probes
 
 MAX_LINE_DISCOUNT = Decimal(80)
 MAX_STACK = 12  # discount rules considered together (2^12 subsets at most)
 MAX_ROWS = 500  # rows of one table for the pairwise checks
-MAX_LISTED = 8
 MAX_COMBINATIONS = 20_000  # input combinations tried for a table's completeness
 _D0, _D1, _D100 = Decimal(0), Decimal(1), Decimal(100)
 
@@ -88,7 +88,7 @@ def _text(n: N) -> str:
 
 
 def check_tiers(c: Any) -> None:
-    for _, rule, rnode in _rules(c, "pricing"):
+    for _, _rule, rnode in _rules(c, "pricing"):
         for p in _actions(rnode, "tiered_price"):
             tiers = p.get("tiers")
             rows = [t for t in (tiers.value if tiers is not None and tiers.kind == "seq" else [])
@@ -231,7 +231,7 @@ def _cost_factor(n: N | None) -> Decimal | None:
 
 
 def check_cost(c: Any) -> None:
-    for _, rule, rnode in _rules(c, "pricing"):
+    for _, _rule, rnode in _rules(c, "pricing"):
         for p in _actions(rnode, "price_override"):
             un = p.get("unit_price") if p.kind == "map" else None
             if un is None or un.kind != "scalar":
@@ -422,46 +422,6 @@ def _conflicts(c: Any, t: Any, rows: list[Any]) -> None:
                 break
 
 
-# --- countries: embargo and export coverage --------------------------------------------------
-
-def check_countries(c: Any) -> None:
-    countries = c.model.tables.get("countries")
-    if countries is None or not countries.rows or countries.key is None:
-        return
-    known = {str(r.get(countries.key)) for r in countries.rows if isinstance(r, dict)}
-    for name, table in sorted(c.model.tables.items()):
-        if name == "countries" or name in c.broken:
-            continue
-        rel = _file_of(c, name)
-        if table.rows and all(isinstance(v, str) and len(v) == 2 and v.isupper()
-                              for v in table.rows):
-            odd = [v for v in table.rows if v not in known]
-            if odd:
-                c.diags.warning(Code.REFERENCE, Span(rel), f"{name} lists "
-                                f"{', '.join(odd[:MAX_LISTED])}, not countries of "
-                                "reference/countries: a typo here lets the country through",
-                                "use ISO 3166-1 alpha-2 codes that countries lists")
-            continue
-        key = table.key
-        if key in ("country", "country_code") and any(w in name for w in (
-                "export", "embargo", "screen", "sanction", "group")):
-            have = {str(r.get(key)) for r in table.rows if isinstance(r, dict)}
-            missing = sorted(known - have)
-            if missing:
-                c.diags.warning(Code.REFERENCE, Span(rel), f"{name} has no row for "
-                                f"{len(missing)} countr{'y' if len(missing) == 1 else 'ies'} of "
-                                f"reference/countries ({', '.join(missing[:MAX_LISTED])}"
-                                f"{', ...' if len(missing) > MAX_LISTED else ''}): an order "
-                                "to them is not classified", "add a row for every country")
-
-
-def _file_of(c: Any, name: str) -> str:
-    for ext in ("csv", "yaml", "yml", "json"):
-        if (c.root / f"reference/{name}.{ext}").is_file():
-            return f"reference/{name}.{ext}"
-    return f"reference/{name}.csv"
-
-
 # --- all of them ---------------------------------------------------------------------------
 
 def _limit(c: Any) -> Decimal:
@@ -480,4 +440,3 @@ def check_domain(c: Any, enum_of: Callable[[str], frozenset[str] | None]) -> Non
     check_approvals(c)
     check_approval_rules(c)
     check_tables(c, enum_of)
-    check_countries(c)

@@ -1,5 +1,6 @@
 """Reference data checks (issue 15): a broken table at its real line and column, column types,
-values that do not fit their column, and duplicate keys of tables looked up by key.
+values that do not fit their column, duplicate keys of tables looked up by key, and the
+coverage of reference/countries by embargo lists, export tables and country columns.
 
 In: the checker (its model's tables, the rule set root) and, for a table that could not be
 read, the exception. Out: diagnostics, and `column_types(table)` for engine/check_types.py.
@@ -39,6 +40,7 @@ _DATEISH_M = re.compile(_DATEISH.pattern, re.M)
 _FLAGS = {"Y", "N", "y", "n", "true", "false", "TRUE", "FALSE", "yes", "no"}
 ENUM_MAX = 12  # a text column with at most this many distinct values is an enum of them
 MAX_REPORTS = 20  # per table: values that do not fit, duplicate keys
+MAX_LISTED = 8  # countries named in one message
 MAX_ROWS = 200_000  # rows scanned per table
 
 
@@ -236,3 +238,59 @@ def _duplicates(c: Any, rel: str, key: str, records: list[tuple[int, list[str]]]
                             "table on a column that is unique")
             reported += 1
         first.setdefault(k, n)
+
+
+# --- countries: embargo and export coverage --------------------------------------------------
+
+def check_countries(c: Any) -> None:
+    countries = c.model.tables.get("countries")
+    if countries is None or not countries.rows or countries.key is None:
+        return
+    known = {str(r.get(countries.key)) for r in countries.rows if isinstance(r, dict)}
+    for name, table in sorted(c.model.tables.items()):
+        if name == "countries" or name in c.broken:
+            continue
+        rel = _file_of(c, name)
+        if table.rows and all(isinstance(v, str) and len(v) == 2 and v.isupper()
+                              for v in table.rows):
+            odd = [v for v in table.rows if v not in known]
+            if odd:
+                c.diags.warning(Code.REFERENCE, Span(rel), f"{name} lists "
+                                f"{', '.join(odd[:MAX_LISTED])}, not countries of "
+                                "reference/countries: a typo here lets the country through",
+                                "use ISO 3166-1 alpha-2 codes that countries lists")
+            continue
+        key = table.key
+        if key in ("country", "country_code") and any(w in name for w in (
+                "export", "embargo", "screen", "sanction", "group")):
+            have = {str(r.get(key)) for r in table.rows if isinstance(r, dict)}
+            missing = sorted(known - have)
+            if missing:
+                c.diags.warning(Code.REFERENCE, Span(rel), f"{name} has no row for "
+                                f"{len(missing)} countr{'y' if len(missing) == 1 else 'ies'} of "
+                                f"reference/countries ({', '.join(missing[:MAX_LISTED])}"
+                                f"{', ...' if len(missing) > MAX_LISTED else ''}): an order "
+                                "to them is not classified", "add a row for every country")
+            continue
+        _country_column(c, name, rel, table, known)
+
+
+def _country_column(c: Any, name: str, rel: str, table: Any, known: set[str]) -> None:
+    """A `country` column naming a code that reference/countries does not know (a customer or
+    a warehouse in a country no embargo or export rule has heard of)."""
+    reported = 0
+    for i, row in enumerate(table.rows[:200_000]):
+        v = row.get("country") if isinstance(row, dict) else None
+        if isinstance(v, str) and v and v not in known and reported < MAX_LISTED:
+            line = i + 2 if rel.endswith(".csv") else 1  # a CSV row per line after the header
+            c.diags.warning(Code.REFERENCE, Span(rel, line), f"country {v!r} of {name} is not "
+                            "in reference/countries: embargo and export checks do not know it",
+                            "use an ISO 3166-1 alpha-2 code that countries lists, or add it")
+            reported += 1
+
+
+def _file_of(c: Any, name: str) -> str:
+    for ext in ("csv", "yaml", "yml", "json"):
+        if (c.root / f"reference/{name}.{ext}").is_file():
+            return f"reference/{name}.{ext}"
+    return f"reference/{name}.csv"

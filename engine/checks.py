@@ -12,11 +12,12 @@ exception becomes one warning naming the check, and the other families still run
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable
 
 from .check_domain import check_domain
 from .check_reach import check_reach
-from .check_refdata import check_csv
+from .check_refdata import check_countries, check_csv
 from .check_types import check_types
 from .diagnostics import Code, Span
 
@@ -26,11 +27,12 @@ def run_checks(c: Any) -> None:
     _guarded(c, "reachability checks", lambda: check_reach(c))
     if types is not None:
         _guarded(c, "domain checks", lambda: check_domain(c, types.declared_enum))
+    _guarded(c, "country checks", lambda: check_countries(c))
     for name in sorted(c.model.tables):
         rel = f"reference/{name}.csv"
         if name not in c.broken and (c.root / rel).is_file():
-            _guarded(c, f"checks of {rel}", lambda: check_csv(
-                c, name, rel, types is not None and name in types.keyed))
+            keyed = types is not None and name in types.keyed
+            _guarded(c, f"checks of {rel}", partial(check_csv, c, name, rel, keyed))
 
 
 def _guarded(c: Any, what: str, fn: Callable[[], Any]) -> Any:

@@ -158,3 +158,12 @@ def test_approval_rules_alike_but_for_the_threshold_rise_with_it(tmp_path: Path)
         ("packs/a.yaml:8:11", "rule 'medium' asks level 2 at pricing.total > 10000, rule 'big' "
                               "level 1 at > 50000 (line 5): levels are not monotone in the "
                               "threshold")]
+
+
+def test_a_country_column_naming_a_code_countries_does_not_know(tmp_path: Path) -> None:
+    rs = write_ruleset(tmp_path, _pricing("  - id: a\n    then: [{discount: {percent: 1}}]\n"), {
+        "countries.csv": "code,name\nDE,Germany\nUS,United States\n",
+        "customers.csv": "id,country\nC-1,DE\nC-2,UK\nC-3,US\n"})
+    assert [f[:2] for f in _found(rs)] == [
+        ("reference/customers.csv:3:1", "country 'UK' of customers is not in reference/countries: "
+                                        "embargo and export checks do not know it")]
