@@ -2,9 +2,14 @@
 shadowed by a higher-priority rule that fires whenever they would and stops."""
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from ordinance.engine import check
+from ordinance.engine.check_reach import Atom, contradiction, implies
 from tests.engine.helpers import write_ruleset
 
 
@@ -76,3 +81,28 @@ def test_a_defect_in_one_check_is_one_warning_not_a_traceback(tmp_path: Path, mo
                    "    then: [{discount: {percent: 5}}]\n")
     assert [f[:2] for f in found] == [("ruleset.yaml:1:1", "the reachability checks stopped "
                                        "early: KeyError: 'boom'")]
+
+
+# --- the interval and set reasoning is exact: compared with a dense grid ---------------------
+
+_GRID = [None] + [Decimal(n) / 2 for n in range(-2, 13)]  # -1 .. 6 by halves
+_atom = st.one_of(
+    st.builds(Atom, st.just("x"), st.sampled_from(["<", "<=", ">", ">=", "==", "!="]),
+              st.integers(0, 5).map(Decimal)),
+    st.builds(Atom, st.just("x"), st.sampled_from(["in", "notin"]),
+              st.lists(st.integers(0, 5).map(Decimal), max_size=3).map(tuple)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_atom, min_size=1, max_size=4))
+def test_contradiction_is_exact(atoms: list[Atom]) -> None:
+    satisfiable = any(all(a.holds(v) for a in atoms) for v in _GRID)
+    assert (contradiction(atoms) is None) == satisfiable
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_atom, min_size=1, max_size=3), st.lists(_atom, min_size=1, max_size=3))
+def test_implication_is_exact(later: list[Atom], earlier: list[Atom]) -> None:
+    expected = all(all(a.holds(v) for a in earlier) for v in _GRID
+                   if all(a.holds(v) for a in later))
+    assert implies((later, set()), (earlier, set())) == expected
