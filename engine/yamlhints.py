@@ -55,7 +55,7 @@ def _key_col(line: str) -> int | None:
 
 def _sibling(lines: list[str], lineno: int) -> tuple[int, int] | None:
     """The nearest line above `lineno` (1-based) that holds a key: (line, key column)."""
-    for n in range(lineno - 1, max(0, lineno - 40), -1):
+    for n in range(min(lineno - 1, len(lines)), max(0, lineno - 40), -1):
         text = lines[n - 1]
         if not text.strip() or text.lstrip().startswith("#"):
             continue

@@ -7,8 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ordinance.engine import check
+from ordinance.engine.parse_hints import unclosed
+from ordinance.engine.yamlhints import explain
 from ordinance.engine.syntax import ExprSyntaxError, parse
 from tests.engine.helpers import write_ruleset
 
@@ -88,3 +92,21 @@ def test_check_prints_paths_relative_to_where_it_runs(tmp_path: Path) -> None:
     j = subprocess.run([EXE, "check", "sets/r", "--format", "json"], capture_output=True,
                        text=True, cwd=tmp_path, timeout=120)
     assert '"file": "packs/p.yaml"' in j.stdout  # JSON stays relative to the rule set
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=" \t\n-:'\"[]{}#abc12", max_size=80), st.integers(-1, 8),
+       st.integers(-1, 40), st.sampled_from([
+           "mapping values are not allowed in this context", "did not find expected key",
+           "did not find expected '-' indicator", "found character that cannot start any token",
+           "did not find expected ',' or '}'", "something else"]))
+def test_yaml_hints_never_fail(text: str, line: int, col: int, raw: str) -> None:
+    message, hint = explain(text, line, col, raw)
+    assert raw in message and (hint is None or isinstance(hint, str))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="()[]\"'\\ab", max_size=40))
+def test_unclosed_names_an_open_bracket(text: str) -> None:
+    at = unclosed(text)
+    assert at is None or text[at] in "(["
