@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..yamlload import resolve_plain
-
 MULTI_HIT = ("rule_order", "output_order", "collect")
 _IDENT = re.compile(r"[^A-Za-z0-9_]+")
 _RESERVED = {"order", "customer", "line", "ref", "pricing", "it", "and", "or", "not", "in",
@@ -143,9 +141,7 @@ def render(pack: str, source_comments: list[str], description: str,
             rid = f"{t.rule}-{n}"
         seen.add(rid)
         lines += [f"  # {_comment(c)}" for c in t.comments]
-        # an id YAML would read as a number, true or null (a JDM node named 0) is quoted
-        shown = rid if isinstance(resolve_plain(rid), str) else quote(rid)
-        lines += [f"  - id: {shown}", f"    description: {quote(t.description)}",
+        lines += [f"  - id: {quote(rid)}", f"    description: {quote(t.description)}",
                   "    table:", f"      hit: {t.hit}",
                   f"      inputs: {_flow([quote(i) for i in t.inputs])}",
                   f"      outputs: {_flow([o.column for o in t.outputs])}"]

@@ -71,7 +71,7 @@ def test_required_decisions_run_first_and_names_map_to_paths(tmp_path: Path) -> 
     imported = import_dmn(CHAINED, "chained.dmn", {"Order Total": "order.totals.gross"})
     assert imported.diagnostics == () and imported.pack is not None
     pack = imported.pack
-    assert pack.index("  - id: Band") < pack.index("  - id: Fee")
+    assert pack.index('  - id: "Band"') < pack.index('  - id: "Fee"')
     assert 'inputs: ["order.totals.gross", "date(order.Signup)"]' in pack
     assert '"=order.totals.gross * 0.1"' in pack
     rs = ruleset(tmp_path, pack)
