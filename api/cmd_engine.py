@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
+import os
 import sys
 from pathlib import Path
 from typing import IO, Any
 
-from ordinance.engine import BadOrder, RuleSetInvalid, check, dumps, load, parse_order
+from ordinance.engine import BadOrder, Diagnostic, RuleSetInvalid, Span, check, dumps, load, \
+    parse_order
 from ordinance.engine.testing import failure_lines, run_tests
 
 from .usecases.decide import evaluate_order
@@ -63,10 +66,20 @@ def _load(path: str) -> Any:
     except RuleSetInvalid as exc:
         for d in exc.diagnostics:
             if d.is_error:
-                print(d.render(), file=sys.stderr)
+                print(_here(d, path).render(), file=sys.stderr)
         print(f"ordinance: {path}: invalid rule set (run `ordinance check {path}`)",
               file=sys.stderr)
         return None
+
+
+def _here(d: Diagnostic, ruleset: str) -> Diagnostic:
+    """The diagnostic with its file relative to where the command runs (JSON keeps it relative
+    to the rule set, as REST does)."""
+    base = os.path.relpath(ruleset)
+    if base == "." or d.span.file.startswith(("/", "..")):
+        return d
+    where = Span(Path(base, d.span.file).as_posix(), d.span.line, d.span.col)
+    return dataclasses.replace(d, span=where)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -81,7 +94,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                     indent=2))
     else:
         for d in diags:
-            print(d.render(with_source=not args.quiet))
+            print(_here(d, args.ruleset).render(with_source=not args.quiet))
         verdict = "invalid" if errors else "valid"
         print(f"{args.ruleset}: {verdict}: {errors} error{'s' * (errors != 1)}, "
               f"{warnings} warning{'s' * (warnings != 1)}", file=sys.stderr)

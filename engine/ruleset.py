@@ -38,6 +38,8 @@ from .tables import AGGREGATES, CellError, CompiledTable, analyse, build_fast, c
     parse_cell
 from .values import render
 from .yamlload import Node, YamlError, load_text
+from .checks import run_checks
+from .check_refdata import unreadable
 
 __all__ = ["PHASES", "Checker", "Model", "Pack", "Rule", "check_dir", "digest_of", "read_csv",
            "ruleset_files", "schema", "table_of"]
@@ -55,6 +57,9 @@ class Checker:
         self.scope = Scope(frozenset(ROOT_NAMES), frozenset())
         self.for_each = False
         self.reads_pricing = False
+        self.nodes: dict[str, Node] = {}  # each file's YAML, and every expression compiled
+        self.seen: list[tuple[str, Span, int, Scope]] = []  # for engine/checks.py
+        self.broken: set[str] = set()  # reference tables that could not be read
 
     # helpers the actions call (their `c`)
     def need(self, node: Node, key: str) -> Node | None:
@@ -74,6 +79,7 @@ class Checker:
             return fallback
         scope = self.scope if not allow_it else Scope(self.scope.names | {"it"},
                                                          self.scope.tables)
+        self.seen.append((node.text, node.span, 1 if node.quoted else 0, scope))
         e = compile_expr(node.text, node.span, scope, self.diags, 1 if node.quoted else 0,
                          allow_it=allow_it, condition=condition, tables=self.model.tables)
         if e is not None:
@@ -106,6 +112,7 @@ class Checker:
         for m in re.finditer(r"\{([^{}]*)\}", text):
             if m.start() > pos:
                 parts.append(text[pos:m.start()])
+            self.seen.append((m.group(1), node.span, offset + m.start(1), self.scope))
             e = compile_expr(m.group(1), node.span, self.scope, self.diags,
                              offset + m.start(1), tables=self.model.tables)
             if e is not None:
@@ -131,9 +138,12 @@ class Checker:
             return None
         self.model.sources[rel] = text.splitlines()
         try:
-            return load_text(text, rel)
+            node = load_text(text, rel)
+            if node is not None:
+                self.nodes[rel] = node
+            return node
         except YamlError as exc:
-            self.diags.error(Code(exc.code), exc.span, exc.message)
+            self.diags.error(Code(exc.code), exc.span, exc.message, exc.hint)
             return None
 
     def validate(self, node: Node, name: str) -> bool:
@@ -215,7 +225,7 @@ class Checker:
             else:
                 return
         except (ValueError, UnicodeDecodeError, csv.Error) as exc:
-            self.diags.error(Code.REFERENCE, Span(rel), f"cannot read reference table: {exc}")
+            unreadable(self, name, rel, path, exc)  # located; no follow-on errors
             return
         self.model.tables[name] = table
         self.model.table_digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -403,6 +413,7 @@ class Checker:
         value = cell.value
         if not (isinstance(value, str) and value.startswith("=")):
             return value
+        self.seen.append((value[1:], cell.span, (1 if cell.quoted else 0) + 1, self.scope))
         e = compile_expr(value[1:], cell.span, self.scope, self.diags,
                          (1 if cell.quoted else 0) + 1, tables=self.model.tables)
         if e is None:
@@ -433,6 +444,7 @@ def _template_fn(parts: list[Any]) -> Callable[[Any], str]:
 def check_dir(path: str | Path) -> tuple[Model, list[Diagnostic], bool]:
     checker = Checker(Path(path))
     model = checker.run()
+    run_checks(checker)
     return model, checker.diags.sorted(model.sources), checker.diags.has_errors
 
 

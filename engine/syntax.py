@@ -15,12 +15,15 @@ checker and code generator then depend on nothing of lark's.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
+
+from .parse_hints import unclosed, word_hint
 
 MAX_LENGTH = 4000
 
@@ -171,6 +174,17 @@ class ExprSyntaxError(Exception):
         super().__init__(message)
 
 
+def _too_early(text: str) -> NoReturn:
+    """Raises the error of a text that ends too early: at its unclosed bracket, if any."""
+    at = unclosed(text)
+    if at is not None:
+        close = ")" if text[at] == "(" else "]"
+        raise ExprSyntaxError(at, f"this {text[at]!r} is never closed",
+                              f"add {close!r} where it should end")
+    raise ExprSyntaxError(len(text), "the expression ends too early")
+
+
+@lru_cache(maxsize=4096)  # pure; the checks of engine/checks.py parse each text again
 def parse(text: str) -> N:
     if len(text) > MAX_LENGTH:
         raise ExprSyntaxError(0, f"expression longer than {MAX_LENGTH} characters")
@@ -187,19 +201,26 @@ def parse(text: str) -> N:
             hint = "compare with '==', not '='"
         elif ch in "&|":
             hint = "write 'and' / 'or'"
+        elif ch in ")]" and unclosed(text[:at]) is None:
+            hint = "no bracket is open here: remove it, or open one before"
         raise ExprSyntaxError(at, f"unexpected character {ch!r}", hint) from None
     except UnexpectedEOF:
-        raise ExprSyntaxError(len(text), "the expression ends too early") from None
+        _too_early(text)
     except UnexpectedInput as exc:
         tok = getattr(exc, "token", None)
         pos = getattr(tok, "start_pos", None)
         if pos is None:
             pos = getattr(exc, "pos_in_stream", 0) or 0
         if tok is not None and tok.type == "$END":
-            raise ExprSyntaxError(len(text), "the expression ends too early") from None
+            _too_early(text)
         expected = sorted({_TOKEN_NAMES.get(e, repr(e.lower()) if e.isupper() else e)
                            for e in (getattr(exc, "expected", None) or [])})
-        hint = ("expected " + ", ".join(expected[:6])) if expected else None
+        hint = word_hint(str(tok)) or (("expected " + ", ".join(expected[:6])) if expected
+                                       else None)
+        opened = unclosed(text[:int(pos)]) if str(tok) in (")", "]") else None
+        if opened is not None and text[opened] + str(tok) not in ("()", "[]"):
+            hint = (f"the {text[opened]!r} at character {opened + 1} is still open: close it "
+                    f"with {')' if text[opened] == '(' else ']'!r} first")
         raise ExprSyntaxError(int(pos), f"unexpected {str(tok)!r}", hint) from None
     except (RecursionError, LarkError) as exc:
         raise ExprSyntaxError(0, f"expression too deeply nested or invalid: "

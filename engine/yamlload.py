@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from .diagnostics import Span
+from .yamlhints import explain
 
 try:
     _Loader: Any = yaml.CSafeLoader
@@ -37,10 +38,12 @@ _FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
 
 
 class YamlError(Exception):
-    def __init__(self, span: Span, message: str, code: str = "YAML_ERROR"):
+    def __init__(self, span: Span, message: str, code: str = "YAML_ERROR",
+                 hint: str | None = None):
         self.span = span
         self.message = message
         self.code = code
+        self.hint = hint
         super().__init__(f"{span}: {message}")
 
 
@@ -145,7 +148,9 @@ def load_text(text: str, file: str) -> Node | None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file)
-        raise YamlError(span, f"{exc.problem or exc.context or 'invalid YAML'}") from None
+        message, hint = explain(text, span.line, span.col,
+                                f"{exc.problem or exc.context or 'invalid YAML'}")
+        raise YamlError(span, message, hint=hint) from None
     except yaml.YAMLError as exc:
         raise YamlError(Span(file), f"invalid YAML: {exc}") from None
     if root is None:

@@ -3,11 +3,13 @@ tests/engine/data/jdm with their source noted): each imported pack is loaded as 
 gives the outputs of the source's own test cases."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ordinance.engine import check
 from ordinance.engine.importers import import_jdm
 from tests.engine.importing import DATA, cases, evaluate, hits, ruleset, same
 
@@ -64,3 +66,17 @@ def test_check_finds_the_shadowed_row_of_the_merch_bags_example(tmp_path: Path) 
     assert [d.render(with_source=False) for d in check(tmp_path)] == [
         "packs/imported.yaml:19:11: warning: row 4 can never match: row 3 matches every input "
         "it matches (hit policy first)\n    hint: move the narrower row up, or remove it"]
+
+
+def test_a_table_named_like_a_number_keeps_a_text_rule_id(tmp_path: Path) -> None:
+    """Found by test_import_fuzz: a node named 0 was written `id: 0`, a number to YAML."""
+    doc = {"nodes": [{"id": "t", "type": "decisionTableNode", "name": "0", "content": {
+        "hitPolicy": "first", "inputs": [{"id": "i", "name": "A", "field": "a"}],
+        "outputs": [{"id": "o", "name": "B", "field": "b"}],
+        "rules": [{"_id": "r", "i": "> 1", "o": "2"}]}}], "edges": []}
+    imported = import_jdm(json.dumps(doc), "n.json")
+    assert imported.pack is not None and '- id: "0"' in imported.pack
+    (tmp_path / "ruleset.yaml").write_text('ruleset: n\nversion: "1"\n')
+    (tmp_path / "packs").mkdir()
+    (tmp_path / "packs" / "n.yaml").write_text(imported.pack)
+    assert [d.render() for d in check(tmp_path) if d.is_error] == []

@@ -47,7 +47,7 @@ def test_calls_lists_indexes_and_texts() -> None:
     ("a && b", 2, "unexpected character '&'", "write 'and' / 'or'"),
     ("{a}", 0, "unexpected character '{'", "braces are for texts"),
     ("a +", 3, "the expression ends too early", None),
-    ("(a", 2, "the expression ends too early", None),
+    ("(a", 0, "this '(' is never closed", "add ')'"),
 ])
 def test_syntax_errors_name_the_place_and_a_hint(text: str, pos: int, message: str,
                                                   hint: str | None) -> None:
