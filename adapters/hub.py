@@ -131,8 +131,11 @@ class Hub(Approvals, Reports):
                          detail=f"version {version}: {status}"))
 
     def submit(self, rs: Any, order: dict, as_of: date | None, ruleset_ref: str | None,
-               order_text: str, request_text: str, key: KeyInfo) -> tuple[bool, str]:
-        """Capture an order. Returns (created, view JSON text)."""
+               order_text: str, request_text: str, key: KeyInfo,
+               then: Callable[[Any, Any, str, Evaluated], None] | None = None
+               ) -> tuple[bool, str]:
+        """Capture an order. Returns (created, view JSON text); `then(session, rs, order id,
+        decision)` runs in the same transaction (promising reserves there)."""
         order_id = order_id_of(order)
         chash = content_hash(order, as_of, ruleset_ref)
         with self.db.session() as s:
@@ -144,6 +147,8 @@ class Hub(Approvals, Reports):
             with self.db.session(write=True) as s:
                 self._write_version(s, rs, order_id, 1, ev, order_text, request_text, chash,
                                     key, order, None)
+                if then is not None:
+                    then(s, rs, order_id, ev)
                 return True, self._view(s, s.get(Order, order_id))
         except IntegrityError:
             with self.db.session() as s:  # someone captured the same id meanwhile

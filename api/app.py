@@ -53,6 +53,7 @@ ROUTE_MODULES = [
     "ordinance.api.routes_alerts",        # orchestration: alerts (issue #6)
     "ordinance.api.routes_payments",      # orchestration: payments, invoices (issue #6)
     "ordinance.api.routes_webhooks",      # orchestration: webhooks outbox (issue #6)
+    "ordinance.api.routes_supply",        # promising: supply, availability (issue 14)
 ]
 OPTIONAL_MODULES = {"ordinance.api.routes_simulations"}
 

@@ -28,6 +28,8 @@ from ordinance.adapters.hub import Hub, concurrent_change, order_id_of
 from ordinance.adapters.orchestration import ATTEMPTS, Orchestrator, retryable
 from ordinance.adapters.store_keys import KeyInfo
 
+from .supply import promise_in
+
 
 def capture_order(hub: Hub, rulesets: Any, order: dict[str, Any], as_of: date | None,
                   ruleset_ref: str | None, order_text: str, request_text: str,
@@ -36,7 +38,8 @@ def capture_order(hub: Hub, rulesets: Any, order: dict[str, Any], as_of: date | 
     on the order id. Returns (created, view JSON text)."""
     order_id_of(order)  # a missing id is a 422 before any rule set is needed
     rs = rulesets.resolve(ruleset_ref)
-    return hub.submit(rs, order, as_of, ruleset_ref, order_text, request_text, key)
+    return hub.submit(rs, order, as_of, ruleset_ref, order_text, request_text, key,
+                      then=promise_in(hub.clock))  # reserves from stored supply
 
 
 def change_order(hub: Hub, orch: Orchestrator, rs: Any, order_id: str, order: dict[str, Any],
@@ -55,7 +58,9 @@ def change_order(hub: Hub, orch: Orchestrator, rs: Any, order_id: str, order: di
         try:
             with hub.db.session(write=True) as s:
                 view = hub.write_change(s, prepared)
-                orch.sync_in(s, order_id, key.name)
+                assert prepared.evaluated is not None
+                promise_in(hub.clock)(s, rs, order_id, prepared.evaluated)  # before the sync
+                orch.sync_in(s, order_id, key.name)  # reads the new reservations
                 return prepared.base + 1, view
         except IntegrityError:
             raise concurrent_change(order_id) from None
