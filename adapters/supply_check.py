@@ -15,7 +15,11 @@ from decimal import Decimal
 from typing import Any
 
 from ordinance.engine.promising.alternatives import alternatives
+from ordinance.engine.promising.reference import ReferenceError
 from ordinance.engine.promising.reserve import LinePromise, Placed
+from ordinance.engine.promising.substitutes import substitutes
+
+from .store import Conflict
 
 from .supply_reserve import build_tables, candidates, region_of, sites_of
 
@@ -24,13 +28,14 @@ MAX_SUBSTITUTES = 5
 
 
 def substitutes_of(rs: Any, sku: str) -> list[tuple[str, Decimal]]:
-    out = []
-    for row in (getattr(rs, "reference", None) or {}).get("substitutes") or []:
-        if isinstance(row, dict) and str(row.get("sku")) == sku and row.get("substitute"):
-            q = row.get("quantity")
-            per = q if isinstance(q, Decimal) and q > 0 else Decimal(1)
-            out.append((str(row["substitute"]), per))
-    return out[:MAX_SUBSTITUTES]
+    """The SKU's substitutes; a bad `substitutes` table is a 409 naming its row."""
+    ref = getattr(rs, "reference", None) or {}
+    products = {str(r.get("sku")) for r in ref.get("products") or [] if isinstance(r, dict)}
+    try:
+        table = substitutes(ref.get("substitutes"), products or None)
+    except ReferenceError as exc:
+        raise Conflict(f"reference/{exc}", code="BAD_REFERENCE") from None
+    return list(table.get(sku, ()))[:MAX_SUBSTITUTES]
 
 
 def _as_promise(line: dict[str, Any]) -> LinePromise:

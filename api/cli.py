@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "ordinance.api.cmd_simulate",    # simulate
     "ordinance.api.cmd_events",      # simulate-events (orchestration replay, issue #6)
     "ordinance.api.cmd_import",      # import dmn, import jdm (issue #15)
+    "ordinance.api.cmd_supply",      # supply import, availability (issue 14)
 ]
 
 

@@ -4,9 +4,9 @@ In: ATP tables per SKU and location (nothing is placed in them for good: every a
 worked on its own copy), the line (SKU, quantity), its candidate sites best first, the other
 sites that could ship it, the substitute SKUs (with how many of the substitute replace one),
 the as-of date and the rule's split flag.
-Out: `Alternative` values, best first: the whole line from one other location, the line split
-over locations (what ships now, the rest later), the whole line on one later date, a
-substitute item. Rank: what is promised (most first), then the date the last part arrives
+Out: `Alternative` values, best first: the whole line from one location the promise does not
+use, the line split over locations (what ships now, the rest later), the whole line on one
+later date from where it was sourced, a substitute item. Rank: what is promised (most first), then the date the last part arrives
 (or ships), then the kind in that order.
 The non-obvious choice: an alternative is only offered when it differs from the promise
 itself (same location and dates is not an alternative).
@@ -50,8 +50,9 @@ def alternatives(tables: Mapping[str, Mapping[str, AtpTable]], sku: str, quantit
     own = tables.get(sku, {})
     out: list[Alternative] = []
     every = list({s.location: s for s in (*sites, *others)}.values())
-    for site in every:  # the whole line from one location (now or later)
-        if site.location not in own:
+    used = {p.location for p in base.parts}
+    for site in every:  # the whole line from one other location (now or later)
+        if site.location not in own or site.location in used:
             continue
         made, _ = promise_line(own, sku, quantity, [site], as_of, split=False)
         if made.parts and made.short == 0:
@@ -62,8 +63,8 @@ def alternatives(tables: Mapping[str, Mapping[str, AtpTable]], sku: str, quantit
         if len(made.parts) > 1:
             out.append(Alternative("split", sku, quantity, made,
                                    f"in {len(made.parts)} parts"))
-    if len(base.parts) > 1 or base.short:  # the whole line on one date, at the best site
-        made, _ = promise_line(own, sku, quantity, [s for s in every if s.location in own],
+    if len(base.parts) > 1 or base.short:  # the whole line on one date, where it was sourced
+        made, _ = promise_line(own, sku, quantity, [s for s in sites if s.location in own],
                                as_of, split=False)
         if made.parts and len(made.parts) == 1 and made.short == 0:
             out.append(Alternative("later_date", sku, quantity, made,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from .atp import AtpRule, AtpTable, Demand, DemandType, Supply, SupplyType, build
@@ -120,8 +120,11 @@ def promise_line(tables: Mapping[str, AtpTable], sku: str, quantity: Decimal,
     while want > 0 and left:  # 2. supply to come: most, earliest, better ranked
         best: tuple[tuple[Decimal, datetime.date, int], int, Promise, AtpTable] | None = None
         for pos, site in enumerate(left):
-            made, after = promise(out[site.location], want, as_of, as_of, item=sku,
-                                  location=site.location)
+            t = out[site.location]
+            if t.rule.split and not split:  # the whole line on one date
+                t = replace(t, rule=replace(t.rule, split=False))
+            made, after = promise(t, want, as_of, as_of, item=sku, location=site.location)
+            after = replace(after, rule=out[site.location].rule)
             trace.append(("location", site.location,
                           made.ship_date.isoformat() if made.ship_date else None,
                           made.promised, f"short {made.short}" if made.short else ""))
