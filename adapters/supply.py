@@ -16,6 +16,7 @@ Rows are read in pages (`limit`, `after`): every read is bounded.
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
@@ -31,6 +32,7 @@ from .models_supply import SupplyEvent, SupplyReservation, SupplySeed
 from .store import Invalid
 
 KINDS = tuple(k.value for k in SupplyType)
+_QUANTITY = re.compile(r"[0-9]{1,18}(\.[0-9]{1,6})?")
 COLUMNS = ("location", "sku", "kind", "date", "quantity", "ref")
 MAX_ROWS = 10_000          # rows in one import
 MAX_PAGE = 1000            # rows in one read
@@ -96,14 +98,17 @@ def check_rows(rows: list[dict[str, Any]], where: Callable[[int, str], str]) -> 
                 raise Invalid(f"date {raw_date!r} is not YYYY-MM-DD", code="BAD_SUPPLY",
                               path=where(i, "date"))
         q = row.get("quantity")
-        try:
-            qty = Decimal(q) if isinstance(q, (str, int, Decimal)) and not isinstance(q, bool) \
-                else None
-        except InvalidOperation:
-            qty = None
-        if qty is None or not qty.is_finite() or qty < 0 or abs(qty) >= Decimal(10) ** 18 \
-                or qty.as_tuple().exponent < -6:  # type: ignore[operator]
-            raise Invalid(f"quantity {q!r} is a number from 0 to 10^18 (at most 6 decimals)",
+        qty = None
+        if isinstance(q, str) and _QUANTITY.fullmatch(q):
+            qty = Decimal(q)
+        elif isinstance(q, (int, Decimal)) and not isinstance(q, bool):
+            try:  # a JSON number: a whole one
+                qty = Decimal(q) if Decimal(q) == Decimal(q).to_integral_value() else None
+            except (InvalidOperation, ValueError):
+                qty = None
+        if qty is None or not qty.is_finite() or qty < 0 or qty >= Decimal(10) ** 18:
+            raise Invalid(f"quantity {q!r} is a number from 0 below 10^18 (text: at most 6 "
+                          "decimals; a JSON number: a whole one)",
                           code="BAD_SUPPLY", path=where(i, "quantity"))
         out.append((loc, sku, kind, day, qty, ref))
     return out

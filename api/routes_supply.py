@@ -21,15 +21,20 @@ from .usecases import supply
 router = APIRouter(tags=["promising"])
 
 KIND = Literal["on_hand", "purchase_order", "in_transit", "work_order", "planned_order"]
-_ROW = schemas.obj(
+_DAY = {"type": "string", "format": "date", "pattern": schemas.DATE}
+_REF = schemas.text(200, pattern=schemas.NOT_BLANK_NO_NUL)
+_ROW = {**schemas.obj(
     ("location", "sku", "kind", "quantity"), closed=True,
     location=schemas.text(100, pattern=schemas.NOT_BLANK_NO_NUL),
     sku=schemas.text(200, pattern=schemas.NOT_BLANK_NO_NUL),
     kind={"type": "string", "enum": list(KIND.__args__)},
-    date={"anyOf": [{"type": "null"}, {"type": "string", "pattern": schemas.DATE}]},
+    date={"anyOf": [{"type": "null"}, _DAY]},
     quantity={"anyOf": [{"type": "string", "pattern": r"^[0-9]{1,18}(\.[0-9]{1,6})?$"},
-                        {"type": "integer", "minimum": 0, "maximum": 10 ** 17}]},
-    ref={"anyOf": [{"type": "null"}, schemas.text(200, pattern=schemas.NOT_BLANK_NO_NUL)]})
+                        {"type": "integer", "minimum": 0, "maximum": 10 ** 18 - 1}]},
+    ref={"anyOf": [{"type": "null"}, _REF]}),
+    # supply to come needs its date and its reference (the purchase order, transfer, ...)
+    "if": {"properties": {"kind": {"const": "on_hand"}}},
+    "else": {"required": ["date", "ref"], "properties": {"date": _DAY, "ref": _REF}}}
 _IMPORT = schemas.body(schemas.obj(("supply",), closed=True, supply={
     "type": "array", "items": _ROW, "maxItems": 10_000}))
 
@@ -68,7 +73,7 @@ def list_supply(request: Request,
             summary="A location's on hand, reservations and supply to come of a SKU",
             responses={200: json_schema_response("the position", {
                 "type": "object", "required": ["on_hand", "reserved", "available"]}),
-                **errors(422)})
+                **errors(404, 422)})
 def position(request: Request, location: str = _text(), sku: str = _text(),
              key: KeyInfo = Depends(require("analyst"))) -> Response:
     ctx = request.app.state.ctx

@@ -145,13 +145,13 @@ def availability(db: Any, rulesets: Any, order: dict[str, Any], as_of: datetime.
                                             ev.decision_id, ev.body, day, _now(today),
                                             reserve=False)
         if made is None:
-            raise Invalid("the rule set has no atp_rules: promising is off",
-                          code="NO_PROMISING", path="$.order")
+            return {"order_id": order.get("id"), "status": ev.status, "lines": [],
+                    "promising": "off: the rule set has no atp_rules table"}
         for line in made["lines"]:
             line["alternatives"] = supply_check.line_alternatives(s, db.is_sqlite, rs, ev.body,
                                                                   line, day, _now(today))
     made.pop("reserved", None)
-    made["status"] = ev.status
+    made["status"], made["promising"] = ev.status, "on"
     return made
 
 
