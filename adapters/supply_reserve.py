@@ -28,11 +28,13 @@ from ordinance.engine.promising.atp import AtpTable, SupplyType
 from ordinance.engine.promising.reserve import LinePromise, Site, promise_line, table
 
 from . import supply
+from .models import DecisionRecord
 from .models_orchestration import AlertRecord
 from .models_supply import SupplyPromise, SupplyReservation
 
 MAX_LINES = 1000
 MAX_CANDIDATES = 50
+MAX_REPROMISE = 500
 ALERT = "PROMISE_LATE"
 
 
@@ -127,6 +129,39 @@ def promise_order(s: Any, is_sqlite: bool, rs: Any, order_id: str, decision_id: 
         _alerts(s, order_id, out_lines, at)
         s.flush()
     return result
+
+
+def recheck(s: Any, is_sqlite: bool, rs: Any, pairs: list[tuple[str, str]],
+            as_of: datetime.date, at: datetime.datetime) -> list[str]:
+    """After supply changed at `pairs` (a purchase order moved later or cut, a stock count):
+    the orders whose reservations there no longer fit (a bucket of theirs is short) are
+    promised again, in the order they were first reserved, so the earlier order keeps the
+    earlier date; their PROMISE_LATE alerts say the new delay. Returns their ids (at most
+    MAX_REPROMISE; the rest keep their promise and are listed by `position`)."""
+    if getattr(getattr(rs, "network", None), "promising", None) is None or not pairs:
+        return []
+    tables = build_tables(s, is_sqlite, rs, pairs, as_of, at, lock=True)
+    held = supply.reservations_of(s, pairs)
+    first: dict[str, int] = {}
+    for key, t in tables.items():
+        short = {b for b, v in enumerate(t.net) if v < 0}
+        for r in held.get(key, []):
+            b = t.buckets.of_demand(max(r.date, as_of))
+            if b in short:
+                first[r.order_id] = min(first.get(r.order_id, r.id), r.id)
+    orders = sorted(first, key=first.__getitem__)[:MAX_REPROMISE]
+    for oid in orders:  # everything they held is given back first
+        supply.forget_order(s, oid)
+    done = []
+    for oid in orders:
+        row = s.get(SupplyPromise, oid)
+        body = s.scalars(select(DecisionRecord.decision).where(
+            DecisionRecord.id == row.decision_id)).first() if row is not None else None
+        if body is None:
+            continue
+        promise_order(s, is_sqlite, rs, oid, row.decision_id, codec.loads(body), as_of, at)
+        done.append(oid)
+    return done
 
 
 def region_of(decision: dict[str, Any]) -> Any:

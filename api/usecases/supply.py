@@ -101,8 +101,11 @@ def import_csv(db: Any, rulesets: Any, text: str, name: str, actor: str,
 def _write(db: Any, rulesets: Any, rows: Any, actor: str,
            at: datetime.datetime) -> dict[str, Any]:
     rs = rulesets.resolve(None)
-    with db.session(write=True) as s:
-        return supply.import_rows(s, db.is_sqlite, rs, rows, actor, at)
+    with db.session(write=True) as s:  # one transaction: the rows, and the orders they move
+        out = supply.import_rows(s, db.is_sqlite, rs, rows, actor, at)
+        pairs = sorted({(r[0], r[1]) for r in rows})
+        out["repromised"] = supply_reserve.recheck(s, db.is_sqlite, rs, pairs, at.date(), at)
+        return out
 
 
 # ---------------------------------------------------------------------------------- reading

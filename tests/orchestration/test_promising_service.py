@@ -263,6 +263,37 @@ def test_a_shipment_uses_its_reservation_and_a_goods_receipt_its_purchase_order(
     assert inventory  # imported for the reader: the receipt is inventory.receive
 
 
+def test_a_purchase_order_moved_later_moves_its_promises_and_raises_the_delay(
+        orch: Any) -> None:
+    sku = "FAS-0025"
+    stock_only(orch, sku, {"WH-TX": 10}, [("WH-TX", "2026-12-01", 100, "PO-SLIP")])
+    for oid in ("SL-1", "SL-2"):
+        orch.order(oid, requested_date="2026-12-10",
+                   lines=[{"id": "1", "sku": sku, "quantity": 30}])
+    first = promise_of(orch, "SL-1")["lines"][0]
+    assert [(p["quantity"], p["from"], p["ship_date"], p["arrival_date"])
+            for p in first["parts"]] == [("10", "on_hand", "2026-11-21", "2026-11-24"),
+                                         ("20", "atp", "2026-12-02", "2026-12-05")]
+    assert first["delay_days"] == 0
+    mine = [a for a in orch.alerts() if a["order_id"] in ("SL-1", "SL-2")]
+    assert mine == []
+    # the purchase order slips to 20 Dec: both orders are promised again, in their order
+    r = orch.http("admin").post("/v1/supply", json={"supply": [
+        {"location": "WH-TX", "sku": sku, "kind": "purchase_order", "date": "2026-12-20",
+         "quantity": "100", "ref": "PO-SLIP"}]})
+    assert r.status_code == 200, r.text
+    assert r.json()["repromised"] == ["SL-1", "SL-2"]
+    first = promise_of(orch, "SL-1")["lines"][0]
+    assert [(p["quantity"], p["ship_date"]) for p in first["parts"]] == [
+        ("10", "2026-11-21"), ("20", "2026-12-21")]
+    assert (first["arrival_date"], first["delay_days"]) == ("2026-12-24", 14)
+    assert reserved(orch, "WH-TX", sku) == ("10", "50")
+    (alert,) = [a for a in orch.alerts() if a["order_id"] == "SL-1"]
+    assert (alert["code"], alert["priority"]) == ("PROMISE_LATE", "high")
+    assert alert["message"] == ("line 1 (FAS-0025): promised 2026-12-24, 14 day(s) after the "
+                                "requested date")
+
+
 def test_check_availability_reserves_nothing_and_ranks_alternatives(orch: Any) -> None:
     sku = "FAS-0001"  # its substitute in reference/substitutes.csv is FAS-0019
     stock_only(orch, sku, {"WH-NJ": 10, "WH-NV": 500}, [("WH-NJ", "2026-12-10", 100, "PO-AV")])
@@ -337,7 +368,8 @@ def test_the_commands_import_a_csv_and_check_availability(orch: Any, tmp_path: A
                     "WH-NJ,FAS-0013,purchase_order,2026-12-03,25,PO-CLI\n")
     r = run("supply", "import", str(good))
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout) == {"imported": 2, "on_hand": 1, "events": 1}
+    assert json.loads(r.stdout) == {"imported": 2, "on_hand": 1, "events": 1,
+                                    "repromised": []}
     pos = position(orch, "WH-NJ", "FAS-0013")
     assert pos["on_hand"] == "0" and ("PO-CLI", "25") in [(e["ref"], e["quantity"])
                                                           for e in pos["supply"]]
