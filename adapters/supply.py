@@ -275,10 +275,11 @@ def position(db: Any, rs: Any, location: str, sku: str) -> dict[str, Any]:
             SupplyReservation.location == location, SupplyReservation.sku == sku)).all()
     oh = on_hand[(location, sku)]
     now_q = sum((Decimal(q) for src, q in res if src == "on_hand"), Decimal(0))
-    later = sum((Decimal(q) for src, q in res if src != "on_hand"), Decimal(0))
+    later = sum((Decimal(q) for src, q in res if src == "atp"), Decimal(0))
+    short = sum((Decimal(q) for src, q in res if src == "short"), Decimal(0))
     return {"location": location, "sku": sku, "on_hand": format(oh, "f"),
             "reserved": format(now_q, "f"), "available": format(oh - now_q, "f"),
-            "reserved_from_supply": format(later, "f"),
+            "reserved_from_supply": format(later, "f"), "short": format(short, "f"),
             "supply": [event_json(e) for e in events]}
 
 

@@ -36,6 +36,7 @@ MAX_LINES = 1000
 MAX_CANDIDATES = 50
 MAX_REPROMISE = 500
 ALERT = "PROMISE_LATE"
+SHORT = "short"  # a reservation row that holds nothing: what a line could not be promised
 
 
 def _date(v: Any) -> datetime.date | None:
@@ -112,6 +113,11 @@ def promise_order(s: Any, is_sqlite: bool, rs: Any, order_id: str, decision_id: 
                   "location": p.location, "sku": sku, "date": p.demand_date,
                   "quantity": format(p.quantity, "f"), "source": p.source, "created_at": at}
                  for p in made.parts if p.demand_date is not None]
+        if made.short > 0:  # remembered at its best candidate, so new supply can date it
+            rows.append({"order_id": order_id, "decision_id": decision_id, "line_id": line_id,
+                         "location": cands[0], "sku": sku, "date": as_of,
+                         "quantity": format(made.short, "f"), "source": SHORT,
+                         "created_at": at})
     result = {"order_id": order_id, "decision_id": decision_id, "as_of": as_of.isoformat(),
               "requested_date": requested.isoformat() if requested else None,
               "reserved": reserve, "lines": out_lines}
@@ -147,8 +153,15 @@ def recheck(s: Any, is_sqlite: bool, rs: Any, pairs: list[tuple[str, str]],
         short = {b for b, v in enumerate(t.net) if v < 0}
         for r in held.get(key, []):
             b = t.buckets.of_demand(max(r.date, as_of))
-            if b in short:
+            if b in short and r.source != SHORT:
                 first[r.order_id] = min(first.get(r.order_id, r.id), r.id)
+    skus = sorted({sku for (_, sku), t in tables.items()  # where something is free now
+                   if any(t.offer(b) > 0 for b in range(len(t.buckets)))})
+    waiting = s.execute(select(SupplyReservation.order_id, SupplyReservation.id).where(
+        SupplyReservation.source == SHORT, SupplyReservation.sku.in_(skus))
+        .order_by(SupplyReservation.id).limit(MAX_REPROMISE)).all()
+    for oid, rid in waiting:  # backorders: new supply may date them (after the orders above)
+        first.setdefault(oid, rid + 2 ** 62)
     orders = sorted(first, key=first.__getitem__)[:MAX_REPROMISE]
     for oid in orders:  # everything they held is given back first
         supply.forget_order(s, oid)
@@ -193,7 +206,7 @@ def build_tables(s: Any, is_sqlite: bool, rs: Any, pairs: list[tuple[str, str]],
     return {(loc, sku): table(
         setup.rule, setup.horizon_days, as_of, sku, loc, on_hand[(loc, sku)],
         [(SupplyType(e.kind), e.date, Decimal(e.quantity)) for e in events.get((loc, sku), [])],
-        [(r.date, Decimal(r.quantity)) for r in held.get((loc, sku), [])])
+        [(r.date, Decimal(r.quantity)) for r in held.get((loc, sku), []) if r.source != SHORT])
         for loc, sku in sorted(set(pairs))}
 
 
@@ -265,6 +278,7 @@ def shipped(s: Any, order_id: str, line_id: str, location: str, qty: Decimal) ->
         SupplyReservation.location == location).order_by(SupplyReservation.date,
                                                          SupplyReservation.id)
         .limit(MAX_LINES)).all()
+    rows = [r for r in rows if r.source != SHORT]
     rows.sort(key=lambda r: (r.source != "on_hand", r.date, r.id))
     left = qty
     for r in rows:

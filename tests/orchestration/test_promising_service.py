@@ -294,6 +294,27 @@ def test_a_purchase_order_moved_later_moves_its_promises_and_raises_the_delay(
                                 "requested date")
 
 
+def test_new_supply_dates_the_backorders_in_the_order_they_came(orch: Any) -> None:
+    sku = "FAS-0008"
+    stock_only(orch, sku, {"WH-NJ": 10})
+    for oid in ("BO-1", "BO-2"):
+        orch.order(oid, lines=[{"id": "1", "sku": sku, "quantity": 20}])
+    assert [promise_of(orch, o)["lines"][0]["short"] for o in ("BO-1", "BO-2")] == ["10", "20"]
+    assert position(orch, "WH-NJ", sku)["short"] == "30"
+    r = orch.http("admin").post("/v1/supply", json={"supply": [
+        {"location": "WH-NJ", "sku": sku, "kind": "purchase_order", "date": "2026-12-07",
+         "quantity": 25, "ref": "PO-BO"}]})
+    assert r.status_code == 200, r.text
+    assert r.json()["repromised"] == ["BO-1", "BO-2"]
+    one, two = (promise_of(orch, o)["lines"][0] for o in ("BO-1", "BO-2"))
+    assert [(p["quantity"], p["from"], p["ship_date"]) for p in one["parts"]] == [
+        ("10", "on_hand", "2026-11-21"), ("10", "atp", "2026-12-08")]
+    assert (one["short"], two["short"]) == ("0", "5")
+    assert [(p["quantity"], p["ship_date"]) for p in two["parts"]] == [("15", "2026-12-08")]
+    pos = position(orch, "WH-NJ", sku)
+    assert (pos["reserved"], pos["reserved_from_supply"], pos["short"]) == ("10", "25", "5")
+
+
 def test_check_availability_reserves_nothing_and_ranks_alternatives(orch: Any) -> None:
     sku = "FAS-0001"  # its substitute in reference/substitutes.csv is FAS-0019
     stock_only(orch, sku, {"WH-NJ": 10, "WH-NV": 500}, [("WH-NJ", "2026-12-10", 100, "PO-AV")])
