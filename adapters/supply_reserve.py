@@ -29,7 +29,7 @@ from ordinance.engine.promising.reserve import LinePromise, Site, promise_line, 
 
 from . import supply
 from .models import DecisionRecord
-from .models_orchestration import AlertRecord
+from .models_orchestration import AlertRecord, OrderState
 from .models_supply import SupplyPromise, SupplyReservation
 
 MAX_LINES = 1000
@@ -93,6 +93,9 @@ def promise_order(s: Any, is_sqlite: bool, rs: Any, order_id: str, decision_id: 
         return None
     lines = _lines(decision)
     if reserve:  # a change order: what the order held is given back before it is promised
+        if not is_sqlite:  # the house's lock order: the order's orchestration row before
+            s.execute(select(OrderState.order_id).where(  # the stock rows (as an event's)
+                OrderState.order_id == order_id).with_for_update())
         supply.seed(s, is_sqlite, rs, at)
         supply.forget_order(s, order_id)
     pairs = sorted({(loc, sku) for _, sku, _, cands in lines for loc in cands})

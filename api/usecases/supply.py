@@ -16,6 +16,8 @@ import io
 from typing import Any
 
 from ordinance.adapters import supply, supply_check, supply_reserve
+from ordinance.adapters.db import DatabaseUnavailable
+from ordinance.adapters.orchestration import ATTEMPTS, retryable
 from ordinance.adapters.store import Invalid, NotFound
 
 from .decide import evaluate
@@ -101,11 +103,18 @@ def import_csv(db: Any, rulesets: Any, text: str, name: str, actor: str,
 def _write(db: Any, rulesets: Any, rows: Any, actor: str,
            at: datetime.datetime) -> dict[str, Any]:
     rs = rulesets.resolve(None)
-    with db.session(write=True) as s:  # one transaction: the rows, and the orders they move
-        out = supply.import_rows(s, db.is_sqlite, rs, rows, actor, at)
-        pairs = sorted({(r[0], r[1]) for r in rows})
-        out["repromised"] = supply_reserve.recheck(s, db.is_sqlite, rs, pairs, at.date(), at)
-        return out
+    for attempt in range(ATTEMPTS):  # PostgreSQL may end it as a deadlock with an event of
+        try:                         # an order it promises again (the event holds that
+            with db.session(write=True) as s:  # order's row, then stock): run it again
+                out = supply.import_rows(s, db.is_sqlite, rs, rows, actor, at)
+                pairs = sorted({(r[0], r[1]) for r in rows})
+                out["repromised"] = supply_reserve.recheck(s, db.is_sqlite, rs, pairs,
+                                                           at.date(), at)
+                return out
+        except DatabaseUnavailable as exc:
+            if not retryable(exc) or attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # ---------------------------------------------------------------------------------- reading
