@@ -42,11 +42,13 @@ READS: dict[str, str] = {
     "/v1/simulations/{job_id}/report.html": "read_simulation",
     "/v1/webhooks/outbox": "read_outbox",                # notifications about orders
     "/v1/rebates/accruals": "read_accruals",
+    "/v1/orders/{order_id}/promise": "read_promise",
 }
 NOT_AUDITED = frozenset({
     "/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc",
     "/v1/rulesets", "/v1/rulesets/active", "/v1/rulesets/{name}/{digest}",
     "/v1/reorders", "/v1/stock/{location}/{sku}",
+    "/v1/supply", "/v1/supply/{location}/{sku}",  # supply and reservations, no customer
 })
 
 
