@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -141,17 +141,21 @@ class Hub(Approvals, Reports):
             return self._idempotent(s, existing, content_hash(order, as_of, ruleset_ref), key)
 
     def store_capture(self, rs: Any, order: dict, as_of: date | None, ruleset_ref: str | None,
-                      ev: Evaluated, order_text: str, request_text: str,
-                      key: KeyInfo) -> tuple[bool, str]:
-        """Stores a decided new order as version 1 with its decision, in one transaction.
-        Returns (created, view JSON text): (False, the stored view) when the same content was
-        captured meanwhile by someone else."""
+                      ev: Evaluated, order_text: str, request_text: str, key: KeyInfo,
+                      then: Callable[[Any, Any, str, Evaluated], None] | None = None
+                      ) -> tuple[bool, str]:
+        """Stores a decided new order as version 1 with its decision, in one transaction;
+        `then(session, rs, order id, decision)` runs in the same transaction (promising
+        reserves there). Returns (created, view JSON text): (False, the stored view) when the
+        same content was captured meanwhile by someone else."""
         order_id = order_id_of(order)
         chash = content_hash(order, as_of, ruleset_ref)
         try:
             with self.db.session(write=True) as s:
                 self._write_version(s, rs, order_id, 1, ev, order_text, request_text, chash,
                                     key, order, None)
+                if then is not None:
+                    then(s, rs, order_id, ev)
                 return True, self._view(s, s.get(Order, order_id))
         except IntegrityError:
             with self.db.session() as s:  # someone captured the same id meanwhile

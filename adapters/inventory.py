@@ -229,6 +229,9 @@ def receive(db: Any, ref_inventory: Any, reorder_id: int, body: dict[str, Any],
                 return {**_view(row), "receipt": _receipt(old), "duplicate": True}
             row = _locked(s, db, reorder_id, ("ordered",), "received")
             stock = move(s, ref_inventory, row.location, row.sku, now, on_hand=qty)
+            from .supply import received  # its purchase order's supply to come is lower
+
+            received(s, row.location, row.sku, row.purchase_order, qty, now)
             got = Decimal(row.received_quantity or "0") + qty
             row.received_quantity, row.updated_by = format(got, "f"), actor
             if final or got >= Decimal(row.ordered_quantity or row.quantity):

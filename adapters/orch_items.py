@@ -20,11 +20,12 @@ from ordinance.engine.events import EventRules
 from ordinance.engine.processes import choose, plan_of
 from ordinance.engine.values import RuleError, render
 
-from . import billing, lifecycle
+from . import billing, lifecycle, supply_reserve
 from .eventstore import Event, iso_z
 from .orch_run import InvoiceDue, Item, LedgerEvent, Run, StockOp, dumps
 from .orch_unit import OrderCtx, Unit, Work
 from .store import Conflict, NotFound
+from .supply_reserve import SupplyOp
 
 
 class Items:
@@ -81,6 +82,9 @@ class Items:
                 allocs[str(sl.get("line_id"))] = {
                     str(a["location"]): render(a["quantity"]) for a in sl.get("allocations")
                     or [] if isinstance(a, dict) and a.get("location")}
+        promised = supply_reserve.allocations(s, decision_id)  # reserved from stored supply
+        if promised is not None:
+            allocs = promised
         lines = {}
         for i, ln in enumerate(order.get("lines") or []):
             if isinstance(ln, dict):
@@ -230,6 +234,7 @@ class Items:
             self._ship(run, event)
         if event.type == "cancelled":
             self._reserve(run, event, -1)
+            run.work.ledger.append(SupplyOp("release", ctx.order_id, event.at))
         if event.type == "delivered" and not lifecycle.fully_shipped(ctx.lines):
             raise Conflict("the order is not fully shipped; delivered needs every line shipped",
                            code="WRONG_STATE", details={"state": ctx.state})
@@ -280,6 +285,8 @@ class Items:
                     "order_id": ctx.order_id}, "")))
             if loc is None or not line.get("sku"):
                 continue
+            run.work.ledger.append(SupplyOp("ship", ctx.order_id, event.at, lid, str(loc),
+                                            Decimal(qty)))
             m = oms_stock.shipment_move(lid, line, qty, str(loc))
             if m.allocated:
                 allocs[m.location] = str(Decimal(allocs[m.location]) + m.allocated)

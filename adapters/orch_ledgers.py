@@ -14,12 +14,13 @@ from typing import Any
 from ordinance.engine.events import Effect
 from ordinance.engine.values import RuleError
 
-from . import billing, inventory, rebates
+from . import billing, inventory, rebates, supply_reserve
 from .eventstore import Event
 from .orch_run import (Books, InvoiceDue, LedgerEffect, LedgerEvent, Run,
                        StockOp, dumps, plain)
 from .orch_unit import Unit, Work
 from .store import Conflict
+from .supply_reserve import SupplyOp
 
 
 class Ledgers:
@@ -51,6 +52,8 @@ class Ledgers:
                 self._react_ledger(op.run, books, op.event, op.state)
             elif isinstance(op, LedgerEffect):
                 self._ledger_effect(op.run, books, op.effect, op.at, answer=False)
+            elif isinstance(op, SupplyOp):  # promising's reservations (issue 14)
+                supply_reserve.apply(unit.s, op)
         self._accrue(unit, books, reference)
         invoices = [op for op in ops if isinstance(op, InvoiceDue)]
         if invoices:

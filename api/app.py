@@ -57,6 +57,7 @@ ROUTE_MODULES = [
     "ordinance.api.routes_console",       # the console at / and offline /docs, /redoc (#19)
     "ordinance.api.routes_configure",     # product configurator (issue #17)
     "ordinance.api.routes_rollout",       # shadow and KPI-gated rollouts (issue 18)
+    "ordinance.api.routes_supply",        # promising: supply, availability (issue 14)
 ]
 OPTIONAL_MODULES = {"ordinance.api.routes_simulations"}
 

@@ -45,6 +45,7 @@ READS: dict[str, str] = {
     "/v1/console/decisions": "list_decisions",           # the console's search of the log
     "/v1/rollouts": "list_rollouts",
     "/v1/rollouts/{rollout_id}": "read_rollout",          # a shadow's summary samples orders
+    "/v1/orders/{order_id}/promise": "read_promise",
 }
 NOT_AUDITED = frozenset({
     "/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc",
@@ -54,6 +55,7 @@ NOT_AUDITED = frozenset({
     "/", "/console/{rel:path}", "/v1/console/me", "/v1/console/schemas",
     "/v1/console/rulesets/{name}/{digest}/rules",
     "/v1/console/rulesets/{name}/{digest}/generate",  # synthetic orders, nobody's
+    "/v1/supply", "/v1/supply/{location}/{sku}",  # supply and reservations, no customer
 })
 
 

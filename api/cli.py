@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "ordinance.api.cmd_import",      # import dmn, import jdm (issue #15)
     "ordinance.api.cmd_why",         # why DECISION_ID (issue #18)
     "ordinance.api.cmd_configure",   # configure (issue #17)
+    "ordinance.api.cmd_supply",      # supply import, availability (issue 14)
 ]
 
 

@@ -167,6 +167,7 @@ def main() -> int:
     from ordinance.adapters import db as dbmod
     from ordinance.adapters.eventstore import sample_stream
     from ordinance.adapters.hub import Hub
+    from ordinance.adapters.clock import ManualClock
     from ordinance.api.usecases.orders import capture_order
     from ordinance.adapters.store_keys import KeyInfo
     from ordinance.engine import dumps, load, parse_order
@@ -192,7 +193,7 @@ def main() -> int:
             o = parse_order(json.dumps(raw))
             text = dumps(o)
             capture_order(hub, _Fixed(rs), o, date(2026, 11, 20), None, text, text, key,
-                          date(2026, 11, 20))
+                          ManualClock("2026-11-20T09:00:00Z"))
         print(f"captured {len(orders)} orders in {time.perf_counter() - t0:.1f} s")
         db.dispose()
         parts: list[list[tuple[str, dict[str, Any]]]] = [[] for _ in range(args.processes)]

@@ -5,6 +5,7 @@ from sqlalchemy import create_engine
 from ordinance.adapters import models_orchestration  # noqa: F401 - its tables on Base
 from ordinance.adapters import models_simulations  # noqa: F401 - its tables on Base
 from ordinance.adapters import models_rollout  # noqa: F401 - its tables on Base
+from ordinance.adapters import models_supply  # noqa: F401 - its tables on Base
 from ordinance.adapters.models import Base
 
 config = context.config

@@ -90,7 +90,7 @@ def run_stream(rs: Any, db: Any, orders: list[dict[str, Any]],
         o = parse_order(json.dumps(raw, default=str))
         text = dumps(o)
         as_of = date.fromisoformat(str(o["order_date"])[:10]) if o.get("order_date") else None
-        capture_order(hub, fixed, o, as_of, None, text, text, key, clock.now().date())
+        capture_order(hub, fixed, o, as_of, None, text, text, key, clock)
     orch = Orchestrator(db, fixed, clock)
     refused: dict[str, int] = {}
     for oid, body in events:

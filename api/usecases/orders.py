@@ -27,45 +27,51 @@ from sqlalchemy.exc import IntegrityError
 from ordinance.adapters.db import DatabaseUnavailable
 from ordinance.adapters.hub import Hub, concurrent_change, order_id_of
 from ordinance.adapters.orchestration import ATTEMPTS, Orchestrator, retryable
+from ordinance.adapters.clock import Clock
 from ordinance.adapters.store_keys import KeyInfo
 
 from . import decide
+from .supply import promise_in
 
 
 def capture_order(hub: Hub, rulesets: Any, order: dict[str, Any], as_of: date | None,
                   ruleset_ref: str | None, order_text: str, request_text: str,
-                  key: KeyInfo, today: date) -> tuple[bool, str]:
-    """Capture an order: decided, then stored with its decision in one transaction,
-    idempotent on the order id (the same content again is the stored answer, decided once).
-    `today` is the door's clock date, the as-of of an order without one. Returns (created,
-    view JSON text)."""
+                  key: KeyInfo, clock: Clock) -> tuple[bool, str]:
+    """Capture an order: decided, then stored with its decision and its promise (reserved
+    from stored supply) in one transaction, idempotent on the order id (the same content
+    again is the stored answer, decided once). The door's `clock` gives today, the as-of of
+    an order without one, and the reservations' time. Returns (created, view JSON text)."""
     order_id_of(order)  # a missing id is a 422 before any rule set is needed
     view = hub.captured(order, as_of, ruleset_ref, key)
     if view is not None:
         return False, view
     rs = rulesets.resolve(ruleset_ref)
-    ev = decide.evaluate(rs, order, as_of, "decide", today)
-    return hub.store_capture(rs, order, as_of, ruleset_ref, ev, order_text, request_text, key)
+    ev = decide.evaluate(rs, order, as_of, "decide", clock.now().date())
+    return hub.store_capture(rs, order, as_of, ruleset_ref, ev, order_text, request_text, key,
+                             then=promise_in(clock))  # reserves from stored supply
 
 
 def change_order(hub: Hub, orch: Orchestrator, rs: Any, order_id: str, order: dict[str, Any],
                  as_of: date | None, ruleset_ref: str | None, order_text: str,
-                 request_text: str, key: KeyInfo, today: date,
+                 request_text: str, key: KeyInfo, clock: Clock,
                  if_match: tuple[int, ...] | None = None) -> tuple[int, str]:
-    """A change order: decided again, stored as the next version and followed by
-    orchestration (cancel the outstanding fulfilment request, re-reserve, reschedule or wait
-    for approval) in one transaction. Returns (version, view JSON text); the same content as
-    the current version changes nothing."""
+    """A change order: decided again, stored as the next version with its promise (the old
+    reservations given back) and followed by orchestration (cancel the outstanding
+    fulfilment request, re-reserve, reschedule or wait for approval) in one transaction.
+    Returns (version, view JSON text); the same content as the current version changes
+    nothing."""
     prepared = hub.read_change(rs, order_id, order, as_of, ruleset_ref, order_text,
                                request_text, key, if_match)
     if prepared.view is not None:
         return prepared.base, prepared.view
-    prepared = replace(prepared, evaluated=decide.evaluate(rs, order, as_of, "decide", today))
+    evaluated = decide.evaluate(rs, order, as_of, "decide", clock.now().date())
+    prepared = replace(prepared, evaluated=evaluated)
     for attempt in range(ATTEMPTS):
         try:
             with hub.db.session(write=True) as s:
                 view = hub.write_change(s, prepared)
-                orch.sync_in(s, order_id, key.name)
+                promise_in(clock)(s, rs, order_id, evaluated)  # before the sync
+                orch.sync_in(s, order_id, key.name)  # reads the new reservations
                 return prepared.base + 1, view
         except IntegrityError:
             raise concurrent_change(order_id) from None

@@ -581,7 +581,8 @@ def write_ruleset(name: str, extra_locations: bool, root: Path = ROOT) -> None:
     write_csv(out / "eccn.csv", ["eccn", "description", "controls", "policy"], [list(e) for e in ECCN_TABLE])
     shutil.copyfile(SOURCES / "denied_parties.csv", out / "denied_parties.csv")
     for fixed in ("embargoed.yaml", "embargoed_regions.csv", "export_groups.csv", "channels.csv",
-                  "payment_methods.csv", "seller.csv", "SOURCES.md", *ORCHESTRATION_TABLES):
+                  "payment_methods.csv", "seller.csv", "substitutes.csv", "SOURCES.md",
+                  *ORCHESTRATION_TABLES):
         src = SOURCES / fixed
         if src.exists():
             shutil.copyfile(src, out / fixed)

@@ -80,7 +80,7 @@ def _captured(db: Any, rs: Any, n: int, seed: int = 3) -> tuple[Any, list[tuple[
         o = parse_order(json.dumps(raw))
         body = dumps(o)
         capture_order(hub, _Fixed(rs), o, date(2026, 11, 20), None, body, body, key,
-                      date(2026, 11, 20))
+                      ManualClock("2026-11-20T09:00:00Z"))
     orch = Orchestrator(db, _Fixed(rs), ManualClock("2026-11-20T09:00:00Z"))
     return orch, [(oid, json.dumps(body)) for oid, body in events]
 

@@ -5,7 +5,7 @@ share of them (rollout); each counted decision is a record, and a rollout that c
 threshold is rolled back by the background worker of whichever process sees it first.
 
 Revision ID: 0108
-Revises: 0106
+Revises: 0107
 Create Date: 2026-12-03 14:20:00
 """
 from alembic import op
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0108'
-down_revision = '0106'
+down_revision = '0107'
 branch_labels = None
 depends_on = None
 
