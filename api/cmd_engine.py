@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-from ordinance.engine import BadOrder, RuleSetInvalid, check, dumps, load, parse_order
+from ordinance.adapters.compiled_cache import load_cached
+from ordinance.engine import BadOrder, RuleSetInvalid, check, dumps, parse_order
 from ordinance.engine.testing import failure_lines, run_tests
 
 from .usecases.decide import evaluate_order
@@ -59,7 +60,7 @@ def _load(path: str) -> Any:
         print(f"ordinance: {path}: not a rule set directory", file=sys.stderr)
         return None
     try:
-        return load(path)
+        return load_cached(path)  # a second start of the same rule set skips compiling
     except RuleSetInvalid as exc:
         for d in exc.diagnostics:
             if d.is_error:

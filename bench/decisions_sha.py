@@ -3,9 +3,11 @@
 generated stream, per rule set (issue 16: every speed change must leave them unchanged).
 
 Streams: 1,500 orders of rulesets/acme from the shipped generator (seed 1, with their 1 to
-many lines), and 1,500 orders of bench/engine.py's synthetic rule set (1 to 20 lines). Prints
-one `NAME SHA256` line each; with --check it compares them with bench/decisions.sha256 (written
-by --write at the start of the work) and exits 1 on a difference.
+many lines), and 1,500 orders of bench/engine.py's synthetic rule set (1 to 20 lines). Each
+stream is decided three times, compiled afresh, into an empty compiled-rule-set cache and
+from it, and must give the same bytes. Prints one `NAME SHA256` line each; with --check it
+compares them with bench/decisions.sha256 (written by --write at the start of the work) and
+exits 1 on a difference.
 
 usage: .venv/bin/python bench/decisions_sha.py [--orders 1500] [--check | --write]
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -26,12 +29,22 @@ AS_OF = "2026-11-20"
 
 
 def stream_sha(ruleset: Path, orders: Path) -> str:
+    """The sha256 of the decisions, the same compiled afresh (no cache), into an empty cache
+    and from it (adapters/compiled_cache.py); SystemExit when the three differ."""
     ordinance = str(Path(sys.executable).parent / "ordinance")
-    out = subprocess.run([ordinance, "eval", str(ruleset), "--orders", str(orders),
-                          "--as-of", AS_OF], capture_output=True, check=False)
-    if out.returncode not in (0, 2):
-        raise SystemExit(f"ordinance eval failed: {out.stderr.decode()}")
-    return hashlib.sha256(out.stdout).hexdigest()
+    found = set()
+    with tempfile.TemporaryDirectory() as cache:
+        for env in ({"ORDINANCE_CACHE": "off"}, {"ORDINANCE_CACHE_DIR": cache},
+                    {"ORDINANCE_CACHE_DIR": cache}):
+            out = subprocess.run([ordinance, "eval", str(ruleset), "--orders", str(orders),
+                                  "--as-of", AS_OF], capture_output=True, check=False,
+                                 env=dict(os.environ, **env))
+            if out.returncode not in (0, 2):
+                raise SystemExit(f"ordinance eval failed: {out.stderr.decode()}")
+            found.add(hashlib.sha256(out.stdout).hexdigest())
+    if len(found) != 1:
+        raise SystemExit(f"{ruleset}: the cached rule set decides otherwise: {found}")
+    return found.pop()
 
 
 def main() -> int:

@@ -199,4 +199,5 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
     namespace.update(bind)
     exec(compile("\n".join(out) + "\n", f"<pack {pack.id}>", "exec"), namespace)  # noqa: S102
     run: Callable[[Any], None] = namespace["run"]
+    run.__dict__["rebuild"] = ("bound", run.__code__, bind)  # compiled.py
     return run
