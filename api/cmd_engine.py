@@ -116,7 +116,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"ordinance eval: {args.order}: bad order at {exc.path}: {exc.message}",
                   file=sys.stderr)
             return 2
-        decision = evaluate_order(rs, order, args.as_of, _today())
+        decision = evaluate_order(rs, order, args.as_of, _today(), owned=True)
         out = _open_out(args.out)
         out.write(dumps(decision.to_json(), indent=None if args.compact else 2) + "\n")
         if out is not sys.stdout:
@@ -154,7 +154,8 @@ def _eval_stream(rs: Any, args: argparse.Namespace) -> int:
                 bad += 1
                 out.write(dumps({"line": n, "error": f"{exc.path}: {exc.message}"}) + "\n")
                 continue
-            out.write(dumps(evaluate_order(rs, order, args.as_of, today).to_json()) + "\n")
+            out.write(dumps(evaluate_order(rs, order, args.as_of, today, owned=True).to_json())
+                      + "\n")
     finally:
         if progress is not None:
             progress(done=True)

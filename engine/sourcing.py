@@ -218,16 +218,19 @@ class Allocation:
             ranked = net.ranking(tuple(candidates), region, prefer)
         allocations: list[dict[str, Any]] = []
         remaining = qty
+        stock = net.on_hand if self.stock is None else self.stock  # as `available` reads it
+        taken = self.taken
         for loc, route in ranked:
             if remaining <= 0:
                 break
-            have = self.available(loc, sku)
+            key = (loc, sku)
+            have = stock.get(key, ZERO) - taken.get(key, ZERO)
             if have <= 0:
                 continue
             if not split and have < remaining:
                 continue
             take = min(have, remaining)
-            self.taken[(loc, sku)] = self.taken.get((loc, sku), ZERO) + take
+            taken[key] = taken.get(key, ZERO) + take
             remaining -= take
             ship = as_of + net.handling.get(loc, NO_TIME)
             arrival = ship + route.transit
