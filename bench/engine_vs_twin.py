@@ -9,8 +9,12 @@ round of each, the ratio engine/twin, and whether the two outputs are byte-ident
 With --callgrind it also counts each child's instructions under valgrind (slow; use fewer
 orders). Nothing is timed by the wall clock: the machine is shared.
 
+`--against DIR` runs an older engine too, in the same rounds: DIR holds a checkout of it as
+a package named `ordinance` (for example `mkdir -p /tmp/base/ordinance && git archive COMMIT
+| tar -x -C /tmp/base/ordinance`), put first on its PYTHONPATH.
+
 usage: .venv/bin/python bench/engine_vs_twin.py [--orders 5000] [--lines 5] [--rounds 3]
-                                               [--callgrind]
+                                               [--callgrind] [--against DIR]
 """
 from __future__ import annotations
 
@@ -32,9 +36,10 @@ AS_OF = "2026-11-20"
 ENV = dict(os.environ)
 
 
-def cpu_of(cmd: list[str]) -> float:
+def cpu_of(cmd: list[str], env: dict[str, str] | None = None) -> float:
     """The CPU seconds (user + system) of one child process run to its end."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=env or ENV)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     err = proc.stderr.read().decode() if proc.stderr else ""
@@ -43,10 +48,11 @@ def cpu_of(cmd: list[str]) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def instructions(cmd: list[str], tmp: Path, name: str) -> int:
+def instructions(cmd: list[str], tmp: Path, name: str, env: dict[str, str] | None = None) -> int:
     out = tmp / f"callgrind.{name}"
     subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *cmd],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=ENV)
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
+                   env=env or ENV)
     text = out.read_text(errors="replace")
     m = re.search(r"^summary:\s+(\d+)", text, re.M) or re.search(r"^totals:\s+(\d+)", text, re.M)
     if not m:
@@ -64,6 +70,7 @@ def main() -> int:
     ap.add_argument("--lines", type=int, default=5, help="lines per order (0: 1 to 20)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--callgrind", action="store_true")
+    ap.add_argument("--against", type=Path, help="a directory holding an older `ordinance`")
     args = ap.parse_args()
     import engine as bench_engine  # bench/engine.py: the synthetic rule set and orders
 
@@ -85,15 +92,22 @@ def main() -> int:
         ordinance = str(Path(py).parent / "ordinance")
         engine_cmd = [ordinance, "eval", str(ruleset), "--orders", str(orders),
                       "--out", str(tmp / "engine.jsonl"), "--as-of", AS_OF]
+        empty = tmp / "empty.jsonl"
+        old_env = dict(ENV, PYTHONPATH=str(args.against.resolve())) if args.against else None
+        old_cmd = [py, "-m", "ordinance.api.cli", "eval", str(ruleset), "--orders",
+                   str(orders), "--out", str(tmp / "old.jsonl"), "--as-of", AS_OF]
+        old_start = [*old_cmd[:6], str(empty), "--out", os.devnull,
+                     "--as-of", AS_OF]
         twin_cmd = [py, str(ROOT / "bench/twin_bench.py"), str(ruleset), str(orders),
                     str(tmp / "twin.jsonl"), "--as-of", AS_OF]
-        empty = tmp / "empty.jsonl"
         empty.write_text("")
         engine_start = [ordinance, "eval", str(ruleset), "--orders", str(empty),
                         "--out", os.devnull, "--as-of", AS_OF]
         twin_start = [py, str(ROOT / "bench/twin_bench.py"), str(ruleset), str(empty),
                       os.devnull, "--as-of", AS_OF]
         cpu_of(twin_start)  # the bytecode of both written
+        if old_env:
+            cpu_of(old_start, old_env)
         cold = cpu_of(engine_start)  # compiles the rule set and caches it
         best = {"engine": 1e9, "twin": 1e9, "engine start": 1e9, "twin start": 1e9}
         for _ in range(args.rounds):
@@ -101,12 +115,15 @@ def main() -> int:
             best["twin"] = min(best["twin"], cpu_of(twin_cmd))
             best["engine start"] = min(best["engine start"], cpu_of(engine_start))
             best["twin start"] = min(best["twin start"], cpu_of(twin_start))
+            if old_env:
+                best["old"] = min(best.get("old", 1e9), cpu_of(old_cmd, old_env))
+                best["old start"] = min(best.get("old start", 1e9), cpu_of(old_start, old_env))
         same = sha(tmp / "engine.jsonl") == sha(tmp / "twin.jsonl")
         n = args.orders
         lines = f"{args.lines}-line" if args.lines else "1- to 20-line"
         print(f"{n} {lines} orders, rule set bench/engine.py --synthetic "
               f"(104 rules, six phases); CPU seconds (user+system), best of {args.rounds}")
-        for who in ("engine", "twin"):
+        for who in ("engine", "twin") + (("old",) if old_env else ()):
             total, start = best[who], best[f"{who} start"]
             print(f"  {who:6}: {total:6.3f} s with start-up ({total / n * 1e6:6.1f} µs/order); "
                   f"start-up {start:5.3f} s; after it {(total - start) / n * 1e6:6.1f} µs/order")
@@ -114,12 +131,20 @@ def main() -> int:
         print(f"  ratio engine/twin: {best['engine'] / best['twin']:.2f}x with start-up, "
               f"{(best['engine'] - best['engine start']) / max(best['twin'] - best['twin start'], 1e-9):.2f}x"
               " after it")
+        if old_env:
+            print(f"  ratio old engine/twin: {best['old'] / best['twin']:.2f}x with start-up; "
+                  f"old/new {best['old'] / best['engine']:.2f}x")
+            same = same and sha(tmp / "old.jsonl") == sha(tmp / "twin.jsonl")
         print(f"  outputs byte-identical: {same} (sha256 {sha(tmp / 'engine.jsonl')[:16]}…)")
         if args.callgrind:
             ie = instructions(engine_cmd, tmp, "engine")
             it = instructions(twin_cmd, tmp, "twin")
             print(f"  instructions: engine {ie / n / 1e6:.2f} M/order, twin {it / n / 1e6:.2f} "
                   f"M/order (start-up included), ratio {ie / it:.2f}x")
+            if old_env:
+                io_ = instructions(old_cmd, tmp, "old", old_env)
+                print(f"  instructions: old engine {io_ / n / 1e6:.2f} M/order, ratio "
+                      f"{io_ / it:.2f}x")
         for p in glob.glob(str(tmp / "callgrind.*")):
             os.unlink(p)
         return 0 if same else 1
