@@ -16,6 +16,7 @@ owner can write, is ever read.
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -60,8 +61,9 @@ def load_cached(path: str | Path) -> Any:
                 f.write(to_bytes(rs))
             os.replace(tmp, where / f"{rs.digest.removeprefix('sha256:')}-{engine_key()}.pickle")
             _prune(where)
-    except (OSError, TypeError, AttributeError, RecursionError):  # a cache that cannot be
-        pass  # written (read-only home, an object that does not pickle) only costs the next start
+    except (OSError, TypeError, AttributeError, RecursionError, pickle.PicklingError):
+        pass  # a cache not written (read-only home, an object that does not pickle) only costs
+        # the next start its compiling
     return rs
 
 
