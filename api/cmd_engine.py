@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-from ordinance.engine import BadOrder, Diagnostic, RuleSetInvalid, Span, check, dumps, load, \
-    parse_order
+from ordinance.adapters.compiled_cache import load_cached
+from ordinance.engine import BadOrder, Diagnostic, RuleSetInvalid, Span, check, dumps, parse_order
 from ordinance.engine.testing import failure_lines, run_tests
 
 from .usecases.decide import evaluate_order
@@ -62,7 +62,7 @@ def _load(path: str) -> Any:
         print(f"ordinance: {path}: not a rule set directory", file=sys.stderr)
         return None
     try:
-        return load(path)
+        return load_cached(path)  # a second start of the same rule set skips compiling
     except RuleSetInvalid as exc:
         for d in exc.diagnostics:
             if d.is_error:
@@ -128,7 +128,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"ordinance eval: {args.order}: bad order at {exc.path}: {exc.message}",
                   file=sys.stderr)
             return 2
-        decision = evaluate_order(rs, order, args.as_of, _today())
+        decision = evaluate_order(rs, order, args.as_of, _today(), owned=True)
         out = _open_out(args.out)
         out.write(dumps(decision.to_json(), indent=None if args.compact else 2) + "\n")
         if out is not sys.stdout:
@@ -166,7 +166,8 @@ def _eval_stream(rs: Any, args: argparse.Namespace) -> int:
                 bad += 1
                 out.write(dumps({"line": n, "error": f"{exc.path}: {exc.message}"}) + "\n")
                 continue
-            out.write(dumps(evaluate_order(rs, order, args.as_of, today).to_json()) + "\n")
+            out.write(dumps(evaluate_order(rs, order, args.as_of, today, owned=True).to_json())
+                      + "\n")
     finally:
         if progress is not None:
             progress(done=True)

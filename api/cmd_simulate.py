@@ -12,17 +12,10 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+if TYPE_CHECKING:  # rich is loaded when `simulate` runs, not by every `ordinance` command
+    from rich.console import Console
 
 
 def register(subparsers: Any) -> None:
@@ -85,6 +78,7 @@ def handler(args: argparse.Namespace) -> int:
     from ordinance.simulator.replay import Options, SimulationError, simulate
     from ordinance.simulator.rulesets import RuleSetNotFound, resolve
     from ordinance.simulator.streams import open_orders
+    from rich.console import Console
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     if args.executor == "dask" and not args.scheduler:
@@ -175,6 +169,9 @@ class _progress_bar:
     """A rich progress bar on stderr over the bytes of the order file, with orders/s and ETA."""
 
     def __init__(self, console: Console, total_bytes: int | None, disabled: bool) -> None:
+        from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+
         self.progress = Progress(
             TextColumn("simulating"), BarColumn(), TaskProgressColumn(),
             TextColumn("{task.fields[orders]:,} orders"), TextColumn("{task.fields[rate]}"),

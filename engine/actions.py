@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .diagnostics import Code, Span
-from .pricing import money, number, percent_of, times
+from .pricing import LIMIT, money, number, percent_of, times
 from .values import D, RuleError, render, show
 
 ACTIONS: dict[str, "ActionKind"] = {}
@@ -251,18 +251,20 @@ class _Adjust:
         v = self.expr.fn(st.S, st)
         if v is None:
             return
-        v = number(v, self.form)
+        if v.__class__ is not D or not v.is_finite() or abs(v) > LIMIT:
+            number(v, self.form)  # raises the error it names
         reason = self.reason(st) if self.reason else ""
         pricing = st.pricing
         if self.per_line:
-            lp = st.line_price()
-            if self.form == "percent":
+            lp = pricing.lines[st.line_index]
+            form = self.form
+            if form == "percent":
                 amount = percent_of(lp.net, v, pricing.places)
-            elif self.form == "amount_per_unit":
+            elif form == "amount_per_unit":
                 amount = money(times(v, lp.qty()), pricing.places)
             else:
-                amount = pricing.money(v)
-            ok = lp.adjust(st.rule, self.kind, self.sign * amount, reason)
+                amount = money(v, pricing.places)
+            ok = lp.adjust(st.rule, self.kind, -amount if self.sign < 0 else amount, reason)
         else:
             base = pricing.subtotal()
             amount = percent_of(base, v, pricing.places) if self.form == "percent" \

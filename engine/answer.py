@@ -41,10 +41,12 @@ class Evaluated:
 
 
 def decide(rs: Any, order: dict[str, Any], as_of: datetime.date | None, kind: str,
-           today: datetime.date) -> Any:
-    """The `Decision` of one kind of request (an unknown kind decides every phase)."""
+           today: datetime.date, owned: bool = False) -> Any:
+    """The `Decision` of one kind of request (an unknown kind decides every phase); `owned`:
+    the order is the caller's to give away (CompiledRuleSet.evaluate)."""
     phases = KINDS.get(kind)
-    return rs.evaluate(order, as_of=as_of, phases=set(phases) if phases else None, today=today)
+    return rs.evaluate(order, as_of=as_of, phases=set(phases) if phases else None, today=today,
+                       owned=owned)
 
 
 def render(rs: Any, decision: Any, decision_id: str, elapsed_us: int) -> Evaluated:

@@ -63,9 +63,11 @@ class CompiledRuleSet:
 
     def evaluate(self, order: dict[str, Any], as_of: datetime.date | None = None,
                  phases: Iterable[str] | None = None, stock: Any = None,
-                 today: datetime.date | None = None) -> Decision:
+                 today: datetime.date | None = None, owned: bool = False) -> Decision:
+        """`owned`: the caller hands the order over (one just parsed, used for nothing else),
+        so the decision writes into it instead of a copy."""
         as_of = resolve_as_of(order, as_of, today)
-        state = State(self, copy_json(order), as_of, stock)
+        state = State(self, order if owned else copy_json(order), as_of, stock)
         state.run(set(phases) if phases is not None else set(PHASES))
         return state.decision()
 

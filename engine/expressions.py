@@ -445,6 +445,7 @@ def build(body: str, consts: list[Any],
     except (SyntaxError, RecursionError, MemoryError):
         return None
     fn: Callable[[dict[str, Any], Any], Any] = namespace["_make"](*consts)
+    fn.__dict__["rebuild"] = ("expr", namespace["_make"].__code__, consts)  # compiled.py
     return fn
 
 

@@ -14,12 +14,14 @@ condition and action is bound by position (`q0`, `w0`, `a0_1`, ...).
 """
 from __future__ import annotations
 
+import datetime
 from decimal import DecimalException
 from typing import Any, Callable
 
 from .values import RuleError
 
 ERRORS = (RuleError, ArithmeticError, DecimalException)
+_DATE = datetime.date
 
 
 def _shared_guards(pack: Any) -> dict[Any, int]:
@@ -50,12 +52,32 @@ def _guard_of(rule: Any, guards: dict[Any, int]) -> tuple[Any, int] | None:
     return None
 
 
+def _index(values: list[Any]) -> dict[str, list[int]] | None:
+    """A per-line guard's values as value -> the lines (in order) that have it: a rule whose
+    guard is `PATH == "text"` visits only the lines listed under its text (the dict dispatch
+    of the alpha network). Only a text can equal a text; None when some line's value is a
+    date, which the full condition must judge (see compile_pack), so every line is visited."""
+    by: dict[str, list[int]] = {}
+    for i, v in enumerate(values):
+        c = v.__class__
+        if c is str:
+            hit = by.get(v)
+            if hit is None:
+                by[v] = [i]
+            else:
+                hit.append(i)
+        elif c is _DATE:
+            return None
+    return by
+
+
 def compile_pack(pack: Any) -> Callable[[Any], None]:
     bind: dict[str, Any] = {"_ERRORS": ERRORS, "enumerate": enumerate, "set": set,
-                            "len": len}
+                            "len": len, "range": range, "_IDX": _index}
     pricing = pack.phase == "pricing"
     has_stop_lines = any(r.for_each and r.stop for r in pack.rules)
-    out = ["def run(st):", "    S = st.S", "    fired = st.fired", "    seen = st._fired"]
+    out = ["def run(st):", "    S = st.S", "    fired = st.fired", "    seen = st._fired",
+           "    lines = st.lines"]
     if has_stop_lines:
         out.append("    stopped = set()")
     # the budget (engine/budget.py): a rule costs a step, a per-line rule one per line; the
@@ -68,7 +90,7 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
     out.append("    if st.steps > st.max_steps:")
     out.append("        st.over_budget(_RULES)")
     guards = _shared_guards(pack)
-    bind["_DATE"] = __import__("datetime").date
+    bind["_DATE"] = _DATE
     line_guards = [(g, n) for g, n in guards.items() if g.per_line]
     for g, n in guards.items():
         bind[f"gf{n}"] = g.fn
@@ -82,6 +104,8 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
         for _, n in line_guards:
             out.append(f"        g{n}.append(gf{n}(S, st))")
         out.append("    S['line'] = None")
+        for _, n in line_guards:
+            out.append(f"    gi{n} = _IDX(g{n})")
     for k, rule in enumerate(pack.rules):
         bind[f"q{k}"] = rule.qid
         bind[f"r{k}"] = rule
@@ -89,7 +113,28 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
         where = f"st.rule = q{k}; st.line_index = {'i' if rule.for_each else 'None'}"
         if rule.table is not None:
             out.append(f"    st.rule = q{k}")
-        if rule.for_each:
+        guard = _guard_of(rule, guards) if rule.when is not None and rule.table is None \
+            and not rule.when.constant else None
+        if rule.for_each and guard is not None:
+            # only the lines whose guard value can pass: by the index of a per-line guard, or
+            # none at all when the order-level guard fails (a date: every line, see _index)
+            g, n = guard
+            bind[f"gv{k}"] = g.value
+            if g.per_line:
+                out.append(f"    for i in (range(len(lines)) if gi{n} is None "
+                           f"else gi{n}.get(gv{k}, ())):")
+            else:
+                out.append(f"    for i in (range(len(lines)) if (g{n} == gv{k} or "
+                           f"g{n}.__class__ is _DATE) else ()):")
+            out.append("        line = lines[i]")
+            ind = "        "
+            if has_stop_lines:
+                out.append(f"{ind}if i in stopped:")
+                out.append(f"{ind}    continue")
+            out.append(f"{ind}S['line'] = line")
+            if rule.reads_pricing:
+                out.append(f"{ind}st.refresh_pricing(i)")
+        elif rule.for_each:
             out.append("    for i, line in enumerate(st.lines):")
             ind = "        "
             if has_stop_lines:
@@ -154,4 +199,5 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
     namespace.update(bind)
     exec(compile("\n".join(out) + "\n", f"<pack {pack.id}>", "exec"), namespace)  # noqa: S102
     run: Callable[[Any], None] = namespace["run"]
+    run.__dict__["rebuild"] = ("bound", run.__code__, bind)  # compiled.py
     return run

@@ -10,7 +10,7 @@ is an error rather than a silent no-op, since phases already run in their fixed 
 """
 from __future__ import annotations
 
-import networkx as nx
+import heapq
 
 from .diagnostics import Code, Diagnostics
 from .model import PHASES, Pack
@@ -22,9 +22,8 @@ def plan(packs_in_order: list[Pack], diags: Diagnostics) -> dict[str, list[Pack]
     plan: dict[str, list[Pack]] = {}
     packs = {p.id: p for p in packs_in_order}
     for phase in PHASES:
-        graph: nx.DiGraph[str] = nx.DiGraph()  # pack ids; an edge runs after -> pack
         members = [p for p in packs_in_order if p.phase == phase]
-        graph.add_nodes_from(p.id for p in members)
+        graph: dict[str, dict[str, None]] = {p.id: {} for p in members}  # after -> pack
         for p in members:
             for dep, span in zip(p.after, p.after_spans):
                 other = packs.get(dep)
@@ -34,11 +33,15 @@ def plan(packs_in_order: list[Pack], diags: Diagnostics) -> dict[str, list[Pack]
                     diags.error(Code.UNKNOWN_PACK, span, f"after names pack '{dep}' of the "
                                 f"{other.phase} phase; after orders packs of one phase")
                 else:
-                    graph.add_edge(dep, p.id)
-        try:
-            order = list(nx.lexicographical_topological_sort(graph))
-        except nx.NetworkXUnfeasible:
-            edges = nx.find_cycle(graph)
+                    graph[dep][p.id] = None
+        order = _sorted(graph)
+        if order is None:
+            import networkx as nx  # only to name a cycle: a valid rule set never loads it
+
+            g: nx.DiGraph[str] = nx.DiGraph()
+            g.add_nodes_from(graph)
+            g.add_edges_from((u, v) for u, succ in graph.items() for v in succ)
+            edges = nx.find_cycle(g)
             cycle = [u for u, _ in edges]
             for u, v in edges:  # v runs after u: point at v's `after` entry naming u
                 p = packs[v]
@@ -46,6 +49,26 @@ def plan(packs_in_order: list[Pack], diags: Diagnostics) -> dict[str, list[Pack]
                 diags.error(Code.PACK_CYCLE, span, "packs wait for each other: "
                             + " -> ".join(cycle + [cycle[0]]),
                             "remove one of the after entries in the cycle")
-            order = sorted(graph.nodes)
+            order = sorted(graph)
         plan[phase] = [packs[pid] for pid in order]
     return plan
+
+
+def _sorted(graph: dict[str, dict[str, None]]) -> list[str] | None:
+    """The graph's nodes topologically sorted, the smallest id first among those ready
+    (networkx's lexicographical_topological_sort, in the standard library); None on a cycle."""
+    waiting = {n: 0 for n in graph}
+    for succ in graph.values():
+        for v in succ:
+            waiting[v] += 1
+    ready = [n for n, k in waiting.items() if k == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        n = heapq.heappop(ready)
+        order.append(n)
+        for v in graph[n]:
+            waiting[v] -= 1
+            if waiting[v] == 0:
+                heapq.heappush(ready, v)
+    return order if len(order) == len(graph) else None

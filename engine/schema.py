@@ -13,17 +13,20 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from importlib import resources
-from typing import Mapping
-
-import jsonschema
+from typing import TYPE_CHECKING, Mapping
 
 from .actions import ACTIONS
 from .diagnostics import Code, Diagnostics
 from .yamlload import Node
 
+if TYPE_CHECKING:  # jsonschema is loaded on the first check, not by a start from the cache
+    import jsonschema
+
 
 @lru_cache(maxsize=4)
 def schema(name: str) -> jsonschema.protocols.Validator:
+    import jsonschema
+
     text = resources.files("ordinance.engine").joinpath(f"schemas/{name}.schema.json").read_text()
     cls = jsonschema.validators.validator_for(json.loads(text))
     return cls(json.loads(text))

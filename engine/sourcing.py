@@ -8,20 +8,20 @@ with an `atp_rules` table, also the line's promise (engine/promising, docs/promi
 allocations as on-hand parts, and a date for the backorder from the supply to come at the
 ranked locations, with its trace.
 
-Routes are computed once per rule set with networkx: for every location and region, the route
-with the fewest transit days (ties: the cheaper) and the cheapest route (ties: the fewer days).
-A lane's `to` is a location when a location has that id, else a region; a route must end in a
+Routes are computed once per rule set (Dijkstra, as networkx computes it): for every location
+and region, the route with the fewest transit days (ties: the cheaper) and the cheapest route
+(ties: the fewer days). A lane's `to` is a location when a location has that id, else a region; a route must end in a
 lane into the order's region (a location's own region does not count).
 """
 from __future__ import annotations
 
 import datetime
+import heapq
 from dataclasses import dataclass
 from functools import cached_property
 from decimal import Decimal
 from typing import Any
 
-import networkx as nx
 
 from .pricing import plain
 from .promising.atp import AtpTable, Supply, SupplyType, build
@@ -81,9 +81,11 @@ class Network:
         self._routes([r for r in (lanes.rows if lanes else []) if isinstance(r, dict)])
 
     def _routes(self, lanes: list[dict[str, Any]]) -> None:
-        # nodes are ("loc", id) or ("region", code)
-        by_days: nx.DiGraph[tuple[str, str]] = nx.DiGraph()
-        by_cost: nx.DiGraph[tuple[str, str]] = nx.DiGraph()
+        # nodes are ("loc", id) or ("region", code); edges (successors in insertion order)
+        # hold (weight, days, cost)
+        Edge = tuple[Decimal, Decimal, Decimal]
+        by_days: dict[tuple[str, str], dict[tuple[str, str], Edge]] = {}
+        by_cost: dict[tuple[str, str], dict[tuple[str, str], Edge]] = {}
         for lane in lanes:
             src, dst = lane.get("from"), lane.get("to")
             days, cost = lane.get("transit_days"), lane.get("cost_per_unit")
@@ -94,23 +96,23 @@ class Network:
             a = ("loc", render(src))
             b = ("loc", render(dst)) if render(dst) in self.locations else ("region", render(dst))
             for graph, weight in ((by_days, days * _WEIGHT + cost), (by_cost, cost * _WEIGHT + days)):
-                old = graph.get_edge_data(a, b)
-                if old is None or weight < old["w"]:
-                    graph.add_edge(a, b, w=weight, days=days, cost=cost)
+                succ = graph.setdefault(a, {})
+                graph.setdefault(b, {})
+                old = succ.get(b)
+                if old is None or weight < old[0]:
+                    succ[b] = (weight, days, cost)
         for graph, table in ((by_days, self.nearest), (by_cost, self.cheapest)):
-            for node in graph.nodes:
+            for node in graph:
                 if node[0] != "loc":
                     continue
-                paths = nx.single_source_dijkstra_path(graph, node, weight="w")
                 routes: dict[str, Route] = {}
-                for target, path in paths.items():
+                for target, path in _shortest_paths(graph, node).items():
                     if target[0] != "region":
                         continue
-                    edges = [graph.edges[u, v] for u, v in zip(path, path[1:])]
-                    routes[target[1]] = Route(sum((e["days"] for e in edges), ZERO),
-                                              sum((e["cost"] for e in edges), ZERO))
+                    edges = [graph[u][v] for u, v in zip(path, path[1:])]
+                    routes[target[1]] = Route(sum((e[1] for e in edges), ZERO),
+                                              sum((e[2] for e in edges), ZERO))
                 table[node[1]] = routes
-
 
     def ranking(self, candidates: tuple[str, ...], region: str,
                 prefer: str) -> list[tuple[str, Route]]:
@@ -165,6 +167,33 @@ class Network:
         return table
 
 
+def _shortest_paths(graph: dict[Any, dict[Any, tuple[Decimal, Decimal, Decimal]]],
+                    source: Any) -> dict[Any, list[Any]]:
+    """The least-weight path from source to every node it reaches: Dijkstra exactly as
+    networkx's single_source_dijkstra_path runs it (the same heap order, successors in
+    insertion order, the first path found on a tie), without importing networkx."""
+    dist: dict[Any, Decimal] = {}
+    seen: dict[Any, Decimal] = {source: ZERO}
+    paths: dict[Any, list[Any]] = {source: [source]}
+    fringe: list[tuple[Decimal, int, Any]] = [(ZERO, 0, source)]
+    count = 1
+    while fringe:
+        d, _, v = heapq.heappop(fringe)
+        if v in dist:
+            continue
+        dist[v] = d
+        for u, edge in graph[v].items():
+            vu = d + edge[0]
+            if u in dist:
+                continue
+            if u not in seen or vu < seen[u]:
+                seen[u] = vu
+                heapq.heappush(fringe, (vu, count, u))
+                count += 1
+                paths[u] = paths[v] + [u]
+    return paths
+
+
 class Allocation:
     """Stock taken within one decision, on top of the on-hand figures it started from."""
 
@@ -195,16 +224,19 @@ class Allocation:
             ranked = net.ranking(tuple(candidates), region, prefer)
         allocations: list[dict[str, Any]] = []
         remaining = qty
+        stock = net.on_hand if self.stock is None else self.stock  # as `available` reads it
+        taken = self.taken
         for loc, route in ranked:
             if remaining <= 0:
                 break
-            have = self.available(loc, sku)
+            key = (loc, sku)
+            have = stock.get(key, ZERO) - taken.get(key, ZERO)
             if have <= 0:
                 continue
             if not split and have < remaining:
                 continue
             take = min(have, remaining)
-            self.taken[(loc, sku)] = self.taken.get((loc, sku), ZERO) + take
+            taken[key] = taken.get(key, ZERO) + take
             remaining -= take
             ship = as_of + net.handling.get(loc, NO_TIME)
             arrival = ship + route.transit

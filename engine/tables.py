@@ -330,6 +330,7 @@ def build_fast(rows: list[list[Test]], ncols: int, hit: str) -> Callable[..., li
     namespace: dict[str, Any] = {"__builtins__": {}}
     exec(compile(source, "<table>", "exec"), namespace)  # noqa: S102 - our own text only
     fast: Callable[..., list[int]] = namespace["_make"](*consts)
+    fast.__dict__["rebuild"] = ("table", namespace["_make"].__code__, consts)  # compiled.py
     return fast
 
 
@@ -360,6 +361,7 @@ def build_matcher(table: "CompiledTable") -> Callable[[dict[str, Any], Any], lis
     namespace.update(bind)
     exec(compile("\n".join(lines) + "\n", "<table match>", "exec"), namespace)  # noqa: S102
     matcher: Callable[[dict[str, Any], Any], list[int]] = namespace["_m"]
+    matcher.__dict__["rebuild"] = ("bound", matcher.__code__, bind)  # compiled.py
     return matcher
 
 

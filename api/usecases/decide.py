@@ -47,9 +47,10 @@ class DecisionRequest:
 
 
 def evaluate_order(rs: Any, order: dict[str, Any], as_of: datetime.date | None,
-                   today: datetime.date, kind: str = "decide") -> Any:
-    """The engine's `Decision` for one order, nothing stored (`ordinance eval`)."""
-    return answer.decide(rs, order, as_of, kind, today)
+                   today: datetime.date, kind: str = "decide", owned: bool = False) -> Any:
+    """The engine's `Decision` for one order, nothing stored (`ordinance eval`); `owned`: the
+    order was parsed for this decision only, so it is decided in place, not copied."""
+    return answer.decide(rs, order, as_of, kind, today, owned)
 
 
 def evaluate(rs: Any, order: dict[str, Any], as_of: datetime.date | None, kind: str,

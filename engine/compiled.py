@@ -1,0 +1,114 @@
+"""A compiled rule set as bytes and back (issue 16: a second start skips compiling).
+
+In: a `CompiledRuleSet` (engine/evaluate.py). Out: `to_bytes(rs)`, and `from_bytes(data)`,
+the same rule set, ready to evaluate, without parsing YAML, validating schemas, parsing
+expressions or generating code again: the door that starts the engine (`ordinance eval`,
+api/cmd_engine.py) keeps the bytes in a cache under the rule set's digest and the engine's
+`engine_key()`, and loads them when both match.
+
+The non-obvious choice: most of a compiled rule set is plain objects that pickle as they
+are; the functions the compiler generated (expressions, table matchers, pack runners) do not,
+so each carries `rebuild` (its kind, its code object and what it was bound to) and is pickled
+as that, its code marshalled (so `engine_key()` names the Python version too) and rebound to the
+same helpers on loading. Only the product's own cache files are ever read here: pickle runs
+code named in the bytes, so bytes from anywhere else must never reach `from_bytes`.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+import marshal
+import pickle
+import sys
+import types
+from importlib import resources
+from typing import Any
+
+
+_KEY: list[str] = []
+
+
+def engine_key() -> str:
+    """What a cached rule set depends on besides its files: the engine's own source (every
+    module of the package, so any change to the engine invalidates the cache) and Python's
+    version (marshalled code). Computed once a process."""
+    if _KEY:
+        return _KEY[0]
+    h = hashlib.sha256(sys.version.encode())
+    root = resources.files("ordinance.engine")
+    stack = [root]
+    names = []
+    while stack:
+        d = stack.pop()
+        for entry in d.iterdir():
+            if entry.is_dir() and entry.name != "__pycache__":
+                stack.append(entry)
+            elif entry.name.endswith(".py"):
+                names.append(entry)
+    for entry in sorted(names, key=lambda e: str(e)):
+        h.update(str(entry).encode() + b"\0" + entry.read_bytes())
+    _KEY.append(h.hexdigest()[:32])
+    return _KEY[0]
+
+
+def _rebuild(kind: str, code: bytes, bound: Any) -> Any:
+    make = marshal.loads(code)  # noqa: S302 - our own cache only (see the module doc)
+    if kind == "expr":
+        from .expressions import _FN_BINDINGS, _HELPERS
+
+        namespace: dict[str, Any] = {"__builtins__": {}}
+        namespace.update(_HELPERS)
+        namespace.update(_FN_BINDINGS)
+        fn = types.FunctionType(make, namespace)(*bound)
+    elif kind == "table":
+        fn = types.FunctionType(make, {"__builtins__": {}})(*bound)
+    else:
+        namespace = {"__builtins__": {}}
+        namespace.update(bound)
+        fn = types.FunctionType(make, namespace)
+    fn.__dict__["rebuild"] = (kind, make, bound)
+    return fn
+
+
+def _local(module: str, code: bytes, defaults: Any, kwdefaults: Any,
+           cells: tuple[Any, ...] | None) -> Any:
+    """A function defined inside another (a closure of the engine's own code), again."""
+    closure = tuple(types.CellType(v) for v in cells) if cells is not None else None
+    fn = types.FunctionType(marshal.loads(code), importlib.import_module(module).__dict__,  # noqa: S302
+                            None, defaults, closure)
+    fn.__kwdefaults__ = kwdefaults
+    return fn
+
+
+def _by_name(fn: Any) -> bool:
+    """Whether pickle can name the function (a module-level def)."""
+    obj: Any = sys.modules.get(fn.__module__)
+    for part in fn.__qualname__.split("."):
+        obj = getattr(obj, part, None)
+    return obj is fn
+
+
+class _Pickler(pickle.Pickler):
+    def reducer_override(self, obj: Any) -> Any:
+        if obj.__class__ is types.FunctionType:
+            rebuild = obj.__dict__.get("rebuild")
+            if rebuild is not None:
+                kind, code, bound = rebuild
+                return _rebuild, (kind, marshal.dumps(code), bound)
+            if not _by_name(obj) and obj.__module__.startswith("ordinance."):
+                cells = tuple(c.cell_contents for c in obj.__closure__) \
+                    if obj.__closure__ is not None else None
+                return _local, (obj.__module__, marshal.dumps(obj.__code__), obj.__defaults__,
+                                obj.__kwdefaults__, cells)
+        return NotImplemented
+
+
+def to_bytes(rs: Any) -> bytes:
+    out = io.BytesIO()
+    _Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(rs)
+    return out.getvalue()
+
+
+def from_bytes(data: bytes) -> Any:
+    return pickle.loads(data)  # noqa: S301 - our own cache only (see the module doc)
