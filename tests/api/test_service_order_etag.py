@@ -68,17 +68,18 @@ def test_two_changes_over_one_version_never_both_apply(service, monkeypatch, if_
     """Both requests read version 1, then are held inside the evaluation until both got
     there, then write: one applies, the other is 409. Before the version went into the
     UPDATE's WHERE clause both answered 200 (versions 2 and 3)."""
-    hub = service.app.state.ctx.hub
+    from ordinance.api.usecases import decide  # the change use case decides through it
+
     c, oid = service.client("evaluator"), _new_order(service)
     both_read = threading.Barrier(2, timeout=20)
-    real = hub.evaluate
+    real = decide.evaluate
 
     def held(rs, order, *args):
         if order.get("id") == oid:
             both_read.wait()
         return real(rs, order, *args)
 
-    monkeypatch.setattr(hub, "evaluate", held)
+    monkeypatch.setattr(decide, "evaluate", held)
     headers = {"If-Match": '"1"'} if if_match else {}
 
     def put(qty):
