@@ -1,5 +1,5 @@
 """Which stretches of the decision log a rule fired in: the console's decision search by rule
-(`GET /v1/console/decisions?rule=`) over a large log without reading all of it.
+(`GET /v1/decisions?rule=`) over a large log without reading all of it.
 
 The log keeps the rules a decision fired as text (`decisions.fired`, " pack/a pack/b "), so a
 search by rule is a `LIKE` over every row: over 100,000 logged ACME decisions (6.5 kB each) a
@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from .db import Database
 from .models import Base, DecisionRecord
 from .store import Invalid
+from .store_decisions import SUMMARY_COLUMNS as COLUMNS
 
 BUCKET = 16
 CATCH_UP = 50_000       # decisions indexed by one call
@@ -166,55 +167,25 @@ def _keep(start: datetime | None, end: datetime | None, end_inclusive: bool,
     return keep
 
 
-COLUMNS = (DecisionRecord.seq, DecisionRecord.id, DecisionRecord.created_at,
-           DecisionRecord.kind, DecisionRecord.key_name, DecisionRecord.order_id,
-           DecisionRecord.status, DecisionRecord.ruleset_name, DecisionRecord.digest,
-           DecisionRecord.as_of, DecisionRecord.elapsed_us)
-
-
 def search(db: Database, *, start: str | None = None, end: str | None = None,
            status: str | None = None, rule: str | None = None, digest: str | None = None,
            order_id: str | None = None, cursor: str | None = None,
            limit: int = 50) -> dict[str, Any]:
-    """The log's search as `GET /v1/decisions` answers it (same filters, same cursor, newest
-    first), reading only the summary's columns, and by rule through the index."""
-    from .store_decisions import _parse_time, summary
+    """The log's search (`GET /v1/decisions`: same filters, same cursor, newest first), by
+    rule through the index; without a rule, or within one order's few decisions (the log's
+    own index on order_id), the log's query (adapters/store_decisions.py)."""
+    from .store_decisions import _parse_time, cursor_seq, query, summary
 
-    base = select(*COLUMNS).order_by(DecisionRecord.seq.desc())
-    if start:
-        base = base.where(DecisionRecord.created_at >= _parse_time(start, "from"))
-    if end:
-        base = base.where(DecisionRecord.created_at < _parse_time(end, "to", end=True)
-                          if len(end) == 10 else
-                          DecisionRecord.created_at <= _parse_time(end, "to"))
-    for column, value in ((DecisionRecord.status, status), (DecisionRecord.digest, digest),
-                          (DecisionRecord.order_id, order_id)):
-        if value:
-            base = base.where(column == value)
-    before = None
-    if cursor:
-        if not (cursor.isascii() and cursor.isdigit() and 0 < len(cursor) <= 18
-                and cursor[0] != "0"):
-            raise Invalid("cursor is the next_cursor of a page (digits)", code="BAD_CURSOR",
-                          path="cursor")
-        before = int(cursor)
-    if rule and len(rule) <= 200 and order_id:  # an order's few decisions: its index
-        base = base.where(DecisionRecord.fired.contains(f" {rule} ", autoescape=True))
-        rule = None
-    if rule:
-        if len(rule) > 200 or any(c.isspace() for c in rule):
-            raise Invalid("rule is a pack/rule id (no spaces, at most 200 characters)",
-                          code="BAD_QUERY", path="rule")
-        equal = {k: v for k, v in (("status", status), ("digest", digest),
-                                   ("order_id", order_id)) if v}
-        keep = _keep(_aware(_parse_time(start, "from")) if start else None,
-                     _aware(_parse_time(end, "to", end=len(end) == 10)) if end else None,
-                     bool(end) and len(end or "") != 10, equal)
-        rows, next_cursor = search_by_rule(db, keep, rule, before, limit)
-    else:
-        q = base if before is None else base.where(DecisionRecord.seq < before)
-        with db.session() as s:
-            rows = s.execute(q.limit(limit + 1)).all()
-        next_cursor = str(rows[limit - 1].seq) if len(rows) > limit else None
-        rows = rows[:limit]
+    if not rule or order_id:
+        return query(db, start=start, end=end, status=status, rule=rule, digest=digest,
+                     order_id=order_id, cursor=cursor, limit=limit)
+    if len(rule) > 200 or any(c.isspace() for c in rule):
+        raise Invalid("rule is a pack/rule id (no spaces, at most 200 characters)",
+                      code="BAD_QUERY", path="rule")
+    before = cursor_seq(cursor)
+    equal = {k: v for k, v in (("status", status), ("digest", digest)) if v}
+    keep = _keep(_aware(_parse_time(start, "from")) if start else None,
+                 _aware(_parse_time(end, "to", end=len(end) == 10)) if end else None,
+                 bool(end) and len(end or "") != 10, equal)
+    rows, next_cursor = search_by_rule(db, keep, rule, before, limit)
     return {"items": [summary(r) for r in rows], "next_cursor": next_cursor}

@@ -171,7 +171,14 @@ def _parse_time(text: str, name: str, end: bool = False) -> datetime:
                       code="BAD_QUERY", path=name) from None
 
 
-def summary(r: DecisionRecord) -> dict[str, Any]:
+# what a search answers of each decision (`summary`): never the request and decision texts
+SUMMARY_COLUMNS = (DecisionRecord.seq, DecisionRecord.id, DecisionRecord.created_at,
+                   DecisionRecord.kind, DecisionRecord.key_name, DecisionRecord.order_id,
+                   DecisionRecord.status, DecisionRecord.ruleset_name, DecisionRecord.digest,
+                   DecisionRecord.as_of, DecisionRecord.elapsed_us)
+
+
+def summary(r: Any) -> dict[str, Any]:
     return {
         "decision_id": r.id, "created_at": iso(r.created_at), "kind": r.kind,
         "key": r.key_name, "order_id": r.order_id, "status": r.status,
@@ -180,12 +187,26 @@ def summary(r: DecisionRecord) -> dict[str, Any]:
     }
 
 
+def cursor_seq(cursor: str | None) -> int | None:
+    """A page's cursor: the last seq of the previous page, as digits (every such text is a
+    place); else Invalid at `cursor`."""
+    if not cursor:
+        return None
+    if not (cursor.isascii() and cursor.isdigit() and 0 < len(cursor) <= 18
+            and cursor[0] != "0"):
+        raise Invalid("cursor is the next_cursor of a page (digits)", code="BAD_CURSOR",
+                      path="cursor")
+    return int(cursor)
+
+
 def query(db: Database, *, start: str | None = None,
           end: str | None = None, status: str | None = None, rule: str | None = None,
           digest: str | None = None, order_id: str | None = None, cursor: str | None = None,
           limit: int = 50) -> dict[str, Any]:
-    """Newest first. `to` is inclusive of a whole day when given as a date."""
-    q = select(DecisionRecord).order_by(DecisionRecord.seq.desc()).limit(limit + 1)
+    """Newest first. `to` is inclusive of a whole day when given as a date. A search by rule
+    reads every row's `fired` (a LIKE): `decision_index.search` answers the same through its
+    rule index, and calls this for the rest."""
+    q = select(*SUMMARY_COLUMNS).order_by(DecisionRecord.seq.desc()).limit(limit + 1)
     if start:
         q = q.where(DecisionRecord.created_at >= _parse_time(start, "from"))
     if end:
@@ -199,14 +220,11 @@ def query(db: Database, *, start: str | None = None,
         q = q.where(DecisionRecord.order_id == order_id)
     if rule:
         q = q.where(DecisionRecord.fired.contains(f" {rule} ", autoescape=True))
-    if cursor:  # the last seq of the previous page, as digits: every such text is a place
-        if not (cursor.isascii() and cursor.isdigit() and 0 < len(cursor) <= 18
-                and cursor[0] != "0"):
-            raise Invalid("cursor is the next_cursor of a page (digits)", code="BAD_CURSOR",
-                          path="cursor")
-        q = q.where(DecisionRecord.seq < int(cursor))
+    before = cursor_seq(cursor)
+    if before is not None:
+        q = q.where(DecisionRecord.seq < before)
     with db.session() as s:
-        rows = list(s.scalars(q))
+        rows = s.execute(q).all()
         more = len(rows) > limit
         rows = rows[:limit]
         return {"items": [summary(r) for r in rows],

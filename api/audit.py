@@ -42,7 +42,6 @@ READS: dict[str, str] = {
     "/v1/simulations/{job_id}/report.html": "read_simulation",
     "/v1/webhooks/outbox": "read_outbox",                # notifications about orders
     "/v1/rebates/accruals": "read_accruals",
-    "/v1/console/decisions": "list_decisions",           # the console's search of the log
     "/v1/rollouts": "list_rollouts",
     "/v1/rollouts/{rollout_id}": "read_rollout",          # a shadow's summary samples orders
     "/v1/orders/{order_id}/promise": "read_promise",

@@ -10,14 +10,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ordinance.adapters import decision_index
 from ordinance.adapters.store import Invalid, json_object
 from ordinance.adapters.store_keys import KeyInfo
 from ordinance.engine import codec
 
 from . import schemas
 from .auth import require
-from .routes_decisions import LOG_PAGE, Status, errors, json_schema_response, raw_body
+from .routes_decisions import errors, json_schema_response, raw_body
 from .usecases import console
 
 router = APIRouter(tags=["console"])
@@ -121,30 +120,3 @@ async def tests(request: Request, name: str = NAME, digest: str = DIGEST,
                 key: KeyInfo = Depends(require("analyst"))) -> dict[str, Any]:
     ctx = request.app.state.ctx
     return await run_in_threadpool(console.tests, ctx.db, name, digest, ctx.clock.now().date())
-
-
-@router.get("/v1/console/decisions",
-            summary="Search the decision log (newest first) as GET /v1/decisions does, by rule "
-                    "through the log's rule index",
-            responses={200: json_schema_response("a page of the log", LOG_PAGE), **errors(422)})
-async def search_decisions(
-    request: Request,
-    from_: str | None = Query(None, alias="from", pattern=schemas.DATE_TIME,
-                              json_schema_extra=schemas.date_or_time_param(),
-                              description="date or date-time (RFC 3339), inclusive"),
-    to: str | None = Query(None, pattern=schemas.DATE_TIME,
-                           json_schema_extra=schemas.date_or_time_param(),
-                           description="date (whole day) or date-time (RFC 3339), inclusive"),
-    status: Status | None = Query(None),
-    rule: str | None = Query(None, max_length=200, pattern=r"^\S+$",
-                             description="a pack/rule id that fired"),
-    digest: str | None = Query(None, max_length=200),
-    order_id: str | None = Query(None, max_length=200),
-    cursor: str | None = Query(None, pattern=r"^[1-9][0-9]{0,17}$",
-                               description="the next_cursor of the previous page"),
-    limit: int = Query(50, ge=1, le=1000),
-    key: KeyInfo = Depends(require("analyst")),
-) -> dict[str, Any]:
-    return await run_in_threadpool(
-        decision_index.search, request.app.state.ctx.db, start=from_, end=to, status=status,
-        rule=rule, digest=digest, order_id=order_id, cursor=cursor, limit=limit)

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 
 from ordinance import engine
 from ordinance.engine import codec
-from ordinance.adapters import store, store_decisions
+from ordinance.adapters import decision_index, store, store_decisions
 from ordinance.adapters.store import Invalid
 from ordinance.adapters.store_keys import KeyInfo
 
@@ -247,15 +247,17 @@ def list_decisions(
                            json_schema_extra=schemas.date_or_time_param(),
                            description="date (whole day) or date-time (RFC 3339), inclusive"),
     status: Status | None = Query(None),
-    rule: str | None = Query(None, description="a pack/rule id that fired"),
-    digest: str | None = Query(None),
-    order_id: str | None = Query(None),
+    rule: str | None = Query(None, max_length=200, pattern=r"^\S+$",
+                             description="a pack/rule id that fired (through the log's rule "
+                                         "index, adapters/decision_index.py)"),
+    digest: str | None = Query(None, max_length=200),
+    order_id: str | None = Query(None, max_length=200),
     cursor: str | None = Query(None, pattern=r"^[1-9][0-9]{0,17}$",
                                description="the next_cursor of the previous page"),
     limit: int = Query(50, ge=1, le=1000),
     key: KeyInfo = Depends(require("analyst")),
 ) -> dict:
-    return store_decisions.query(
+    return decision_index.search(
         request.app.state.ctx.db, start=from_, end=to,
         status=status, rule=rule, digest=digest, order_id=order_id, cursor=cursor, limit=limit)
 

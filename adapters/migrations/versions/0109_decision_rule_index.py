@@ -1,6 +1,6 @@
 """decision_rule_buckets, decision_index_mark: the decision log's index by rule
 
-The console searches the decision log by the rule that fired (`GET /v1/console/decisions`);
+The console searches the decision log by the rule that fired (`GET /v1/decisions?rule=`);
 the log keeps the fired rules as text, so that search read every row (0.5 to 1.1 s over
 100,000 decisions). One row per (rule, bucket of 256 consecutive decisions) the rule fired in,
 and how far the index has read the log (adapters/decision_index.py fills both as it goes; the

@@ -48,7 +48,7 @@ export async function render(host) {
     for (const [k, el] of Object.entries(f)) if (el.value.trim()) q.set(k, el.value.trim());
     if (more && cursor) q.set("cursor", cursor);
     try {
-      const r = await api("GET", `/v1/console/decisions?${q}`);
+      const r = await api("GET", `/v1/decisions?${q}`);
       cursor = r.next_cursor;
       const rows = r.items.map(d => h("tr", {}, h("td", {}, h("a", { href: "#decisions", onclick: ev => { ev.preventDefault(); open(d.decision_id); } }, d.order_id || d.decision_id)),
         h("td", {}, pill(d.status)), h("td", {}, d.created_at), h("td", {}, d.kind), h("td", {}, d.ruleset)));
