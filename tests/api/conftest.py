@@ -14,25 +14,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from svc_helpers import database_url  # noqa: E402,F401 - the shared fixture
-from svc_helpers import (CONFORMANCE, ServerThread, Service, archive,  # noqa: E402
-                         make_service)
+from svc_helpers import Service, service_with_c07  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def service(database_url: str,  # noqa: F811 - the shared fixture
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """A running service with c07-approval uploaded and active."""
-    app, keys = make_service(database_url, tmp_path_factory.mktemp("cache"))
-    with ServerThread(app) as server:
-        svc = Service(server.url, database_url, keys, app)
-        r = svc.client("admin").post("/v1/rulesets",
-                                     content=archive(CONFORMANCE / "c07-approval"),
-                                     headers={"Content-Type": "application/gzip"})
-        assert r.status_code in (200, 201), r.text
-        info = r.json()
-        r = svc.client("admin").post(f"/v1/rulesets/{info['name']}/{info['digest']}/activate")
-        assert r.status_code == 200, r.text
-        try:
-            yield svc
-        finally:
-            svc.close()
+    yield from service_with_c07(database_url, tmp_path_factory.mktemp("cache"))

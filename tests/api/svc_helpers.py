@@ -17,7 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import httpx
 import pytest
@@ -186,6 +186,25 @@ def make_service(db_url: str, cache_dir: Path, **settings: Any) -> tuple[Any, di
         secret, _ = store_keys.create_key(db, role, f"{who}-{uuid.uuid4().hex[:6]}", approves)
         keys[who] = secret
     return app, keys
+
+def service_with_c07(database_url: str, cache_dir: Path) -> Iterator[Service]:
+    """A running service with c07-approval uploaded and active (`ruleset`: its version)."""
+    app, keys = make_service(database_url, cache_dir)
+    with ServerThread(app) as server:
+        svc = Service(server.url, database_url, keys, app)
+        r = svc.client("admin").post("/v1/rulesets",
+                                     content=archive(CONFORMANCE / "c07-approval"),
+                                     headers={"Content-Type": "application/gzip"})
+        assert r.status_code in (200, 201), r.text
+        info = r.json()
+        r = svc.client("admin").post(f"/v1/rulesets/{info['name']}/{info['digest']}/activate")
+        assert r.status_code == 200, r.text
+        svc.ruleset = info  # type: ignore[attr-defined]
+        try:
+            yield svc
+        finally:
+            svc.close()
+
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres",
