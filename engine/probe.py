@@ -27,7 +27,7 @@ from .model import ROOT_NAMES, Rule
 from .packrun import ERRORS
 from .state import LinePricingView, State, copy_json
 from .syntax import ExprSyntaxError, N, parse
-from .values import truthy
+from .values import Table, truthy
 
 if TYPE_CHECKING:
     from .decision import Decision
@@ -37,6 +37,7 @@ Keys = tuple[str | int, ...]
 NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 MAX_CONJUNCTS = 16
+MAX_PASSING = 50     # values of a list or a reference table named as passing
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,37 @@ class Comparison:
     value: Any             # the side's value now
     target: Any            # the other side's value
     holds: bool
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A conjunct on a text, a flag or a code, with the changing side a plain path:
+    `PATH == "x"`, `PATH != "x"`, `PATH in [...]`, `PATH in ref.T` (its keys), or
+    `VALUE in [..., PATH, ...]` (a constant side such as a promotion's category)."""
+    text: str                 # the conjunct, written out
+    side: str                 # the path, written out ("line.category", "customer.tier")
+    root: str                 # order | line | customer
+    keys: tuple[str, ...]     # the path under its root
+    knob: Knob | None         # the request's field, None for the customer's master data
+    value: Any                # its value now
+    passing: tuple[Any, ...]  # the values that make the conjunct hold (its constants)
+    excluded: bool            # it holds for the values NOT in `passing` (!=, not in)
+
+    def wanted(self) -> str:
+        shown = ", ".join(_lit(v) for v in self.passing[:MAX_PASSING])
+        if self.excluded:
+            return f"{self.side} not in [{shown}] (now {_lit(self.value)})"
+        if len(self.passing) == 1:
+            return f"{self.side} == {shown} (now {_lit(self.value)})"
+        return f"{self.side} in [{shown}] (now {_lit(self.value)})"
+
+
+def _lit(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return f'"{v}"' if isinstance(v, str) else str(v)
 
 
 def show(n: N) -> str:
@@ -144,6 +176,22 @@ def _path(n: N, line: int | None) -> Knob | None:
         return None
     text = "order" + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in keys)
     return Knob(tuple(keys), text)
+
+
+def plain_path(n: N) -> tuple[str, tuple[str, ...]] | None:
+    """(root, keys) of a plain path from `order`, `line` or `customer` (`order.customer.x` is
+    `customer`'s), else None."""
+    keys: list[str] = []
+    while n.kind == "get":
+        keys.append(str(n.value))
+        n = n.args[0]
+    if n.kind != "name" or n.value not in ("order", "line", "customer") or not keys:
+        return None
+    keys.reverse()
+    root = str(n.value)
+    if root == "order" and keys[0] == "customer" and len(keys) > 1:
+        root, keys = "customer", keys[1:]
+    return root, tuple(keys)
 
 
 def knob_of(n: N, line: int | None) -> Knob | None:
@@ -260,6 +308,79 @@ def comparison(probe: Probe, c: N, line: int | None, holds: bool | None) -> Comp
         return None
     side = "as_of" if knob is not None and knob.as_of else show(left)
     return Comparison(show(c), side, op, knob, derived, value, target, holds)
+
+
+def choice(probe: Probe, c: N, line: int | None) -> Choice | None:
+    """The conjunct as a `Choice` (bound to the probe's line), or None when it is not a test
+    of a plain path against constants of texts, flags or codes."""
+    if c.kind == "cmp" and c.value in ("==", "!="):
+        left, right = c.args
+        if plain_path(left) is None or _has_input(right):
+            left, right = right, left
+        ok, target = probe.value(right)
+        if not ok or not isinstance(target, (str, bool)) or _has_input(right):
+            return None
+        return _choice(probe, c, left, line, (target,), c.value == "!=")
+    if c.kind not in ("in", "notin"):
+        return None
+    left, right = c.args
+    if plain_path(left) is not None and not _has_input(right):
+        ok, domain = probe.value(right)
+        if not ok:
+            return None
+        if isinstance(domain, Table):
+            values = [r.get(domain.key) if isinstance(r, dict) and domain.key else r
+                      for r in domain.rows[:MAX_PASSING]]
+        elif isinstance(domain, list):
+            values = domain[:MAX_PASSING]
+        else:
+            return None
+        return _choice(probe, c, left, line,
+                       tuple(v for v in values if isinstance(v, (str, bool))),
+                       c.kind == "notin")
+    if c.kind == "in" and not _has_input(left) and right.kind == "list":
+        paths = [x for x in right.args if _has_input(x)]
+        ok, value = probe.value(left)
+        if len(paths) != 1 or plain_path(paths[0]) is None or not ok \
+                or not isinstance(value, (str, bool)):
+            return None
+        return _choice(probe, c, paths[0], line, (value,), False)
+    return None
+
+
+def _choice(probe: Probe, c: N, side: N, line: int | None, passing: tuple[Any, ...],
+            excluded: bool) -> Choice | None:
+    found = plain_path(side)
+    if found is None or not passing:
+        return None
+    root, keys = found
+    if root == "line" and (line is None or keys[0] == "pricing"):
+        return None
+    ok, value = probe.value(side)
+    knob = None if root == "customer" else knob_of(side, line)
+    return Choice(show(c), show(side), root, keys, knob, value if ok else None, passing,
+                  excluded)
+
+
+def rule_holds(probe: Probe, rule: Rule, line: int | None, role: str | None = None) -> bool:
+    """Whether the rule fires on the line at the probe's end state: its `when` holds and, for
+    a table rule, a row matches (one whose `role` output is `role`, when given)."""
+    if not probe.bind(line):
+        return False
+    if rule.when is not None:
+        tree = probe.tree(rule.when.text)
+        if tree is None:
+            return False
+        ok, v = probe.value(tree)
+        if not ok or not truthy(v):
+            return False
+    if rule.table is None:
+        return True
+    try:
+        rows = rule.table.match(probe.state.S, probe.state)
+    except ERRORS:
+        return False
+    return any(role is None or "role" not in r or str(r.get("role")) == role for r in rows)
 
 
 def nearest(op: str, target: Any, value: Any, integral: bool = False) -> Any:

@@ -38,12 +38,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterator
 
-from .actions import Discount, Source, TieredPrice
+from .actions import Assign, Discount, Source, TieredPrice
 from .expressions import conjuncts
 from .model import Rule
-from .probe import (NEGATE, Comparison, Keys, comparisons, knob_of, nearest, reads_pricing,
-                    show, tree_of)
+from .probe import (NEGATE, Choice, Comparison, Keys, Knob, choice, comparisons, knob_of,
+                    nearest, reads_pricing, rule_holds, show, tree_of)
 from .remedy_search import Change, Goal, Searcher, line_goal_keys, unit_of
+from .syntax import N
 
 if TYPE_CHECKING:
     from .decision import Decision
@@ -54,8 +55,11 @@ MAX_REMEDIES = 24    # remedies shown per decision
 DEFAULT_BUDGET = 48  # re-decisions per decision, searches and verifications together
 MAX_ROWS = 100_000   # inventory rows read for a backordered line
 MAX_LOCATIONS = 3    # locations with the whole quantity tried per line
+MAX_OPTIONS = 3      # values (or reference rows) tried for a failing category or code test
+MAX_SWAP_LINES = 2   # lines per rule given another product of the category a rule wants
+MAX_ROW_SCAN = 100_000  # reference rows read for products of a category
 
-__all__ = ["Change", "Remedy", "Want", "Why", "wants", "why_not"]
+__all__ = ["Blocked", "Change", "Remedy", "Want", "Why", "wants", "why_not"]
 
 
 @dataclass(frozen=True)
@@ -96,16 +100,46 @@ class Want:
 
 
 @dataclass
+class Blocked:
+    """A discount that did not apply because of a test on a category, a code or a list no
+    change a user could make passes (the customer's tier or segment, the delivery country, a
+    field a defaulting rule overwrites): the failing test, the values that would pass it, and
+    why no change is proposed. Named once per rule and test, with every line it held back."""
+    rule: str
+    line_ids: list[str]
+    condition: str
+    wants: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rule": self.rule, "line_ids": list(self.line_ids),
+                "condition": self.condition, "wants": self.wants, "reason": self.reason}
+
+
+@dataclass
 class Why:
     remedies: list[Remedy] = field(default_factory=list)
     wants: list[Want] = field(default_factory=list)
+    blocked: list[Blocked] = field(default_factory=list)
     redecisions: int = 0
     dropped: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {"remedies": [r.to_json() for r in self.remedies],
                 "wants": [w.to_json() for w in self.wants],
+                "not_actionable": [b.to_json() for b in self.blocked],
                 "redecisions": self.redecisions, "unverified_dropped": self.dropped}
+
+    def block(self, rule: str, line_id: str | None, condition: str, wanted: str,
+              reason: str) -> None:
+        for b in self.blocked:
+            if b.rule == rule and b.condition == condition:
+                if line_id is not None and line_id not in b.line_ids:
+                    b.line_ids.append(line_id)
+                return
+        if len(self.blocked) < MAX_REMEDIES:
+            self.blocked.append(Blocked(rule, [] if line_id is None else [line_id], condition,
+                                        wanted, reason))
 
 
 Candidate = tuple[str, str | None, str | None, str, str, list[Change], Goal]
@@ -124,7 +158,8 @@ def why_not(rs: CompiledRuleSet, request: dict[str, Any], as_of: datetime.date,
     why.wants = wants(rs, decision)
     seen: set[tuple[str, ...]] = set()
     targets: Targets = {}
-    for kind, rule, line_id, cond, wanted, changes, goal in _candidates(rs, search, targets):
+    for kind, rule, line_id, cond, wanted, changes, goal in _candidates(rs, search, targets,
+                                                                        why):
         if len(why.remedies) >= MAX_REMEDIES or search.spent >= search.budget:
             break
         key = (kind, str(rule), str(line_id), *(c.key() for c in changes))
@@ -135,6 +170,7 @@ def why_not(rs: CompiledRuleSet, request: dict[str, Any], as_of: datetime.date,
         if after is None:
             why.dropped += 1
             continue
+        search.met.add(id(goal))
         why.remedies.append(Remedy(kind, rule, line_id, cond, wanted, tuple(changes),
                                    search.effect(after, line_id), str(after["status"]),
                                    _target(targets, goal)))
@@ -147,14 +183,14 @@ def _target(targets: Targets, goal: Goal) -> dict[str, Any] | None:
     return kept[1] if kept is not None and kept[0] is goal else None
 
 
-def _candidates(rs: CompiledRuleSet, search: Searcher,
-                targets: Targets) -> Iterator[Candidate]:
+def _candidates(rs: CompiledRuleSet, search: Searcher, targets: Targets,
+                why: Why) -> Iterator[Candidate]:
     # one re-decision each first, the searches (several each) last
     yield from _violations(rs, search, targets)
     yield from _backorders(rs, search)
     yield from _tiers(rs, search)
     yield from _approvals(rs, search, targets)
-    yield from _discounts(rs, search)
+    yield from _discounts(rs, search, why)
 
 
 def _rules(rs: CompiledRuleSet) -> dict[str, tuple[Rule, Any]]:
@@ -234,10 +270,14 @@ def _approvals(rs: CompiledRuleSet, search: Searcher,
     done: set[tuple[str, str]] = set()
     for a in search.decision.approvals[:MAX_REMEDIES]:
         found = rules.get(str(a.get("rule")))
-        if found is None or found[0].for_each or (found[0].qid, str(a.get("role"))) in done:
+        if found is None or (found[0].qid, str(a.get("role"))) in done:
             continue
         rule = found[0]
         done.add((rule.qid, str(a.get("role"))))
+        if rule.for_each:
+            yield from _line_approvals(search, rule, str(a.get("role")), a.get("level"),
+                                       targets)
+            continue
         qid = rule.qid
         goal = _approval_gone(qid, a.get("role"))
         targets[id(goal)] = (goal, {"role": a.get("role"), "level": a.get("level")})
@@ -257,6 +297,54 @@ def _approvals(rs: CompiledRuleSet, search: Searcher,
                     yield ("approval", qid, search.line_id_of(knob), what,
                            f"{knob.text} <= {found_at} (now {value})",
                            [Change(knob.keys, knob.text, value, found_at)], goal)
+
+
+def _line_approvals(search: Searcher, rule: Rule, role: str, level: Any,
+                    targets: Targets) -> Iterator[Candidate]:
+    """An approval rule run per line: each line on which it fires (its condition, or its
+    table's row for that role, holding at the decision's end state) gets its own remedies,
+    the line's field moved to the nearest value that does not need it, or (a line's discount
+    or amount) the line's unit price raised, its quantity or the order's manual figures
+    lowered, searched by re-deciding. Goal: fewer approvals of that rule and role, and the
+    rule no longer firing on that line of the changed order."""
+    qid = rule.qid
+    before = _count(search.dj, qid, role)
+    for i, line_id, _, _ in search.priced_lines()[:MAX_LINES]:
+        if not rule_holds(search.probe, rule, i, role):
+            continue
+        goal = _line_approval_gone(search, rule, role, i, before)
+        targets[id(goal)] = (goal, {"role": role, "level": level, "line_id": line_id})
+        derived: list[str] = []
+        for node, holds, cmp in comparisons(search.probe, rule, i):
+            if holds and cmp is not None and cmp.knob is not None:
+                yield from _moved(search, "approval", qid, i, cmp, goal, negate=True)
+            elif holds and reads_pricing(node):
+                derived.append(show(node))
+        if rule.table is not None:
+            derived += [t.text for t in rule.table.inputs if t.reads_pricing]
+        if not derived:
+            continue
+        what = "; ".join(derived) if rule.table is None else _inputs_text(rule)
+        discount = any("discount" in d for d in derived)
+        for knob, value, up in search.line_knobs(i, discount):
+            at = search.raised_change(knob, value, goal) if up \
+                else search.lowest_change(knob, value, goal)
+            if at is not None:
+                yield ("approval", qid, line_id, what,
+                       f"line {line_id}: {knob.text} {'>=' if up else '<='} {at} "
+                       f"(now {value})", [Change(knob.keys, knob.text, value, at)], goal)
+
+
+def _count(dj: dict[str, Any], qid: str, role: Any) -> int:
+    return sum(1 for x in dj.get("approvals") or ()
+               if x.get("rule") == qid and x.get("role") == role)
+
+
+def _line_approval_gone(search: Searcher, rule: Rule, role: str, i: int,
+                        before: int) -> Goal:
+    def goal(dj: dict[str, Any]) -> bool:
+        return _count(dj, rule.qid, role) < before and not search.holds(dj, rule, i, role)
+    return goal
 
 
 def _inputs_text(rule: Rule) -> str:
@@ -308,7 +396,9 @@ def _cheaper(qid: str, line_id: str, unit: Decimal) -> Goal:
 
 # --- discounts and promotions -------------------------------------------------------------
 
-def _discounts(rs: CompiledRuleSet, search: Searcher) -> Iterator[Candidate]:
+def _discounts(rs: CompiledRuleSet, search: Searcher, why: Why) -> Iterator[Candidate]:
+    if not search.dj.get("pricing"):
+        return  # rejected before pricing: no discount was looked at
     applied = search.adjusted()
     for pack in rs.model.plan.get("pricing", []):
         for rule in pack.rules:
@@ -316,22 +406,181 @@ def _discounts(rs: CompiledRuleSet, search: Searcher) -> Iterator[Candidate]:
                 continue
             targets = [(i, lid) for i, lid, _, _ in search.priced_lines()] if rule.for_each \
                 else [(None, None)]
+            swaps = [0]  # lines of this rule given another product so far
             for i, lid in targets:
                 if (rule.qid, lid) in applied:
                     continue
                 goal = _discounted(rule.qid, lid)
-                if not _may_pass(search, rule, i):
-                    continue
+                dated: list[Change] = []
                 if not pack.active(search.as_of):
                     day = pack.effective_from if pack.effective_from and \
                         search.as_of < pack.effective_from else pack.effective_until
-                    if day is not None:
-                        yield ("discount", rule.qid, lid, f"pack {pack.id} runs "
-                               f"{pack.effective_from} to {pack.effective_until}",
-                               f"as_of {day} (now {search.as_of})",
-                               [Change((), "as_of", search.as_of, day)], goal)
+                    if day is None:
+                        continue
+                    dated = [Change((), "as_of", search.as_of, day)]
+                plan = _plan(rs, search, rule, i, lid, why, swaps, bool(dated))
+                if plan is None:
                     continue
-                yield from _unmet(search, rule, i, lid, goal)
+                if dated and not (plan.numbers or plan.derived or plan.choices):
+                    yield ("discount", rule.qid, lid, f"pack {pack.id} runs "
+                           f"{pack.effective_from} to {pack.effective_until}",
+                           f"as_of {day} (now {search.as_of})", dated, goal)
+                    continue
+                yield from _unmet(search, rule, i, lid, goal, plan, dated,
+                                  f"pack {pack.id} runs {pack.effective_from} to "
+                                  f"{pack.effective_until}: as_of {day}" if dated else None)
+
+
+Option = tuple[list[Change], bool, str]  # changes, a product (a reference key) swapped, text
+
+
+@dataclass
+class _Plan:
+    """How a discount rule's failing conjuncts on one line can all pass: a number or date
+    moved (`numbers`), at most one value derived from pricing searched for (`derived`), and
+    for each failing test on a category or code the alternative changes that pass it."""
+    numbers: list[tuple[Change, str]] = field(default_factory=list)
+    derived: Comparison | None = None
+    choices: list[tuple[list[Option], Choice]] = field(default_factory=list)
+
+
+def _plan(rs: CompiledRuleSet, search: Searcher, rule: Rule, line: int | None,
+          line_id: str | None, why: Why, swaps: list[int], dated: bool) -> _Plan | None:
+    """The plan for a rule that did not apply on the line, or None when some failing test
+    has no remedy (then, if it is a category or code test no user can change, it is named
+    in `why.blocked`). Another product is proposed only when its category is all that the
+    rule misses (in its dates, every other test passing), for MAX_SWAP_LINES lines a rule."""
+    plan = _Plan()
+    if rule.when is None:
+        return plan
+    for node, holds, cmp in comparisons(search.probe, rule, line):
+        if holds:
+            continue
+        if cmp is not None and cmp.derived:
+            if plan.derived is not None:
+                return None
+            plan.derived = cmp
+            continue
+        if cmp is not None:
+            assert cmp.knob is not None
+            if cmp.value is None and not cmp.knob.date:
+                return None  # a field the order leaves out (a manual discount)
+            to = nearest(cmp.op, cmp.target, cmp.value, search.integral(cmp.knob))
+            if to is None:
+                return None
+            plan.numbers.append((Change(cmp.knob.keys, cmp.knob.text, cmp.value, to,
+                                        cmp.knob.date),
+                                 f"{cmp.side} {cmp.op} {cmp.target}: {to} (now {cmp.value})"))
+            continue
+        ch = choice(search.probe, node, line) if holds is False else None
+        if ch is None or ch.value is None:
+            return None  # not a test of a code, or a code the order does not give
+        options = _options(rs, search, ch, line)
+        if isinstance(options, str):
+            why.block(rule.qid, line_id, ch.text, ch.wanted(), options)
+            return None
+        if not options:
+            return None
+        plan.choices.append((options, ch))
+    if any(options[0][1] for options, _ in plan.choices):
+        if dated or plan.numbers or plan.derived or len(plan.choices) > 1 \
+                or swaps[0] >= MAX_SWAP_LINES:
+            return None
+        swaps[0] += 1
+    return plan
+
+
+def _options(rs: CompiledRuleSet, search: Searcher, ch: Choice,
+             line: int | None) -> list[Option] | str:
+    """Changes of the request that make a failing category or code test pass (up to
+    MAX_OPTIONS), or why none is proposed. A field of the order or line takes a passing value
+    itself, unless a defaulting `set` overwrites it: from `ref.T[KEY].COL` (a line's
+    category from its product) the KEY changes to a row of T whose COL passes, the rows most
+    like the current one first; from anything else it is not the order's to change."""
+    if ch.root == "customer":
+        return f"{ch.side} is the customer's master data, not the order's to change"
+    if ch.root == "order" and ch.keys[0] in ("ship_to", "bill_to"):
+        return f"{ch.side} is where the goods go (or who pays): an address is not changed " \
+            "to pass a rule"
+    if ch.knob is None:
+        return f"{ch.side} is not a field of the request"
+    assigned = _assigned(rs, ch.root, ch.keys)
+    if assigned is None or _reads_itself(assigned[1], ch.side):
+        if ch.excluded:
+            return f"{ch.side} passes with any value but {_values(ch.passing)}: no one " \
+                "value to propose"
+        before = search.requested(ch.knob.keys)
+        return [([Change(ch.knob.keys, ch.knob.text, before, v)], False,
+                 f"{ch.knob.text} {_values((v,))}")
+                for v in ch.passing[:MAX_OPTIONS]]
+    qid, tree = assigned
+    via = _via_reference(rs, tree, line) if tree is not None else None
+    if via is None:
+        return f"{ch.side} is set by {qid} from {show(tree) if tree is not None else '?'}"
+    table, key, col = via
+    if key.keys and key.keys[0] == "customer":
+        return f"{ch.side} comes from the customer's master data ({table.name})"
+    now = search.requested(key.keys)
+    current = table.lookup(now) if now is not None else None
+    taken = {now}  # a product another line already has is not proposed again
+    if key.keys[:1] == ("lines",) and len(key.keys) == 3:
+        taken |= {search.requested(("lines", j, key.keys[2]))
+                  for j in range(min(len(search.request.get("lines") or []), MAX_LINES))}
+    rows = []
+    for n, row in enumerate(table.rows[:MAX_ROW_SCAN]):
+        if not isinstance(row, dict) or row.get(table.key) is None \
+                or row.get(table.key) in taken:
+            continue
+        if (row.get(col) in ch.passing) == ch.excluded:
+            continue
+        alike = sum(1 for k, v in (current or {}).items()
+                    if k not in (table.key, col) and row.get(k) == v)
+        rows.append((-alike, n, row))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return [([Change(key.keys, key.text, now, row[table.key])], True,
+             f"{key.text} {row[table.key]} (ref.{table.name}: {col} {row.get(col)})")
+            for _, _, row in rows[:MAX_OPTIONS]]
+
+
+def _values(values: tuple[Any, ...]) -> str:
+    return ", ".join(f'"{v}"' if isinstance(v, str) else str(v).lower() for v in values)
+
+
+def _assigned(rs: CompiledRuleSet, root: str, keys: tuple[str, ...]) -> tuple[str, N | None] \
+        | None:
+    """The last defaulting `set` of the path (rule, its expression's tree), if any: a
+    `default` leaves a value the order gives alone."""
+    found = None
+    for pack in rs.model.plan.get("defaulting", []):
+        for rule in pack.rules:
+            for act in rule.actions:
+                if not isinstance(act, Assign) or not act.overwrite:
+                    continue
+                for troot, tkeys, expr in act.targets:
+                    if troot == root and tuple(tkeys) == keys:
+                        found = (rule.qid, tree_of(expr.text))
+    return found
+
+
+def _reads_itself(tree: N | None, side: str) -> bool:
+    """Whether a `set` only normalises the value the order gives (`lower(order.channel)`)."""
+    return tree is not None and side in show(tree)
+
+
+def _via_reference(rs: CompiledRuleSet, tree: N, line: int | None) -> tuple[Any, Knob, str] \
+        | None:
+    """`ref.T[KEY].COL` with KEY a field of the request: (the table, KEY's knob, COL)."""
+    if tree.kind != "get" or tree.args[0].kind != "index":
+        return None
+    index = tree.args[0]
+    tbl = index.args[0]
+    if tbl.kind != "get" or tbl.args[0].kind != "name" or tbl.args[0].value != "ref":
+        return None
+    table = rs.model.tables.get(str(tbl.value))
+    key = knob_of(index.args[1], line)
+    if table is None or table.key is None or key is None or key.date or key.as_of:
+        return None
+    return table, key, str(tree.value)
 
 
 def _may_pass(search: Searcher, rule: Rule, line: int | None) -> bool:
@@ -352,40 +601,40 @@ def _discounted(qid: str, line_id: str | None) -> Goal:
 
 
 def _unmet(search: Searcher, rule: Rule, line: int | None, line_id: str | None,
-           goal: Goal) -> Iterator[Candidate]:
-    """A discount rule that did not apply: every failing conjunct must be a comparison it
-    can move (a field to its nearest passing value; at most one derived from pricing)."""
+           goal: Goal, plan: _Plan, dated: list[Change],
+           dated_text: str | None) -> Iterator[Candidate]:
+    """A discount rule that did not apply: the plan's changes together (and the pack's date
+    when it is out of its dates), each alternative of a category or code test in turn until
+    one passes its re-decision."""
     if rule.when is None:
         if rule.table is not None and rule.table.inputs and all(
                 t.reads_pricing for t in rule.table.inputs):
             yield from _raise_to(search, rule.qid, line, line_id, _inputs_text(rule),
-                                 "a row of the table", [], goal)
+                                 "a row of the table", list(dated), goal)
         return
-    changes: list[Change] = []
-    texts: list[str] = []
-    derived: Comparison | None = None
-    for _, holds, cmp in comparisons(search.probe, rule, line):
-        if holds:
-            continue
-        if cmp is None or (cmp.derived and derived is not None):
-            return  # a failing test no number or date can pass (a category, a code)
-        if cmp.derived:
-            derived = cmp
-            continue
-        assert cmp.knob is not None
-        if cmp.value is None and not cmp.knob.date:
-            return  # a field the order leaves out (a manual discount): not the customer's
-        to = nearest(cmp.op, cmp.target, cmp.value, search.integral(cmp.knob))
-        if to is None:
-            return
-        changes.append(Change(cmp.knob.keys, cmp.knob.text, cmp.value, to, cmp.knob.date))
-        texts.append(f"{cmp.side} {cmp.op} {cmp.target}: {to} (now {cmp.value})")
-    if derived is not None:
-        yield from _raise_to(search, rule.qid, line, line_id, derived.text,
-                             f"{derived.side} {derived.op} {derived.target} "
-                             f"(now {derived.value})", changes, goal)
-    elif changes:
-        yield ("discount", rule.qid, line_id, rule.when.text, "; ".join(texts), changes, goal)
+    base = [*dated, *(c for c, _ in plan.numbers)]
+    texts = ([dated_text] if dated_text else []) + [t for _, t in plan.numbers]
+    if plan.derived is not None:
+        d = plan.derived
+        first = [c for options, _ in plan.choices for c in options[0][0]]
+        yield from _raise_to(search, rule.qid, line, line_id, d.text,
+                             "; ".join([*texts, *(f"{ch.wanted()}: {options[0][2]}"
+                                                  for options, ch in plan.choices),
+                                        f"{d.side} {d.op} {d.target} (now {d.value})"]),
+                             [*base, *first], goal)
+        return
+    if not plan.choices:
+        if base:
+            yield ("discount", rule.qid, line_id, rule.when.text, "; ".join(texts), base, goal)
+        return
+    widest = max(len(options) for options, _ in plan.choices)
+    for k in range(widest):
+        if k > 0 and id(goal) in search.met:
+            return  # an earlier alternative passed
+        picked = [(options[min(k, len(options) - 1)], ch) for options, ch in plan.choices]
+        said = [f"{ch.wanted()}: {option[2]}" for option, ch in picked]
+        yield ("discount", rule.qid, line_id, rule.when.text, "; ".join([*texts, *said]),
+               [*base, *(c for option, _ in picked for c in option[0])], goal)
 
 
 def _raise_to(search: Searcher, qid: str, line: int | None, line_id: str | None, cond: str,

@@ -19,7 +19,8 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any, Callable
 
 from .packrun import ERRORS
-from .probe import Keys, Knob, Probe
+from .model import Rule
+from .probe import Keys, Knob, Probe, rule_holds
 from .state import copy_json
 
 if TYPE_CHECKING:
@@ -114,6 +115,10 @@ class Searcher:
         self.dj = decision.to_json()
         self.probe = Probe(rs, decision)
         self.kept: dict[tuple[str, ...], dict[str, Any] | None] = {}
+        self.met: set[int] = set()  # goals (by identity) a shown remedy already meets
+        # each re-decision's Decision by its JSON's identity (the JSON is kept above, so the
+        # identity is not reused): a per-line goal probes the rule on the changed order
+        self.decisions: dict[int, Decision] = {}
 
     # -- re-deciding -----------------------------------------------------------------------
     def decide(self, changes: list[Change]) -> dict[str, Any] | None:
@@ -125,11 +130,20 @@ class Searcher:
         self.spent += 1
         order, day = apply(copy_json(self.request), changes, self.as_of)
         try:
-            out: dict[str, Any] | None = self.rs.evaluate(order, day).to_json()
+            decided = self.rs.evaluate(order, day)
+            out: dict[str, Any] | None = decided.to_json()
         except ERRORS:
             out = None
+        if out is not None:
+            self.decisions[id(out)] = decided
         self.kept[key] = out
         return out
+
+    def holds(self, dj: dict[str, Any], rule: Rule, line: int | None,
+              role: str | None = None) -> bool:
+        """Whether the rule still fires on the line in a re-decision (its JSON from here)."""
+        decided = self.decisions.get(id(dj))
+        return decided is not None and rule_holds(Probe(self.rs, decided), rule, line, role)
 
     def meets(self, changes: list[Change], goal: Goal) -> bool:
         return self.verify(changes, goal) is not None
@@ -245,6 +259,30 @@ class Searcher:
                 out.append((Knob(("lines", i, "quantity"), f"order.lines[{i}].quantity"), q))
         return out
 
+    def line_knobs(self, i: int, discount: bool) -> list[tuple[Knob, Decimal, bool]]:
+        """What may lower a value of line i derived from pricing, (knob, value now, raise):
+        for a discount, the line's own unit price raised (a negotiated price) and each
+        positive number among the order's `attributes` lowered; for an amount, the line's
+        quantity lowered first."""
+        out: list[tuple[Knob, Decimal, bool]] = []
+        lines = self.request.get("lines")
+        line = lines[i] if isinstance(lines, list) and i < len(lines) else None
+        if not isinstance(line, dict):
+            return out
+        qty, price = line.get("quantity"), line.get("unit_price")
+        if not discount and isinstance(qty, Decimal) and qty > 1:
+            out.append((Knob(("lines", i, "quantity"), f"order.lines[{i}].quantity"), qty,
+                        False))
+        if discount and isinstance(price, Decimal) and price > 0:
+            out.append((Knob(("lines", i, "unit_price"), f"order.lines[{i}].unit_price"),
+                        price, True))
+        attrs = self.request.get("attributes")
+        if isinstance(attrs, dict):
+            for k, v in list(attrs.items())[:MAX_ATTRIBUTES]:
+                if isinstance(v, Decimal) and v > 0:
+                    out.append((Knob(("attributes", k), f"order.attributes.{k}"), v, False))
+        return out
+
     # -- searches --------------------------------------------------------------------------
     def lowest_change(self, knob: Knob, value: Decimal, goal: Goal) -> Decimal | None:
         """The largest value below `value` at which the goal holds (down to 1 for a
@@ -274,6 +312,35 @@ class Searcher:
         while bad - good > step and self.spent < self.budget:
             mid = ((good + bad) / 2).quantize(step, ROUND_FLOOR)
             if mid <= good:
+                break
+            good, bad = (mid, bad) if ok(mid) else (good, mid)
+        return good
+
+    def raised_change(self, knob: Knob, value: Decimal, goal: Goal) -> Decimal | None:
+        """The smallest value above `value` at which the goal holds (a negotiated unit price
+        raised until a line's discount needs no approval): doubling, then bisection in the
+        value's own places (at least cents); None when no value tried meets it."""
+        exp = value.as_tuple().exponent
+        places = max(2, -exp if isinstance(exp, int) and exp < 0 else 0)
+        step = Decimal(1).scaleb(-places)
+
+        def ok(v: Decimal) -> bool:
+            return self.meets([Change(knob.keys, knob.text, value, v)], goal)
+
+        bad, good = value, None
+        for _ in range(MAX_DOUBLINGS):
+            trial = max(bad * 2, bad + step)
+            if trial > MAX_QUANTITY or self.spent >= self.budget:
+                return None
+            if ok(trial):
+                good = trial
+                break
+            bad = trial
+        if good is None:
+            return None
+        while good - bad > step and self.spent < self.budget:
+            mid = ((good + bad) / 2).quantize(step, ROUND_FLOOR)
+            if mid <= bad:
                 break
             good, bad = (mid, bad) if ok(mid) else (good, mid)
         return good
