@@ -4,12 +4,19 @@ The property: over generated ACME orders (simulator/generate.py, some spoiled, s
 manual discount or a bigger quantity), every remedy shown, applied by THIS test's own reading
 of its changes and decided again with the same rule set, meets what its kind promises (a
 cheaper unit, the discount applied, the approval or violation gone, nothing backordered) and
-rejects nothing that was not rejected. Then one worked example per kind, and `nearest`.
+rejects nothing that was not rejected. The same over ACME with the packs of why_packs/ (a
+coupon, a channel offer, a tier offer; approvals per line on a line's quantity, amount and
+discount), the orders given coupons, promotion codes, channels and negotiated prices: a
+per-line approval's remedy leaves fewer approvals of its rule and role, and the rule no longer
+fires on that line. Then one worked example per kind, and `nearest`.
 """
 from __future__ import annotations
 
+import atexit
 import copy
 import datetime
+import shutil
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,7 +26,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ordinance.engine import BadOrder, load, parse_order
-from ordinance.engine.probe import nearest
+from ordinance.engine.probe import Probe, nearest, rule_holds
 from ordinance.engine.remedies import why_not
 from ordinance.simulator.generate import dumps_order, generate_orders, load_catalogue
 
@@ -27,6 +34,21 @@ ACME = Path(__file__).resolve().parents[2] / "rulesets" / "acme"
 RS = load(ACME)
 CATALOGUE = load_catalogue(ACME)
 D = datetime.date(2026, 11, 20)
+
+
+def _with_why_packs() -> Path:
+    """ACME with the packs of why_packs/ added, in a directory removed at exit."""
+    where = tempfile.TemporaryDirectory(prefix="why-packs-")
+    atexit.register(where.cleanup)
+    root = Path(where.name) / "acme"
+    shutil.copytree(ACME, root)
+    for pack in (Path(__file__).parent / "why_packs").glob("*.yaml"):
+        shutil.copy(pack, root / "packs" / pack.name)
+    return root
+
+
+RSX = load(_with_why_packs())
+PRICES = {str(r["sku"]): Decimal(str(r["USD"])) for r in RS.model.tables["prices"].rows}
 
 
 def _apply(order: dict[str, Any], remedy: dict[str, Any],
@@ -49,6 +71,12 @@ def _met(remedy: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) 
     if after["status"] == "rejected" and before["status"] != "rejected":
         return False
     target = remedy["target"]
+    if kind == "approval" and "line_id" in target:
+        # a per-line approval: one approval of that rule and role fewer (the line's)
+        def count(d: dict[str, Any]) -> int:
+            return sum(1 for a in d["approvals"]
+                       if a["rule"] == rule and a["role"] == target["role"])
+        return count(after) < count(before)
     if kind == "approval":  # that approval (its rule and role) is not needed
         return not any(a["rule"] == rule and a["role"] == target["role"]
                        for a in after["approvals"])
@@ -67,17 +95,39 @@ def _met(remedy: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) 
     return Decimal(lines[0]["extended"]) / Decimal(lines[0]["quantity"]) < unit
 
 
-def _check_all(order: dict[str, Any], as_of: datetime.date) -> list[dict[str, Any]]:
-    before = RS.evaluate(order, as_of).to_json()
-    why = why_not(RS, order, as_of, budget=24).to_json()
-    assert why["redecisions"] <= 24
+def _check_all(order: dict[str, Any], as_of: datetime.date, rs: Any = RS,
+               budget: int = 24) -> list[dict[str, Any]]:
+    return _check_why(order, as_of, rs, budget)["remedies"]
+
+
+def _check_why(order: dict[str, Any], as_of: datetime.date, rs: Any = RS,
+               budget: int = 24) -> dict[str, Any]:
+    decided = rs.evaluate(order, as_of)
+    before = decided.to_json()
+    why = why_not(rs, order, as_of, budget=budget).to_json()
+    assert why["redecisions"] <= budget
     for remedy in why["remedies"]:
         assert remedy["verified"] and remedy["changes"]
         changed, day = _apply(order, remedy, as_of)
-        after = RS.evaluate(changed, day).to_json()
+        again = rs.evaluate(changed, day)
+        after = again.to_json()
         assert _met(remedy, before, after), remedy
         assert after["status"] == remedy["status_after"]
-    return list(why["remedies"])
+        target = remedy["target"] or {}
+        if remedy["kind"] == "approval" and "line_id" in target:
+            # and the rule no longer fires on THAT line (it did before)
+            i = next(n for n, line in enumerate(before["pricing"]["lines"])
+                     if line["line_id"] == remedy["line_id"])
+            rule = next(r for p in rs.model.packs for r in p.rules if r.qid == remedy["rule"])
+            assert rule.for_each
+            assert rule_holds(Probe(rs, decided), rule, i, target["role"])
+            assert not rule_holds(Probe(rs, again), rule, i, target["role"]), remedy
+    for blocked in why["not_actionable"]:  # named only where the discount did not apply
+        assert blocked["reason"] and blocked["wants"]
+        for lp in (before["pricing"] or {}).get("lines") or ():
+            if not blocked["line_ids"] or lp["line_id"] in blocked["line_ids"]:
+                assert all(a["rule"] != blocked["rule"] for a in lp["adjustments"]), blocked
+    return why
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -93,19 +143,51 @@ def test_every_remedy_shown_passes_its_own_redecision(seed: int, day: int, manua
     _check_all(order, start)
 
 
-def _generated(seed: int, manual: int | None, scale: int,
-               day: int | None = None) -> tuple[dict[str, Any], datetime.date]:
-    """One generated ACME order (30% spoiled), given a manual discount and its quantities
-    multiplied, and its day."""
+def _generated(seed: int, manual: int | None, scale: int, day: int | None = None,
+               coupon: str | None = None, promo: str | None = None,
+               channel: str | None = None,
+               negotiated: str | None = None) -> tuple[dict[str, Any], datetime.date]:
+    """One generated ACME order (30% spoiled), given a manual discount, a coupon, a
+    promotion code, a channel, a negotiated price on its first line (that share of the list
+    price) and its quantities multiplied, and its day."""
     day = seed * 7 % 365 if day is None else day
     start = datetime.date(2026, 1, 1) + datetime.timedelta(days=day)
     raw = next(generate_orders(CATALOGUE, 1, seed, bad_share="0.3", start=start, days=1))
-    if manual is not None:
-        raw.setdefault("attributes", {})["manual_discount"] = manual
+    for key, value in (("manual_discount", manual), ("coupon", coupon),
+                       ("promo_code", promo)):
+        if value is not None and isinstance(raw.get("attributes", {}), dict):
+            raw.setdefault("attributes", {})[key] = value
+    if channel is not None:
+        raw["channel"] = channel
+    lines = raw.get("lines")
+    if negotiated is not None and isinstance(lines, list) and lines \
+            and isinstance(lines[0], dict):
+        price = PRICES.get(str(lines[0].get("sku")))
+        if price is not None:
+            lines[0]["unit_price"] = str((price * Decimal(negotiated)).quantize(Decimal("0.01")))
     for line in raw.get("lines") or []:
         if isinstance(line.get("quantity"), int):
             line["quantity"] *= scale
     return parse_order(dumps_order(raw)), start
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), day=st.integers(0, 364),
+       manual=st.sampled_from([None, 12, 40]), scale=st.sampled_from([1, 7, 40]),
+       coupon=st.sampled_from([None, "WELCOME5", "WELCOME"]),
+       promo=st.sampled_from([None, "SPRING26", "BF26", "BTS26"]),
+       channel=st.sampled_from([None, "web", "call-centre", "field-sales"]),
+       negotiated=st.sampled_from([None, "0.5", "0.9"]))
+def test_every_code_and_line_remedy_passes_its_own_redecision(
+        seed: int, day: int, manual: int | None, scale: int, coupon: str | None,
+        promo: str | None, channel: str | None, negotiated: str | None) -> None:
+    try:
+        order, start = _generated(seed, manual, scale, day, coupon, promo, channel,
+                                  negotiated)
+    except BadOrder:
+        assume(False)
+        return
+    _check_why(order, start, RSX, budget=32)
 
 
 def test_the_generated_orders_show_every_kind() -> None:
@@ -252,3 +334,30 @@ def test_a_hold_gives_its_rule_and_condition_and_no_remedy() -> None:
         "condition": 'order.ship_to.country in ["RU", "BY", "SY", "VE", "MM"]',
         "wants": 'not (order.ship_to.country in ["RU", "BY", "SY", "VE", "MM"])'}]
     assert not any(r["kind"] == "hold" for r in why["remedies"])
+
+
+def test_the_generated_orders_show_code_and_line_remedies() -> None:
+    """The second property is not vacuous: such orders give another product of a category, a
+    channel and a coupon as remedies, remedies for approvals per line, and a tier test named
+    as not actionable."""
+    seen: set[str] = set()
+    options = [(None, "WELCOME", "SPRING26", "web", None), (40, None, "BTS26", "call-centre", "0.5"),
+               (12, "WELCOME", None, "web", "0.9")]
+    for seed in range(30):
+        manual, coupon, promo, channel, negotiated = options[seed % 3]
+        day = (seed * 37) % 365
+        try:
+            order, start = _generated(seed, manual, [1, 40, 7][seed % 3], day, coupon, promo,
+                                      channel, negotiated)
+        except BadOrder:
+            continue
+        why = _check_why(order, start, RSX, budget=32)
+        for r in why["remedies"]:
+            fields = {c["field"].split(".")[-1] for c in r["changes"]}
+            if r["kind"] == "discount":
+                seen |= {f for f in fields if f in ("sku", "channel", "coupon")}
+            if r["kind"] == "approval" and "line_id" in (r["target"] or {}):
+                seen.add(r["rule"])
+        seen |= {b["rule"] for b in why["not_actionable"]}
+    assert {"sku", "channel", "coupon", "why-codes/top-tiers", "line-approvals/line-quantity",
+            "line-approvals/line-value", "line-approvals/line-discount"} <= seen, seen
