@@ -126,6 +126,14 @@ def render(out: dict[str, Any]) -> str:
             rows.append(f"      because {m['wants']}")
         if not why["remedies"]:
             rows.append("no remedy found that passes its re-decision")
+        blocked = why.get("not_actionable") or []
+        if blocked:
+            rows.append("not the order's to change:")
+        for b in blocked:
+            lines = b["line_ids"]
+            where = f" line{'s' if len(lines) > 1 else ''} {', '.join(lines)}" if lines else ""
+            rows.append(f"  {b['rule']}{where}: wants {b['wants']}")
+            rows.append(f"      {b['reason']}")
     return "\n".join(rows)
 
 

@@ -165,7 +165,13 @@ class Searcher:
             out["currency"] = pa.get("currency")
             out["total"] = [pb.get("total"), pa.get("total")]
             out["discount_percent"] = [pb.get("discount_percent"), pa.get("discount_percent")]
-            lb, la = unit_of(_line(pb, line_id)), unit_of(_line(pa, line_id))
+            line_b, line_a = _line(pb, line_id), _line(pa, line_id)
+            lb, la = unit_of(line_b), unit_of(line_a)
+            # another product is not a saving on the same one: its prices are shown only
+            if lb is not None and la is not None and line_b is not None \
+                    and line_a is not None and line_b.get("sku") != line_a.get("sku"):
+                out["sku"] = [line_b.get("sku"), line_a.get("sku")]
+                lb = la = None
             if lb is not None and la is not None:
                 (_, eb, ub), (qa, ea, ua) = lb, la
                 exp = eb.as_tuple().exponent
