@@ -418,7 +418,9 @@ def _discounts(rs: CompiledRuleSet, search: Searcher, why: Why) -> Iterator[Cand
                     if day is None:
                         continue
                     dated = [Change((), "as_of", search.as_of, day)]
-                plan = _plan(rs, search, rule, i, lid, why, swaps, bool(dated))
+                # a pack out of its dates was not looked at: its tests are not named
+                plan = _plan(rs, search, rule, i, lid, None if dated else why, swaps,
+                             bool(dated))
                 if plan is None:
                     continue
                 if dated and not (plan.numbers or plan.derived or plan.choices):
@@ -445,7 +447,8 @@ class _Plan:
 
 
 def _plan(rs: CompiledRuleSet, search: Searcher, rule: Rule, line: int | None,
-          line_id: str | None, why: Why, swaps: list[int], dated: bool) -> _Plan | None:
+          line_id: str | None, why: Why | None, swaps: list[int],
+          dated: bool) -> _Plan | None:
     """The plan for a rule that did not apply on the line, or None when some failing test
     has no remedy (then, if it is a category or code test no user can change, it is named
     in `why.blocked`). Another product is proposed only when its category is all that the
@@ -477,7 +480,8 @@ def _plan(rs: CompiledRuleSet, search: Searcher, rule: Rule, line: int | None,
             return None  # not a test of a code, or a code the order does not give
         options = _options(rs, search, ch, line)
         if isinstance(options, str):
-            why.block(rule.qid, line_id, ch.text, ch.wanted(), options)
+            if why is not None:
+                why.block(rule.qid, line_id, ch.text, ch.wanted(), options)
             return None
         if not options:
             return None
