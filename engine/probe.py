@@ -6,7 +6,10 @@ expressions); optionally the line the rule ran on. Out: `Comparison` values, one
 that compares a number or a date, each naming the side that may change (a field of the order
 or of a line, a date written as text, the as-of date, or a value derived from pricing) and the
 value the other side has; `nearest` gives the value that makes such a comparison hold (or
-fail). Raises nothing: a conjunct that cannot be evaluated is left out.
+fail). `choice` reads a conjunct on a text, flag or code (`==`, `!=`, `in`, `not in` against
+constants or a reference table) as the path that may change and the values that pass;
+`rule_holds` says whether a rule fires on a line (its condition, its table's row). Raises
+nothing: a conjunct that cannot be evaluated is left out.
 
 The non-obvious choice: the conjuncts are evaluated at the decision's END state (the defaulted
 order, the final pricing), not at the moment the rule ran. A discount's `pricing.subtotal`

@@ -17,9 +17,18 @@ table's inputs, the decision's promise), never from a template:
   promotion's start), or, when the failing side is derived from pricing (a minimum subtotal, a
   rebate's threshold), the fewest units of one line that reach it (searched by re-deciding);
   a promotion pack outside its dates -> the as-of date where it starts (or last ran);
+  a failing test on a text, flag or code (`order.attributes.coupon == "WELCOME5"`,
+  `order.channel in [...]`, a promotion's category `in ["-", line.category]`) -> a value
+  that passes, from the rule's constants or a reference table's keys: the order's field
+  itself, or, where a defaulting `set` writes the field from `ref.T[KEY].COL` (a line's
+  category from its product), KEY moved to a row of T whose COL passes (another product);
+  a test on the customer's master data or an address is named in `Why.blocked` instead;
 - `approval`: the value of a field or of a line's quantity below which the approval is not
   needed (the comparison's nearest failing value, or a search by re-deciding when the
-  approval depends on pricing: a discount, a total);
+  approval depends on pricing: a discount, a total); for a rule run per line, per line on
+  which it fires: that line's field, its quantity or the order's manual figures lowered, or
+  its unit price raised (a discount), the goal being one approval fewer and the rule no
+  longer firing on that line of the changed order (probed);
 - `violation`: for a rejection, a field moved to the nearest value its rule accepts (dates and
   numbers), beside the `wants` that name every violation's field and condition;
 - `backorder`: a location with the whole quantity on hand, where a sourcing rule takes its
@@ -28,7 +37,8 @@ table's inputs, the decision's promise), never from a template:
 
 The non-obvious choices: a remedy changes the REQUEST, never the defaulted order, because
 that is what a customer or an agent can send again; a customer's master data (credit limit,
-tier) is never proposed as a change. Every search is bounded (`budget` re-decisions in all,
+tier) and an address are never proposed as a change, and another product only when its
+category is all a rule misses (in the pack's dates). Every search is bounded (`budget` re-decisions in all,
 lines and candidates capped), and its answer is verified like any other remedy.
 """
 from __future__ import annotations
