@@ -488,7 +488,8 @@ def _plan(rs: CompiledRuleSet, search: Searcher, rule: Rule, line: int | None,
         ch = choice(search.probe, node, line) if holds is False else None
         if ch is None or ch.value is None:
             return None  # not a test of a code, or a code the order does not give
-        options = _options(rs, search, ch, line)
+        options = _options(rs, search, ch, line,
+                           swap_ok=not dated and swaps[0] < MAX_SWAP_LINES)
         if isinstance(options, str):
             if why is not None:
                 why.block(rule.qid, line_id, ch.text, ch.wanted(), options)
@@ -504,8 +505,8 @@ def _plan(rs: CompiledRuleSet, search: Searcher, rule: Rule, line: int | None,
     return plan
 
 
-def _options(rs: CompiledRuleSet, search: Searcher, ch: Choice,
-             line: int | None) -> list[Option] | str:
+def _options(rs: CompiledRuleSet, search: Searcher, ch: Choice, line: int | None,
+             swap_ok: bool = True) -> list[Option] | str:
     """Changes of the request that make a failing category or code test pass (up to
     MAX_OPTIONS), or why none is proposed. A field of the order or line takes a passing value
     itself, unless a defaulting `set` overwrites it: from `ref.T[KEY].COL` (a line's
@@ -534,12 +535,27 @@ def _options(rs: CompiledRuleSet, search: Searcher, ch: Choice,
     table, key, col = via
     if key.keys and key.keys[0] == "customer":
         return f"{ch.side} comes from the customer's master data ({table.name})"
+    if not swap_ok:
+        return []  # another product: not out of its dates, nor for more lines
     now = search.requested(key.keys)
     current = table.lookup(now) if now is not None else None
     taken = {now}  # a product another line already has is not proposed again
     if key.keys[:1] == ("lines",) and len(key.keys) == 3:
         taken |= {search.requested(("lines", j, key.keys[2]))
                   for j in range(min(len(search.request.get("lines") or []), MAX_LINES))}
+    asked = ("rows", table.name, col, ch.passing, ch.excluded, now, frozenset(taken))
+    if asked not in search.memo:
+        search.memo[asked] = _rows(table, col, ch, current, taken)
+    rows: list[dict[str, Any]] = search.memo[asked]
+    return [([Change(key.keys, key.text, now, row[table.key])], True,
+             f"{key.text} {row[table.key]} (ref.{table.name}: {col} {row.get(col)})")
+            for row in rows]
+
+
+def _rows(table: Any, col: str, ch: Choice, current: Any,
+          taken: set[Any]) -> list[dict[str, Any]]:
+    """Up to MAX_OPTIONS rows of the table whose COL passes, the most like `current` first
+    (the most columns equal, then file order)."""
     rows = []
     for n, row in enumerate(table.rows[:MAX_ROW_SCAN]):
         if not isinstance(row, dict) or row.get(table.key) is None \
@@ -551,9 +567,7 @@ def _options(rs: CompiledRuleSet, search: Searcher, ch: Choice,
                     if k not in (table.key, col) and row.get(k) == v)
         rows.append((-alike, n, row))
     rows.sort(key=lambda r: (r[0], r[1]))
-    return [([Change(key.keys, key.text, now, row[table.key])], True,
-             f"{key.text} {row[table.key]} (ref.{table.name}: {col} {row.get(col)})")
-            for _, _, row in rows[:MAX_OPTIONS]]
+    return [row for _, _, row in rows[:MAX_OPTIONS]]
 
 
 def _values(values: tuple[Any, ...]) -> str:

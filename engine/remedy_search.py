@@ -116,6 +116,7 @@ class Searcher:
         self.probe = Probe(rs, decision)
         self.kept: dict[tuple[str, ...], dict[str, Any] | None] = {}
         self.met: set[int] = set()  # goals (by identity) a shown remedy already meets
+        self.memo: dict[tuple[Any, ...], Any] = {}  # reference rows found, by their question
         # each re-decision's Decision by its JSON's identity (the JSON is kept above, so the
         # identity is not reused): a per-line goal probes the rule on the changed order
         self.decisions: dict[int, Decision] = {}
