@@ -109,6 +109,8 @@ def render(out: dict[str, Any]) -> str:
             at = f" at {w['field']}" if w["field"] else ""
             rows.append(f"{'held' if w['kind'] == 'hold' else 'rejected'} by {w['rule']} "
                         f"({w['code']}){at}: {w['message']}; wants {w['wants']}")
+            if w.get("not_actionable"):
+                rows.append(f"      not proposed: {w['not_actionable']}")
         if why["remedies"]:
             rows.append("what would change it (each verified by deciding the changed order):")
         for m in why["remedies"]:

@@ -51,8 +51,8 @@ from typing import TYPE_CHECKING, Any, Iterator
 from .actions import Assign, Discount, Source, TieredPrice
 from .expressions import conjuncts
 from .model import Rule
-from .probe import (NEGATE, Choice, Comparison, Keys, Knob, choice, comparisons, knob_of,
-                    nearest, reads_pricing, rule_holds, show, tree_of)
+from .probe import (MAX_CONJUNCTS, NEGATE, Choice, Comparison, Keys, Knob, Probe, choice,
+                    comparisons, knob_of, nearest, reads_pricing, rule_holds, show, tree_of)
 from .remedy_search import Change, Goal, Searcher, line_goal_keys, unit_of
 from .syntax import N
 
@@ -103,10 +103,14 @@ class Want:
     condition: str
     wants: str
     kind: str = "violation"   # violation | hold
+    # why no change of the order is proposed, when every test of the condition is on the
+    # customer's master data or an address (an embargo, a destination under review)
+    not_actionable: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "rule": self.rule, "code": self.code, "field": self.field,
-                "message": self.message, "condition": self.condition, "wants": self.wants}
+                "message": self.message, "condition": self.condition, "wants": self.wants,
+                "not_actionable": self.not_actionable}
 
 
 @dataclass
@@ -216,6 +220,7 @@ def wants(rs: CompiledRuleSet, decision: Decision) -> list[Want]:
     entries = [("violation", v, v.get("message")) for v in decision.violations
                if v.get("severity") == "error"] + \
         [("hold", h, h.get("reason")) for h in decision.holds]
+    probe = Probe(rs, decision) if entries else None
     for kind, v, message in entries[:MAX_REMEDIES]:
         found = rules.get(str(v.get("rule")))
         rule = found[0] if found is not None else None
@@ -225,9 +230,40 @@ def wants(rs: CompiledRuleSet, decision: Decision) -> list[Want]:
         wanted = f"not ({shown})" if tree is not None else \
             "no row of the table to match" if rule is not None and rule.table is not None \
             else "the rule's condition false"
+        fixed = _fixed(probe, rule, _line_of(v.get("field"))) \
+            if rule is not None and probe is not None else None
         out.append(Want(v.get("rule"), str(v.get("code")), v.get("field"), str(message),
-                        shown, wanted, kind))
+                        shown, wanted, kind, fixed))
     return out
+
+
+def _fixed(probe: Probe, rule: Rule, line: int | None) -> str | None:
+    """Why no change of the order makes the rule's condition false, when each of its tests
+    is one on the customer's master data or an address; else None."""
+    if rule.when is None or rule.table is not None or not probe.bind(line):
+        return None
+    tree = probe.tree(rule.when.text)
+    reasons = []
+    for c in conjuncts(tree)[:MAX_CONJUNCTS] if tree is not None else []:
+        ch = choice(probe, c, line)
+        reason = _unchangeable(ch) if ch is not None else None
+        if reason is None:
+            return None
+        reasons.append(reason)
+    return "; ".join(dict.fromkeys(reasons)) or None
+
+
+def _unchangeable(ch: Choice) -> str | None:
+    """Why a test's path is not the order's to change (the customer's master data, an
+    address), or None."""
+    if ch.root == "customer":
+        return f"{ch.side} is the customer's master data, not the order's to change"
+    if ch.root == "order" and ch.keys[0] == "ship_to":
+        return f"{ch.side} is the delivery address: where the goods go is not changed to " \
+            "pass a rule"
+    if ch.root == "order" and ch.keys[0] == "bill_to":
+        return f"{ch.side} is the billing address: not changed to pass a rule"
+    return None
 
 
 def _line_of(field_text: Any) -> int | None:
@@ -512,11 +548,9 @@ def _options(rs: CompiledRuleSet, search: Searcher, ch: Choice, line: int | None
     itself, unless a defaulting `set` overwrites it: from `ref.T[KEY].COL` (a line's
     category from its product) the KEY changes to a row of T whose COL passes, the rows most
     like the current one first; from anything else it is not the order's to change."""
-    if ch.root == "customer":
-        return f"{ch.side} is the customer's master data, not the order's to change"
-    if ch.root == "order" and ch.keys[0] in ("ship_to", "bill_to"):
-        return f"{ch.side} is where the goods go (or who pays): an address is not changed " \
-            "to pass a rule"
+    fixed = _unchangeable(ch)
+    if fixed is not None:
+        return fixed
     if ch.knob is None:
         return f"{ch.side} is not a field of the request"
     assigned = _assigned(rs, ch.root, ch.keys)

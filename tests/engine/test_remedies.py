@@ -254,7 +254,7 @@ def test_a_rejection_gives_each_violation_field_and_what_its_rule_wants() -> Non
         "field": "order.requested_date",
         "message": "requested date 2026-11-01 is before 2026-11-20",
         "condition": "date(order.requested_date) < today()",
-        "wants": "not (date(order.requested_date) < today())"}]
+        "wants": "not (date(order.requested_date) < today())", "not_actionable": None}]
     fix = [r for r in _check_all(order, D) if r["kind"] == "violation"]
     assert fix[0]["changes"] == [{"field": "order.requested_date", "from": "2026-11-01",
                                   "to": "2026-11-20"}]
@@ -332,7 +332,9 @@ def test_a_hold_gives_its_rule_and_condition_and_no_remedy() -> None:
         "code": "DESTINATION_REVIEW", "field": None,
         "message": "VE needs a trade-compliance review",
         "condition": 'order.ship_to.country in ["RU", "BY", "SY", "VE", "MM"]',
-        "wants": 'not (order.ship_to.country in ["RU", "BY", "SY", "VE", "MM"])'}]
+        "wants": 'not (order.ship_to.country in ["RU", "BY", "SY", "VE", "MM"])',
+        "not_actionable": "order.ship_to.country is the delivery address: where the goods go "
+                          "is not changed to pass a rule"}]
     assert not any(r["kind"] == "hold" for r in why["remedies"])
 
 
@@ -361,3 +363,19 @@ def test_the_generated_orders_show_code_and_line_remedies() -> None:
         seen |= {b["rule"] for b in why["not_actionable"]}
     assert {"sku", "channel", "coupon", "why-codes/top-tiers", "line-approvals/line-quantity",
             "line-approvals/line-value", "line-approvals/line-discount"} <= seen, seen
+
+
+def test_an_embargo_is_named_as_not_the_orders_to_change() -> None:
+    """A rejection for an embargoed destination: its wants say plainly that the delivery
+    country is not proposed, and no remedy moves it."""
+    order = _order(ship_to={"country": "CU", "city": "Havana", "street": "Calle 1"},
+                   lines=[{"id": "1", "sku": "FAS-0001", "quantity": 5}])
+    assert RS.evaluate(order, D).status == "rejected"
+    why = why_not(RS, order, D).to_json()
+    embargo = [w for w in why["wants"] if w["code"] == "EMBARGO"]
+    assert embargo and embargo[0]["field"] == "order.ship_to.country"
+    assert embargo[0]["not_actionable"].startswith("order.ship_to.country is the delivery "
+                                                   "address")
+    assert not any(c["field"].startswith("order.ship_to") for r in why["remedies"]
+                   for c in r["changes"])
+    assert why["not_actionable"] == []  # rejected before pricing: no discount looked at
