@@ -3,7 +3,10 @@
 In: a `CompiledRuleSet`, the order as it was REQUESTED (before defaulting), the decision's
 as-of date and optionally its `Decision`. Out: `Why` with the `Remedy` values that passed their
 own re-decision (the order changed as each says, decided again under the same rule set and
-as-of) and, for a rejection, each error violation's field and what its rule wants. Raises
+as-of), for a rejection or a hold each violation's field and what its rule wants (and, when
+no change of the order passes it, why), and the discounts held back by a test no change of
+the order passes (`blocked`: the customer's tier, an address), with the values that would
+pass. Raises
 nothing for the order's or the rule set's content; a remedy whose re-decision fails (a rule
 error, a new rejection, the goal not met) is dropped and counted.
 
@@ -38,8 +41,9 @@ table's inputs, the decision's promise), never from a template:
 The non-obvious choices: a remedy changes the REQUEST, never the defaulted order, because
 that is what a customer or an agent can send again; a customer's master data (credit limit,
 tier) and an address are never proposed as a change, and another product only when its
-category is all a rule misses (in the pack's dates). Every search is bounded (`budget` re-decisions in all,
-lines and candidates capped), and its answer is verified like any other remedy.
+category is all a rule misses (in the pack's dates). Every search is bounded (`budget`
+re-decisions in all, lines and candidates capped), and its answer is verified like any other
+remedy.
 """
 from __future__ import annotations
 
