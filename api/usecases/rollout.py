@@ -123,10 +123,10 @@ class Live:
             return {"records": stored, "ended": ended,
                     "discarded": self.discarded - before[0], "failed": self.failed - before[1]}
 
-    def drain(self, ctx: Any, claims: int = MAX_CLAIMS, batch: int = CLAIM_BATCH) -> int:
+    def drain(self, ctx: Any) -> int:
         """Claims queued rows (any process's), decides and stores them; records stored."""
-        stored = 0
-        for _ in range(claims):
+        stored, batch = 0, CLAIM_BATCH
+        for _ in range(MAX_CLAIMS):
             token = "c_" + uuid.uuid4().hex[:30]
             claimed = store.claim(ctx.db, token, ctx.clock.now(), batch)
             if not claimed:
