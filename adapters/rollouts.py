@@ -195,10 +195,29 @@ def queue_row(rid: str, side: str, kind: str, decision_id: str, order_id: str, t
             "claim": None, "claimed_until": None}
 
 
+_QUEUE_COLUMNS = ("rollout_id", "side", "kind", "decision_id", "order_id", "today",
+                  "queued_at")
+_PG_CHUNK = 1_000  # rows per statement (7 parameters each, far under PostgreSQL's 65,535)
+
+
 def enqueue_in(s: Any, rows: list[dict[str, Any]]) -> None:
-    """Appends queue rows inside the caller's transaction (the decision record's)."""
-    if rows:
-        s.connection().execute(RolloutQueued.__table__.insert(), rows)
+    """Appends queue rows inside the caller's transaction (the decision record's).
+
+    On PostgreSQL one multi-row INSERT at the driver (one round trip, no pipeline, no
+    statement compiled by SQLAlchemy): it is on the request path, where it measured half
+    the client CPU of the Core executemany. Elsewhere the Core executemany."""
+    if not rows:
+        return
+    conn = s.connection()
+    if conn.dialect.name != "postgresql":
+        conn.execute(RolloutQueued.__table__.insert(), rows)
+        return
+    one = "(" + ", ".join(["%s"] * len(_QUEUE_COLUMNS)) + ")"
+    head = f"INSERT INTO rollout_queue ({', '.join(_QUEUE_COLUMNS)}) VALUES "
+    for i in range(0, len(rows), _PG_CHUNK):
+        chunk = rows[i:i + _PG_CHUNK]
+        conn.exec_driver_sql(head + ", ".join([one] * len(chunk)),
+                             tuple(r[c] for r in chunk for c in _QUEUE_COLUMNS))
 
 
 @dataclass(frozen=True)

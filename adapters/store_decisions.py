@@ -27,7 +27,7 @@ from ordinance.engine.answer import Evaluated
 from .db import Database, DatabaseUnavailable
 from .ids import new_decision_id
 from .models import DecisionRecord
-from .models_rollout import RolloutQueued
+from .rollouts import enqueue_in
 from .store import Invalid, NotFound, Unavailable, iso, now
 
 def new_id() -> str:
@@ -143,7 +143,7 @@ class DecisionLog:
                                        [row for row, _, _ in batch])
                 queued = [q for _, _, rows in batch if rows for q in rows]
                 if queued:  # a shadow's or rollout's work, with its decision (0110)
-                    s.connection().execute(RolloutQueued.__table__.insert(), queued)
+                    enqueue_in(s, queued)
         except DatabaseUnavailable as exc:
             err = Unavailable(f"the database is unavailable: {exc}",
                               code="DATABASE_UNAVAILABLE")
