@@ -131,6 +131,9 @@ class Live:
             claimed = store.claim(ctx.db, token, ctx.clock.now(), batch)
             if not claimed:
                 break
+            known = {r.id for r in self.running}
+            if any(q.rollout_id not in known for q in claimed):
+                self.refresh(ctx)  # started since this round's refresh (another process)
             results = {q.id: self._record(ctx, q) for q in claimed}
             stored += store.finish(ctx.db, token, results)[1]
             if len(claimed) < batch:
