@@ -27,6 +27,7 @@ from ordinance.engine.answer import Evaluated
 from .db import Database, DatabaseUnavailable
 from .ids import new_decision_id
 from .models import DecisionRecord
+from .rollouts import enqueue_in
 from .store import Invalid, NotFound, Unavailable, iso, now
 
 def new_id() -> str:
@@ -60,7 +61,7 @@ class DecisionLog:
         # few writers keep the log from waiting on one commit at a time; SQLite has one
         # write lock, so one writer.
         self.writers = writers or (1 if db.is_sqlite else 4)
-        self._queue: queue.Queue[tuple[dict, Future] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[dict, Future, list | None] | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
         self.batches = 0
@@ -76,17 +77,22 @@ class DecisionLog:
                     t.start()
                     self._threads.append(t)
 
-    def submit(self, row: dict[str, Any]) -> Future:
-        """Queue a row; the future completes when it is committed (or fails)."""
+    def submit(self, row: dict[str, Any], rollout_rows: list[dict[str, Any]] | None = None
+               ) -> Future:
+        """Queue a row; the future completes when it is committed (or fails).
+        `rollout_rows`: the shadow/rollout queue rows of this decision (adapters/rollouts.py
+        `queue_row`), committed in the same transaction as the record."""
         self._ensure_started()
         fut: Future = Future()
-        self._queue.put((row, fut))
+        self._queue.put((row, fut, rollout_rows))
         return fut
 
     def submit_decision(self, ev: Evaluated, kind: str, key_name: str, order_id: str | None,
-                        request_text: str) -> Future:
+                        request_text: str,
+                        rollout_rows: list[dict[str, Any]] | None = None) -> Future:
         """Queue the record of an answered decision (`record_row`)."""
-        return self.submit(record_row(ev, kind, key_name, order_id, request_text))
+        return self.submit(record_row(ev, kind, key_name, order_id, request_text),
+                           rollout_rows)
 
     async def committed(self, fut: Future) -> None:
         """Waits, holding no thread, until the row of `fut` is committed; Unavailable when
@@ -129,16 +135,19 @@ class DecisionLog:
                 batch.append(nxt)
             self._commit(batch)
 
-    def _commit(self, batch: list[tuple[dict, Future]]) -> None:
+    def _commit(self, batch: list[tuple[dict, Future, list | None]]) -> None:
         try:
             with self.db.session(write=True) as s:
                 # Core insert (executemany), not the ORM's bulk path: a third of the cost
                 s.connection().execute(DecisionRecord.__table__.insert(),
-                                       [row for row, _ in batch])
+                                       [row for row, _, _ in batch])
+                queued = [q for _, _, rows in batch if rows for q in rows]
+                if queued:  # a shadow's or rollout's work, with its decision (0110)
+                    enqueue_in(s, queued)
         except DatabaseUnavailable as exc:
             err = Unavailable(f"the database is unavailable: {exc}",
                               code="DATABASE_UNAVAILABLE")
-            for _, fut in batch:
+            for _, fut, _ in batch:
                 fut.set_exception(err)
             return
         except Exception as exc:  # not a connection problem: fail only the culprits
@@ -152,7 +161,7 @@ class DecisionLog:
             return
         self.batches += 1
         self.rows += len(batch)
-        for _, fut in batch:
+        for _, fut, _ in batch:
             fut.set_result(None)
 
 

@@ -73,7 +73,8 @@ def _capture(ctx: Any, raw: bytes, key: KeyInfo) -> tuple[bool, str]:
     past which nothing is stored)."""
     p = parse_request(raw)
     return orders.capture_order(ctx.hub, ctx.rulesets, p.order, p.as_of, p.ruleset,
-                                p.order_text, p.request_text, key, ctx.clock)
+                                p.order_text, p.request_text, key, ctx.clock,
+                                live=getattr(ctx, "rollout_live", None))
 
 
 @router.put("/v1/orders/{order_id}", summary="A change order: decided again, a new version",
@@ -113,7 +114,7 @@ def _change(ctx: Any, orch: Any, order_id: str, raw: bytes, key: KeyInfo,
         p.order["id"] = order_id
     return orders.change_order(ctx.hub, orch, ctx.rulesets.resolve(p.ruleset), order_id,
                                p.order, p.as_of, p.ruleset, p.order_text, p.request_text, key,
-                               ctx.clock, expected)
+                               ctx.clock, expected, live=getattr(ctx, "rollout_live", None))
 
 
 @router.get("/v1/orders", summary="Search orders (cursor paging, by id)",

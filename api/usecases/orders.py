@@ -30,31 +30,36 @@ from ordinance.adapters.orchestration import ATTEMPTS, Orchestrator, retryable
 from ordinance.adapters.clock import Clock
 from ordinance.adapters.store_keys import KeyInfo
 
-from . import decide
+from . import decide, rollout
 from .supply import promise_in
 
 
 def capture_order(hub: Hub, rulesets: Any, order: dict[str, Any], as_of: date | None,
                   ruleset_ref: str | None, order_text: str, request_text: str,
-                  key: KeyInfo, clock: Clock) -> tuple[bool, str]:
+                  key: KeyInfo, clock: Clock, live: Any = None) -> tuple[bool, str]:
     """Capture an order: decided, then stored with its decision and its promise (reserved
     from stored supply) in one transaction, idempotent on the order id (the same content
     again is the stored answer, decided once). The door's `clock` gives today, the as-of of
-    an order without one, and the reservations' time. Returns (created, view JSON text)."""
+    an order without one, and the reservations' time. `live`: the process's shadows and
+    rollouts (api/usecases/rollout.py), which may route the order to a candidate and queue
+    it for counting in the same transaction. Returns (created, view JSON text)."""
     order_id_of(order)  # a missing id is a 422 before any rule set is needed
     view = hub.captured(order, as_of, ruleset_ref, key)
     if view is not None:
         return False, view
     rs = rulesets.resolve(ruleset_ref)
-    ev = decide.evaluate(rs, order, as_of, "decide", clock.now().date())
+    rs, tags = rollout.routed(live, rs, order, ruleset_ref is not None)  # shadow, rollout
+    today = clock.now().date()
+    ev = decide.evaluate(rs, order, as_of, "decide", today)
     return hub.store_capture(rs, order, as_of, ruleset_ref, ev, order_text, request_text, key,
-                             then=promise_in(clock))  # reserves from stored supply
+                             then=rollout.counted(promise_in(clock), tags, today, clock))
 
 
 def change_order(hub: Hub, orch: Orchestrator, rs: Any, order_id: str, order: dict[str, Any],
                  as_of: date | None, ruleset_ref: str | None, order_text: str,
                  request_text: str, key: KeyInfo, clock: Clock,
-                 if_match: tuple[int, ...] | None = None) -> tuple[int, str]:
+                 if_match: tuple[int, ...] | None = None, live: Any = None
+                 ) -> tuple[int, str]:
     """A change order: decided again, stored as the next version with its promise (the old
     reservations given back) and followed by orchestration (cancel the outstanding
     fulfilment request, re-reserve, reschedule or wait for approval) in one transaction.
@@ -64,14 +69,18 @@ def change_order(hub: Hub, orch: Orchestrator, rs: Any, order_id: str, order: di
                                request_text, key, if_match)
     if prepared.view is not None:
         return prepared.base, prepared.view
-    evaluated = decide.evaluate(rs, order, as_of, "decide", clock.now().date())
-    prepared = replace(prepared, evaluated=evaluated)
+    rs, tags = rollout.routed(live, rs, order, ruleset_ref is not None)  # as a capture
+    today = clock.now().date()
+    evaluated = decide.evaluate(rs, order, as_of, "decide", today)
+    prepared = replace(prepared, rs=rs, evaluated=evaluated)
     for attempt in range(ATTEMPTS):
         try:
             with hub.db.session(write=True) as s:
                 view = hub.write_change(s, prepared)
                 promise_in(clock)(s, rs, order_id, evaluated)  # before the sync
                 orch.sync_in(s, order_id, key.name)  # reads the new reservations
+                rollout.enqueue_in(s, tags, evaluated.decision_id, order_id, today,
+                                   clock.now())
                 return prepared.base + 1, view
         except IntegrityError:
             raise concurrent_change(order_id) from None

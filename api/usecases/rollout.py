@@ -1,32 +1,39 @@
 """Shadow mode and KPI-gated rollouts on live decisions: the use cases.
 
 In: the service's Context; per decision, the request and its answer. Out: `Live.route` tells
-the decide use case which rule set decides an order (the candidate for a rollout's share of
-its segments, by the hash of the order id); `Live.offer` queues what a shadow or a rollout
-must count; `Live.round` (a job of the background worker, adapters/worker.py) drains the
-queue, decides shadow pairs with the candidate, stores the records, and checks each running
-rollout against its thresholds: rolled back when one is crossed, promoted (activated) once it
-has `promote_after` candidate decisions with none crossed. `start`, `end`, `promote`, `read`
-back the REST routes (api/routes_rollout.py).
+the decide use case (and the hub's capture and change, api/usecases/orders.py) which rule set
+decides an order (the candidate for a rollout's share of its segments, by the hash of the
+rollout id and the order id); `Live.rows` makes the durable queue rows of what a shadow or a
+rollout must count, written with the decision record; `Live.round` (a job of the background
+worker, adapters/worker.py) claims queued rows, decides shadow pairs with the candidate,
+stores the records, and checks each running rollout against its thresholds: rolled back when
+one is crossed, promoted (activated) once it has `promote_after` candidate decisions with none
+crossed. `start`, `end`, `promote`, `read` back the REST routes (api/routes_rollout.py).
 
 The non-obvious choices:
-- Nothing here runs on the request path but `route` and `offer`: an attribute read, a hash,
-  and an append to a bounded deque (`MAX_QUEUE`; past it an item is dropped and counted).
-  The candidate of a shadow is evaluated in the worker's round, never in the request. The
-  running rollouts are read from the database by the worker (and by the routes that change
-  them), not per request.
-- Several processes: each counts its own decisions into the same tables, and ending a rollout
-  is one conditional UPDATE (adapters/rollouts.py `end`), so only one process rolls it back and
+- Nothing here runs on the request path but `route` and `rows`: an attribute read, a hash,
+  and a few small dicts that ride in the transaction that writes the decision record (the
+  decision log's batch, or the hub's transaction), so the queue is durable and exactly as
+  complete as the log. The candidate of a shadow is evaluated in a worker's round, never in
+  the request. The running rollouts are read from the database by the worker (and by the
+  routes that change them), not per request.
+- Several processes: any worker claims any process's rows (adapters/rollouts.py `claim`,
+  `finish`: a lease, FOR UPDATE SKIP LOCKED on PostgreSQL), so one row is counted once, and
+  ending a rollout is one conditional UPDATE (`end`), so only one process rolls it back and
   writes the audit entry and the webhook.
-- Only POST /v1/decisions (and validate, price) takes part: an order naming its rule set
-  (`"ruleset"`) is never rerouted; an order without an id is not counted.
+- POST /v1/decisions (and validate, price) and the hub's POST /v1/orders and PUT
+  /v1/orders/{id} take part: an order naming its rule set (`"ruleset"`) is never rerouted;
+  an order without an id is not counted. A change order is routed like any order, by the
+  hash: it stays on the candidate while the rollout runs and its segments still match, and
+  after a rollback (or a stop) it is decided by the active set again.
 """
 from __future__ import annotations
 
-import collections
 import logging
 import threading
+import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from ordinance.adapters import rollouts as store
@@ -36,8 +43,8 @@ from ordinance.engine.rollout import Plan, PlanError, crossed, read_plan
 
 log = logging.getLogger("ordinance.rollout")
 
-MAX_QUEUE = 10_000     # queued items per process
-MAX_DRAIN = 2_000      # items one round stores
+CLAIM_BATCH = 500      # queue rows one claim leases
+MAX_CLAIMS = 4         # claims per round (so at most 2,000 rows a round)
 
 
 @dataclass(frozen=True)
@@ -50,13 +57,13 @@ class Running:
 
 
 class Live:
-    """One per service process (on the Context): the running plans and the queue."""
+    """One per service process (on the Context): the running plans, read each round."""
 
     def __init__(self) -> None:
         self.running: tuple[Running, ...] = ()
         self.segmenter: Any = None
-        self.queue: collections.deque[tuple[Any, ...]] = collections.deque()
-        self.dropped = 0
+        self.discarded = 0    # queue rows of rollouts no longer running, or without a record
+        self.failed = 0       # queue rows the candidate could not decide
         self._lock = threading.Lock()
 
     # --- the request path ---------------------------------------------------------------
@@ -81,13 +88,12 @@ class Live:
                 tags.append((r, "shadow"))
         return chosen, tags
 
-    def offer(self, tags: list[tuple[Running, str]], order: dict[str, Any], as_of: Any,
-              today: Any, body: dict[str, Any], kind: str = "decide") -> None:
-        for r, side in tags:
-            if len(self.queue) >= MAX_QUEUE:
-                self.dropped += 1
-                continue
-            self.queue.append((r, side, order, as_of, today, body, kind))
+    @staticmethod
+    def rows(tags: list[tuple[Running, str]], kind: str, decision_id: str, order_id: Any,
+             today: date, now: Any) -> list[dict[str, Any]]:
+        """The queue rows of one decision (written with its record: adapters/rollouts.py)."""
+        return [store.queue_row(r.id, side, kind, decision_id, str(order_id), today, now)
+                for r, side in tags]
 
     # --- the worker's round -------------------------------------------------------------
     def refresh(self, ctx: Any) -> None:
@@ -108,36 +114,66 @@ class Live:
 
     def round(self, ctx: Any) -> dict[str, Any]:
         with self._lock:  # one round at a time in a process (the worker; a route's nudge)
-            stored = self._drain(ctx)
+            before = (self.discarded, self.failed)
+            self.refresh(ctx)  # a fresh process knows what runs before it claims rows
+            stored = self.drain(ctx)
             ended = self._check(ctx)
-            self.refresh(ctx)
-        return {"records": stored, "ended": ended, "dropped": self.dropped}
+            if ended:
+                self.refresh(ctx)
+            return {"records": stored, "ended": ended,
+                    "discarded": self.discarded - before[0], "failed": self.failed - before[1]}
 
-    def _drain(self, ctx: Any) -> int:
+    def drain(self, ctx: Any) -> int:
+        """Claims queued rows (any process's), decides and stores them; records stored."""
+        stored, batch = 0, CLAIM_BATCH
+        for _ in range(MAX_CLAIMS):
+            token = "c_" + uuid.uuid4().hex[:30]
+            claimed = store.claim(ctx.db, token, ctx.clock.now(), batch)
+            if not claimed:
+                break
+            known = {r.id for r in self.running}
+            if any(q.rollout_id not in known for q in claimed):
+                self.refresh(ctx)  # started since this round's refresh (another process)
+            results = {q.id: self._record(ctx, q) for q in claimed}
+            stored += store.finish(ctx.db, token, results)[1]
+            if len(claimed) < batch:
+                break
+        return stored
+
+    def _record(self, ctx: Any, q: store.Claimed) -> dict[str, Any] | None:
+        """The record of one queued row, None when there is none to store."""
+        from ordinance.engine import loads
         from ordinance.simulator.compare import compare
         from ordinance.simulator.money import Costing
 
+        r = next((x for x in self.running if x.id == q.rollout_id), None)
+        if r is None or q.decision is None or q.request is None:
+            self.discarded += 1  # ended meanwhile (its figures are final), or no record
+            return None
         now = ctx.clock.now()
-        rows = []
-        for _ in range(min(len(self.queue), MAX_DRAIN)):
-            r, side, order, as_of, today, body, kind = self.queue.popleft()
-            oid = str(order.get("id"))
-            if side == "shadow":  # the same kind of decision (decide, validate, price)
-                cand = answer.decide(r.candidate, order, as_of, kind, today).to_json()
+        try:
+            body = loads(q.decision)
+            if q.side == "shadow":  # the same kind of decision (decide, validate, price)
+                order, as_of = request_of(q.request, q.order_id)
+                kind = "decide" if q.kind == "order" else q.kind
+                cand = answer.decide(r.candidate, order, as_of, kind, q.today).to_json()
                 base = {k: v for k, v in body.items() if k != "decision_id"}
                 diff = compare(base, cand)
-                pair = {"order_id": oid, "baseline": base, "candidate": cand}
-                rows.append(store.record(r.id, "shadow", oid, now, cand, pair=pair,
-                                         changed=diff.changed))
-                continue
-            rs = r.candidate if side == "candidate" else None
-            reference = (rs or ctx.rulesets.resolve(None)).reference
-            costing = Costing.of(reference)
+                pair = {"order_id": q.order_id, "baseline": base, "candidate": cand}
+                return store.record(r.id, "shadow", q.order_id, now, cand, pair=pair,
+                                    changed=diff.changed, decision_id=q.decision_id)
+            rs = r.candidate if q.side == "candidate" else ctx.rulesets.resolve(None)
+            costing = Costing.of(rs.reference)
             margin = None
             if costing is not None and body.get("pricing"):
                 _, margin, _ = costing.margin(body["pricing"])
-            rows.append(store.record(r.id, side, oid, now, body, margin))
-        return store.add_records(ctx.db, rows)
+            return store.record(r.id, q.side, q.order_id, now, body, margin,
+                                decision_id=q.decision_id)
+        except Exception as exc:  # noqa: BLE001 - one bad row must not stop the queue
+            self.failed += 1
+            log.warning("rollout %s: queued decision %s not counted: %s: %s", q.rollout_id,
+                        q.decision_id, exc.__class__.__name__, exc)
+            return None
 
     def _check(self, ctx: Any) -> int:
         ended = 0
@@ -160,6 +196,33 @@ class Live:
         return ended
 
 
+# --- the hub's hook (api/usecases/orders.py: capture and change orders) --------------------
+
+def routed(live: Live | None, rs: Any, order: dict[str, Any], named: bool
+           ) -> tuple[Any, list[tuple[Running, str]]]:
+    """The rule set that decides a hub order (a rollout's candidate for its share, else
+    `rs`) and the rollouts that count it."""
+    if live is None or not live.running:
+        return rs, []
+    chosen, tags = live.route(order, named)
+    return chosen or rs, tags
+
+
+def enqueue_in(s: Any, tags: list[tuple[Running, str]], decision_id: str, order_id: str,
+               today: date, now: Any) -> None:
+    """The queue rows of a hub order's decision, in the hub's transaction (with its record)."""
+    if tags:
+        store.enqueue_in(s, Live.rows(tags, "order", decision_id, order_id, today, now))
+
+
+def counted(then: Any, tags: list[tuple[Running, str]], today: date, clock: Any) -> Any:
+    """A capture's `then` (promising's reservation) followed by `enqueue_in`."""
+    def both(s: Any, rs: Any, order_id: str, ev: Any) -> None:
+        then(s, rs, order_id, ev)
+        enqueue_in(s, tags, ev.decision_id, order_id, today, clock.now())
+    return both
+
+
 _LIVE_LOCK = threading.Lock()
 
 
@@ -173,6 +236,22 @@ def live(ctx: Any) -> Live:
                 found = Live()
                 ctx.rollout_live = found
     return found
+
+
+def request_of(text: str, order_id: str) -> tuple[dict[str, Any], date | None]:
+    """The order and as-of of a logged request (`{"order": ..., "as_of": ...}`, as the door
+    read it: numbers exact); a change order's id comes from its URL when the body has none."""
+    from ordinance import engine
+    from ordinance.adapters.store import DECISION_REQUEST, MAX_BYTES, MAX_ITEMS, MAX_LINES
+    from ordinance.engine import codec
+
+    body = codec.read(text.encode(), DECISION_REQUEST, max_items=MAX_ITEMS,
+                      max_lines=MAX_LINES, max_bytes=MAX_BYTES)
+    order = engine.validate_order(body["order"], max_lines=MAX_LINES, max_items=MAX_ITEMS)
+    if order.get("id") is None:
+        order["id"] = order_id
+    as_of = body.get("as_of")
+    return order, None if as_of is None else date.fromisoformat(as_of)
 
 
 def kpis_json(t: dict[str, Any]) -> dict[str, Any]:

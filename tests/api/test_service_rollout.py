@@ -279,3 +279,118 @@ def test_several_processes_ending_one_rollout_end_it_once(svc: Any) -> None:
             AuditEntry.action == "rollout_rolled_back")).scalars()
             if json.loads(a.detail)["rollout"] == rid]
     assert len(audits) == 1 and audits[0].key_name == won[0]["ended_by"]
+
+
+# --- the order hub: captures and change orders (issue 18's gap 1) ---------------------------
+
+def capture(s: Service, o: dict[str, Any]) -> dict[str, Any]:
+    r = s.client("evaluator").post("/v1/orders", json={"order": o})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def change(s: Service, o: dict[str, Any]) -> dict[str, Any]:
+    r = s.client("evaluator").put(f"/v1/orders/{o['id']}", json={"order": o})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def decided_by(view: dict[str, Any]) -> str:
+    return str(view["decision"]["ruleset"]["digest"])
+
+
+def test_hub_orders_are_routed_by_a_rollout_and_roll_it_back(svc: Any) -> None:
+    """Captures and change orders go to the candidate for the rollout's share (the hash of
+    the rollout id and the order id: a change order stays on its side while it runs), they
+    are counted, and they alone cross the hold-rate threshold; after the rollback a change
+    order of a candidate order is decided by the active set again."""
+    from ordinance.engine.rollout import read_plan
+
+    s, refs, receiver = svc
+    activate(s, refs["base"])
+    r = s.client("admin").post("/v1/rollouts", json={
+        "mode": "rollout", "candidate": refs["holds"], "share": 50,
+        "segments": {"country": ["DE"]}, "min_orders": 12,
+        "thresholds": {"hold_rate": "0.10"}})
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    plan = read_plan(rid, {"share": 50})
+    base, holds = digest_of(refs["base"]), digest_of(refs["holds"])
+    side: dict[str, str] = {}
+    stayed = 0
+    for n in range(40):
+        o = order(n, "HUB")
+        view = capture(s, o)
+        expected = holds if plan.bucket(o["id"]) < 50 else base
+        assert decided_by(view) == expected, (o["id"], view["status"])
+        side[o["id"]] = decided_by(view)
+        if decided_by(view) == holds:
+            assert view["status"] == "on_hold"
+        o["lines"][0]["quantity"] += 1  # a change order: the same side while it runs
+        changed = change(s, o)
+        running = s.client("analyst").get(f"/v1/rollouts/{rid}").json()["state"] == "running"
+        assert changed["version"] == 2
+        if running or decided_by(changed) == expected:
+            assert decided_by(changed) == expected
+            stayed += expected == holds
+        else:  # rolled back between the capture and its change: the active set's
+            assert decided_by(changed) == base
+        if not running:
+            break
+    assert set(side.values()) == {base, holds}
+    assert stayed >= 3  # change orders of candidate orders that stayed on the candidate
+    body = wait_for(s, rid, lambda b: b["state"] != "running")
+    assert body["state"] == "rolled_back", body
+    assert [c["threshold"] for c in body["reason"]["crossed"]] == ["hold_rate"]
+    kpis = body["reason"]["kpis"]
+    # every counted decision is a hub order's (captures and changes of HUB-*)
+    from ordinance.adapters.models_rollout import RolloutRecord
+
+    with s.app.state.ctx.db.session() as session:
+        recs = session.execute(select(RolloutRecord.order_id, RolloutRecord.side).where(
+            RolloutRecord.rollout_id == rid)).all()
+    assert recs and all(oid.startswith("HUB-") for oid, _ in recs)
+    assert all((sd == "candidate") == (side[oid] == holds) for oid, sd in recs)
+    assert kpis["candidate"]["statuses"].get("on_hold", 0) >= 12
+    # after the rollback a change order of a candidate order is the active set's again
+    on_candidate = [oid for oid, d in side.items() if d == holds]
+    live = s.app.state.ctx.rollout_live  # the worker's round refreshes it after the end
+    deadline = time.monotonic() + 20
+    while any(r.id == rid for r in live.running) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for oid in on_candidate[:3]:
+        n = int(oid.split("-")[1])
+        o = order(n, "HUB")
+        o["lines"][0]["quantity"] += 2
+        view = change(s, o)
+        assert view["version"] == 3 and decided_by(view) == base
+        assert view["status"] != "on_hold"
+
+
+def test_a_shadow_pairs_hub_orders_and_change_orders(svc: Any) -> None:
+    s, refs, _ = svc
+    activate(s, refs["base"])
+    admin = s.client("admin")
+    r = admin.post("/v1/rollouts", json={"mode": "shadow", "candidate": refs["holds"],
+                                         "sample": 100})
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    orders = [order(n, "HSH") for n in range(5)]
+    for o in orders:
+        assert decided_by(capture(s, o)) == digest_of(refs["base"])  # the active set answers
+    for o in orders[:2]:
+        o["lines"][0]["quantity"] += 3
+        assert change(s, o)["version"] == 2
+    body = wait_for(s, rid, lambda b: b["shadow"]["pairs"] >= 7)
+    shadow = body["shadow"]
+    assert shadow["pairs"] == 7 and shadow["pairs_changed"] == 7  # DE orders: all held
+    assert shadow["candidate"]["holds_by_code"] == {"REVIEW": 7}
+    # the change orders were decided by the candidate as changed (their new quantities)
+    from ordinance.adapters import rollouts
+
+    _, _, pairs = rollouts.pairs(s.app.state.ctx.db, rid)
+    quantities = sorted(str(p["candidate"]["order"]["lines"][0]["quantity"]) for p in pairs
+                        if p["order_id"] == orders[0]["id"])
+    assert quantities == sorted([str(orders[0]["lines"][0]["quantity"] - 3),
+                                 str(orders[0]["lines"][0]["quantity"])])
+    assert admin.post(f"/v1/rollouts/{rid}/stop").status_code == 200

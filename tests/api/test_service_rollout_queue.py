@@ -1,0 +1,167 @@
+"""The durable queue of shadows and rollouts (migration 0110) over real HTTP, on SQLite and
+PostgreSQL: what a process's decisions leave for the worker outlives the process, and the
+workers of two processes draining one database at once count every row exactly once, a
+worker that died holding rows included.
+
+Service A (no background worker) takes decisions and hub orders while a shadow and a rollout
+run, so everything it leaves stays queued; a dead worker's claim is made by hand with a lease
+that has run out; A goes away; services B and C, each with its worker, drain the queue
+together (in claims of 7 rows, so they interleave).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from svc_helpers import ServerThread, Service, archive, make_service
+from test_service_rollout import (BASE, add_hold, capture, change, decide, order,
+                                  smaller_discount, variant)
+
+
+def upload(s: Service, path: Path) -> str:
+    r = s.client("admin").post("/v1/rulesets", content=archive(path),
+                               headers={"Content-Type": "application/gzip"})
+    assert r.status_code in (200, 201), r.text
+    return f"{r.json()['name']}@{r.json()['digest']}"
+
+
+def test_queued_work_outlives_its_process_and_two_workers_count_each_row_once(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from ordinance.adapters import rollouts
+    from ordinance.adapters.models_rollout import RolloutRecord
+    from ordinance.api.usecases import rollout as rollout_uc
+    from ordinance.engine.rollout import read_plan
+
+    monkeypatch.setattr(rollout_uc, "CLAIM_BATCH", 7)  # small claims: B and C interleave
+    app_a, keys = make_service(database_url, tmp_path / "a")  # no worker: nothing drains
+    decisions: dict[str, str] = {}  # decision id -> order id
+    with ServerThread(app_a) as srv:
+        a = Service(srv.url, database_url, keys, app_a)
+        base = upload(a, BASE)
+        holds = upload(a, variant(tmp_path, "holds", "2", add_hold))
+        richer = upload(a, variant(tmp_path, "richer", "3", smaller_discount))
+        name, digest = base.split("@")
+        assert a.client("admin").post(f"/v1/rulesets/{name}/{digest}/activate").status_code \
+            == 200
+        admin = a.client("admin")
+        shadow = admin.post("/v1/rollouts", json={"mode": "shadow", "candidate": holds})
+        assert shadow.status_code == 201, shadow.text
+        ro = admin.post("/v1/rollouts", json={"mode": "rollout", "candidate": richer,
+                                              "share": 50})
+        assert ro.status_code == 201, ro.text
+        shadow_id, ro_id = shadow.json()["id"], ro.json()["id"]
+        for n in range(24):
+            d = decide(a, order(n, "Q"))
+            decisions[d["decision_id"]] = f"Q-{n}"
+        hub = [order(n, "QH") for n in range(8)]
+        for o in hub:
+            decisions[capture(a, o)["decision_id"]] = o["id"]
+        for o in hub[:3]:
+            o["lines"][0]["quantity"] += 1
+            decisions[change(a, o)["decision_id"]] = o["id"]
+        body = {k: v for k, v in hub[3].items() if k != "id"}  # the id from the URL only
+        body["lines"] = [{**body["lines"][0], "quantity": 40}]
+        r = a.client("evaluator").put(f"/v1/orders/{hub[3]['id']}", json={"order": body})
+        assert r.status_code == 200, r.text
+        decisions[r.json()["decision_id"]] = hub[3]["id"]
+        db = app_a.state.ctx.db
+        assert len(decisions) == 36
+        assert rollouts.queue_depth(db) == 2 * 36  # one row per decision per running rollout
+        with db.session() as s:
+            assert s.scalar(select(RolloutRecord.id).where(
+                RolloutRecord.rollout_id.in_([shadow_id, ro_id]))) is None
+        # a worker claimed ten rows and died: its lease ran out long ago
+        past = app_a.state.ctx.clock.now() - timedelta(seconds=3 * rollouts.LEASE_SECONDS)
+        dead = rollouts.claim(db, "c_dead", past, 10)
+        assert len(dead) == 10 and all(q.request and q.decision for q in dead)
+        for c in a.clients.values():
+            c.close()
+    # process A is gone with its memory; B and C, each with a worker, drain what it left;
+    # each finish is slowed down so that the two overlap, and says whose it was
+    finishers: list[int] = []
+    real_finish = rollouts.finish
+
+    def slow_finish(db: Any, token: str, results: dict[int, Any]) -> tuple[int, int]:
+        time.sleep(0.15)
+        out = real_finish(db, token, results)
+        if out[0]:
+            finishers.append(id(db))
+        return out
+
+    monkeypatch.setattr(rollouts, "finish", slow_finish)
+    app_b, _ = make_service(database_url, tmp_path / "b", worker=True, worker_interval=0.05)
+    app_c, _ = make_service(database_url, tmp_path / "c", worker=True, worker_interval=0.05)
+    with ServerThread(app_b) as srv_b, ServerThread(app_c):
+        b = Service(srv_b.url, database_url, keys, app_b)
+        db = app_b.state.ctx.db
+        deadline = time.monotonic() + 90
+        while rollouts.queue_depth(db) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert rollouts.queue_depth(db) == 0
+        assert set(finishers) == {id(app_b.state.ctx.db), id(app_c.state.ctx.db)}  # both
+        with db.session() as s:
+            recs = s.execute(select(RolloutRecord.rollout_id, RolloutRecord.side,
+                                    RolloutRecord.decision_id, RolloutRecord.order_id)
+                             .where(RolloutRecord.rollout_id.in_([shadow_id, ro_id]))).all()
+        counts = Counter((rid, did) for rid, _, did, _ in recs)
+        assert set(counts.values()) == {1}, counts.most_common(3)  # exactly once each
+        assert {did for rid, did in counts if rid == shadow_id} == set(decisions)
+        assert {did for rid, did in counts if rid == ro_id} == set(decisions)
+        plan = read_plan(ro_id, {"share": 50})
+        for rid, side, did, oid in recs:
+            assert oid == decisions[did]
+            if rid == ro_id:
+                assert side == ("candidate" if plan.bucket(oid) < 50 else "active")
+            else:
+                assert side == "shadow"
+        # the dead worker comes back: what it held is another's now, nothing is stored twice
+        fake = rollouts.record(shadow_id, "shadow", "x", past, {"status": "accepted"})
+        assert real_finish(db, "c_dead", {q.id: fake for q in dead}) == (0, 0)
+        # over HTTP, from B: the shadow's pairs and the rollout's tallies, every decision once
+        got = b.client("analyst").get(f"/v1/rollouts/{shadow_id}").json()
+        assert got["shadow"]["pairs"] == 36
+        assert got["shadow"]["pairs_changed"] == 36  # holds holds every DE order
+        got = b.client("analyst").get(f"/v1/rollouts/{ro_id}").json()
+        assert got["kpis"]["active"]["orders"] + got["kpis"]["candidate"]["orders"] == 36
+        assert got["kpis"]["candidate"]["orders"] == sum(
+            plan.bucket(oid) < 50 for oid in decisions.values())
+        for rid in (shadow_id, ro_id):
+            assert b.client("admin").post(f"/v1/rollouts/{rid}/stop").status_code == 200
+        for c in b.clients.values():
+            c.close()
+
+
+def test_a_stalled_worker_finishes_nothing_another_has_claimed(
+        database_url: str, tmp_path: Path) -> None:
+    """The lease's edge, at the adapter: a claim past its lease is taken by the next worker,
+    and the first worker's finish then deletes and stores nothing; the second's does."""
+    from ordinance.adapters import rollouts
+    from ordinance.adapters.db import Database
+
+    app, _ = make_service(database_url, tmp_path / "d")
+    db: Database = app.state.ctx.db
+    now = app.state.ctx.clock.now()
+    rows = [rollouts.queue_row("ro_lease", "active", "decide", f"dec-{n}", f"L-{n}",
+                               now.date(), now) for n in range(5)]
+    with db.session(write=True) as s:
+        rollouts.enqueue_in(s, rows)
+    first = rollouts.claim(db, "c_first", now - timedelta(seconds=2 * rollouts.LEASE_SECONDS),
+                           3)
+    assert [q.order_id for q in first] == ["L-0", "L-1", "L-2"]
+    assert all(q.decision is None for q in first)  # no such decision records: read as None
+    second = rollouts.claim(db, "c_second", now, 10)  # the first's lease ran out
+    assert sorted(q.order_id for q in second) == [f"L-{n}" for n in range(5)]
+    assert rollouts.claim(db, "c_third", now, 10) == []  # all leased now
+    rec = {q.id: rollouts.record("ro_lease", "active", q.order_id, now, {"status": "accepted"},
+                                 decision_id=q.decision_id) for q in second}
+    assert rollouts.finish(db, "c_first", {q.id: rec[q.id] for q in first}) == (0, 0)
+    assert rollouts.finish(db, "c_second", rec) == (5, 5)
+    assert rollouts.queue_depth(db) == 0
+    assert rollouts.tallies(db, "ro_lease")["active"].orders == 5
