@@ -38,12 +38,33 @@ from typing import Any
 
 import yaml
 
-from ordinance.engine import screening
-from ordinance.engine.codec import dumps
-from ordinance.engine.promising.atp import Supply, SupplyType, build
-from ordinance.engine.promising.calendar import Buckets
-from ordinance.engine.promising.promise import promise as atp_promise
-from ordinance.engine.promising.reference import setup as atp_setup
+
+def _library_only() -> None:
+    """Lets the engine's library modules (screening, promising, codec: each imports nothing
+    of the engine's but its own package) load without `ordinance.engine`'s __init__, which
+    imports the compiler and the evaluator a hand-written program does not run: a package
+    object stands for it. In a process that already holds the engine, nothing is done."""
+    if "ordinance.engine" in sys.modules:
+        return
+    import importlib.util
+    import types
+    spec = importlib.util.find_spec("ordinance.engine")
+    if spec is None or not spec.submodule_search_locations:
+        return
+    package = types.ModuleType("ordinance.engine")
+    package.__path__ = list(spec.submodule_search_locations)
+    package.__spec__ = spec
+    sys.modules["ordinance.engine"] = package
+
+
+_library_only()
+
+from ordinance.engine import screening  # noqa: E402 - after the stand-in above
+from ordinance.engine.codec import dumps  # noqa: E402
+from ordinance.engine.promising.atp import Supply, SupplyType, build  # noqa: E402
+from ordinance.engine.promising.calendar import Buckets  # noqa: E402
+from ordinance.engine.promising.promise import promise as atp_promise  # noqa: E402
+from ordinance.engine.promising.reference import setup as atp_setup  # noqa: E402
 
 D = Decimal
 ZERO = D(0)
@@ -786,7 +807,7 @@ class Decision:
                 self.reject(rule + "duplicate-sku", P, "DUPLICATE_SKU",
                             f"{r(sku)} appears on more than one line", f"order.lines[{i}].sku",
                             "warning")
-        for i, (line, p) in enumerate(zip(lines, prods)):
+        for line, p in zip(lines, prods):
             if p is not None and p["hazmat"] == "Y" and service == "express":
                 self.reject(rule + "hazmat-not-express", P, "HAZMAT_EXPRESS",
                             f"line {r(line.get('id'))}: {r(line.get('sku'))} is dangerous goods "
@@ -838,7 +859,7 @@ class Decision:
 
     # -- compliance ---------------------------------------------------------------------------
     def compliance(self) -> None:
-        a, order, lines = self.a, self.order, self.lines
+        a, lines = self.a, self.lines
         cust = self.customer()
         st = self.sub("ship_to")
         country = st.get("country")
@@ -946,7 +967,7 @@ class Decision:
         per_usd = fxrow["per_usd"] if fxrow else None
         # per line: [line, qty, list, extended, net, priced, discounted, adjustments, rates]
         P: list[list[Any]] = []
-        for i, line in enumerate(lines):
+        for line in lines:
             q = line.get("quantity")
             lp = [line, q if num(q) else None, None, zero, zero, False, ZERO, [], []]
             unit = line.get("unit_price")
