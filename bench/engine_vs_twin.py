@@ -13,7 +13,13 @@ orders). Nothing is timed by the wall clock: the machine is shared.
 a package named `ordinance` (for example `mkdir -p /tmp/base/ordinance && git archive COMMIT
 | tar -x -C /tmp/base/ordinance`), put first on its PYTHONPATH.
 
-usage: .venv/bin/python bench/engine_vs_twin.py [--orders 5000] [--lines 5] [--rounds 3]
+`--ruleset acme` runs rulesets/acme against its hand-written twin, bench/acme_twin.py,
+instead: the orders come from the simulator's generator (simulator/generate.py, the stream
+bench/decisions_sha.py decides), --seed 1 by default, with their 1 to many lines (--lines
+does not apply).
+
+usage: .venv/bin/python bench/engine_vs_twin.py [--ruleset synthetic|acme] [--orders 5000]
+                                               [--lines 5] [--seed 1] [--rounds 3]
                                                [--callgrind] [--against DIR]
 """
 from __future__ import annotations
@@ -64,8 +70,21 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def acme_orders(ruleset: Path, count: int, seed: int, out: Path) -> None:
+    """The simulator's generated ACME stream, as bench/decisions_sha.py writes it."""
+    import json
+
+    from ordinance.simulator import generate
+    with open(out, "w") as f:
+        for o in generate.generate_orders(generate.load_catalogue(ruleset), count=count,
+                                          seed=seed):
+            f.write(json.dumps(o, default=str) + "\n")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ruleset", choices=("synthetic", "acme"), default="synthetic")
+    ap.add_argument("--seed", type=int, default=1, help="the generator's seed (acme)")
     ap.add_argument("--orders", type=int, default=5000)
     ap.add_argument("--lines", type=int, default=5, help="lines per order (0: 1 to 20)")
     ap.add_argument("--rounds", type=int, default=3)
@@ -83,11 +102,17 @@ def main() -> int:
         ENV.pop("PYTHONDONTWRITEBYTECODE", None)
         ENV["PYTHONPYCACHEPREFIX"] = str(tmp / "pyc")
         ENV["ORDINANCE_CACHE_DIR"] = str(tmp / "cache")
-        ruleset = bench_engine.synthetic_ruleset(tmp / "bench")
         orders = tmp / "orders.jsonl"
-        with open(orders, "w") as f:
-            for o in bench_engine.synthetic_orders(args.orders, args.lines or None):
-                f.write(dumps(o) + "\n")
+        if args.ruleset == "acme":
+            ruleset = ROOT / "rulesets/acme"
+            twin_py = ROOT / "bench/acme_twin.py"
+            acme_orders(ruleset, args.orders, args.seed, orders)
+        else:
+            ruleset = bench_engine.synthetic_ruleset(tmp / "bench")
+            twin_py = ROOT / "bench/twin_bench.py"
+            with open(orders, "w") as f:
+                for o in bench_engine.synthetic_orders(args.orders, args.lines or None):
+                    f.write(dumps(o) + "\n")
         py = sys.executable
         ordinance = str(Path(py).parent / "ordinance")
         engine_cmd = [ordinance, "eval", str(ruleset), "--orders", str(orders),
@@ -98,12 +123,12 @@ def main() -> int:
                    str(orders), "--out", str(tmp / "old.jsonl"), "--as-of", AS_OF]
         old_start = [*old_cmd[:6], str(empty), "--out", os.devnull,
                      "--as-of", AS_OF]
-        twin_cmd = [py, str(ROOT / "bench/twin_bench.py"), str(ruleset), str(orders),
+        twin_cmd = [py, str(twin_py), str(ruleset), str(orders),
                     str(tmp / "twin.jsonl"), "--as-of", AS_OF]
         empty.write_text("")
         engine_start = [ordinance, "eval", str(ruleset), "--orders", str(empty),
                         "--out", os.devnull, "--as-of", AS_OF]
-        twin_start = [py, str(ROOT / "bench/twin_bench.py"), str(ruleset), str(empty),
+        twin_start = [py, str(twin_py), str(ruleset), str(empty),
                       os.devnull, "--as-of", AS_OF]
         cpu_of(twin_start)  # the bytecode of both written
         if old_env:
@@ -120,9 +145,14 @@ def main() -> int:
                 best["old start"] = min(best.get("old start", 1e9), cpu_of(old_start, old_env))
         same = sha(tmp / "engine.jsonl") == sha(tmp / "twin.jsonl")
         n = args.orders
-        lines = f"{args.lines}-line" if args.lines else "1- to 20-line"
-        print(f"{n} {lines} orders, rule set bench/engine.py --synthetic "
-              f"(104 rules, six phases); CPU seconds (user+system), best of {args.rounds}")
+        if args.ruleset == "acme":
+            print(f"{n} generated orders (simulator/generate.py, seed {args.seed}), rule set "
+                  f"rulesets/acme (118 rules, six phases) against bench/acme_twin.py; "
+                  f"CPU seconds (user+system), best of {args.rounds}")
+        else:
+            lines = f"{args.lines}-line" if args.lines else "1- to 20-line"
+            print(f"{n} {lines} orders, rule set bench/engine.py --synthetic "
+                  f"(104 rules, six phases); CPU seconds (user+system), best of {args.rounds}")
         for who in ("engine", "twin") + (("old",) if old_env else ()):
             total, start = best[who], best[f"{who} start"]
             print(f"  {who:6}: {total:6.3f} s with start-up ({total / n * 1e6:6.1f} µs/order); "
