@@ -8,15 +8,24 @@ cut into buckets of `BUCKET` (16) consecutive decisions (by `seq`), and `decisio
 holds one row per (rule, bucket) the rule fired in. A search by rule visits only those
 buckets, newest first, each a primary-key range of at most `BUCKET` rows.
 
-The index follows the log without touching its writer (adapters/store_decisions.py):
-`catch_up` reads the decisions after `decision_index_mark.seq` (at most `CATCH_UP` of them per
-call, only `seq` and `fired`) and adds their (rule, bucket) pairs. Adding a pair twice is
-harmless, so two instances catching up at once agree; the mark only moves forward. The
-decisions after the mark (the tail not yet indexed, at most `CATCH_UP` after a call) are
-searched with `LIKE` directly, so an answer never misses a decision.
+The index follows the log without touching its writer (adapters/store_decisions.py), in the
+background worker (adapters/worker.py; api/app.py lists the job): `catch_up` reads the
+decisions after `decision_index_mark.seq` (at most `CATCH_UP` a round, only `seq` and
+`fired`), adds their (rule, bucket) pairs and moves the mark, in one transaction that holds
+the mark's row. Several service processes over one PostgreSQL: the row is claimed with
+`FOR UPDATE SKIP LOCKED`, so one process indexes at a time and the others skip the round;
+SQLite's write lock does the same. The mark moves only over consecutive seqs: a hole is a
+decision whose transaction took its number and has not committed yet, and the mark waits
+`HOLE_WAIT` seconds for it before it treats the hole as a number never used (a rollback).
+
+A search never catches up. The decisions after the mark (the tail not yet indexed: a few
+rounds' worth, or everything when no worker runs) are read directly, newest first, at most
+`MAX_TAIL` of them a page; a page that stops there answers what it found with a cursor, so a
+lagging index costs pages, never a wrong or unbounded answer.
 """
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -29,8 +38,10 @@ from .store import Invalid
 from .store_decisions import SUMMARY_COLUMNS as COLUMNS
 
 BUCKET = 16
-CATCH_UP = 50_000       # decisions indexed by one call
+CATCH_UP = 50_000       # decisions indexed by one round of the worker
 MAX_BUCKETS = 1_000     # buckets one search visits before it answers with a cursor
+MAX_TAIL = 20_000       # decisions after the mark one search reads before it answers
+HOLE_WAIT = 10.0        # seconds the mark waits at a seq not (yet) committed
 BIG = BigInteger().with_variant(Integer, "sqlite")
 
 rule_buckets = Table(
@@ -50,25 +61,67 @@ def _mark(s: Any) -> int:
     return 0 if row is None else int(row[0])
 
 
-def catch_up(db: Database, max_rows: int = CATCH_UP) -> int:
-    """Index up to `max_rows` decisions after the mark; the new mark."""
+def _ensure_mark(db: Database) -> None:
     with db.session() as s:
-        mark = _mark(s)
+        if s.execute(select(index_mark.c.id).where(index_mark.c.id == 1)).first() is not None:
+            return
+    try:
+        with db.session(write=True) as s:
+            s.execute(insert(index_mark), [{"id": 1, "seq": 0}])
+    except IntegrityError:  # another process made it first
+        pass
+
+
+def _claim(db: Database, s: Any) -> int | None:
+    """The mark, its row locked for this transaction; None when another process holds it."""
+    q = select(index_mark.c.seq).where(index_mark.c.id == 1)
+    if not db.is_sqlite:  # SQLite: the write session already holds the database's lock
+        q = q.with_for_update(skip_locked=True)
+    row = s.execute(q).first()
+    return None if row is None else int(row[0])
+
+
+_holes: dict[int, float] = {}  # first seq of a hole -> when this process first saw it
+
+
+def _settled(mark: int, seqs: list[int], now: float) -> int:
+    """How far the mark may move over `seqs` (ascending, all after `mark`): through every
+    consecutive seq, and over a hole once it has been open `HOLE_WAIT` seconds."""
+    top = mark
+    for seq in seqs:
+        if seq != top + 1:
+            seen = _holes.setdefault(top + 1, now)
+            if now - seen < HOLE_WAIT:
+                break
+            _holes.pop(top + 1, None)
+        top = seq
+    for first in [h for h in _holes if h <= top]:
+        del _holes[first]
+    return top
+
+
+def catch_up(db: Database, max_rows: int | None = None) -> dict[str, Any]:
+    """The worker's job: index up to `max_rows` (default `CATCH_UP`) decisions after the
+    mark and move it. Answers `indexed` (decisions read) and `claimed` (False: another
+    process held the mark this round)."""
+    _ensure_mark(db)
+    with db.session(write=True) as s:
+        mark = _claim(db, s)
+        if mark is None:
+            return {"indexed": 0, "claimed": False}
         rows = s.execute(select(DecisionRecord.seq, DecisionRecord.fired)
                          .where(DecisionRecord.seq > mark).order_by(DecisionRecord.seq)
-                         .limit(max_rows)).all()
-    if not rows:
-        return mark
-    pairs: set[tuple[str, int]] = set()
-    for seq, fired in rows:
-        bucket = int(seq) // BUCKET
-        for rule in (fired or "").split()[:10_000]:
-            if len(rule) <= 200:
-                pairs.add((rule, bucket))
-    top = int(rows[-1][0])
-    buckets = sorted({b for _, b in pairs})
-    with db.session(write=True) as s:
-        have = set()
+                         .limit(max_rows or CATCH_UP)).all()
+        if not rows:
+            return {"indexed": 0, "claimed": True}
+        pairs: set[tuple[str, int]] = set()
+        for seq, fired in rows:
+            bucket = int(seq) // BUCKET
+            for rule in (fired or "").split()[:10_000]:
+                if len(rule) <= 200:
+                    pairs.add((rule, bucket))
+        buckets = sorted({b for _, b in pairs})
+        have: set[tuple[str, int]] = set()
         for i in range(0, len(buckets), 500):
             part = buckets[i:i + 500]
             have.update((r, int(b)) for r, b in s.execute(
@@ -77,23 +130,16 @@ def catch_up(db: Database, max_rows: int = CATCH_UP) -> int:
         new = [{"rule": r, "bucket": b} for r, b in sorted(pairs - have)]
         if new:
             s.execute(insert(rule_buckets), new)
-        if s.execute(update(index_mark).where(index_mark.c.id == 1, index_mark.c.seq < top)
-                     .values(seq=top)).rowcount == 0 and _mark_missing(s):
-            s.execute(insert(index_mark), [{"id": 1, "seq": top}])
-    return top
+        top = _settled(mark, [int(r[0]) for r in rows], time.monotonic())
+        if top > mark:
+            s.execute(update(index_mark).where(index_mark.c.id == 1).values(seq=top))
+    return {"indexed": len(rows), "claimed": True}
 
 
-def _mark_missing(s: Any) -> bool:
-    return s.execute(select(index_mark.c.id).where(index_mark.c.id == 1)).first() is None
-
-
-def caught_up(db: Database) -> int:
-    """Catch up, tolerating another instance doing the same at the same moment."""
-    try:
-        return catch_up(db)
-    except IntegrityError:  # it added the same pairs first: they are there
-        with db.session() as s:
-            return _mark(s)
+def mark(db: Database) -> int:
+    """How far the index has read the log (the last seq it holds)."""
+    with db.session() as s:
+        return _mark(s)
 
 
 def _range(lo: int, hi: int | None) -> Any:
@@ -106,12 +152,19 @@ def _range(lo: int, hi: int | None) -> Any:
     return q.order_by(DecisionRecord.seq.desc())
 
 
+def _tail_full(s: Any, mark: int, low: int) -> bool:
+    """Whether decisions after the mark remain below `low` (the tail was cut by MAX_TAIL)."""
+    return s.execute(select(DecisionRecord.seq).where(
+        DecisionRecord.seq > mark, DecisionRecord.seq < low).limit(1)).first() is not None
+
+
 def search_by_rule(db: Database, keep: Callable[[Any], bool], rule: str, before: int | None,
                    limit: int) -> tuple[list[Any], str | None]:
     """The decisions that fired `rule` and pass `keep` (the other filters), newest first,
     from the tail after the index's mark and then the rule's buckets; the rows and the next
     cursor (a seq) when there may be more."""
-    mark = caught_up(db)
+    with db.session() as s:
+        mark = _mark(s)  # never caught up here: the worker does (see the docstring)
     needle = f" {rule} "
     found: list[Any] = []
 
@@ -125,8 +178,22 @@ def search_by_rule(db: Database, keep: Callable[[Any], bool], rule: str, before:
 
     with db.session() as s:
         if before is None or before > mark + 1:  # the tail not yet indexed, read directly
-            if take(s.execute(_range(mark + 1, before).execution_options(yield_per=500))):
+            read = [0, 0]  # rows read, the last seq
+
+            def counted(rows: Any) -> Any:
+                for row in rows:
+                    read[0] += 1
+                    read[1] = int(row.seq)
+                    yield row
+
+            tail = s.execute(_range(mark + 1, before).limit(MAX_TAIL)
+                             .execution_options(yield_per=500))
+            if take(counted(tail)):
                 return found[:limit], str(found[limit - 1].seq)
+            low = read[1]
+            if read[0] == MAX_TAIL and low > mark + 1 and _tail_full(s, mark, low):
+                # a lagging index: MAX_TAIL decisions read, the page stops at the last
+                return found, str(low)
         ceiling = mark + 1 if before is None else min(before, mark + 1)
         visited, batch = 0, 1
         while visited < MAX_BUCKETS:  # 1, 2, 4, ... 64 buckets a query: a common rule
