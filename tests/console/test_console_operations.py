@@ -167,8 +167,10 @@ def test_a_decision_is_explained(acme, offline, shots):
     go(page, "decisions")
     page.fill("#dec-order", "OK-1")
     page.click("#dec-search")
-    page.wait_for_selector("#dec-results tbody tr a:text('OK-1')")
-    page.click("#dec-results tbody tr a")
+    # the search's rows only (the screen first lists the newest decisions, OK-1 among them)
+    page.wait_for_function("[...document.querySelectorAll('#dec-results tbody tr a')]"
+                           ".every(a => a.textContent === 'OK-1')")
+    page.click("#dec-results tbody tr a:text('OK-1')")
     page.wait_for_selector("#dec-detail h3")
     detail = page.text_content("#dec-detail")
     decision = acme.client("admin").get("/v1/orders/OK-1").json()["decision"]
