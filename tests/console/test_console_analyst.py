@@ -244,6 +244,7 @@ def test_the_tests_screen_shows_table_rows_never_hit(service, offline, shots):
     assert rows == [["1", "2", "2"], ["2", "1", "1"], ["3", "0", "never"]]
     assert "2 of 3 rows hit · never hit: row 3" in card.locator(".table-summary").text_content()
     assert "table rows 66.7 %" in page.text_content("#test-summary")
+    assert "null" not in page.text_content("#test-results")
     shoot(page, shots, "tests-table-rows")
     assert offline.outside == []
     assert errors == []

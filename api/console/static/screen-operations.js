@@ -118,9 +118,9 @@ async function returns(out) {
   const more = h("button.secondary", { type: "button", id: "ret-more", hidden: true }, "More");
   let cursor = null, rows = [];
   const row = x => h("tr", { dataset: { rma: x.rma, order: x.order_id } },
-    h("td", {}, h("code", {}, x.rma)), h("td", {}, x.order_id), h("td", {}, x.customer || ""),
-    h("td", {}, (x.at || "").replace("T", " ").slice(0, 16)), h("td", {}, pill(x.refund_status)),
-    h("td.num", {}, x.quantity), h("td.num", {}, `${x.refund} ${x.currency || ""}`),
+    h("td", {}, h("code", {}, x.rma)), h("td", {}, x.order_id), h("td.num", {}, `${x.refund} ${x.currency || ""}`),
+    h("td", {}, pill(x.refund_status)), h("td", {}, x.customer || ""),
+    h("td", {}, (x.at || "").replace("T", " ").slice(0, 16)), h("td.num", {}, x.quantity),
     h("td", {}, x.lines.map(l => `${l.sku || l.line_id} ×${l.quantity} ${l.condition}`).join("; ")));
   const load = async next => {
     const q = new URLSearchParams({ limit: "50" });
@@ -133,8 +133,8 @@ async function returns(out) {
       rows = next ? rows.concat(r.items) : r.items;
       cursor = r.next_cursor;
       more.hidden = !cursor;
-      list.replaceChildren(rows.length ? table(["return", "order", "customer", "at", "refund status", "quantity", "refund", "lines"],
-        rows.map(row), [5, 6]) : h("p.muted", {}, "No return matches."));
+      list.replaceChildren(rows.length ? table(["return", "order", "refund", "refund status", "customer", "at", "quantity", "lines"],
+        rows.map(row), [2, 6]) : h("p.muted", {}, "No return matches."));
     } catch (e) { show(e, list); }
   };
   more.addEventListener("click", () => load(cursor));

@@ -28,7 +28,7 @@ export async function render(host) {
     run.disabled = true;
     try {
       const r = await api("POST", `/v1/console/rulesets/${encodeURIComponent(name)}/${encodeURIComponent(digest)}/tests`);
-      out.replaceChildren(
+      out.replaceChildren(...[  // replaceChildren would write a null as the text "null"
         h("p", { id: "test-summary" }, h("strong", {}, `${r.passed} passed, ${r.failed} failed`),
           ` · rule coverage ${r.coverage} % · table rows ${r.row_coverage} %`),
         r.problems.length ? h("div.error", {}, r.problems.map(p => h("div", {}, p))) : null,
@@ -45,7 +45,7 @@ export async function render(host) {
           ...p.rules.map(x => h("tr", {}, h("td", {}, x.rule), h("td", {}, x.fired ? "yes" : pill("never"))))])),
         h("h2", {}, "Coverage per table row"),
         r.tables.length ? h("div", { id: "table-rows" }, r.tables.map(tableRows))
-          : h("p.muted", {}, "No rule of this version has a decision table."));
+          : h("p.muted", {}, "No rule of this version has a decision table.")].filter(Boolean));
     } catch (e) { show(e, out); }
     run.disabled = false;
   });
