@@ -19,9 +19,10 @@ decision whose transaction took its number and has not committed yet, and the ma
 `HOLE_WAIT` seconds for it before it treats the hole as a number never used (a rollback).
 
 A search never catches up. The decisions after the mark (the tail not yet indexed: a few
-rounds' worth, or everything when no worker runs) are read directly, newest first, at most
-`MAX_TAIL` of them a page; a page that stops there answers what it found with a cursor, so a
-lagging index costs pages, never a wrong or unbounded answer.
+rounds' worth, or everything when no worker runs) are searched directly with the log's
+`LIKE`, newest first, over at most `MAX_TAIL` consecutive seqs a page; a page that stops there
+answers what it found with a cursor, so a lagging index costs pages, never a wrong or
+unbounded answer. The buckets a search visits are read a batch (up to 64) per query.
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from sqlalchemy import BigInteger, Column, Integer, String, Table, insert, select, update
+from sqlalchemy import (BigInteger, Column, Integer, String, Table, and_, func, insert, or_, select,
+                        update)
 from sqlalchemy.exc import IntegrityError
 
 from .db import Database
@@ -152,12 +154,6 @@ def _range(lo: int, hi: int | None) -> Any:
     return q.order_by(DecisionRecord.seq.desc())
 
 
-def _tail_full(s: Any, mark: int, low: int) -> bool:
-    """Whether decisions after the mark remain below `low` (the tail was cut by MAX_TAIL)."""
-    return s.execute(select(DecisionRecord.seq).where(
-        DecisionRecord.seq > mark, DecisionRecord.seq < low).limit(1)).first() is not None
-
-
 def search_by_rule(db: Database, keep: Callable[[Any], bool], rule: str, before: int | None,
                    limit: int) -> tuple[list[Any], str | None]:
     """The decisions that fired `rule` and pass `keep` (the other filters), newest first,
@@ -177,22 +173,13 @@ def search_by_rule(db: Database, keep: Callable[[Any], bool], rule: str, before:
         return False
 
     with db.session() as s:
-        if before is None or before > mark + 1:  # the tail not yet indexed, read directly
-            read = [0, 0]  # rows read, the last seq
-
-            def counted(rows: Any) -> Any:
-                for row in rows:
-                    read[0] += 1
-                    read[1] = int(row.seq)
-                    yield row
-
-            tail = s.execute(_range(mark + 1, before).limit(MAX_TAIL)
-                             .execution_options(yield_per=500))
-            if take(counted(tail)):
+        if before is None or before > mark + 1:  # the tail not yet indexed, read directly:
+            top = before if before is not None else _last(s) + 1  # at most MAX_TAIL seqs of
+            low = max(mark + 1, top - MAX_TAIL)                   # it, the LIKE in SQL
+            tail = _range(low, top).where(DecisionRecord.fired.contains(needle, autoescape=True))
+            if take(s.execute(tail.execution_options(yield_per=500))):
                 return found[:limit], str(found[limit - 1].seq)
-            low = read[1]
-            if read[0] == MAX_TAIL and low > mark + 1 and _tail_full(s, mark, low):
-                # a lagging index: MAX_TAIL decisions read, the page stops at the last
+            if low > mark + 1:  # a lagging index: the page stops there, the cursor goes on
                 return found, str(low)
         ceiling = mark + 1 if before is None else min(before, mark + 1)
         visited, batch = 0, 1
@@ -206,14 +193,22 @@ def search_by_rule(db: Database, keep: Callable[[Any], bool], rule: str, before:
             batch = min(batch * 2, 64)
             if not buckets:
                 return found, None
-            for b in buckets:
-                visited += 1
-                lo = b * BUCKET
-                if take(s.execute(_range(lo, min(lo + BUCKET, ceiling)))):
-                    return found[:limit], str(found[limit - 1].seq)
-                ceiling = lo
+            visited += len(buckets)
+            # the batch's buckets in one query: a primary-key range each, newest first
+            ranges = [and_(DecisionRecord.seq >= b * BUCKET,
+                           DecisionRecord.seq < min(b * BUCKET + BUCKET, ceiling))
+                      for b in buckets]
+            q = select(*COLUMNS, DecisionRecord.fired).where(or_(*ranges)) \
+                .order_by(DecisionRecord.seq.desc())
+            if take(s.execute(q)):
+                return found[:limit], str(found[limit - 1].seq)
+            ceiling = buckets[-1] * BUCKET
         # the visit's limit: answer what was found, and where to go on from
         return found, str(ceiling) if ceiling > 0 else None
+
+
+def _last(s: Any) -> int:
+    return int(s.execute(select(func.max(DecisionRecord.seq))).scalar() or 0)
 
 
 def _aware(t: datetime) -> datetime:

@@ -176,7 +176,7 @@ def main() -> int:
     def plain(params: dict) -> list[str]:  # the log's LIKE over every row, in this process
         p = {"start": params.get("from"), "end": params.get("to"), "status": params.get("status"),
              "rule": params.get("rule"), "digest": params.get("digest"),
-             "order_id": params.get("order_id")}
+             "order_id": params.get("order_id"), "cursor": params.get("cursor")}
         return [d["decision_id"] for d in store_decisions.query(db, **p, limit=50)["items"]]
 
     searches = {"GET /v1/decisions (index)": indexed, "plain query (no HTTP)": plain}
