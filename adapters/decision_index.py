@@ -30,8 +30,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from sqlalchemy import (BigInteger, Column, Integer, String, Table, and_, func, insert, or_, select,
-                        update)
+from sqlalchemy import BigInteger, Column, Integer, String, Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .db import Database
@@ -42,7 +41,7 @@ from .store_decisions import SUMMARY_COLUMNS as COLUMNS
 BUCKET = 16
 CATCH_UP = 50_000       # decisions indexed by one round of the worker
 MAX_BUCKETS = 1_000     # buckets one search visits before it answers with a cursor
-MAX_TAIL = 20_000       # decisions after the mark one search reads before it answers
+MAX_TAIL = 10_000       # seqs after the mark one page searches before it answers
 HOLE_WAIT = 10.0        # seconds the mark waits at a seq not (yet) committed
 BIG = BigInteger().with_variant(Integer, "sqlite")
 
@@ -193,16 +192,12 @@ def search_by_rule(db: Database, keep: Callable[[Any], bool], rule: str, before:
             batch = min(batch * 2, 64)
             if not buckets:
                 return found, None
-            visited += len(buckets)
-            # the batch's buckets in one query: a primary-key range each, newest first
-            ranges = [and_(DecisionRecord.seq >= b * BUCKET,
-                           DecisionRecord.seq < min(b * BUCKET + BUCKET, ceiling))
-                      for b in buckets]
-            q = select(*COLUMNS, DecisionRecord.fired).where(or_(*ranges)) \
-                .order_by(DecisionRecord.seq.desc())
-            if take(s.execute(q)):
-                return found[:limit], str(found[limit - 1].seq)
-            ceiling = buckets[-1] * BUCKET
+            for b in buckets:
+                visited += 1
+                lo = b * BUCKET
+                if take(s.execute(_range(lo, min(lo + BUCKET, ceiling)))):
+                    return found[:limit], str(found[limit - 1].seq)
+                ceiling = lo
         # the visit's limit: answer what was found, and where to go on from
         return found, str(ceiling) if ceiling > 0 else None
 
