@@ -248,3 +248,18 @@ def test_the_tests_answer_says_which_table_rows_matched(service):
     assert (table["hit"], table["never_hit"], table["default"]) == (2, [], None)
     assert table["evaluations"] == report["passed"] + report["failed"]
     assert report["row_coverage"] == "100.0"
+
+
+def test_the_mark_waits_at_a_hole_then_passes_it(monkeypatch):
+    """A seq taken by a transaction that has not committed holds the mark HOLE_WAIT seconds;
+    one that commits lets it on, one that never does (a rollback) is passed after the wait."""
+    monkeypatch.setattr(decision_index, "_holes", {})
+    monkeypatch.setattr(decision_index, "HOLE_WAIT", 10.0)
+    settled = decision_index._settled
+    assert settled(4, [5, 6, 8, 9], 100.0) == 6          # 7 not committed yet
+    assert settled(6, [8, 9], 105.0) == 6
+    assert settled(6, [7, 8, 9], 106.0) == 9             # it came
+    assert decision_index._holes == {}
+    assert settled(9, [11], 200.0) == 9
+    assert settled(9, [11], 210.0) == 11                 # 10 never will: passed
+    assert decision_index._holes == {}
