@@ -192,12 +192,17 @@ def search_by_rule(db: Database, keep: Callable[[Any], bool], rule: str, before:
             batch = min(batch * 2, 64)
             if not buckets:
                 return found, None
-            for b in buckets:
-                visited += 1
-                lo = b * BUCKET
-                if take(s.execute(_range(lo, min(lo + BUCKET, ceiling)))):
-                    return found[:limit], str(found[limit - 1].seq)
-                ceiling = lo
+            visited += len(buckets)
+            # the batch's buckets in one query: their seqs listed (a primary-key lookup each;
+            # an OR of ranges made SQLite scan, 0.4 s -> 5.6 s for a rare rule)
+            seqs = [q for b in buckets for q in range(b * BUCKET, min(b * BUCKET + BUCKET,
+                                                                      ceiling))]
+            rows = s.execute(select(*COLUMNS, DecisionRecord.fired)
+                             .where(DecisionRecord.seq.in_(seqs))
+                             .order_by(DecisionRecord.seq.desc()))
+            if take(rows):
+                return found[:limit], str(found[limit - 1].seq)
+            ceiling = buckets[-1] * BUCKET
         # the visit's limit: answer what was found, and where to go on from
         return found, str(ceiling) if ceiling > 0 else None
 
