@@ -106,6 +106,10 @@ def catch_up(db: Database, max_rows: int | None = None) -> dict[str, Any]:
     mark and move it. Answers `indexed` (decisions read) and `claimed` (False: another
     process held the mark this round)."""
     _ensure_mark(db)
+    with db.session() as s:  # nothing new: no write lock taken (SQLite's is the file's)
+        if s.execute(select(DecisionRecord.seq).where(DecisionRecord.seq > _mark(s))
+                     .limit(1)).first() is None:
+            return {"indexed": 0, "claimed": True}
     with db.session(write=True) as s:
         mark = _claim(db, s)
         if mark is None:
