@@ -14,6 +14,10 @@ Stock of new and opened items goes back to the location (the given one, else whe
 shipped from); damaged items do not. A return of everything shipped moves the order to
 `returned`. Errors: 422 with a JSON path for bad input, 409 for what the order's state or the
 policy does not allow.
+
+`listing` is `GET /v1/returns`: the authorisations newest first, filtered by refund status,
+order and customer (the order hub's customer id), in pages whose cursor is the last
+authorisation's id (as the decision log's cursor is its seq).
 """
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ from .clock import utc
 from .models import Order
 from .payments import derived_key
 from .models_orchestration import OrderState, ReturnAuthorisation, TimelineEntry
-from .store import Conflict, Invalid, NotFound
+from .store import Conflict, Invalid, NotFound, iso
 
 CONDITIONS = ("new", "opened", "damaged")
 CENT = Decimal("0.01")
@@ -193,3 +197,39 @@ def authorise(orch: Any, ledger: Any, order_id: str, request: dict[str, Any],
             ReturnAuthorisation.rma == body["id"])).first()
         rec.refund_status, rec.document = status, json.dumps(doc)
     return {**doc, "duplicate": False}
+
+
+
+def _summary(rec: Any, customer: str | None) -> dict[str, Any]:
+    doc = json.loads(rec.document)
+    lines = doc.get("lines") or []
+    return {"id": rec.id, "rma": rec.rma, "order_id": rec.order_id, "customer": customer,
+            "at": iso(rec.at), "state": doc.get("state"), "currency": doc.get("currency"),
+            "refund": rec.refund, "refunded": doc.get("refunded"),
+            "refund_status": rec.refund_status,
+            "quantity": str(sum((Decimal(str(ln.get("quantity") or 0)) for ln in lines),
+                                Decimal(0))),
+            "lines": lines}
+
+
+def listing(db: Any, *, status: str | None = None, order_id: str | None = None,
+            customer: str | None = None, cursor: int | None = None,
+            limit: int = 50) -> dict[str, Any]:
+    """One page of return authorisations, newest first; `cursor` is the previous page's
+    `next_cursor` (the last id it held)."""
+    q = (select(ReturnAuthorisation, Order.customer)
+         .join(Order, Order.id == ReturnAuthorisation.order_id, isouter=True)
+         .order_by(ReturnAuthorisation.id.desc()).limit(limit + 1))
+    if status:
+        q = q.where(ReturnAuthorisation.refund_status == status)
+    if order_id:
+        q = q.where(ReturnAuthorisation.order_id == order_id)
+    if customer:
+        q = q.where(Order.customer == customer)
+    if cursor is not None:
+        q = q.where(ReturnAuthorisation.id < cursor)
+    with db.session() as s:
+        rows = s.execute(q).all()
+        more = len(rows) > limit
+        items = [_summary(rec, cust) for rec, cust in rows[:limit]]
+    return {"items": items, "next_cursor": str(items[-1]["id"]) if more and items else None}

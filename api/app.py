@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ordinance.adapters import db as dbmod
-from ordinance.adapters import webhooks
+from ordinance.adapters import decision_index, webhooks
 from ordinance.adapters.clock import Clock, SystemClock, clock_from_env
 from ordinance.adapters.orchestration import Orchestrator
 from ordinance.adapters.worker import Worker
@@ -247,8 +247,9 @@ def _no_nul(schema: dict[str, Any], pattern: str) -> None:
 
 def background_worker(app: FastAPI) -> Worker | None:
     """The worker of this process (adapters/worker.py): fires due timers, delivers the
-    outbox (webhooks, fulfilment requests) and takes over simulations whose instance stopped
-    (simulator/jobs.py `pick_up`). None under a manual clock, where time moves only
+    outbox (webhooks, fulfilment requests), takes over simulations whose instance stopped
+    (simulator/jobs.py `pick_up`) and keeps the decision log's rule index caught up
+    (adapters/decision_index.py `catch_up`; searches never do it). None under a manual clock, where time moves only
     when a test or a replay says so and the admin routes run due work."""
     ctx = app.state.ctx
     orch = getattr(app.state, "orchestration", None)
@@ -259,7 +260,8 @@ def background_worker(app: FastAPI) -> Worker | None:
     return Worker([("timers", orch.tick),
                    ("outbox", lambda: webhooks.deliver_due(ctx.db, orch.clock.now())),
                    ("simulations", lambda: simulate.runner(app.state).pick_up()),
-                   ("rollouts", lambda: rollout.live(ctx).round(ctx))],
+                   ("rollouts", lambda: rollout.live(ctx).round(ctx)),
+                   ("decision_index", lambda: decision_index.catch_up(ctx.db))],
                   interval=ctx.settings.worker_interval)
 
 

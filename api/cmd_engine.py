@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from ordinance.adapters.compiled_cache import load_cached
 from ordinance.engine import BadOrder, Diagnostic, RuleSetInvalid, Span, check, dumps, parse_order
-from ordinance.engine.testing import failure_lines, run_tests
+from ordinance.engine.testing import failure_lines, run_tests, table_row_lines
 
 from .usecases.decide import evaluate_order
 
@@ -38,7 +38,8 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("test", help="run a rule set's analysts' tests",
                        description="Runs tests/*.yaml; prints each failure with its "
-                       "differences and the share of rules that fired. Exit 0 all pass.")
+                       "differences, the share of rules that fired and, per decision table, "
+                       "the rows hit and never hit. Exit 0 all pass.")
     p.add_argument("ruleset")
     p.add_argument("--verbose", "-v", action="store_true", help="list passing cases too")
     p.set_defaults(func=cmd_test)
@@ -205,7 +206,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     rs = _load(args.ruleset)
     if rs is None:
         return 1
-    report = run_tests(rs, args.ruleset, _today())
+    report = run_tests(rs, args.ruleset, _today(), rows=True)
     for problem in report.problems:
         print(f"error: {problem}")
     for case in report.cases:
@@ -221,6 +222,7 @@ def cmd_test(args: argparse.Namespace) -> int:
           f"({report.coverage.quantize(1) if report.rule_ids else 100}%)")
     for rid in report.never_fired:
         print(f"    never fired: {rid}")
+    print("\n".join(table_row_lines(report)))
     if total == 0:
         print(f"no tests: add cases to {args.ruleset}/tests/*.yaml")
     return 1 if failed or report.problems else 0

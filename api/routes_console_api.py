@@ -112,9 +112,11 @@ async def generate(request: Request, name: str = NAME, digest: str = DIGEST,
 
 @router.post("/v1/console/rulesets/{name}/{digest}/tests",
              summary="Run a stored version's analysts' tests: each case with its differences, "
-                     "and coverage per pack and rule",
+                     "coverage per pack and rule, and per decision table the rows hit and "
+                     "never hit",
              responses={200: json_schema_response("the test report", {
-                 "type": "object", "required": ["cases", "passed", "failed", "packs"]}),
+                 "type": "object", "required": ["cases", "passed", "failed", "packs",
+                                                "tables", "row_coverage"]}),
                  **errors(404)})
 async def tests(request: Request, name: str = NAME, digest: str = DIGEST,
                 key: KeyInfo = Depends(require("analyst"))) -> dict[str, Any]:

@@ -1,11 +1,14 @@
 """Payments and billing doors: the order's payment ledger (authorise, capture, refund through
-the provider adapter) and its invoices (JSON and PDF). Routes translate and call a use case
+the provider adapter), its invoices (JSON and PDF), its returns and the list of every return
+(`GET /v1/returns`). Routes translate and call a use case
 (api/usecases/payments.py); the ledger is adapters/payments.py, invoices adapters/billing.py.
 """
 from __future__ import annotations
 
 
-from fastapi import APIRouter, Depends, Request
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from ordinance.adapters import billing, store
@@ -100,3 +103,28 @@ def create_return(request: Request, order_id: OrderId,
     body = store.json_object(raw, "a return", "BAD_RETURN", fields=store.RETURN)
     return _json(payments_uc.return_goods(orchestrator(request), ledger(request), order_id,
                                           body, key.name))
+
+
+RETURNS_PAGE = {
+    "type": "object", "required": ["items", "next_cursor"],
+    "properties": {"items": {"type": "array", "items": {"type": "object", "required": [
+        "id", "rma", "order_id", "at", "refund", "refund_status", "lines"]}},
+        "next_cursor": {"type": ["string", "null"]}},
+}
+
+
+@router.get("/v1/returns", summary="Return authorisations, newest first (cursor paging)",
+            responses={200: json_schema_response("a page of returns", RETURNS_PAGE),
+                       **errors(422)})
+def list_returns(request: Request,
+                 status: Literal["pending", "refunded", "partly_refunded", "due", "none"]
+                 | None = Query(None, description="the refund's status"),
+                 order_id: str | None = Query(None, max_length=200),
+                 customer: str | None = Query(None, max_length=200,
+                                              description="the order's customer id"),
+                 cursor: str | None = Query(None, pattern=r"^[1-9][0-9]{0,17}$",
+                                            description="the next_cursor of the previous page"),
+                 limit: int = Query(50, ge=1, le=1000),
+                 key: KeyInfo = Depends(require("analyst"))) -> dict:
+    return payments_uc.list_returns(request.app.state.ctx.db, status=status, order_id=order_id,
+                                    customer=customer, cursor=cursor, limit=limit)

@@ -10,9 +10,22 @@ decimal strings compare by value ("5.00" = 5).
 A failure explains itself: `failure_lines` gives the differences and, under them, what the
 actual decision holds that decides its status (violations, holds, rule errors, each with its
 code, message, rule and place), so "expected accepted, got rejected" says why without -v.
+
+Coverage per table row, when the run asks for it (`run_tests(..., rows=True)`): which rows of
+each decision table matched across the cases. The non-obvious choice: the record is kept
+beside the evaluation, not in it, so the decision (and its JSON) is the one `evaluate` gives
+and the evaluation path pays nothing when no test asks. A case is then evaluated in a
+`_RowState`, the engine's `State` with one method overridden: `run_rule` hands a table rule's
+stand-in to the ordinary `run_rule`, a shallow copy whose table's `matcher` (the function that
+answers the matching row indices, engine/tables.py) writes the indices down. The compiled rule
+set is shared and never changed. A row is "hit" when it matched the table's inputs in some
+evaluation (for hit policy `first` that is the first matching row; for `unique`, both rows of
+an overlap count, though the rule then errs); `default` counts the evaluations no row matched
+and the default answered.
 """
 from __future__ import annotations
 
+import copy
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -20,8 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Span
-from .evaluate import CompiledRuleSet
+from .evaluate import CompiledRuleSet, resolve_as_of
 from .codec import dumps, loads
+from .model import PHASES, Rule
+from .state import State, copy_json
+from .tables import CompiledTable
 from .orders import BadOrder, validate_order
 from .yamlload import Node, YamlError, load_text
 
@@ -36,11 +52,34 @@ class CaseResult:
 
 
 @dataclass
+class TableRows:
+    """One decision table's rows across a test run: how many evaluations each row matched
+    (index 0 is row 1), and how many the default answered."""
+    rule: str
+    span: Span  # the table's place
+    hit_policy: str
+    hits: list[int]
+    default: int = 0
+    has_default: bool = False
+    evaluations: int = 0
+
+    @property
+    def rows_hit(self) -> list[int]:
+        """1-based numbers of the rows that matched at least once."""
+        return [i + 1 for i, n in enumerate(self.hits) if n]
+
+    @property
+    def never_hit(self) -> list[int]:
+        return [i + 1 for i, n in enumerate(self.hits) if not n]
+
+
+@dataclass
 class TestReport:
     cases: list[CaseResult]
     fired: set[str]
     rule_ids: list[str]
     problems: list[str] = field(default_factory=list)  # files that could not be read
+    tables: list[TableRows] | None = None  # per table rule, in plan order, when asked for
 
     @property
     def failed(self) -> list[CaseResult]:
@@ -163,6 +202,30 @@ def failure_lines(case: CaseResult) -> list[str]:
         [f"    {line}" for line in case.differences + explain(case.decision)]
 
 
+def _numbers(rows: list[int]) -> str:
+    return ", ".join(str(n) for n in rows)
+
+
+def table_row_lines(report: TestReport) -> list[str]:
+    """Coverage per table row as `ordinance test` prints it: the share of rows hit, then one
+    line per table (its rule and place, rows hit, rows never hit, the default's answers)."""
+    if not report.tables:
+        return []
+    rows = sum(len(t.hits) for t in report.tables)
+    hit = sum(len(t.rows_hit) for t in report.tables)
+    share = f"{(Decimal(100 * hit) / rows).quantize(1)}%" if rows else "100%"
+    out = [f"table rows hit: {hit}/{rows} ({share})"]
+    for t in report.tables:
+        line = f"    {t.rule} ({t.span.file}:{t.span.line}): {len(t.rows_hit)}/{len(t.hits)} rows"
+        if t.never_hit:
+            line += f"; never hit: row{'s' if len(t.never_hit) > 1 else ''} " + \
+                _numbers(t.never_hit)
+        if t.has_default:
+            line += f"; default answered {t.default} of {t.evaluations}"
+        out.append(line)
+    return out
+
+
 def _as_of(node: Node | None) -> datetime.date | None:
     if node is None or node.value is None:
         return None
@@ -174,11 +237,59 @@ def _to_json_data(node: Node) -> Any:
     return node.plain()
 
 
+class _RowState(State):
+    """A decision state that records the rows each table matched (see the module docstring)."""
+
+    def __init__(self, rs: CompiledRuleSet, order: dict[str, Any], as_of: datetime.date,
+                 stand_ins: dict[str, Rule]):
+        super().__init__(rs, order, as_of, None)
+        self.stand_ins = stand_ins
+
+    def run_rule(self, rule: Rule, pricing_phase: bool) -> bool:
+        return super().run_rule(self.stand_ins.get(rule.qid, rule), pricing_phase)
+
+
+def _stand_in(rule: Rule, table: CompiledTable, record: TableRows) -> Rule:
+    """A copy of a table rule whose table's matcher also counts the rows it answers."""
+    match = table.matcher
+    table = copy.copy(table)
+    hits = record.hits
+    has_default = table.default is not None
+
+    def matcher(S: dict[str, Any], X: Any) -> list[int]:
+        found = match(S, X)
+        record.evaluations += 1
+        for i in found:
+            hits[i] += 1
+        if not found and has_default:
+            record.default += 1
+        return found
+
+    table.matcher = matcher
+    stand_in = copy.copy(rule)
+    object.__setattr__(stand_in, "table", table)  # a copy of a frozen rule, made here
+    return stand_in
+
+
+def _table_rules(rs: CompiledRuleSet) -> list[tuple[Rule, CompiledTable]]:
+    return [(r, r.table) for _, packs in rs.plan for p in packs for r in p.rules
+            if r.table is not None]
+
+
 def run_tests(rs: CompiledRuleSet, root: str | Path,
-              today: datetime.date | None = None) -> TestReport:
+              today: datetime.date | None = None, rows: bool = False) -> TestReport:
     """Runs the rule set's `tests/*.yaml` cases. `today`: the as-of date of a case that gives
-    neither `as_of` nor an `order_date` (the door's clock; the engine reads none)."""
+    neither `as_of` nor an `order_date` (the door's clock; the engine reads none). `rows`:
+    also record which rows of each decision table matched (`TestReport.tables`)."""
     report = TestReport([], set(), list(rs.rule_ids))
+    stand_ins: dict[str, Rule] | None = None
+    if rows:
+        report.tables, stand_ins = [], {}
+        for rule, table in _table_rules(rs):
+            record = TableRows(rule.qid, table.span, table.hit, [0] * len(table.rows),
+                               has_default=table.default is not None)
+            report.tables.append(record)
+            stand_ins[rule.qid] = _stand_in(rule, table, record)
     tests_dir = Path(root) / "tests"
     files = sorted(p for p in tests_dir.glob("*.y*ml")) if tests_dir.is_dir() else []
     for path in files:
@@ -194,12 +305,22 @@ def run_tests(rs: CompiledRuleSet, root: str | Path,
             report.problems.append(f"{rel}:1:1: a test file is a list of cases")
             continue
         for case in node.value:
-            report.cases.append(_run_case(rs, case, report, today))
+            report.cases.append(_run_case(rs, case, report, today, stand_ins))
     return report
 
 
+def _evaluate(rs: CompiledRuleSet, order: dict[str, Any], as_of: datetime.date | None,
+              today: datetime.date | None, stand_ins: dict[str, Rule] | None) -> Any:
+    if stand_ins is None:
+        return rs.evaluate(order, as_of=as_of, today=today)
+    # CompiledRuleSet.evaluate's three steps, in the state that records rows
+    state = _RowState(rs, copy_json(order), resolve_as_of(order, as_of, today), stand_ins)
+    state.run(set(PHASES))
+    return state.decision()
+
+
 def _run_case(rs: CompiledRuleSet, case: Node, report: TestReport,
-              today: datetime.date | None) -> CaseResult:
+              today: datetime.date | None, stand_ins: dict[str, Rule] | None) -> CaseResult:
     name_node = case.get("name") if case.kind == "map" else None
     name = str(name_node.value) if name_node is not None else f"line {case.span.line}"
     if case.kind != "map" or case.get("order") is None:
@@ -212,7 +333,7 @@ def _run_case(rs: CompiledRuleSet, case: Node, report: TestReport,
         order = validate_order(_to_json_data(case.value["order"]))
     except BadOrder as exc:
         return CaseResult(name, case.span, False, [f"the order is not valid: {exc}"])
-    decision = rs.evaluate(order, as_of=as_of, today=today)
+    decision = _evaluate(rs, order, as_of, today, stand_ins)
     report.fired.update(decision.fired)
     actual = loads(dumps(decision.to_json()))
     expect = case.get("expect")

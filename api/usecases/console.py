@@ -32,12 +32,13 @@ from ordinance.adapters import store_rulesets
 from ordinance.adapters.db import Database
 from ordinance.adapters.store import Invalid, NotFound
 from ordinance.engine.model import PHASES
-from ordinance.engine.testing import run_tests
+from ordinance.engine.testing import TableRows, run_tests
 
 MAX_FILES = 200            # edited files in one request
 MAX_FILE_CHARS = 1 << 18   # one edited file (at most 1 MiB in UTF-8)
 MAX_RULES = 5000           # rules listed for one version
 MAX_CASES = 2000           # test cases reported
+MAX_ROWS = 2000            # rows reported per decision table
 
 
 # a path inside the rule set: parts of letters, digits, _ - . not starting with a dot (so no
@@ -122,11 +123,13 @@ def save(db: Database, name: str, digest: str, files: Any, by: str) -> tuple[boo
 
 
 def tests(db: Database, name: str, digest: str, today: datetime.date) -> dict[str, Any]:
-    """The analysts' tests of a stored version: each case, its differences, and which rules
-    fired across the cases (coverage per pack and rule)."""
+    """The analysts' tests of a stored version: each case, its differences, which rules
+    fired across the cases (coverage per pack and rule) and which rows of each decision
+    table matched (coverage per table row)."""
     with _Tree(db, name, digest, []) as tree:
         rs = engine.load(tree.root)
-        report = run_tests(rs, tree.root, today)
+        report = run_tests(rs, tree.root, today, rows=True)
+        files = tree.version["files"]
     cases = [{"name": c.name, "file": _rel(c.span.file, tree.root), "line": c.span.line,
               "passed": c.passed, "differences": c.differences[:50],
               "messages": _messages(c.decision) if not c.passed else []}
@@ -138,10 +141,39 @@ def tests(db: Database, name: str, digest: str, today: datetime.date) -> dict[st
         fired = rid in report.fired
         entry["rules"].append({"rule": rid, "fired": fired})
         entry["fired"] += fired
+    tables = _table_rows(report.tables or [], files)
+    rows = sum(len(t["rows"]) for t in tables)
+    hit = sum(t["hit"] for t in tables)
     return {"cases": cases, "passed": sum(c["passed"] for c in cases),
             "failed": sum(not c["passed"] for c in cases), "problems": report.problems,
             "coverage": str(report.coverage.quantize(Decimal("0.1"))),
-            "packs": list(packs.values())}
+            "packs": list(packs.values()),
+            "row_coverage": str((Decimal(100 * hit) / rows if rows else Decimal(100))
+                                .quantize(Decimal("0.1"))),
+            "tables": tables}
+
+
+def _table_rows(tables: list[TableRows], files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Coverage per table row for the REST answer: per table rule, each row with its cells
+    (as the pack's YAML writes them) and how many evaluations it matched."""
+    cells: dict[str, list[Any]] = {}
+    for pack in _packs_of(files):
+        for rule in pack["rules"]:
+            table = rule.get("table")
+            if isinstance(table, dict) and isinstance(table.get("rows"), list):
+                cells[f"{pack['pack']}/{rule['id']}"] = table["rows"]
+    out = []
+    for t in tables[:MAX_RULES]:
+        written = cells.get(t.rule) or []
+        out.append({
+            "rule": t.rule, "file": str(t.span.file), "line": t.span.line,
+            "hit_policy": t.hit_policy, "evaluations": t.evaluations,
+            "default": t.default if t.has_default else None,
+            "hit": len(t.rows_hit), "never_hit": t.never_hit,
+            "rows": [{"row": i + 1, "hits": n,
+                      "cells": written[i] if i < len(written) else None}
+                     for i, n in enumerate(t.hits[:MAX_ROWS])]})
+    return out
 
 
 def _rel(file: Any, root: Path) -> str:

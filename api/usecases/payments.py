@@ -30,3 +30,12 @@ def return_goods(orch: Orchestrator, ledger: Ledger, order_id: str, body: dict[s
                  actor: str) -> dict[str, Any]:
     """A return under the rule set's policy: refund from what was paid, stock put back."""
     return returns.authorise(orch, ledger, order_id, body, actor)
+
+
+def list_returns(db: Any, *, status: str | None, order_id: str | None, customer: str | None,
+                 cursor: str | None, limit: int) -> dict[str, Any]:
+    """A page of return authorisations, newest first (`GET /v1/returns`)."""
+    from ordinance.adapters.store_decisions import cursor_seq
+
+    return returns.listing(db, status=status, order_id=order_id, customer=customer,
+                           cursor=cursor_seq(cursor), limit=limit)

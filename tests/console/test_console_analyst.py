@@ -105,6 +105,12 @@ def test_analyst_edits_checks_saves_tests_and_simulates(hub_orders, offline, sho
     text = failed.text_content()
     assert "ten percent" in text and "status" in text and "pending_approval" in text
     assert "rule coverage 100.0 %" in page.text_content("#test-summary")
+    # per table row: "> 12" matched the 30 percent case only (12 and 10 no longer), "> 25" too
+    rows = page.eval_on_selector_all(
+        "#table-rows .card[data-rule='approvals/deep-discount'] tbody tr",
+        "els => els.map(e => [e.dataset.row, e.dataset.hits, e.cells[1].textContent])")
+    assert rows == [["1", "1", "> 12 | sales-manager | 1"], ["2", "1", "> 25 | sales-director | 2"]]
+    assert "table rows 100.0 %" in page.text_content("#test-summary")
     shoot(page, shots, "tests")
 
     # Simulations: the active version against the new one over the hub's orders
@@ -209,5 +215,36 @@ def test_the_editor_completes_from_the_published_schemas(service, offline):
     line = page.evaluate("window.ordinanceEditor.state.doc.lineAt("
                          "window.ordinanceEditor.state.selection.main.head).text")
     assert line.strip() == "effective:"
+    assert offline.outside == []
+    assert errors == []
+
+
+def test_the_tests_screen_shows_table_rows_never_hit(service, offline, shots):
+    """A version whose deep-discount table has a row no test reaches ("> 90")."""
+    info = service.ruleset
+    stored = service.client("admin").get(f"/v1/rulesets/{info['name']}/{info['digest']}").json()
+    original = next(f["content"] for f in stored["files"] if f["path"] == "packs/approvals.yaml")
+    content = original.replace('- ["> 25", sales-director, 2]',
+                               '- ["> 25", sales-director, 2]\n        - ["> 90", ceo, 3]')
+    assert content != original
+    r = service.client("analyst").post(
+        f"/v1/console/rulesets/{info['name']}/{info['digest']}/save",
+        json={"files": [{"path": "packs/approvals.yaml", "content": content}]})
+    assert r.status_code == 201, r.text
+    page = offline.page()
+    errors = watch_errors(page)
+    sign_in(page, service.url, service.keys["analyst"])
+    go(page, "tests")
+    page.select_option("#tests-version", f"{info['name']}@{r.json()['digest']}")
+    page.click("#run-tests")
+    card = page.locator("#table-rows .card[data-rule='approvals/deep-discount']")
+    card.wait_for(timeout=30000)
+    rows = card.evaluate("c => [...c.querySelectorAll('tbody tr')].map(e => [e.dataset.row, "
+                         "e.dataset.hits, e.cells[2].textContent])")
+    assert rows == [["1", "2", "2"], ["2", "1", "1"], ["3", "0", "never"]]
+    assert "2 of 3 rows hit · never hit: row 3" in card.locator(".table-summary").text_content()
+    assert "table rows 66.7 %" in page.text_content("#test-summary")
+    assert "null" not in page.text_content("#test-results")
+    shoot(page, shots, "tests-table-rows")
     assert offline.outside == []
     assert errors == []

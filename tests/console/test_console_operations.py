@@ -1,6 +1,6 @@
 """Operations in the console over the ACME rule set: an operator (an approver key) releases a
-trade-compliance hold with a reason; every screen loads with nothing leaving the machine and
-without overflowing a phone's width."""
+trade-compliance hold with a reason; an analyst lists returns and filters them; every screen
+loads with nothing leaving the machine and without overflowing a phone's width."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,7 +17,7 @@ ACME = Path(__file__).resolve().parents[2] / "rulesets" / "acme"
 RUSSIA = {"street": "1 Tverskaya", "city": "Moscow", "country": "RU", "postal": "125009"}
 SCREENS = ["rules", "editor", "tests", "simulations", "decisions", "operations",
            "operations/approvals", "operations/alerts", "operations/holds",
-           "operations/reorders", "operations/rebates", "reports"]
+           "operations/reorders", "operations/rebates", "operations/returns", "reports"]
 
 
 def order(oid: str, **over) -> dict:
@@ -49,10 +49,66 @@ def acme(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             r = svc.client("evaluator").post("/v1/orders", json={"order": order(oid, **over),
                                                                   "as_of": "2026-11-20"})
             assert r.status_code == 201, r.text
+        _returned(svc, "RET-1", "rma-ret-1")
+        _returned(svc, "RET-2", "rma-ret-2", customer={"id": "C-00006"}, currency="EUR",
+                  ship_to={"street": "Hauptstr. 1", "city": "Frankfurt", "country": "DE",
+                           "postal": "60311"})
         try:
             yield svc
         finally:
             svc.close()
+
+
+def _returned(svc: Service, oid: str, rma: str, **over) -> None:
+    """An order shipped, delivered and returned in part (not paid: its refund is due)."""
+    c = svc.client("evaluator")
+    r = c.post("/v1/orders", json={"order": order(oid, **over), "as_of": "2026-11-20"})
+    assert r.status_code == 201, r.text
+    for eid, etype, extra in (("s", "scheduled", {}), ("r", "released", {}),
+                              ("p", "shipment_confirmed", {"lines": [
+                                  {"line_id": "1", "quantity": 10},
+                                  {"line_id": "2", "quantity": 5}]}),
+                              ("d", "delivered", {})):
+        r = c.post(f"/v1/orders/{oid}/events", json={"id": eid, "type": etype, **extra})
+        assert r.status_code == 200, r.text
+    r = c.post(f"/v1/orders/{oid}/returns", json={"id": rma, "lines": [
+        {"line_id": "1", "quantity": 2, "condition": "opened"}]})
+    assert r.status_code == 200, r.text
+
+
+def test_an_analyst_lists_and_filters_returns(acme, offline, shots):
+    page = offline.page()
+    errors = watch_errors(page)
+    sign_in(page, acme.url, acme.keys["analyst"])
+    go(page, "operations/returns")
+    page.wait_for_selector("#ops-returns tbody tr")
+    listed = page.eval_on_selector_all("#ops-returns tbody tr", "els => els.map(e => e.dataset.rma)")
+    assert listed == ["rma-ret-2", "rma-ret-1"]                 # newest first
+    api = acme.client("analyst").get("/v1/returns").json()["items"]
+    first = page.text_content("#ops-returns tbody tr[data-rma='rma-ret-1']")
+    mine = next(x for x in api if x["rma"] == "rma-ret-1")
+    assert f"{mine['refund']} USD" in first and "C-00004" in first and "due" in first
+    assert "HTL-0001 ×2 opened" in first
+    shoot(page, shots, "returns")
+    page.fill("#ret-customer", "C-00006")
+    page.click("#ret-search")
+    page.wait_for_function("document.querySelectorAll('#ops-returns tbody tr').length === 1")
+    assert page.get_attribute("#ops-returns tbody tr", "data-rma") == "rma-ret-2"
+    assert "EUR" in page.text_content("#ops-returns tbody tr")
+    page.select_option("#ret-status", "refunded")
+    page.wait_for_selector("#ops-returns p.muted")              # nothing refunded: none paid
+    assert "No return matches" in page.text_content("#ops-returns")
+    assert offline.outside == []
+    assert errors == []
+
+
+def test_an_evaluator_is_not_offered_returns(acme, offline):
+    page = offline.page()
+    sign_in(page, acme.url, acme.keys["evaluator"])
+    go(page, "operations")
+    page.wait_for_selector(".tabs button")
+    tabs = page.eval_on_selector_all(".tabs button", "els => els.map(e => e.dataset.tab)")
+    assert "returns" not in tabs and "alerts" in tabs
 
 
 def test_operator_releases_a_hold_with_a_reason(acme, offline, shots):
@@ -111,8 +167,10 @@ def test_a_decision_is_explained(acme, offline, shots):
     go(page, "decisions")
     page.fill("#dec-order", "OK-1")
     page.click("#dec-search")
-    page.wait_for_selector("#dec-results tbody tr a:text('OK-1')")
-    page.click("#dec-results tbody tr a")
+    # the search's rows only (the screen first lists the newest decisions, OK-1 among them)
+    page.wait_for_function("[...document.querySelectorAll('#dec-results tbody tr a')]"
+                           ".every(a => a.textContent === 'OK-1')")
+    page.click("#dec-results tbody tr a:text('OK-1')")
     page.wait_for_selector("#dec-detail h3")
     detail = page.text_content("#dec-detail")
     decision = acme.client("admin").get("/v1/orders/OK-1").json()["decision"]

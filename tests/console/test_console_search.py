@@ -1,13 +1,19 @@
 """GET /v1/decisions by rule over real HTTP (SQLite and PostgreSQL), through the log's rule
 index (adapters/decision_index.py): the same answers as the log's plain query (a LIKE over
-every row, adapters/store_decisions.py `query`), page after page, while the index is partly
-caught up, caught up, and followed by new decisions; and the console's routes (rules, check,
+every row, adapters/store_decisions.py `query`), page after page, while the index is behind,
+partly caught up by the background worker's job, caught up, and followed by new decisions; a
+search never catches up, and over a lagging index it reads a bounded tail a page; two
+processes catching up at once build the same index; and the console's routes (rules, check,
 save, tests) refuse what they should."""
 from __future__ import annotations
+
+import threading
 
 import pytest
 
 from ordinance.adapters import decision_index, store_decisions
+from ordinance.adapters.db import Database
+from ordinance.adapters.decision_index import index_mark, rule_buckets
 
 
 @pytest.fixture(autouse=True)
@@ -72,18 +78,88 @@ def _same(service) -> None:
         assert indexed == plain, params
 
 
+def _index_job(service):
+    """The background worker's job that keeps the index (api/app.py `background_worker`)."""
+    from ordinance.api.app import background_worker
+
+    worker = background_worker(service.app)
+    assert worker is not None
+    return dict(worker.jobs)["decision_index"]
+
+
+def _top(service) -> int:
+    """The log's last seq."""
+    from sqlalchemy import func, select
+
+    from ordinance.adapters.models import DecisionRecord
+
+    with service.app.state.ctx.db.session() as s:
+        return int(s.execute(select(func.max(DecisionRecord.seq))).scalar_one())
+
+
 def test_the_indexed_search_answers_as_the_log_does(service, monkeypatch):
-    monkeypatch.setattr(decision_index, "CATCH_UP", 9)     # a tail not yet indexed
+    monkeypatch.setattr(decision_index, "CATCH_UP", 9)     # a round indexes 9 decisions
+    db = service.app.state.ctx.db
     _decide(service, 30)
+    _same(service)                                         # the index behind: the tail
+    assert decision_index.mark(db) == 0                    # a search never catches up
+    job = _index_job(service)
+    assert job() == {"indexed": 9, "claimed": True}
     _same(service)                                         # partly caught up
     for _ in range(5):
-        service.client("analyst").get("/v1/decisions", params={"rule": "x"})
+        job()
+    assert decision_index.mark(db) == _top(service)
+    assert job() == {"indexed": 0, "claimed": True}
     _same(service)                                         # caught up
     _decide(service, 11, start=30)
     _same(service)                                         # new decisions after the mark
     big = [d for page in _pages(service.client("analyst"), "/v1/decisions",
                                 rule="approvals/big-order") for d in page]
     assert len(big) == 6                                   # D-0, 7, 14, 21, 28, 35
+    while job()["indexed"]:
+        pass
+
+
+def test_a_lagging_index_answers_a_bounded_tail_a_page(service, monkeypatch):
+    monkeypatch.setattr(decision_index, "MAX_TAIL", 5)
+    _decide(service, 15, start=41)                         # 15 after the mark, none indexed
+    client = service.client("analyst")
+    pages = _pages(client, "/v1/decisions", rule="approvals/big-order")
+    assert [d for page in pages for d in page] == _plain(service, rule="approvals/big-order")
+    assert len(pages[0]) < 4                               # stopped after 5 of the tail
+    _same(service)
+    while _index_job(service)()["indexed"]:
+        pass
+
+
+def test_two_processes_catching_up_at_once_build_one_index(service):
+    """Each with its own connection pool, as two service processes over one database."""
+    url = service.app.state.ctx.db.url
+    with service.app.state.ctx.db.session(write=True) as s:  # forget the index
+        s.execute(rule_buckets.delete())
+        s.execute(index_mark.delete())
+    dbs = [Database(url), Database(url)]
+    rounds: list[dict] = []
+    failures: list[BaseException] = []
+
+    def run(db: Database) -> None:
+        try:
+            for _ in range(40):
+                rounds.append(decision_index.catch_up(db, 7))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(db,)) for db in dbs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    for db in dbs:
+        db.dispose()
+    assert failures == []
+    assert sum(r["indexed"] for r in rounds if r["claimed"]) >= 56
+    assert decision_index.mark(service.app.state.ctx.db) == _top(service)
+    _same(service)
 
 
 def test_the_search_limits_its_visit_and_says_where_to_go_on(service, monkeypatch):
@@ -156,3 +232,34 @@ def test_roles_and_bad_bodies_of_the_console_routes(service):
     assert [p["phase"] for p in rules["packs"]] == ["pricing", "approval"]
     table = rules["packs"][1]["rules"][0]["table"]
     assert table["rows"][0] == ["> 10", "sales-manager", "1"]
+
+
+def test_the_tests_answer_says_which_table_rows_matched(service):
+    """c07's approvals/deep-discount (rule_order, rows "> 10" and "> 25"): its tests discount
+    12, 30, nothing and 10 percent, so row 1 matched twice, row 2 once."""
+    info = service.ruleset
+    report = service.client("analyst").post(
+        f"/v1/console/rulesets/{info['name']}/{info['digest']}/tests").json()
+    (table,) = report["tables"]
+    assert (table["rule"], table["file"], table["hit_policy"]) == (
+        "approvals/deep-discount", "packs/approvals.yaml", "rule_order")
+    assert [(r["row"], r["hits"], r["cells"]) for r in table["rows"]] == [
+        (1, 2, ["> 10", "sales-manager", "1"]), (2, 1, ["> 25", "sales-director", "2"])]
+    assert (table["hit"], table["never_hit"], table["default"]) == (2, [], None)
+    assert table["evaluations"] == report["passed"] + report["failed"]
+    assert report["row_coverage"] == "100.0"
+
+
+def test_the_mark_waits_at_a_hole_then_passes_it(monkeypatch):
+    """A seq taken by a transaction that has not committed holds the mark HOLE_WAIT seconds;
+    one that commits lets it on, one that never does (a rollback) is passed after the wait."""
+    monkeypatch.setattr(decision_index, "_holes", {})
+    monkeypatch.setattr(decision_index, "HOLE_WAIT", 10.0)
+    settled = decision_index._settled
+    assert settled(4, [5, 6, 8, 9], 100.0) == 6          # 7 not committed yet
+    assert settled(6, [8, 9], 105.0) == 6
+    assert settled(6, [7, 8, 9], 106.0) == 9             # it came
+    assert decision_index._holes == {}
+    assert settled(9, [11], 200.0) == 9
+    assert settled(9, [11], 210.0) == 11                 # 10 never will: passed
+    assert decision_index._holes == {}

@@ -1,6 +1,6 @@
 // Operations: orders by status; my open approvals (approve or reject with a comment); alerts
-// by priority; holds to release with a reason; reorder proposals; rebate accruals. What the
-// key's role cannot do is not offered.
+// by priority; holds to release with a reason; reorder proposals; rebate accruals; returns
+// (GET /v1/returns, filtered, a page at a time). What the key's role cannot do is not offered.
 import { api, h, may, pill, show, table } from "./app.js";
 
 const enc = encodeURIComponent;
@@ -109,11 +109,48 @@ async function rebates(out) {
   out.replaceChildren(list);
 }
 
+async function returns(out) {
+  const status = h("select", { id: "ret-status" }, ["", "pending", "refunded", "partly_refunded", "due", "none"]
+    .map(s => h("option", { value: s }, s || "any refund status")));
+  const orderId = h("input", { id: "ret-order", placeholder: "order id", maxlength: "200" });
+  const customer = h("input", { id: "ret-customer", placeholder: "customer id", maxlength: "200" });
+  const list = h("div", { id: "ops-returns" });
+  const more = h("button.secondary", { type: "button", id: "ret-more", hidden: true }, "More");
+  let cursor = null, rows = [];
+  const row = x => h("tr", { dataset: { rma: x.rma, order: x.order_id } },
+    h("td", {}, h("code", {}, x.rma)), h("td", {}, x.order_id), h("td.num", {}, `${x.refund} ${x.currency || ""}`),
+    h("td", {}, pill(x.refund_status)), h("td", {}, x.customer || ""),
+    h("td", {}, (x.at || "").replace("T", " ").slice(0, 16)), h("td.num", {}, x.quantity),
+    h("td", {}, x.lines.map(l => `${l.sku || l.line_id} ×${l.quantity} ${l.condition}`).join("; ")));
+  const load = async next => {
+    const q = new URLSearchParams({ limit: "50" });
+    if (status.value) q.set("status", status.value);
+    if (orderId.value.trim()) q.set("order_id", orderId.value.trim());
+    if (customer.value.trim()) q.set("customer", customer.value.trim());
+    if (next) q.set("cursor", next);
+    try {
+      const r = await api("GET", `/v1/returns?${q}`);
+      rows = next ? rows.concat(r.items) : r.items;
+      cursor = r.next_cursor;
+      more.hidden = !cursor;
+      list.replaceChildren(rows.length ? table(["return", "order", "refund", "refund status", "customer", "at", "quantity", "lines"],
+        rows.map(row), [2, 6]) : h("p.muted", {}, "No return matches."));
+    } catch (e) { show(e, list); }
+  };
+  more.addEventListener("click", () => load(cursor));
+  const search = h("button", { type: "button", id: "ret-search", onclick: () => load(null) }, "Search");
+  status.addEventListener("change", () => load(null));
+  out.replaceChildren(h("div.row", {}, h("label", {}, "refund status", status), h("label", {}, "order", orderId),
+    h("label", {}, "customer", customer), search), list, more);
+  await load(null);
+}
+
 export async function render(host) {
   const tabs = [
     ["orders", "Orders", "analyst", orders], ["approvals", "My approvals", "approver", approvals],
     ["alerts", "Alerts", "evaluator", alerts], ["holds", "Holds", "analyst", holds],
     ["reorders", "Reorders", "analyst", reorders], ["rebates", "Rebates", "analyst", rebates],
+    ["returns", "Returns", "analyst", returns],
   ].filter(t => may(t[2]));
   const out = h("div", { id: "ops-out" });
   const bar = h("div.tabs", { role: "group", "aria-label": "operations" });
