@@ -20,7 +20,7 @@ import heapq
 from dataclasses import dataclass
 from functools import cached_property
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 
 from .pricing import plain
@@ -36,12 +36,13 @@ NO_TIME = datetime.timedelta(0)
 _WEIGHT = D(10) ** 12
 
 
-@dataclass(frozen=True)
-class SourcingPlan:
+class SourcingPlan(NamedTuple):
     """Where a `source` action let a line come from, recorded for the service's promising
     (adapters/supply_reserve.py) and never rendered: the decision JSON stays what SPEC section
     6 says. `locations` are the action's candidates with a route to the order's region, in the
-    action's preference order (`prefer`); `split`: the line may be spread over locations."""
+    action's preference order (`prefer`); `split`: the line may be spread over locations.
+    A named tuple rather than a frozen dataclass: one is made per promised line, and a tuple
+    is made several times faster; it is just as immutable."""
     line_id: str
     sku: str
     locations: tuple[str, ...]
