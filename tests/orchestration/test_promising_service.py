@@ -618,3 +618,21 @@ def test_supply_received_late_raises_promise_late_with_the_new_delay(orch: Any) 
     (three,) = promise_of(orch, "LT-3")["lines"]
     assert (three["ship_date"], three["delay_days"]) == ("2026-12-02", 0)
     assert not [a for a in orch.alerts() if a["order_id"] == "LT-3"]
+
+
+def test_a_line_whose_rule_does_not_split_is_promised_at_one_location(orch: Any) -> None:
+    sku = "FAS-0017"
+    stock_only(orch, sku, {"WH-NJ": 100, "WH-NV": 500})
+    orch.order("SPLIT-1", lines=[{"id": "1", "sku": sku, "quantity": 150}])
+    (line,) = promise_of(orch, "SPLIT-1")["lines"]
+    assert (line["candidates"], line["split"]) == (["WH-NJ", "WH-TX", "WH-NV"], True)
+    assert [(p["location"], p["quantity"]) for p in line["parts"]] == [
+        ("WH-NJ", "100"), ("WH-NV", "50")]
+    # ship_complete: the `ship-complete` rule sources without splitting
+    orch.order("WHOLE-1", ship_complete=True, lines=[{"id": "1", "sku": sku, "quantity": 400}])
+    (line,) = promise_of(orch, "WHOLE-1")["lines"]
+    assert (line["candidates"], line["split"]) == (["WH-NJ", "WH-TX", "WH-NV"], False)
+    assert [(p["location"], p["quantity"], p["from"]) for p in line["parts"]] == [
+        ("WH-NV", "400", "on_hand")]
+    assert (position(orch, "WH-NJ", sku)["reserved"],
+            position(orch, "WH-NV", sku)["reserved"]) == ("100", "450")
