@@ -206,11 +206,14 @@ def dismiss(db: Any, reorder_id: int, body: dict[str, Any], actor: str,
 
 
 def receive(db: Any, ref_inventory: Any, reorder_id: int, body: dict[str, Any],
-            actor: str, now: datetime) -> dict[str, Any]:
+            actor: str, now: datetime, network: Any = None) -> dict[str, Any]:
     """A goods receipt against an ordered proposal: `{"id": RECEIPT, "quantity": "700",
     "final"?: false}`. Raises the location's on hand (the stock ledger's `move`), records the
     receipt, and closes the proposal as received when its receipts reach the ordered quantity
-    or the receipt is final. The same id again is answered from the record."""
+    or the receipt is final. When its purchase order is stored supply, what orders reserved
+    on it becomes stock allocated to them (adapters/supply_reserve.py `receive_reserved`;
+    `network`: the active rule set's, for the locations' handling days), in the same
+    transaction. The same id again is answered from the record."""
     rid = _text(body, "id", "the goods receipt's id (its idempotency key)", required=True)
     qty = _quantity(body, "quantity received", required=True)
     final = body.get("final", False)
@@ -228,10 +231,15 @@ def receive(db: Any, ref_inventory: Any, reorder_id: int, body: dict[str, Any],
                                    code="RECEIPT_REUSED", path="$.id")
                 return {**_view(row), "receipt": _receipt(old), "duplicate": True}
             row = _locked(s, db, reorder_id, ("ordered",), "received")
-            stock = move(s, ref_inventory, row.location, row.sku, now, on_hand=qty)
             from .supply import received  # its purchase order's supply to come is lower
+            from .supply_reserve import receive_reserved, waiting_orders
 
-            received(s, row.location, row.sku, row.purchase_order, qty, now)
+            waiting_orders(s, db.is_sqlite, row.location, row.sku)  # before the stock row
+            move(s, ref_inventory, row.location, row.sku, now, on_hand=qty)
+            due = received(s, row.location, row.sku, row.purchase_order, qty, now)
+            turned = receive_reserved(s, network, ref_inventory, row.location, row.sku, due,
+                                      now)
+            stock = view(s.get(StockLevel, (row.location, row.sku)))
             got = Decimal(row.received_quantity or "0") + qty
             row.received_quantity, row.updated_by = format(got, "f"), actor
             if final or got >= Decimal(row.ordered_quantity or row.quantity):
@@ -244,7 +252,8 @@ def receive(db: Any, ref_inventory: Any, reorder_id: int, body: dict[str, Any],
             s.flush()
             out = {**_view(row), "receipt": _receipt(g),
                    "stock": {k: (format(v, "f") if isinstance(v, Decimal) else v)
-                             for k, v in stock.items()}, "duplicate": False}
+                             for k, v in stock.items()}, "allocated_to": turned,
+                   "duplicate": False}
     except IntegrityError:
         raise Conflict("the same goods receipt is being recorded; retry",
                        code="CONCURRENT_RECEIPT") from None

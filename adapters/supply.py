@@ -9,8 +9,9 @@ location and SKU, read, imported and moved.
 - An import (CSV or REST) sets a pair's on hand (kind `on_hand`: a stock count) or adds or
   replaces one event per (location, sku, kind, ref); every row is checked before anything is
   written, and a bad one is named by CSV line:column or JSON path.
-- A goods receipt against a purchase order lowers that order's supply event by what came in;
-  a shipment lowers its line's reservations (adapters/supply_reserve.py).
+- A goods receipt against a purchase order lowers that order's supply event by what came in,
+  and the reservations waiting for supply at that location become stock allocations
+  (adapters/supply_reserve.py `receive_reserved`); a shipment lowers its line's reservations.
 Rows are read in pages (`limit`, `after`): every read is bounded.
 """
 from __future__ import annotations
@@ -197,18 +198,24 @@ def import_rows(s: Any, is_sqlite: bool, rs: Any, rows: list[tuple[str, str, str
 
 
 def received(s: Any, location: str, sku: str, purchase_order: str | None,
-             qty: Decimal, at: datetime.datetime) -> None:
-    """A goods receipt: the purchase order's supply event (if stored) is lower by `qty` (on
-    hand itself is raised by the stock ledger)."""
+             qty: Decimal, at: datetime.datetime, kind: str = "purchase_order") -> Decimal:
+    """A goods receipt: the supply event it delivers (a purchase order, or a transfer or work
+    order by `kind`), if stored, is lower by `qty` (on hand itself is raised by the stock
+    ledger). Returns how much of the receipt that event was still due to bring (0 when it
+    is not stored): what reservations on supply to come may turn into stock allocations
+    (adapters/supply_reserve.py `receive_reserved`)."""
     if not purchase_order:
-        return
+        return Decimal(0)
     ev = s.scalars(select(SupplyEvent).where(
         SupplyEvent.location == location, SupplyEvent.sku == sku,
-        SupplyEvent.kind == "purchase_order", SupplyEvent.ref == purchase_order)
+        SupplyEvent.kind == kind, SupplyEvent.ref == purchase_order)
         .with_for_update()).first()
-    if ev is not None:
-        ev.quantity = format(max(Decimal(ev.quantity) - qty, Decimal(0)), "f")
-        ev.updated_at, ev.updated_by = at, "goods receipt"
+    if ev is None:
+        return Decimal(0)
+    due = Decimal(ev.quantity)
+    ev.quantity = format(max(due - qty, Decimal(0)), "f")
+    ev.updated_at, ev.updated_by = at, "goods receipt"
+    return min(due, qty)
 
 
 # ---------------------------------------------------------------------------------- reading

@@ -54,7 +54,7 @@ def line_alternatives(s: Any, is_sqlite: bool, rs: Any, decision: dict[str, Any]
     src = decision.get("sourcing") if isinstance(decision.get("sourcing"), dict) else {}
     sl = next((x for x in src.get("lines") or [] if isinstance(x, dict)
                and str(x.get("line_id")) == line["line_id"]), {})
-    cands = candidates(sl)
+    cands = line.get("candidates") or candidates(sl)  # the source action's, ranked
     others = [loc for loc, _ in network.ranking(tuple(network.locations), region, "nearest")
               ][:MAX_SITES] if region is not None else []
     sku = line["sku"]

@@ -10,13 +10,20 @@ last units therefore queue on the same rows, and the second one sees what the fi
 they can never both promise them. A line whose promise is later than its requested date (or
 short) raises a PROMISE_LATE alert with the delay (the alerts of GET /v1/alerts).
 
-The candidate locations of a line are those its decision's sourcing named, best first: its
+The candidate locations of a line are every location its `source` action could draw on, in
+the action's preference order (the engine's `Decision.plans`, engine/sourcing.py
+SourcingPlan; not part of the decision JSON), with the action's split: the decision itself was
+made against the rule set's inventory snapshot, so its allocations alone would send every
+order to the location that snapshot ranks first. The stored promise keeps each line's
+candidates, so a later re-promise (`recheck`) walks the same ones. A decision without plans
+(one stored before they were recorded) falls back to the locations its sourcing named: its
 allocations, then the locations its promise looked at. A rule set without `atp_rules` has no
 promising: nothing is locked or reserved, and the order is handled as before.
 """
 from __future__ import annotations
 
 import datetime
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -27,7 +34,8 @@ from ordinance.engine import codec
 from ordinance.engine.promising.atp import AtpTable, SupplyType
 from ordinance.engine.promising.reserve import LinePromise, Site, promise_line, table
 
-from . import supply
+from . import inventory, supply
+from .lifecycle import FINAL
 from .models import DecisionRecord
 from .models_orchestration import AlertRecord, OrderState
 from .models_supply import SupplyPromise, SupplyReservation
@@ -35,6 +43,7 @@ from .models_supply import SupplyPromise, SupplyReservation
 MAX_LINES = 1000
 MAX_CANDIDATES = 50
 MAX_REPROMISE = 500
+MAX_CONVERT = 1000  # reservation rows one goods receipt turns into stock allocations
 ALERT = "PROMISE_LATE"
 SHORT = "short"  # a reservation row that holds nothing: what a line could not be promised
 
@@ -67,8 +76,34 @@ def candidates(sourcing_line: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(out))[:MAX_CANDIDATES]
 
 
-def _lines(decision: dict[str, Any]) -> list[tuple[str, str, Decimal, list[str]]]:
-    """(line id, sku, quantity, candidates) of every sourced line of a decision body."""
+@dataclass(frozen=True)
+class Ways:
+    """Where a line may be promised from: candidate locations best first, and whether it may
+    be spread over several (None: the ATP rule's split alone decides)."""
+    locations: tuple[str, ...]
+    split: bool | None = None
+
+
+def ways_of(plans: Any) -> dict[str, Ways]:
+    """{line id: Ways} from a decision's plans (engine SourcingPlan values) or from a stored
+    promise's lines (`candidates`, `split`); bounded."""
+    out: dict[str, Ways] = {}
+    for p in list(plans or ())[:MAX_LINES]:
+        if isinstance(p, dict):
+            locs, split, lid = p.get("candidates"), p.get("split"), p.get("line_id")
+            if not isinstance(locs, list) or not all(isinstance(x, str) for x in locs):
+                continue
+        else:
+            locs, split, lid = list(p.locations), p.split, p.line_id
+        out[str(lid)] = Ways(tuple(dict.fromkeys(locs))[:MAX_CANDIDATES],
+                             split if isinstance(split, bool) else None)
+    return out
+
+
+def _lines(decision: dict[str, Any], ways: dict[str, Ways]
+           ) -> list[tuple[str, str, Decimal, list[str], bool | None]]:
+    """(line id, sku, quantity, candidates, split) of every sourced line of a decision body;
+    the candidates and split of `ways` where it has the line (see the module's docstring)."""
     out = []
     src = decision.get("sourcing") if isinstance(decision.get("sourcing"), dict) else {}
     for sl in (src.get("lines") or [])[:MAX_LINES]:
@@ -76,42 +111,47 @@ def _lines(decision: dict[str, Any]) -> list[tuple[str, str, Decimal, list[str]]
             continue
         qty = sum((Decimal(str(a.get("quantity"))) for a in sl.get("allocations") or []
                    if isinstance(a, dict)), Decimal(str(sl.get("backordered") or 0)))
-        cands = candidates(sl)
+        lid = str(sl.get("line_id"))
+        way = ways.get(lid)
+        cands = list(way.locations) if way is not None and way.locations else candidates(sl)
         if qty > 0 and cands:
-            out.append((str(sl.get("line_id")), str(sl["sku"]), qty, cands))
+            out.append((lid, str(sl["sku"]), qty, cands, way.split if way else None))
     return out
 
 
 def promise_order(s: Any, is_sqlite: bool, rs: Any, order_id: str, decision_id: str,
                   decision: dict[str, Any], as_of: datetime.date, at: datetime.datetime,
-                  reserve: bool = True) -> dict[str, Any] | None:
+                  reserve: bool = True, plans: Any = ()) -> dict[str, Any] | None:
     """The order's promise from stored supply (None: the rule set has no promising); with
-    `reserve`, its parts are reserved and it is stored as the order's promise."""
+    `reserve`, its parts are reserved and it is stored as the order's promise. `plans`: the
+    decision's SourcingPlan values (or a stored promise's lines), the candidates per line."""
     network = getattr(rs, "network", None)
     setup = getattr(network, "promising", None)
     if setup is None:
         return None
-    lines = _lines(decision)
+    lines = _lines(decision, ways_of(plans))
     if reserve:  # a change order: what the order held is given back before it is promised
         if not is_sqlite:  # the house's lock order: the order's orchestration row before
             s.execute(select(OrderState.order_id).where(  # the stock rows (as an event's)
                 OrderState.order_id == order_id).with_for_update())
         supply.seed(s, is_sqlite, rs, at)
         supply.forget_order(s, order_id)
-    pairs = sorted({(loc, sku) for _, sku, _, cands in lines for loc in cands})
+    pairs = sorted({(loc, sku) for _, sku, _, cands, _ in lines for loc in cands})
     tables = build_tables(s, is_sqlite, rs, pairs, as_of, at, lock=reserve)
     region = region_of(decision)
     order = decision.get("order") if isinstance(decision.get("order"), dict) else {}
     requested = _date(order.get("requested_date"))
     out_lines = []
     rows = []
-    for line_id, sku, qty, cands in lines:
+    for line_id, sku, qty, cands, split in lines:
         sites = sites_of(network, cands, region)
         mine = {loc: tables[(loc, sku)] for loc in cands}
-        made, after = promise_line(mine, sku, qty, sites, as_of, setup.rule.split)
+        made, after = promise_line(mine, sku, qty, sites, as_of,
+                                   setup.rule.split and split is not False)
         for loc, t in after.items():
             tables[(loc, sku)] = t
-        out_lines.append(_line_json(line_id, made, requested))
+        out_lines.append({**_line_json(line_id, made, requested), "candidates": cands,
+                          **({"split": split} if split is not None else {})})
         rows += [{"order_id": order_id, "decision_id": decision_id, "line_id": line_id,
                   "location": p.location, "sku": sku, "date": p.demand_date,
                   "quantity": format(p.quantity, "f"), "source": p.source, "created_at": at}
@@ -175,7 +215,9 @@ def recheck(s: Any, is_sqlite: bool, rs: Any, pairs: list[tuple[str, str]],
             DecisionRecord.id == row.decision_id)).first() if row is not None else None
         if body is None:
             continue
-        promise_order(s, is_sqlite, rs, oid, row.decision_id, codec.loads(body), as_of, at)
+        before = codec.loads(row.promise)  # its lines keep the candidates they were given
+        promise_order(s, is_sqlite, rs, oid, row.decision_id, codec.loads(body), as_of, at,
+                      plans=before.get("lines") if isinstance(before, dict) else ())
         done.append(oid)
     return done
 
@@ -317,6 +359,151 @@ def stored(db: Any, order_id: str) -> dict[str, Any] | None:
     with db.session() as s:
         row = s.get(SupplyPromise, order_id)
         return None if row is None else codec.loads(row.promise)
+
+
+# ---------------------------------------------------------------------------------- receipts
+
+def waiting_orders(s: Any, is_sqlite: bool, location: str, sku: str) -> list[str]:
+    """The orders with reservations waiting for supply to come at (location, sku); on
+    PostgreSQL their orchestration rows are locked, in key order. A goods receipt calls this
+    before it locks the stock row, so it takes the locks in the house's order (an order's row,
+    then stock), as an order's event does."""
+    ids = sorted(set(s.scalars(select(SupplyReservation.order_id).where(
+        SupplyReservation.location == location, SupplyReservation.sku == sku,
+        SupplyReservation.source == "atp").limit(MAX_CONVERT)).all()))
+    if ids and not is_sqlite:
+        for n in range(0, len(ids), 200):
+            s.execute(select(OrderState.order_id).where(
+                OrderState.order_id.in_(ids[n:n + 200])).order_by(OrderState.order_id)
+                .with_for_update())
+    return ids
+
+
+def receive_reserved(s: Any, network: Any, ref_inventory: Any, location: str, sku: str,
+                     qty: Decimal, at: datetime.datetime) -> list[dict[str, str]]:
+    """Goods received at (location, sku), `qty` of them supply the reservations were waiting
+    for: up to `qty` of the reservations there on supply to come (`atp`) become reservations
+    of stock (`on_hand`, dated the receipt's day), earliest promised first (their date, then
+    the order they were made in); what is not covered stays reserved on what is still due.
+    In the receipt's transaction (the stock row is locked by the caller's ledger move):
+    - an order orchestration already follows gets the quantity as a stock allocation: the
+      stock ledger's `allocated` and the line's allocations grow by it (an order it has not
+      seen yet reserves its stock reservations when it first sees it, as at capture);
+    - the stored promise shows the parts as received; a part whose goods came after its
+      promised ship date ships the receipt's day plus the location's handling days, and the
+      order's PROMISE_LATE alerts are raised again with the new delay.
+    Returns what was turned, per order line."""
+    if qty <= 0:
+        return []
+    rows = s.scalars(select(SupplyReservation).where(
+        SupplyReservation.location == location, SupplyReservation.sku == sku,
+        SupplyReservation.source == "atp").order_by(
+        SupplyReservation.date, SupplyReservation.id).limit(MAX_CONVERT)).all()
+    today, left = at.date(), qty
+    moved: dict[tuple[str, str], Decimal] = {}
+    for r in rows:
+        if left <= 0:
+            break
+        q = Decimal(r.quantity)
+        take = min(q, left)
+        left -= take
+        if take == q:
+            r.source, r.date = "on_hand", today
+        else:
+            r.quantity = format(q - take, "f")
+            s.add(SupplyReservation(order_id=r.order_id, decision_id=r.decision_id,
+                                    line_id=r.line_id, location=location, sku=sku, date=today,
+                                    quantity=format(take, "f"), source="on_hand",
+                                    created_at=at))
+        moved[(r.order_id, r.line_id)] = moved.get((r.order_id, r.line_id), Decimal(0)) + take
+    handling = getattr(network, "handling", {}).get(location, datetime.timedelta(0))
+    allocated = Decimal(0)
+    for oid in sorted({o for o, _ in moved}):
+        mine = {lid: q for (o, lid), q in moved.items() if o == oid}
+        allocated += _allocate(s, oid, location, mine)
+        _received_in_promise(s, oid, location, mine, today, handling, at)
+    if allocated:
+        inventory.move(s, ref_inventory, location, sku, at, allocated=allocated)
+    s.flush()
+    return [{"order_id": o, "line_id": lid, "quantity": format(q, "f")}
+            for (o, lid), q in sorted(moved.items())]
+
+
+def _allocate(s: Any, order_id: str, location: str, lines: dict[str, Decimal]) -> Decimal:
+    """The lines' allocations at `location` in orchestration's row grow (an order it follows
+    and that is not closed); what the stock ledger must allocate for them."""
+    st = s.get(OrderState, order_id)
+    if st is None or st.state in FINAL:
+        return Decimal(0)
+    held = json.loads(st.lines)
+    total = Decimal(0)
+    for lid, q in lines.items():
+        line = held.get(lid)
+        if not isinstance(line, dict) or not line.get("sku"):
+            continue
+        allocs = line.setdefault("allocations", {})
+        allocs[location] = format(Decimal(allocs.get(location) or "0") + q, "f")
+        total += q
+    if total:
+        st.lines = json.dumps(held, separators=(",", ":"), ensure_ascii=False)
+    return total
+
+
+def _received_in_promise(s: Any, order_id: str, location: str, lines: dict[str, Decimal],
+                         today: datetime.date, handling: datetime.timedelta,
+                         at: datetime.datetime) -> None:
+    """The stored promise after a receipt: per line, `lines[id]` of its parts from supply to
+    come at `location` (earliest first) are from stock, `received` today; one shipping after
+    its promised date moves to today plus handling (arrival by the same transit)."""
+    row = s.get(SupplyPromise, order_id)
+    if row is None:
+        return
+    body = codec.loads(row.promise)
+    requested = _date(body.get("requested_date"))
+    later = False
+    for ln in body.get("lines") or []:
+        left = lines.get(str(ln.get("line_id")), Decimal(0))
+        if left <= 0:
+            continue
+        old = ln.get("parts") or []
+        waiting = sorted((i for i, p in enumerate(old) if p.get("location") == location
+                          and p.get("from") == "atp"), key=lambda i: old[i].get("ship_date"))
+        takes: dict[int, Decimal] = {}
+        for i in waiting:
+            if left <= 0:
+                break
+            takes[i] = min(Decimal(old[i]["quantity"]), left)
+            left -= takes[i]
+        parts: list[dict[str, Any]] = []
+        for i, p in enumerate(old):
+            if i not in takes:
+                parts.append(p)
+                continue
+            q, take = Decimal(p["quantity"]), takes[i]
+            got = {**p, "quantity": format(take, "f"), "from": "on_hand",
+                   "received": today.isoformat()}
+            ship = _date(p.get("ship_date"))
+            if ship is not None and today + handling > ship:
+                new = today + handling
+                got["ship_date"] = new.isoformat()
+                arrival = _date(p.get("arrival_date"))
+                if arrival is not None:
+                    got["arrival_date"] = (new + (arrival - ship)).isoformat()
+                later = True
+            parts.append(got)
+            if take < q:  # the rest still waits for what is due
+                parts.append({**p, "quantity": format(q - take, "f")})
+        ln["parts"] = parts
+        ships = [p["ship_date"] for p in parts if p.get("ship_date")]
+        arrivals = [p["arrival_date"] for p in parts if p.get("arrival_date")]
+        ln["ship_date"] = max(ships) if ships else None
+        ln["arrival_date"] = max(arrivals) if arrivals else None
+        due = _date(ln["arrival_date"] or ln["ship_date"])
+        if due is not None and requested is not None:
+            ln["delay_days"] = max((due - requested).days, 0)
+    row.promise, row.updated_at = codec.dumps(body), at
+    if later:
+        _alerts(s, order_id, body.get("lines") or [], at)
 
 
 @dataclass(frozen=True)

@@ -95,9 +95,11 @@ def receive_reorder(request: Request, reorder_id: int = REORDER_ID,
                     key: KeyInfo = Depends(require("evaluator"))) -> Response:
     body = store.json_object(raw, "a goods receipt", "BAD_REORDER")
     orch = orchestrator(request)
-    reference = getattr(orch._active(), "reference", None) or {}
+    rs = orch._active()
+    reference = getattr(rs, "reference", None) or {}
     return _json(inventory.receive(request.app.state.ctx.db, reference.get("inventory"),
-                                   reorder_id, body, key.name, orch.clock.now()))
+                                   reorder_id, body, key.name, orch.clock.now(),
+                                   network=getattr(rs, "network", None)))
 
 
 @router.get("/v1/stock/{location}/{sku}",

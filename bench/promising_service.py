@@ -9,7 +9,10 @@ bounds how many orders of one SKU a service takes per second is the time from th
 commit: read the pair's supply and reservations, promise, write the reservations, the promise
 and its alerts. This runs that step (`promise_order` in its own writing transaction, commit
 included) for N one-line orders of FAS-0005 against `rulesets/acme`, with the decision made
-once beforehand, and prints the median and best wall time and the process CPU time per order,
+once beforehand (its ranked candidates, `plans`, handed over as the service does: WH-NJ,
+WH-TX and WH-NV for us-east; `--decision-locations-only` promises at the locations the
+decision JSON names, as before the candidates were recorded), and prints the median and best
+wall time and the process CPU time per order,
 at the start and at the end (the pair's reservations grow with every order). On PostgreSQL
 the tables are made in a database of its own (dropped afterwards). Asserts nothing about time.
 """
@@ -35,6 +38,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--orders", type=int, default=300)
     ap.add_argument("--database-url", default=None, help="default: a SQLite file in a temp dir")
+    ap.add_argument("--decision-locations-only", action="store_true",
+                    help="do not hand over the decision's ranked candidates")
     args = ap.parse_args()
     rs = load(str(ROOT / "rulesets" / "acme"))
     as_of = datetime.date(2026, 11, 20)
@@ -44,6 +49,7 @@ def main() -> None:
              "payment": {"method": "card"}, "requested_date": "2026-11-25",
              "lines": [{"id": "1", "sku": "FAS-0005", "quantity": 4}]}
     ev = evaluate(rs, order, as_of, "decide", as_of)
+    plans = () if args.decision_locations_only else ev.plans
     at = datetime.datetime(2026, 11, 20, 9, tzinfo=datetime.timezone.utc)
     with tempfile.TemporaryDirectory() as tmp:
         url, drop = args.database_url or f"sqlite:///{tmp}/bench.db", None
@@ -63,7 +69,7 @@ def main() -> None:
                 w, c = time.perf_counter(), time.process_time()
                 with db.session(write=True) as s:
                     supply_reserve.promise_order(s, db.is_sqlite, rs, f"B{n}", f"dec{n}",
-                                                 ev.body, as_of, at)
+                                                 ev.body, as_of, at, plans=plans)
                 walls.append(time.perf_counter() - w)
                 cpus.append(time.process_time() - c)
             tenth = max(args.orders // 10, 1)

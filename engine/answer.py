@@ -38,6 +38,7 @@ class Evaluated:
     as_of: str
     fired: list[str]
     elapsed_us: int
+    plans: tuple[Any, ...] = ()  # Decision.plans: where promised lines may come from, unrendered
 
 
 def decide(rs: Any, order: dict[str, Any], as_of: datetime.date | None, kind: str,
@@ -59,4 +60,4 @@ def render(rs: Any, decision: Any, decision_id: str, elapsed_us: int) -> Evaluat
         digest=str(ruleset.get("digest") or rs.digest),
         ruleset_name=str(ruleset.get("name") or rs.name),
         as_of=str(dj.get("as_of") or ""), fired=[str(f) for f in dj.get("fired") or []],
-        elapsed_us=elapsed_us)
+        elapsed_us=elapsed_us, plans=getattr(decision, "plans", ()))

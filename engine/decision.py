@@ -19,6 +19,7 @@ from .values import render
 
 if TYPE_CHECKING:
     from .evaluate import CompiledRuleSet
+    from .sourcing import SourcingPlan
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class Decision:
     fired: list[str]
     errors: list[dict[str, Any]]
     steps: int = 0  # of the evaluation budget spent (engine/budget.py); not in the JSON
+    # per promised line, the candidates its `source` action ranked (engine/sourcing.py
+    # SourcingPlan): what the service reserves over; not in the JSON
+    plans: tuple[SourcingPlan, ...] = ()
 
     @property
     def order_id(self) -> Any:

@@ -23,7 +23,7 @@ from .configurator.orders import check_lines, price_lines, source_parts
 from .packrun import ERRORS
 from .pricing import Pricing, line_id
 from .ruleset import Rule
-from .sourcing import Allocation
+from .sourcing import Allocation, SourcingPlan
 from .values import D, LazyObject, RuleError, render, truthy
 
 if TYPE_CHECKING:
@@ -94,6 +94,7 @@ class State:
         self.pricing_dirty = True
         self.allocation = Allocation(rs.network, stock)
         self.sourced: dict[int, dict[str, Any]] = {}
+        self.plans: list[SourcingPlan] = []  # recorded only when the rule set promises
         self.sourcing_ran = False
         self.early_block: bool | None = None  # see late_phases_blocked
         self.rule = ""
@@ -181,6 +182,10 @@ class State:
             key_of, self.as_of)
         if promised is not None:
             self.sourced[i]["promise"] = promised
+            self.plans.append(SourcingPlan(  # the service reserves over these (not rendered)
+                self.sourced[i]["line_id"], render(sku) if sku.__class__ is not str else sku,
+                tuple(loc for loc, _ in self.allocation.ranked), action.prefer, split,
+                render(region) if region is not None else None))
 
     # -- running ------------------------------------------------------------------------------
     def blocked(self) -> bool:
@@ -345,4 +350,4 @@ class State:
             sourcing = [self.sourced[i] for i in sorted(self.sourced)]
         return Decision(self.rs, self.order, self.as_of, status, self.violations, self.holds,
                         self.pricing, sourcing, self.approvals, self.fired, self.errors,
-                        self.steps)
+                        self.steps, tuple(self.plans))

@@ -38,7 +38,8 @@ def promise_in(clock: Any) -> Any:
             supply_reserve.release(s, order_id, at, "the order was rejected")
             return
         supply_reserve.promise_order(s, s.get_bind().dialect.name == "sqlite", rs, order_id,
-                                     ev.decision_id, ev.body, _as_of(ev, at.date()), at)
+                                     ev.decision_id, ev.body, _as_of(ev, at.date()), at,
+                                     plans=ev.plans)
     return then
 
 
@@ -155,7 +156,7 @@ def availability(db: Any, rulesets: Any, order: dict[str, Any], as_of: datetime.
     with db.session() as s:
         made = supply_reserve.promise_order(s, db.is_sqlite, rs, str(order.get("id") or ""),
                                             ev.decision_id, ev.body, day, _now(today),
-                                            reserve=False)
+                                            reserve=False, plans=ev.plans)
         if made is None:
             return {"order_id": order.get("id"), "status": ev.status, "lines": [],
                     "promising": "off: the rule set has no atp_rules table"}

@@ -163,3 +163,31 @@ def test_the_calendar_and_demand_type_columns():
         setup([dict(RULE, working_days="mon;tues")], [])
     with pytest.raises(ReferenceError, match="no working weekday"):
         setup([dict(RULE, working_days=";")], [])
+
+
+def test_each_promised_line_records_its_ranked_candidates_outside_the_json(acme, tmp_path):
+    # C-00060 ships to us-east: the `standard` rule sources from that network nearest first
+    # (WH-NJ 2 days, WH-TX 3, WH-NV 5) and splits; the decision allocates from its snapshot
+    # (FAS-0001 at WH-NJ; FAS-0010, which WH-NJ lacks, at WH-TX)
+    made = acme.evaluate(parse_order(order(("FAS-0001", 400), ("FAS-0010", 5))),
+                         datetime.date(2026, 11, 20))
+    assert [(p.line_id, p.sku, p.locations, p.prefer, p.split, p.region)
+            for p in made.plans] == [
+        ("1", "FAS-0001", ("WH-NJ", "WH-TX", "WH-NV"), "nearest", True, "us-east"),
+        ("2", "FAS-0010", ("WH-NJ", "WH-TX", "WH-NV"), "nearest", True, "us-east")]
+    js = made.to_json()
+    assert [[a["location"] for a in sl["allocations"]] for sl in js["sourcing"]["lines"]] == [
+        ["WH-NJ"], ["WH-TX"]]
+    text = json.dumps(js, default=str)
+    assert "plans" not in text and "candidates" not in text and "prefer" not in text
+    # a ship-complete order: the `ship-complete` rule does not split
+    whole = json.loads(order(("FAS-0001", 400)))
+    whole["ship_complete"] = True
+    (plan,) = acme.evaluate(parse_order(json.dumps(whole)), datetime.date(2026, 11, 20)).plans
+    assert (plan.locations, plan.split) == (("WH-NJ", "WH-TX", "WH-NV"), False)
+    # without atp_rules nothing is recorded (the service does not promise)
+    plain = tmp_path / "acme"
+    shutil.copytree(ACME, plain)
+    (plain / "reference" / "atp_rules.csv").unlink()
+    assert load(plain).evaluate(parse_order(order(("FAS-0001", 400))),
+                                datetime.date(2026, 11, 20)).plans == ()

@@ -84,9 +84,17 @@ def orch(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 def stock_only(orch: Any, sku: str, on_hand: dict[str, int],
                to_come: list[tuple[str, str, int, str]] = ()) -> None:
-    """The SKU's on hand everywhere (0 where not named) and its supply to come."""
+    """The SKU's on hand everywhere (0 where not named) and its supply to come: the rule
+    set's own supply of the SKU (seeded) is set to 0, as every candidate location is
+    promised from."""
     rows = [{"location": w, "sku": sku, "kind": "on_hand", "quantity": str(on_hand.get(w, 0))}
             for w in WAREHOUSES]
+    mine = {ref for *_, ref in to_come}
+    seeded = orch.http("analyst").get("/v1/supply", params={"sku": sku, "limit": 1000})
+    assert seeded.status_code == 200, seeded.text
+    rows += [{"location": e["location"], "sku": sku, "kind": e["kind"], "date": e["date"],
+              "quantity": "0", "ref": e["ref"]} for e in seeded.json()["items"]
+             if e["ref"] not in mine and e["quantity"] != "0"]
     rows += [{"location": loc, "sku": sku, "kind": "purchase_order", "date": day,
               "quantity": qty, "ref": ref} for loc, day, qty, ref in to_come]
     r = orch.http("admin").post("/v1/supply", json={"supply": rows})
@@ -317,7 +325,10 @@ def test_new_supply_dates_the_backorders_in_the_order_they_came(orch: Any) -> No
 
 def test_check_availability_reserves_nothing_and_ranks_alternatives(orch: Any) -> None:
     sku = "FAS-0001"  # its substitute in reference/substitutes.csv is FAS-0019
-    stock_only(orch, sku, {"WH-NJ": 10, "WH-NV": 500}, [("WH-NJ", "2026-12-10", 100, "PO-AV")])
+    # the line's candidates (us-east: WH-NJ, WH-TX, WH-NV) have 10 now and 100 on 10 Dec;
+    # the reserve location RS-NJ, which only gold customers source from, has 500
+    stock_only(orch, sku, {"WH-NJ": 10, "RS-NJ": 500},
+               [("WH-NJ", "2026-12-10", 100, "PO-AV")])
     stock_only(orch, "FAS-0019", {"WH-NJ": 500})
     before = position(orch, "WH-NJ", sku)
     order = orch.order_body("AV-1", lines=[{"id": "1", "sku": sku, "quantity": 40}])
@@ -332,7 +343,7 @@ def test_check_availability_reserves_nothing_and_ranks_alternatives(orch: Any) -
         kinds.setdefault(a["kind"], a)
     assert {"another_location", "later_date", "substitute"} <= set(kinds)
     assert [(p["location"], p["quantity"]) for p in kinds["another_location"]["parts"]] == [
-        ("WH-NV", "40")]
+        ("RS-NJ", "40")]
     assert (kinds["later_date"]["ship_date"], kinds["later_date"]["short"]) == (
         "2026-12-11", "0")
     assert (kinds["substitute"]["sku"], kinds["substitute"]["quantity"],
@@ -403,3 +414,225 @@ def test_the_commands_import_a_csv_and_check_availability(orch: Any, tmp_path: A
     assert line["promised"] == "5" and line["parts"][0]["location"] in ("WH-NJ", "WH-TX",
                                                                           "WH-NV", "WH-ON")
     assert position(orch, "WH-NJ", "FAS-0013")["reserved"] == pos["reserved"]
+
+
+def test_twelve_concurrent_orders_spread_over_every_candidate_location(orch: Any) -> None:
+    """Issue 14's own case: twelve orders of 400 FAS-0001 captured and scheduled at once. The
+    rule set's inventory (each decision's snapshot) has 408 at WH-NJ, which every decision
+    allocates from; the promise walks the source action's candidates for us-east in its
+    order (WH-NJ, WH-TX, WH-NV) under the lock, so the orders go where stock is."""
+    sku = "FAS-0001"
+    stock_only(orch, sku, {"WH-NJ": 408, "WH-NV": 756},
+               [("WH-TX", "2026-12-18", 240, "TR-TWELVE"),
+                ("WH-PL", "2026-12-01", 900, "PO-NOT-A-CANDIDATE")])
+    results: dict[str, dict[str, Any]] = {}
+    lock = threading.Lock()
+    url, secret = orch.svc.url, orch.svc.keys["evaluator"]
+
+    def capture(n: int) -> None:
+        oid = f"TWELVE-{n}"
+        body = orch.order_body(oid, lines=[{"id": "1", "sku": sku, "quantity": 400}])
+        with httpx.Client(base_url=url, timeout=120,
+                          headers={"Authorization": f"Bearer {secret}"}) as cl:
+            r = cl.post("/v1/orders", json={"order": body, "as_of": "2026-11-20"})
+            assert r.status_code == 201, r.text
+            decided = cl.get(f"/v1/orders/{oid}").json()
+            r = cl.post(f"/v1/orders/{oid}/events", json={
+                "id": f"{oid}-s", "type": "scheduled", "at": "2026-11-20T10:00:00Z"})
+            assert r.status_code == 200, r.text
+            p = cl.get(f"/v1/orders/{oid}/promise")
+            assert p.status_code == 200, p.text
+            with lock:
+                results[oid] = {"promise": p.json(), "order": decided}
+
+    with ThreadPoolExecutor(12) as pool:
+        list(pool.map(capture, range(12)))
+    assert len(results) == 12
+    lines = [r["promise"]["lines"][0] for r in results.values()]
+    # every line was offered the source action's candidates, in its preference order
+    assert {tuple(ln["candidates"]) for ln in lines} == {("WH-NJ", "WH-TX", "WH-NV")}
+    parts = [p for ln in lines for p in ln["parts"]]
+    by_place: dict[tuple[str, str], Decimal] = {}
+    for p in parts:
+        key = (p["location"], p["from"])
+        by_place[key] = by_place.get(key, Decimal(0)) + Decimal(p["quantity"])
+    # exactly what exists: all on hand at WH-NJ and WH-NV, WH-TX's transfer when it arrives;
+    # nothing at WH-PL, which the action did not name
+    assert by_place == {("WH-NJ", "on_hand"): 408, ("WH-NV", "on_hand"): 756,
+                        ("WH-TX", "atp"): 240}
+    promised = sorted(Decimal(ln["promised"]) for ln in lines)
+    assert sum(promised) == 408 + 756 + 240
+    assert promised == [0] * 8 + [204, 400, 400, 400]  # in whatever order they queued
+    assert sum(Decimal(ln["short"]) for ln in lines) == 4800 - 1404
+    assert {p["ship_date"] for p in parts if p["from"] == "atp"} == {"2026-12-19"}
+    # the stock ledger allocates what was promised from on hand: never more than it holds
+    for loc, held in (("WH-NJ", "408"), ("WH-NV", "756"), ("WH-TX", "0")):
+        stock = orch.http("analyst").get(f"/v1/stock/{loc}/{sku}").json()
+        assert (stock["on_hand"], stock["allocated"], stock["available"]) == (
+            held, held, "0"), (loc, stock)
+        pos = position(orch, loc, sku)
+        assert pos["reserved"] == held
+    assert position(orch, "WH-TX", sku)["reserved_from_supply"] == "240"
+    # the decisions themselves are unchanged: each allocated from the snapshot's WH-NJ
+    for r in results.values():
+        (sl,) = r["order"]["decision"]["sourcing"]["lines"]
+        assert [(a["location"], a["quantity"]) for a in sl["allocations"]] == [
+            ("WH-NJ", "400")]
+        assert "candidates" not in sl
+
+
+def ordered_proposal(orch: Any, loc: str, sku: str, qty: int, po: str) -> int:
+    """An ordered reorder proposal for `po` (the reorder flow's: a rule proposes, a buyer
+    orders), on the service's database; its goods receipts then go over HTTP."""
+    from ordinance.adapters.models_orchestration import ReorderProposal
+
+    db = orch.svc.app.state.ctx.db
+    with db.session(write=True) as s:
+        s.add(ReorderProposal(location=loc, sku=sku, quantity=str(qty), supplier=None,
+                              reason="test", rule="test", order_id=None, state="ordered",
+                              created_at=orch.clock.now(), purchase_order=po,
+                              ordered_quantity=str(qty), received_quantity="0"))
+        s.flush()
+        return int(s.query(ReorderProposal).filter_by(purchase_order=po).one().id)
+
+
+def stock_of(orch: Any, loc: str, sku: str) -> tuple[str, str, str]:
+    st = orch.http("analyst").get(f"/v1/stock/{loc}/{sku}").json()
+    return st["on_hand"], st["allocated"], st["available"]
+
+
+def parts_of(orch: Any, oid: str) -> list[tuple[str, str, str | None]]:
+    (line,) = promise_of(orch, oid)["lines"]
+    return [(p["quantity"], p["from"], p.get("received")) for p in line["parts"]]
+
+
+def test_a_goods_receipt_turns_the_reservations_on_its_purchase_order_into_allocations(
+        orch: Any) -> None:
+    sku = "FAS-0011"
+    stock_only(orch, sku, {"WH-NJ": 10}, [("WH-NJ", "2026-12-01", 100, "PO-RCV")])
+    for oid, qty in (("RC-1", 30), ("RC-2", 40), ("RC-3", 50)):
+        orch.order(oid, requested_date="2026-12-10",
+                   lines=[{"id": "1", "sku": sku, "quantity": qty}])
+    assert parts_of(orch, "RC-1") == [("10", "on_hand", None), ("20", "atp", None)]
+    assert parts_of(orch, "RC-2") == [("40", "atp", None)]
+    assert parts_of(orch, "RC-3") == [("40", "atp", None)]
+    for oid in ("RC-1", "RC-2"):  # orchestration follows these two; RC-3 not yet
+        orch.event(oid, f"{oid}-s", "scheduled", at="2026-11-20T10:00:00Z")
+    assert stock_of(orch, "WH-NJ", sku) == ("10", "10", "0")
+    rid = ordered_proposal(orch, "WH-NJ", sku, 100, "PO-RCV")
+    # half of the purchase order comes in: the earliest promised reservations on it (RC-1's
+    # 20, then 30 of RC-2's 40) become stock allocated to them, in the receipt's transaction
+    r = orch.http("evaluator").post(f"/v1/reorders/{rid}/receive",
+                                    json={"id": "GR-RC-1", "quantity": "50"})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["allocated_to"] == [
+        {"order_id": "RC-1", "line_id": "1", "quantity": "20"},
+        {"order_id": "RC-2", "line_id": "1", "quantity": "30"}]
+    assert (got["stock"]["on_hand"], got["stock"]["allocated"]) == ("60", "60")
+    assert stock_of(orch, "WH-NJ", sku) == ("60", "60", "0")
+    pos = position(orch, "WH-NJ", sku)
+    assert (pos["on_hand"], pos["reserved"], pos["reserved_from_supply"], pos["short"]) == (
+        "60", "60", "50", "10")
+    assert [(e["ref"], e["quantity"]) for e in pos["supply"]
+            if e["quantity"] != "0"] == [("PO-RCV", "50")]
+    assert parts_of(orch, "RC-1") == [("10", "on_hand", None),
+                                      ("20", "on_hand", "2026-11-20")]
+    assert parts_of(orch, "RC-2") == [("30", "on_hand", "2026-11-20"), ("10", "atp", None)]
+    assert parts_of(orch, "RC-3") == [("40", "atp", None)]
+    # received early: the promised dates stand (ship 2 Dec), no alert
+    (line,) = promise_of(orch, "RC-2")["lines"]
+    assert {p["ship_date"] for p in line["parts"]} == {"2026-12-02"}
+    assert not [a for a in orch.alerts() if a["order_id"] in ("RC-1", "RC-2")]
+    # the rest: RC-2's last 10 and RC-3's 40; RC-3 is not followed yet, so the ledger
+    # allocates only RC-2's part now and RC-3's when orchestration first sees the order
+    r = orch.http("evaluator").post(f"/v1/reorders/{rid}/receive",
+                                    json={"id": "GR-RC-2", "quantity": "50"})
+    assert r.status_code == 200, r.text
+    assert r.json()["allocated_to"] == [
+        {"order_id": "RC-2", "line_id": "1", "quantity": "10"},
+        {"order_id": "RC-3", "line_id": "1", "quantity": "40"}]
+    assert stock_of(orch, "WH-NJ", sku) == ("110", "70", "40")
+    orch.event("RC-3", "RC-3-s", "scheduled", at="2026-11-20T10:00:00Z")
+    assert stock_of(orch, "WH-NJ", sku) == ("110", "110", "0")
+    pos = position(orch, "WH-NJ", sku)
+    assert (pos["reserved"], pos["reserved_from_supply"]) == ("110", "0")
+    # the allocations are the orders' own: a shipment takes them out, a cancellation gives
+    # them back (nothing leaks in the ledger)
+    orch.event("RC-1", "RC-1-r", "released", at="2026-11-20T11:00:00Z")
+    orch.event("RC-1", "RC-1-p", "shipment_confirmed", at="2026-11-20T12:00:00Z",
+               lines=[{"line_id": "1", "quantity": 30, "location": "WH-NJ"}])
+    assert stock_of(orch, "WH-NJ", sku) == ("80", "80", "0")
+    orch.event("RC-2", "RC-2-c", "cancelled", at="2026-11-20T12:00:00Z")
+    assert stock_of(orch, "WH-NJ", sku) == ("80", "40", "40")
+    assert position(orch, "WH-NJ", sku)["reserved"] == "40"
+    # the same receipt again is answered from its record and turns nothing twice
+    r = orch.http("evaluator").post(f"/v1/reorders/{rid}/receive",
+                                    json={"id": "GR-RC-2", "quantity": "50"})
+    assert r.status_code == 200 and r.json()["duplicate"] is True
+    assert stock_of(orch, "WH-NJ", sku) == ("80", "40", "40")
+
+
+def test_supply_received_late_raises_promise_late_with_the_new_delay(orch: Any) -> None:
+    sku = "FAS-0016"
+    stock_only(orch, sku, {}, [("WH-NJ", "2026-12-01", 100, "PO-LATE")])
+    orch.order("LT-1", requested_date="2026-12-10",
+               lines=[{"id": "1", "sku": sku, "quantity": 30}])
+    orch.order("LT-2", requested_date="2026-12-01",
+               lines=[{"id": "1", "sku": sku, "quantity": 20}])
+    one, two = (promise_of(orch, o)["lines"][0] for o in ("LT-1", "LT-2"))
+    assert (one["ship_date"], one["arrival_date"], one["delay_days"]) == (
+        "2026-12-02", "2026-12-04", 0)
+    assert (two["arrival_date"], two["delay_days"]) == ("2026-12-04", 3)
+    (early,) = [a for a in orch.alerts() if a["order_id"] in ("LT-1", "LT-2")]
+    assert (early["order_id"], early["priority"]) == ("LT-2", "medium")
+    rid = ordered_proposal(orch, "WH-NJ", sku, 100, "PO-LATE")
+    start = orch.clock.now()
+    orch.clock.set("2026-12-15T08:00:00Z")  # the purchase order comes two weeks late
+    try:
+        r = orch.http("evaluator").post(f"/v1/reorders/{rid}/receive",
+                                        json={"id": "GR-LATE", "quantity": "100"})
+    finally:
+        orch.clock.set(start)
+    assert r.status_code == 200, r.text
+    one, two = (promise_of(orch, o)["lines"][0] for o in ("LT-1", "LT-2"))
+    assert [(p["quantity"], p["from"], p["received"], p["ship_date"], p["arrival_date"])
+            for p in one["parts"]] == [("30", "on_hand", "2026-12-15", "2026-12-16",
+                                        "2026-12-18")]
+    assert (one["arrival_date"], one["delay_days"]) == ("2026-12-18", 8)
+    assert (two["arrival_date"], two["delay_days"]) == ("2026-12-18", 17)
+    open_ = {a["order_id"]: a for a in orch.alerts() if a["order_id"] in ("LT-1", "LT-2")}
+    assert {o: (a["code"], a["priority"]) for o, a in open_.items()} == {
+        "LT-1": ("PROMISE_LATE", "high"), "LT-2": ("PROMISE_LATE", "high")}
+    assert open_["LT-1"]["message"] == ("line 1 (FAS-0016): promised 2026-12-18, 8 day(s) "
+                                        "after the requested date")
+    assert "17 day(s)" in open_["LT-2"]["message"]
+    # received on time, nothing moves: the same purchase order's twin a week early
+    stock_only(orch, "FAS-0014", {}, [("WH-NJ", "2026-12-01", 10, "PO-EARLY")])
+    orch.order("LT-3", requested_date="2026-12-10",
+               lines=[{"id": "1", "sku": "FAS-0014", "quantity": 10}])
+    rid = ordered_proposal(orch, "WH-NJ", "FAS-0014", 10, "PO-EARLY")
+    r = orch.http("evaluator").post(f"/v1/reorders/{rid}/receive",
+                                    json={"id": "GR-EARLY", "quantity": "10"})
+    assert r.status_code == 200, r.text
+    (three,) = promise_of(orch, "LT-3")["lines"]
+    assert (three["ship_date"], three["delay_days"]) == ("2026-12-02", 0)
+    assert not [a for a in orch.alerts() if a["order_id"] == "LT-3"]
+
+
+def test_a_line_whose_rule_does_not_split_is_promised_at_one_location(orch: Any) -> None:
+    sku = "FAS-0017"
+    stock_only(orch, sku, {"WH-NJ": 100, "WH-NV": 500})
+    orch.order("SPLIT-1", lines=[{"id": "1", "sku": sku, "quantity": 150}])
+    (line,) = promise_of(orch, "SPLIT-1")["lines"]
+    assert (line["candidates"], line["split"]) == (["WH-NJ", "WH-TX", "WH-NV"], True)
+    assert [(p["location"], p["quantity"]) for p in line["parts"]] == [
+        ("WH-NJ", "100"), ("WH-NV", "50")]
+    # ship_complete: the `ship-complete` rule sources without splitting
+    orch.order("WHOLE-1", ship_complete=True, lines=[{"id": "1", "sku": sku, "quantity": 400}])
+    (line,) = promise_of(orch, "WHOLE-1")["lines"]
+    assert (line["candidates"], line["split"]) == (["WH-NJ", "WH-TX", "WH-NV"], False)
+    assert [(p["location"], p["quantity"], p["from"]) for p in line["parts"]] == [
+        ("WH-NV", "400", "on_hand")]
+    assert (position(orch, "WH-NJ", sku)["reserved"],
+            position(orch, "WH-NV", sku)["reserved"]) == ("100", "450")
