@@ -80,6 +80,7 @@ def week_anchor(first: datetime.date) -> datetime.date:
 
 
 def _rows(table: Sequence[Any] | None, name: str) -> list[tuple[int, dict[str, Any]]]:
+    table = getattr(table, "rows", table)    # a checker's Table, or the loader's rows
     rows = [(n, r) for n, r in enumerate(table or (), start=2) if isinstance(r, dict)]
     if len(rows) > MAX_ROWS:
         raise ReferenceError(f"{name}: at most {MAX_ROWS} rows, got {len(rows)}")
@@ -156,7 +157,7 @@ def _allocation(table: Sequence[Any] | None) -> AllocationRule | None:
 def _boms(table: Sequence[Any] | None) -> dict[str, Bom]:
     comps: dict[str, list[Component]] = {}
     hours: dict[str, list[tuple[str, Decimal]]] = {}
-    lead: dict[str, tuple[str, str]] = {}
+    lead: dict[str, dict[str, tuple[str, str]]] = {}
     for n, r in _rows(table, "boms"):
         where = f"boms: row {n}"
         item = _text(r.get("item"))
@@ -181,9 +182,11 @@ def _boms(table: Sequence[Any] | None) -> dict[str, Bom]:
             hours[item].append((res, h))
         days = _number(r, "lead_days", where, required=False, whole=True)
         if days is not None:
-            _one(lead, item, str(int(days)), where, f"boms for {item}")
+            _one(lead.setdefault(item, {}), "lead_days", str(int(days)), where,
+                 f"{item}'s bill")
     out = {item: Bom(item, tuple(comps[item]), tuple(hours[item]),
-                     int(lead[item][0]) if item in lead else 0) for item in comps}
+                     int(lead[item]["lead_days"][0]) if item in lead else 0)
+           for item in comps}
     for bom in out.values():
         path = [bom.item]
         _no_loop(out, bom.item, path)
