@@ -171,5 +171,10 @@ def rows(order_id: str, decision_id: str, line_id: str, taken: list[Taken],
     return [{"order_id": order_id, "decision_id": decision_id, "line_id": line_id,
              "location": t.location,
              "sku": t.what if t.kind == "component" else RESOURCE + t.what,
-             "date": t.date, "quantity": format(t.quantity, "f"), "source": t.kind,
+             "date": t.date, "quantity": _plain(t.quantity), "source": t.kind,
              "created_at": at} for t in taken]
+
+
+def _plain(q: Decimal) -> str:
+    """8 hours of 0.5 is "4", not "4.0" (exact either way; the text is what is shown)."""
+    return format(q.to_integral_value() if q == q.to_integral_value() else q.normalize(), "f")

@@ -8,6 +8,7 @@ The rule set is ACME with reference/allocation.csv, boms.csv and capacity.csv ad
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -209,8 +210,15 @@ def test_a_two_level_bill_captured_twice_waits_for_capacity(svc: Svc) -> None:
     assert ("resource:WHEEL-LINE", "2027-01-02", "8", "capacity", "MK-2") in svc.held("MK-2")
     steps = {t["step"] for t in two["trace"]}
     assert {"ctp_make", "ctp_hours", "ctp_stock"} <= steps
-    # the frames position: 16 held for making, on hand untouched
+    # the frames: 16 held for making
     assert sum(int(q) for s, _, q, src, _ in svc.held() if s == FRAME) == 16
+    # a change order gives MK-2's rows back and holds what 4 bikes need
+    r = svc.http("evaluator").put("/v1/orders/MK-2", json={
+        "order": svc.body("MK-2", BIKE, 4), "as_of": AS_OF})
+    assert r.status_code == 200, r.text
+    assert {(s, q, src) for s, _, q, src, _ in svc.held("MK-2")} == {
+        (FRAME, "4", "component"), (RIM, "8", "component"), (TIRE, "8", "component"),
+        ("resource:WHEEL-LINE", "4", "capacity"), ("resource:ASSEMBLY", "4", "capacity")}
     r = svc.http("evaluator").post("/v1/orders/MK-1/events", json={
         "id": "mk-1-c", "type": "cancelled", "at": "2027-01-01T10:00:00Z"})
     assert r.status_code == 200, r.text
@@ -218,3 +226,21 @@ def test_a_two_level_bill_captured_twice_waits_for_capacity(svc: Svc) -> None:
     again = svc.check("MK-3", BIKE, 8)["lines"][0]
     assert [(p["quantity"], p["from"], p["ship_date"]) for p in again["parts"]] == [
         ("8", "make", "2027-01-04")]  # MK-1's hours are free again
+
+
+def test_concurrent_captures_of_a_make_item_never_overbook_a_resource(svc: Svc) -> None:
+    """Eight captures of 8 bikes at once: each day's 8 assembly and 8 wheel-line hours go to
+    one order only (the resources are locked with the stock rows), so no day holds more
+    hours than it has and no two of them are ready on the same day."""
+    for sku in (FRAME, RIM, TIRE):
+        svc.stock(sku, {"WH-NJ": 1000})
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(lambda i: svc.capture(f"MC-{i}", BIKE, 8)["lines"][0],
+                             range(8)))
+    days = [ln["ship_date"] for ln in made]
+    assert all(ln["short"] == "0" for ln in made) and len(set(days)) == 8, days
+    hours: dict[tuple[str, str], int] = {}
+    for s, d, q, src, _ in svc.held():
+        if src == "capacity":
+            hours[(s, d)] = hours.get((s, d), 0) + int(q)
+    assert hours and max(hours.values()) <= 8, hours
