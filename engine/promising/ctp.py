@@ -173,18 +173,18 @@ def _make(plant: Plant, bom: Bom, qty: Decimal, done: int, level: int) -> tuple[
     steps = [Step("make", bom.item, done, starts[done], qty, level)]
     for comp in bom.components:
         need = qty * comp.per_unit
+        table = plant.items.get(comp.item)
+        if table is not None and table.offer(start) >= need:
+            # the common case, decided without the search below: what the search would
+            # find is on or before the start day, and the component is then placed there
+            plant = plant.with_item(comp.item, table.with_demand(start, need))
+            steps.append(Step("stock", comp.item, start, starts[start], need, level + 1))
+            continue
         got = _earliest(plant, comp.item, need, 0, level + 1)
         if got is None or got[0] > start:
             return None
-        # place the component on the start day (when it is used), not on the day it is found
-        at, _, _ = got
-        table = plant.items.get(comp.item)
-        if table is not None and table.offer(start) >= need:
-            plant = plant.with_item(comp.item, table.with_demand(start, need))
-            steps.append(Step("stock", comp.item, start, starts[start], need, level + 1))
-        else:
-            plant, sub = got[1], got[2]
-            steps += sub
+        plant, sub = got[1], got[2]     # made (or partly from stock) by the start day
+        steps += sub
     for resource, per_unit in bom.hours:
         need = qty * per_unit
         table = plant.resources[resource]
