@@ -8,7 +8,7 @@ Out: the line's promise, or None when neither applies (the caller promises with 
 the reservation rows of the components and resource hours a made line uses.
 
 - A line of an item with a bill of material is made: at each candidate that has a `capacity`
-  row, a plant is built from the stored rows (the item's and every component's ATP table, each
+  row for every resource of the bill (none: the line is promised as any other), a plant is built from the stored rows (the item's and every component's ATP table, each
   resource's hours per day less the hours already reserved) and capable-to-promise answers.
   The components it takes are reserved at the location (`source` component) and the hours at
   the pair (location, `resource:NAME`) (`source` capacity), in `supply_reservations`, so a
@@ -108,8 +108,10 @@ def promise_line(mk: Makeup, tables: dict[tuple[str, str], Any], sku: str, qty: 
     """The line's promise by CTP or by allocation (the tables updated), or None."""
     try:
         if sku in mk.boms:
-            return _made(mk, tables, sku, qty, sites, as_of)
-        if mk.allocation is not None:
+            made = _made(mk, tables, sku, qty, sites, as_of)
+            if made is not None:
+                return made
+        elif mk.allocation is not None:
             return _allocated(mk, tables, sku, qty, sites, as_of, split, dclass), []
     except ValueError as exc:  # the rule set's data cannot promise this way
         raise Conflict(f"reference/promising: {exc}", code="BAD_REFERENCE") from None
@@ -117,7 +119,9 @@ def promise_line(mk: Makeup, tables: dict[tuple[str, str], Any], sku: str, qty: 
 
 
 def _made(mk: Makeup, tables: dict[tuple[str, str], Any], sku: str, qty: Decimal,
-          sites: list[Site], as_of: datetime.date) -> tuple[LinePromise, list[Taken]]:
+          sites: list[Site], as_of: datetime.date) -> tuple[LinePromise, list[Taken]] | None:
+    """CTP at the candidates that can make the item; None when none can (the line is then
+    promised from stock and supply to come, as an item without a bill)."""
     plants = []
     for site in sites[:MAX_PLANTS]:
         loc = site.location
@@ -134,6 +138,8 @@ def _made(mk: Makeup, tables: dict[tuple[str, str], Any], sku: str, qty: Decimal
         except ValueError as exc:
             raise Conflict(f"reference/boms: {exc} (at {loc})", code="BAD_REFERENCE") from None
         plants.append((site, plant))
+    if not plants:
+        return None
     made, after, taken = made_line(plants, sku, qty, as_of)
     if after is not None:
         loc = made.parts[0].location

@@ -19,6 +19,7 @@ from svc_helpers import ServerThread, Service, archive, make_service
 
 ACME = Path(__file__).resolve().parents[2] / "rulesets" / "acme"
 BIKE, FRAME, WHEEL, RIM, TIRE = "FAS-0031", "FAS-0035", "FAS-0032", "FAS-0037", "FAS-0038"
+DROP = "FAS-0030"  # drop-shipped from DS-FASTCO, which has no capacity
 
 ATP_RULES = """name,consumption,accumulate,past_due_supply_days,past_due_demand_days,split,min_split,horizon_days
 default,backward,true,7,7,false,1,60
@@ -32,6 +33,7 @@ BOMS = f"""item,component,per_unit,resource,hours,lead_days
 {BIKE},{WHEEL},2,,,
 {WHEEL},{RIM},1,WHEEL-LINE,0.5,1
 {WHEEL},{TIRE},1,,,
+{DROP},{FRAME},1,ASSEMBLY,1,1
 """
 CAPACITY = """location,resource,hours_per_day
 WH-NJ,ASSEMBLY,8
@@ -244,3 +246,12 @@ def test_concurrent_captures_of_a_make_item_never_overbook_a_resource(svc: Svc) 
         if src == "capacity":
             hours[(s, d)] = hours.get((s, d), 0) + int(q)
     assert hours and max(hours.values()) <= 8, hours
+
+
+def test_an_item_with_a_bill_where_nothing_can_make_it_is_promised_from_stock(svc: Svc) -> None:
+    """FAS-0030 has a bill, but its decision sources it only at DS-FASTCO, which has no
+    capacity: the line is promised from DS-FASTCO's stock as any other line, nothing made."""
+    checked = svc.check("DR-1", DROP, 5)["lines"][0]
+    assert [(p["location"], p["quantity"], p["from"]) for p in checked["parts"]] == [
+        ("DS-FASTCO", "5", "on_hand")]
+    assert not any(t["step"].startswith("ctp_") for t in checked["trace"])
