@@ -34,7 +34,7 @@ from ordinance.engine import codec
 from ordinance.engine.promising.atp import AtpTable, SupplyType
 from ordinance.engine.promising.reserve import LinePromise, Site, promise_line, table
 
-from . import inventory, supply
+from . import inventory, supply, supply_make
 from .lifecycle import FINAL
 from .models import DecisionRecord
 from .models_orchestration import AlertRecord, OrderState
@@ -137,7 +137,11 @@ def promise_order(s: Any, is_sqlite: bool, rs: Any, order_id: str, decision_id: 
         supply.seed(s, is_sqlite, rs, at)
         supply.forget_order(s, order_id)
     pairs = sorted({(loc, sku) for _, sku, _, cands, _ in lines for loc in cands})
-    tables = build_tables(s, is_sqlite, rs, pairs, as_of, at, lock=reserve)
+    mk = supply_make.makeup_of(rs)  # allocation by demand class, capable-to-promise
+    tables = build_tables(s, is_sqlite, rs, supply_make.with_components(mk, pairs), as_of, at,
+                          lock=reserve)
+    supply_make.capacity_tables(s, is_sqlite, mk, tables, lock=reserve)
+    dclass = supply_make.demand_class(decision)
     region = region_of(decision)
     order = decision.get("order") if isinstance(decision.get("order"), dict) else {}
     requested = _date(order.get("requested_date"))
@@ -145,11 +149,16 @@ def promise_order(s: Any, is_sqlite: bool, rs: Any, order_id: str, decision_id: 
     rows = []
     for line_id, sku, qty, cands, split in lines:
         sites = sites_of(network, cands, region)
-        mine = {loc: tables[(loc, sku)] for loc in cands}
-        made, after = promise_line(mine, sku, qty, sites, as_of,
-                                   setup.rule.split and split is not False)
-        for loc, t in after.items():
-            tables[(loc, sku)] = t
+        splits = setup.rule.split and split is not False
+        other = supply_make.promise_line(mk, tables, sku, qty, sites, as_of, splits, dclass)
+        if other is not None:
+            made, taken = other
+            rows += supply_make.rows(order_id, decision_id, line_id, taken, at)
+        else:
+            mine = {loc: tables[(loc, sku)] for loc in cands}
+            made, after = promise_line(mine, sku, qty, sites, as_of, splits)
+            for loc, t in after.items():
+                tables[(loc, sku)] = t
         out_lines.append({**_line_json(line_id, made, requested), "candidates": cands,
                           **({"split": split} if split is not None else {})})
         rows += [{"order_id": order_id, "decision_id": decision_id, "line_id": line_id,
@@ -164,6 +173,8 @@ def promise_order(s: Any, is_sqlite: bool, rs: Any, order_id: str, decision_id: 
     result = {"order_id": order_id, "decision_id": decision_id, "as_of": as_of.isoformat(),
               "requested_date": requested.isoformat() if requested else None,
               "reserved": reserve, "lines": out_lines}
+    if mk.allocation is not None:
+        result["demand_class"] = dclass
     if reserve:
         if rows:
             s.execute(SupplyReservation.__table__.insert(), rows)
@@ -323,7 +334,7 @@ def shipped(s: Any, order_id: str, line_id: str, location: str, qty: Decimal) ->
         SupplyReservation.location == location).order_by(SupplyReservation.date,
                                                          SupplyReservation.id)
         .limit(MAX_LINES)).all()
-    rows = [r for r in rows if r.source != SHORT]
+    rows = [r for r in rows if r.source not in (SHORT, "component", "capacity")]
     rows.sort(key=lambda r: (r.source != "on_hand", r.date, r.id))
     left = qty
     for r in rows:

@@ -3,8 +3,10 @@
 `POST /v1/simulations` (analyst) takes either an NDJSON body (`Content-Type:
 application/x-ndjson`, one order per line) with `baseline`, `candidate` and the options as
 query parameters, or a JSON body `{"baseline", "candidate", "orders": [...] | "stored",
-"from", "until", "as_of", "consume_stock", "sample"}` ("stored": the order hub's orders, by
-order date); it answers 202 with the job. `GET /v1/simulations/{id}` gives the
+"from", "until", "as_of", "consume_stock", "sample", "supply_changes"}` ("stored": the order
+hub's orders, by order date; `supply_changes`, with `consume_stock`, the what-if edits of
+simulator/promising.py: phrases such as "PO-1 late 10 days" or mappings; with NDJSON, repeated
+`supply_change` query parameters, phrases); it answers 202 with the job. `GET /v1/simulations/{id}` gives the
 job's state and progress, then its summary; `GET /v1/simulations/{id}/report.html` the
 report; `GET /v1/simulations` lists them (newest first); `POST /v1/simulations/{id}/cancel`
 cancels a queued or running one; `DELETE /v1/simulations/{id}` forgets a finished one. Every instance answers for every job: jobs are rows in the database
@@ -61,7 +63,14 @@ START_BODY = {"required": True, "content": {
                                  "description": "with stored orders: the last order date"},
                        "as_of": {"type": "string", "format": "date"},
                        "consume_stock": {"type": "boolean"},
-                       "sample": {"type": "integer", "minimum": 0}}}},
+                       "sample": {"type": "integer", "minimum": 0},
+                       "supply_changes": {
+                           "type": "array", "maxItems": 10000, "description":
+                           "with consume_stock: what-if supply edits, each a phrase ('PO-1 "
+                           "late 10 days', 'cancel PO-1', 'add 100 of SKU at LOC on "
+                           "YYYY-MM-DD') or a mapping {ref, late_days, quantity, side} or "
+                           "{add, sku, location, date, kind, side}",
+                           "items": {"oneOf": [{"type": "string"}, {"type": "object"}]}}}}},
 }}
 
 
@@ -112,6 +121,7 @@ async def _capped_body(request: Request) -> bytes:
 async def start(request: Request, baseline: str | None = Query(None),
                 candidate: str | None = Query(None), as_of: str | None = Query(None),
                 consume_stock: bool = Query(False), sample: int = Query(20),
+                supply_change: list[str] | None = Query(None),
                 key: KeyInfo = Depends(require("analyst"))) -> JSONResponse:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "application/json":
@@ -120,12 +130,14 @@ async def start(request: Request, baseline: str | None = Query(None),
                              as_of=body.get("as_of"),
                              consume_stock=body.get("consume_stock", False),
                              sample=body.get("sample", 20), start=body.get("from"),
-                             until=body.get("until"), where="$.")
+                             until=body.get("until"),
+                             supply_changes=body.get("supply_changes"), where="$.")
     else:
         # refused before a byte of a stream with a bad reference is read
         simulate.Start(baseline, candidate, None, where="").check_refs()
         ask = simulate.Start(baseline, candidate, await _ndjson_to_file(request), as_of=as_of,
-                             consume_stock=consume_stock, sample=sample, where="")
+                             consume_stock=consume_stock, sample=sample,
+                             supply_changes=supply_change, where="")
     # Resolving reads the database and may load a rule set: off the event loop.
     job = await run_in_threadpool(simulate.start, request.app.state, ask, key.name)
     return JSONResponse(job, status_code=202, headers={"Location": f"/v1/simulations/{job['id']}"})

@@ -43,6 +43,7 @@ from typing import Any
 from ordinance.adapters.clock import Clock
 from ordinance.adapters.store_simulations import JobRecord, SimulationStore
 from ordinance.simulator import outputs, report
+from ordinance.simulator.promising import stored_changes
 from ordinance.simulator.replay import Options, Progress, simulate
 from ordinance.simulator.rulesets import Resolver, RuleSetNotFound, RuleSetRef
 from ordinance.simulator.stored import export_orders
@@ -218,7 +219,8 @@ class JobRunner:
                           today=(date.fromisoformat(today) if today
                                  else self.clock.now().date()),
                           consume_stock=bool(opts.get("consume_stock", False)),
-                          sample_size=int(opts.get("sample", 20)))
+                          sample_size=int(opts.get("sample", 20)),
+                          supply_changes=stored_changes(opts.get("supply_changes")))
         summary = simulate(refs[0], refs[1], source, options, executor=self.executor,
                            workers=self.workers, progress=on_progress)
         if lost.is_set():

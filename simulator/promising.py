@@ -69,6 +69,37 @@ class Change:
         return f"{self.ref} {', '.join(what)} [{self.side}]"
 
 
+    def to_json(self) -> dict[str, Any]:
+        """The change as a mapping `parse_change` reads back (a stored simulation's options)."""
+        out: dict[str, Any] = {"side": self.side}
+        if self.add is not None:
+            a = self.add
+            out.update(add=format(a.quantity, "f"), sku=a.item, location=a.location,
+                       date=a.date.isoformat(), kind=a.kind.value)
+            return out
+        out["ref"] = self.ref
+        if self.late_days:
+            out["late_days"] = self.late_days
+        if self.quantity is not None:
+            out["quantity"] = format(self.quantity, "f")
+        return out
+
+
+def parse_changes(items: Any, path: str) -> tuple[Change, ...]:
+    """The edits of a request body's list (`path` its JSON path: `$.supply_changes`)."""
+    if not isinstance(items, list):
+        raise SupplyChangeError(f"{path}: a list of changes is needed (phrases or mappings)")
+    if len(items) > MAX_CHANGES:
+        raise SupplyChangeError(f"{path}: {len(items)} changes; at most {MAX_CHANGES}")
+    return tuple(parse_change(item, f"{path}[{i}]") for i, item in enumerate(items))
+
+
+def stored_changes(items: Any) -> tuple[Change, ...]:
+    """The changes a simulation job stored (`Change.to_json`, checked when it was asked for,
+    so an error here is the job's); none without any."""
+    return parse_changes(items, "$.supply_changes") if items else ()
+
+
 def read_changes(path: str | Path) -> tuple[Change, ...]:
     """The edits of a JSON or YAML file: a list of phrases or mappings (docs/simulator.md)."""
     text = Path(path).read_text("utf-8")
@@ -266,8 +297,10 @@ def picture_of(rs: Any, ledger: Mapping[tuple[str, str], Decimal], changes: Iter
     """A side's picture, or None when its rule set does not promise (no `atp_rules`)."""
     setup = getattr(rs.network, "promising", None)
     if setup is None:
-        if any(c.side in (side, "both") for c in changes):
-            raise SupplyChangeError(f"--supply-change: the {side}'s rule set has no "
-                                    "reference/atp_rules table, so it does not promise")
+        mine = [c for c in changes if c.side in (side, "both")]
+        if mine:
+            raise SupplyChangeError(f"{mine[0].path}: the {side}'s rule set has no "
+                                    "reference/atp_rules table, so it does not promise "
+                                    "(a supply change needs one)")
         return None
     return Picture(ledger, apply_changes(setup.supply, changes, side))

@@ -170,6 +170,29 @@ def _money_rows(compared: dict[str, dict[str, str]], margin: dict[str, dict[str,
     return rows
 
 
+PROMISE_MEASURES = [("lines", "lines promised"), ("on_time", "on time"), ("late", "late"),
+                    ("mean_delay_days", "mean delay (days)"), ("max_delay_days",
+                                                             "max delay (days)"),
+                    ("backordered", "backordered lines"), ("short_units", "units short")]
+
+
+def _promising(p: dict[str, Any]) -> list[str]:
+    """Promising over time (`consume_stock` with atp_rules): the supply changes the candidate
+    (or baseline) was given, and the promise outcomes of each side."""
+    out = ["<h2>Promising over time</h2>"]
+    changes = p.get("supply_changes") or []
+    if changes:
+        out.append('<p>Supply changes:</p><ul id="supply-changes">'
+                   + "".join(f"<li>{escape(str(c))}</li>" for c in changes) + "</ul>")
+    else:
+        out.append("<p>No supply changes: both sides promise from their own supply.</p>")
+    b, c = p.get("baseline") or {}, p.get("candidate") or {}
+    out.append(_table(["", "baseline", "candidate"],
+                      [(label, b.get(key, ""), c.get(key, "")) for key, label in
+                       PROMISE_MEASURES]))
+    return out
+
+
 MONEY_HEADERS = ["currency", "baseline revenue", "candidate revenue", "revenue change",
                  "baseline margin", "candidate margin", "margin change"]
 
@@ -244,6 +267,8 @@ def render(summary: dict[str, Any], title: str = "Ordinance simulation") -> str:
                       + [(k, v) for k, v in changes.get("fields", {}).items()
                          if k not in ("status", "total", "approvals", "sourcing")]))
 
+    if summary.get("promising"):
+        out += _promising(summary["promising"])
     if summary.get("blame"):
         out += _blame(summary["blame"])
     out.append("<h2>Revenue by segment</h2>")

@@ -31,6 +31,8 @@ from ordinance.adapters.clock import utc
 from ordinance.adapters.store import Conflict, Invalid, NotFound
 from ordinance.adapters.store_simulations import JobRecord, SimulationStore
 from ordinance.simulator.jobs import JobRunner
+from ordinance.simulator.promising import (SupplyChangeError, parse_change, parse_changes,
+                                           picture_of)
 from ordinance.simulator.rulesets import storage_resolver
 
 # A rule-set name as the manifest schema allows it, then @ and a version or digest.
@@ -51,6 +53,7 @@ class Start:
     sample: Any = 20
     start: Any = None              # with stored orders: the first and last order date
     until: Any = None
+    supply_changes: Any = None     # what-if supply edits (simulator/promising.py), a list
     where: str = "$."
 
     def check_refs(self) -> None:
@@ -87,6 +90,8 @@ def start(state: Any, ask: Start, key_name: str) -> dict[str, Any]:
         rulesets = state.ctx.rulesets
         refs = {side: _pinned(rulesets, spec, f"{ask.where}{side}")
                 for side, spec in (("baseline", baseline), ("candidate", candidate))}
+        if options.get("supply_changes"):
+            _changes_apply(rulesets, refs, options["supply_changes"], ask.where)
         total = _count_lines(upload) if upload is not None else None
         jobs = runner(state)
         lease, until = jobs.new_lease()   # renewed first thing once stored (run_accepted)
@@ -231,6 +236,8 @@ def _options(ask: Start) -> dict[str, Any]:
                       path=f"{where}sample")
     options: dict[str, Any] = {"as_of": as_of, "consume_stock": ask.consume_stock,
                                "sample": sample, "orders": "upload"}
+    if ask.supply_changes is not None:
+        options["supply_changes"] = _supply_changes(ask)
     if ask.orders == "stored":
         options["orders"] = "stored"
         for name, value in (("from", ask.start), ("until", ask.until)):
@@ -255,3 +262,40 @@ def _count_lines(path: Path) -> int:
     """Orders in a JSONL file: its lines that are not blank (as the replay counts them)."""
     with path.open("rb") as f:
         return sum(1 for line in f if line.strip())
+
+
+def _supply_changes(ask: Start) -> list[dict[str, Any]]:
+    """The supply changes, checked (a 422 at the JSON path or query parameter of the bad one)
+    and stored as mappings the job reads back (simulator/jobs.py)."""
+    where = f"{ask.where}supply_change{'s' if ask.where else ''}"
+    try:
+        changes = parse_changes(ask.supply_changes, where)
+    except SupplyChangeError as exc:
+        raise _change_error(exc, where) from None
+    if changes and ask.consume_stock is not True:
+        raise Invalid("supply changes need consume_stock: true (supply over time)",
+                      code="BAD_REQUEST", path=where)
+    return [c.to_json() for c in changes]
+
+
+def _changes_apply(rulesets: Any, refs: dict[str, str], stored: list[dict[str, Any]],
+                   where: str) -> None:
+    """Every change finds what it changes in its side's rule set (a purchase order's ref in
+    `reference/supply`, an `atp_rules` table), before the job is stored."""
+    base = f"{where}supply_change{'s' if where else ''}"
+    changes = tuple(parse_change(c, f"{base}[{i}]") for i, c in enumerate(stored))
+    for side, ref in refs.items():
+        rs = rulesets.resolve(ref)
+        try:
+            picture_of(rs, {}, changes, side)
+        except SupplyChangeError as exc:
+            raise _change_error(exc, base) from None
+
+
+def _change_error(exc: SupplyChangeError, where: str) -> Invalid:
+    """The 422 of a supply change: the message starts with the path at fault."""
+    text = str(exc)
+    path, sep, message = text.partition(": ")
+    if not sep or not path.startswith(where):
+        path, message = where, text
+    return Invalid(message, code="BAD_SUPPLY_CHANGE", path=path)

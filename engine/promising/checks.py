@@ -15,7 +15,10 @@ cell such as `supply_types`, of the offending entry), each with a hint:
 - supply: a missing column, unknown kinds (and on_hand, which belongs in inventory), dates
   that are not YYYY-MM-DD, quantities that are not numbers or not positive, locations not in
   `locations` and SKUs not in `products` (when the rule set has those tables); a `ref`
-  used twice (a warning).
+  used twice (a warning);
+- allocation, boms, capacity (engine/promising/makeup.py): the first mistake `makeup` finds,
+  at its row; allocation with an ATP rule that does not accumulate; a resource no location
+  has (a warning).
 The rules are the ones `reference.setup` applies when evaluating (engine/promising/
 reference.py); these checks say where, and all of them at once. Each table's diagnostics
 stop at `MAX_PER_TABLE`.
@@ -25,6 +28,7 @@ from __future__ import annotations
 import csv
 import datetime
 import difflib
+import re
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from enum import Enum
@@ -33,7 +37,8 @@ from typing import Any
 from ..diagnostics import Code, Diagnostic, Span
 from ..loading import _cell
 from .atp import Consumption, DemandType, SupplyType
-from .reference import WEEKDAYS
+from .makeup import makeup
+from .reference import WEEKDAYS, ReferenceError, setup
 
 MAX_PER_TABLE = 200
 RULE_COLUMNS = ("name", "consumption", "accumulate", "accumulation_window_days",
@@ -84,7 +89,62 @@ def check_promising(read: Callable[[str], str | None], tables: Mapping[str, Any]
     if texts[SUPPLY] is not None and "supply" in tables:
         out += check_supply(texts[SUPPLY] or "", _keys(tables.get("locations"), "id"),
                             _keys(tables.get("products"), "sku"))
+    out += check_makeup(read, tables)
     return out
+
+
+MAKEUP_HINTS = {
+    "allocation": "one row per node: node, parent, target, rank, demand_classes (separated "
+                  "by ;, * for the rest), kind (number, percentage or ratio), steal (true or "
+                  "false)",
+    "boms": "one row per component or resource of a make item: item, component, per_unit, "
+            "resource, hours, lead_days",
+    "capacity": "one row per location and resource: location, resource, hours_per_day",
+}
+_ROW = re.compile(r"^(allocation|boms|capacity): row (\d+)")
+
+
+def check_makeup(read: Callable[[str], str | None],
+                 tables: Mapping[str, Any]) -> list[Diagnostic]:
+    """The allocation rule, bills of material and capacity (engine/promising/makeup.py) as the
+    service reads them: the first mistake, at its row (the tables are read whole, the way a
+    capture would refuse them: 409 BAD_REFERENCE); allocation needs an accumulating rule."""
+    if not any(name in tables for name in MAKEUP_HINTS):
+        return []
+
+    def where(name: str, line: int = 1) -> Span:
+        rel = f"reference/{name}.csv"
+        return Span(rel if _read(read, rel) is not None else f"reference/{name}", line, 1)
+    try:
+        made = makeup(tables.get("allocation"), tables.get("boms"), tables.get("capacity"))
+    except ReferenceError as exc:
+        text = str(exc)
+        m = _ROW.match(text)
+        name = m.group(1) if m else next((n for n in MAKEUP_HINTS if text.startswith(n)),
+                                         "allocation")
+        return [Diagnostic(Code.REFERENCE, "error", text,
+                           where(name, int(m.group(2)) if m else 1), MAKEUP_HINTS[name])]
+    out: list[Diagnostic] = []
+    if made.allocation is not None:
+        try:
+            rules = tables.get("atp_rules")
+            found = setup(getattr(rules, "rows", rules), None)
+        except ReferenceError:
+            found = None            # check_rules says what is wrong with it
+        if found is not None and not found.rule.accumulate:
+            out.append(Diagnostic(Code.REFERENCE, "error", "allocation: the ATP rule must "
+                                  "accumulate (weekly shares pool earlier weeks)",
+                                  where("allocation"), "set accumulate to true in the "
+                                  "default row of reference/atp_rules.csv"))
+    plants = {res for hours in made.capacity.values() for res in hours}
+    for bom in made.boms.values():
+        for res, _ in bom.hours:
+            if res not in plants:
+                out.append(Diagnostic(Code.REFERENCE, "warning", f"boms: {bom.item} needs "
+                                      f"resource {res!r}, which no location has in capacity: "
+                                      "it can never be made", where("boms"),
+                                      MAKEUP_HINTS["capacity"]))
+    return out[:MAX_PER_TABLE]
 
 
 def check_rules(text: str) -> list[Diagnostic]:

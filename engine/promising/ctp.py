@@ -14,6 +14,11 @@ How the date is found, recursively over the levels of the bill:
   if any of that fails the completion slides one day later, until the horizon ends;
 - inside an item's ATP time fence (its rule's `atp_fence_days`) only its stock is promised; past the infinite-supply fence of an item
   everything is (the search stops there, at every level).
+Speed: a try places nothing before two necessary conditions hold (enough free hours of each
+resource in the make window; each bought component offered in full on some day up to the
+start), and a component the start day's stock covers is placed without a search; placing only
+ever takes supply and hours away, so neither changes an answer (docs/promising.md, "Speed" of
+the service's demand classes and make items).
 The non-obvious choice: capacity is perishable, so a resource's table neither consumes nor
 accumulates across days (an idle hour yesterday is not an hour today), while items keep their
 own ATP rule. A bill of material that contains itself is refused when the plant is made.
@@ -170,21 +175,35 @@ def _make(plant: Plant, bom: Bom, qty: Decimal, done: int, level: int) -> tuple[
     if start < 0:
         return None
     starts = plant.buckets.starts
+    for resource, per_unit in bom.hours:  # a necessary condition, before anything is placed:
+        hours = plant.resources[resource]  # placing components only ever takes hours away
+        free = sum((hours.offer(b) for b in range(start, max(done, start + 1))), ZERO)
+        if free < qty * per_unit:
+            return None
+    for comp in bom.components:  # likewise: a bought component not there by the start day
+        bought = plant.items.get(comp.item)
+        if comp.item in plant.boms or bought is None:
+            continue
+        fence = bought.infinite_from
+        need = qty * comp.per_unit
+        if (fence is None or fence > start) and not any(
+                bought.offer(b) >= need for b in range(0, start + 1)):
+            return None
     steps = [Step("make", bom.item, done, starts[done], qty, level)]
     for comp in bom.components:
         need = qty * comp.per_unit
+        table = plant.items.get(comp.item)
+        if table is not None and table.offer(start) >= need:
+            # the common case, decided without the search below: what the search would
+            # find is on or before the start day, and the component is then placed there
+            plant = plant.with_item(comp.item, table.with_demand(start, need))
+            steps.append(Step("stock", comp.item, start, starts[start], need, level + 1))
+            continue
         got = _earliest(plant, comp.item, need, 0, level + 1)
         if got is None or got[0] > start:
             return None
-        # place the component on the start day (when it is used), not on the day it is found
-        at, _, _ = got
-        table = plant.items.get(comp.item)
-        if table is not None and table.offer(start) >= need:
-            plant = plant.with_item(comp.item, table.with_demand(start, need))
-            steps.append(Step("stock", comp.item, start, starts[start], need, level + 1))
-        else:
-            plant, sub = got[1], got[2]
-            steps += sub
+        plant, sub = got[1], got[2]     # made (or partly from stock) by the start day
+        steps += sub
     for resource, per_unit in bom.hours:
         need = qty * per_unit
         table = plant.resources[resource]
