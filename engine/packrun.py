@@ -211,8 +211,12 @@ def _emit_rule(out: list[str], bind: dict[str, Any], ind: str, k: int, rule: Any
     out.append(f"{body}    seen.add(q{k})")
     out.append(f"{body}    fired.append(q{k})")
     for j, act in enumerate(rule.actions):
-        bind[f"a{k}_{j}"] = act.run
-        out.append(f"{body}a{k}_{j}(st)")
+        inline = getattr(act, "inline", None)
+        if inline is not None:  # engine/actions.py Assign: its statements, not a call
+            out.extend(body + text for text in inline(f"a{k}_{j}", bind))
+        else:
+            bind[f"a{k}_{j}"] = act.run
+            out.append(f"{body}a{k}_{j}(st)")
         if pricing:  # the next action or rule may read the pricing it changed
             out.append(f"{body}st.pricing_dirty = True")
     if stop:
