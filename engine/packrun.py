@@ -10,7 +10,9 @@ Why: a decision applies a few hundred rules (per-line rules once per line); inte
 rule list costs about as much as the conditions themselves. The generated function inlines the
 loop, the firing bookkeeping and `stop`, and calls only the compiled conditions and actions.
 As with expressions, the generated text is built from our own fragments only: every rule id,
-condition and action is bound by position (`q0`, `w0`, `a0_1`, ...).
+condition and action is bound by position (`q0`, `w0`, `a0_1`, ...). Issue 16: a rule reached
+through its shared guard runs only the rest of its condition (`rest0`), table rules and
+`default`/`set` actions are generated inline (docs/design/engine.md, "Evaluation (h16a)").
 """
 from __future__ import annotations
 
