@@ -59,6 +59,10 @@ class Guard:
     fn: Callable[[dict[str, Any], Any], Any]
     value: str
     per_line: bool
+    # the condition without this conjunct, for a pack that has already seen the guard hold
+    # (the first guard only; None with `rest_true`: the guard is the whole condition)
+    rest: Callable[[dict[str, Any], Any], Any] | None = None
+    rest_true: bool = False
 
 
 def _path_text(n: N) -> str | None:
@@ -127,6 +131,9 @@ class _Compiler:
         self.report = report  # report(code, pos, message, hint=None, warning=False)
         self.consts: list[Any] = []
         self.reads_pricing = False
+        # count_by's key in the decision's memo, one per call node: a residual condition
+        # (`_guards`) compiled from the same tree shares it with the full condition
+        self.memo_keys: dict[int, object] = {}
 
     def const(self, v: Any) -> str:
         for i, c in enumerate(self.consts):
@@ -322,7 +329,8 @@ class _Compiler:
             else:
                 parts.append(self.gen(a, lam))
         if memo:
-            parts.append(self.const(object()))  # the call's own key in the decision's memo
+            # the call's own key in the decision's memo
+            parts.append(self.const(self.memo_keys.setdefault(id(n), object())))
         return f"f{_FN_INDEX[fn.name]}(X{''.join(', ' + p for p in parts)})"
 
 
@@ -407,14 +415,15 @@ def compile_expr(text: str, span: Span, scope: Scope, diags: Diagnostics,
     if fn is None:
         report(Code.LIMIT, 0, "expression too deeply nested to compile")
         return None
-    guards = _guards(tree, scope, tables, allow_it) if condition else []
+    guards = _guards(tree, scope, tables, allow_it, comp) if condition else []
     return Expr(text, fn, reads_pricing=comp.reads_pricing, guards=guards, tables=reads)
 
 
 def _guards(tree: N, scope: Scope, tables: dict[str, Any] | None,
-            allow_it: bool) -> list[Guard]:
-    out = []
-    for c in _conjuncts(tree):
+            allow_it: bool, full: _Compiler) -> list[Guard]:
+    out: list[Guard] = []
+    conjuncts = _conjuncts(tree)
+    for c in conjuncts:
         if c.kind != "cmp" or c.value != "==":
             continue
         a, b = c.args
@@ -427,9 +436,26 @@ def _guards(tree: N, scope: Scope, tables: dict[str, Any] | None,
             continue
         comp = _Compiler(key, scope, lambda *args, **kw: None, allow_it, tables)
         fn = build(comp.gen(a, 0), comp.consts)
-        if fn is not None:
-            out.append(Guard(key, fn, b.value, "line" in key.replace("ref.", "")))
+        if fn is None:
+            continue
+        rest, rest_true = None, False
+        if not out:
+            rest, rest_true = _residual([x for x in conjuncts if x is not c], full)
+        out.append(Guard(key, fn, b.value, "line" in key.replace("ref.", ""), rest, rest_true))
     return out
+
+
+def _residual(rest: list[N], full: _Compiler) -> tuple[Any, bool]:
+    """The condition without its guard conjunct: the same code for every other conjunct, in
+    the same order, with the same places in errors and the same memo keys. Equivalent to the
+    full condition whenever the guard holds, since a path cannot fail and changes nothing."""
+    if not rest:
+        return None, True
+    comp = _Compiler(full.text, full.scope, lambda *args, **kw: None, full.allow_it,
+                     full.table_objects, full.locate)
+    comp.memo_keys = full.memo_keys
+    body = " and ".join(f"({comp.cond(x, 0)})" for x in rest)
+    return build(f"({body})", comp.consts, "<residual condition>"), False
 
 
 def build(body: str, consts: list[Any],

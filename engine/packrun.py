@@ -10,7 +10,9 @@ Why: a decision applies a few hundred rules (per-line rules once per line); inte
 rule list costs about as much as the conditions themselves. The generated function inlines the
 loop, the firing bookkeeping and `stop`, and calls only the compiled conditions and actions.
 As with expressions, the generated text is built from our own fragments only: every rule id,
-condition and action is bound by position (`q0`, `w0`, `a0_1`, ...).
+condition and action is bound by position (`q0`, `w0`, `a0_1`, ...). Issue 16: a rule reached
+through its shared guard runs only the rest of its condition (`rest0`), table rules and
+`default`/`set` actions are generated inline (docs/design/engine.md, "Evaluation (h16a)").
 """
 from __future__ import annotations
 
@@ -109,90 +111,66 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
     for k, rule in enumerate(pack.rules):
         bind[f"q{k}"] = rule.qid
         bind[f"r{k}"] = rule
-        # which rule and line are running matters only to actions and errors: set then
-        where = f"st.rule = q{k}; st.line_index = {'i' if rule.for_each else 'None'}"
         if rule.table is not None:
-            out.append(f"    st.rule = q{k}")
-        guard = _guard_of(rule, guards) if rule.when is not None and rule.table is None \
+            _emit_table_rule(out, bind, k, rule, pricing, has_stop_lines)
+            continue
+        if rule.when is not None and rule.when.constant and not rule.when.value:
+            continue  # never fires, and evaluates nothing
+        guard = _guard_of(rule, guards) if rule.when is not None \
             and not rule.when.constant else None
-        if rule.for_each and guard is not None:
-            # only the lines whose guard value can pass: by the index of a per-line guard, or
-            # none at all when the order-level guard fails (a date: every line, see _index)
-            g, n = guard
-            bind[f"gv{k}"] = g.value
-            if g.per_line:
-                out.append(f"    for i in (range(len(lines)) if gi{n} is None "
-                           f"else gi{n}.get(gv{k}, ())):")
+        if rule.when is not None and not rule.when.constant:
+            bind[f"w{k}"] = rule.when.fn
+        full = f"w{k}(S, st)" if rule.when is not None and not rule.when.constant else None
+        if guard is None:
+            if rule.for_each:
+                _emit_line_loop(out, "    ", "for i, line in enumerate(lines):", rule,
+                                has_stop_lines, False)
+                _emit_rule(out, bind, "        ", k, rule, pricing, full)
             else:
-                out.append(f"    for i in (range(len(lines)) if (g{n} == gv{k} or "
-                           f"g{n}.__class__ is _DATE) else ()):")
-            out.append("        line = lines[i]")
-            ind = "        "
-            if has_stop_lines:
-                out.append(f"{ind}if i in stopped:")
-                out.append(f"{ind}    continue")
-            out.append(f"{ind}S['line'] = line")
-            if rule.reads_pricing:
-                out.append(f"{ind}st.refresh_pricing(i)")
+                if rule.reads_pricing:
+                    out.append("    st.refresh_pricing(None)")
+                _emit_rule(out, bind, "    ", k, rule, pricing, full)
+            continue
+        # the guard's conjunct holds on the fast path: the rest of the condition decides
+        g, n = guard
+        bind[f"gv{k}"] = g.value
+        fast = None
+        if g.rest is not None:
+            bind[f"rest{k}"] = g.rest
+            fast = f"rest{k}(S, st)"
+        elif not g.rest_true:
+            fast = full
+        if rule.for_each and g.per_line:
+            # only the lines whose guard value is the text, by the index; when some line's
+            # value is a date (no index), every line, the full condition judging the date
+            out.append(f"    if gi{n} is not None:")
+            _emit_line_loop(out, "        ", f"for i in gi{n}.get(gv{k}, ()):", rule,
+                            has_stop_lines, True)
+            _emit_rule(out, bind, "            ", k, rule, pricing, fast)
+            out.append("    else:")
+            _emit_line_loop(out, "        ", "for i, line in enumerate(lines):", rule,
+                            has_stop_lines, False)
+            _emit_rule(out, bind, "            ", k, rule, pricing,
+                       f"((gx := g{n}[i]) == gv{k} or gx.__class__ is _DATE) and {full}")
         elif rule.for_each:
-            out.append("    for i, line in enumerate(st.lines):")
-            ind = "        "
-            if has_stop_lines:
-                out.append(f"{ind}if i in stopped:")
-                out.append(f"{ind}    continue")
-            if rule.table is not None:
-                out.append(f"{ind}st.line_index = i")
-            out.append(f"{ind}S['line'] = line")
-            if rule.reads_pricing:
-                out.append(f"{ind}st.refresh_pricing(i)")
+            # an order-level guard: every line or none (a date: the full condition judges it)
+            out.append(f"    if g{n} == gv{k}:")
+            _emit_line_loop(out, "        ", "for i, line in enumerate(lines):", rule,
+                            has_stop_lines, False)
+            _emit_rule(out, bind, "            ", k, rule, pricing, fast)
+            out.append(f"    elif g{n}.__class__ is _DATE:")
+            _emit_line_loop(out, "        ", "for i, line in enumerate(lines):", rule,
+                            has_stop_lines, False)
+            _emit_rule(out, bind, "            ", k, rule, pricing, full)
         else:
-            ind = "    "
+            out.append(f"    if g{n} == gv{k}:")
             if rule.reads_pricing:
-                out.append(f"{ind}st.refresh_pricing(None)")
-        stop = ("stopped.add(i)" if rule.for_each else "return") if rule.stop else None
-        if rule.table is not None:
-            out.append(f"{ind}if st.run_rule(r{k}, {pricing}):")
-            out.append(f"{ind}    {stop or 'pass'}")
-        else:
-            out.append(f"{ind}try:")
-            body = ind + "    "
-            if rule.when is not None:
-                if rule.when.constant:
-                    if not rule.when.value:
-                        out.append(f"{body}pass")
-                        out.append(f"{ind}except _ERRORS as e:")
-                        out.append(f"{ind}    {where}")
-                        out.append(f"{ind}    st.rule_error(e)")
-                        continue
-                else:
-                    bind[f"w{k}"] = rule.when.fn
-                    guard = _guard_of(rule, guards)
-                    if guard is None:
-                        out.append(f"{body}if w{k}(S, st):")
-                    else:
-                        g, n = guard
-                        bind[f"gv{k}"] = g.value
-                        v = f"g{n}[i]" if g.per_line else f"g{n}"
-                        # a date is never equal to text: let the full condition report it
-                        out.append(f"{body}if ((gx := {v}) == gv{k} or gx.__class__ is _DATE) "
-                                   f"and w{k}(S, st):")
-                    body += "    "
-            out.append(f"{body}{where}")
-            out.append(f"{body}if q{k} not in seen:")
-            out.append(f"{body}    seen.add(q{k})")
-            out.append(f"{body}    fired.append(q{k})")
-            for j, act in enumerate(rule.actions):
-                bind[f"a{k}_{j}"] = act.run
-                out.append(f"{body}a{k}_{j}(st)")
-                if pricing:  # the next action or rule may read the pricing it changed
-                    out.append(f"{body}st.pricing_dirty = True")
-            if stop:
-                out.append(f"{body}{stop}")
-            out.append(f"{ind}except _ERRORS as e:")
-            out.append(f"{ind}    {where}")
-            out.append(f"{ind}    st.rule_error(e)")
-        if rule.for_each and rule.table is not None:
-            out.append("    st.line_index = None")
+                out.append("        st.refresh_pricing(None)")
+            _emit_rule(out, bind, "        ", k, rule, pricing, fast)
+            out.append(f"    elif g{n}.__class__ is _DATE:")
+            if rule.reads_pricing:
+                out.append("        st.refresh_pricing(None)")
+            _emit_rule(out, bind, "        ", k, rule, pricing, full)
     out.append("    st.line_index = None")
     out.append("    S['line'] = None")
     namespace: dict[str, Any] = {"__builtins__": {}}
@@ -201,3 +179,93 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
     run: Callable[[Any], None] = namespace["run"]
     run.__dict__["rebuild"] = ("bound", run.__code__, bind)  # compiled.py
     return run
+
+
+def _emit_line_loop(out: list[str], ind: str, head: str, rule: Any, has_stop_lines: bool,
+                    by_index: bool) -> None:
+    """The head of a per-line loop: `i` and `line` bound, a stopped line skipped, `line` in
+    the scope and its pricing view when the rule reads it."""
+    out.append(ind + head)
+    body = ind + "    "
+    if by_index:
+        out.append(f"{body}line = lines[i]")
+    if has_stop_lines:
+        out.append(f"{body}if i in stopped:")
+        out.append(f"{body}    continue")
+    out.append(f"{body}S['line'] = line")
+    if rule.reads_pricing:
+        out.append(f"{body}st.refresh_pricing(i)")
+
+
+def _emit_rule(out: list[str], bind: dict[str, Any], ind: str, k: int, rule: Any,
+               pricing: bool, cond: str | None) -> None:
+    """One rule's test and firing at `ind`: `cond` (None: it fires), then the bookkeeping, the
+    actions and `stop`, a rule error recorded against the rule (and line)."""
+    where = f"st.rule = q{k}; st.line_index = {'i' if rule.for_each else 'None'}"
+    stop = ("stopped.add(i)" if rule.for_each else "return") if rule.stop else None
+    out.append(f"{ind}try:")
+    body = ind + "    "
+    if cond is not None:
+        out.append(f"{body}if {cond}:")
+        body += "    "
+    out.append(f"{body}{where}")
+    out.append(f"{body}if q{k} not in seen:")
+    out.append(f"{body}    seen.add(q{k})")
+    out.append(f"{body}    fired.append(q{k})")
+    for j, act in enumerate(rule.actions):
+        inline = getattr(act, "inline", None)
+        if inline is not None:  # engine/actions.py Assign: its statements, not a call
+            out.extend(body + text for text in inline(f"a{k}_{j}", bind))
+        else:
+            bind[f"a{k}_{j}"] = act.run
+            out.append(f"{body}a{k}_{j}(st)")
+        if pricing:  # the next action or rule may read the pricing it changed
+            out.append(f"{body}st.pricing_dirty = True")
+    if stop:
+        out.append(f"{body}{stop}")
+    out.append(f"{ind}except _ERRORS as e:")
+    out.append(f"{ind}    {where}")
+    out.append(f"{ind}    st.rule_error(e)")
+
+
+def _emit_table_rule(out: list[str], bind: dict[str, Any], k: int, rule: Any, pricing: bool,
+                     has_stop_lines: bool) -> None:
+    """A table rule (what `State.run_rule` does, inlined): its matching rows' outputs bound in
+    the scope one row after the other, the actions run for each."""
+    bind[f"tm{k}"] = rule.table.match
+    out.append(f"    st.rule = q{k}")
+    if rule.for_each:
+        out.append("    for i, line in enumerate(lines):")
+        ind = "        "
+        if has_stop_lines:
+            out.append(f"{ind}if i in stopped:")
+            out.append(f"{ind}    continue")
+        out.append(f"{ind}st.line_index = i")
+        out.append(f"{ind}S['line'] = line")
+        if rule.reads_pricing:
+            out.append(f"{ind}st.refresh_pricing(i)")
+    else:
+        ind = "    "
+        if rule.reads_pricing:
+            out.append(f"{ind}st.refresh_pricing(None)")
+    out.append(f"{ind}try:")
+    out.append(f"{ind}    rows = tm{k}(S, st)")
+    out.append(f"{ind}    if rows:")
+    body = ind + "        "
+    out.append(f"{body}if q{k} not in seen:")
+    out.append(f"{body}    seen.add(q{k})")
+    out.append(f"{body}    fired.append(q{k})")
+    out.append(f"{body}for outputs in rows:")
+    out.append(f"{body}    S.update(outputs)")
+    if rule.reads_pricing and pricing:
+        out.append(f"{body}    st.refresh_pricing(st.line_index)")
+    for j, act in enumerate(rule.actions):
+        bind[f"a{k}_{j}"] = act.run
+        out.append(f"{body}    a{k}_{j}(st)")
+        out.append(f"{body}    st.pricing_dirty = {pricing}")
+    if rule.stop:
+        out.append(f"{body}{'stopped.add(i)' if rule.for_each else 'return'}")
+    out.append(f"{ind}except _ERRORS as e:")
+    out.append(f"{ind}    st.rule_error(e)")
+    if rule.for_each:
+        out.append("    st.line_index = None")

@@ -229,6 +229,9 @@ class CompiledTable:
         self.literal_outputs: list[dict[str, Any] | None] = [
             None if any(isinstance(c, Expr) for c in outs) else dict(zip(self.outputs, outs))
             for _, outs in self.rows]
+        dispatch = build_dispatch([cells for cells, _ in self.rows], self.kinds, self.hit)
+        if dispatch is not None:
+            self.fast = dispatch
         self.matcher = build_matcher(self)
 
     def match_indices(self, values: list[Any]) -> list[int]:
@@ -324,6 +327,118 @@ def build_fast(rows: list[list[Test]], ncols: int, hit: str) -> Callable[..., li
         action = f"return [{i}]" if hit == "first" else f"r.append({i})"
         lines.append(f"    if {cond}: {action}")
     lines.append("    return []" if hit == "first" else "    return r")
+    params = ", ".join(f"c{i}" for i in range(len(consts)))
+    source = f"def _make({params}):\n" + "\n".join("    " + ln for ln in lines) + \
+        "\n    return _t\n"
+    namespace: dict[str, Any] = {"__builtins__": {}}
+    exec(compile(source, "<table>", "exec"), namespace)  # noqa: S102 - our own text only
+    fast: Callable[..., list[int]] = namespace["_make"](*consts)
+    fast.__dict__["rebuild"] = ("table", namespace["_make"].__code__, consts)  # compiled.py
+    return fast
+
+
+def _texts(test: Test) -> list[str] | None:
+    """The texts a cell is equal to when it is nothing but equality with texts, else None."""
+    if test.kind in ("eq", "cmp") and test.op in ("", "==", "=") and test.value.__class__ is str:
+        return [test.value]
+    if test.kind == "anyof":
+        out: list[str] = []
+        for t in test.items:
+            texts = _texts(t)
+            if texts is None:
+                return None
+            out += texts
+        return out
+    return None
+
+
+def _orders(test: Test) -> bool:
+    """Whether a cell compares by order (`<`, a range): a NaN input raises there."""
+    if test.kind == "range" or (test.kind == "cmp" and test.op not in ("", "==", "=", "!=")):
+        return True
+    return any(_orders(t) for t in test.items)
+
+
+_SAFE_KINDS = (str, D, DATE, bool)
+
+
+def build_dispatch(rows: list[list[Test]], kinds: list[frozenset[type] | None],
+                   hit: str) -> Callable[..., list[int]] | None:
+    """The rows reached by a dict on one input instead of tested one by one (the alpha
+    network of Rete engines, and how ZEN's and Drools' tables avoid scanning): for a column
+    of text equalities, each text maps to a function testing only the rows that can match it
+    (those equal to it, and those whose cell in that column is anything else), in row order,
+    the column's own test left out where the dict has decided it; an input in no row's list
+    (or null) tests the other rows. Same answer as `build_fast` whenever that one gives an
+    answer: only when every column holds literals of one kind (so no comparison raises
+    TypeError in a row left out), and an input that is a NaN number takes the plain scan (a
+    NaN raises in an ordering test that a left-out row might reach first). None when no
+    column has two rows to tell apart."""
+    ncols = len(kinds)
+    if any(k is not None and (len(k) != 1 or next(iter(k)) not in _SAFE_KINDS) for k in kinds):
+        return None
+    best, best_rows = -1, 1
+    for j in range(ncols):
+        if kinds[j] != frozenset({str}):
+            continue
+        n = sum(1 for cells in rows if _texts(cells[j]) is not None)
+        if n > best_rows:
+            best, best_rows = j, n
+    if best < 0:
+        return None
+    j = best
+    values: dict[str, list[int]] = {}
+    other: list[int] = []
+    for i, cells in enumerate(rows):
+        texts = _texts(cells[j])
+        if texts is None:
+            other.append(i)
+        else:
+            for t in dict.fromkeys(texts):
+                values.setdefault(t, [])
+    for i, cells in enumerate(rows):
+        texts = _texts(cells[j])
+        for t, picked in values.items():
+            if texts is None or t in texts:
+                picked.append(i)
+    nan = [c for c in range(ncols) if kinds[c] == frozenset({D})
+           and any(_orders(cells[c]) for cells in rows)]
+    consts: list[Any] = []
+
+    def const(v: Any) -> str:
+        consts.append(v)
+        return f"c{len(consts) - 1}"
+
+    args = ", ".join(f"v{c}" for c in range(ncols))
+    lines = []
+
+    def bucket(name: str, picked: list[int], known: bool) -> None:
+        lines.append(f"def {name}({args}):")
+        if hit != "first":
+            lines.append("    r = []")
+        for i in picked:
+            cells = rows[i]
+            conds = [x for x in (None if known and c == j and _texts(t) is not None
+                                 else _fast(t, f"v{c}", const)
+                                 for c, t in enumerate(cells)) if x]
+            cond = " and ".join(f"({x})" for x in conds) or "True"
+            act = f"return [{i}]" if hit == "first" else f"r.append({i})"
+            lines.append(f"    if {cond}: {act}")
+        lines.append("    return []" if hit == "first" else "    return r")
+
+    plain = list(range(len(rows)))
+    bucket("_plain", plain, False)
+    bucket("_other", other, False)
+    names = {}
+    for n, (t, picked) in enumerate(values.items()):
+        bucket(f"_b{n}", picked, True)
+        names[t] = f"_b{n}"
+    lines.append(f"_by = {{{', '.join(f'{const(t)}: {n}' for t, n in names.items())}}}")
+    lines.append(f"def _t({args}):")
+    for c in nan:
+        lines.append(f"    if v{c} is not None and v{c}.is_nan():")
+        lines.append(f"        return _plain({args})")
+    lines.append(f"    return _by.get(v{j}, _other)({args})")
     params = ", ".join(f"c{i}" for i in range(len(consts)))
     source = f"def _make({params}):\n" + "\n".join("    " + ln for ln in lines) + \
         "\n    return _t\n"
