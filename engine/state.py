@@ -15,7 +15,7 @@ a compiled expression is a plain `fn(S, X)` with no object lookups of its own. `
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .budget import BudgetExceeded, DecisionStopped
 from .decision import Decision
@@ -74,6 +74,10 @@ class LinePricingView(LazyObject):
 
 
 class State:
+    # Called by CompiledTable.match with the table and the rows it matched; None but in a test
+    # run that counts table rows (engine/testing.py `_RowState`).
+    row_hits: Callable[[Any, list[int]], None] | None = None
+
     def __init__(self, rs: CompiledRuleSet, order: dict[str, Any], as_of: datetime.date,
                  stock: Any):
         self.rs = rs

@@ -14,10 +14,10 @@ code, message, rule and place), so "expected accepted, got rejected" says why wi
 Coverage per table row, when the run asks for it (`run_tests(..., rows=True)`): which rows of
 each decision table matched across the cases. The non-obvious choice: the record is kept
 beside the evaluation, not in it, so the decision (and its JSON) is the one `evaluate` gives
-and the evaluation path pays nothing when no test asks. A case is then evaluated in a
-`_RowState`, the engine's `State` with one method overridden: `run_rule` hands a table rule's
-stand-in to the ordinary `run_rule`, a shallow copy whose table's `matcher` (the function that
-answers the matching row indices, engine/tables.py) writes the indices down. The compiled rule
+and the evaluation path pays one test of an attribute per table evaluation. A case is then
+evaluated in a `_RowState`, the engine's `State` whose `row_hits` (None in every other state)
+is called by `CompiledTable.match` with the table and the row indices its matcher answered;
+it holds them in the table's `TableRows`. The compiled rule
 set is shared and never changed. A row is "hit" when it matched the table's inputs in some
 evaluation (for hit policy `first` that is the first matching row; for `unique`, both rows of
 an overlap count, though the rule then errs); `default` counts the evaluations no row matched
@@ -25,7 +25,6 @@ and the default answered.
 """
 from __future__ import annotations
 
-import copy
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -241,34 +240,21 @@ class _RowState(State):
     """A decision state that records the rows each table matched (see the module docstring)."""
 
     def __init__(self, rs: CompiledRuleSet, order: dict[str, Any], as_of: datetime.date,
-                 stand_ins: dict[str, Rule]):
+                 records: dict[int, TableRows]):
         super().__init__(rs, order, as_of, None)
-        self.stand_ins = stand_ins
+        self.records = records
+        self.row_hits = self._row_hits
 
-    def run_rule(self, rule: Rule, pricing_phase: bool) -> bool:
-        return super().run_rule(self.stand_ins.get(rule.qid, rule), pricing_phase)
-
-
-def _stand_in(rule: Rule, table: CompiledTable, record: TableRows) -> Rule:
-    """A copy of a table rule whose table's matcher also counts the rows it answers."""
-    match = table.matcher
-    table = copy.copy(table)
-    hits = record.hits
-    has_default = table.default is not None
-
-    def matcher(S: dict[str, Any], X: Any) -> list[int]:
-        found = match(S, X)
+    def _row_hits(self, table: CompiledTable, found: list[int]) -> None:
+        record = self.records.get(id(table))
+        if record is None:
+            return
         record.evaluations += 1
+        hits = record.hits
         for i in found:
             hits[i] += 1
-        if not found and has_default:
+        if not found and table.default is not None:
             record.default += 1
-        return found
-
-    table.matcher = matcher
-    stand_in = copy.copy(rule)
-    object.__setattr__(stand_in, "table", table)  # a copy of a frozen rule, made here
-    return stand_in
 
 
 def _table_rules(rs: CompiledRuleSet) -> list[tuple[Rule, CompiledTable]]:
@@ -282,14 +268,14 @@ def run_tests(rs: CompiledRuleSet, root: str | Path,
     neither `as_of` nor an `order_date` (the door's clock; the engine reads none). `rows`:
     also record which rows of each decision table matched (`TestReport.tables`)."""
     report = TestReport([], set(), list(rs.rule_ids))
-    stand_ins: dict[str, Rule] | None = None
+    records: dict[int, TableRows] | None = None
     if rows:
-        report.tables, stand_ins = [], {}
+        report.tables, records = [], {}
         for rule, table in _table_rules(rs):
             record = TableRows(rule.qid, table.span, table.hit, [0] * len(table.rows),
                                has_default=table.default is not None)
             report.tables.append(record)
-            stand_ins[rule.qid] = _stand_in(rule, table, record)
+            records[id(table)] = record
     tests_dir = Path(root) / "tests"
     files = sorted(p for p in tests_dir.glob("*.y*ml")) if tests_dir.is_dir() else []
     for path in files:
@@ -305,22 +291,22 @@ def run_tests(rs: CompiledRuleSet, root: str | Path,
             report.problems.append(f"{rel}:1:1: a test file is a list of cases")
             continue
         for case in node.value:
-            report.cases.append(_run_case(rs, case, report, today, stand_ins))
+            report.cases.append(_run_case(rs, case, report, today, records))
     return report
 
 
 def _evaluate(rs: CompiledRuleSet, order: dict[str, Any], as_of: datetime.date | None,
-              today: datetime.date | None, stand_ins: dict[str, Rule] | None) -> Any:
-    if stand_ins is None:
+              today: datetime.date | None, records: dict[int, TableRows] | None) -> Any:
+    if records is None:
         return rs.evaluate(order, as_of=as_of, today=today)
     # CompiledRuleSet.evaluate's three steps, in the state that records rows
-    state = _RowState(rs, copy_json(order), resolve_as_of(order, as_of, today), stand_ins)
+    state = _RowState(rs, copy_json(order), resolve_as_of(order, as_of, today), records)
     state.run(set(PHASES))
     return state.decision()
 
 
 def _run_case(rs: CompiledRuleSet, case: Node, report: TestReport,
-              today: datetime.date | None, stand_ins: dict[str, Rule] | None) -> CaseResult:
+              today: datetime.date | None, records: dict[int, TableRows] | None) -> CaseResult:
     name_node = case.get("name") if case.kind == "map" else None
     name = str(name_node.value) if name_node is not None else f"line {case.span.line}"
     if case.kind != "map" or case.get("order") is None:
@@ -333,7 +319,7 @@ def _run_case(rs: CompiledRuleSet, case: Node, report: TestReport,
         order = validate_order(_to_json_data(case.value["order"]))
     except BadOrder as exc:
         return CaseResult(name, case.span, False, [f"the order is not valid: {exc}"])
-    decision = _evaluate(rs, order, as_of, today, stand_ins)
+    decision = _evaluate(rs, order, as_of, today, records)
     report.fired.update(decision.fired)
     actual = loads(dumps(decision.to_json()))
     expect = case.get("expect")
