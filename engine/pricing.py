@@ -360,17 +360,22 @@ class Pricing:
         if self.final_json is not None:
             return self.final_json
         v = self.final or self.view()
+        # an amount (rounded to the currency's places, see the module's docstring) is written
+        # by str alone when the places are at most 6: str(Decimal) uses an exponent only for
+        # a positive exponent or more than 6 places, which such an amount never has
+        amount = str if self.places <= 6 else plain
         out = {
             "currency": self.currency,
-            "lines": [_line_json(lp) for lp in self.lines],
+            "lines": _lines_json(self.lines) if amount is str else
+            [_line_json(lp) for lp in self.lines],
             "charges": [_amounts(c) for c in self.charges],
             "recurring": [_amounts(r) for r in self.recurring],
-            "subtotal": plain(v["subtotal"]),
-            "discount_total": plain(v["discount_total"]),
+            "subtotal": amount(v["subtotal"]),
+            "discount_total": amount(v["discount_total"]),
             "discount_percent": plain(v["discount_percent"]),
-            "charges_total": plain(v["charges_total"]),
-            "tax_total": plain(v["tax_total"]),
-            "total": plain(v["total"]),
+            "charges_total": amount(v["charges_total"]),
+            "tax_total": amount(v["tax_total"]),
+            "total": amount(v["total"]),
         }
         if self.final is not None:
             self.final_json = out
@@ -410,6 +415,45 @@ def _amounts(entry: dict[str, Any]) -> dict[str, Any]:
     tax = out.get("tax")
     if tax.__class__ is D:
         out["tax"] = plain(tax)
+    return out
+
+
+def _lines_json(lines: list[LinePrice]) -> list[dict[str, Any]]:
+    """What `_line_json` gives for each line, for a currency of at most 6 places (every
+    amount written by str, see Pricing.to_json), with as few Python calls as it takes: the
+    adjustments copied whole with their amount written, the one tax of a line inline."""
+    out = []
+    for lp in lines:
+        net, tax = lp.net, lp.tax
+        q = unit = None
+        if lp.quantity is not None:
+            q = str(lp.quantity)
+            if "E" in q:
+                q = format(lp.quantity, "f")
+        if lp.list_price is not None:
+            unit = str(lp.list_price)
+            if "E" in unit:
+                unit = format(lp.list_price, "f")
+        rates = lp.tax_rates
+        if len(rates) == 1:
+            (j, rule), = lp.tax_sources
+            taxes = [{"jurisdiction": j, "rate": plain(rates[0]), "amount": str(tax),
+                      "rule": rule}]
+        else:
+            taxes = tax_breakdown(lp) if rates else []
+        out.append({
+            "line_id": lp.line_id,
+            "sku": lp.sku,
+            "quantity": q,
+            "list_price": unit,
+            "extended": str(lp.extended),
+            "adjustments": [{**a, "amount": str(a["amount"])} for a in lp.adjustments],
+            "net": str(net),
+            "discount_percent": str(percent(lp.discounted, lp.extended)),
+            "tax": str(tax),
+            "taxes": taxes,
+            "total": str(net + tax),
+        })
     return out
 
 
