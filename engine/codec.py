@@ -21,8 +21,9 @@ names its path, so a body has one parse (the C scanner of `json`) and one walk.
 
 msgspec was measured against this codec (bench/json_codec.py, docs/design/json-codec.md). It
 writes about ten times faster, so compact `dumps` is msgspec with its two differences repaired
-(a Decimal's exponent, a Decimal key), byte for byte what the pure-Python reference writer
-(`dumps_reference`) writes. It reads no faster once integers are made Decimals and the checks
+(a Decimal's exponent, a Decimal key: older msgspec writes it bare, 0.23 quotes it, which the
+codec asks once at import and then skips the key scans), byte for byte what the pure-Python
+reference writer (`dumps_reference`) writes. It reads no faster once integers are made Decimals and the checks
 are walked, and it cannot refuse a duplicate key (it keeps the last), turns `-0` into `0` and
 reports a lone surrogate without a path, so every reader here stays on `json`.
 """

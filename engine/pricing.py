@@ -15,6 +15,11 @@ net when the phase ends, so a tax rule may fire before the discounts it must fol
 tax is rounded on the summed rate, and its breakdown by tax (`tax_breakdown`) adds up to it
 exactly. Every amount is written with its currency's places, a zero too ("0.00", never "0" or
 "-0.00"). Products are computed exactly (`times`, values.EXACT) and rounded once.
+
+Totals are kept up to date as the lines change (each line updates its `Pricing`'s running net,
+extended, discount and tax totals; charges through `add_charge`), so a rule reading `pricing`
+costs no pass over the lines: `view` only computes the tax of the lines whose net or rates
+changed since the last view (`stale`), on their current net, as the full pass did.
 """
 from __future__ import annotations
 
