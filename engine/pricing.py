@@ -16,10 +16,10 @@ tax is rounded on the summed rate, and its breakdown by tax (`tax_breakdown`) ad
 exactly. Every amount is written with its currency's places, a zero too ("0.00", never "0" or
 "-0.00"). Products are computed exactly (`times`, values.EXACT) and rounded once.
 
-Totals are kept running, not recomputed on a read: a line lists itself in its `Pricing`'s
-`changed` on its first change after a view (a flag test per adjustment), and `view` adds the
-differences of those lines only (net, extended, discount) and computes their tax on their
-current net, as the full pass over every line did; charges are counted by `add_charge`.
+Totals are kept up to date as the lines change (each line updates its `Pricing`'s running net,
+extended, discount and tax totals; charges through `add_charge`), so a rule reading `pricing`
+costs no pass over the lines: `view` only computes the tax of the lines whose net or rates
+changed since the last view (`stale`), on their current net, as the full pass did.
 """
 from __future__ import annotations
 
@@ -134,14 +134,9 @@ class LinePrice:
     tax: Decimal = ZERO
     discounted: Decimal = ZERO  # discounts and price-lowering overrides so far (positive)
     cached_view: dict[str, Any] | None = field(default=None, repr=False, compare=False)
-    # the Pricing whose totals follow this line (set by Pricing): the line is listed in its
-    # `changed` on its first change after a view, which then adds the differences from the
-    # values it last saw (seen_*) and computes the line's tax on its current net
+    # the Pricing whose running totals this line keeps up to date (None: a line on its own)
     owner: Pricing | None = field(default=None, repr=False, compare=False)
-    changed: bool = False
-    seen_net: Decimal = ZERO
-    seen_extended: Decimal = ZERO
-    seen_discounted: Decimal = ZERO
+    tax_stale: bool = False  # has tax rates and its tax was not computed on its current net
 
     def qty(self) -> Decimal:
         if self.quantity is None:
@@ -152,15 +147,20 @@ class LinePrice:
         self.set_extended(money(times(unit, self.qty()), self.places), unit)
 
     def set_extended(self, extended: Decimal, unit: Decimal) -> None:
-        adjusted = self.net - self.extended if self.priced else ZERO
+        old_extended, old_net = self.extended, self.net
+        adjusted = old_net - old_extended if self.priced else ZERO
         self.list_price = unit
         self.extended = extended
-        self.net = extended + adjusted
+        self.net = net = extended + adjusted
         self.priced = True
         self.cached_view = None
-        if not self.changed and self.owner is not None:
-            self.changed = True
-            self.owner.changed.append(self.index)
+        owner = self.owner
+        if owner is not None:
+            owner.extended_total += extended - old_extended
+            owner.net_total += net - old_net
+            if self.tax_rates and not self.tax_stale:
+                self.tax_stale = True
+                owner.stale.append(self.index)
 
     def adjust(self, rule: str, kind: str, amount: Decimal, reason: str) -> bool:
         """Applies a rounded amount (negative lowers the net); False when a floor capped it."""
@@ -172,14 +172,19 @@ class LinePrice:
         if not amount:
             amount = _ZEROS[self.places]  # not -0.00 (a discount of 0 percent), nor 0
         self.net = net + amount
+        owner = self.owner
         if kind == "discount" or (kind == "override" and amount < 0):
             self.discounted -= amount
+            if owner is not None:
+                owner.discount_total -= amount
         self.adjustments.append({"rule": rule, "kind": kind, "amount": amount,
                                  "reason": reason})
         self.cached_view = None
-        if not self.changed and self.owner is not None:
-            self.changed = True
-            self.owner.changed.append(self.index)
+        if owner is not None:
+            owner.net_total += amount
+            if self.tax_rates and not self.tax_stale:
+                self.tax_stale = True
+                owner.stale.append(self.index)
         return not capped
 
     def adjust_percent(self, rule: str, kind: str, rate: Decimal, lower: bool,
@@ -199,9 +204,10 @@ class LinePrice:
     def add_tax(self, rate: Decimal, jurisdiction: str | None, rule: str) -> None:
         self.tax_rates.append(rate)
         self.tax_sources.append((jurisdiction, rule))
-        if not self.changed and self.owner is not None:
-            self.changed = True
-            self.owner.changed.append(self.index)
+        owner = self.owner
+        if owner is not None and not self.tax_stale:
+            self.tax_stale = True
+            owner.stale.append(self.index)
 
     def set_tax(self, tax: Decimal) -> None:
         if tax != self.tax:
@@ -245,18 +251,18 @@ class Pricing:
         self.currency = currency if isinstance(currency, str) else None
         self.places = places = places_of(self.currency, minor_units)
         zero = _ZEROS[places]
-        # running totals (one currency: this pricing's), brought up to date by `view` from
-        # the lines that changed since the last one (`changed`, their indexes), each line's
-        # tax computed then on its current net (SPEC section 4: tax is on the final net)
+        # running totals, kept up to date by the lines as they change (one currency: this
+        # pricing's); the lines' taxes follow their nets only when `view` runs (SPEC section 4:
+        # tax is on the final net), for the lines listed in `stale`
         self.net_total = self.extended_total = self.discount_total = zero
         self.line_tax_total = self.charges_total = self.charges_tax = zero
-        self.changed: list[int] = []
+        self.stale: list[int] = []  # indexes of lines whose tax is not on their current net
         self.lines: list[LinePrice] = []
         for i, line in enumerate(lines):
             qty = line.get("quantity")
             lp = LinePrice(i, line_id(line, i), line.get("sku"),
                            qty if qty.__class__ is D else None, places)
-            lp.extended = lp.net = lp.tax = lp.seen_net = lp.seen_extended = zero
+            lp.extended = lp.net = lp.tax = zero
             lp.owner = self
             unit = line.get("unit_price")
             if unit.__class__ is D and lp.quantity is not None:
@@ -293,7 +299,7 @@ class Pricing:
         new.lines = lines = [lp.copy() for lp in self.lines]
         for lp in lines:
             lp.owner = new
-        new.changed = self.changed.copy()
+        new.stale = self.stale.copy()
         new.charges = self.charges.copy()
         new.recurring = self.recurring.copy()
         return new
@@ -331,35 +337,20 @@ class Pricing:
 
     # -- totals ------------------------------------------------------------------------------
     def subtotal(self) -> Decimal:
-        return sum((lp.net for lp in self.lines), ZERO)
+        return self.net_total if self.lines else ZERO
 
     def view(self) -> dict[str, Any]:
         """`pricing` for expressions: the running totals, after the taxes of the lines that
         changed since the last view are computed on their current nets."""
-        changed = self.changed
-        if changed:
+        stale = self.stale
+        if stale:
             places, lines = self.places, self.lines
-            net_total, extended_total = self.net_total, self.extended_total
-            discount_total = self.discount_total
-            for i in changed:
+            for i in stale:
                 lp = lines[i]
-                lp.changed = False
-                net, extended, discounted = lp.net, lp.extended, lp.discounted
-                if net is not lp.seen_net:
-                    net_total += net - lp.seen_net
-                    lp.seen_net = net
-                if extended is not lp.seen_extended:
-                    extended_total += extended - lp.seen_extended
-                    lp.seen_extended = extended
-                if discounted is not lp.seen_discounted:
-                    discount_total += discounted - lp.seen_discounted
-                    lp.seen_discounted = discounted
-                if lp.tax_rates:
-                    rate = sum(lp.tax_rates, ZERO)
-                    lp.set_tax(percent_of(net, rate, places) if rate else _ZEROS[places])
-            changed.clear()
-            self.net_total, self.extended_total = net_total, extended_total
-            self.discount_total = discount_total
+                lp.tax_stale = False
+                rate = sum(lp.tax_rates, ZERO)
+                lp.set_tax(percent_of(lp.net, rate, places) if rate else _ZEROS[places])
+            stale.clear()
         subtotal, charges = self.net_total, self.charges_total
         tax = self.line_tax_total + self.charges_tax
         discount = self.discount_total
