@@ -294,12 +294,13 @@ class _Adjust:
             lp = pricing.lines[st.line_index]
             form = self.form
             if form == "percent":
-                amount = percent_of(lp.net, v, pricing.places)
-            elif form == "amount_per_unit":
-                amount = money(times(v, lp.qty()), pricing.places)
+                ok = lp.adjust_percent(st.rule, self.kind, v, self.sign < 0, reason)
             else:
-                amount = money(v, pricing.places)
-            ok = lp.adjust(st.rule, self.kind, -amount if self.sign < 0 else amount, reason)
+                if form == "amount_per_unit":
+                    amount = money(times(v, lp.qty()), pricing.places)
+                else:
+                    amount = money(v, pricing.places)
+                ok = lp.adjust(st.rule, self.kind, -amount if self.sign < 0 else amount, reason)
         else:
             base = pricing.subtotal()
             amount = percent_of(base, v, pricing.places) if self.form == "percent" \
@@ -414,7 +415,7 @@ class Charge:
             if rate is not None:
                 entry["tax"] = percent_of(entry["amount"], number(rate, "tax_rate"),
                                           pricing.places)
-        pricing.charges.append(entry)
+        pricing.add_charge(entry)
 
 
 # --- sourcing and approval ------------------------------------------------------------------------

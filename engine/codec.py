@@ -21,8 +21,9 @@ names its path, so a body has one parse (the C scanner of `json`) and one walk.
 
 msgspec was measured against this codec (bench/json_codec.py, docs/design/json-codec.md). It
 writes about ten times faster, so compact `dumps` is msgspec with its two differences repaired
-(a Decimal's exponent, a Decimal key), byte for byte what the pure-Python reference writer
-(`dumps_reference`) writes. It reads no faster once integers are made Decimals and the checks
+(a Decimal's exponent, a Decimal key: older msgspec writes it bare, 0.23 quotes it, which the
+codec asks once at import and then skips the key scans), byte for byte what the pure-Python
+reference writer (`dumps_reference`) writes. It reads no faster once integers are made Decimals and the checks
 are walked, and it cannot refuse a duplicate key (it keeps the last), turns `-0` into `0` and
 reports a lone surrogate without a path, so every reader here stays on `json`.
 """
@@ -105,6 +106,13 @@ _NUMBER_KEY = re.compile(_STRING + rb"|[{,](-?[0-9][0-9.]*(?:E[+-][0-9]+)?):")
 _EXPONENT = re.compile(_STRING + rb"|-?[0-9][0-9.]*E[+-][0-9]+")
 
 
+# msgspec from 0.20 or so writes a Decimal key quoted as str(key) writes it, as the reference
+# writer does: the scans for a bare key (a quarter of the cost of writing a decision) are then
+# not needed. Asked once, of the msgspec installed.
+_KEYS_QUOTED = _FAST({Decimal("1.5"): 1, Decimal("1E+2"): 2, Decimal("-0"): 3}) \
+    == b'{"1.5":1,"1E+2":2,"-0":3}'
+
+
 def _as_reference(m: re.Match[bytes]) -> bytes:
     tok = m.group()
     return tok if tok[0] == 0x22 else format(Decimal(tok.decode()), "f").encode()
@@ -127,7 +135,7 @@ def dumps(obj: Any, indent: int | None = None) -> str:
             out = _FAST(obj)
         except (TypeError, ValueError):
             return dumps_reference(obj)
-        if (_KEY_AFTER_BRACE(out) or _KEY_AFTER_COMMA(out)) \
+        if not _KEYS_QUOTED and (_KEY_AFTER_BRACE(out) or _KEY_AFTER_COMMA(out)) \
                 and any(m.group(1) for m in _NUMBER_KEY.finditer(out)):
             return dumps_reference(obj)
         if _EXPONENT_AT(out):

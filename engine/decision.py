@@ -58,18 +58,17 @@ class Decision:
         rs = self.ruleset
         sourcing = None
         if self.sourcing is not None:
-            sourcing = {"lines": [{
-                "line_id": s["line_id"],
-                "sku": s["sku"],
-                "backordered": plain(s["backordered"]),
-                "allocations": [{"location": a["location"],
-                                 "quantity": plain(a["quantity"]),
-                                 "ship_date": a["ship_date"].isoformat(),
-                                 "arrival_date": a["arrival_date"].isoformat()}
-                                for a in s["allocations"]],
-                **({"promise": s["promise"]} if "promise" in s else {}),
-                **({"parts": [_part(p) for p in s["parts"]]} if "parts" in s else {}),
-            } for s in self.sourcing]}
+            lines = []
+            for s in self.sourcing:
+                line = {"line_id": s["line_id"], "sku": s["sku"],
+                        "backordered": plain(s["backordered"]),
+                        "allocations": _allocations(s["allocations"])}
+                if "promise" in s:
+                    line["promise"] = s["promise"]
+                if "parts" in s:
+                    line["parts"] = [_part(p) for p in s["parts"]]
+                lines.append(line)
+            sourcing = {"lines": lines}
         return {
             "order_id": self.order_id,
             "status": self.status,
@@ -87,12 +86,23 @@ class Decision:
 
 
 
+def _allocations(allocations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for a in allocations:
+        q = a["quantity"]
+        text = str(q)
+        out.append({"location": a["location"],
+                    "quantity": format(q, "f") if "E" in text else text,
+                    "ship_date": a["ship_date"].isoformat(),
+                    "arrival_date": a["arrival_date"].isoformat()})
+    return out
+
+
 def _part(p: dict[str, Any]) -> dict[str, Any]:
     """A part of a configured line's bill of material, sourced (engine/configurator)."""
-    return {"sku": p["sku"], "quantity": plain(p["quantity"]),
-            "backordered": plain(p["backordered"]),
-            "allocations": [{"location": a["location"], "quantity": plain(a["quantity"]),
-                             "ship_date": a["ship_date"].isoformat(),
-                             "arrival_date": a["arrival_date"].isoformat()}
-                            for a in p["allocations"]],
-            **({"promise": p["promise"]} if "promise" in p else {})}
+    out = {"sku": p["sku"], "quantity": plain(p["quantity"]),
+           "backordered": plain(p["backordered"]),
+           "allocations": _allocations(p["allocations"])}
+    if "promise" in p:
+        out["promise"] = p["promise"]
+    return out

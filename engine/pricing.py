@@ -15,6 +15,11 @@ net when the phase ends, so a tax rule may fire before the discounts it must fol
 tax is rounded on the summed rate, and its breakdown by tax (`tax_breakdown`) adds up to it
 exactly. Every amount is written with its currency's places, a zero too ("0.00", never "0" or
 "-0.00"). Products are computed exactly (`times`, values.EXACT) and rounded once.
+
+Totals are kept up to date as the lines change (each line updates its `Pricing`'s running net,
+extended, discount and tax totals; charges through `add_charge`), so a rule reading `pricing`
+costs no pass over the lines: `view` only computes the tax of the lines whose net or rates
+changed since the last view (`stale`), on their current net, as the full pass did.
 """
 from __future__ import annotations
 
@@ -129,6 +134,9 @@ class LinePrice:
     tax: Decimal = ZERO
     discounted: Decimal = ZERO  # discounts and price-lowering overrides so far (positive)
     cached_view: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    # the Pricing whose running totals this line keeps up to date (None: a line on its own)
+    owner: Pricing | None = field(default=None, repr=False, compare=False)
+    tax_stale: bool = False  # has tax rates and its tax was not computed on its current net
 
     def qty(self) -> Decimal:
         if self.quantity is None:
@@ -139,35 +147,73 @@ class LinePrice:
         self.set_extended(money(times(unit, self.qty()), self.places), unit)
 
     def set_extended(self, extended: Decimal, unit: Decimal) -> None:
-        adjusted = self.net - self.extended if self.priced else ZERO
+        old_extended, old_net = self.extended, self.net
+        adjusted = old_net - old_extended if self.priced else ZERO
         self.list_price = unit
         self.extended = extended
-        self.net = extended + adjusted
+        self.net = net = extended + adjusted
         self.priced = True
         self.cached_view = None
+        owner = self.owner
+        if owner is not None:
+            owner.extended_total += extended - old_extended
+            owner.net_total += net - old_net
+            if self.tax_rates and not self.tax_stale:
+                self.tax_stale = True
+                owner.stale.append(self.index)
 
     def adjust(self, rule: str, kind: str, amount: Decimal, reason: str) -> bool:
         """Applies a rounded amount (negative lowers the net); False when a floor capped it."""
         capped = False
-        if amount < 0 and self.net + amount < 0:
-            amount = -self.net if self.net > 0 else ZERO
+        net = self.net
+        if amount < 0 and net + amount < 0:
+            amount = -net if net > 0 else ZERO
             capped = True
         if not amount:
             amount = _ZEROS[self.places]  # not -0.00 (a discount of 0 percent), nor 0
-        self.net += amount
+        self.net = net + amount
+        owner = self.owner
         if kind == "discount" or (kind == "override" and amount < 0):
             self.discounted -= amount
+            if owner is not None:
+                owner.discount_total -= amount
         self.adjustments.append({"rule": rule, "kind": kind, "amount": amount,
                                  "reason": reason})
         self.cached_view = None
+        if owner is not None:
+            owner.net_total += amount
+            if self.tax_rates and not self.tax_stale:
+                self.tax_stale = True
+                owner.stale.append(self.index)
         return not capped
+
+    def adjust_percent(self, rule: str, kind: str, rate: Decimal, lower: bool,
+                       reason: str) -> bool:
+        """`adjust` by `rate` percent of the running net (lowering it when `lower`): the
+        product exact, rounded once, as percent_of, in one call."""
+        places = self.places
+        try:
+            q = _EXACT_MUL(self.net, rate).scaleb(-2, EXACT).quantize(
+                _EXPONENTS[places], rounding=ROUND_HALF_UP)
+        except DecimalException:
+            q = percent_of(self.net, rate, places)  # raises the error it names
+        if not q:
+            q = _ZEROS[places]
+        return self.adjust(rule, kind, -q if lower else q, reason)
 
     def add_tax(self, rate: Decimal, jurisdiction: str | None, rule: str) -> None:
         self.tax_rates.append(rate)
         self.tax_sources.append((jurisdiction, rule))
+        owner = self.owner
+        if owner is not None and not self.tax_stale:
+            self.tax_stale = True
+            owner.stale.append(self.index)
 
     def set_tax(self, tax: Decimal) -> None:
         if tax != self.tax:
+            owner = self.owner
+            if owner is not None:
+                owner.line_tax_total += tax - self.tax
             self.tax = tax
             self.cached_view = None
 
@@ -203,13 +249,21 @@ class Pricing:
     def __init__(self, currency: Any, lines: list[dict[str, Any]],
                  minor_units: Mapping[str, int] = ISO_4217):
         self.currency = currency if isinstance(currency, str) else None
-        self.places = places_of(self.currency, minor_units)
+        self.places = places = places_of(self.currency, minor_units)
+        zero = _ZEROS[places]
+        # running totals, kept up to date by the lines as they change (one currency: this
+        # pricing's); the lines' taxes follow their nets only when `view` runs (SPEC section 4:
+        # tax is on the final net), for the lines listed in `stale`
+        self.net_total = self.extended_total = self.discount_total = zero
+        self.line_tax_total = self.charges_total = self.charges_tax = zero
+        self.stale: list[int] = []  # indexes of lines whose tax is not on their current net
         self.lines: list[LinePrice] = []
         for i, line in enumerate(lines):
             qty = line.get("quantity")
             lp = LinePrice(i, line_id(line, i), line.get("sku"),
-                           qty if qty.__class__ is D else None, self.places)
-            lp.extended = lp.net = lp.tax = _ZEROS[self.places]
+                           qty if qty.__class__ is D else None, places)
+            lp.extended = lp.net = lp.tax = zero
+            lp.owner = self
             unit = line.get("unit_price")
             if unit.__class__ is D and lp.quantity is not None:
                 lp.set_list_price(unit)
@@ -242,7 +296,10 @@ class Pricing:
         never changed once added, so they are shared."""
         new = Pricing.__new__(Pricing)
         new.__dict__.update(self.__dict__)
-        new.lines = [lp.copy() for lp in self.lines]
+        new.lines = lines = [lp.copy() for lp in self.lines]
+        for lp in lines:
+            lp.owner = new
+        new.stale = self.stale.copy()
         new.charges = self.charges.copy()
         new.recurring = self.recurring.copy()
         return new
@@ -270,31 +327,35 @@ class Pricing:
             ok = lp.adjust(rule, kind, share, reason) and ok
         return ok
 
+    def add_charge(self, entry: dict[str, Any]) -> None:
+        """An order charge (`amount`, and `tax` when it is taxed), counted in the totals."""
+        self.charges.append(entry)
+        self.charges_total += entry["amount"]
+        t = entry.get("tax")
+        if t is not None:
+            self.charges_tax += t
+
     # -- totals ------------------------------------------------------------------------------
     def subtotal(self) -> Decimal:
-        return sum((lp.net for lp in self.lines), ZERO)
+        return self.net_total if self.lines else ZERO
 
     def view(self) -> dict[str, Any]:
-        """`pricing` for expressions: every total in one pass over the lines."""
-        places = self.places
-        subtotal = extended = discount = tax = _ZEROS[places]
-        for lp in self.lines:
-            net = lp.net
-            subtotal += net
-            extended += lp.extended
-            discount += lp.discounted
-            if lp.tax_rates:
+        """`pricing` for expressions: the running totals, after the taxes of the lines that
+        changed since the last view are computed on their current nets."""
+        stale = self.stale
+        if stale:
+            places, lines = self.places, self.lines
+            for i in stale:
+                lp = lines[i]
+                lp.tax_stale = False
                 rate = sum(lp.tax_rates, ZERO)
-                lp.set_tax(percent_of(net, rate, places) if rate else _ZEROS[places])
-                tax += lp.tax
-        charges = _ZEROS[places]
-        for c in self.charges:
-            charges += c["amount"]
-            t = c.get("tax")
-            if t is not None:
-                tax += t
+                lp.set_tax(percent_of(lp.net, rate, places) if rate else _ZEROS[places])
+            stale.clear()
+        subtotal, charges = self.net_total, self.charges_total
+        tax = self.line_tax_total + self.charges_tax
+        discount = self.discount_total
         return {"currency": self.currency, "subtotal": subtotal, "discount_total": discount,
-                "discount_percent": percent(discount, extended),
+                "discount_percent": percent(discount, self.extended_total),
                 "charges_total": charges, "tax_total": tax,
                 "total": subtotal + charges + tax}
 
@@ -304,17 +365,22 @@ class Pricing:
         if self.final_json is not None:
             return self.final_json
         v = self.final or self.view()
+        # an amount (rounded to the currency's places, see the module's docstring) is written
+        # by str alone when the places are at most 6: str(Decimal) uses an exponent only for
+        # a positive exponent or more than 6 places, which such an amount never has
+        amount = str if self.places <= 6 else plain
         out = {
             "currency": self.currency,
-            "lines": [_line_json(lp) for lp in self.lines],
+            "lines": _lines_json(self.lines) if amount is str else
+            [_line_json(lp) for lp in self.lines],
             "charges": [_amounts(c) for c in self.charges],
             "recurring": [_amounts(r) for r in self.recurring],
-            "subtotal": plain(v["subtotal"]),
-            "discount_total": plain(v["discount_total"]),
+            "subtotal": amount(v["subtotal"]),
+            "discount_total": amount(v["discount_total"]),
             "discount_percent": plain(v["discount_percent"]),
-            "charges_total": plain(v["charges_total"]),
-            "tax_total": plain(v["tax_total"]),
-            "total": plain(v["total"]),
+            "charges_total": amount(v["charges_total"]),
+            "tax_total": amount(v["tax_total"]),
+            "total": amount(v["total"]),
         }
         if self.final is not None:
             self.final_json = out
@@ -354,6 +420,45 @@ def _amounts(entry: dict[str, Any]) -> dict[str, Any]:
     tax = out.get("tax")
     if tax.__class__ is D:
         out["tax"] = plain(tax)
+    return out
+
+
+def _lines_json(lines: list[LinePrice]) -> list[dict[str, Any]]:
+    """What `_line_json` gives for each line, for a currency of at most 6 places (every
+    amount written by str, see Pricing.to_json), with as few Python calls as it takes: the
+    adjustments copied whole with their amount written, the one tax of a line inline."""
+    out = []
+    for lp in lines:
+        net, tax = lp.net, lp.tax
+        q = unit = None
+        if lp.quantity is not None:
+            q = str(lp.quantity)
+            if "E" in q:
+                q = format(lp.quantity, "f")
+        if lp.list_price is not None:
+            unit = str(lp.list_price)
+            if "E" in unit:
+                unit = format(lp.list_price, "f")
+        rates = lp.tax_rates
+        if len(rates) == 1:
+            (j, rule), = lp.tax_sources
+            taxes = [{"jurisdiction": j, "rate": plain(rates[0]), "amount": str(tax),
+                      "rule": rule}]
+        else:
+            taxes = tax_breakdown(lp) if rates else []
+        out.append({
+            "line_id": lp.line_id,
+            "sku": lp.sku,
+            "quantity": q,
+            "list_price": unit,
+            "extended": str(lp.extended),
+            "adjustments": [{**a, "amount": str(a["amount"])} for a in lp.adjustments],
+            "net": str(net),
+            "discount_percent": str(percent(lp.discounted, lp.extended)),
+            "tax": str(tax),
+            "taxes": taxes,
+            "total": str(net + tax),
+        })
     return out
 
 

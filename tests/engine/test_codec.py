@@ -46,6 +46,13 @@ def test_decimals_never_get_an_exponent_and_keep_their_zeros():
     assert codec.dumps(Decimal("1E+2")) == "100"
 
 
+@given(st.dictionaries(decimals, st.integers(), max_size=4))
+def test_decimal_keys_are_written_as_the_reference_writes_them(value):
+    # whether msgspec quotes them (codec._KEYS_QUOTED) or dumps falls back to the reference
+    assert codec.dumps(value) == codec.dumps_reference(value)
+    assert codec.dumps({"a": value}) == codec.dumps_reference({"a": value})
+
+
 def test_what_msgspec_refuses_or_writes_otherwise_is_written_by_the_reference():
     assert codec.dumps({Decimal("1.5"): 1}) == '{"1.5":1}'  # msgspec: {1.5:1}
     assert codec.dumps({True: 1}) == '{"True":1}'

@@ -259,3 +259,86 @@ def test_decisions_match_the_published_schema() -> None:
     assert seen_taxes > 100 and taxed is not None  # the orders exercised the tax lines
     taxed["pricing"]["lines"][0]["taxes"] = [{"jurisdiction": "DE", "rate": "19"}]
     assert not validator.is_valid(taxed)  # a tax line without amount and rule
+
+
+# --- running totals and the fast rendering (h16b) ---------------------------------------------
+
+def _recomputed(pricing: Pricing) -> dict[str, str]:
+    """The totals as the view computed them before they were kept up to date: one pass over
+    the lines (each line's tax on its current net) and the charges."""
+    from ordinance.engine.pricing import _ZEROS, percent, percent_of
+    places = pricing.places
+    subtotal = extended = discount = tax = charges = _ZEROS[places]
+    for lp in pricing.lines:
+        subtotal += lp.net
+        extended += lp.extended
+        discount += lp.discounted
+        if lp.tax_rates:
+            rate = sum(lp.tax_rates, Decimal(0))
+            tax += percent_of(lp.net, rate, places) if rate else _ZEROS[places]
+    for c in pricing.charges:
+        charges += c["amount"]
+        tax += c.get("tax", _ZEROS[places])
+    return {k: str(v) for k, v in {
+        "subtotal": subtotal, "discount_total": discount,
+        "discount_percent": percent(discount, extended), "charges_total": charges,
+        "tax_total": tax, "total": subtotal + charges + tax}.items()}
+
+
+def _reference_json(pricing: Pricing) -> dict[str, object]:
+    """The pricing section written value by value through `plain` (the slow, sure path)."""
+    from ordinance.engine.pricing import _amounts, _line_json, plain
+    v = pricing.view()
+    return {"currency": pricing.currency, "lines": [_line_json(lp) for lp in pricing.lines],
+            "charges": [_amounts(c) for c in pricing.charges],
+            "recurring": [_amounts(r) for r in pricing.recurring],
+            **{k: plain(v[k]) for k in ("subtotal", "discount_total", "discount_percent",
+                                        "charges_total", "tax_total", "total")}}
+
+
+amounts = st.decimals(min_value=-10**4, max_value=10**5, places=3, allow_nan=False,
+                      allow_infinity=False)
+steps = st.lists(st.tuples(st.sampled_from(["discount", "surcharge", "percent", "override",
+                                            "spread", "tax", "charge", "list", "view"]),
+                           st.integers(0, 3), amounts), max_size=25)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["1", "2", "1E+2", "0.5", "3.000"]),
+                          st.sampled_from(["9.99", "1E+1", "0.0000001", "12", "0"])),
+                min_size=1, max_size=4),
+       st.sampled_from(["EUR", "JPY", "KWD", "CLF", "XE8"]), steps)
+def test_running_totals_and_the_fast_rendering_match_a_recomputation(
+        lines: list[tuple[str, str]], currency: str,
+        ops: list[tuple[str, int, Decimal]]) -> None:
+    units = dict(ISO_4217, XE8=8)
+    pricing = Pricing(currency, [{"id": str(i), "sku": f"S{i}", "quantity": Decimal(q),
+                                  "unit_price": Decimal(u)} for i, (q, u) in enumerate(lines)],
+                      units)
+    copies = []
+    for kind, i, x in ops:
+        lp = pricing.lines[i % len(pricing.lines)]
+        if kind in ("discount", "surcharge"):
+            lp.adjust("r", kind, pricing.money(-abs(x) if kind == "discount" else abs(x)), "why")
+        elif kind == "percent":
+            lp.adjust_percent("r", "discount", x / 1000, True, "pct")
+        elif kind == "override":
+            lp.adjust("r", "override", pricing.money(abs(x)) - lp.net, "")
+        elif kind == "spread":
+            pricing.spread("r", "discount", -pricing.money(abs(x) / 10), "order")
+        elif kind == "tax":
+            lp.add_tax(abs(x) / 1000, "J", "t")
+        elif kind == "charge":
+            pricing.add_charge({"rule": "c", "code": "ship", "amount": pricing.money(abs(x)),
+                                "tax": pricing.money(abs(x) / 10)})
+        elif kind == "list":
+            lp.set_list_price(abs(x))
+        else:
+            view = pricing.view()
+            assert {k: str(view[k]) for k in _recomputed(pricing)} == _recomputed(pricing)
+            copies.append((pricing.copy(), dumps(_reference_json(pricing))))
+    view = pricing.view()
+    assert {k: str(view[k]) for k in _recomputed(pricing)} == _recomputed(pricing)
+    assert dumps(pricing.to_json()) == dumps(_reference_json(pricing))
+    for copy, then in copies:  # a copy goes on from where it was, apart from the original
+        assert dumps(copy.to_json()) == then
