@@ -322,7 +322,11 @@ def test_hub_orders_are_routed_by_a_rollout_and_roll_it_back(svc: Any) -> None:
         o = order(n, "HUB")
         view = capture(s, o)
         expected = holds if plan.bucket(o["id"]) < 50 else base
-        assert decided_by(view) == expected, (o["id"], view["status"])
+        if decided_by(view) != expected:  # rolled back since the last look (a busy machine)
+            assert (expected, decided_by(view)) == (holds, base), (o["id"], view["status"])
+            assert s.client("analyst").get(f"/v1/rollouts/{rid}").json()["state"] \
+                == "rolled_back"
+            break
         side[o["id"]] = decided_by(view)
         if decided_by(view) == holds:
             assert view["status"] == "on_hold"

@@ -211,10 +211,13 @@ def test_the_editor_completes_from_the_published_schemas(service, offline):
     tooltip = page.wait_for_selector(".cm-tooltip-autocomplete", timeout=10000)
     options = tooltip.eval_on_selector_all("li", "els => els.map(e => e.textContent)")
     assert any(o.startswith("effective") for o in options), options
-    page.keyboard.press("Enter")
-    line = page.evaluate("window.ordinanceEditor.state.doc.lineAt("
-                         "window.ordinanceEditor.state.selection.main.head).text")
-    assert line.strip() == "effective:"
+    # the option is clicked, not taken with Enter: on a busy machine the list may be
+    # recomputing when Enter arrives, and Enter then inserts a new line
+    page.click(".cm-tooltip-autocomplete li:has-text('effective')")
+    here = ("window.ordinanceEditor.state.doc.lineAt("
+            "window.ordinanceEditor.state.selection.main.head).text")
+    page.wait_for_function(f"{here}.trim() === 'effective:'", timeout=10000)
+    assert page.evaluate(here).strip() == "effective:"
     assert offline.outside == []
     assert errors == []
 
