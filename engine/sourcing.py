@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime
 import heapq
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from decimal import Decimal
@@ -37,7 +36,6 @@ from .promising.reference import Setup, setup
 from .values import D, RuleError, Table, render
 
 ZERO = D(0)
-_MAKEUP_ROW = re.compile(r"^(allocation|boms|capacity): row (\d+)")
 RESOURCE = "resource:"
 MAX_PLANTS = 20
 NO_TIME = datetime.timedelta(0)
@@ -88,10 +86,8 @@ class Network:
             rows = [t.rows if t is not None else None
                     for t in (mt.get("allocation"), mt.get("boms"), mt.get("capacity"))]
             self.makeup = makeup(rows[0], rows[1], rows[2])
-        except PromisingDataError as exc:
-            m = _MAKEUP_ROW.match(str(exc))
-            where = f"reference/{m.group(1)}.csv:{m.group(2)}:1" if m else "reference"
-            self.makeup_error: str | None = f"{where}: {exc}"
+        except PromisingDataError as exc:  # a CSV table is refused by `check` at its cell
+            self.makeup_error: str | None = f"reference/{exc}"
         else:
             self.makeup_error = None
         self._atp: dict[tuple[str, str, Decimal, datetime.date], AtpTable] = {}
