@@ -50,7 +50,9 @@ class CompiledRuleSet:
         self.minor_units = minor_unit_table(model.tables.get("currencies"))
         self.network = Network(model.tables.get("locations"), model.tables.get("inventory"),
                                model.tables.get("lanes"), model.tables.get("supply"),
-                               model.tables.get("atp_rules"))
+                               model.tables.get("atp_rules"),
+                               {n: model.tables.get(n) for n in ("allocation", "boms",
+                                                                 "capacity")})
         self.plan: list[tuple[str, list[Pack]]] = [(ph, model.plan.get(ph, [])) for ph in PHASES]
         self.rule_ids = [r.qid for _, packs in self.plan for p in packs for r in p.rules]
         self.rule_places = {r.qid: str(r.span) for p in model.packs for r in p.rules}

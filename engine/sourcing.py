@@ -26,12 +26,18 @@ from typing import Any, NamedTuple
 from .pricing import plain
 from .promising.atp import AtpTable, Supply, SupplyType, build
 from .promising.calendar import Buckets
+from .promising.ctp import Plant, capacity
+from .promising.lines import allocated_line, made_line
+from .promising.makeup import ANY_CLASS, Makeup, makeup
+from .promising.reserve import LinePromise, Site
 from .promising.promise import Promise, promise
 from .promising.reference import ReferenceError as PromisingDataError
 from .promising.reference import Setup, setup
 from .values import D, RuleError, Table, render
 
 ZERO = D(0)
+RESOURCE = "resource:"
+MAX_PLANTS = 20
 NO_TIME = datetime.timedelta(0)
 _WEIGHT = D(10) ** 12
 
@@ -63,7 +69,8 @@ class Route:
 
 class Network:
     def __init__(self, locations: Table | None, inventory: Table | None, lanes: Table | None,
-                 supply: Table | None = None, atp_rules: Table | None = None):
+                 supply: Table | None = None, atp_rules: Table | None = None,
+                 makeup_tables: dict[str, Table | None] | None = None):
         self.promising: Setup | None = None
         self.promising_error: str | None = None
         try:
@@ -71,6 +78,18 @@ class Network:
                                    supply.rows if supply else None)
         except PromisingDataError as exc:
             self.promising_error = f"reference/{exc}"
+        # allocation by demand class and capable-to-promise (engine/promising/makeup.py),
+        # read once per compiled rule set; a mistake is said at its CSV line when promising
+        self.makeup: Makeup = Makeup()
+        mt = makeup_tables or {}
+        try:
+            rows = [t.rows if t is not None else None
+                    for t in (mt.get("allocation"), mt.get("boms"), mt.get("capacity"))]
+            self.makeup = makeup(rows[0], rows[1], rows[2])
+        except PromisingDataError as exc:  # a CSV table is refused by `check` at its cell
+            self.makeup_error: str | None = f"reference/{exc}"
+        else:
+            self.makeup_error = None
         self._atp: dict[tuple[str, str, Decimal, datetime.date], AtpTable] = {}
         self._buckets: dict[datetime.date, Buckets] = {}
         self.locations: dict[str, dict[str, Any]] = {}
@@ -284,15 +303,26 @@ class Allocation:
     # -- promising ---------------------------------------------------------------------------
     def promise(self, sku: str, qty: Decimal, allocations: list[dict[str, Any]],
                 backordered: Decimal, candidates: list[str], region: str | None, prefer: str,
-                key_of: Any, as_of: datetime.date) -> dict[str, Any] | None:
+                key_of: Any, as_of: datetime.date, split: bool = True,
+                demand_class: Any = None) -> dict[str, Any] | None:
         """The line's promise (None when the rule set has no `atp_rules`): its allocations as
         on-hand parts, then dates for the backorder from the supply to come: the ranked
-        location that promises most, earliest, first; what it cannot promise, from the next."""
+        location that promises most, earliest, first; what it cannot promise, from the next.
+        With an `allocation` table, or a bill of material for the SKU, the whole line is
+        promised as the service's hub promises it (`_made_or_allocated`)."""
         net = self.network
         if net.promising_error is not None:
             raise RuleError(f"promising: {net.promising_error}")
         if net.promising is None:
             return None
+        if net.makeup_error is not None:
+            raise RuleError(f"promising: {net.makeup_error}")
+        mk = net.makeup
+        if region is not None and (mk.allocation is not None or sku in mk.boms):
+            other = self._made_or_allocated(sku, qty, allocations, candidates, region, prefer,
+                                            key_of, as_of, split, demand_class)
+            if other is not None:
+                return other
         parts: list[dict[str, Any]] = []
         trace: list[dict[str, Any]] = []
         for a in allocations:  # (their tables, if needed, get them placed by `_table`)
@@ -323,6 +353,98 @@ class Allocation:
         return {"ship_date": last["ship_date"] if last else None,
                 "arrival_date": max(p["arrival_date"] for p in parts) if parts else None,
                 "short": plain(short), "parts": parts, "trace": trace}
+
+    def _made_or_allocated(self, sku: str, qty: Decimal, allocations: list[dict[str, Any]],
+                           candidates: list[str], region: str, prefer: str, key_of: Any,
+                           as_of: datetime.date, split: bool,
+                           demand_class: Any) -> dict[str, Any] | None:
+        """The line's promise by capable-to-promise (an item with a bill, at the candidates
+        that have capacity for every step of it) or by its demand class's share (an
+        `allocation` table), exactly as adapters/supply_make.promise_line promises it: the
+        whole line from the decision's tables, where this line's own on-hand allocations are
+        not yet taken (the hub promises the line from stock, not from what `source` took).
+        None: neither applies (a made item no candidate can make: the ATP rule promises it)."""
+        net = self.network
+        mk = net.makeup
+        assert net.promising is not None
+        ranked = list(net.ranking(tuple(candidates), region, prefer) if prefer != "expr"
+                      else self._rank_by(candidates, region, key_of))
+        sites = [Site(loc, net.handling.get(loc, NO_TIME), route.transit)
+                 for loc, route in ranked]
+        split = net.promising.rule.split and split
+        mine: dict[str, Decimal] = {}
+        for a in allocations:
+            mine[a["location"]] = mine.get(a["location"], ZERO) + a["quantity"]
+        for loc, q in mine.items():  # given back while the line is promised whole
+            self.taken[(loc, sku)] -= q
+        made: LinePromise | None = None
+        try:
+            if sku in mk.boms:
+                made = self._made(mk, sku, qty, sites, as_of)
+            else:
+                made = self._allocated(mk, sku, qty, sites, as_of, split, demand_class)
+        except ValueError as exc:  # the rule set's data cannot promise this way
+            raise RuleError(f"promising: reference/promising: {exc}") from None
+        finally:
+            for loc, q in mine.items():  # taken again; a promise placed the line itself
+                key = (loc, sku)
+                self.taken[key] += q
+                if made is not None and key in self.placed:
+                    self.placed[key] += q
+        return None if made is None else _promise_json(made)
+
+    def _made(self, mk: Makeup, sku: str, qty: Decimal, sites: list[Site],
+              as_of: datetime.date) -> LinePromise | None:
+        plants = []
+        for site in sites[:MAX_PLANTS]:
+            loc = site.location
+            hours = mk.capacity.get(loc)
+            if hours is None:
+                continue
+            items = {c: self._table(loc, c, as_of) for c in mk.components(sku)}
+            resources = {r: self._resource(loc, r, h, items[sku]) for r, h in hours.items()}
+            boms = {k: b for k, b in mk.boms.items() if k in items}
+            if any(r not in resources for b in boms.values() for r, _ in b.hours):
+                continue  # this location cannot do every step of the bill
+            plants.append((site, Plant(items[sku].buckets, as_of, items, resources, boms)))
+        if not plants:
+            return None
+        made, after, _taken = made_line(plants, sku, qty, as_of)
+        if after is not None:
+            loc = made.parts[0].location
+            for item, t in after.items.items():
+                self.tables[(loc, item)] = t
+            for res, t in after.resources.items():
+                self.tables[(loc, RESOURCE + res)] = t
+        return made
+
+    def _resource(self, loc: str, res: str, hours: Decimal, like: AtpTable) -> AtpTable:
+        """This decision's table of a resource's hours at a location (what the decision's
+        made lines used placed)."""
+        key = (loc, RESOURCE + res)
+        table = self.tables.get(key)
+        if table is None:
+            table = capacity(like.buckets, hours)
+            self.tables[key] = table
+        return table
+
+    def _allocated(self, mk: Makeup, sku: str, qty: Decimal, sites: list[Site],
+                   as_of: datetime.date, split: bool, demand_class: Any) -> LinePromise:
+        rule = mk.allocation
+        assert rule is not None
+        dclass = str(demand_class).strip()[:100] if demand_class not in (None, "") else None
+        node = mk.demand_class_node(dclass)
+        if node is None:
+            note = f"no allocation node serves demand class {dclass!r} and there is no " \
+                   f"{ANY_CLASS!r} node" if dclass else "the order has no demand_class and " \
+                   f"the allocation has no {ANY_CLASS!r} node"
+            return LinePromise(sku, qty, (), qty, (("short", "", None, qty, note),))
+        served = dclass if dclass and dclass in rule.node(node).demand_classes else ANY_CLASS
+        tables = {s.location: self._table(s.location, sku, as_of) for s in sites}
+        made, after = allocated_line(tables, sku, qty, sites, as_of, split, rule, served)
+        for loc, t in after.items():
+            self.tables[(loc, sku)] = t
+        return made
 
     def _best(self, ranked: list[tuple[str, Route]], sku: str, qty: Decimal,
               as_of: datetime.date, trace: list[dict[str, Any]]
@@ -376,3 +498,18 @@ class Allocation:
                         "arrival_date": (ship + route.transit).isoformat(),
                         "from": "atp" if p.bucket is not None else "infinite_fence"})
         return out
+
+
+def _promise_json(made: LinePromise) -> dict[str, Any]:
+    """A line's promise by the hub's pure functions as the decision gives every promise."""
+    ship, arrival = made.ship_date, made.arrival_date
+    return {"ship_date": ship.isoformat() if ship else None,
+            "arrival_date": arrival.isoformat() if arrival else None,
+            "short": plain(made.short),
+            "parts": [{"location": p.location, "quantity": plain(p.quantity),
+                       "ship_date": p.ship_date.isoformat(),
+                       "arrival_date": p.arrival_date.isoformat() if p.arrival_date else None,
+                       "from": p.source} for p in made.parts],
+            "trace": [{"step": st, "location": loc or None, "date": d,
+                       "quantity": plain(q), "note": note}
+                      for st, loc, d, q, note in made.trace[:200]]}

@@ -183,7 +183,7 @@ class State:
         promised = self.allocation.promise(  # None unless the rule set has atp_rules
             sku if sku.__class__ is str else render(sku), qty, allocations, backordered,
             candidates, render(region) if region is not None else None, action.prefer,
-            key_of, self.as_of)
+            key_of, self.as_of, split, self.order.get("demand_class"))
         if promised is not None:
             self.sourced[i]["promise"] = promised
             self.plans.append(SourcingPlan(  # the service reserves over these (not rendered)
