@@ -137,6 +137,19 @@ def seed(s: Any, is_sqlite: bool, rs: Any, at: datetime.datetime) -> bool:
     return True
 
 
+def ensure_seeded(db: Any, rs: Any, at: datetime.datetime) -> None:
+    """Seeds supply to come from the rule set before a read that counts it (availability,
+    listings): the mark is read first, so once the database is seeded a read takes no write
+    lock."""
+    if rs is None or getattr(getattr(rs, "network", None), "promising", None) is None:
+        return
+    with db.session() as s:
+        if s.get(SupplySeed, "reference") is not None:
+            return
+    with db.session(write=True) as s:
+        seed(s, db.is_sqlite, rs, at)
+
+
 def lock_stock(s: Any, is_sqlite: bool, pairs: list[tuple[str, str]], inv: Any,
                at: datetime.datetime, lock: bool = True) -> dict[tuple[str, str], Decimal]:
     """On hand of each (location, sku), the stock rows locked in key order (made from the
@@ -252,9 +265,7 @@ def listing(db: Any, rs: Any, location: str | None, sku: str | None, kind: str |
     """Supply to come, filtered, in id order from `after`; `next` is the id to go on from."""
     if kind is not None and kind not in KINDS:
         raise Invalid(f"kind is one of {', '.join(KINDS)}", code="BAD_REQUEST", path="kind")
-    if rs is not None:
-        with db.session(write=True) as s:
-            seed(s, db.is_sqlite, rs, at)
+    ensure_seeded(db, rs, at)
     with db.session() as s:
         q = select(SupplyEvent).where(SupplyEvent.id > after)
         for col, v in ((SupplyEvent.location, location), (SupplyEvent.sku, sku),

@@ -153,6 +153,7 @@ def availability(db: Any, rulesets: Any, order: dict[str, Any], as_of: datetime.
     rs = rulesets.resolve(ruleset_ref)
     ev = evaluate(rs, order, as_of, "decide", today)
     day = _as_of(ev, today)
+    supply.ensure_seeded(db, rs, _now(today))  # a fresh service counts the rule set's supply
     with db.session() as s:
         made = supply_reserve.promise_order(s, db.is_sqlite, rs, str(order.get("id") or ""),
                                             ev.decision_id, ev.body, day, _now(today),

@@ -192,12 +192,6 @@ def svc(database_url: str, rs_dir: Path, tmp_path_factory: pytest.TempPathFactor
                           headers={"Content-Type": "application/gzip"}).json()
         r = admin.post(f"/v1/rulesets/{info['name']}/{info['digest']}/activate")
         assert r.status_code == 200, r.text
-        # the hub seeds the rule set's supply table on its first capture only; a check on a
-        # fresh service is told of the receipt the decision reads from reference/supply.csv
-        r = admin.post("/v1/supply", json={"supply": [
-            {"location": "WH-NJ", "sku": SKU, "kind": "purchase_order", "date": "2027-01-10",
-             "quantity": "100", "ref": "PO-6040"}]})
-        assert r.status_code == 200, r.text
         try:
             yield service
         finally:
