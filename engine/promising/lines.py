@@ -32,7 +32,8 @@ from .allocation import AllocationRule, allocated_promise
 from .atp import AtpTable
 from .ctp import Capable, Plant, capable_to_promise
 from .makeup import week_anchor
-from .reserve import LinePromise, Placed, Site
+from .promise import Promise
+from .reserve import LinePromise, Placed, Site, place_best
 
 ZERO = Decimal(0)
 Trace = tuple[str, str, str | None, Decimal, str]
@@ -61,41 +62,16 @@ def allocated_line(tables: Mapping[str, AtpTable], sku: str, quantity: Decimal,
     parts: list[Placed] = []
     trace: list[Trace] = []
     want = quantity
-    while want > 0 and left:
-        best = None
-        for pos, site in enumerate(left):
-            t = out[site.location]
-            if t.rule.split != split:
-                t = replace(t, rule=replace(t.rule, split=split))
-            anchored = replace(rule, week_anchor=week_anchor(t.buckets.first))
-            made, after = allocated_promise(t, anchored, demand_class, want, as_of,
-                                            item=sku, location=site.location)
-            after = replace(after, rule=out[site.location].rule)
-            trace.append(("location", site.location,
-                          made.ship_date.isoformat() if made.ship_date else None,
-                          made.promised, f"demand class {demand_class}"
-                          + (f"; short {made.short}" if made.short else "")))
-            rank = (made.short, made.ship_date or datetime.date.max, pos)
-            if made.parts and (best is None or rank < best[0]):
-                best = (rank, pos, made, after)
-        if best is None:
-            break
-        _, pos, made, after = best
-        site = left.pop(pos)
-        out[site.location] = after
-        for st in made.trace:
-            if st.what == "draw":
-                trace.append(("draw", site.location, st.date.isoformat() if st.date else None,
-                              st.quantity, f"from node {st.note}"))
-        for p in made.parts:
-            ship = p.ship_date + site.handling
-            day = after.buckets.starts[p.bucket] if p.bucket is not None else None
-            parts.append(Placed(site.location, p.quantity, day, ship,
-                                None if site.transit is None else ship + site.transit,
-                                ("on_hand" if p.bucket == 0 else "atp")
-                                if p.bucket is not None else "infinite_fence"))
-            trace.append(("place", site.location, ship.isoformat(), p.quantity, ""))
-        want = made.short
+    def attempt(site: Site, t: AtpTable, want: Decimal) -> tuple[Promise, AtpTable, str]:
+        if t.rule.split != split:
+            t = replace(t, rule=replace(t.rule, split=split))
+        anchored = replace(rule, week_anchor=week_anchor(t.buckets.first))
+        made, after = allocated_promise(t, anchored, demand_class, want, as_of,
+                                        item=sku, location=site.location)
+        return made, after, (f"demand class {demand_class}"
+                             + (f"; short {made.short}" if made.short else ""))
+
+    want = place_best(out, left, want, attempt, parts, trace, on_hand_bucket=True)
     if want > 0:
         trace.append(("short", "", None, want,
                       f"no allocation of demand class {demand_class} in the horizon"))

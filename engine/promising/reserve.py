@@ -20,7 +20,7 @@ passed counts on the as-of date (it is still owed).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
@@ -116,18 +116,39 @@ def promise_line(tables: Mapping[str, AtpTable], sku: str, quantity: Decimal,
         want -= take
         if want == 0 or not split:
             break
-    left = list(sites)
-    while want > 0 and left:  # 2. supply to come: most, earliest, better ranked
+    def attempt(site: Site, t: AtpTable, want: Decimal) -> tuple[Promise, AtpTable, str]:
+        if t.rule.split and not split:  # the whole line on one date
+            t = replace(t, rule=replace(t.rule, split=False))
+        made, after = promise(t, want, as_of, as_of, item=sku, location=site.location)
+        return made, after, f"short {made.short}" if made.short else ""
+
+    # 2. supply to come: most, earliest, better ranked
+    want = place_best(out, list(sites), want, attempt, parts, trace, on_hand_bucket=False)
+    if want > 0:
+        trace.append(("short", "", None, want, "no location can promise it in the horizon"))
+    return LinePromise(sku, quantity, tuple(parts), want, tuple(trace)), out
+
+
+Attempt = Callable[[Site, AtpTable, Decimal], tuple[Promise, AtpTable, str]]
+
+
+def place_best(out: dict[str, AtpTable], left: list[Site], want: Decimal, attempt: Attempt,
+               parts: list[Placed], trace: list[tuple[str, str, str | None, Decimal, str]],
+               on_hand_bucket: bool) -> Decimal:
+    """Supply to come, the loop every line promise shares (`promise_line` here, `allocated_line`
+    of lines.py): `attempt` each site still `left` (its promise of what is wanted, its table
+    after, a note for the trace), take the one that promises most, earliest (ties: the better
+    ranked), place its parts, then the next for what is left. `out` gets the taken sites'
+    tables; returns what is still short. `on_hand_bucket`: a part in the first bucket is on
+    hand (allocation promises from it; the ATP rule's promise comes after on hand was taken)."""
+    while want > 0 and left:
         best: tuple[tuple[Decimal, datetime.date, int], int, Promise, AtpTable] | None = None
         for pos, site in enumerate(left):
-            t = out[site.location]
-            if t.rule.split and not split:  # the whole line on one date
-                t = replace(t, rule=replace(t.rule, split=False))
-            made, after = promise(t, want, as_of, as_of, item=sku, location=site.location)
+            made, after, note = attempt(site, out[site.location], want)
             after = replace(after, rule=out[site.location].rule)
             trace.append(("location", site.location,
                           made.ship_date.isoformat() if made.ship_date else None,
-                          made.promised, f"short {made.short}" if made.short else ""))
+                          made.promised, note))
             rank = (made.short, made.ship_date or datetime.date.max, pos)
             if made.parts and (best is None or rank < best[0]):
                 best = (rank, pos, made, after)
@@ -136,14 +157,17 @@ def promise_line(tables: Mapping[str, AtpTable], sku: str, quantity: Decimal,
         _, pos, made, after = best
         site = left.pop(pos)
         out[site.location] = after
+        for st in made.trace:
+            if st.what == "draw":  # allocation's consumption of a node
+                trace.append(("draw", site.location, st.date.isoformat() if st.date else None,
+                              st.quantity, f"from node {st.note}"))
         for p in made.parts:
             ship = p.ship_date + site.handling
             day = after.buckets.starts[p.bucket] if p.bucket is not None else None
+            source = ("infinite_fence" if p.bucket is None else
+                      "on_hand" if on_hand_bucket and p.bucket == 0 else "atp")
             parts.append(Placed(site.location, p.quantity, day, ship,
-                                None if site.transit is None else ship + site.transit,
-                                "atp" if p.bucket is not None else "infinite_fence"))
+                                None if site.transit is None else ship + site.transit, source))
             trace.append(("place", site.location, ship.isoformat(), p.quantity, ""))
         want = made.short
-    if want > 0:
-        trace.append(("short", "", None, want, "no location can promise it in the horizon"))
-    return LinePromise(sku, quantity, tuple(parts), want, tuple(trace)), out
+    return want
