@@ -234,6 +234,7 @@ def test_concurrent_captures_of_a_make_item_never_overbook_a_resource(svc: Svc) 
     """Eight captures of 8 bikes at once: each day's 8 assembly and 8 wheel-line hours go to
     one order only (the resources are locked with the stock rows), so no day holds more
     hours than it has and no two of them are ready on the same day."""
+    svc.stock(BIKE, {})  # none on hand: every bike is made (the test runs alone under xdist)
     for sku in (FRAME, RIM, TIRE):
         svc.stock(sku, {"WH-NJ": 1000})
     with ThreadPoolExecutor(8) as pool:
