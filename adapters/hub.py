@@ -39,6 +39,7 @@ from .hub_rows import (REPORT_DIMENSIONS, SEGMENTERS, content_hash, customer_of,
                        lines_of, order_id_of, task_json, tasks_from, text_of)
 from .models import ApprovalTask, AuditEntry, DecisionRecord, Order, OrderLine, OrderVersion
 from .store import (Conflict, Invalid, NotFound, clean, decode_cursor, encode_cursor, iso, now)
+from .rollouts import Tag
 from .store_decisions import record_row
 from .store_keys import KeyInfo
 
@@ -65,6 +66,7 @@ class PreparedChange:
     base: int  # the version the change is over
     evaluated: Evaluated | None
     view: str | None
+    tags: list[Tag] | None = None  # what running shadows/rollouts count (on the record)
 
 
 class Hub(Approvals, Reports):
@@ -77,10 +79,11 @@ class Hub(Approvals, Reports):
 
     def _write_version(self, s: Any, rs: Any, order_id: str, version: int, ev: Evaluated,
                        order_text: str, request_text: str, chash: str, key: KeyInfo,
-                       order: dict, existing: Order | None) -> None:
+                       order: dict, existing: Order | None,
+                       tags: list[Tag] | None = None) -> None:
         t = now()
         s.execute(insert(DecisionRecord), [record_row(ev, "order", key.name, order_id,
-                                                      request_text)])
+                                                      request_text, tags)])
         status = ev.status
         # reports file the order as decided (after defaulting), the channel in the rule
         # set's own spelling (engine/segments.py), never as it was sent
@@ -142,18 +145,19 @@ class Hub(Approvals, Reports):
 
     def store_capture(self, rs: Any, order: dict, as_of: date | None, ruleset_ref: str | None,
                       ev: Evaluated, order_text: str, request_text: str, key: KeyInfo,
-                      then: Callable[[Any, Any, str, Evaluated], None] | None = None
-                      ) -> tuple[bool, str]:
+                      then: Callable[[Any, Any, str, Evaluated], None] | None = None,
+                      tags: list[Tag] | None = None) -> tuple[bool, str]:
         """Stores a decided new order as version 1 with its decision, in one transaction;
         `then(session, rs, order id, decision)` runs in the same transaction (promising
-        reserves there). Returns (created, view JSON text): (False, the stored view) when the
+        reserves there); `tags`: what running shadows and rollouts count of the decision,
+        written on its record (adapters/rollouts.py). Returns (created, view JSON text): (False, the stored view) when the
         same content was captured meanwhile by someone else."""
         order_id = order_id_of(order)
         chash = content_hash(order, as_of, ruleset_ref)
         try:
             with self.db.session(write=True) as s:
                 self._write_version(s, rs, order_id, 1, ev, order_text, request_text, chash,
-                                    key, order, None)
+                                    key, order, None, tags)
                 if then is not None:
                     then(s, rs, order_id, ev)
                 return True, self._view(s, s.get(Order, order_id))
@@ -201,7 +205,7 @@ class Hub(Approvals, Reports):
         order's row is updated first, so it is locked until the commit); the view."""
         assert p.evaluated is not None
         self._write_version(s, p.rs, p.order_id, p.base + 1, p.evaluated, p.order_text,
-                            p.request_text, p.chash, p.key, p.order, p.existing)
+                            p.request_text, p.chash, p.key, p.order, p.existing, p.tags)
         s.flush()
         return self._view(s, s.get(Order, p.order_id, populate_existing=True))
 

@@ -104,6 +104,16 @@ class DecisionRecord(Base):
     elapsed_us: Mapped[int] = mapped_column(Integer)
     request: Mapped[str] = mapped_column(Text)
     decision: Mapped[str] = mapped_column(Text)
+    # the shadow/rollout work this decision left (migration 0111, adapters/rollouts.py):
+    # compact JSON [[rollout_id, side, today], ...] written with the record, NULL when none
+    # or once a worker counted it; the worker's lease while it does
+    pending: Mapped[str | None] = mapped_column(Text, nullable=True)
+    claim: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                           nullable=True)
+    __table_args__ = (Index("ix_decisions_pending", "seq",
+                            postgresql_where=text("pending IS NOT NULL"),
+                            sqlite_where=text("pending IS NOT NULL")),)
 
 
 class Order(Base):

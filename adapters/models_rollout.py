@@ -5,15 +5,15 @@ with (`NAME@DIGEST` each), its plan as JSON (engine/rollout.py), its state and w
 `rollout_records`: one row per live decision it counted: the side (`active`, `candidate`, or
 `shadow` for a pair), the order, its status, currency, revenue and margin as exact decimal
 text, and for a shadow pair both decisions (zlib JSON) so the summary is the simulator's.
-`rollout_queue` (migration 0110): the work a live decision left for the worker, one row per
-running shadow or rollout that counts it: the side, the kind of decision, the decision record
-(its request and answer), the day it was decided, and the claim of the worker processing it.
+The work a live decision leaves for the worker rides on its decision record
+(`decisions.pending`, `claim`, `claimed_until`: migration 0111, adapters/models.py), which
+replaced 0110's `rollout_queue`.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, DateTime, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base
@@ -54,18 +54,3 @@ class RolloutRecord(Base):
     decision_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     __table_args__ = (Index("ix_rollout_records_rollout", "rollout_id", "side", "id"),)
 
-
-class RolloutQueued(Base):
-    __tablename__ = "rollout_queue"
-    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
-    rollout_id: Mapped[str] = mapped_column(String(40))
-    side: Mapped[str] = mapped_column(String(20))     # active | candidate | shadow
-    kind: Mapped[str] = mapped_column(String(20))     # decide | validate | price | order
-    decision_id: Mapped[str] = mapped_column(String(40))   # the active decision's record
-    order_id: Mapped[str] = mapped_column(String(200))
-    today: Mapped[date] = mapped_column(Date)          # the door's date when it was decided
-    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    claim: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
-                                                           nullable=True)
-    __table_args__ = (Index("ix_rollout_queue_claim", "claimed_until", "id"),)

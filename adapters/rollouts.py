@@ -1,21 +1,24 @@
 """Shadows and rollouts in the database: start, end, count, read (models in models_rollout.py).
 
-In: the database, a rollout's fields, batches of records from a process's queue. Out: the
+In: the database, a rollout's fields, the records a worker made of claimed decisions. Out: the
 rollout as JSON, its tallies per side (engine/rollout.Tally), a shadow's stored pairs. Ending
 is one conditional UPDATE (`WHERE state = 'running'`): with several processes checking the
 same rollout, exactly one ends it, and that one writes the audit entry and the webhook message
 (topic `rollout`) in the same transaction, so each end is reported once. Raises NotFound and
 Conflict (adapters/store.py).
 
-The queue (`rollout_queue`, migration 0110): the request path appends its rows inside the
-transaction that writes the decision record (`enqueue_in`; the decision log's batch for
-POST /v1/decisions, the hub's transaction for an order), so a row exists exactly when its
-decision does. A worker `claim`s rows with a lease (FOR UPDATE SKIP LOCKED on PostgreSQL; on
-SQLite the claim runs under the database's write lock, which serialises claims), decides off
-any transaction, then `finish`es: in one transaction it deletes the rows it still holds and
-inserts their records. A row whose lease ran out (its worker died or stalled) is claimed again
-by the next worker; the stalled one then holds it no more, so its `finish` neither deletes it
-nor stores its record: every row gives exactly one record.
+The work (migration 0111): a live decision that running shadows or rollouts count carries
+it on its own decision record, `pending` (`pending_text`: the rollout, side and day of each),
+written by the record's one INSERT (the decision log's batch for POST /v1/decisions, the hub's
+transaction for an order): no second statement on the request path, and work exists exactly
+when its decision does. A worker `claim`s decisions with pending work and a free lease (the
+partial index `ix_decisions_pending`; FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite the
+claim runs under the database's write lock, which serialises claims), one `Claimed` per tag,
+decides off any transaction, then `finish`es: in one transaction it clears `pending` and the
+lease of the decisions it still holds and inserts their records. A decision whose lease ran
+out (its worker died or stalled) is claimed again by the next worker; the stalled one then
+holds it no more, so its `finish` neither clears it nor stores its records: every tag gives
+exactly one record.
 """
 from __future__ import annotations
 
@@ -28,14 +31,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 
 from ordinance.engine.rollout import Plan, Tally, plan_json, plan_of
 
 from .clock import utc
 from .models import AuditEntry, DecisionRecord
 from .models_orchestration import OutboxMessage
-from .models_rollout import Rollout, RolloutQueued, RolloutRecord
+from .models_rollout import Rollout, RolloutRecord
 from .store import Conflict, NotFound
 from .store_rulesets import activate_in
 from .webhooks import active_subscriptions
@@ -142,7 +145,7 @@ def record(rid: str, side: str, order_id: str, at: datetime, decision: dict[str,
            margin: Decimal | None = None, pair: dict[str, Any] | None = None,
            changed: bool = False, decision_id: str | None = None) -> dict[str, Any]:
     """One record's row from a decision's JSON (SPEC section 6); `decision_id`: the live
-    decision it counts (the queue row's)."""
+    decision it counts (the claimed one's)."""
     pricing = decision.get("pricing") or {}
     total = pricing.get("total")
     return {"rollout_id": rid, "side": side, "order_id": order_id[:200], "at": at,
@@ -185,103 +188,113 @@ def pairs(db: Any, rid: str) -> tuple[int, int, list[dict[str, Any]]]:
                                       if p is not None]
 
 
-# --- the queue (migration 0110) -------------------------------------------------------------
+# --- the work on the decision records (migration 0111) -------------------------------------
 
-def queue_row(rid: str, side: str, kind: str, decision_id: str, order_id: str, today: date,
-              now: datetime) -> dict[str, Any]:
-    """One queue row: the work a live decision leaves for the worker of a running rollout."""
-    return {"rollout_id": rid, "side": side, "kind": kind, "decision_id": decision_id,
-            "order_id": order_id.replace("\x00", "")[:200], "today": today, "queued_at": now,
-            "claim": None, "claimed_until": None}
+Tag = tuple[str, str, date]   # (rollout id, side, the door's date when it was decided)
 
 
-_QUEUE_COLUMNS = ("rollout_id", "side", "kind", "decision_id", "order_id", "today",
-                  "queued_at")
-_PG_CHUNK = 1_000  # rows per statement (7 parameters each, far under PostgreSQL's 65,535)
+def pending_text(tags: Iterable[Tag] | None) -> str | None:
+    """A decision record's `pending`: compact JSON `[[rollout_id, side, today], ...]`, None
+    when there is nothing to count (the record is written as without any rollout)."""
+    if not tags:
+        return None
+    return json.dumps([[rid, side, today.isoformat()] for rid, side, today in tags],
+                      separators=(",", ":"))
 
 
-def enqueue_in(s: Any, rows: list[dict[str, Any]]) -> None:
-    """Appends queue rows inside the caller's transaction (the decision record's).
-
-    On PostgreSQL one multi-row INSERT at the driver (one round trip, no pipeline, no
-    statement compiled by SQLAlchemy): it is on the request path, where it measured half
-    the client CPU of the Core executemany. Elsewhere the Core executemany."""
-    if not rows:
-        return
-    conn = s.connection()
-    if conn.dialect.name != "postgresql":
-        conn.execute(RolloutQueued.__table__.insert(), rows)
-        return
-    one = "(" + ", ".join(["%s"] * len(_QUEUE_COLUMNS)) + ")"
-    head = f"INSERT INTO rollout_queue ({', '.join(_QUEUE_COLUMNS)}) VALUES "
-    for i in range(0, len(rows), _PG_CHUNK):
-        chunk = rows[i:i + _PG_CHUNK]
-        conn.exec_driver_sql(head + ", ".join([one] * len(chunk)),
-                             tuple(r[c] for r in chunk for c in _QUEUE_COLUMNS))
+def _tags(text: str) -> list[tuple[str, str, date | None]]:
+    """The tags of a `pending` text; an unreadable one gives one tag of no rollout (the
+    worker counts nothing for it and clears it: one bad row never blocks the others)."""
+    try:
+        out = []
+        for rid, side, today in json.loads(text):
+            out.append((str(rid), str(side), date.fromisoformat(today)))
+        return out
+    except (ValueError, TypeError):
+        return [("", "", None)]
 
 
 @dataclass(frozen=True)
 class Claimed:
-    id: int
+    """One tag of a claimed decision: what one rollout must count of it."""
+    id: tuple[int, int]       # (the decision's seq, the tag's place in its `pending`)
     rollout_id: str
     side: str
-    kind: str
+    kind: str                 # the record's: decide | validate | price | order (the hub)
     decision_id: str
     order_id: str
-    today: date
-    request: str | None       # the decision record's request text (None: no record)
+    today: date | None
+    request: str | None       # the decision record's request text
     decision: str | None      # its answer (JSON text)
+
+    @property
+    def seq(self) -> int:
+        return self.id[0]
+
+
+_PENDING = DecisionRecord.pending.is_not(None)  # the partial index's predicate
 
 
 def _free(now: datetime) -> Any:
-    return or_(RolloutQueued.claimed_until.is_(None), RolloutQueued.claimed_until < now)
+    return or_(DecisionRecord.claimed_until.is_(None), DecisionRecord.claimed_until < now)
 
 
 def claim(db: Any, token: str, now: datetime, limit: int) -> list[Claimed]:
-    """Leases up to `limit` rows nobody holds (never claimed, or whose lease ran out) to
-    `token` for LEASE_SECONDS, oldest first, and reads each with its decision record."""
+    """Leases up to `limit` decisions with pending work nobody holds (never claimed, or whose
+    lease ran out) to `token` for LEASE_SECONDS, oldest first; one Claimed per tag."""
     now = utc(now)
     with db.session() as s:  # most rounds find nothing: no write lock for them
-        if s.scalars(select(RolloutQueued.id).where(_free(now)).limit(1)).first() is None:
+        if s.scalars(select(DecisionRecord.seq).where(_PENDING, _free(now)).limit(1)
+                     ).first() is None:
             return []
     with db.session(write=True) as s:
-        ids = list(s.scalars(select(RolloutQueued.id).where(_free(now))
-                             .order_by(RolloutQueued.id).limit(limit)
-                             .with_for_update(skip_locked=True)))
-        if not ids:
+        seqs = list(s.scalars(select(DecisionRecord.seq).where(_PENDING, _free(now))
+                              .order_by(DecisionRecord.seq).limit(limit)
+                              .with_for_update(skip_locked=True)))
+        if not seqs:
             return []
-        s.execute(update(RolloutQueued).where(RolloutQueued.id.in_(ids), _free(now))
+        s.execute(update(DecisionRecord)
+                  .where(DecisionRecord.seq.in_(seqs), _PENDING, _free(now))
                   .values(claim=token, claimed_until=now + timedelta(seconds=LEASE_SECONDS)))
     with db.session() as s:
-        rows = s.execute(select(RolloutQueued, DecisionRecord.request, DecisionRecord.decision)
-                         .outerjoin(DecisionRecord,
-                                    DecisionRecord.id == RolloutQueued.decision_id)
-                         .where(RolloutQueued.claim == token)
-                         .order_by(RolloutQueued.id)).all()
-        return [Claimed(q.id, q.rollout_id, q.side, q.kind, q.decision_id, q.order_id,
-                        q.today, request, decision) for q, request, decision in rows]
+        rows = s.execute(select(DecisionRecord.seq, DecisionRecord.id, DecisionRecord.kind,
+                                DecisionRecord.order_id, DecisionRecord.pending,
+                                DecisionRecord.request, DecisionRecord.decision)
+                         .where(DecisionRecord.seq.in_(seqs), DecisionRecord.claim == token,
+                                _PENDING)
+                         .order_by(DecisionRecord.seq)).all()
+    return [Claimed((seq, n), rid, side, kind, did, oid or "", today, request, decision)
+            for seq, did, kind, oid, pending, request, decision in rows
+            for n, (rid, side, today) in enumerate(_tags(pending))]
 
 
-def finish(db: Any, token: str, results: dict[int, dict[str, Any] | None]) -> tuple[int, int]:
-    """For the rows `token` still holds: deletes them and stores the record of each (None:
-    nothing to store), in one transaction. Rows another worker claimed meanwhile (the lease
-    ran out) are its to finish. Returns (rows finished, records stored)."""
+def finish(db: Any, token: str, results: dict[tuple[int, int], dict[str, Any] | None]
+           ) -> tuple[int, int]:
+    """For the decisions `token` still holds (`results` has every tag of each): clears their
+    pending work and lease and stores the record of each tag (None: nothing to store), in
+    one transaction. Decisions another worker claimed meanwhile (the lease ran out) are its
+    to finish. Returns (tags finished, records stored)."""
     if not results:
         return 0, 0
+    seqs = sorted({seq for seq, _ in results})
     with db.session(write=True) as s:
-        held = list(s.scalars(select(RolloutQueued.id).where(
-            RolloutQueued.claim == token, RolloutQueued.id.in_(list(results)))
+        held = set(s.scalars(select(DecisionRecord.seq).where(
+            DecisionRecord.claim == token, DecisionRecord.seq.in_(seqs))
             .with_for_update()))
         if not held:
             return 0, 0
-        s.execute(delete(RolloutQueued).where(RolloutQueued.id.in_(held),
-                                              RolloutQueued.claim == token))
-        records = [r for r in (results[i] for i in held) if r is not None]
+        s.execute(update(DecisionRecord)
+                  .where(DecisionRecord.seq.in_(sorted(held)), DecisionRecord.claim == token)
+                  .values(pending=None, claim=None, claimed_until=None))
+        done = sorted(k for k in results if k[0] in held)
+        records = [r for r in (results[k] for k in done) if r is not None]
         if records:
             s.execute(insert(RolloutRecord), records)
-        return len(held), len(records)
+        return len(done), len(records)
 
 
 def queue_depth(db: Any) -> int:
+    """Tags waiting (claimed or not): the work the worker has yet to count."""
     with db.session() as s:
-        return int(s.scalar(select(func.count()).select_from(RolloutQueued)) or 0)
+        return sum(len(_tags(p)) for p in s.scalars(
+            select(DecisionRecord.pending).where(_PENDING)))

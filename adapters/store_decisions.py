@@ -27,7 +27,7 @@ from ordinance.engine.answer import Evaluated
 from .db import Database, DatabaseUnavailable
 from .ids import new_decision_id
 from .models import DecisionRecord
-from .rollouts import enqueue_in
+from .rollouts import Tag, pending_text
 from .store import Invalid, NotFound, Unavailable, iso, now
 
 def new_id() -> str:
@@ -39,13 +39,17 @@ def fired_text(fired: list[str]) -> str:
 
 
 def record_row(ev: Evaluated, kind: str, key_name: str, order_id: str | None,
-               request_text: str) -> dict[str, Any]:
+               request_text: str, tags: list[Tag] | None = None) -> dict[str, Any]:
+    """A decision record's row; `tags`: what running shadows and rollouts must count of it
+    (adapters/rollouts.py), carried on the row itself (`pending`, migration 0111): the same
+    one INSERT whether a rollout runs or not."""
     return {
         "id": ev.decision_id, "created_at": now(), "kind": kind, "key_name": key_name,
         "order_id": None if order_id is None else order_id.replace("\x00", "")[:200],
         "status": ev.status, "ruleset_name": ev.ruleset_name,
         "digest": ev.digest, "as_of": ev.as_of, "fired": fired_text(ev.fired),
         "elapsed_us": ev.elapsed_us, "request": request_text, "decision": ev.text,
+        "pending": pending_text(tags),
     }
 
 
@@ -61,7 +65,7 @@ class DecisionLog:
         # few writers keep the log from waiting on one commit at a time; SQLite has one
         # write lock, so one writer.
         self.writers = writers or (1 if db.is_sqlite else 4)
-        self._queue: queue.Queue[tuple[dict, Future, list | None] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[dict, Future] | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
         self.batches = 0
@@ -77,22 +81,18 @@ class DecisionLog:
                     t.start()
                     self._threads.append(t)
 
-    def submit(self, row: dict[str, Any], rollout_rows: list[dict[str, Any]] | None = None
-               ) -> Future:
-        """Queue a row; the future completes when it is committed (or fails).
-        `rollout_rows`: the shadow/rollout queue rows of this decision (adapters/rollouts.py
-        `queue_row`), committed in the same transaction as the record."""
+    def submit(self, row: dict[str, Any]) -> Future:
+        """Queue a row; the future completes when it is committed (or fails)."""
         self._ensure_started()
         fut: Future = Future()
-        self._queue.put((row, fut, rollout_rows))
+        self._queue.put((row, fut))
         return fut
 
     def submit_decision(self, ev: Evaluated, kind: str, key_name: str, order_id: str | None,
-                        request_text: str,
-                        rollout_rows: list[dict[str, Any]] | None = None) -> Future:
-        """Queue the record of an answered decision (`record_row`)."""
-        return self.submit(record_row(ev, kind, key_name, order_id, request_text),
-                           rollout_rows)
+                        request_text: str, tags: list[Tag] | None = None) -> Future:
+        """Queue the record of an answered decision (`record_row`); `tags`: what running
+        shadows and rollouts count of it, on the record itself."""
+        return self.submit(record_row(ev, kind, key_name, order_id, request_text, tags))
 
     async def committed(self, fut: Future) -> None:
         """Waits, holding no thread, until the row of `fut` is committed; Unavailable when
@@ -135,19 +135,18 @@ class DecisionLog:
                 batch.append(nxt)
             self._commit(batch)
 
-    def _commit(self, batch: list[tuple[dict, Future, list | None]]) -> None:
+    def _commit(self, batch: list[tuple[dict, Future]]) -> None:
         try:
             with self.db.session(write=True) as s:
-                # Core insert (executemany), not the ORM's bulk path: a third of the cost
+                # Core insert (executemany), not the ORM's bulk path: a third of the cost.
+                # The one statement of the batch: a shadow's or rollout's work is a column
+                # of the record (`pending`), never a second statement on the request path
                 s.connection().execute(DecisionRecord.__table__.insert(),
-                                       [row for row, _, _ in batch])
-                queued = [q for _, _, rows in batch if rows for q in rows]
-                if queued:  # a shadow's or rollout's work, with its decision (0110)
-                    enqueue_in(s, queued)
+                                       [row for row, _ in batch])
         except DatabaseUnavailable as exc:
             err = Unavailable(f"the database is unavailable: {exc}",
                               code="DATABASE_UNAVAILABLE")
-            for _, fut, _ in batch:
+            for _, fut in batch:
                 fut.set_exception(err)
             return
         except Exception as exc:  # not a connection problem: fail only the culprits
@@ -161,7 +160,7 @@ class DecisionLog:
             return
         self.batches += 1
         self.rows += len(batch)
-        for _, fut, _ in batch:
+        for _, fut in batch:
             fut.set_result(None)
 
 

@@ -73,7 +73,7 @@ def evaluate(rs: Any, order: dict[str, Any], as_of: datetime.date | None, kind: 
 
 
 def _evaluate(ctx: Any, read: Callable[[], DecisionRequest],
-              kind: str) -> tuple[DecisionRequest, Evaluated, list[dict[str, Any]] | None]:
+              kind: str) -> tuple[DecisionRequest, Evaluated, list[Any] | None]:
     request = read()
     rs = ctx.rulesets.active_if_cached() if request.ruleset is None else None
     if rs is None:
@@ -84,9 +84,8 @@ def _evaluate(ctx: Any, read: Callable[[], DecisionRequest],
         chosen, tags = live.route(request.order, request.ruleset is not None)
         rs = chosen or rs
     ev = evaluate(rs, request.order, request.as_of, kind, today)
-    queued = live.rows(tags, kind, ev.decision_id, request.order.get("id"), today,
-                       ctx.clock.now()) if tags else None  # durable: with the record
-    return request, ev, queued
+    pending = live.tags(tags, today) if tags else None  # durable: on the record itself
+    return request, ev, pending
 
 
 async def decide(ctx: Any, read: Callable[[], DecisionRequest], kind: str,
@@ -94,9 +93,9 @@ async def decide(ctx: Any, read: Callable[[], DecisionRequest], kind: str,
     """Reads, resolves and evaluates on the evaluators (`ctx.evaluators`, with the deadline),
     then logs (`ctx.log`) and returns once the record is committed: nothing is answered that
     is not in the log. `ctx` is the service's Context (api/app.py): rulesets, clock,
-    evaluators, log. A running shadow's or rollout's queue rows commit with the record."""
-    request, ev, queued = await ctx.evaluators.run(_evaluate, ctx, read, kind)
+    evaluators, log. What a running shadow or rollout counts is a column of the record."""
+    request, ev, pending = await ctx.evaluators.run(_evaluate, ctx, read, kind)
     oid = request.order.get("id")
     await ctx.log.committed(ctx.log.submit_decision(
-        ev, kind, key_name, None if oid is None else str(oid), request.request_text, queued))
+        ev, kind, key_name, None if oid is None else str(oid), request.request_text, pending))
     return ev

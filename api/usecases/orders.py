@@ -41,8 +41,8 @@ def capture_order(hub: Hub, rulesets: Any, order: dict[str, Any], as_of: date | 
     from stored supply) in one transaction, idempotent on the order id (the same content
     again is the stored answer, decided once). The door's `clock` gives today, the as-of of
     an order without one, and the reservations' time. `live`: the process's shadows and
-    rollouts (api/usecases/rollout.py), which may route the order to a candidate and queue
-    it for counting in the same transaction. Returns (created, view JSON text)."""
+    rollouts (api/usecases/rollout.py), which may route the order to a candidate and count
+    it: their tags ride on the decision record (`pending`), written with it. Returns (created, view JSON text)."""
     order_id_of(order)  # a missing id is a 422 before any rule set is needed
     view = hub.captured(order, as_of, ruleset_ref, key)
     if view is not None:
@@ -52,7 +52,7 @@ def capture_order(hub: Hub, rulesets: Any, order: dict[str, Any], as_of: date | 
     today = clock.now().date()
     ev = decide.evaluate(rs, order, as_of, "decide", today)
     return hub.store_capture(rs, order, as_of, ruleset_ref, ev, order_text, request_text, key,
-                             then=rollout.counted(promise_in(clock), tags, today, clock))
+                             then=promise_in(clock), tags=rollout.Live.tags(tags, today))
 
 
 def change_order(hub: Hub, orch: Orchestrator, rs: Any, order_id: str, order: dict[str, Any],
@@ -72,15 +72,14 @@ def change_order(hub: Hub, orch: Orchestrator, rs: Any, order_id: str, order: di
     rs, tags = rollout.routed(live, rs, order, ruleset_ref is not None)  # as a capture
     today = clock.now().date()
     evaluated = decide.evaluate(rs, order, as_of, "decide", today)
-    prepared = replace(prepared, rs=rs, evaluated=evaluated)
+    prepared = replace(prepared, rs=rs, evaluated=evaluated,
+                       tags=rollout.Live.tags(tags, today))  # on the decision record
     for attempt in range(ATTEMPTS):
         try:
             with hub.db.session(write=True) as s:
                 view = hub.write_change(s, prepared)
                 promise_in(clock)(s, rs, order_id, evaluated)  # before the sync
                 orch.sync_in(s, order_id, key.name)  # reads the new reservations
-                rollout.enqueue_in(s, tags, evaluated.decision_id, order_id, today,
-                                   clock.now())
                 return prepared.base + 1, view
         except IntegrityError:
             raise concurrent_change(order_id) from None

@@ -3,22 +3,23 @@
 In: the service's Context; per decision, the request and its answer. Out: `Live.route` tells
 the decide use case (and the hub's capture and change, api/usecases/orders.py) which rule set
 decides an order (the candidate for a rollout's share of its segments, by the hash of the
-rollout id and the order id); `Live.rows` makes the durable queue rows of what a shadow or a
-rollout must count, written with the decision record; `Live.round` (a job of the background
-worker, adapters/worker.py) claims queued rows, decides shadow pairs with the candidate,
-stores the records, and checks each running rollout against its thresholds: rolled back when
+rollout id and the order id); `Live.tags` says what a shadow or a rollout must count of the
+decision, carried on its decision record (`pending`, written by the record's own INSERT);
+`Live.round` (a job of the background worker, adapters/worker.py) claims decisions with
+pending work, decides shadow pairs with the candidate, stores the records, and checks each running rollout against its thresholds: rolled back when
 one is crossed, promoted (activated) once it has `promote_after` candidate decisions with none
 crossed. `start`, `end`, `promote`, `read` back the REST routes (api/routes_rollout.py).
 
 The non-obvious choices:
-- Nothing here runs on the request path but `route` and `rows`: an attribute read, a hash,
-  and a few small dicts that ride in the transaction that writes the decision record (the
-  decision log's batch, or the hub's transaction), so the queue is durable and exactly as
-  complete as the log. The candidate of a shadow is evaluated in a worker's round, never in
+- Nothing here runs on the request path but `route` and `tags`: an attribute read, a hash,
+  and a few tuples that become one more column of the decision record's INSERT (the
+  decision log's batch, or the hub's transaction): no second statement, and the work is
+  durable and exactly as complete as the log. The candidate of a shadow is evaluated in a worker's round, never in
   the request. The running rollouts are read from the database by the worker (and by the
   routes that change them), not per request.
-- Several processes: any worker claims any process's rows (adapters/rollouts.py `claim`,
-  `finish`: a lease, FOR UPDATE SKIP LOCKED on PostgreSQL), so one row is counted once, and
+- Several processes: any worker claims any process's decisions (adapters/rollouts.py
+  `claim`, `finish`: a lease on the record, FOR UPDATE SKIP LOCKED on PostgreSQL), so each
+  tag is counted once, and
   ending a rollout is one conditional UPDATE (`end`), so only one process rolls it back and
   writes the audit entry and the webhook.
 - POST /v1/decisions (and validate, price) and the hub's POST /v1/orders and PUT
@@ -43,8 +44,8 @@ from ordinance.engine.rollout import Plan, PlanError, crossed, read_plan
 
 log = logging.getLogger("ordinance.rollout")
 
-CLAIM_BATCH = 500      # queue rows one claim leases
-MAX_CLAIMS = 4         # claims per round (so at most 2,000 rows a round)
+CLAIM_BATCH = 500      # decisions with pending work one claim leases
+MAX_CLAIMS = 4         # claims per round (so at most 2,000 decisions a round)
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,8 @@ class Live:
     def __init__(self) -> None:
         self.running: tuple[Running, ...] = ()
         self.segmenter: Any = None
-        self.discarded = 0    # queue rows of rollouts no longer running, or without a record
-        self.failed = 0       # queue rows the candidate could not decide
+        self.discarded = 0    # tags of rollouts no longer running, or unreadable
+        self.failed = 0       # tags the candidate could not decide
         self._lock = threading.Lock()
 
     # --- the request path ---------------------------------------------------------------
@@ -89,11 +90,10 @@ class Live:
         return chosen, tags
 
     @staticmethod
-    def rows(tags: list[tuple[Running, str]], kind: str, decision_id: str, order_id: Any,
-             today: date, now: Any) -> list[dict[str, Any]]:
-        """The queue rows of one decision (written with its record: adapters/rollouts.py)."""
-        return [store.queue_row(r.id, side, kind, decision_id, str(order_id), today, now)
-                for r, side in tags]
+    def tags(counted: list[tuple[Running, str]], today: date) -> list[store.Tag]:
+        """What one decision's record carries for the worker (its `pending`, written by the
+        record's own INSERT: adapters/rollouts.py), one (rollout id, side, today) each."""
+        return [(r.id, side, today) for r, side in counted]
 
     # --- the worker's round -------------------------------------------------------------
     def refresh(self, ctx: Any) -> None:
@@ -124,7 +124,8 @@ class Live:
                     "discarded": self.discarded - before[0], "failed": self.failed - before[1]}
 
     def drain(self, ctx: Any) -> int:
-        """Claims queued rows (any process's), decides and stores them; records stored."""
+        """Claims decisions with pending work (any process's), decides and stores what each
+        tag counts; records stored."""
         stored, batch = 0, CLAIM_BATCH
         for _ in range(MAX_CLAIMS):
             token = "c_" + uuid.uuid4().hex[:30]
@@ -136,24 +137,25 @@ class Live:
                 self.refresh(ctx)  # started since this round's refresh (another process)
             results = {q.id: self._record(ctx, q) for q in claimed}
             stored += store.finish(ctx.db, token, results)[1]
-            if len(claimed) < batch:
+            if len({q.seq for q in claimed}) < batch:
                 break
         return stored
 
     def _record(self, ctx: Any, q: store.Claimed) -> dict[str, Any] | None:
-        """The record of one queued row, None when there is none to store."""
+        """The record of one claimed tag, None when there is none to store."""
         from ordinance.engine import loads
         from ordinance.simulator.compare import compare
         from ordinance.simulator.money import Costing
 
         r = next((x for x in self.running if x.id == q.rollout_id), None)
         if r is None or q.decision is None or q.request is None:
-            self.discarded += 1  # ended meanwhile (its figures are final), or no record
+            self.discarded += 1  # ended meanwhile (its figures are final), or unreadable
             return None
         now = ctx.clock.now()
         try:
             body = loads(q.decision)
             if q.side == "shadow":  # the same kind of decision (decide, validate, price)
+                assert q.today is not None  # a running rollout's tag always has its day
                 order, as_of = request_of(q.request, q.order_id)
                 kind = "decide" if q.kind == "order" else q.kind
                 cand = answer.decide(r.candidate, order, as_of, kind, q.today).to_json()
@@ -169,9 +171,9 @@ class Live:
                 _, margin, _ = costing.margin(body["pricing"])
             return store.record(r.id, q.side, q.order_id, now, body, margin,
                                 decision_id=q.decision_id)
-        except Exception as exc:  # noqa: BLE001 - one bad row must not stop the queue
+        except Exception as exc:  # noqa: BLE001 - one bad decision must not stop the rest
             self.failed += 1
-            log.warning("rollout %s: queued decision %s not counted: %s: %s", q.rollout_id,
+            log.warning("rollout %s: decision %s not counted: %s: %s", q.rollout_id,
                         q.decision_id, exc.__class__.__name__, exc)
             return None
 
@@ -206,21 +208,6 @@ def routed(live: Live | None, rs: Any, order: dict[str, Any], named: bool
         return rs, []
     chosen, tags = live.route(order, named)
     return chosen or rs, tags
-
-
-def enqueue_in(s: Any, tags: list[tuple[Running, str]], decision_id: str, order_id: str,
-               today: date, now: Any) -> None:
-    """The queue rows of a hub order's decision, in the hub's transaction (with its record)."""
-    if tags:
-        store.enqueue_in(s, Live.rows(tags, "order", decision_id, order_id, today, now))
-
-
-def counted(then: Any, tags: list[tuple[Running, str]], today: date, clock: Any) -> Any:
-    """A capture's `then` (promising's reservation) followed by `enqueue_in`."""
-    def both(s: Any, rs: Any, order_id: str, ev: Any) -> None:
-        then(s, rs, order_id, ev)
-        enqueue_in(s, tags, ev.decision_id, order_id, today, clock.now())
-    return both
 
 
 _LIVE_LOCK = threading.Lock()
@@ -293,7 +280,7 @@ def start(ctx: Any, body: dict[str, Any], key: Any) -> dict[str, Any]:
 
 
 def stop(ctx: Any, rid: str, key: Any) -> dict[str, Any]:
-    live(ctx).round(ctx)  # what this process queued counts
+    live(ctx).round(ctx)  # what the decisions so far left is counted
     out = store.end(ctx.db, rid, "stopped", key.name, key.id, {"by": "hand"}, ctx.clock.now())
     if out is None:
         raise Conflict(f"{rid} is not running: {store.get(ctx.db, rid)['state']}",

@@ -1,22 +1,24 @@
-"""The durable queue of shadows and rollouts (migration 0110) over real HTTP, on SQLite and
-PostgreSQL: what a process's decisions leave for the worker outlives the process, and the
-workers of two processes draining one database at once count every row exactly once, a
-worker that died holding rows included.
+"""The work shadows and rollouts leave on decision records (`decisions.pending`, migration
+0111) over real HTTP, on SQLite and PostgreSQL: what a process's decisions leave for the
+worker outlives the process, the workers of two processes draining one database at once count
+every tag exactly once, a worker that died holding decisions included, and a decision under a
+running shadow is still one INSERT.
 
 Service A (no background worker) takes decisions and hub orders while a shadow and a rollout
-run, so everything it leaves stays queued; a dead worker's claim is made by hand with a lease
-that has run out; A goes away; services B and C, each with its worker, drain the queue
-together (in claims of 7 rows, so they interleave).
+run, so everything it leaves stays pending; a dead worker's claim is made by hand with a lease
+that has run out; A goes away; services B and C, each with its worker, drain the work
+together (in claims of 7 decisions, so they interleave).
 """
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from svc_helpers import ServerThread, Service, archive, make_service
 from test_service_rollout import (BASE, add_hold, capture, change, decide, order,
@@ -35,6 +37,7 @@ def test_queued_work_outlives_its_process_and_two_workers_count_each_row_once(
     import time
 
     from ordinance.adapters import rollouts
+    from ordinance.adapters.models import DecisionRecord
     from ordinance.adapters.models_rollout import RolloutRecord
     from ordinance.api.usecases import rollout as rollout_uc
     from ordinance.engine.rollout import read_plan
@@ -73,14 +76,20 @@ def test_queued_work_outlives_its_process_and_two_workers_count_each_row_once(
         decisions[r.json()["decision_id"]] = hub[3]["id"]
         db = app_a.state.ctx.db
         assert len(decisions) == 36
-        assert rollouts.queue_depth(db) == 2 * 36  # one row per decision per running rollout
+        assert rollouts.queue_depth(db) == 2 * 36  # one tag per decision per running rollout
         with db.session() as s:
             assert s.scalar(select(RolloutRecord.id).where(
                 RolloutRecord.rollout_id.in_([shadow_id, ro_id]))) is None
-        # a worker claimed ten rows and died: its lease ran out long ago
+            pending = dict(s.execute(select(DecisionRecord.id, DecisionRecord.pending)
+                                     .where(DecisionRecord.pending.is_not(None))).all())
+        assert set(pending) == set(decisions)  # on each decision's own record, both tags
+        assert all({t[0] for t in json.loads(p)} == {shadow_id, ro_id}
+                   for p in pending.values())
+        # a worker claimed ten decisions and died: its lease ran out long ago
         past = app_a.state.ctx.clock.now() - timedelta(seconds=3 * rollouts.LEASE_SECONDS)
         dead = rollouts.claim(db, "c_dead", past, 10)
-        assert len(dead) == 10 and all(q.request and q.decision for q in dead)
+        assert len({q.seq for q in dead}) == 10 and len(dead) == 20  # a Claimed per tag
+        assert all(q.request and q.decision and q.decision_id in decisions for q in dead)
         for c in a.clients.values():
             c.close()
     # process A is gone with its memory; B and C, each with a worker, drain what it left;
@@ -88,7 +97,7 @@ def test_queued_work_outlives_its_process_and_two_workers_count_each_row_once(
     finishers: list[int] = []
     real_finish = rollouts.finish
 
-    def slow_finish(db: Any, token: str, results: dict[int, Any]) -> tuple[int, int]:
+    def slow_finish(db: Any, token: str, results: dict[Any, Any]) -> tuple[int, int]:
         time.sleep(0.15)
         out = real_finish(db, token, results)
         if out[0]:
@@ -138,30 +147,139 @@ def test_queued_work_outlives_its_process_and_two_workers_count_each_row_once(
             c.close()
 
 
+def pending_decisions(db: Any, now: Any, prefix: str, n: int, tags: Any) -> list[str]:
+    """`n` decision records written as the log writes them, each carrying `tags`."""
+    from types import SimpleNamespace
+
+    from ordinance.adapters.models import DecisionRecord
+    from ordinance.adapters.store_decisions import record_row
+
+    ids = [f"dec-{prefix}-{k}" for k in range(n)]
+    rows = [record_row(SimpleNamespace(  # an Evaluated's fields the record reads
+        decision_id=did, status="accepted", ruleset_name="base", digest="sha256:x",
+        as_of=str(now.date()), fired=[], elapsed_us=1, text='{"status": "accepted"}'),
+        "decide", "test", f"L-{k}", '{"order": {}}', tags) for k, did in enumerate(ids)]
+    with db.session(write=True) as s:
+        s.connection().execute(DecisionRecord.__table__.insert(), rows)
+    return ids
+
+
 def test_a_stalled_worker_finishes_nothing_another_has_claimed(
         database_url: str, tmp_path: Path) -> None:
     """The lease's edge, at the adapter: a claim past its lease is taken by the next worker,
-    and the first worker's finish then deletes and stores nothing; the second's does."""
+    and the first worker's finish then clears and stores nothing; the second's does."""
     from ordinance.adapters import rollouts
     from ordinance.adapters.db import Database
 
     app, _ = make_service(database_url, tmp_path / "d")
     db: Database = app.state.ctx.db
     now = app.state.ctx.clock.now()
-    rows = [rollouts.queue_row("ro_lease", "active", "decide", f"dec-{n}", f"L-{n}",
-                               now.date(), now) for n in range(5)]
-    with db.session(write=True) as s:
-        rollouts.enqueue_in(s, rows)
+    pending_decisions(db, now, "lease", 5, [("ro_lease", "active", now.date())])
     first = rollouts.claim(db, "c_first", now - timedelta(seconds=2 * rollouts.LEASE_SECONDS),
                            3)
     assert [q.order_id for q in first] == ["L-0", "L-1", "L-2"]
-    assert all(q.decision is None for q in first)  # no such decision records: read as None
+    assert all(q.kind == "decide" and q.today == now.date() and q.side == "active"
+               for q in first)
     second = rollouts.claim(db, "c_second", now, 10)  # the first's lease ran out
     assert sorted(q.order_id for q in second) == [f"L-{n}" for n in range(5)]
     assert rollouts.claim(db, "c_third", now, 10) == []  # all leased now
     rec = {q.id: rollouts.record("ro_lease", "active", q.order_id, now, {"status": "accepted"},
                                  decision_id=q.decision_id) for q in second}
     assert rollouts.finish(db, "c_first", {q.id: rec[q.id] for q in first}) == (0, 0)
+    assert rollouts.queue_depth(db) == 5
     assert rollouts.finish(db, "c_second", rec) == (5, 5)
     assert rollouts.queue_depth(db) == 0
+    assert rollouts.claim(db, "c_fourth", now, 10) == []
     assert rollouts.tallies(db, "ro_lease")["active"].orders == 5
+
+
+def test_an_unreadable_pending_is_cleared_uncounted(database_url: str, tmp_path: Path
+                                                    ) -> None:
+    """A `pending` the worker cannot read gives one tag of no rollout: the round clears it
+    without a record instead of claiming it again and again."""
+    from ordinance.adapters import rollouts
+    from ordinance.adapters.models import DecisionRecord
+    from ordinance.api.usecases.rollout import live
+
+    app, _ = make_service(database_url, tmp_path / "u")
+    ctx = app.state.ctx
+    now = ctx.clock.now()
+    ids = pending_decisions(ctx.db, now, "bad", 2, [("ro_gone", "shadow", now.date())])
+    with ctx.db.session(write=True) as s:
+        s.execute(update(DecisionRecord).where(DecisionRecord.id == ids[0])
+                  .values(pending="[not json"))
+    assert rollouts.queue_depth(ctx.db) == 2
+    got = live(ctx).round(ctx)
+    assert got["records"] == 0 and got["discarded"] == 2  # ro_gone does not run either
+    assert rollouts.queue_depth(ctx.db) == 0
+
+
+def test_a_decision_under_a_running_shadow_is_one_insert(database_url: str, tmp_path: Path,
+                                                        ) -> None:
+    """The request path's cost (issue 18: at most 1 ms at p99): the decision log's commit of a
+    decision a shadow and a rollout count writes the same single statement, one INSERT into
+    `decisions`, as a decision no rollout counts; the work rides in its `pending` column."""
+    import threading
+
+    from sqlalchemy import event
+
+    from ordinance.adapters.models import DecisionRecord
+    from ordinance.engine.rollout import read_plan
+
+    app, keys = make_service(database_url, tmp_path / "one")  # no worker: nothing drains
+    ctx = app.state.ctx
+    seen: list[str] = []
+    in_commit = threading.local()
+    real_commit = ctx.log._commit
+
+    def counted_commit(batch: Any) -> None:
+        in_commit.on = True
+        try:
+            real_commit(batch)
+        finally:
+            in_commit.on = False
+
+    def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        if getattr(in_commit, "on", False):
+            seen.append(" ".join(sql.split())[:60])
+
+    ctx.log._commit = counted_commit  # the writer thread calls self._commit
+    event.listen(ctx.db.engine, "before_cursor_execute", statement)
+    try:
+        with ServerThread(app) as srv:
+            a = Service(srv.url, database_url, keys, app)
+            base = upload(a, BASE)
+            holds = upload(a, variant(tmp_path, "holds", "2", add_hold))
+            richer = upload(a, variant(tmp_path, "richer", "3", smaller_discount))
+            name, digest = base.split("@")
+            admin = a.client("admin")
+            assert admin.post(f"/v1/rulesets/{name}/{digest}/activate").status_code == 200
+            plain = decide(a, order(0, "ONE"))["decision_id"]
+            without = [x for x in seen if not x.upper().startswith(("BEGIN", "COMMIT"))]
+            seen.clear()
+            ids = {}
+            for mode, ref, extra in (("shadow", holds, {"sample": 100}),
+                                     ("rollout", richer, {"share": 50})):
+                r = admin.post("/v1/rollouts", json={"mode": mode, "candidate": ref, **extra})
+                assert r.status_code == 201, r.text
+                ids[mode] = r.json()["id"]
+            today = ctx.clock.now().date()
+            counted = decide(a, order(1, "ONE"))["decision_id"]
+            with_tags = [x for x in seen if not x.upper().startswith(("BEGIN", "COMMIT"))]
+            with ctx.db.session() as s:
+                got = dict(s.execute(select(DecisionRecord.id, DecisionRecord.pending)
+                                     .where(DecisionRecord.id.in_([plain, counted]))).all())
+            for rid in ids.values():  # (stopping counts what is pending: the module's
+                # database is left with no work and nothing running)
+                assert admin.post(f"/v1/rollouts/{rid}/stop").status_code == 200
+            for c in a.clients.values():
+                c.close()
+    finally:
+        event.remove(ctx.db.engine, "before_cursor_execute", statement)
+    assert len(without) == 1 and without[0].upper().startswith("INSERT INTO DECISIONS"), without
+    assert with_tags == without  # the same one statement: no second insert, no update
+    assert got[plain] is None
+    plan = read_plan(ids["rollout"], {"share": 50})
+    side = "candidate" if plan.bucket("ONE-1") < 50 else "active"
+    assert sorted(map(tuple, json.loads(got[counted]))) == sorted(
+        [(ids["shadow"], "shadow", str(today)), (ids["rollout"], side, str(today))])
