@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -283,3 +283,81 @@ def test_a_decision_under_a_running_shadow_is_one_insert(database_url: str, tmp_
     side = "candidate" if plan.bucket("ONE-1") < 50 else "active"
     assert sorted(map(tuple, json.loads(got[counted]))) == sorted(
         [(ids["shadow"], "shadow", str(today)), (ids["rollout"], side, str(today))])
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_0111_moves_queued_rows_onto_their_decisions_and_back(
+        backend: str, tmp_path: Path) -> None:
+    """0110's queued rows become their decision's `pending` (a row whose decision is gone is
+    dropped: nothing to count), rollout_queue goes; the downgrade puts the rows back."""
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from ordinance.adapters import db as dbmod
+    from ordinance.adapters import rollouts
+    from svc_helpers import create_pg_database
+
+    pg = create_pg_database() if backend == "postgresql" else None
+    db = dbmod.connect(pg.url if pg else f"sqlite:///{tmp_path}/m.db")
+
+    def downgrade(revision: str) -> None:
+        cfg = dbmod.alembic_config(db)
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, revision)
+
+    def queue() -> list[tuple[Any, ...]]:
+        with db.session() as s:
+            return [tuple(r) for r in s.execute(text(
+                "SELECT rollout_id, side, kind, decision_id, order_id, today "
+                "FROM rollout_queue ORDER BY rollout_id, decision_id"))]
+
+    try:
+        dbmod.upgrade(db, "0110")
+        with db.session(write=True) as s:
+            for n, kind in enumerate(("decide", "order", "price")):
+                s.execute(text(
+                    "INSERT INTO decisions (id, created_at, kind, key_name, order_id, status, "
+                    "ruleset_name, digest, as_of, fired, elapsed_us, request, decision) VALUES "
+                    "(:id, :at, :kind, 'k', :oid, 'accepted', 'base', 'sha256:x', "
+                    "'2026-11-20', ' ', 1, '{}', '{}')"),
+                    {"id": f"d{n}", "at": datetime(2026, 11, 20, 9, n, tzinfo=timezone.utc),
+                     "kind": kind, "oid": f"O-{n}"})
+            for rid, side, did, oid in (("ro_a", "shadow", "d0", "O-0"),
+                                        ("ro_b", "active", "d0", "O-0"),
+                                        ("ro_b", "candidate", "d1", "O-1"),
+                                        ("ro_b", "active", "gone", "O-9")):
+                s.execute(text(
+                    "INSERT INTO rollout_queue (rollout_id, side, kind, decision_id, "
+                    "order_id, today, queued_at, claim, claimed_until) VALUES (:r, :side, "
+                    "(SELECT COALESCE(MAX(kind), 'decide') FROM decisions WHERE id = :d), "
+                    ":d, :o, :t, :at, 'c_old', :at)"),
+                    {"r": rid, "side": side, "d": did, "o": oid, "t": date(2026, 11, 19),
+                     "at": datetime(2026, 11, 20, 10, tzinfo=timezone.utc)})
+        before = queue()
+        dbmod.upgrade(db)
+        assert "rollout_queue" not in inspect(db.engine).get_table_names()
+        with db.session() as s:
+            got = dict(s.execute(text("SELECT id, pending FROM decisions")).all())
+        assert json.loads(got["d0"]) == [["ro_a", "shadow", "2026-11-19"],
+                                         ["ro_b", "active", "2026-11-19"]]
+        assert json.loads(got["d1"]) == [["ro_b", "candidate", "2026-11-19"]]
+        assert got["d2"] is None
+        assert rollouts.queue_depth(db) == 3
+        downgrade("0110")
+        cols = {c["name"] for c in inspect(db.engine).get_columns("decisions")}
+        assert not cols & {"pending", "claim", "claimed_until"}
+        after = queue()
+        assert [r[:5] for r in after] == [r[:5] for r in before if r[3] != "gone"]
+        assert {str(r[5])[:10] for r in after} == {"2026-11-19"}
+        dbmod.upgrade(db)  # and up again: the same work, now claimable
+        now = datetime(2026, 11, 20, 11, tzinfo=timezone.utc)
+        claimed = rollouts.claim(db, "c_new", now, 10)
+        assert sorted((q.decision_id, q.rollout_id, q.side, q.kind, q.order_id)
+                      for q in claimed) == [("d0", "ro_a", "shadow", "decide", "O-0"),
+                                            ("d0", "ro_b", "active", "decide", "O-0"),
+                                            ("d1", "ro_b", "candidate", "order", "O-1")]
+    finally:
+        db.dispose()
+        if pg is not None:
+            pg.drop()
