@@ -3,15 +3,16 @@
 Two parts, each printed with its figures:
 
 1. CPU: `Live.route` (segments of the order, a hash of the rollout id and its id) and
-   `Live.rows` (the queue rows of the decision), over acme's generated orders, in CPU time
-   (the machine is shared: wall time is noise), mean and 99th percentile per decision.
-2. The durable queue (migration 0110): the decision log's commit of a decision with and
-   without its two queue rows (a shadow's and a rollout's), which ride in the same
-   transaction. Wall time from submit to commit, one decision at a time (each its own batch:
-   the worst case for the added insert) and then 16 at a time (batches as a busy service
-   makes them), on SQLite (a temporary file) and PostgreSQL (a fresh database at
-   127.0.0.1:5432, user postgres, dropped after; skipped when unreachable). With and without
-   alternate decision by decision, so the machine's drift hits both alike.
+   `Live.tags` with the record's `pending` text (`record_row`), over acme's generated orders,
+   in CPU time (the machine is shared: wall time is noise), mean and 99th percentile per
+   decision.
+2. The work on the record (migration 0111): the decision log's commit of a decision with
+   and without its two tags (a shadow's and a rollout's) in its `pending` column: the same
+   one INSERT either way. Wall time from submit to commit, and the process's CPU time, one
+   decision at a time (each its own batch: the worst case) and then 16 at a time (batches as
+   a busy service makes them), on SQLite (a temporary file) and PostgreSQL (a fresh database
+   at 127.0.0.1:5432, user postgres, dropped after; skipped when unreachable). With and
+   without alternate decision by decision, so the machine's drift hits both alike.
 
     .venv/bin/python bench/rollout_overhead.py [ORDERS] [--commits N]
 """
@@ -23,7 +24,7 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -50,19 +51,20 @@ def live_with(rs: Any) -> Live:
 
 
 def cpu(rs: Any, orders: list[dict[str, Any]]) -> None:
+    from ordinance.adapters.rollouts import pending_text
+
     live = live_with(rs)
-    now = datetime.now(timezone.utc)
     samples = []
     for order in orders:
         t0 = time.process_time_ns()
         _, tags = live.route(order, False)
         if tags:
-            live.rows(tags, "decide", "dec_x", order.get("id"), TODAY, now)
+            pending_text(live.tags(tags, TODAY))  # what record_row adds to the row
         samples.append(time.process_time_ns() - t0)
     samples.sort()
     mean = sum(samples) / len(samples) / 1000
     p99 = samples[int(len(samples) * 0.99)] / 1000
-    print(f"{len(orders)} decisions: route+rows mean {mean:.1f} us, p99 {p99:.1f} us "
+    print(f"{len(orders)} decisions: route+tags mean {mean:.1f} us, p99 {p99:.1f} us "
           "(CPU time)")
 
 
@@ -87,11 +89,10 @@ def commits(label: str, url: str, rs: Any, orders: list[dict[str, Any]], n: int)
     def one(i: int) -> tuple[bool, float, float]:
         o = orders[i % len(orders)]  # decided here, not timed: a fresh decision id each
         ev, text, oid = evaluate(rs, o, None, "decide", TODAY), dumps({"order": o}), str(o["id"])
-        rows = live.rows(tags, "decide", ev.decision_id, oid, TODAY,
-                         datetime.now(timezone.utc)) if i % 2 else None
         c0, t0 = time.process_time(), time.perf_counter()
-        log.submit_decision(ev, "decide", "bench", oid, text, rows).result(timeout=60)
-        return (rows is not None, (time.perf_counter() - t0) * 1000,
+        pending = live.tags(tags, TODAY) if i % 2 else None  # timed: the request's part
+        log.submit_decision(ev, "decide", "bench", oid, text, pending).result(timeout=60)
+        return (pending is not None, (time.perf_counter() - t0) * 1000,
                 (time.process_time() - c0) * 1000)
 
     try:
@@ -105,13 +106,13 @@ def commits(label: str, url: str, rs: Any, orders: list[dict[str, Any]], n: int)
                     continue  # the process's CPU time is shared by the 16 in flight
                 plain = [x[k] for x in got if not x[0]]
                 queued = [x[k] for x in got if x[0]]
-                print(f"{label} {mode}, {what}: {len(got)} commits; without queue rows p50 "
+                print(f"{label} {mode}, {what}: {len(got)} commits; without tags p50 "
                       f"{statistics.median(plain):.3f} ms p99 {pct(plain, 0.99):.3f} ms; "
-                      f"with 2 queue rows p50 {statistics.median(queued):.3f} ms p99 "
+                      f"with 2 tags p50 {statistics.median(queued):.3f} ms p99 "
                       f"{pct(queued, 0.99):.3f} ms; added: p50 "
                       f"{statistics.median(queued) - statistics.median(plain):+.3f} ms, p99 "
                       f"{pct(queued, 0.99) - pct(plain, 0.99):+.3f} ms")
-        print(f"{label}: {queue_depth(db)} queue rows written")
+        print(f"{label}: {queue_depth(db)} tags pending on the records")
     finally:
         log.close()
 
@@ -141,7 +142,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("orders", nargs="?", type=int, default=20000)
     ap.add_argument("--commits", type=int, default=1000,
-                    help="decisions committed with and without queue rows, each")
+                    help="decisions committed with and without tags, each")
     args = ap.parse_args()
     rs = load(ACME)
     orders = list(generate_orders(load_catalogue(ACME), args.orders, 11, bad_share="0"))
