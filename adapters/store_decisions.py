@@ -84,6 +84,7 @@ class DecisionLog:
     def submit(self, row: dict[str, Any]) -> Future:
         """Queue a row; the future completes when it is committed (or fails)."""
         self._ensure_started()
+        row.setdefault("pending", None)  # a batch's rows share the one INSERT's columns
         fut: Future = Future()
         self._queue.put((row, fut))
         return fut
