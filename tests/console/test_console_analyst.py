@@ -122,6 +122,9 @@ def test_analyst_edits_checks_saves_tests_and_simulates(hub_orders, offline, sho
     report = page.text_content("#sim-report")
     assert "6 orders, 3 changed" in report
     assert "approvals/deep-discount" in report          # its count changed: 3 -> 0
+    # the charts are drawn after the report's text: wait for both
+    page.wait_for_function("document.querySelectorAll('#sim-report canvas').length === 2",
+                           timeout=15000)
     assert page.locator("#sim-report canvas").count() == 2
     page.click("#sim-report a[data-order]")
     page.wait_for_selector("#order-detail")

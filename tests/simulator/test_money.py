@@ -93,7 +93,7 @@ def test_each_currencys_revenue_is_the_sum_of_its_orders_totals(tmp_path):
         for order in generate_orders(load_catalogue(ACME), 300, seed=11):
             f.write(dumps_order(order) + "\n")
     s = simulate(resolve(str(ACME)), resolve(str(CANDIDATE)), open_orders(str(stream)),
-                 Options(chunk_size=37), executor="inline")
+                 Options(chunk_size=37, blame=False), executor="inline")
     sums: dict[str, dict[str, D]] = {"baseline": defaultdict(D), "candidate": defaultdict(D)}
     for side, path in (("baseline", ACME), ("candidate", CANDIDATE)):
         rs = load(path)
