@@ -1,4 +1,4 @@
-"""Load and failure: 5,000 decisions from 50 concurrent clients leave exactly 5,000 rows in
+"""Load and failure: 2,000 decisions from 50 concurrent clients leave exactly 2,000 rows in
 the decision log; taking the database away mid-run gives 503 to the requests it affects and
 loses nothing that was answered 2xx."""
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _count(app, key_name: str) -> int:
 
 
 @pytest.mark.slow
-def test_5000_decisions_from_50_clients_are_all_logged(database_url, tmp_path):
+def test_2000_decisions_from_50_clients_are_all_logged(database_url, tmp_path):
     from ordinance.adapters import store_keys
 
     app, keys = make_service(database_url, tmp_path / "cache")
@@ -45,7 +45,7 @@ def test_5000_decisions_from_50_clients_are_all_logged(database_url, tmp_path):
         def client(n: int) -> None:
             with httpx.Client(base_url=server.url, timeout=60,
                               headers={"Authorization": f"Bearer {secret}"}) as c:
-                for i in range(100):
+                for i in range(40):
                     r = c.post("/v1/decisions", json={"order": dict(ORDER, id=f"L{n}-{i}")})
                     with lock:
                         statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
@@ -54,9 +54,9 @@ def test_5000_decisions_from_50_clients_are_all_logged(database_url, tmp_path):
 
         with ThreadPoolExecutor(50) as pool:
             list(pool.map(client, range(50)))
-        assert statuses == {200: 5000}
-        assert len(ids) == 5000
-        assert _count(app, info["name"]) == 5000
+        assert statuses == {200: 2000}
+        assert len(ids) == 2000
+        assert _count(app, info["name"]) == 2000
 
 
 @pytest.mark.postgres

@@ -78,10 +78,15 @@ def live(tmp_path_factory):
 OTHERS: tuple[str, ...] = ()
 
 
-def test_every_check_on_every_operation(live):
+SHARDS = 4
+
+
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_every_check_on_every_operation(live, shard):
     """Every operation, valid and invalid requests, every check. (Schemathesis's pytest
     plugin does not run under pytest 9, so the operations are driven through its Python API
-    here.)"""
+    here.) The operations are dealt round the `SHARDS` tests, so xdist's workers share them:
+    together the shards run every operation once."""
     url, key = live
     load_all_checks()
     checks = [c for c in CHECKS.get_all() if c.__name__ not in NOT_YET]
@@ -100,6 +105,8 @@ def test_every_check_on_every_operation(live):
         if OTHERS and op.path.startswith(OTHERS):
             continue
         operations += 1
+        if operations % SHARDS != shard:
+            continue
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
             @given(case=op.as_strategy(generation_mode=mode))
