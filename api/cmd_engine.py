@@ -11,7 +11,6 @@ from typing import IO, Any
 
 from ordinance.adapters.compiled_cache import load_cached
 from ordinance.engine import BadOrder, Diagnostic, RuleSetInvalid, Span, check, dumps, parse_order
-from ordinance.engine.testing import failure_lines, run_tests, table_row_lines
 
 from .usecases.decide import evaluate_order
 
@@ -203,6 +202,8 @@ def _progress(path: str, src: Any) -> Any:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
+    from ordinance.engine.testing import failure_lines, run_tests, table_row_lines  # reads YAML
+
     rs = _load(args.ruleset)
     if rs is None:
         return 1

@@ -15,7 +15,8 @@ from .budget import DEFAULT_MAX_STEPS
 from .codec import dumps, loads
 from .orders import MAX_ITEMS, MAX_LINES, BadOrder, OrderTooLarge, parse_json, parse_order, \
     validate_order
-from .ruleset import PHASES, check_dir, digest_of
+from .loading import digest_of
+from .model import PHASES
 
 __all__ = ["check", "load", "CompiledRuleSet", "Decision", "Diagnostic", "RuleSetInvalid",
            "BadOrder", "parse_order", "parse_json", "validate_order", "dumps", "loads", "digest_of",
@@ -25,6 +26,8 @@ __all__ = ["check", "load", "CompiledRuleSet", "Decision", "Diagnostic", "RuleSe
 
 def check(path: str | Path) -> list[Diagnostic]:
     """Every diagnostic of the rule set, sorted by place. Never raises for the user's mistakes."""
+    from .ruleset import check_dir  # the checker (YAML, schemas, checks): not on a cached start
+
     _, diags, _ = check_dir(path)
     return diags
 
@@ -32,6 +35,8 @@ def check(path: str | Path) -> list[Diagnostic]:
 def load(path: str | Path, max_steps: int = DEFAULT_MAX_STEPS) -> CompiledRuleSet:
     """The compiled rule set; raises RuleSetInvalid with every diagnostic when it has errors.
     `max_steps` is each decision's evaluation budget (engine/budget.py)."""
+    from .ruleset import check_dir
+
     model, diags, has_errors = check_dir(path)
     if has_errors:
         raise RuleSetInvalid(diags)
