@@ -7,10 +7,10 @@ The public API (docs/design/engine-api.md): `check`, `load`, `CompiledRuleSet`, 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .diagnostics import Code, Diagnostic, RuleSetInvalid, Span
 from .evaluate import CompiledRuleSet, Decision
-from .pair import evaluate_pair
 from .budget import DEFAULT_MAX_STEPS
 from .codec import dumps, loads
 from .orders import MAX_ITEMS, MAX_LINES, BadOrder, OrderTooLarge, parse_json, parse_order, \
@@ -22,6 +22,19 @@ __all__ = ["check", "load", "CompiledRuleSet", "Decision", "Diagnostic", "RuleSe
            "BadOrder", "parse_order", "parse_json", "validate_order", "dumps", "loads", "digest_of",
            "PHASES", "Code", "Span", "evaluate_pair", "OrderTooLarge", "DEFAULT_MAX_STEPS",
            "MAX_LINES", "MAX_ITEMS"]
+
+
+if TYPE_CHECKING:
+    from .pair import evaluate_pair
+
+
+def __getattr__(name: str) -> Any:
+    """`evaluate_pair` on first use: `ordinance eval` never pairs (issue 16, start-up)."""
+    if name == "evaluate_pair":
+        from .pair import evaluate_pair
+
+        return evaluate_pair
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def check(path: str | Path) -> list[Diagnostic]:

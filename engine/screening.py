@@ -50,10 +50,32 @@ from __future__ import annotations
 import unicodedata
 from decimal import Decimal
 from operator import itemgetter
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
+
+class _OnFirstUse:
+    """rapidfuzz's `process` or `OSA`, imported on the first attribute asked of it: the first
+    screening of a process loads rapidfuzz and rebinds both names of this module to the real
+    modules (no indirection after that); a decision that screens nothing, or a start from the
+    compiled cache, never loads it (issue 16)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        from rapidfuzz import process as real_process
+        from rapidfuzz.distance import OSA as real_osa
+
+        globals().update(process=real_process, OSA=real_osa)
+        return getattr(real_process if self.name == "process" else real_osa, attr)
+
+
+if TYPE_CHECKING:
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+else:
+    process = _OnFirstUse("process")
+    OSA = _OnFirstUse("OSA")
 
 # The words of SPEC section 5's suffix list that rigour's database treats as ordinary words.
 GENERIC_SUFFIXES = frozenset(("co", "corp", "corporation", "company"))
