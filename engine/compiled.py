@@ -22,6 +22,7 @@ import io
 import marshal
 import os
 import pickle
+import re
 import sys
 import types
 from typing import Any
@@ -115,9 +116,39 @@ class _Pickler(pickle.Pickler):
         return NotImplemented
 
 
+# the table argument of a `screen(...)` or `screen_match(...)` call (the checker wants quoted text)
+_SCREENED = re.compile(r"""\bscreen(?:_match)?\(.*?,\s*["']([A-Za-z0-9_]+)["']\s*\)""")
+
+
+def _screened_tables(rs: Any) -> list[str]:
+    """The reference tables the rule set screens names against, found in its files' text (a
+    call missed only leaves its index to be built by the first screening, as without this)."""
+    found: set[str] = set()
+    for lines in rs.model.sources.values():
+        for line in lines:
+            if "screen" in line:
+                found.update(m.group(1) for m in _SCREENED.finditer(line))
+    return sorted(t for t in found if t in rs.ref.tables)
+
+
 def to_bytes(rs: Any) -> bytes:
+    """The rule set as bytes, with the screening index of every table it screens against,
+    built now (engine/screening.py `Prepared`: folding and indexing the listed names, 0.8 s
+    for ACME's 16,000) and packed as bytes of its own, unpickled by the first screening of a
+    process that loads these bytes (80 ms): a start that screens nothing does not pay it."""
+    from . import screening
+
+    caches = rs.screen_caches
+    packed = {}
+    for table in _screened_tables(rs):
+        prepared = screening.prepare(rs.ref.tables[table].rows, caches.setdefault(table, {}))
+        packed[table] = {"packed": pickle.dumps(prepared, protocol=pickle.HIGHEST_PROTOCOL)}
     out = io.BytesIO()
-    _Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(rs)
+    rs.screen_caches = packed  # what is kept of the caches: the indexes, not the answers
+    try:
+        _Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(rs)
+    finally:
+        rs.screen_caches = caches
     return out.getvalue()
 
 

@@ -47,6 +47,7 @@ folding; tests pin what they give for the names we rely on.
 """
 from __future__ import annotations
 
+import pickle
 import unicodedata
 from decimal import Decimal
 from operator import itemgetter
@@ -367,8 +368,20 @@ def _score(q: Entry, e: Entry, common: frozenset[str] = frozenset()) -> float:
     return min(s, 0.9999)
 
 
+def prepare(rows: list[Any], cache: dict[str, Any]) -> Prepared:
+    """The table's index, kept in `cache` (a rule set's cache for the table): unpickled from
+    `cache["packed"]` when the rule set came from the compiled cache with it (engine/compiled.py
+    `to_bytes` builds and packs it), else built (or shared with a rule set listing the same
+    names)."""
+    return _prepared(rows, cache)
+
+
 def _prepared(rows: list[Any], cache: dict[str, Any]) -> Prepared:
     prepared = cache.get("prepared")
+    if prepared is None and "packed" in cache:
+        prepared = pickle.loads(cache["packed"])  # noqa: S301 - the compiled cache's own bytes
+        cache["prepared"] = prepared
+        cache.pop("packed", None)
     if prepared is None:
         names = tuple(r.get("name") if isinstance(r, dict) else None for r in rows) + \
             tuple(r.get("aliases") if isinstance(r, dict) else None for r in rows)

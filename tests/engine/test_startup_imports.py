@@ -116,3 +116,29 @@ def test_the_lazy_names_of_the_public_api_resolve():
         engine.no_such_name  # noqa: B018
     with pytest.raises(AttributeError):
         configurator.no_such_name  # noqa: B018
+
+
+def test_the_cached_rule_set_carries_its_screening_index_packed(monkeypatch):
+    """to_bytes builds the index of every table the rule set screens against and packs it;
+    a rule set from those bytes unpickles it on its first screening instead of folding the
+    listed names again, and screens as the rule set that built it."""
+    from ordinance.engine import load, screening
+    from ordinance.engine.compiled import _screened_tables, from_bytes, to_bytes
+
+    rs = load(ACME)
+    assert _screened_tables(rs) == ["denied_parties"]
+    again = from_bytes(to_bytes(rs))
+    cache = again.screen_caches["denied_parties"]
+    assert set(cache) == {"packed"}  # not unpickled until a screening asks for it
+
+    def no_build(*a, **kw):
+        raise AssertionError("the index was built again")
+    monkeypatch.setattr(screening.Prepared, "__init__", no_build)  # unpickling does not call it
+    rows = again.ref.tables["denied_parties"].rows
+    name = rows[0]["name"]
+    assert screening.best_score(name, rows, cache) == 1
+    assert "packed" not in cache and cache["prepared"] is not None
+    for text in ("Aero Caribean", "Rosoboronexprot", "Northwind Traders"):
+        assert screening.best_score(text, rows, cache) == \
+            screening.best_score(text, rs.ref.tables["denied_parties"].rows,
+                                 rs.screen_caches["denied_parties"])
