@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +55,8 @@ def load_cached(path: str | Path) -> Any:
     try:
         where.mkdir(mode=0o700, parents=True, exist_ok=True)
         if _private(where):
+            import tempfile  # writing only: a start from the cache does not load it
+
             fd, tmp = tempfile.mkstemp(dir=where, suffix=".tmp")
             with os.fdopen(fd, "wb") as f:
                 f.write(to_bytes(rs))

@@ -23,13 +23,18 @@ COMMAND_MODULES = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; given `command` (the first word of the command line), it
+    stops at the module that registers it: `ordinance eval` imports cmd_engine alone, not the
+    service's, simulator's or importers' doors (issue 16, start-up)."""
     parser = argparse.ArgumentParser(
         prog="ordinance",
         description="Order policies as YAML rule packs: check, evaluate, test, serve, simulate.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
+        if command is not None and command in sub.choices:
+            break
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -41,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    parser = build_parser(words[0] if words and not words[0].startswith("-") else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)

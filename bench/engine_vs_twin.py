@@ -18,9 +18,17 @@ instead: the orders come from the simulator's generator (simulator/generate.py, 
 bench/decisions_sha.py decides), --seed 1 by default, with their 1 to many lines (--lines
 does not apply).
 
+`--startup` measures issue 16's start-up figure instead: `ordinance eval rulesets/acme
+ORDER.json --compact` for one order, from a warm compiled cache, --rounds times (11 is the
+documented figure): the median wall and CPU (user + system) time, the first (compiling) start,
+the -X importtime top entries of one warm start, and with --callgrind its instructions. Two
+orders: the one of issue 16 (no lines: validation rejects it, nothing is screened) and the
+first US order of the generated stream (it screens two names and matches a postal code).
+With --against DIR the older engine runs too, alternately in the same rounds.
+
 usage: .venv/bin/python bench/engine_vs_twin.py [--ruleset synthetic|acme] [--orders 5000]
                                                [--lines 5] [--seed 1] [--rounds 3]
-                                               [--callgrind] [--against DIR]
+                                               [--callgrind] [--against DIR] [--startup]
 """
 from __future__ import annotations
 
@@ -29,9 +37,11 @@ import glob
 import hashlib
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,7 +100,10 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--callgrind", action="store_true")
     ap.add_argument("--against", type=Path, help="a directory holding an older `ordinance`")
+    ap.add_argument("--startup", action="store_true", help="issue 16's start-up figure alone")
     args = ap.parse_args()
+    if args.startup:
+        return startup(args.rounds, args.callgrind, args.against)
     import engine as bench_engine  # bench/engine.py: the synthetic rule set and orders
 
     from ordinance.engine import dumps
@@ -178,6 +191,84 @@ def main() -> int:
         for p in glob.glob(str(tmp / "callgrind.*")):
             os.unlink(p)
         return 0 if same else 1
+
+
+def run_timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds user + system) of one child run to its end."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=env or ENV)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{cmd} failed: {proc.stderr.read().decode() if proc.stderr else ''}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def import_top(cmd: list[str], n: int = 12) -> list[str]:
+    """The -X importtime entries of one run with the largest cumulative time, nested ones
+    included (microseconds, as Python prints them)."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "ordinance.api.cli",
+                           *cmd[1:]], capture_output=True, text=True, env=ENV, check=True)
+    rows = []
+    for line in proc.stderr.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \| (.*)$", line)
+        if m:
+            rows.append((int(m.group(2)), int(m.group(1)), m.group(3).rstrip()))
+    total = sum(self for _, self, _ in rows)
+    top = [f"{cum:8d} {self:7d}  {name}" for cum, self, name in sorted(rows, reverse=True)[:n]]
+    return [f"  imports: {total / 1e3:.0f} ms self time in all ({len(rows)} modules); "
+            "cumulative, self (µs), module:", *top]
+
+
+def startup(rounds: int, callgrind: bool, against: Path | None) -> int:
+    """Issue 16's start-up figure (see the module doc)."""
+    import json
+
+    from ordinance.simulator import generate
+    ruleset = ROOT / "rulesets/acme"
+    with tempfile.TemporaryDirectory() as t:
+        tmp = Path(t)
+        ENV.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode cached
+        ENV["PYTHONPYCACHEPREFIX"] = str(tmp / "pyc")
+        ENV["ORDINANCE_CACHE_DIR"] = str(tmp / "cache")
+        bare = tmp / "o1.json"
+        bare.write_text(json.dumps({"id": "o1", "order_date": "2026-11-20",
+                                    "customer": {"id": "C1"}, "lines": []}))
+        screened = tmp / "us.json"
+        us = next(o for o in generate.generate_orders(generate.load_catalogue(ruleset),
+                                                      count=20, seed=1)
+                  if (o.get("ship_to") or {}).get("country") == "US")
+        screened.write_text(json.dumps(us, default=str))
+        ordinance = str(Path(sys.executable).parent / "ordinance")
+        print(f"start-up of `ordinance eval rulesets/acme ORDER.json --compact`, {rounds} "
+              "warm starts each (median; bytecode and compiled rule set cached):")
+        engines = {"engine": dict(ENV)}
+        if against is not None:  # the older engine, in the same rounds (alternately)
+            engines["old"] = dict(ENV, PYTHONPATH=str(against.resolve()))
+        for who, env in engines.items():
+            first_wall, first_cpu = run_timed([ordinance, "eval", str(ruleset), str(bare)], env)
+            print(f"  {who}'s first start (compiles, writes bytecode and the compiled cache): "
+                  f"{first_wall:.3f} s wall, {first_cpu:.3f} s CPU")
+        for label, order in (("issue 16's order (no lines)", bare),
+                             ("a US order (screens, matches)", screened)):
+            cmd = [ordinance, "eval", str(ruleset), str(order), "--compact"]
+            runs: dict[str, list[tuple[float, float]]] = {who: [] for who in engines}
+            for _ in range(rounds):
+                for who, env in engines.items():
+                    runs[who].append(run_timed(cmd, env))
+            for who, got in runs.items():
+                wall = statistics.median(w for w, _ in got)
+                cpu = statistics.median(c for _, c in got)
+                print(f"  {label}, {who}: wall {wall:.3f} s, CPU {cpu:.3f} s (min wall "
+                      f"{min(w for w, _ in got):.3f} s, min CPU {min(c for _, c in got):.3f} s)")
+            if order is bare:
+                print("\n".join(import_top(cmd)))
+            if callgrind:
+                print(f"  instructions: {instructions(cmd, tmp, 'start') / 1e6:.1f} M")
+        for p in glob.glob(str(tmp / "callgrind.*")):
+            os.unlink(p)
+    return 0
 
 
 if __name__ == "__main__":

@@ -35,8 +35,6 @@ import re
 from decimal import Decimal
 from typing import Any, Callable
 
-import msgspec
-
 JSONDecodeError = json.JSONDecodeError
 
 
@@ -90,7 +88,7 @@ def dumps_reference(obj: Any, indent: int | None = None) -> str:
     return "".join(out)
 
 
-_FAST = msgspec.json.Encoder(decimal_format="number").encode
+_FAST: Callable[[Any], bytes] | None = None  # msgspec's encoder, made by `_fast()`
 # msgspec writes a Decimal as str(d), which has an exponent (`1E+2`, `1E-7`, always an upper
 # case E and a sign) where the reference writes `100`, `0.0000001`; and a Decimal key bare
 # (`{1.5:1}`, not JSON). Three scans, each starting from a literal (so the regular expression
@@ -108,9 +106,22 @@ _EXPONENT = re.compile(_STRING + rb"|-?[0-9][0-9.]*E[+-][0-9]+")
 
 # msgspec from 0.20 or so writes a Decimal key quoted as str(key) writes it, as the reference
 # writer does: the scans for a bare key (a quarter of the cost of writing a decision) are then
-# not needed. Asked once, of the msgspec installed.
-_KEYS_QUOTED = _FAST({Decimal("1.5"): 1, Decimal("1E+2"): 2, Decimal("-0"): 3}) \
-    == b'{"1.5":1,"1E+2":2,"-0":3}'
+# not needed. Asked once, of the msgspec installed (False until asked: the scans run).
+_KEYS_QUOTED = False
+
+
+def _fast() -> Callable[[Any], bytes]:
+    """msgspec's encoder, imported by the first compact `dumps` of a process (issue 16:
+    msgspec's import, typing_extensions with it, is a tenth of a start; a process that writes
+    no compact JSON, such as a one-order `ordinance eval`, does not pay it)."""
+    global _FAST, _KEYS_QUOTED
+    import msgspec
+
+    fast = msgspec.json.Encoder(decimal_format="number").encode
+    _KEYS_QUOTED = fast({Decimal("1.5"): 1, Decimal("1E+2"): 2, Decimal("-0"): 3}) \
+        == b'{"1.5":1,"1E+2":2,"-0":3}'
+    _FAST = fast
+    return fast
 
 
 def _as_reference(m: re.Match[bytes]) -> bytes:
@@ -132,7 +143,7 @@ def dumps(obj: Any, indent: int | None = None) -> str:
     for UTC)."""
     if indent is None:
         try:
-            out = _FAST(obj)
+            out = (_FAST or _fast())(obj)
         except (TypeError, ValueError):
             return dumps_reference(obj)
         if not _KEYS_QUOTED and (_KEY_AFTER_BRACE(out) or _KEY_AFTER_COMMA(out)) \

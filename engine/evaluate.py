@@ -24,7 +24,7 @@ from .decision import Decision
 from .functions import parse_date
 from .packrun import compile_pack
 from .pricing import minor_unit_table
-from .ruleset import PHASES, Model, Pack
+from .model import PHASES, Model, Pack
 from .sourcing import Network
 from .state import State, copy_json
 from .values import RefTables

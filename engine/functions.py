@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Callable
 
-import re2  # type: ignore[import-untyped]  # google-re2 ships no type hints
-
 from . import screening
 from . import values as V
 from .budget import spend
@@ -132,9 +130,8 @@ class RegexRefused(ValueError):
 # RE2 matches in time linear in the text, whatever the pattern (no backtracking); it has no
 # backreferences, lookaround, atomic groups or possessive quantifiers. Patterns that Python's
 # `re` accepts but RE2 does not are refused with a hint instead of running in another dialect.
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False  # the engine prints nothing: the error is returned
-_RE2_OPTIONS.max_mem = MAX_REGEX_MEMORY
+# re2 is imported on the first pattern compiled (a decision that matches nothing, or a start
+# from the compiled cache, does not load it: issue 16).
 _UNSUPPORTED = (
     (re.compile(r"\\[1-9]|\(\?P="), "a backreference (\\1, (?P=name))",
      "RE2 runs in linear time and has no backreferences: compare the two parts with == in "
@@ -186,8 +183,13 @@ def _compile_regex(pattern: str) -> Any:
     if len(pattern) > MAX_REGEX:
         return (f"regular expression longer than {MAX_REGEX} characters", "LIMIT",
                 "test a shorter pattern, or split the test in two")
+    import re2  # type: ignore[import-untyped]  # google-re2 ships no type hints
+
+    options = re2.Options()
+    options.log_errors = False  # the engine prints nothing: the error is returned
+    options.max_mem = MAX_REGEX_MEMORY
     try:
-        compiled = re2.compile(pattern, _RE2_OPTIONS)
+        compiled = re2.compile(pattern, options)
     except re2.error as exc:
         message = exc.args[0] if exc.args else ""
         if isinstance(message, bytes):

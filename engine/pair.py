@@ -20,7 +20,7 @@ from .budget import DecisionStopped
 from .decision import Decision
 from .evaluate import CompiledRuleSet, PairPlan, Writes, resolve_as_of
 from .pricing import same_pricing
-from .ruleset import PHASES, Pack
+from .model import PHASES, Pack
 from .state import LinePricingView, OrderPricingView, State, copy_json
 from .values import written_alike
 

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, DecimalException, InvalidOperation
-from importlib import resources
 from itertools import compress
 from operator import is_not
+from pathlib import Path
 from typing import Any, Mapping
 
 from .values import EXACT, D, RuleError, Table, render, show, written_alike
@@ -45,7 +45,7 @@ MAX_PLACES = 8
 def _iso_4217() -> dict[str, int]:
     """The frozen ISO 4217 table shipped with the engine (code -> minor unit); codes with no
     minor unit (XAU, XDR, ...) are left out, so they take DEFAULT_PLACES."""
-    text = resources.files("ordinance.engine").joinpath("data/iso4217.csv").read_text("utf-8")
+    text = Path(__file__).with_name("data").joinpath("iso4217.csv").read_text("utf-8")
     rows = [line.split(",") for line in text.splitlines()[1:] if line.strip()]
     return {code: int(unit) for code, unit in rows}
 

@@ -34,6 +34,7 @@ from .output_values import output_ranks
 from .plan import plan
 from .pricing import MAX_PLACES, minor_unit
 from .schema import schema, validate
+from .templates import template_fn as _template_fn
 from .tables import AGGREGATES, CellError, CompiledTable, analyse, build_fast, column_kinds, \
     parse_cell
 from .values import render
@@ -421,25 +422,6 @@ class Checker:
         self.reads_pricing = self.reads_pricing or e.reads_pricing
         self.pack_reads |= e.tables
         return e
-
-def _template_fn(parts: list[Any]) -> Callable[[Any], str]:
-    """A text with `{EXPR}` parts as one function (the common shapes without a loop)."""
-    if all(isinstance(p, str) for p in parts):
-        const = "".join(parts)
-        return lambda st: const
-    if len(parts) == 1:
-        (e,) = parts
-        return lambda st: render(e.fn(st.S, st))
-    if len(parts) == 2 and isinstance(parts[0], str):
-        head, e = parts
-        return lambda st: head + render(e.fn(st.S, st))
-    if len(parts) == 2:
-        e, tail = parts
-        if isinstance(tail, str):
-            return lambda st: render(e.fn(st.S, st)) + tail
-    return lambda st: "".join([p if p.__class__ is str else render(p.fn(st.S, st))
-                               for p in parts])
-
 
 def check_dir(path: str | Path) -> tuple[Model, list[Diagnostic], bool]:
     checker = Checker(Path(path))

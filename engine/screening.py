@@ -47,13 +47,36 @@ folding; tests pin what they give for the names we rely on.
 """
 from __future__ import annotations
 
+import pickle
 import unicodedata
 from decimal import Decimal
 from operator import itemgetter
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
+
+class _OnFirstUse:
+    """rapidfuzz's `process` or `OSA`, imported on the first attribute asked of it: the first
+    screening of a process loads rapidfuzz and rebinds both names of this module to the real
+    modules (no indirection after that); a decision that screens nothing, or a start from the
+    compiled cache, never loads it (issue 16)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        from rapidfuzz import process as real_process
+        from rapidfuzz.distance import OSA as real_osa
+
+        globals().update(process=real_process, OSA=real_osa)
+        return getattr(real_process if self.name == "process" else real_osa, attr)
+
+
+if TYPE_CHECKING:
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+else:
+    process = _OnFirstUse("process")
+    OSA = _OnFirstUse("OSA")
 
 # The words of SPEC section 5's suffix list that rigour's database treats as ordinary words.
 GENERIC_SUFFIXES = frozenset(("co", "corp", "corporation", "company"))
@@ -345,8 +368,20 @@ def _score(q: Entry, e: Entry, common: frozenset[str] = frozenset()) -> float:
     return min(s, 0.9999)
 
 
+def prepare(rows: list[Any], cache: dict[str, Any]) -> Prepared:
+    """The table's index, kept in `cache` (a rule set's cache for the table): unpickled from
+    `cache["packed"]` when the rule set came from the compiled cache with it (engine/compiled.py
+    `to_bytes` builds and packs it), else built (or shared with a rule set listing the same
+    names)."""
+    return _prepared(rows, cache)
+
+
 def _prepared(rows: list[Any], cache: dict[str, Any]) -> Prepared:
     prepared = cache.get("prepared")
+    if prepared is None and "packed" in cache:
+        prepared = pickle.loads(cache["packed"])  # noqa: S301 - the compiled cache's own bytes
+        cache["prepared"] = prepared
+        cache.pop("packed", None)
     if prepared is None:
         names = tuple(r.get("name") if isinstance(r, dict) else None for r in rows) + \
             tuple(r.get("aliases") if isinstance(r, dict) else None for r in rows)

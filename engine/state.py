@@ -22,7 +22,7 @@ from .decision import Decision
 from .configurator.orders import check_lines, price_lines, source_parts
 from .packrun import ERRORS
 from .pricing import Pricing, line_id
-from .ruleset import Rule
+from .model import Rule
 from .sourcing import Allocation, SourcingPlan
 from .values import D, LazyObject, RuleError, render, truthy
 

@@ -15,15 +15,17 @@ import datetime
 import itertools
 import re
 from decimal import Decimal
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..diagnostics import Code, Span
 from ..expressions import Scope, compile_expr
 from ..values import RefTables, RuleError, render, truthy
-from ..yamlload import Node
 from .logic import SHORTHANDS, X, holds, names_in
 from .model import MAX_DOMAIN, MAX_TUPLES, BomItem, ConfigModel, Constraint, Feature, Group, \
     Total, Var
+
+if TYPE_CHECKING:  # annotations only: a compiled model's closures rebind to this module's
+    from ..yamlload import Node  # globals on a cached start, which loads no YAML (issue 16)
 
 RESERVED = frozenset({"order", "customer", "ref", "line", "pricing", "it"})
 _REF = re.compile(r"^\s*([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\s*$")

@@ -1,0 +1,32 @@
+"""A checked text with `{EXPR}` parts as one function of the decision's state (issue 16).
+
+In: the parts the checker split a text into (engine/ruleset.py `Checker.template`): plain
+strings and compiled `Expr`s. Out: `template_fn(parts)`, a function of the state giving the
+text. It lives apart from the checker because the functions it makes are pickled with a
+compiled rule set (engine/compiled.py) and rebound to this module's globals on loading: a
+start from the cache imports this small module, not the checker and its YAML loader.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .values import render
+
+
+def template_fn(parts: list[Any]) -> Callable[[Any], str]:
+    """A text with `{EXPR}` parts as one function (the common shapes without a loop)."""
+    if all(isinstance(p, str) for p in parts):
+        const = "".join(parts)
+        return lambda st: const
+    if len(parts) == 1:
+        (e,) = parts
+        return lambda st: render(e.fn(st.S, st))
+    if len(parts) == 2 and isinstance(parts[0], str):
+        head, e = parts
+        return lambda st: head + render(e.fn(st.S, st))
+    if len(parts) == 2:
+        e, tail = parts
+        if isinstance(tail, str):
+            return lambda st: render(e.fn(st.S, st)) + tail
+    return lambda st: "".join([p if p.__class__ is str else render(p.fn(st.S, st))
+                               for p in parts])
