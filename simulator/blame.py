@@ -76,12 +76,15 @@ class Blamer:
         self.by_id = {e.id: e for e in self.edits}
         self.max_steps = max_steps
         self._compiled: OrderedDict[frozenset[str], Any] = OrderedDict()
+        self.memo: Any = None  # engine LoadMemo: work on unchanged files shared by the loads
         self.loads = 0  # rule sets compiled so far (at most MAX_LOADS)
 
     def reverted(self, ids: frozenset[str]) -> Any:
         """The candidate with the edits `ids` reverted, compiled (None: it does not load)."""
-        from ordinance.engine import RuleSetInvalid, load
+        from ordinance.engine import DEFAULT_MAX_STEPS, LoadMemo, RuleSetInvalid, load
 
+        if self.memo is None:
+            self.memo = LoadMemo()
         if ids in self._compiled:
             self._compiled.move_to_end(ids)
             return self._compiled[ids]
@@ -93,7 +96,8 @@ class Blamer:
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(data)
         try:
-            rs = load(target) if self.max_steps is None else load(target, self.max_steps)
+            rs = load(target, DEFAULT_MAX_STEPS if self.max_steps is None else self.max_steps,
+                      memo=self.memo)
         except RuleSetInvalid:
             rs = None
         shutil.rmtree(target, ignore_errors=True)  # compiled: the files are not read again
