@@ -38,4 +38,4 @@ def load(path: str | Path, max_steps: int = DEFAULT_MAX_STEPS,
     model, diags, has_errors = check_dir(path, memo)
     if has_errors:
         raise RuleSetInvalid(diags)
-    return CompiledRuleSet(model, digest_of(path), str(path), max_steps)
+    return CompiledRuleSet(model, digest_of(path), str(path), max_steps, memo)

@@ -70,6 +70,7 @@ class LoadMemo:
 
     def __init__(self) -> None:
         self._steps: dict[Hashable, list[_Effect]] = {}
+        self._shared: dict[Hashable, tuple[tuple[Any, ...], Any]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -101,6 +102,21 @@ class LoadMemo:
             self._steps.clear()
         self._steps.setdefault(key, []).append(effect)
         return result
+
+    def shared(self, objects: tuple[Any, ...], extra: Hashable, fn: Callable[[], T]) -> T:
+        """`fn()`, a pure function of `objects` (the very objects: tables and packs a step
+        above made, shared by the loads) and `extra`, computed once: a compiled pack's runner,
+        the sourcing network of a set of tables, a column's inferred type. Kept only with its
+        objects, so an id is never reused while its entry lives."""
+        key = (tuple(id(o) for o in objects), extra)
+        found = self._shared.get(key)
+        if found is not None and all(a is b for a, b in zip(found[0], objects)):
+            return found[1]  # type: ignore[no-any-return]
+        if len(self._shared) >= MAX_STEPS:
+            self._shared.clear()
+        value = fn()
+        self._shared[key] = (objects, value)
+        return value
 
     @staticmethod
     def _replay(c: Any, effect: _Effect) -> None:
