@@ -17,8 +17,11 @@ The non-obvious choices:
   YAML trees, tables, packs, broken tables, the transient scope), recorded as the difference
   before/after and appended again on a hit. What is replayed is shared, not copied: the
   model's packs, rules and tables are frozen or never written after the load;
-- the cross-file work (currencies, the plan, type, reachability, domain and country checks,
-  the digest, the evaluator's compiled packs) runs on every load, so a combination of files
+- values computed from those shared objects alone (a pack's compiled runner, the sourcing
+  network of a set of tables, a column's inferred type, the country warnings of a table) are
+  kept by the objects' identity (`shared`);
+- the cross-file work (currencies, the plan, the type, reachability, domain and country
+  coverage checks, duplicate ids, the digest) runs on every load, so a combination of files
   that does not fit together is still refused;
 - no module-level cache: the engine stays pure and the caller owns the memo's lifetime (it
   keeps every version it saw; `MAX_STEPS` bounds it by clearing it when full).
