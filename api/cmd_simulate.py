@@ -50,6 +50,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler, for --executor dask")
     p.add_argument("--chunk-size", type=_count, default=500, metavar="N",
                    help="orders per unit of work (default 500)")
+    p.add_argument("--no-blame", action="store_true",
+                   help="do not name the edits behind each changed order (faster: no rule set "
+                        "with edits reverted is compiled)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=handler)
 
@@ -95,7 +98,7 @@ def handler(args: argparse.Namespace) -> int:
     options = Options(as_of=args.as_of, today=clock_from_env().now().date(),
                       consume_stock=args.consume_stock, supply_changes=supply_changes,
                       sample_size=args.sample, collect_changes=bool(args.changes),
-                      chunk_size=max(args.chunk_size, 1))
+                      chunk_size=max(args.chunk_size, 1), blame=not args.no_blame)
     changes = outputs.ChangesCsv(args.changes) if args.changes else None
     try:
         with _progress_bar(err, source.total_bytes, disabled=args.quiet) as on_progress:

@@ -3,7 +3,7 @@
 `POST /v1/simulations` (analyst) takes either an NDJSON body (`Content-Type:
 application/x-ndjson`, one order per line) with `baseline`, `candidate` and the options as
 query parameters, or a JSON body `{"baseline", "candidate", "orders": [...] | "stored",
-"from", "until", "as_of", "consume_stock", "sample", "supply_changes"}` ("stored": the order
+"from", "until", "as_of", "consume_stock", "sample", "blame", "supply_changes"}` ("stored": the order
 hub's orders, by order date; `supply_changes`, with `consume_stock`, the what-if edits of
 simulator/promising.py: phrases such as "PO-1 late 10 days" or mappings; with NDJSON, repeated
 `supply_change` query parameters, phrases); it answers 202 with the job. `GET /v1/simulations/{id}` gives the
@@ -64,6 +64,8 @@ START_BODY = {"required": True, "content": {
                        "as_of": {"type": "string", "format": "date"},
                        "consume_stock": {"type": "boolean"},
                        "sample": {"type": "integer", "minimum": 0},
+                       "blame": {"type": "boolean", "default": True, "description":
+                                 "name the edits behind each changed order (false: skip it)"},
                        "supply_changes": {
                            "type": "array", "maxItems": 10000, "description":
                            "with consume_stock: what-if supply edits, each a phrase ('PO-1 "
@@ -121,6 +123,7 @@ async def _capped_body(request: Request) -> bytes:
 async def start(request: Request, baseline: str | None = Query(None),
                 candidate: str | None = Query(None), as_of: str | None = Query(None),
                 consume_stock: bool = Query(False), sample: int = Query(20),
+                blame: bool = Query(True),
                 supply_change: list[str] | None = Query(None),
                 key: KeyInfo = Depends(require("analyst"))) -> JSONResponse:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -129,14 +132,15 @@ async def start(request: Request, baseline: str | None = Query(None),
         ask = simulate.Start(body.get("baseline"), body.get("candidate"), body.get("orders"),
                              as_of=body.get("as_of"),
                              consume_stock=body.get("consume_stock", False),
-                             sample=body.get("sample", 20), start=body.get("from"),
+                             sample=body.get("sample", 20), blame=body.get("blame", True),
+                             start=body.get("from"),
                              until=body.get("until"),
                              supply_changes=body.get("supply_changes"), where="$.")
     else:
         # refused before a byte of a stream with a bad reference is read
         simulate.Start(baseline, candidate, None, where="").check_refs()
         ask = simulate.Start(baseline, candidate, await _ndjson_to_file(request), as_of=as_of,
-                             consume_stock=consume_stock, sample=sample,
+                             consume_stock=consume_stock, sample=sample, blame=blame,
                              supply_changes=supply_change, where="")
     # Resolving reads the database and may load a rule set: off the event loop.
     job = await run_in_threadpool(simulate.start, request.app.state, ask, key.name)

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/simulate.py                       # 100,000 and 1,000,000 orders
     .venv/bin/python bench/simulate.py --sizes 20000 --workers 2
+    .venv/bin/python bench/simulate.py --sizes 2000 --workers 1 --blame both   # blame's cost
 
 Replays N generated orders against `rulesets/acme` and `rulesets/acme-candidate` (when they
 load; else two conformance rule sets, the candidate a copy with one threshold moved). Orders
@@ -9,7 +10,9 @@ come from `ordinance orders generate` when that command exists, else from a smal
 here that draws customers, SKUs and regions from the baseline's reference tables. Each run is
 `ordinance simulate` in a subprocess; its memory is sampled every 50 ms as the sum of the RSS
 of its whole process tree (the command and its workers), and `getrusage(RUSAGE_CHILDREN)`
-gives the largest single process. Prints figures; asserts nothing about time.
+gives the largest single process. `--blame` runs each size with the edits behind each change
+named (the command's default), without (`--no-blame`), or both, and then prints the CPU
+ratio. Prints figures; asserts nothing about time.
 """
 from __future__ import annotations
 
@@ -112,9 +115,11 @@ def generate_here(baseline: Path, n: int, out: Path, seed: int) -> None:
             f.write(json.dumps(order, default=str) + "\n")
 
 
-def run(baseline: Path, candidate: Path, orders: Path, workers: int, out: Path) -> dict:
+def run(baseline: Path, candidate: Path, orders: Path, workers: int, out: Path,
+        blame: bool = True) -> dict:
     args = [str(BIN), "simulate", "--baseline", str(baseline), "--candidate", str(candidate),
             "--orders", str(orders), "--workers", str(workers), "--json", str(out), "--quiet"]
+    args += [] if blame else ["--no-blame"]
     peak_tree = peak_main = 0
     cpu_main = cpu_workers = 0.0
     start = time.perf_counter()
@@ -148,7 +153,8 @@ def run(baseline: Path, candidate: Path, orders: Path, workers: int, out: Path) 
     if code != 0:
         raise SystemExit(f"ordinance simulate exited {code}")
     summary = json.loads(out.read_text())
-    return {"orders": summary["orders"], "changed_orders": summary["changed_orders"],
+    return {"blame": blame, "orders": summary["orders"],
+            "changed_orders": summary["changed_orders"],
             "wall_s": round(wall, 1), "orders_per_s": round(summary["orders"] / wall),
             "cpu_main_s": round(cpu_main, 1), "cpu_workers_s": round(cpu_workers, 1),
             "peak_tree_rss_mb": round(peak_tree / 2 ** 20),
@@ -164,6 +170,8 @@ def main() -> None:
     p.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "ordinance-bench"),
                    help="where generated orders are kept between runs")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--blame", choices=("on", "off", "both"), default="on",
+                   help="name the edits behind the changes (on: the command's default)")
     args = p.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -183,12 +191,20 @@ def main() -> None:
                 generate_here(baseline, n, orders, args.seed)
             print(f"generated {n:,} orders with {how} in {time.perf_counter() - t:.0f} s "
                   f"({orders.stat().st_size / 2 ** 20:.0f} MiB)")
-        result = {"size": n, **run(baseline, candidate, orders, args.workers,
-                                   work / f"summary-{n}.json")}
-        result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-        results.append(result)
-        print(json.dumps(result), flush=True)
-    if len(results) > 1:
+        sides = {"on": [True], "off": [False], "both": [False, True]}[args.blame]
+        for blame in sides:
+            result = {"size": n, **run(baseline, candidate, orders, args.workers,
+                                       work / f"summary-{n}.json", blame)}
+            result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+            results.append(result)
+            print(json.dumps(result), flush=True)
+        if len(sides) == 2:
+            off, on = results[-2:]
+            cpu = [r["cpu_main_s"] + r["cpu_workers_s"] for r in (off, on)]
+            print(f"blame at {n:,}: CPU {cpu[1]} s against {cpu[0]} s without "
+                  f"({cpu[1] / max(cpu[0], 0.1):.2f}x), wall {on['wall_s']} s against "
+                  f"{off['wall_s']} s", flush=True)
+    if len(results) > 1 and args.blame != "both":
         first, last = results[0], results[-1]
         print(f"peak tree RSS at {last['size']:,} / at {first['size']:,}: "
               f"{last['peak_tree_rss_mb'] / max(first['peak_tree_rss_mb'], 1):.2f}")

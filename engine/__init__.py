@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .diagnostics import Code, Diagnostic, RuleSetInvalid, Span
 from .evaluate import CompiledRuleSet, Decision
 from .budget import DEFAULT_MAX_STEPS
+from .memo import LoadMemo
 from .codec import dumps, loads
 from .orders import MAX_ITEMS, MAX_LINES, BadOrder, OrderTooLarge, parse_json, parse_order, \
     validate_order
@@ -21,7 +22,7 @@ from .model import PHASES
 __all__ = ["check", "load", "CompiledRuleSet", "Decision", "Diagnostic", "RuleSetInvalid",
            "BadOrder", "parse_order", "parse_json", "validate_order", "dumps", "loads", "digest_of",
            "PHASES", "Code", "Span", "evaluate_pair", "OrderTooLarge", "DEFAULT_MAX_STEPS",
-           "MAX_LINES", "MAX_ITEMS"]
+           "MAX_LINES", "MAX_ITEMS", "LoadMemo"]
 
 
 if TYPE_CHECKING:
@@ -45,12 +46,14 @@ def check(path: str | Path) -> list[Diagnostic]:
     return diags
 
 
-def load(path: str | Path, max_steps: int = DEFAULT_MAX_STEPS) -> CompiledRuleSet:
+def load(path: str | Path, max_steps: int = DEFAULT_MAX_STEPS,
+         memo: LoadMemo | None = None) -> CompiledRuleSet:
     """The compiled rule set; raises RuleSetInvalid with every diagnostic when it has errors.
-    `max_steps` is each decision's evaluation budget (engine/budget.py)."""
-    from .ruleset import check_dir
+    `max_steps` is each decision's evaluation budget (engine/budget.py); `memo` keeps the work
+    on unchanged files across loads that share it (engine/memo.py: the simulator's blame)."""
+    from .ruleset import check_dir  # the checker (YAML, schemas, checks): not on a cached start
 
-    model, diags, has_errors = check_dir(path)
+    model, diags, has_errors = check_dir(path, memo)
     if has_errors:
         raise RuleSetInvalid(diags)
-    return CompiledRuleSet(model, digest_of(path), str(path), max_steps)
+    return CompiledRuleSet(model, digest_of(path), str(path), max_steps, memo)

@@ -24,10 +24,12 @@ import io
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-from .diagnostics import Code, Span
+from .diagnostics import Code, Diagnostic, Diagnostics, Span
 from .values import Table
 
 _NUMBER = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*$")
@@ -272,7 +274,18 @@ def check_countries(c: Any) -> None:
                                 f"{', ...' if len(missing) > MAX_LISTED else ''}): an order "
                                 "to them is not classified", "add a row for every country")
             continue
-        _country_column(c, name, rel, table, known)
+        memo = getattr(c, "memo", None)
+        if memo is None:
+            _country_column(c, name, rel, table, known)
+        else:  # engine/memo.py: the same table against the same countries, the same warnings
+            c.diags.items += memo.shared((table, countries), ("country_column", name, rel),
+                                         partial(_collected, name, rel, table, known))
+
+
+def _collected(name: str, rel: str, table: Any, known: set[str]) -> list[Diagnostic]:
+    diags = Diagnostics()
+    _country_column(SimpleNamespace(diags=diags), name, rel, table, known)
+    return diags.items
 
 
 def _country_column(c: Any, name: str, rel: str, table: Any, known: set[str]) -> None:

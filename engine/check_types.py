@@ -257,8 +257,11 @@ class Types:
         key = (name, col)
         if key not in self._types:
             cols = self.columns(name)
-            self._types[key] = column_type(self.c.model.tables[name], col) \
-                if cols is not None and col in cols else None
+            table = self.c.model.tables[name]
+            memo = getattr(self.c, "memo", None)  # engine/memo.py: loads sharing tables
+            self._types[key] = None if cols is None or col not in cols else \
+                column_type(table, col) if memo is None else \
+                memo.shared((table,), ("column_type", col), lambda: column_type(table, col))
         return self._types[key]
 
     def type_of(self, n: N, it: str | None) -> ColType | None:

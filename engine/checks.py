@@ -20,6 +20,7 @@ from .check_reach import check_reach
 from .check_refdata import check_countries, check_csv
 from .check_types import check_types
 from .diagnostics import Code, Span
+from .memo import sha_of
 
 
 def run_checks(c: Any) -> None:
@@ -32,7 +33,11 @@ def run_checks(c: Any) -> None:
         rel = f"reference/{name}.csv"
         if name not in c.broken and (c.root / rel).is_file():
             keyed = types is not None and name in types.keyed
-            _guarded(c, f"checks of {rel}", partial(check_csv, c, name, rel, keyed))
+            run = partial(_guarded, c, f"checks of {rel}", partial(check_csv, c, name, rel, keyed))
+            if c.memo is None:
+                run()
+            else:  # the same bytes and keyedness give the same diagnostics (engine/memo.py)
+                c.memo.step(c, ("check_csv", rel, sha_of(c.root / rel), keyed), run)
 
 
 def _guarded(c: Any, what: str, fn: Callable[[], Any]) -> Any:

@@ -21,6 +21,7 @@ from typing import Any, Iterable
 from .actions import Assign
 from .budget import DEFAULT_MAX_STEPS
 from .decision import Decision
+from .memo import LoadMemo
 from .functions import parse_date
 from .packrun import compile_pack
 from .pricing import minor_unit_table
@@ -37,7 +38,9 @@ class CompiledRuleSet:
     """Immutable after construction; share it between threads, rebuild it per process."""
 
     def __init__(self, model: Model, digest: str, path: str,
-                 max_steps: int = DEFAULT_MAX_STEPS):
+                 max_steps: int = DEFAULT_MAX_STEPS, memo: LoadMemo | None = None):
+        """`memo` (engine/memo.py): the network and the packs' runners of earlier loads that
+        had the same table and pack objects are taken as they are."""
         self.model = model
         self.max_steps = max_steps  # each decision's evaluation budget (engine/budget.py)
         self.name = model.name
@@ -48,15 +51,18 @@ class CompiledRuleSet:
         self.ref = RefTables(model.tables)
         # currency -> minor unit, resolved once: ISO 4217 under the rule set's `currencies`
         self.minor_units = minor_unit_table(model.tables.get("currencies"))
-        self.network = Network(model.tables.get("locations"), model.tables.get("inventory"),
-                               model.tables.get("lanes"), model.tables.get("supply"),
-                               model.tables.get("atp_rules"),
-                               {n: model.tables.get(n) for n in ("allocation", "boms",
-                                                                 "capacity")})
+        t = model.tables
+
+        def network() -> Network:
+            return Network(t.get("locations"), t.get("inventory"), t.get("lanes"),
+                           t.get("supply"), t.get("atp_rules"),
+                           {n: t.get(n) for n in ("allocation", "boms", "capacity")})
+        self.network = network() if memo is None else memo.shared(
+            tuple(t.get(n) for n in NETWORK_TABLES), "network", network)
         self.plan: list[tuple[str, list[Pack]]] = [(ph, model.plan.get(ph, [])) for ph in PHASES]
         self.rule_ids = [r.qid for _, packs in self.plan for p in packs for r in p.rules]
         self.rule_places = {r.qid: str(r.span) for p in model.packs for r in p.rules}
-        self.runners = {p.id: compile_pack(p) for p in model.packs}
+        self.runners = {p.id: _runner(p, memo) for p in model.packs}
         self.phase_keys = {ph: _phase_key(model, ph) for ph in PHASES}
         self.pack_keys = {p.id: _pack_key(model, p) for p in model.packs}
         self.pack_writes = {p.id: _pack_writes(p) for p in model.packs}
@@ -72,6 +78,15 @@ class CompiledRuleSet:
         state = State(self, order if owned else copy_json(order), as_of, stock)
         state.run(set(phases) if phases is not None else set(PHASES))
         return state.decision()
+
+
+NETWORK_TABLES = ("locations", "inventory", "lanes", "supply", "atp_rules", "allocation", "boms",
+                  "capacity")
+
+
+def _runner(pack: Pack, memo: LoadMemo | None) -> Any:
+    return compile_pack(pack) if memo is None else \
+        memo.shared((pack,), "runner", lambda: compile_pack(pack))
 
 
 def _phase_key(model: Model, phase: str) -> str:

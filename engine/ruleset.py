@@ -29,6 +29,7 @@ from .diagnostics import Code, Diagnostic, Diagnostics, Span
 from .expressions import Expr, Scope, compile_expr
 from .promising.checks import check_promising
 from .loading import MAX_FILE, digest_of, read_csv, ruleset_files, table_of
+from .memo import LoadMemo, sha_of
 from .model import PHASES, PRICED_PHASES, ROOT_NAMES, Model, Pack, Rule
 from .output_values import output_ranks
 from .plan import plan
@@ -49,8 +50,9 @@ __all__ = ["PHASES", "Checker", "Model", "Pack", "Rule", "check_dir", "digest_of
 # --- the checker/compiler ------------------------------------------------------------------------
 
 class Checker:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, memo: LoadMemo | None = None):
         self.root = root
+        self.memo = memo  # work on unchanged files kept across loads (engine/memo.py)
         self.pack_reads: set[str] = set()  # tables read by the pack being checked
         self.diags = Diagnostics()
         self.model = Model()
@@ -127,6 +129,12 @@ class Checker:
 
     # reading
     def read(self, rel: str, path: Path) -> Node | None:
+        if self.memo is not None:
+            return self.memo.step(self, ("read", rel, sha_of(path)),
+                                  lambda: self._read(rel, path))
+        return self._read(rel, path)
+
+    def _read(self, rel: str, path: Path) -> Node | None:
         try:
             data = path.read_bytes()
             if len(data) > MAX_FILE:
@@ -175,8 +183,7 @@ class Checker:
             if rel.startswith("reference/"):
                 self.reference(rel, path)
         self.currencies()
-        self.diags.items += check_promising(lambda rel: (root / rel).read_text("utf-8-sig") if (
-            root / rel).is_file() else None, self.model.tables, self.model.sources)
+        self.promising()
         self.scope = Scope(frozenset(ROOT_NAMES), frozenset(self.model.tables))
         for rel, path in files:
             if rel.endswith((".yaml", ".yml")) and rel != "ruleset.yaml" \
@@ -202,7 +209,31 @@ class Checker:
         elif cm is not None:
             self.model.configs[cm.id] = cm
 
+    def promising(self) -> None:
+        root = self.root
+
+        def run() -> None:
+            self.diags.items += check_promising(lambda rel: (root / rel).read_text(
+                "utf-8-sig") if (root / rel).is_file() else None, self.model.tables,
+                self.model.sources)
+        if self.memo is None:
+            return run()
+        files = ("atp_rules.csv", "supply.csv", "allocation.csv", "boms.csv", "capacity.csv")
+        names = ("atp_rules", "supply", "locations", "products", "allocation", "boms",
+                 "capacity")
+        key = ("promising",
+               tuple(sha_of(root / "reference" / f) if (root / "reference" / f).is_file()
+                     else None for f in files),
+               tuple((n in self.model.tables, self.model.table_digests.get(n)) for n in names))
+        self.memo.step(self, key, run)
+
     def reference(self, rel: str, path: Path) -> None:
+        if self.memo is not None:
+            key = ("reference", rel, sha_of(path), Path(rel).stem in self.model.tables)
+            return self.memo.step(self, key, lambda: self._reference(rel, path))
+        self._reference(rel, path)
+
+    def _reference(self, rel: str, path: Path) -> None:
         name = Path(rel).stem
         if "/" in rel[len("reference/"):] or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
             if rel.endswith((".csv", ".yaml", ".yml", ".json")):
@@ -254,6 +285,14 @@ class Checker:
                              "none)")
 
     def pack(self, rel: str, path: Path) -> None:
+        if self.memo is not None:  # also depends on the tables it reads (pack_reads)
+            key = ("pack", rel, sha_of(path), frozenset(self.model.tables),
+                   tuple(p.id for p in self.model.packs),
+                   tuple(p.id for p in self.model.event_packs))
+            return self.memo.step(self, key, lambda: self._pack(rel, path), reads=True)
+        self._pack(rel, path)
+
+    def _pack(self, rel: str, path: Path) -> None:
         self.pack_reads = set()
         node = self.read(rel, path)
         if node is None:
@@ -423,8 +462,10 @@ class Checker:
         self.pack_reads |= e.tables
         return e
 
-def check_dir(path: str | Path) -> tuple[Model, list[Diagnostic], bool]:
-    checker = Checker(Path(path))
+def check_dir(path: str | Path, memo: LoadMemo | None = None
+              ) -> tuple[Model, list[Diagnostic], bool]:
+    """`memo`: work on files seen by earlier loads with the same memo (engine/memo.py)."""
+    checker = Checker(Path(path), memo)
     model = checker.run()
     run_checks(checker)
     return model, checker.diags.sorted(model.sources), checker.diags.has_errors

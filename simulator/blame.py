@@ -19,7 +19,9 @@ How the set is found, per order:
 3. when not even all edits reverted give the baseline's decision (the order's as-of or stock
    differ, or an edit this diff does not see), the order is `unexplained`.
 Rule sets with edits reverted are written to a temporary directory, compiled, and the
-directory removed; each set is compiled once (the last `CACHE` kept); a diff with more than `MAX_EDITS` edits blames
+directory removed; each set is compiled once (the last `CACHE` kept), and the compiles share
+one engine `LoadMemo` (the one the two rule sets were loaded with, when given), so only the
+files whose bytes no earlier load saw, and the checks across files, cost anything; a diff with more than `MAX_EDITS` edits blames
 only by single edits (step 1), so an order costs at most `3 * MAX_EDITS + 2` re-decisions;
 edits of files that take no part in deciding (event packs, processes) are never tried. A
 `Blamer` compiles at most `MAX_LOADS` rule sets; an order that needs another is
@@ -69,19 +71,24 @@ def edits_between(baseline_path: str, candidate_path: str) -> list[Edit]:
 class Blamer:
     """One per worker: the diff, and the rule sets with edits reverted, compiled on demand."""
 
-    def __init__(self, baseline_path: str, candidate_path: str, max_steps: int | None = None):
+    def __init__(self, baseline_path: str, candidate_path: str, max_steps: int | None = None,
+                 memo: Any = None):
+        """`memo`: an engine LoadMemo the two rule sets were loaded with (else a new one)."""
         self.files_b = read_files(baseline_path)
         self.files_c = read_files(candidate_path)
         self.edits = diff_files(self.files_b, self.files_c)
         self.by_id = {e.id: e for e in self.edits}
         self.max_steps = max_steps
         self._compiled: OrderedDict[frozenset[str], Any] = OrderedDict()
+        self.memo: Any = memo  # engine LoadMemo: work on unchanged files shared by the loads
         self.loads = 0  # rule sets compiled so far (at most MAX_LOADS)
 
     def reverted(self, ids: frozenset[str]) -> Any:
         """The candidate with the edits `ids` reverted, compiled (None: it does not load)."""
-        from ordinance.engine import RuleSetInvalid, load
+        from ordinance.engine import DEFAULT_MAX_STEPS, LoadMemo, RuleSetInvalid, load
 
+        if self.memo is None:
+            self.memo = LoadMemo()
         if ids in self._compiled:
             self._compiled.move_to_end(ids)
             return self._compiled[ids]
@@ -93,7 +100,8 @@ class Blamer:
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(data)
         try:
-            rs = load(target) if self.max_steps is None else load(target, self.max_steps)
+            rs = load(target, DEFAULT_MAX_STEPS if self.max_steps is None else self.max_steps,
+                      memo=self.memo)
         except RuleSetInvalid:
             rs = None
         shutil.rmtree(target, ignore_errors=True)  # compiled: the files are not read again

@@ -44,8 +44,9 @@ class Executor:
 
 
 class Inline(Executor):
-    def __init__(self, setup: Setup, loaded: tuple[Any, Any] | None = None) -> None:
-        self.replayer = Replayer(setup, loaded)
+    def __init__(self, setup: Setup, loaded: tuple[Any, Any] | None = None,
+                 memo: Any = None) -> None:
+        self.replayer = Replayer(setup, loaded, memo)
 
     def map(self, chunks: Iterator[Chunk]) -> Iterator[ChunkResult]:
         for chunk in chunks:
@@ -147,12 +148,14 @@ class Dask(Executor):
 
 def make(kind: str, setup: Setup, loaded: tuple[Any, Any] | None = None, *,
          workers: int | None = None, scheduler: str | None = None,
-         client: Any = None) -> Executor:
+         client: Any = None, memo: Any = None) -> Executor:
+    """`memo`: the engine LoadMemo `loaded` was loaded with, for an executor in this process
+    (its blame's loads start from it)."""
     if kind == "inline":
-        return Inline(setup, loaded)
+        return Inline(setup, loaded, memo)
     if kind == "processes":
         workers = workers or os.cpu_count() or 1
-        return Inline(setup, loaded) if workers <= 1 else Processes(setup, workers)
+        return Inline(setup, loaded, memo) if workers <= 1 else Processes(setup, workers)
     if kind == "dask":
         if scheduler is None and client is None:
             raise ValueError("--executor dask needs --scheduler ADDRESS")

@@ -220,6 +220,7 @@ class JobRunner:
                                  else self.clock.now().date()),
                           consume_stock=bool(opts.get("consume_stock", False)),
                           sample_size=int(opts.get("sample", 20)),
+                          blame=bool(opts.get("blame", True)),
                           supply_changes=stored_changes(opts.get("supply_changes")))
         summary = simulate(refs[0], refs[1], source, options, executor=self.executor,
                            workers=self.workers, progress=on_progress)

@@ -111,13 +111,20 @@ def reference_differences(baseline: Mapping[str, Any], candidate: Mapping[str, A
 class Replayer:
     """Both rule sets, loaded; decides chunks of orders. One per worker."""
 
-    def __init__(self, setup: Setup, loaded: tuple[Any, Any] | None = None) -> None:
-        from ordinance.engine import load
+    def __init__(self, setup: Setup, loaded: tuple[Any, Any] | None = None,
+                 memo: Any = None) -> None:
+        """`memo`: the engine LoadMemo `loaded` was loaded with; without `loaded`, both rule
+        sets are loaded here, with a new one when blaming (the blame's loads then reuse what
+        loading the two did: engine/memo.py)."""
+        from ordinance.engine import LoadMemo, load
 
         self.setup = setup
         self.options = setup.options
-        self.baseline, self.candidate = loaded or (load(setup.baseline.path),
-                                                   load(setup.candidate.path))
+        if loaded is None:
+            memo = LoadMemo() if self.options.blame else None
+            loaded = (load(setup.baseline.path, memo=memo),
+                      load(setup.candidate.path, memo=memo))
+        self.baseline, self.candidate = loaded
         self.ledgers: tuple[Ledger, Ledger] | None = None
         # With ledgers the stream should be in order time; orders dated before the one
         # before them are counted, not reordered (that would mean holding the stream).
@@ -139,7 +146,7 @@ class Replayer:
         self.blamer: Blamer | None = None
         if self.options.blame and self.baseline.digest != self.candidate.digest:
             self.blamer = Blamer(setup.baseline.path, setup.candidate.path,
-                                 self.candidate.max_steps)
+                                 self.candidate.max_steps, memo)
 
     def run(self, chunk: Chunk) -> ChunkResult:
         from ordinance.engine import BadOrder, evaluate_pair, parse_order, validate_order
@@ -255,21 +262,22 @@ def simulate(baseline: RuleSetRef, candidate: RuleSetRef, source: OrderSource,
     worker runs in this process), "inline" (this process) or "dask" (the cluster at
     `scheduler`, or the given `client`).
     """
-    from ordinance.engine import load
+    from ordinance.engine import LoadMemo, load
     from ordinance.engine.fx import minor_units
     from ordinance.simulator import executors
 
-    loaded = (load(baseline.path), load(candidate.path))
+    memo = LoadMemo() if options.blame else None  # shared by the blame's loads in this process
+    loaded = (load(baseline.path, memo=memo), load(candidate.path, memo=memo))
     setup = Setup(baseline, candidate, options,
                   reference_differences(loaded[0].reference, loaded[1].reference))
     if options.consume_stock:
         if notice:
             notice("--consume-stock: each side's stock ledger follows the stream, so the orders "
                    "are decided one after another in this process (no parallel workers)")
-        runner: executors.Executor = executors.Inline(setup, loaded)
+        runner: executors.Executor = executors.Inline(setup, loaded, memo)
     else:
         runner = executors.make(executor, setup, loaded, workers=workers, scheduler=scheduler,
-                                client=client)
+                                client=client, memo=memo)
     total = Summary(options.sample_size)
     extra: dict[str, Any] = {"as_of": options.as_of.isoformat() if options.as_of else None,
                              "consume_stock": options.consume_stock}

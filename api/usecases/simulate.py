@@ -51,6 +51,7 @@ class Start:
     as_of: Any = None
     consume_stock: Any = False
     sample: Any = 20
+    blame: Any = True              # name the edits behind each changed order
     start: Any = None              # with stored orders: the first and last order date
     until: Any = None
     supply_changes: Any = None     # what-if supply edits (simulator/promising.py), a list
@@ -229,6 +230,8 @@ def _options(ask: Start) -> dict[str, Any]:
     if not isinstance(ask.consume_stock, bool):
         raise Invalid("consume_stock must be true or false", code="BAD_REQUEST",
                       path=f"{where}consume_stock")
+    if not isinstance(ask.blame, bool):
+        raise Invalid("blame must be true or false", code="BAD_REQUEST", path=f"{where}blame")
     if isinstance(sample, Decimal) and sample == sample.to_integral_value():
         sample = int(sample)
     if not isinstance(sample, int) or isinstance(sample, bool) or not 0 <= sample <= 1000:
@@ -236,6 +239,8 @@ def _options(ask: Start) -> dict[str, Any]:
                       path=f"{where}sample")
     options: dict[str, Any] = {"as_of": as_of, "consume_stock": ask.consume_stock,
                                "sample": sample, "orders": "upload"}
+    if not ask.blame:  # absent: blamed, as jobs stored before the option
+        options["blame"] = False
     if ask.supply_changes is not None:
         options["supply_changes"] = _supply_changes(ask)
     if ask.orders == "stored":

@@ -75,3 +75,17 @@ def test_bad_input_exits_2(data, tmp_path, capsys):
     code = main(["simulate", "--baseline", str(data / "base"), "--candidate",
                  str(data / "same"), "--orders", str(tmp_path / "missing.jsonl"), "--quiet"])
     assert code == 2
+
+
+def test_no_blame_names_no_edits(data, tmp_path, capsys):
+    out = tmp_path / "s.json"
+    code = main(["simulate", "--baseline", str(data / "base"),
+                 "--candidate", str(data / "candidate-rules"),
+                 "--orders", str(data / "orders.jsonl"), "--executor", "inline", "--quiet",
+                 "--json", str(out), "--no-blame"])
+    assert code == 0
+    summary = json.loads(out.read_text())
+    assert summary["changed_orders"] == 2  # the same changes, without their edits
+    assert "blame" not in summary
+    assert all(not entry.get("edits") for entry in summary["sample"])
+    assert "edits behind the changes" not in capsys.readouterr().out

@@ -125,6 +125,32 @@ def test_simulation_of_stored_versions_with_a_json_body(service, data):
     assert (summary["orders"], summary["changed_orders"], len(summary["sample"])) == (6, 2, 1)
 
 
+def test_blame_can_be_turned_off(service, data):
+    analyst = service["analyst"]
+    refs = {"baseline": _store(analyst, data / "base"),
+            "candidate": _store(analyst, data / "candidate-rules")}
+    orders = [json.loads(line) for line in (data / "orders.jsonl").read_text().splitlines()
+              if line.strip() and '"X"' not in line]
+    r = analyst.post("/v1/simulations", json={**refs, "orders": orders, "blame": "no"})
+    assert r.status_code == 422 and r.json()["error"]["path"] == "$.blame", r.text
+    summaries = []
+    for blame in (False, True):
+        r = analyst.post("/v1/simulations", json={**refs, "orders": orders, "blame": blame})
+        assert r.status_code == 202, r.text
+        done = _finish(analyst, r.headers["location"])
+        assert done["state"] == "done", done
+        summaries.append(done["summary"])
+    off, on = summaries
+    assert off["changed_orders"] == on["changed_orders"] == 2
+    assert "blame" not in off and on["blame"]["unexplained_orders"] == 0
+    r = analyst.post("/v1/simulations", params={**refs, "blame": "false"},
+                     content=(data / "orders.jsonl").read_bytes(),
+                     headers={"Content-Type": "application/x-ndjson"})
+    assert r.status_code == 202, r.text
+    done = _finish(analyst, r.headers["location"])
+    assert done["state"] == "done" and "blame" not in done["summary"], done
+
+
 def test_errors(service, data):
     body = {"baseline": _store(service["analyst"], data / "base"),
             "candidate": _store(service["analyst"], data / "same"), "orders": []}
