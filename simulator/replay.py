@@ -203,7 +203,7 @@ class Replayer:
                                   blame)
             if difference.changed and options.collect_changes:
                 rows.append(change_row(line, segmented, json_b, json_c, difference,
-                                       self.reading, brought))
+                                       self.reading, brought, blame))
         return ChunkResult(summary, rows, chunk.items[-1][2] if chunk.items else 0,
                            len(chunk.items))
 

@@ -366,7 +366,7 @@ CHANGE_COLUMNS = ("line", "order_id", "channel", "country", "tier", "moved",
                   "candidate_currency", "candidate_total", "total_delta", "baseline_margin",
                   "candidate_margin", "baseline_approvals", "candidate_approvals",
                   "baseline_backordered", "candidate_backordered", "rules_baseline_only",
-                  "rules_candidate_only", "rules_effect_differs", "explanation")
+                  "rules_candidate_only", "rules_effect_differs", "explanation", "edits")
 
 
 def _currency(decision: Mapping[str, Any]) -> str:
@@ -377,10 +377,12 @@ def _currency(decision: Mapping[str, Any]) -> str:
 def change_row(line: int, order: Mapping[str, Any], baseline: Mapping[str, Any],
                candidate: Mapping[str, Any], difference: Difference,
                reading: Reading = Reading(),
-               brought: tuple[Brought, Brought] = (NOTHING, NOTHING)) -> tuple[str, ...]:
+               brought: tuple[Brought, Brought] = (NOTHING, NOTHING),
+               blame: Any = None) -> tuple[str, ...]:
     """One row of the changed-orders CSV (CHANGE_COLUMNS). Each amount is in the currency of
     its side; `total_delta` is empty when the two sides' currencies differ. `brought`: what
-    `Summary.add` returned for the order (its margins)."""
+    `Summary.add` returned for the order (its margins). `blame` (simulator/blame.py `Blame`,
+    None when blame is off): the edits behind the change, `;`-separated, or `unexplained`."""
     tb, tc = total_of(baseline), total_of(candidate)
     cb, cc = _currency(baseline), _currency(candidate)
     seg = segment_keys(order, reading.segmenter)
@@ -402,4 +404,5 @@ def change_row(line: int, order: Mapping[str, Any], baseline: Mapping[str, Any],
         ";".join(difference.rules_by("candidate_only")),
         ";".join(difference.rules_by("effect_differs")),
         difference.explanation,
+        "" if blame is None else (";".join(blame.edits) or "unexplained"),
     )

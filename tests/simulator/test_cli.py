@@ -39,6 +39,9 @@ def test_simulate_writes_summary_changes_and_report(data, tmp_path, capsys):
         {"edits": ["rule:approvals/big", "rule:prices/gold"], "orders": 1},
         {"edits": ["rule:prices/gold"], "orders": 1}]
     assert summary["blame"]["unexplained_orders"] == 0
+    # ... and each changed order's row of the CSV names its own
+    assert [(r["order_id"], r["edits"]) for r in rows] == [
+        ("O2", "rule:prices/gold"), ("O3", "rule:approvals/big;rule:prices/gold")]
     assert [r["baseline_currency"] for r in rows] == ["EUR", "EUR"]
     assert "1 line(s) were not orders" in printed.err
 
@@ -78,14 +81,15 @@ def test_bad_input_exits_2(data, tmp_path, capsys):
 
 
 def test_no_blame_names_no_edits(data, tmp_path, capsys):
-    out = tmp_path / "s.json"
+    out, changes = tmp_path / "s.json", tmp_path / "c.csv"
     code = main(["simulate", "--baseline", str(data / "base"),
                  "--candidate", str(data / "candidate-rules"),
                  "--orders", str(data / "orders.jsonl"), "--executor", "inline", "--quiet",
-                 "--json", str(out), "--no-blame"])
+                 "--json", str(out), "--changes", str(changes), "--no-blame"])
     assert code == 0
     summary = json.loads(out.read_text())
     assert summary["changed_orders"] == 2  # the same changes, without their edits
     assert "blame" not in summary
     assert all(not entry.get("edits") for entry in summary["sample"])
     assert "edits behind the changes" not in capsys.readouterr().out
+    assert [r["edits"] for r in csv.DictReader(changes.open())] == ["", ""]

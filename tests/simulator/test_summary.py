@@ -127,7 +127,8 @@ def test_change_row():
         "total_delta": "-20.00", "baseline_margin": "", "candidate_margin": "",
         "baseline_approvals": "", "candidate_approvals": "finance",
         "baseline_backordered": "0", "candidate_backordered": "0", "rules_baseline_only": "",
-        "rules_candidate_only": "a/r", "rules_effect_differs": "", "explanation": ""}
+        "rules_candidate_only": "a/r", "rules_effect_differs": "", "explanation": "",
+        "edits": ""}
 
 
 def test_change_row_gives_no_delta_across_currencies():
