@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .diagnostics import Code, Span
-from .pricing import LIMIT, money, number, percent_of, times
+from .pricing import LIMIT, money, number, percent_of, tiered, times
 from .values import D, RuleError, render, show
 
 ACTIONS: dict[str, "ActionKind"] = {}
@@ -253,7 +253,6 @@ class TieredPrice:
                 self.tiers.append((c.expr(t.value[0]), c.expr(t.value[1])))
 
     def run(self, st: Any) -> None:
-        from .pricing import tiered
         lp = st.line_price()
         tiers = [(number(a.fn(st.S, st), "a tier's quantity"),
                   number(b.fn(st.S, st), "a tier's price")) for a, b in self.tiers]

@@ -132,6 +132,28 @@ def parse_order(text: str | bytes, max_lines: int = MAX_LINES,
                           max_items=max_items)
 
 
+def _within(v: Any, depth: int, max_items: int) -> bool:
+    """Whether `_check_depth` would pass `v` (an object or a list): no path is written on the
+    way, so an order that passes (nearly all) costs one walk; one that does not is walked
+    again by `_check_depth`, which names the place. A list longer than `max_items` always
+    takes that walk (the order's own lines may be)."""
+    if depth > MAX_DEPTH:
+        return False
+    if v.__class__ is dict:
+        for x in v.values():
+            c = x.__class__
+            if (c is dict or c is list) and not _within(x, depth + 1, max_items):
+                return False
+        return True
+    if len(v) > max_items:
+        return False
+    for x in v:
+        c = x.__class__
+        if (c is dict or c is list) and not _within(x, depth + 1, max_items):
+            return False
+    return True
+
+
 def _check_depth(v: Any, path: str, depth: int, max_items: int = MAX_ITEMS) -> None:
     if depth > MAX_DEPTH:
         raise BadOrder(path, f"nested deeper than {MAX_DEPTH} levels")
@@ -231,7 +253,8 @@ def validate_order(obj: Any, fresh: bool = False, max_lines: int = MAX_LINES,
     if isinstance(lines, list) and len(lines) > max_lines:
         raise OrderTooLarge("$.lines", "max_lines", max_lines, len(lines), "lines")
     if fresh:
-        _check_depth(obj, "$", 0, max_items)
+        if not _within(obj, 0, max_items):
+            _check_depth(obj, "$", 0, max_items)
         order: dict[str, Any] = obj
     else:
         order = _plain(obj, "$", 0, max_items)

@@ -325,12 +325,13 @@ class Allocation:
                 return other
         parts: list[dict[str, Any]] = []
         trace: list[dict[str, Any]] = []
+        today = as_of.isoformat()
         for a in allocations:  # (their tables, if needed, get them placed by `_table`)
-            parts.append({"location": a["location"], "quantity": plain(a["quantity"]),
+            loc, q = a["location"], plain(a["quantity"])
+            parts.append({"location": loc, "quantity": q,
                           "ship_date": a["ship_date"].isoformat(),
                           "arrival_date": a["arrival_date"].isoformat(), "from": "on_hand"})
-            trace.append({"step": "on_hand", "location": a["location"],
-                          "date": as_of.isoformat(), "quantity": plain(a["quantity"]),
+            trace.append({"step": "on_hand", "location": loc, "date": today, "quantity": q,
                           "note": ""})
         short = backordered
         if backordered > 0 and region is not None:
