@@ -232,7 +232,7 @@ def _emit_table_rule(out: list[str], bind: dict[str, Any], k: int, rule: Any, pr
                      has_stop_lines: bool) -> None:
     """A table rule (what `State.run_rule` does, inlined): its matching rows' outputs bound in
     the scope one row after the other, the actions run for each."""
-    bind[f"tm{k}"] = rule.table.match
+    bind[f"tm{k}"] = rule.table.match_one
     out.append(f"    st.rule = q{k}")
     if rule.for_each:
         out.append("    for i, line in enumerate(lines):")

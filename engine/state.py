@@ -205,7 +205,7 @@ class State:
         return self.early_block
 
     def run(self, phases: set[str]) -> None:
-        for phase, packs in self.rs.plan:
+        for phase, runners in self.rs.active_plan(self.as_of):
             if phase not in phases:
                 continue
             if self.stopped:
@@ -223,11 +223,9 @@ class State:
                 self.S["pricing"] = self.pricing.final or self.pricing.view()
                 self.pricing_dirty = False
             self.phase = phase
-            runners = self.rs.runners
             try:
-                for pack in packs:
-                    if pack.active(self.as_of):
-                        runners[pack.id](self)
+                for run in runners:
+                    run(self)
             except DecisionStopped:
                 self.stop()
                 break
