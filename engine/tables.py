@@ -459,9 +459,10 @@ def build_dispatch(rows: list[list[Test]], kinds: list[frozenset[type] | None],
 def build_matcher(table: "CompiledTable", fused: bool = False) -> Callable[..., Any]:
     """One function that reads the inputs, checks their kinds and tests every row: the fast
     path inlined, the careful path taken for an input of another kind or on a TypeError.
-    `fused` (hit policies first and unique): `match` itself, the row's literal outputs
-    answered in the same function when exactly one row matches outside a test run, every
-    other case (no row, several, computed outputs, rows counted) by `finish`."""
+    `fused` (hit policies first and unique): `match` itself, answered in the same function
+    outside a test run when exactly one row matches (its outputs) or none does and the table
+    has no default (no rows); every other case (several rows, a default, rows counted) by
+    `finish`."""
     ncols = len(table.inputs)
     bind: dict[str, Any] = {"_fast": table.fast, "_careful": table.careful,
                             "TypeError": TypeError}
@@ -519,10 +520,14 @@ def _fused_lines(table: "CompiledTable", bind: dict[str, Any], args: str) -> lis
     lines.append(f"{ind}    hits = _fast({args})")
     lines.append(f"{ind}except TypeError:")
     lines.append(f"{ind}    return _finish(_careful([{args}]), S, X)")
-    lines.append(f"{ind}if len(hits) == 1 and X.row_hits is None:")
-    lines.append(f"{ind}    out = _lits[hits[0]]")
-    lines.append(f"{ind}    if out is not None:")
-    lines.append(f"{ind}        return [out]")
+    bind["_row"] = table.row_outputs
+    lines.append(f"{ind}if X.row_hits is None:")
+    lines.append(f"{ind}    if len(hits) == 1:")
+    lines.append(f"{ind}        out = _lits[hits[0]]")
+    lines.append(f"{ind}        return [out if out is not None else _row(hits[0], S, X)]")
+    if table.default is None:
+        lines.append(f"{ind}    if not hits:")
+        lines.append(f"{ind}        return []")
     lines.append(f"{ind}return _finish(hits, S, X)")
     return lines
 
