@@ -20,6 +20,7 @@ import datetime
 from decimal import DecimalException
 from typing import Any, Callable
 
+from .actions import Source
 from .values import RuleError
 
 ERRORS = (RuleError, ArithmeticError, DecimalException)
@@ -216,6 +217,9 @@ def _emit_rule(out: list[str], bind: dict[str, Any], ind: str, k: int, rule: Any
         inline = getattr(act, "inline", None)
         if inline is not None:  # engine/actions.py Assign: its statements, not a call
             out.extend(body + text for text in inline(f"a{k}_{j}", bind))
+        elif act.__class__ is Source:  # Source.run is this call
+            bind[f"a{k}_{j}"] = act
+            out.append(f"{body}st.source_line(a{k}_{j})")
         else:
             bind[f"a{k}_{j}"] = act.run
             out.append(f"{body}a{k}_{j}(st)")
@@ -260,8 +264,12 @@ def _emit_table_rule(out: list[str], bind: dict[str, Any], k: int, rule: Any, pr
     if rule.reads_pricing and pricing:
         out.append(f"{body}    st.refresh_pricing(st.line_index)")
     for j, act in enumerate(rule.actions):
-        bind[f"a{k}_{j}"] = act.run
-        out.append(f"{body}    a{k}_{j}(st)")
+        inline = getattr(act, "inline", None)
+        if inline is not None:  # engine/actions.py Assign, as in _emit_rule
+            out.extend(f"{body}    {text}" for text in inline(f"a{k}_{j}", bind))
+        else:
+            bind[f"a{k}_{j}"] = act.run
+            out.append(f"{body}    a{k}_{j}(st)")
         out.append(f"{body}    st.pricing_dirty = {pricing}")
     if rule.stop:
         out.append(f"{body}{'stopped.add(i)' if rule.for_each else 'return'}")

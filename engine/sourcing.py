@@ -350,6 +350,10 @@ class Allocation:
                            "quantity": plain(st.quantity), "note": st.note}
                           for st in made.trace]
                 short = made.short
+        if len(parts) == 1:  # the usual line: one part, its dates the promise's
+            (only,) = parts
+            return {"ship_date": only["ship_date"], "arrival_date": only["arrival_date"],
+                    "short": plain(short), "parts": parts, "trace": trace}
         last = max(parts, key=lambda p: p["ship_date"], default=None)
         return {"ship_date": last["ship_date"] if last else None,
                 "arrival_date": max(p["arrival_date"] for p in parts) if parts else None,
