@@ -12,7 +12,9 @@ loop, the firing bookkeeping and `stop`, and calls only the compiled conditions 
 As with expressions, the generated text is built from our own fragments only: every rule id,
 condition and action is bound by position (`q0`, `w0`, `a0_1`, ...). Issue 16: a rule reached
 through its shared guard runs only the rest of its condition (`rest0`), table rules and
-`default`/`set` actions are generated inline (docs/design/engine.md, "Evaluation (h16a)").
+`default`/`set` actions are generated inline (docs/design/engine.md, "Evaluation (h16a)"), a
+table rule's too, and a `source` action is a call of `State.source_line` ("Per-decision
+paths (h16p)").
 """
 from __future__ import annotations
 
