@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import dataclasses
 import datetime
 import os
@@ -149,6 +150,10 @@ def _today() -> datetime.date:
 
 
 def _eval_stream(rs: Any, args: argparse.Namespace) -> int:
+    # the compiled rule set and everything loaded so far live as long as the process: out of
+    # the collector's sight, full collections while the stream is decided do not walk them
+    # again (as adapters/store_rulesets.py does for the service's rule sets)
+    gc.freeze()
     try:
         src = sys.stdin.buffer if args.orders == "-" else open(args.orders, "rb")
     except OSError as exc:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .diagnostics import Code, Span
-from .pricing import LIMIT, money, number, percent_of, times
+from .pricing import LIMIT, money, number, percent_of, tiered, times
 from .values import D, RuleError, render, show
 
 ACTIONS: dict[str, "ActionKind"] = {}
@@ -112,9 +112,23 @@ class Assign:
         out: list[str] = []
         stable = not self.touches_customer
         have_customer = False
+        parent = None  # the (root, keys[:-1]) that `o` holds, when the last target left it
         for t, (root, keys, expr) in enumerate(self.targets):
             bind[f"{name}_e{t}"] = expr.fn
             bind[f"{name}_l{t}"] = keys[-1]
+            # targets one after the other under the same object (order.bill_to.name,
+            # order.bill_to.city) walk to it once: writing a field of an object does not
+            # move the object (values are expressions, which write nothing); a target whose
+            # object could be replaced (`order.customer` itself) never shares a walk
+            here = (root, tuple(keys[:-1]))
+            if len(keys) > 1 and here == parent and stable:
+                if self.overwrite:
+                    out.append(f"o[{name}_l{t}] = {name}_e{t}(S, st)")
+                else:
+                    out.append(f"if o.get({name}_l{t}) is None:")
+                    out.append(f"    o[{name}_l{t}] = {name}_e{t}(S, st)")
+                continue
+            parent = here if len(keys) > 1 else None
             if root == "line":
                 obj = "S['line']"
             elif root == "order":
@@ -253,7 +267,6 @@ class TieredPrice:
                 self.tiers.append((c.expr(t.value[0]), c.expr(t.value[1])))
 
     def run(self, st: Any) -> None:
-        from .pricing import tiered
         lp = st.line_price()
         tiers = [(number(a.fn(st.S, st), "a tier's quantity"),
                   number(b.fn(st.S, st), "a tier's price")) for a, b in self.tiers]

@@ -68,6 +68,21 @@ class CompiledRuleSet:
         self.pack_writes = {p.id: _pack_writes(p) for p in model.packs}
         self.screen_caches: dict[str, dict[str, Any]] = {}
         self.pair_plans: dict[int, tuple[CompiledRuleSet, PairPlan]] = {}  # engine/pair.py
+        # per as-of date, each phase's runners of the packs active that day (`active_plan`)
+        self.active_plans: dict[datetime.date, list[tuple[str, list[Any]]]] = {}
+
+    def active_plan(self, as_of: datetime.date) -> list[tuple[str, list[Any]]]:
+        """The plan as (phase, runners of its packs active on `as_of`, in plan order): a pure
+        function of the rule set and the day, so kept per day (bounded) rather than asking
+        every pack of every decision whether it is active."""
+        plan = self.active_plans.get(as_of)
+        if plan is None:
+            runners = self.runners
+            plan = [(phase, [runners[p.id] for p in packs if p.active(as_of)])
+                    for phase, packs in self.plan]
+            if len(self.active_plans) < 1000:
+                self.active_plans[as_of] = plan
+        return plan
 
     def evaluate(self, order: dict[str, Any], as_of: datetime.date | None = None,
                  phases: Iterable[str] | None = None, stock: Any = None,

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from . import screening
 from . import values as V
 from .budget import spend
-from .values import DATE, D, RuleError, Table, kind, show
+from .values import DATE, D, RuleError, Table, kind, render, show
 
 MAX_REGEX = 300  # characters of a pattern
 MAX_REGEX_PROGRAM = 5000  # instructions of its compiled RE2 program
@@ -144,6 +144,14 @@ _UNSUPPORTED = (
     (re.compile(r"\\Z"), "\\Z", "write \\z (end of text) instead of \\Z"),
 )
 _REGEX_CACHE: dict[str, Any] = {}
+# `matches` answers by (pattern, text) for a short text: a pure function of the two, and
+# pyre2's search is mostly Python (the text encoded, a match object built), several times the
+# cost of a dict look-up; postal codes, VAT numbers and ids repeat across orders. Only a
+# pattern RE2 accepted is ever answered (a refused one raises before), and the cache is
+# bounded like the others.
+_MATCHED: dict[tuple[str, str], bool] = {}
+_MATCHED_MAX = 50_000
+_MATCHED_TEXT = 100
 
 
 def _refusal(pattern: str, re2_message: str) -> tuple[str, str, str | None]:
@@ -209,13 +217,22 @@ def _compile_regex(pattern: str) -> Any:
 def _matches(ctx: Any, s: Any, pattern: Any) -> bool:
     if s is None or pattern is None:
         return False
+    key = (pattern, s) if s.__class__ is str and pattern.__class__ is str \
+        and len(s) <= _MATCHED_TEXT else None
+    if key is not None:
+        known = _MATCHED.get(key)
+        if known is not None:
+            return known
     try:
         rx = compile_regex(_text("matches", pattern))
     except RegexRefused as exc:
         raise RuleError(f"matches(): {exc}" + (f"; {exc.hint}" if exc.hint else ""),
                         code="RULE_ERROR" if exc.code == "BAD_VALUE" else "UNSUPPORTED_REGEX") \
             from None
-    return rx.search(_text("matches", s)[:MAX_MATCHED]) is not None
+    found = rx.search(_text("matches", s)[:MAX_MATCHED]) is not None
+    if key is not None and len(_MATCHED) < _MATCHED_MAX:
+        _MATCHED[key] = found
+    return found
 
 
 def quantize(x: Decimal, places: int) -> Decimal:
@@ -374,7 +391,6 @@ def _number_fn(ctx: Any, x: Any) -> Any:
 @function("text", 1, 1, "A value as text, written as in the decision JSON.", "text(12.50)",
           "12.50")
 def _text_fn(ctx: Any, x: Any) -> Any:
-    from .values import render
     return None if x is None else render(x)
 
 

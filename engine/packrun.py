@@ -12,7 +12,9 @@ loop, the firing bookkeeping and `stop`, and calls only the compiled conditions 
 As with expressions, the generated text is built from our own fragments only: every rule id,
 condition and action is bound by position (`q0`, `w0`, `a0_1`, ...). Issue 16: a rule reached
 through its shared guard runs only the rest of its condition (`rest0`), table rules and
-`default`/`set` actions are generated inline (docs/design/engine.md, "Evaluation (h16a)").
+`default`/`set` actions are generated inline (docs/design/engine.md, "Evaluation (h16a)"), a
+table rule's too, and a `source` action is a call of `State.source_line` ("Per-decision
+paths (h16p)").
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import datetime
 from decimal import DecimalException
 from typing import Any, Callable
 
+from .actions import Source
 from .values import RuleError
 
 ERRORS = (RuleError, ArithmeticError, DecimalException)
@@ -216,6 +219,9 @@ def _emit_rule(out: list[str], bind: dict[str, Any], ind: str, k: int, rule: Any
         inline = getattr(act, "inline", None)
         if inline is not None:  # engine/actions.py Assign: its statements, not a call
             out.extend(body + text for text in inline(f"a{k}_{j}", bind))
+        elif act.__class__ is Source:  # Source.run is this call
+            bind[f"a{k}_{j}"] = act
+            out.append(f"{body}st.source_line(a{k}_{j})")
         else:
             bind[f"a{k}_{j}"] = act.run
             out.append(f"{body}a{k}_{j}(st)")
@@ -232,7 +238,7 @@ def _emit_table_rule(out: list[str], bind: dict[str, Any], k: int, rule: Any, pr
                      has_stop_lines: bool) -> None:
     """A table rule (what `State.run_rule` does, inlined): its matching rows' outputs bound in
     the scope one row after the other, the actions run for each."""
-    bind[f"tm{k}"] = rule.table.match
+    bind[f"tm{k}"] = rule.table.match_one
     out.append(f"    st.rule = q{k}")
     if rule.for_each:
         out.append("    for i, line in enumerate(lines):")
@@ -260,8 +266,12 @@ def _emit_table_rule(out: list[str], bind: dict[str, Any], k: int, rule: Any, pr
     if rule.reads_pricing and pricing:
         out.append(f"{body}    st.refresh_pricing(st.line_index)")
     for j, act in enumerate(rule.actions):
-        bind[f"a{k}_{j}"] = act.run
-        out.append(f"{body}    a{k}_{j}(st)")
+        inline = getattr(act, "inline", None)
+        if inline is not None:  # engine/actions.py Assign, as in _emit_rule
+            out.extend(f"{body}    {text}" for text in inline(f"a{k}_{j}", bind))
+        else:
+            bind[f"a{k}_{j}"] = act.run
+            out.append(f"{body}    a{k}_{j}(st)")
         out.append(f"{body}    st.pricing_dirty = {pricing}")
     if rule.stop:
         out.append(f"{body}{'stopped.add(i)' if rule.for_each else 'return'}")

@@ -325,12 +325,13 @@ class Allocation:
                 return other
         parts: list[dict[str, Any]] = []
         trace: list[dict[str, Any]] = []
+        today = as_of.isoformat()
         for a in allocations:  # (their tables, if needed, get them placed by `_table`)
-            parts.append({"location": a["location"], "quantity": plain(a["quantity"]),
+            loc, q = a["location"], plain(a["quantity"])
+            parts.append({"location": loc, "quantity": q,
                           "ship_date": a["ship_date"].isoformat(),
                           "arrival_date": a["arrival_date"].isoformat(), "from": "on_hand"})
-            trace.append({"step": "on_hand", "location": a["location"],
-                          "date": as_of.isoformat(), "quantity": plain(a["quantity"]),
+            trace.append({"step": "on_hand", "location": loc, "date": today, "quantity": q,
                           "note": ""})
         short = backordered
         if backordered > 0 and region is not None:
@@ -349,6 +350,10 @@ class Allocation:
                            "quantity": plain(st.quantity), "note": st.note}
                           for st in made.trace]
                 short = made.short
+        if len(parts) == 1:  # the usual line: one part, its dates the promise's
+            (only,) = parts
+            return {"ship_date": only["ship_date"], "arrival_date": only["arrival_date"],
+                    "short": plain(short), "parts": parts, "trace": trace}
         last = max(parts, key=lambda p: p["ship_date"], default=None)
         return {"ship_date": last["ship_date"] if last else None,
                 "arrival_date": max(p["arrival_date"] for p in parts) if parts else None,

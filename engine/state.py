@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from .evaluate import CompiledRuleSet
 
 
+_TEXT_ONLY = frozenset({str})
+
+
 def copy_json(o: Any) -> Any:
     """A deep copy of plain JSON data (dicts and lists; the rest is immutable)."""
     c = o.__class__
@@ -159,7 +162,7 @@ class State:
                 return
             if value.__class__ is not list:
                 value = [value]
-            candidates = value if all(v.__class__ is str for v in value) \
+            candidates = value if _TEXT_ONLY >= set(map(type, value)) \
                 else [render(v) for v in value]
         split = truthy(action.split.fn(self.S, self)) if action.split is not None else True
         key_of = None
@@ -174,22 +177,21 @@ class State:
             self.sourced[i] = source_parts(self, self.configured[i], line, i, qty, candidates,
                                            region, action, key_of, split)
             return
-        allocations, backordered = self.allocation.source(
-            candidates, sku if sku.__class__ is str else render(sku), qty,
-            render(region) if region is not None else None, action.prefer, key_of, split,
-            self.as_of)
-        self.sourced[i] = {"line_id": line_id(line, i), "sku": line.get("sku"),
-                           "backordered": backordered, "allocations": allocations}
-        promised = self.allocation.promise(  # None unless the rule set has atp_rules
-            sku if sku.__class__ is str else render(sku), qty, allocations, backordered,
-            candidates, render(region) if region is not None else None, action.prefer,
+        sku_text = sku if sku.__class__ is str else render(sku)
+        region_text = region if region is None or region.__class__ is str else render(region)
+        allocation = self.allocation
+        allocations, backordered = allocation.source(
+            candidates, sku_text, qty, region_text, action.prefer, key_of, split, self.as_of)
+        sourced = self.sourced[i] = {"line_id": line_id(line, i), "sku": sku,
+                                     "backordered": backordered, "allocations": allocations}
+        promised = allocation.promise(  # None unless the rule set has atp_rules
+            sku_text, qty, allocations, backordered, candidates, region_text, action.prefer,
             key_of, self.as_of, split, self.order.get("demand_class"))
         if promised is not None:
-            self.sourced[i]["promise"] = promised
+            sourced["promise"] = promised
             self.plans.append(SourcingPlan(  # the service reserves over these (not rendered)
-                self.sourced[i]["line_id"], render(sku) if sku.__class__ is not str else sku,
-                tuple(loc for loc, _ in self.allocation.ranked), action.prefer, split,
-                render(region) if region is not None else None))
+                sourced["line_id"], sku_text, tuple(loc for loc, _ in allocation.ranked),
+                action.prefer, split, region_text))
 
     # -- running ------------------------------------------------------------------------------
     def blocked(self) -> bool:
@@ -203,7 +205,7 @@ class State:
         return self.early_block
 
     def run(self, phases: set[str]) -> None:
-        for phase, packs in self.rs.plan:
+        for phase, runners in self.rs.active_plan(self.as_of):
             if phase not in phases:
                 continue
             if self.stopped:
@@ -221,11 +223,9 @@ class State:
                 self.S["pricing"] = self.pricing.final or self.pricing.view()
                 self.pricing_dirty = False
             self.phase = phase
-            runners = self.rs.runners
             try:
-                for pack in packs:
-                    if pack.active(self.as_of):
-                        runners[pack.id](self)
+                for run in runners:
+                    run(self)
             except DecisionStopped:
                 self.stop()
                 break

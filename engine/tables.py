@@ -233,6 +233,8 @@ class CompiledTable:
         if dispatch is not None:
             self.fast = dispatch
         self.matcher = build_matcher(self)
+        self.match_one = build_matcher(self, fused=True) if self.hit in ("first", "unique") \
+            else self.match
 
     def match_indices(self, values: list[Any]) -> list[int]:
         for v, allowed in zip(values, self.kinds):
@@ -261,7 +263,10 @@ class CompiledTable:
         return literal if literal is not None else self.outputs_of(self.rows[i][1], S, X)
 
     def match(self, S: dict[str, Any], X: Any) -> list[dict[str, Any]]:
-        hits = self.matcher(S, X)
+        return self.finish(self.matcher(S, X), S, X)
+
+    def finish(self, hits: list[int], S: dict[str, Any], X: Any) -> list[dict[str, Any]]:
+        """`match` once the rows that match are known."""
         if X.row_hits is not None:  # a test run counting rows (engine/testing.py)
             X.row_hits(self, hits)
         if not hits:
@@ -451,13 +456,25 @@ def build_dispatch(rows: list[list[Test]], kinds: list[frozenset[type] | None],
     return fast
 
 
-def build_matcher(table: "CompiledTable") -> Callable[[dict[str, Any], Any], list[int]]:
+def build_matcher(table: "CompiledTable", fused: bool = False) -> Callable[..., Any]:
     """One function that reads the inputs, checks their kinds and tests every row: the fast
-    path inlined, the careful path taken for an input of another kind or on a TypeError."""
+    path inlined, the careful path taken for an input of another kind or on a TypeError.
+    `fused` (hit policies first and unique): `match` itself, answered in the same function
+    outside a test run when exactly one row matches (its outputs) or none does and the table
+    has no default (no rows); every other case (several rows, a default, rows counted) by
+    `finish`."""
     ncols = len(table.inputs)
     bind: dict[str, Any] = {"_fast": table.fast, "_careful": table.careful,
                             "TypeError": TypeError}
     args = ", ".join(f"v{j}" for j in range(ncols))
+    if fused:
+        lines = _fused_lines(table, bind, args)
+        ns: dict[str, Any] = {"__builtins__": {}}
+        ns.update(bind)
+        exec(compile("\n".join(lines) + "\n", "<table match>", "exec"), ns)  # noqa: S102
+        fn: Callable[..., Any] = ns["_m"]
+        fn.__dict__["rebuild"] = ("bound", fn.__code__, bind)  # compiled.py
+        return fn
     lines = ["def _m(S, X):"]
     for j, e in enumerate(table.inputs):
         bind[f"i{j}"] = e.fn
@@ -480,6 +497,39 @@ def build_matcher(table: "CompiledTable") -> Callable[[dict[str, Any], Any], lis
     matcher: Callable[[dict[str, Any], Any], list[int]] = namespace["_m"]
     matcher.__dict__["rebuild"] = ("bound", matcher.__code__, bind)  # compiled.py
     return matcher
+
+
+def _fused_lines(table: "CompiledTable", bind: dict[str, Any], args: str) -> list[str]:
+    bind["_finish"] = table.finish
+    bind["len"] = len
+    bind["_lits"] = table.literal_outputs
+    lines = ["def _m(S, X):"]
+    for j, e in enumerate(table.inputs):
+        bind[f"i{j}"] = e.fn
+        lines.append(f"    v{j} = i{j}(S, X)")
+    guards = []
+    for j, kinds in enumerate(table.kinds):
+        if kinds is not None:
+            bind[f"k{j}"] = kinds
+            guards.append(f"(v{j} is not None and v{j}.__class__ not in k{j})")
+    ind = "    "
+    if guards:
+        lines.append(f"    if {' or '.join(guards)}:")
+        lines.append(f"        return _finish(_careful([{args}]), S, X)")
+    lines.append(f"{ind}try:")
+    lines.append(f"{ind}    hits = _fast({args})")
+    lines.append(f"{ind}except TypeError:")
+    lines.append(f"{ind}    return _finish(_careful([{args}]), S, X)")
+    bind["_row"] = table.row_outputs
+    lines.append(f"{ind}if X.row_hits is None:")
+    lines.append(f"{ind}    if len(hits) == 1:")
+    lines.append(f"{ind}        out = _lits[hits[0]]")
+    lines.append(f"{ind}        return [out if out is not None else _row(hits[0], S, X)]")
+    if table.default is None:
+        lines.append(f"{ind}    if not hits:")
+        lines.append(f"{ind}        return []")
+    lines.append(f"{ind}return _finish(hits, S, X)")
+    return lines
 
 
 def column_kinds(rows: list[list[Test]], ncols: int) -> list[frozenset[type] | None]:

@@ -28,5 +28,11 @@ def template_fn(parts: list[Any]) -> Callable[[Any], str]:
         e, tail = parts
         if isinstance(tail, str):
             return lambda st: render(e.fn(st.S, st)) + tail
+    if len(parts) == 3 and isinstance(parts[0], str) and isinstance(parts[2], str):
+        head, e, tail = parts
+        return lambda st: head + render(e.fn(st.S, st)) + tail
+    if len(parts) == 5 and all(isinstance(p, str) for p in parts[::2]):
+        a, e1, b, e2, c = parts
+        return lambda st: a + render(e1.fn(st.S, st)) + b + render(e2.fn(st.S, st)) + c
     return lambda st: "".join([p if p.__class__ is str else render(p.fn(st.S, st))
                                for p in parts])

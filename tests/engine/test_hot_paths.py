@@ -1,0 +1,201 @@
+"""Issue 16 (h16p): the per-decision shortcuts answer what the long way answers.
+
+- a table of hit policy first or unique answers in one generated function (`match_one`)
+  exactly what `CompiledTable.match` answers: rows, outputs (literal or computed), defaults,
+  the careful path, the unique-overlap error, and a test run's row counts;
+- consecutive `default`/`set` targets under one object walk to it once, and a target that
+  replaces that object is walked to again;
+- an order whose text has few brackets and commas skips the depth walk, and the limits it
+  guards still refuse an order with the same error and path;
+- `matches` keeps its answers per (pattern, text) and a refused pattern is refused every time.
+"""
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ordinance.engine.diagnostics import Span
+from ordinance.engine.expressions import Expr
+from ordinance.engine.functions import _MATCHED, _matches
+from ordinance.engine.orders import (MAX_DEPTH, BadOrder, OrderTooLarge, parse_order)
+from ordinance.engine.tables import (CompiledTable, build_fast, column_kinds,
+                                     parse_cell_text)
+from ordinance.engine.values import RuleError
+from tests.engine.helpers import decide, write_ruleset
+
+NUM_CELLS = ["-", ">= 100", "< 50", "[10..200)", "5", "null", "not(5, 7)", "!= 7"]
+TEXT_CELLS = ["-", "wholesale", "retail", '"education", gov', "!= retail", "null", "< m"]
+TEXTS = [None, "wholesale", "retail", "education", "gov", "other", "a", "z"]
+NUMBERS = [None] + [Decimal(x) for x in (1, 5, 7, 10, 49, 50, 100, 150, 199, 200, 500)]
+
+
+class _X:
+    """A decision state as tables see it: `row_hits` (None outside a test run)."""
+
+    def __init__(self, counting: bool = False) -> None:
+        self.counted: list[list[int]] = []
+        self.row_hits = (lambda table, hits: self.counted.append(list(hits))) \
+            if counting else None
+
+
+def _input(j: int) -> Expr:
+    return Expr(f"v{j}", lambda S, X, j=j: S["values"][j])
+
+
+def _table(rnd: random.Random) -> tuple[CompiledTable, list[str]]:
+    ncols = rnd.randint(1, 3)
+    kinds = [rnd.choice(["num", "text", "text"]) for _ in range(ncols)]
+    rows = []
+    for i in range(rnd.randint(0, 10)):
+        cells = [parse_cell_text(rnd.choice(NUM_CELLS if k == "num" else TEXT_CELLS))
+                 for k in kinds]
+        # a literal output, or one computed from the inputs (Expr)
+        out: Any = Decimal(i) if rnd.random() < 0.6 else \
+            Expr("computed", lambda S, X, i=i: f"row {i} of {S['values']}")
+        rows.append((cells, [out]))
+    default = rnd.choice([None, [Decimal(-1)], [Expr("d", lambda S, X: "default")]])
+    hit = rnd.choice(["first", "unique"])
+    tests = [cells for cells, _ in rows]
+    table = CompiledTable(hit, [_input(j) for j in range(ncols)], ["out"], rows, default,
+                          column_kinds(tests, ncols), build_fast(tests, ncols, hit),
+                          Span("t.yaml"))
+    return table, kinds
+
+
+def _answer(fn: Any, S: dict[str, Any], X: Any) -> Any:
+    try:
+        return ("rows", fn(S, X))
+    except RuleError as exc:
+        return ("error", exc.message)
+
+
+def test_match_one_answers_what_match_answers() -> None:
+    rnd = random.Random(1616)
+    compared = errors = computed = 0
+    for _ in range(300):
+        table, kinds = _table(rnd)
+        assert table.match_one != table.match  # first and unique are fused
+        for _ in range(60):
+            values = [rnd.choice(NUMBERS if k == "num" else TEXTS) for k in kinds]
+            if rnd.random() < 0.05:  # an input of another kind: the careful path
+                values[0] = True
+            S = {"values": values}
+            fused, plain = _answer(table.match_one, S, _X()), _answer(table.match, S, _X())
+            assert fused == plain, (table.rows, table.hit, values)
+            errors += fused[0] == "error"
+            computed += fused[0] == "rows" and any(
+                isinstance(r.get("out"), str) for r in fused[1])
+            # a test run counting rows sees the same rows through either
+            xa, xb = _X(counting=True), _X(counting=True)
+            assert _answer(table.match_one, S, xa) == _answer(table.match, S, xb)
+            assert xa.counted == xb.counted
+            compared += 1
+    assert errors > 20 and computed > 100  # the property is exercised, not vacuous
+
+
+def test_other_hit_policies_keep_match() -> None:
+    rows = [([parse_cell_text(">= 1")], [Decimal(1)]), ([parse_cell_text(">= 2")], [Decimal(2)])]
+    tests = [cells for cells, _ in rows]
+    table = CompiledTable("collect", [_input(0)], ["out"], rows, None,
+                          column_kinds(tests, 1), build_fast(tests, 1, "collect"),
+                          Span("t.yaml"))
+    assert table.match_one == table.match
+    assert table.match_one({"values": [Decimal(5)]}, _X()) == [{"out": Decimal(1)},
+                                                               {"out": Decimal(2)}]
+
+
+WALK_PACKS = {
+    "d.yaml": """
+        pack: d
+        phase: defaulting
+        rules:
+          - id: shared-walk
+            then:
+              - default: {order.bill_to.name: '"N"', order.bill_to.city: '"C"'}
+              - set: {order.bill_to.street: '"S1"', order.bill_to: order.alt_bill,
+                      order.bill_to.zip: '"Z"', order.bill_to.city: '"C2"'}
+          - id: per-line
+            for_each: line
+            then:
+              - default: {line.note.a: line.sku, line.note.b: '"b"'}
+          - id: through-a-text
+            when: order.bad != null
+            then:
+              - set: {order.bad.x: 1, order.bad.y: 2}
+        """,
+}
+
+
+def test_targets_under_one_object_share_a_walk_and_a_replaced_object_is_walked_again(
+        tmp_path: Path) -> None:
+    root = write_ruleset(tmp_path / "r", WALK_PACKS)
+    out = decide(root, {"id": "O", "alt_bill": {"id": "B"},
+                        "lines": [{"id": "1", "sku": "X", "quantity": 1, "unit_price": 1,
+                                   "note": {"a": "kept"}},
+                                  {"id": "2", "sku": "Y", "quantity": 1, "unit_price": 1}]})
+    o = out["order"]
+    # street went into the first object; zip and city into the one that replaced it
+    assert o["bill_to"] == {"id": "B", "zip": "Z", "city": "C2"}
+    assert [ln["note"] for ln in o["lines"]] == [{"a": "kept", "b": "b"}, {"a": "Y", "b": "b"}]
+    assert out["errors"] == []
+    bad = decide(root, {"id": "O", "bad": "text", "lines": []})
+    assert [(e["rule"], e["code"]) for e in bad["errors"]] == [("d/through-a-text",
+                                                                "RULE_ERROR")]
+    assert "cannot set order.bad.x" in bad["errors"][0]["message"]
+
+
+def _nested(depth: int) -> str:
+    return '{"id": "O", "attributes": ' + '{"a": ' * depth + "1" + "}" * depth + "}"
+
+
+def test_depth_limits_hold_with_and_without_the_walk() -> None:
+    # the root is depth 0: MAX_DEPTH levels below it pass, one more is refused at its path
+    assert parse_order(_nested(MAX_DEPTH - 1))["id"] == "O"
+    with pytest.raises(BadOrder) as exc:
+        parse_order(_nested(MAX_DEPTH + 1).encode())
+    assert exc.value.path.startswith("$.attributes.a")
+    assert "nested deeper than" in exc.value.message
+    # a short text skips the walk; the same order as a long text walks, with the same answer
+    small = '{"id": "O", "lines": [{"id": "1", "sku": "A", "quantity": "2"}]}'
+    padded = small[:-1] + ', "pad": [' + ", ".join(["0"] * 40) + "]}"
+    assert parse_order(small)["lines"][0]["quantity"] == Decimal(2)
+    assert parse_order(padded, max_items=30 + 10)["lines"][0]["quantity"] == Decimal(2)
+
+
+def test_a_long_list_is_refused_with_its_path() -> None:
+    text = '{"id": "O", "attributes": {"tags": [' + ", ".join(['"t"'] * 6) + "]}}"
+    assert parse_order(text, max_items=6)["attributes"]["tags"] == ["t"] * 6
+    with pytest.raises(OrderTooLarge) as exc:
+        parse_order(text.encode(), max_items=5)
+    assert exc.value.path == "$.attributes.tags"
+    # the order's own lines have their own limit, not max_items
+    lines = ", ".join('{"sku": "A", "quantity": 1}' for _ in range(8))
+    assert len(parse_order('{"id": "O", "lines": [' + lines + "]}", max_items=5)["lines"]) == 8
+
+
+def test_a_bad_quantity_is_still_refused_at_its_line() -> None:
+    with pytest.raises(BadOrder) as exc:
+        parse_order('{"lines": [{"quantity": 1}, {"quantity": "1,5"}]}')
+    assert exc.value.path == "$.lines[1].quantity"
+    with pytest.raises(BadOrder) as exc:
+        parse_order('{"lines": [{"quantity": 1}, 7]}')
+    assert exc.value.path == "$.lines[1]"
+
+
+def test_matches_answers_are_kept_and_refusals_are_not() -> None:
+    assert _matches(None, "12345", "^[0-9]{5}$") is True
+    assert _MATCHED[("^[0-9]{5}$", "12345")] is True
+    assert _matches(None, "12345", "^[0-9]{5}$") is True
+    assert _matches(None, "1234", "^[0-9]{5}$") is False
+    assert _MATCHED[("^[0-9]{5}$", "1234")] is False
+    long_text = "9" * 500  # too long to keep: answered, not kept
+    assert _matches(None, long_text, "^9+$") is True
+    assert ("^9+$", long_text) not in _MATCHED
+    for _ in range(2):
+        with pytest.raises(RuleError):
+            _matches(None, "abc", "(a)\\1")  # a backreference: refused by RE2, every time
+    assert not any(k[0] == "(a)\\1" for k in _MATCHED)
