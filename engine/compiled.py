@@ -39,15 +39,22 @@ def engine_key() -> str:
     module, schema and data file of the package, so any change to the engine invalidates the
     cache) and Python's version (marshalled code). Computed once a process.
 
-    The files are named by their path, size and modification time, not read: a start then
-    stats about ninety files instead of hashing their 0.9 MB (issue 16: 0.7 ms instead of
-    2.7 ms). This is the test Python itself makes before it runs a module's cached bytecode
-    (`__pycache__`: the source's mtime and size), so a change the key misses is one that would
-    also leave Python running the old code; every write of a file moves its mtime."""
-    if _KEY:
-        return _KEY[0]
+    The files are named by their path, size, modification time and change time, not read: a
+    start then stats about ninety files instead of hashing their 0.9 MB (issue 16: 0.7 ms
+    instead of 2.7 ms). Size and mtime are the test Python itself makes before it runs a
+    module's cached bytecode (`__pycache__`); the change time (st_ctime, which no program can
+    set back) is added because this cache outlives an upgrade: an installer may give a new
+    version's files the mtimes its wheel carries (a reproducible build gives every file the
+    same one), but writing a file always moves its ctime. A copy of the package misses the
+    cache once; it never hits a stale one."""
+    if not _KEY:
+        _KEY.append(files_key(os.path.dirname(os.path.abspath(__file__))))
+    return _KEY[0]
+
+
+def files_key(root: str) -> str:
+    """`engine_key` of the files under `root` (and Python's version)."""
     h = hashlib.sha256(sys.version.encode())
-    root = os.path.dirname(os.path.abspath(__file__))
     stack = [root]
     entries = []
     while stack:
@@ -60,11 +67,10 @@ def engine_key() -> str:
                 elif entry.is_file():
                     st = entry.stat()
                     entries.append(f"{os.path.relpath(entry.path, root)}\0{st.st_size}\0"
-                                   f"{st.st_mtime_ns}\n")
+                                   f"{st.st_mtime_ns}\0{st.st_ctime_ns}\n")
     for line in sorted(entries):
         h.update(line.encode())
-    _KEY.append(h.hexdigest()[:32])
-    return _KEY[0]
+    return h.hexdigest()[:32]
 
 
 def _rebuild(kind: str, code: bytes, bound: Any) -> Any:

@@ -117,3 +117,25 @@ def test_eval_with_and_without_the_cache_writes_the_same(tmp_path, off):
             for e in (dict(env, ORDINANCE_CACHE=off), env, env)]
     assert outs[0] == outs[1] == outs[2] and outs[0].count(b"\n") == 40
     assert list((tmp_path / "cache").glob("*.pickle"))
+
+
+def test_the_engine_key_moves_when_a_file_is_rewritten_with_its_old_size_and_mtime(tmp_path):
+    """As an installer may write a new version: same size, the wheel's mtime put back."""
+    import os
+    import time
+
+    from ordinance.engine.compiled import files_key
+
+    module = tmp_path / "pkg" / "rules.py"
+    module.parent.mkdir()
+    module.write_text("X = 1\n")
+    (tmp_path / "pkg" / "__pycache__").mkdir()
+    before = files_key(str(tmp_path / "pkg"))
+    assert files_key(str(tmp_path / "pkg")) == before  # a stat, the same answer
+    st = module.stat()
+    while time.time_ns() < st.st_ctime_ns + 50_000_000:  # past the kernel's coarse clock tick
+        time.sleep(0.01)
+    module.write_text("X = 2\n")
+    os.utime(module, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert module.stat().st_size == st.st_size and module.stat().st_mtime_ns == st.st_mtime_ns
+    assert files_key(str(tmp_path / "pkg")) != before
