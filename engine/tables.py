@@ -475,15 +475,7 @@ def build_matcher(table: "CompiledTable", fused: bool = False) -> Callable[..., 
         fn: Callable[..., Any] = ns["_m"]
         fn.__dict__["rebuild"] = ("bound", fn.__code__, bind)  # compiled.py
         return fn
-    lines = ["def _m(S, X):"]
-    for j, e in enumerate(table.inputs):
-        bind[f"i{j}"] = e.fn
-        lines.append(f"    v{j} = i{j}(S, X)")
-    guards = []
-    for j, kinds in enumerate(table.kinds):
-        if kinds is not None:
-            bind[f"k{j}"] = kinds
-            guards.append(f"(v{j} is not None and v{j}.__class__ not in k{j})")
+    lines, guards = _inputs(table, bind)
     if guards:
         lines.append(f"    if {' or '.join(guards)}:")
         lines.append(f"        return _careful([{args}])")
@@ -499,10 +491,9 @@ def build_matcher(table: "CompiledTable", fused: bool = False) -> Callable[..., 
     return matcher
 
 
-def _fused_lines(table: "CompiledTable", bind: dict[str, Any], args: str) -> list[str]:
-    bind["_finish"] = table.finish
-    bind["len"] = len
-    bind["_lits"] = table.literal_outputs
+def _inputs(table: "CompiledTable", bind: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The matcher's head: `def _m(S, X):` and each input read into `v{j}`, and the tests of
+    an input of a kind its column does not take (the careful path's cases)."""
     lines = ["def _m(S, X):"]
     for j, e in enumerate(table.inputs):
         bind[f"i{j}"] = e.fn
@@ -512,6 +503,14 @@ def _fused_lines(table: "CompiledTable", bind: dict[str, Any], args: str) -> lis
         if kinds is not None:
             bind[f"k{j}"] = kinds
             guards.append(f"(v{j} is not None and v{j}.__class__ not in k{j})")
+    return lines, guards
+
+
+def _fused_lines(table: "CompiledTable", bind: dict[str, Any], args: str) -> list[str]:
+    bind["_finish"] = table.finish
+    bind["len"] = len
+    bind["_lits"] = table.literal_outputs
+    lines, guards = _inputs(table, bind)
     ind = "    "
     if guards:
         lines.append(f"    if {' or '.join(guards)}:")
