@@ -54,7 +54,8 @@ def record_row(ev: Evaluated, kind: str, key_name: str, order_id: str | None,
 
 
 class DecisionLog:
-    """Background writer: `write(row)` blocks until the row is committed (or raises)."""
+    """Background writer: `submit(row)` queues a row; `committed(future)` waits, holding no
+    thread, until its batch is committed (or raises)."""
 
     def __init__(self, db: Database, batch_max: int = 256, timeout: float = 30.0,
                  writers: int | None = None):
@@ -82,9 +83,9 @@ class DecisionLog:
                     self._threads.append(t)
 
     def submit(self, row: dict[str, Any]) -> Future:
-        """Queue a row; the future completes when it is committed (or fails)."""
+        """Queue a row (`record_row`'s: a batch's rows share the one INSERT's columns); the
+        future completes when it is committed (or fails)."""
         self._ensure_started()
-        row.setdefault("pending", None)  # a batch's rows share the one INSERT's columns
         fut: Future = Future()
         self._queue.put((row, fut))
         return fut
@@ -103,14 +104,6 @@ class DecisionLog:
         except asyncio.TimeoutError:
             raise Unavailable("the decision log did not commit in time; the decision was not "
                               "recorded", code="DATABASE_UNAVAILABLE") from None
-
-    def write(self, row: dict[str, Any]) -> None:
-        fut = self.submit(row)
-        try:
-            fut.result(timeout=self.timeout)
-        except TimeoutError:
-            raise Unavailable("the decision log did not commit in time; the decision was "
-                              "not recorded", code="DATABASE_UNAVAILABLE") from None
 
     def close(self) -> None:
         alive = [t for t in self._threads if t.is_alive()]
