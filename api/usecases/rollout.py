@@ -8,15 +8,16 @@ decision, carried on its decision record (`pending`, written by the record's own
 `Live.round` (a job of the background worker, adapters/worker.py) claims decisions with
 pending work, decides shadow pairs with the candidate, stores the records, and checks each
 running rollout against its thresholds: rolled back when one is crossed, promoted
-(activated) once it has `promote_after` candidate decisions with none crossed. `start`, `end`, `promote`, `read` back the REST routes (api/routes_rollout.py).
+(activated) once it has `promote_after` candidate decisions with none crossed. `start`,
+`end`, `promote`, `read` back the REST routes (api/routes_rollout.py).
 
 The non-obvious choices:
 - Nothing here runs on the request path but `route` and `tags`: an attribute read, a hash,
   and a few tuples that become one more column of the decision record's INSERT (the
   decision log's batch, or the hub's transaction): no second statement, and the work is
   durable and exactly as complete as the log. The candidate of a shadow is evaluated in a
-  worker's round, never in the request. The running rollouts are read from the database by the worker (and by the
-  routes that change them), not per request.
+  worker's round, never in the request. The running rollouts are read from the database by
+  the worker (and by the routes that change them), not per request.
 - Several processes: any worker claims any process's decisions (adapters/rollouts.py
   `claim`, `finish`: a lease on the record, FOR UPDATE SKIP LOCKED on PostgreSQL), so each
   tag is counted once, and ending a rollout is one conditional UPDATE (`end`), so only one
