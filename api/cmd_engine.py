@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from ordinance.adapters.compiled_cache import load_cached
 from ordinance.engine import BadOrder, Diagnostic, RuleSetInvalid, Span, check, dumps, parse_order
-from ordinance.engine.codec import dumps_reference
+from ordinance.engine.codec import dumpb, dumps_reference
 
 from .usecases.decide import evaluate_order
 
@@ -109,6 +109,28 @@ def _open_out(path: str | None) -> IO[str]:
     return open(path, "w", encoding="utf-8")
 
 
+def _open_out_bytes(path: str | None) -> Any:
+    """The stream's output, written as bytes (the codec writes UTF-8 JSON: no text made only
+    to be encoded again)."""
+    if path is None or path == "-":
+        sys.stdout.flush()
+        return getattr(sys.stdout, "buffer", None) or _TextOut(sys.stdout)
+    return open(path, "wb")
+
+
+class _TextOut:
+    """Bytes written to a text stream that has no binary buffer (a test's captured stdout)."""
+
+    def __init__(self, text: IO[str]):
+        self.text = text
+
+    def write(self, data: bytes) -> None:
+        self.text.write(data.decode("utf-8"))
+
+    def flush(self) -> None:
+        self.text.flush()
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     """Reads the orders and renders the decisions; the decide use case decides
     (api/usecases/decide.py `evaluate_order`: nothing is logged from the command line)."""
@@ -160,7 +182,7 @@ def _eval_stream(rs: Any, args: argparse.Namespace) -> int:
         print(f"ordinance eval: {args.orders}: {exc.strerror}", file=sys.stderr)
         return 2
     bad, today = 0, _today()
-    out = _open_out(args.out)
+    out = _open_out_bytes(args.out)
     progress = _progress(args.orders, src) if sys.stderr.isatty() else None
     try:
         for n, raw in enumerate(src, start=1):
@@ -172,16 +194,18 @@ def _eval_stream(rs: Any, args: argparse.Namespace) -> int:
                 order = parse_order(raw)
             except BadOrder as exc:
                 bad += 1
-                out.write(dumps({"line": n, "error": f"{exc.path}: {exc.message}"}) + "\n")
+                out.write(dumpb({"line": n, "error": f"{exc.path}: {exc.message}"}) + b"\n")
                 continue
-            out.write(dumps(evaluate_order(rs, order, args.as_of, today, owned=True).to_json())
-                      + "\n")
+            out.write(dumpb(evaluate_order(rs, order, args.as_of, today, owned=True).to_json())
+                      + b"\n")
     finally:
         if progress is not None:
             progress(done=True)
         if src is not sys.stdin.buffer:
             src.close()
-        if out is not sys.stdout:
+        if args.out is None or args.out == "-":
+            out.flush()
+        else:
             out.close()
     if bad:
         print(f"ordinance eval: {bad} line{'s' * (bad != 1)} were not orders", file=sys.stderr)

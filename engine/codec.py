@@ -142,17 +142,32 @@ def dumps(obj: Any, indent: int | None = None) -> str:
     round-trip form (`0.00001` where `json` writes `1e-05`), a `datetime` in RFC 3339 (`Z`
     for UTC)."""
     if indent is None:
-        try:
-            out = (_FAST or _fast())(obj)
-        except (TypeError, ValueError):
-            return dumps_reference(obj)
-        if not _KEYS_QUOTED and (_KEY_AFTER_BRACE(out) or _KEY_AFTER_COMMA(out)) \
-                and any(m.group(1) for m in _NUMBER_KEY.finditer(out)):
-            return dumps_reference(obj)
-        if _EXPONENT_AT(out):
-            out = _EXPONENT.sub(_as_reference, out)
-        return out.decode("utf-8")
+        out = _compact(obj)
+        return dumps_reference(obj) if out is None else out.decode("utf-8")
     return dumps_reference(obj, indent)
+
+
+def dumpb(obj: Any) -> bytes:
+    """`dumps(obj)` as UTF-8 bytes, for a writer of bytes (a stream of decisions): no text
+    made only to be encoded again. A lone surrogate, which UTF-8 cannot carry, is written as
+    its JSON escape (`\\ud800`)."""
+    out = _compact(obj)
+    return dumps_reference(obj).encode("utf-8", "backslashreplace") if out is None else out
+
+
+def _compact(obj: Any) -> bytes | None:
+    """msgspec's compact JSON of `obj`, as the reference writer writes it; None where only the
+    reference writer can (see `dumps`)."""
+    try:
+        out = (_FAST or _fast())(obj)
+    except (TypeError, ValueError):
+        return None
+    if not _KEYS_QUOTED and (_KEY_AFTER_BRACE(out) or _KEY_AFTER_COMMA(out)) \
+            and any(m.group(1) for m in _NUMBER_KEY.finditer(out)):
+        return None
+    if _EXPONENT_AT(out):
+        out = _EXPONENT.sub(_as_reference, out)
+    return out
 
 
 def _no_constant(name: str) -> Any:

@@ -339,6 +339,22 @@ class Pricing:
     def subtotal(self) -> Decimal:
         return self.net_total if self.lines else ZERO
 
+    def untaxed(self, key: str) -> Any:
+        """`view()[key]` of a field no tax is part of (currency, subtotal, discount_total,
+        discount_percent, charges_total), without computing the taxes of the lines that
+        changed: those wait for a read of tax_total or total, or the end of pricing."""
+        if key == "subtotal":
+            return self.net_total
+        if key == "discount_total":
+            return self.discount_total
+        if key == "discount_percent":
+            return percent(self.discount_total, self.extended_total)
+        if key == "charges_total":
+            return self.charges_total
+        if key == "currency":
+            return self.currency
+        raise KeyError(key)
+
     def view(self) -> dict[str, Any]:
         """`pricing` for expressions: the running totals, after the taxes of the lines that
         changed since the last view are computed on their current nets."""

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 
 _TEXT_ONLY = frozenset({str})
+# the fields of `pricing` that no tax is part of (Pricing.untaxed)
+_UNTAXED = frozenset({"currency", "subtotal", "discount_total", "discount_percent",
+                      "charges_total"})
 
 
 def copy_json(o: Any) -> Any:
@@ -59,6 +62,8 @@ class OrderPricingView(LazyObject):
             pricing = st.pricing
             if pricing is None:  # dropped by the budget (State.stop): nothing reads it after
                 return None
+            if key in _UNTAXED:  # a running total: no line's tax is computed to read it
+                return pricing.untaxed(key)
             cache = self.cache = pricing.view()
             st.pricing_dirty = False
         return cache.get(key)
