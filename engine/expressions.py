@@ -100,9 +100,9 @@ _HELPERS: dict[str, Any] = {
     "_div": V.div, "_mod": V.mod, "_neg": V.neg, "_lt": V.lt, "_le": V.le, "_gt": V.gt,
     "_ge": V.ge, "_eq": V.eq, "_ne": V.ne, "_in": metered_member,
     "_notin": metered_not_member, "_in_free": V.member, "_notin_free": V.not_member,
-    "_truthy": V.truthy, "_dict": dict, "_D": Decimal, "_str": str,
-    "_items": metered_items, "_sum_of": V.sum_of, "_count_of": V.count_of, "_any_of": V.any_of,
-    "_all_of": V.all_of,
+    "_truthy": V.truthy, "_dict": dict, "_list": list, "_D": Decimal, "_str": str,
+    "_items": metered_items, "_sum_of": V.sum_of, "_count_of": V.count_of, "_any_of": any,
+    "_all_of": all, "_bool": bool, "_ORD": frozenset({Decimal, str, V.DATE}),
 }
 _CMP = {"<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge", "==": "_eq", "!=": "_ne"}
 _ARITH = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "%": "_mod"}
@@ -200,6 +200,13 @@ class _Compiler:
         if k in ("in", "notin"):
             a, b = self.gen(n.args[0], lam), self.gen(n.args[1], lam)
             if n.args[1].kind == "list" and len(n.args[1].args) <= MEMBER_FREE:
+                items = n.args[1].args
+                if items and all(x.kind == "lit" and x.value.__class__ is str for x in items):
+                    # texts only: a text is in it exactly when it is in their set (V.member
+                    # compares a text with texts alone); anything else takes the helper
+                    t, c = self.tmp(), self.const(frozenset(x.value for x in items))
+                    return (f"(({t} {k.replace('notin', 'not in')} {c}) if ({t} := {a})"
+                            f".__class__ is _str else _{k}_free({t}, {b}))")
                 return f"_{k}_free({a}, {b})"  # a short literal list: no budget to charge
             return f"_{k}(X, {a}, {b})"  # a search of a long list spends budget steps
         if k == "arith":
@@ -229,11 +236,21 @@ class _Compiler:
                 t, c = self.tmp(), self.const(lit)
                 return (f"({t} {op} {c} if ({t} := {self.gen(a, lam)}).__class__ is _D "
                         f"else {_CMP[op]}({t}, {c}))")
+        if a.kind != "lit" and b.kind != "lit":
+            # two values of one class: Python's own comparison, as the helper makes it (a
+            # list, and for an order an unordered class, take the helper, as do mixed classes,
+            # which may be an error); both sides are evaluated, left first, as in a call
+            ta, tb = self.tmp(), self.tmp()
+            same = f"({ta} := {self.gen(a, lam)}).__class__ is ({tb} := {self.gen(b, lam)})" \
+                ".__class__"
+            kind = "is not _list" if op in ("==", "!=") else "in _ORD"
+            return f"({ta} {op} {tb} if {same} and {ta}.__class__ {kind} else " \
+                f"{_CMP[op]}({ta}, {tb}))"
         return f"{_CMP[op]}({self.gen(a, lam)}, {self.gen(b, lam)})"
 
     def cond(self, n: N, lam: int) -> str:
         code = self.gen(n, lam)
-        return code if n.kind in _BOOL_KINDS else f"_truthy({code})"
+        return code if n.kind in _BOOL_KINDS else f"_bool({code})"  # = V.truthy, in C
 
     def literal_kinds(self, n: N, a: N, b: N) -> None:
         if a.kind == "lit" and b.kind == "lit":
@@ -322,6 +339,15 @@ class _Compiler:
             comp = f"{body} for it{lam} in {t}"
             return (f"({helper}({bracket[0]}{comp}{bracket[1]}) if ({t} := _items(X, {items}, "
                     f"{self.const(fn.name)})) is not None else None)")
+        if fn.name == "coalesce" and argc == 2:
+            # the first that is not null, both evaluated, left first (as the call's arguments)
+            t, u = self.tmp(), self.tmp()
+            second = n.args[1]
+            if second.kind == "lit":
+                return f"({t} if ({t} := {self.gen(n.args[0], lam)}) is not None else " \
+                    f"{self.gen(second, lam)})"
+            return (f"({t} if (({t} := {self.gen(n.args[0], lam)}), "
+                    f"({u} := {self.gen(second, lam)}))[0] is not None else {u})")
         parts = []
         for i, a in enumerate(n.args):
             if i == fn.lambda_arg:

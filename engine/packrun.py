@@ -130,7 +130,7 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
                                 has_stop_lines, False)
                 _emit_rule(out, bind, "        ", k, rule, pricing, full)
             else:
-                if rule.reads_pricing:
+                if rule.reads_pricing and pricing:  # elsewhere `pricing` is bound already
                     out.append("    st.refresh_pricing(None)")
                 _emit_rule(out, bind, "    ", k, rule, pricing, full)
             continue
@@ -167,11 +167,11 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
             _emit_rule(out, bind, "            ", k, rule, pricing, full)
         else:
             out.append(f"    if g{n} == gv{k}:")
-            if rule.reads_pricing:
+            if rule.reads_pricing and pricing:
                 out.append("        st.refresh_pricing(None)")
             _emit_rule(out, bind, "        ", k, rule, pricing, fast)
             out.append(f"    elif g{n}.__class__ is _DATE:")
-            if rule.reads_pricing:
+            if rule.reads_pricing and pricing:
                 out.append("        st.refresh_pricing(None)")
             _emit_rule(out, bind, "        ", k, rule, pricing, full)
     out.append("    st.line_index = None")
@@ -252,7 +252,7 @@ def _emit_table_rule(out: list[str], bind: dict[str, Any], k: int, rule: Any, pr
             out.append(f"{ind}st.refresh_pricing(i)")
     else:
         ind = "    "
-        if rule.reads_pricing:
+        if rule.reads_pricing and pricing:
             out.append(f"{ind}st.refresh_pricing(None)")
     out.append(f"{ind}try:")
     out.append(f"{ind}    rows = tm{k}(S, st)")

@@ -234,8 +234,10 @@ class Probe:
             return False
         st.S["line"] = st.lines[line]
         pricing = self.decision.pricing
-        if pricing is not None and line < len(pricing.lines):
-            st.S["line.pricing"] = LinePricingView(pricing.lines[line])
+        # `line.pricing` of a line the decision did not price (no pricing: the order was
+        # rejected before it) is null, as in an evaluation (State.S)
+        st.S["line.pricing"] = LinePricingView(pricing.lines[line]) \
+            if pricing is not None and line < len(pricing.lines) else None
         return True
 
     def tree(self, text: str) -> N | None:

@@ -15,6 +15,7 @@ a compiled expression is a plain `fn(S, X)` with no object lookups of its own. `
 from __future__ import annotations
 
 import datetime
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Callable
 
 from .budget import BudgetExceeded, DecisionStopped
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 
 _TEXT_ONLY = frozenset({str})
+_SEVERITY = itemgetter("severity")
 # the fields of `pricing` that no tax is part of (Pricing.untaxed)
 _UNTAXED = frozenset({"currency", "subtotal", "discount_total", "discount_percent",
                       "charges_total"})
@@ -93,7 +95,8 @@ class State:
         self.as_of = as_of
         self.ref = rs.ref
         self.S: dict[str, Any] = {"order": order, "customer": order.get("customer"),
-                                  "ref": rs.ref, "pricing": None, "line": None}
+                                  "ref": rs.ref, "pricing": None, "line": None,
+                                  "line.pricing": None}  # null until pricing binds it
         self.violations: list[dict[str, Any]] = []
         self.configured = check_lines(rs.model.configs, order, as_of, self.violations) \
             if rs.model.configs else {}  # configured lines (engine/configurator/orders.py)
@@ -200,7 +203,7 @@ class State:
 
     # -- running ------------------------------------------------------------------------------
     def blocked(self) -> bool:
-        return bool(self.errors) or any(v["severity"] == "error" for v in self.violations)
+        return bool(self.errors) or "error" in map(_SEVERITY, self.violations)
 
     def late_phases_blocked(self) -> bool:
         """Whether pricing, sourcing and approval are skipped: judged once, on what the first
@@ -346,7 +349,7 @@ class State:
             self.fired.append(rule.qid)
 
     def decision(self) -> Decision:
-        if self.errors or any(v["severity"] == "error" for v in self.violations):
+        if self.errors or "error" in map(_SEVERITY, self.violations):
             status = "rejected"
         elif self.holds:
             status = "on_hold"

@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import datetime
 import random
 from decimal import Decimal
 from pathlib import Path
@@ -199,3 +200,65 @@ def test_matches_answers_are_kept_and_refusals_are_not() -> None:
         with pytest.raises(RuleError):
             _matches(None, "abc", "(a)\\1")  # a backreference: refused by RE2, every time
     assert not any(k[0] == "(a)\\1" for k in _MATCHED)
+
+
+# -- expressions: the inline paths of comparisons, `in` and coalesce (issue 16) ---------------
+
+_VALUES = [None, Decimal("1"), Decimal("1.0"), Decimal("2"), Decimal("-0"), "a", "b", "",
+           "1", True, False, datetime.date(2026, 11, 20), datetime.date(2026, 1, 1),
+           [Decimal("1")], [Decimal("1.00")], ["a"], {"k": Decimal("1")}, {"k": Decimal(1)},
+           {}]
+
+
+def _outcome(f: Any) -> Any:
+    try:
+        return ("value", f())
+    except RuleError as exc:
+        return ("error", exc.message)
+
+
+def _eval(text: str, a: Any, b: Any) -> Any:
+    from ordinance.engine.diagnostics import Diagnostics
+    from ordinance.engine.expressions import Scope, compile_expr
+
+    diags = Diagnostics()
+    e = compile_expr(text, Span("x.yaml", 1, 1), Scope(frozenset({"order"}), frozenset()),
+                     diags)
+    assert e is not None, [d.render() for d in diags.items]
+    return _outcome(lambda: e.fn({"order": {"a": a, "b": b}}, None))
+
+
+@pytest.mark.parametrize("op,helper", [("==", "eq"), ("!=", "ne"), ("<", "lt"), ("<=", "le"),
+                                       (">", "gt"), (">=", "ge")])
+def test_comparing_two_computed_values_answers_what_the_helper_answers(op: str,
+                                                                      helper: str) -> None:
+    from ordinance.engine import values as V
+
+    for a in _VALUES:
+        for b in _VALUES:
+            got = _eval(f"order.a {op} order.b", a, b)
+            assert got == _outcome(lambda a=a, b=b: getattr(V, helper)(a, b)), (a, op, b)
+            assert got[0] == "error" or got[1].__class__ is bool
+
+
+def test_in_a_list_of_texts_answers_what_member_answers() -> None:
+    from ordinance.engine import values as V
+
+    for a in _VALUES:
+        for text, helper in (('order.a in ["a", "1", ""]', V.member),
+                             ('order.a not in ["a", "1", ""]', V.not_member)):
+            got = _eval(text, a, None)
+            assert got == _outcome(lambda a=a, helper=helper: helper(a, ["a", "1", ""])), \
+                (text, a)
+
+
+def test_coalesce_of_two_is_the_first_not_null_and_evaluates_both() -> None:
+    for a in _VALUES:
+        for b in _VALUES:
+            assert _eval("coalesce(order.a, order.b)", a, b) == \
+                ("value", a if a is not None else b)
+        assert _eval("coalesce(order.a, 7)", a, None) == \
+            ("value", a if a is not None else Decimal(7))
+    # the second argument is evaluated even when the first is not null: its error stands
+    got = _eval("coalesce(order.a, order.b + 1)", Decimal(1), "text")
+    assert got[0] == "error" and "+" in got[1]
