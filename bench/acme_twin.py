@@ -14,8 +14,9 @@ What it borrows from the engine, as a hand-written program would call a library 
 rule evaluation): the denied-party screening index (`engine.screening`, the rapidfuzz/rigour
 matcher with its thresholds), the ATP library that dates a backorder from the supply to come
 (`engine.promising`: build a table, promise against it), and the JSON encoder
-(`engine.codec.dumps`, msgspec with exact decimals). Everything else (defaulting, validation,
-compliance, pricing, routes and allocation, approvals, the texts) is written here.
+(`engine.codec.dumpb`, msgspec with exact decimals, writing bytes as `ordinance eval` does).
+Everything else (defaulting, validation, compliance, pricing, routes and allocation,
+approvals, the texts) is written here.
 
 What it does not do (the engine does): locate rule errors in the packs, check an order's shape
 beyond what the generator writes, keep a budget. Rule errors the generated streams do not
@@ -60,7 +61,7 @@ def _library_only() -> None:
 _library_only()
 
 from ordinance.engine import screening  # noqa: E402 - after the stand-in above
-from ordinance.engine.codec import dumps  # noqa: E402
+from ordinance.engine.codec import dumpb  # noqa: E402
 from ordinance.engine.promising.atp import Supply, SupplyType, build  # noqa: E402
 from ordinance.engine.promising.calendar import Buckets  # noqa: E402
 from ordinance.engine.promising.promise import promise as atp_promise  # noqa: E402
@@ -1607,7 +1608,7 @@ def run(ruleset: Path, src: Any, out: Any, as_of: datetime.date) -> int:
                 v = line.get(k)
                 if v.__class__ is str:
                     line[k] = D(v)
-        out.write(dumps(acme.decide(order, as_of)).encode() + b"\n")
+        out.write(dumpb(acme.decide(order, as_of)) + b"\n")
         n += 1
     return n
 

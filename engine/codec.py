@@ -165,7 +165,7 @@ def _compact(obj: Any) -> bytes | None:
     if not _KEYS_QUOTED and (_KEY_AFTER_BRACE(out) or _KEY_AFTER_COMMA(out)) \
             and any(m.group(1) for m in _NUMBER_KEY.finditer(out)):
         return None
-    if _EXPONENT_AT(out):
+    if (b"E+" in out or b"E-" in out) and _EXPONENT_AT(out):  # `in` first: a C scan
         out = _EXPONENT.sub(_as_reference, out)
     return out
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .sourcing import SourcingPlan
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Decision:
     ruleset: CompiledRuleSet
     order: dict[str, Any]
@@ -39,6 +39,19 @@ class Decision:
     # per promised line, the candidates its `source` action ranked (engine/sourcing.py
     # SourcingPlan): what the service reserves over; not in the JSON
     plans: tuple[SourcingPlan, ...] = ()
+
+    def __init__(self, ruleset: CompiledRuleSet, order: dict[str, Any], as_of: datetime.date,
+                 status: str, violations: list[dict[str, Any]], holds: list[dict[str, Any]],
+                 pricing: Pricing | None, sourcing: list[dict[str, Any]] | None,
+                 approvals: list[dict[str, Any]], fired: list[str],
+                 errors: list[dict[str, Any]], steps: int = 0,
+                 plans: tuple[SourcingPlan, ...] = ()):
+        # the fields in one store (a frozen dataclass's own __init__ sets each through
+        # object.__setattr__: a decision is made per order, issue 16)
+        self.__dict__.update(
+            ruleset=ruleset, order=order, as_of=as_of, status=status, violations=violations,
+            holds=holds, pricing=pricing, sourcing=sourcing, approvals=approvals, fired=fired,
+            errors=errors, steps=steps, plans=plans)
 
     @property
     def order_id(self) -> Any:

@@ -116,8 +116,11 @@ def number(v: Any, what: str) -> Decimal:
     return v
 
 
-@dataclass
+@dataclass(init=False)
 class LinePrice:
+    """One line's running pricing (its fields as declared below; `__init__` is written out
+    rather than generated: a decision makes one per line, issue 16)."""
+
     index: int
     line_id: str
     sku: Any
@@ -137,6 +140,25 @@ class LinePrice:
     # the Pricing whose running totals this line keeps up to date (None: a line on its own)
     owner: Pricing | None = field(default=None, repr=False, compare=False)
     tax_stale: bool = False  # has tax rates and its tax was not computed on its current net
+
+    def __init__(self, index: int, line_id: str, sku: Any, quantity: Decimal | None,
+                 places: int, zero: Decimal = ZERO, owner: Pricing | None = None):
+        """A line not priced yet; its amounts `zero` (the currency's zero, "0.00")."""
+        self.index = index
+        self.line_id = line_id
+        self.sku = sku
+        self.quantity = quantity
+        self.places = places
+        self.list_price = None
+        self.extended = self.net = self.tax = zero
+        self.discounted = ZERO
+        self.priced = False
+        self.adjustments = []
+        self.tax_rates = []
+        self.tax_sources = []
+        self.cached_view = None
+        self.owner = owner
+        self.tax_stale = False
 
     def qty(self) -> Decimal:
         if self.quantity is None:
@@ -261,9 +283,7 @@ class Pricing:
         for i, line in enumerate(lines):
             qty = line.get("quantity")
             lp = LinePrice(i, line_id(line, i), line.get("sku"),
-                           qty if qty.__class__ is D else None, places)
-            lp.extended = lp.net = lp.tax = zero
-            lp.owner = self
+                           qty if qty.__class__ is D else None, places, zero, self)
             unit = line.get("unit_price")
             if unit.__class__ is D and lp.quantity is not None:
                 lp.set_list_price(unit)
