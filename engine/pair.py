@@ -21,7 +21,7 @@ from .decision import Decision
 from .evaluate import CompiledRuleSet, PairPlan, Writes, resolve_as_of
 from .pricing import same_pricing
 from .model import PHASES, Pack
-from .state import LinePricingView, OrderPricingView, State, copy_json
+from .state import OrderPricingView, State, copy_json
 from .values import written_alike
 
 
@@ -230,7 +230,6 @@ def _adopt(st: State, other: State, copy_order: bool = True) -> None:
     if pricing is not None:
         st.pricing = pricing if pricing.final is not None else pricing.copy()
         st.pricing_view = OrderPricingView(st)
-        st.line_views = [LinePricingView(lp) for lp in st.pricing.lines]
         st.pricing_dirty = True
 
 

@@ -30,7 +30,7 @@ from operator import is_not
 from pathlib import Path
 from typing import Any, Mapping
 
-from .values import EXACT, D, RuleError, Table, render, show, written_alike
+from .values import EXACT, D, LazyObject, RuleError, Table, render, show, written_alike
 
 ZERO = D(0)
 HUNDRED = D(100)
@@ -116,10 +116,12 @@ def number(v: Any, what: str) -> Decimal:
     return v
 
 
-@dataclass(init=False)
-class LinePrice:
+@dataclass(init=False, eq=False)
+class LinePrice(LazyObject):
     """One line's running pricing (its fields as declared below; `__init__` is written out
-    rather than generated: a decision makes one per line, issue 16)."""
+    rather than generated: a decision makes one per line, issue 16). It is also what
+    expressions read as `line.pricing` (a `LazyObject`: `get` reads its `view`), compared by
+    identity as every object of the language that is not data."""
 
     index: int
     line_id: str
@@ -246,6 +248,9 @@ class LinePrice:
         new.tax_rates = self.tax_rates.copy()
         new.tax_sources = self.tax_sources.copy()
         return new
+
+    def get(self, key: str) -> Any:
+        return self.view().get(key)
 
     def view(self) -> dict[str, Any]:
         """`line.pricing` for expressions; rebuilt only after the line changed."""

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .expressions import Scope, compile_node, conjuncts
 from .model import ROOT_NAMES, Rule
 from .packrun import ERRORS
-from .state import LinePricingView, State, copy_json
+from .state import State, copy_json
 from .syntax import ExprSyntaxError, N, parse
 from .values import Table, truthy
 
@@ -236,7 +236,7 @@ class Probe:
         pricing = self.decision.pricing
         # `line.pricing` of a line the decision did not price (no pricing: the order was
         # rejected before it) is null, as in an evaluation (State.S)
-        st.S["line.pricing"] = LinePricingView(pricing.lines[line]) \
+        st.S["line.pricing"] = pricing.lines[line] \
             if pricing is not None and line < len(pricing.lines) else None
         return True
 

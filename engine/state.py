@@ -71,18 +71,6 @@ class OrderPricingView(LazyObject):
         return cache.get(key)
 
 
-class LinePricingView(LazyObject):
-    """`line.pricing`: the line's view, rebuilt by the line only after it changed."""
-
-    __slots__ = ("line",)
-
-    def __init__(self, line: Any):
-        self.line = line
-
-    def get(self, key: str) -> Any:
-        return self.line.view().get(key)
-
-
 class State:
     # Called by CompiledTable.match with the table and the rows it matched; None but in a test
     # run that counts table rows (engine/testing.py `_RowState`).
@@ -248,7 +236,6 @@ class State:
         if self.configured:
             price_lines(self.pricing, self.configured)
         self.pricing_view = OrderPricingView(self)
-        self.line_views = [LinePricingView(lp) for lp in self.pricing.lines]
 
     def finish_pricing(self) -> None:
         if self.pricing is None:  # the budget stopped the decision in pricing
@@ -269,8 +256,8 @@ class State:
             return
         if self.phase == "pricing":
             self.S["pricing"] = self.pricing_view
-        if line_index is not None:
-            self.S["line.pricing"] = self.line_views[line_index]
+        if line_index is not None:  # `line.pricing` is the line's LinePrice (a LazyObject)
+            self.S["line.pricing"] = self.pricing.lines[line_index]
 
     def run_rule(self, rule: Rule, pricing_phase: bool) -> bool:
         S = self.S
