@@ -498,6 +498,7 @@ def build(body: str, consts: list[Any],
         return None
     fn: Callable[[dict[str, Any], Any], Any] = namespace["_make"](*consts)
     fn.__dict__["rebuild"] = ("expr", namespace["_make"].__code__, consts)  # compiled.py
+    fn.__dict__["src"] = (body, consts)  # a pack writes it into its own code (packrun.py)
     return fn
 
 

@@ -19,7 +19,9 @@ paths (h16p)").
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import DecimalException
+from types import FunctionType
 from typing import Any, Callable
 
 from .actions import Source
@@ -81,8 +83,8 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
                             "len": len, "range": range, "_IDX": _index}
     pricing = pack.phase == "pricing"
     has_stop_lines = any(r.for_each and r.stop for r in pack.rules)
-    out = ["def run(st):", "    S = st.S", "    fired = st.fired", "    seen = st._fired",
-           "    lines = st.lines"]
+    out = ["def run(st):", "    S = st.S", "    X = st", "    fired = st.fired",
+           "    seen = st._fired", "    lines = st.lines"]
     if has_stop_lines:
         out.append("    stopped = set()")
     # the budget (engine/budget.py): a rule costs a step, a per-line rule one per line; the
@@ -98,16 +100,15 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
     bind["_DATE"] = _DATE
     line_guards = [(g, n) for g, n in guards.items() if g.per_line]
     for g, n in guards.items():
-        bind[f"gf{n}"] = g.fn
         if not g.per_line:
-            out.append(f"    g{n} = gf{n}(S, st)")
+            out.append(f"    g{n} = {_expr_code(g.fn, f'gf{n}', bind)}")
     if line_guards:
         for _, n in line_guards:
             out.append(f"    g{n} = []")
         out.append("    for line in st.lines:")
         out.append("        S['line'] = line")
-        for _, n in line_guards:
-            out.append(f"        g{n}.append(gf{n}(S, st))")
+        for g, n in line_guards:
+            out.append(f"        g{n}.append({_expr_code(g.fn, f'gf{n}', bind)})")
         out.append("    S['line'] = None")
         for _, n in line_guards:
             out.append(f"    gi{n} = _IDX(g{n})")
@@ -121,9 +122,8 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
             continue  # never fires, and evaluates nothing
         guard = _guard_of(rule, guards) if rule.when is not None \
             and not rule.when.constant else None
-        if rule.when is not None and not rule.when.constant:
-            bind[f"w{k}"] = rule.when.fn
-        full = f"w{k}(S, st)" if rule.when is not None and not rule.when.constant else None
+        full = _expr_code(rule.when.fn, f"w{k}", bind) \
+            if rule.when is not None and not rule.when.constant else None
         if guard is None:
             if rule.for_each:
                 _emit_line_loop(out, "    ", "for i, line in enumerate(lines):", rule,
@@ -139,8 +139,7 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
         bind[f"gv{k}"] = g.value
         fast = None
         if g.rest is not None:
-            bind[f"rest{k}"] = g.rest
-            fast = f"rest{k}(S, st)"
+            fast = _expr_code(g.rest, f"rest{k}", bind)
         elif not g.rest_true:
             fast = full
         if rule.for_each and g.per_line:
@@ -182,6 +181,36 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
     run: Callable[[Any], None] = namespace["run"]
     run.__dict__["rebuild"] = ("bound", run.__code__, bind)  # compiled.py
     return run
+
+
+_CONST = re.compile(r"\bc(\d+)\b")
+_NAME = re.compile(r"(?<![.\w])(?:_[A-Za-z_]+|f\d+)\b")  # a helper's name, not an attribute
+MAX_INLINE = 4000  # characters of an expression's code written into the pack's own
+
+
+def _expr_code(fn: Any, name: str, bind: dict[str, Any]) -> str:
+    """The code that evaluates a compiled expression inside the pack's function: its own code
+    (engine/expressions.py `build` keeps it as `src`), with its constants bound under names of
+    its own (`w3c0`, ...) and the helpers it calls, so that no call is made; else (no code
+    kept, as for a function rebuilt from the compiled cache, or a long one) a call of `fn`
+    bound as `name`. Both read `S` and `X` (the pack's function binds `X = st`)."""
+    src = fn.__dict__.get("src") if fn.__class__ is FunctionType else None
+    if src is None or len(src[0]) > MAX_INLINE:
+        bind[name] = fn
+        return f"{name}(S, st)"
+    from .expressions import _FN_BINDINGS, _HELPERS  # compiling only (a start from the cache
+    # binds packs made before)
+
+    body, consts = src
+    helpers = {used: _HELPERS.get(used, _FN_BINDINGS.get(used))
+               for used in set(_NAME.findall(body))}
+    if None in helpers.values():  # a name that is not a helper's: the call, as it was made
+        bind[name] = fn
+        return f"{name}(S, st)"
+    bind.update(helpers)
+    for i, c in enumerate(consts):
+        bind[f"{name}c{i}"] = c
+    return "(" + _CONST.sub(lambda m: f"{name}c{m.group(1)}", body) + ")"
 
 
 def _emit_line_loop(out: list[str], ind: str, head: str, rule: Any, has_stop_lines: bool,
