@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .diagnostics import Code, Span
+from .inline import expr_code
 from .pricing import LIMIT, money, number, percent_of, tiered, times
 from .values import D, RuleError, render, show
 
@@ -114,7 +115,7 @@ class Assign:
         have_customer = False
         parent = None  # the (root, keys[:-1]) that `o` holds, when the last target left it
         for t, (root, keys, expr) in enumerate(self.targets):
-            bind[f"{name}_e{t}"] = expr.fn
+            value = expr_code(expr.fn, f"{name}_e{t}", bind)  # its code, or a call
             bind[f"{name}_l{t}"] = keys[-1]
             # targets one after the other under the same object (order.bill_to.name,
             # order.bill_to.city) walk to it once: writing a field of an object does not
@@ -123,10 +124,10 @@ class Assign:
             here = (root, tuple(keys[:-1]))
             if len(keys) > 1 and here == parent and stable:
                 if self.overwrite:
-                    out.append(f"o[{name}_l{t}] = {name}_e{t}(S, st)")
+                    out.append(f"o[{name}_l{t}] = {value}")
                 else:
                     out.append(f"if o.get({name}_l{t}) is None:")
-                    out.append(f"    o[{name}_l{t}] = {name}_e{t}(S, st)")
+                    out.append(f"    o[{name}_l{t}] = {value}")
                 continue
             parent = here if len(keys) > 1 else None
             if root == "line":
@@ -146,10 +147,10 @@ class Assign:
                 obj = f"_walk({obj}, {name}_r{t}, {name}_k{t})"
             out.append(f"o = {obj}")
             if self.overwrite:
-                out.append(f"o[{name}_l{t}] = {name}_e{t}(S, st)")
+                out.append(f"o[{name}_l{t}] = {value}")
             else:  # `default` evaluates its value only when the field is missing or null
                 out.append(f"if o.get({name}_l{t}) is None:")
-                out.append(f"    o[{name}_l{t}] = {name}_e{t}(S, st)")
+                out.append(f"    o[{name}_l{t}] = {value}")
         if self.touches_customer:
             out.append("st.refresh_customer()")
         return out

@@ -19,12 +19,11 @@ paths (h16p)").
 from __future__ import annotations
 
 import datetime
-import re
 from decimal import DecimalException
-from types import FunctionType
 from typing import Any, Callable
 
 from .actions import Source
+from .inline import expr_code
 from .values import RuleError
 
 ERRORS = (RuleError, ArithmeticError, DecimalException)
@@ -101,14 +100,14 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
     line_guards = [(g, n) for g, n in guards.items() if g.per_line]
     for g, n in guards.items():
         if not g.per_line:
-            out.append(f"    g{n} = {_expr_code(g.fn, f'gf{n}', bind)}")
+            out.append(f"    g{n} = {expr_code(g.fn, f'gf{n}', bind)}")
     if line_guards:
         for _, n in line_guards:
             out.append(f"    g{n} = []")
         out.append("    for line in st.lines:")
         out.append("        S['line'] = line")
         for g, n in line_guards:
-            out.append(f"        g{n}.append({_expr_code(g.fn, f'gf{n}', bind)})")
+            out.append(f"        g{n}.append({expr_code(g.fn, f'gf{n}', bind)})")
         out.append("    S['line'] = None")
         for _, n in line_guards:
             out.append(f"    gi{n} = _IDX(g{n})")
@@ -122,7 +121,7 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
             continue  # never fires, and evaluates nothing
         guard = _guard_of(rule, guards) if rule.when is not None \
             and not rule.when.constant else None
-        full = _expr_code(rule.when.fn, f"w{k}", bind) \
+        full = expr_code(rule.when.fn, f"w{k}", bind) \
             if rule.when is not None and not rule.when.constant else None
         if guard is None:
             if rule.for_each:
@@ -139,7 +138,7 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
         bind[f"gv{k}"] = g.value
         fast = None
         if g.rest is not None:
-            fast = _expr_code(g.rest, f"rest{k}", bind)
+            fast = expr_code(g.rest, f"rest{k}", bind)
         elif not g.rest_true:
             fast = full
         if rule.for_each and g.per_line:
@@ -181,36 +180,6 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
     run: Callable[[Any], None] = namespace["run"]
     run.__dict__["rebuild"] = ("bound", run.__code__, bind)  # compiled.py
     return run
-
-
-_CONST = re.compile(r"\bc(\d+)\b")
-_NAME = re.compile(r"(?<![.\w])(?:_[A-Za-z_]+|f\d+)\b")  # a helper's name, not an attribute
-MAX_INLINE = 4000  # characters of an expression's code written into the pack's own
-
-
-def _expr_code(fn: Any, name: str, bind: dict[str, Any]) -> str:
-    """The code that evaluates a compiled expression inside the pack's function: its own code
-    (engine/expressions.py `build` keeps it as `src`), with its constants bound under names of
-    its own (`w3c0`, ...) and the helpers it calls, so that no call is made; else (no code
-    kept, as for a function rebuilt from the compiled cache, or a long one) a call of `fn`
-    bound as `name`. Both read `S` and `X` (the pack's function binds `X = st`)."""
-    src = fn.__dict__.get("src") if fn.__class__ is FunctionType else None
-    if src is None or len(src[0]) > MAX_INLINE:
-        bind[name] = fn
-        return f"{name}(S, st)"
-    from .expressions import _FN_BINDINGS, _HELPERS  # compiling only (a start from the cache
-    # binds packs made before)
-
-    body, consts = src
-    helpers = {used: _HELPERS.get(used, _FN_BINDINGS.get(used))
-               for used in set(_NAME.findall(body))}
-    if None in helpers.values():  # a name that is not a helper's: the call, as it was made
-        bind[name] = fn
-        return f"{name}(S, st)"
-    bind.update(helpers)
-    for i, c in enumerate(consts):
-        bind[f"{name}c{i}"] = c
-    return "(" + _CONST.sub(lambda m: f"{name}c{m.group(1)}", body) + ")"
 
 
 def _emit_line_loop(out: list[str], ind: str, head: str, rule: Any, has_stop_lines: bool,

@@ -1,0 +1,47 @@
+"""A compiled expression's code written into a pack's function (issue 16).
+
+In: an expression's function as `expressions.build` made it (it keeps the generated code as
+`src`: one Python expression reading `S`, the scope, and `X`, the decision state, its
+constants named `c0`, `c1`, ...), a name for it and the pack's bindings. Out: the text that
+evaluates it in place (engine/packrun.py's rules, guards and residual conditions, and the
+values of `default`/`set` in engine/actions.py `Assign.inline`), or a call where the code is
+not kept.
+
+Why: a decision evaluates a few hundred conditions and values; a call each was about a
+twentieth of an ACME decision's instructions. The text is only ever our generated code with
+its constants renamed (`w3c0`): no user text enters it (as in expressions.py).
+"""
+from __future__ import annotations
+
+import re
+from types import FunctionType
+from typing import Any
+
+_CONST = re.compile(r"\bc(\d+)\b")
+_NAME = re.compile(r"(?<![.\w])(?:_[A-Za-z_]+|f\d+)\b")  # a helper's name, not an attribute
+MAX_INLINE = 4000  # characters of an expression's code written into the pack's own
+
+
+def expr_code(fn: Any, name: str, bind: dict[str, Any]) -> str:
+    """The code that evaluates a compiled expression inside a pack's function: its own code
+    (engine/expressions.py `build` keeps it as `src`), with its constants bound under names of
+    its own (`w3c0`, ...) and the helpers it calls, so that no call is made; else (no code
+    kept, as for a function rebuilt from the compiled cache, or a long one) a call of `fn`
+    bound as `name`. Both read `S` and `X` (the pack's function binds `X = st`)."""
+    src = fn.__dict__.get("src") if fn.__class__ is FunctionType else None
+    if src is None or len(src[0]) > MAX_INLINE:
+        bind[name] = fn
+        return f"{name}(S, st)"
+    from .expressions import _FN_BINDINGS, _HELPERS  # compiling only (a start from the cache
+    # binds packs made before)
+
+    body, consts = src
+    helpers = {used: _HELPERS.get(used, _FN_BINDINGS.get(used))
+               for used in set(_NAME.findall(body))}
+    if None in helpers.values():  # a name that is not a helper's: the call, as it was made
+        bind[name] = fn
+        return f"{name}(S, st)"
+    bind.update(helpers)
+    for i, c in enumerate(consts):
+        bind[f"{name}c{i}"] = c
+    return "(" + _CONST.sub(lambda m: f"{name}c{m.group(1)}", body) + ")"
