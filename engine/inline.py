@@ -4,8 +4,8 @@ In: an expression's function as `expressions.build` made it (it keeps the genera
 `src`: one Python expression reading `S`, the scope, and `X`, the decision state, its
 constants named `c0`, `c1`, ...), a name for it and the pack's bindings. Out: the text that
 evaluates it in place (engine/packrun.py's rules, guards and residual conditions, and the
-values of `default`/`set` in engine/actions.py `Assign.inline`), or a call where the code is
-not kept.
+values of `default`/`set` in engine/actions.py `Assign.inline`, a table's inputs in
+engine/tables.py), or a call where the code is not kept.
 
 Why: a decision evaluates a few hundred conditions and values; a call each was about a
 twentieth of an ACME decision's instructions. The text is only ever our generated code with
@@ -27,11 +27,12 @@ def expr_code(fn: Any, name: str, bind: dict[str, Any]) -> str:
     (engine/expressions.py `build` keeps it as `src`), with its constants bound under names of
     its own (`w3c0`, ...) and the helpers it calls, so that no call is made; else (no code
     kept, as for a function rebuilt from the compiled cache, or a long one) a call of `fn`
-    bound as `name`. Both read `S` and `X` (the pack's function binds `X = st`)."""
+    bound as `name`. Both read `S` and `X` (a pack's function binds `X = st`; a table's
+    matcher has them as its parameters)."""
     src = fn.__dict__.get("src") if fn.__class__ is FunctionType else None
     if src is None or len(src[0]) > MAX_INLINE:
         bind[name] = fn
-        return f"{name}(S, st)"
+        return f"{name}(S, X)"
     from .expressions import _FN_BINDINGS, _HELPERS  # compiling only (a start from the cache
     # binds packs made before)
 
@@ -40,7 +41,7 @@ def expr_code(fn: Any, name: str, bind: dict[str, Any]) -> str:
                for used in set(_NAME.findall(body))}
     if None in helpers.values():  # a name that is not a helper's: the call, as it was made
         bind[name] = fn
-        return f"{name}(S, st)"
+        return f"{name}(S, X)"
     bind.update(helpers)
     for i, c in enumerate(consts):
         bind[f"{name}c{i}"] = c

@@ -26,6 +26,7 @@ from typing import Any, Callable
 from . import values as V
 from .diagnostics import Code, Diagnostics, Span
 from .expressions import Expr
+from .inline import expr_code
 from .values import DATE, D, RuleError
 
 HIT_POLICIES = ("unique", "first", "any", "priority", "rule_order", "output_order", "collect",
@@ -496,8 +497,7 @@ def _inputs(table: "CompiledTable", bind: dict[str, Any]) -> tuple[list[str], li
     an input of a kind its column does not take (the careful path's cases)."""
     lines = ["def _m(S, X):"]
     for j, e in enumerate(table.inputs):
-        bind[f"i{j}"] = e.fn
-        lines.append(f"    v{j} = i{j}(S, X)")
+        lines.append(f"    v{j} = {expr_code(e.fn, f'i{j}', bind)}")  # its code, or a call
     guards = []
     for j, kinds in enumerate(table.kinds):
         if kinds is not None:
