@@ -14,6 +14,7 @@ from typing import Any, Callable
 from .diagnostics import Code, Span
 from .inline import expr_code
 from .pricing import LIMIT, money, number, percent_of, tiered, times
+from .templates import constant_text
 from .values import D, RuleError, render, show
 
 ACTIONS: dict[str, "ActionKind"] = {}
@@ -295,14 +296,24 @@ class _Adjust:
             c.diags.error(Code.SCHEMA, node.span, "amount_per_unit needs for_each: line")
         self.expr = c.expr(node.get(self.form))
         self.per_line = c.for_each
+        # a literal number and a reason with no {EXPR} are known now: kept, not computed per
+        # firing (an invalid literal is left to `run`, which names the error)
+        e = self.expr
+        self.value = e.value if e is not None and e.constant and e.value.__class__ is D \
+            and e.value.is_finite() and abs(e.value) <= LIMIT else None
+        self.reason_text = constant_text(self.reason) if self.reason else ""
 
     def run(self, st: Any) -> None:
-        v = self.expr.fn(st.S, st)
+        v = self.value
         if v is None:
-            return
-        if v.__class__ is not D or not v.is_finite() or abs(v) > LIMIT:
-            number(v, self.form)  # raises the error it names
-        reason = self.reason(st) if self.reason else ""
+            v = self.expr.fn(st.S, st)
+            if v is None:
+                return
+            if v.__class__ is not D or not v.is_finite() or abs(v) > LIMIT:
+                number(v, self.form)  # raises the error it names
+        reason = self.reason_text
+        if reason is None and self.reason is not None:
+            reason = self.reason(st)
         pricing = st.pricing
         if self.per_line:
             lp = pricing.lines[st.line_index]
@@ -471,11 +482,26 @@ class RequireApproval:
         self.reason = c.template(r) if r is not None else None
         lv = node.get("level")
         self.level = c.expr(lv) if lv is not None else None
+        # what is known now is kept (a literal whole level, texts with no {EXPR}); an invalid
+        # literal level is left to `run`, which names the error
+        e = self.level
+        v = D(1) if e is None else e.value if e.constant else None
+        self.level_int = int(v) if v.__class__ is D and v.is_finite() \
+            and v == v.to_integral_value() and v >= 1 else None
+        self.role_text = constant_text(self.role)
+        self.reason_text = constant_text(self.reason) if self.reason else None
 
     def run(self, st: Any) -> None:
-        level = self.level.fn(st.S, st) if self.level is not None else D(1)
-        if level.__class__ is not D or level != level.to_integral_value() or level < 1:
-            raise RuleError(f"approval level must be a whole number from 1, got {show(level)}")
-        st.approvals.append({"rule": st.rule, "role": self.role(st), "level": int(level),
-                             "reason": self.reason(st) if self.reason else None})
+        level = self.level_int
+        if level is None:
+            value = self.level.fn(st.S, st) if self.level is not None else D(1)
+            if value.__class__ is not D or value != value.to_integral_value() or value < 1:
+                raise RuleError("approval level must be a whole number from 1, got "
+                                f"{show(value)}")
+            level = int(value)
+        role = self.role_text
+        reason = self.reason_text
+        st.approvals.append({"rule": st.rule, "role": role if role is not None else self.role(st),
+                             "level": level, "reason": reason if reason is not None or
+                             not self.reason else self.reason(st)})
 

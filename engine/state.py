@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 _TEXT_ONLY = frozenset({str})
 _SEVERITY = itemgetter("severity")
+_FIRST = itemgetter(0)
 # the fields of `pricing` that no tax is part of (Pricing.untaxed)
 _UNTAXED = frozenset({"currency", "subtotal", "discount_total", "discount_percent",
                       "charges_total"})
@@ -186,7 +187,7 @@ class State:
         if promised is not None:
             sourced["promise"] = promised
             self.plans.append(SourcingPlan(  # the service reserves over these (not rendered)
-                sourced["line_id"], sku_text, tuple(loc for loc, _ in allocation.ranked),
+                sourced["line_id"], sku_text, tuple(map(_FIRST, allocation.ranked)),
                 action.prefer, split, region_text))
 
     # -- running ------------------------------------------------------------------------------

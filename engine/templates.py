@@ -17,7 +17,9 @@ def template_fn(parts: list[Any]) -> Callable[[Any], str]:
     """A text with `{EXPR}` parts as one function (the common shapes without a loop)."""
     if all(isinstance(p, str) for p in parts):
         const = "".join(parts)
-        return lambda st: const
+        fn = lambda st: const  # noqa: E731 - a function with an attribute
+        fn.__dict__["text"] = const  # constant_text: an action may keep the text itself
+        return fn
     if len(parts) == 1:
         (e,) = parts
         return lambda st: render(e.fn(st.S, st))
@@ -36,3 +38,10 @@ def template_fn(parts: list[Any]) -> Callable[[Any], str]:
         return lambda st: a + render(e1.fn(st.S, st)) + b + render(e2.fn(st.S, st)) + c
     return lambda st: "".join([p if p.__class__ is str else render(p.fn(st.S, st))
                                for p in parts])
+
+
+def constant_text(template: Callable[[Any], str] | None) -> str | None:
+    """The text of a template with no `{EXPR}` part, known while the rule set compiles (an
+    action keeps it and renders nothing per firing); None for any other template."""
+    text = getattr(template, "__dict__", {}).get("text")
+    return text if isinstance(text, str) else None

@@ -262,3 +262,66 @@ def test_coalesce_of_two_is_the_first_not_null_and_evaluates_both() -> None:
     # the second argument is evaluated even when the first is not null: its error stands
     got = _eval("coalesce(order.a, order.b + 1)", Decimal(1), "text")
     assert got[0] == "error" and "+" in got[1]
+
+
+# -- actions keep what is known when the rule set compiles (issue 16) -------------------------
+
+_KEPT = {
+    "p.yaml": """
+        pack: p
+        phase: pricing
+        rules:
+          - id: fixed
+            for_each: line
+            then:
+              - discount: {amount_per_unit: 0.10, reason: fixed promo}
+          - id: computed
+            for_each: line
+            then:
+              - discount: {percent: line.quantity, reason: "by {line.sku}"}
+          - id: bare
+            for_each: line
+            then: [{discount: {amount: 1}}]
+        """,
+    "a.yaml": """
+        pack: a
+        phase: approval
+        rules:
+          - id: literal
+            then: [{require_approval: {role: finance, level: 2, reason: big}}]
+          - id: default-level
+            then: [{require_approval: {role: "{order.channel}"}}]
+          - id: computed
+            then: [{require_approval: {role: ops, level: "len(order.lines)"}}]
+        """,
+}
+
+
+def test_literal_values_levels_and_texts_are_kept_and_computed_ones_still_computed(
+        tmp_path: Path) -> None:
+    root = write_ruleset(tmp_path / "r", _KEPT)
+    out = decide(root, {"id": "O", "currency": "EUR", "channel": "web", "lines": [
+        {"id": "1", "sku": "S1", "quantity": 3, "unit_price": 10}]})
+    adjustments = out["pricing"]["lines"][0]["adjustments"]
+    assert [(a["rule"], a["amount"], a["reason"]) for a in adjustments] == [
+        ("p/fixed", "-0.30", "fixed promo"), ("p/computed", "-0.89", "by S1"),
+        ("p/bare", "-1.00", "")]
+    assert [(a["rule"], a["role"], a["level"], a["reason"]) for a in out["approvals"]] == [
+        ("a/literal", "finance", 2, "big"), ("a/default-level", "web", 1, None),
+        ("a/computed", "ops", 1, None)]
+
+
+@pytest.mark.parametrize("level", ["0", "1.5", "-2", "'\"two\"'"])
+def test_an_invalid_literal_level_is_still_a_rule_error_naming_it(tmp_path: Path,
+                                                                  level: str) -> None:
+    root = write_ruleset(tmp_path / "r", {"a.yaml": f"""
+        pack: a
+        phase: approval
+        rules:
+          - id: bad
+            then: [{{require_approval: {{role: finance, level: {level}}}}}]
+        """})
+    out = decide(root, {"id": "O", "currency": "EUR", "lines": [
+        {"id": "1", "sku": "S1", "quantity": 1, "unit_price": 10}]})
+    assert [(e["rule"], e["code"]) for e in out["errors"]] == [("a/bad", "RULE_ERROR")]
+    assert out["errors"][0]["message"].startswith("approval level must be a whole number")
