@@ -201,7 +201,10 @@ class LinePrice(LazyObject):
             self.discounted -= amount
             if owner is not None:
                 owner.discount_total -= amount
-        self.adjustments.append({"rule": rule, "kind": kind, "amount": amount,
+        # the entry as the decision writes it: its amount rounded to the currency's places,
+        # so written by str alone up to 6 places (see Pricing.to_json), else by `plain`
+        self.adjustments.append({"rule": rule, "kind": kind,
+                                 "amount": str(amount) if self.places <= 6 else plain(amount),
                                  "reason": reason})
         self.cached_view = None
         if owner is not None:
@@ -493,7 +496,7 @@ def _lines_json(lines: list[LinePrice]) -> list[dict[str, Any]]:
             "quantity": q,
             "list_price": unit,
             "extended": str(lp.extended),
-            "adjustments": [{**a, "amount": str(a["amount"])} for a in lp.adjustments],
+            "adjustments": lp.adjustments.copy(),  # entries written once, never changed
             "net": str(net),
             "discount_percent": str(percent(lp.discounted, lp.extended)),
             "tax": str(tax),
@@ -510,7 +513,7 @@ def _line_json(lp: LinePrice) -> dict[str, Any]:
         "quantity": plain(lp.quantity),
         "list_price": plain(lp.list_price),
         "extended": plain(lp.extended),
-        "adjustments": [_amounts(a) for a in lp.adjustments],
+        "adjustments": lp.adjustments.copy(),
         "net": plain(lp.net),
         "discount_percent": plain(percent(lp.discounted, lp.extended)),
         "tax": plain(lp.tax),

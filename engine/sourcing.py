@@ -267,7 +267,12 @@ class Allocation:
             if remaining <= 0:
                 break
             key = (loc, sku)
-            have = stock.get(key, ZERO) - taken.get(key, ZERO)
+            have = stock.get(key)
+            if have is None:  # none there (what is taken is never below zero)
+                continue
+            took = taken.get(key)
+            if took is not None:
+                have -= took
             if have <= 0:
                 continue
             if not split and have < remaining:

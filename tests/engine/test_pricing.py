@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ordinance.engine import dumps, evaluate_pair, load, validate_order
-from ordinance.engine.pricing import ISO_4217, Pricing, minor_unit_table
+from ordinance.engine.pricing import ISO_4217, Pricing, minor_unit_table, plain
 from tests.conftest import ROOT, RULESETS, need
 from tests.engine.helpers import decide, rendered, write_ruleset
 
@@ -346,5 +346,10 @@ def test_running_totals_and_the_fast_rendering_match_a_recomputation(
     view = pricing.view()
     assert {k: str(view[k]) for k in _recomputed(pricing)} == _recomputed(pricing)
     assert dumps(pricing.to_json()) == dumps(_reference_json(pricing))
+    for lp in pricing.lines:  # each adjustment is kept written: plain, to the currency's places
+        for a in lp.adjustments:
+            amount = Decimal(a["amount"])
+            assert a["amount"] == plain(amount)
+            assert amount.as_tuple().exponent == -pricing.places
     for copy, then in copies:  # a copy goes on from where it was, apart from the original
         assert dumps(copy.to_json()) == then
