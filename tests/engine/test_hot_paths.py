@@ -325,3 +325,38 @@ def test_an_invalid_literal_level_is_still_a_rule_error_naming_it(tmp_path: Path
         {"id": "1", "sku": "S1", "quantity": 1, "unit_price": 10}]})
     assert [(e["rule"], e["code"]) for e in out["errors"]] == [("a/bad", "RULE_ERROR")]
     assert out["errors"][0]["message"].startswith("approval level must be a whole number")
+
+
+def test_a_probe_reads_line_pricing_of_an_unpriced_decision_as_null(tmp_path: Path) -> None:
+    """Found by the remedies property test (hypothesis): probing a rule that reads
+    `line.pricing` on a decision rejected before pricing raised KeyError (a crash, not a rule
+    error); it reads null, as the evaluation does."""
+    from ordinance.engine import load, validate_order
+    from ordinance.engine.probe import Probe, tree_of
+
+    root = write_ruleset(tmp_path / "r", {"v.yaml": """
+        pack: v
+        phase: validation
+        rules:
+          - id: no-lines-of-zero
+            for_each: line
+            when: line.quantity == 0
+            then: [{reject: {code: ZERO, message: zero}}]
+        """, "a.yaml": """
+        pack: a
+        phase: approval
+        rules:
+          - id: big-line
+            for_each: line
+            when: line.pricing.net > 100
+            then: [{require_approval: {role: finance}}]
+        """})
+    rs = load(root)
+    decision = rs.evaluate(validate_order({"id": "O", "currency": "EUR", "lines": [
+        {"id": "1", "sku": "S", "quantity": 0, "unit_price": 10}]}),
+        as_of=datetime.date(2026, 11, 20))
+    assert decision.status == "rejected" and decision.pricing is None
+    probe = Probe(rs, decision)
+    assert probe.bind(0)
+    assert probe.value(tree_of("line.pricing.net")) == (True, None)
+    assert probe.value(tree_of("line.pricing.net > 100")) == (True, False)
