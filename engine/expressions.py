@@ -134,6 +134,57 @@ class _Compiler:
         # count_by's key in the decision's memo, one per call node: a residual condition
         # (`_guards`) compiled from the same tree shares it with the full condition
         self.memo_keys: dict[int, object] = {}
+        # common paths (issue 16): a pure path read twice or more (`ref.products[line.sku]`)
+        # is kept in a temporary where it is first evaluated unconditionally and read from it
+        # after; see `common`
+        self.repeated: set[str] = set()
+        self.avail: dict[str, str] = {}
+        self.depth = 0  # inside a part evaluated only sometimes (the right of and/or, ...)
+        self.chain: set[int] = set()  # the `and` nodes of the root's conjunction
+
+    def common(self, roots: list[N]) -> None:
+        """Prepares the common paths of `roots`, evaluated one after the other, each only
+        when the ones before held (a condition's conjuncts). Paths cannot fail nor change
+        while an expression is evaluated, so a value computed earlier in the same evaluation
+        is the value; it is reused only where its computation always ran before: outside the
+        right side of an and/or (but along the root's chain of `and`s, whose later operands
+        run only after the earlier ones), and it is recorded only outside element expressions
+        (`it`). (The one other part evaluated only sometimes, a literal list of texts searched
+        for a non-text, holds no path.)"""
+        seen: set[str] = set()
+
+        def walk(n: N) -> None:
+            if n.kind in ("get", "index"):
+                text = _path_text(n)
+                if text is not None:
+                    (self.repeated if text in seen else seen).add(text)
+            for a in n.args:
+                walk(a)
+
+        def chain(n: N) -> None:
+            if n.kind == "and":
+                self.chain.add(id(n))
+                chain(n.args[0])
+                chain(n.args[1])
+
+        for root in roots:
+            walk(root)
+            chain(root)
+
+    def kept(self, n: N, code: str, lam: int) -> str:
+        """`code` of the path `n`, kept in a temporary when it is read again later."""
+        text = _path_text(n)
+        if text is None or text not in self.repeated or code.startswith("c") or code == "None":
+            return code  # not read again, a constant (a table), or an error reported here
+        if lam == 0 and self.depth == 0 and text not in self.avail:
+            t = self.tmp()
+            self.avail[text] = t
+            return f"({t} := {code})"
+        return code
+
+    def reuse(self, n: N) -> str | None:
+        text = _path_text(n) if self.avail else None
+        return self.avail.get(text) if text is not None else None
 
     def const(self, v: Any) -> str:
         for i, c in enumerate(self.consts):
@@ -154,6 +205,32 @@ class _Compiler:
             return "[" + ", ".join(self.gen(a, lam) for a in n.args) + "]"
         if k == "name":
             return self.name(n, lam)
+        if k in ("get", "index") and self.avail:
+            known = self.reuse(n)
+            if known is not None:
+                return known
+        if k in ("get", "index"):
+            return self.kept(n, self.path(n, lam), lam)
+        if k == "call":
+            return self.call(n, lam)
+        if k == "neg":
+            return f"_neg({self.gen(n.args[0], lam)}, {self.const(self.locate(n.pos))})"
+        if k == "not":
+            return f"(not {self.cond(n.args[0], lam)})"
+        if k in ("and", "or"):
+            left = self.cond(n.args[0], lam)
+            sometimes = k == "or" or id(n) not in self.chain
+            self.depth += sometimes
+            try:
+                right = self.cond(n.args[1], lam)
+            finally:
+                self.depth -= sometimes
+            return f"({left} {k} {right})"
+        return self.rest(n, lam)
+
+    def path(self, n: N, lam: int) -> str:
+        """A `get` or an `index` node."""
+        k = n.kind
         if k == "get":
             obj = n.args[0]
             if obj.kind == "name" and obj.value == "ref" and "ref" in self.scope.names:
@@ -184,15 +261,11 @@ class _Compiler:
                 # a text key looks the index up directly; other kinds take `lookup`
                 return (f"({table}.index.get({t}) if ({t} := {self.gen(n.args[1], lam)})"
                         f".__class__ is _str else {table}.lookup({t}))")
-            return f"_index({self.gen(obj, lam)}, {self.gen(n.args[1], lam)})"
-        if k == "call":
-            return self.call(n, lam)
-        if k == "neg":
-            return f"_neg({self.gen(n.args[0], lam)}, {self.const(self.locate(n.pos))})"
-        if k == "not":
-            return f"(not {self.cond(n.args[0], lam)})"
-        if k in ("and", "or"):
-            return f"({self.cond(n.args[0], lam)} {k} {self.cond(n.args[1], lam)})"
+        return f"_index({self.gen(obj, lam)}, {self.gen(n.args[1], lam)})"
+
+    def rest(self, n: N, lam: int) -> str:
+        """Comparisons, membership and arithmetic."""
+        k = n.kind
         if k == "cmp":
             a, b = n.args
             self.literal_kinds(n, a, b)
@@ -426,6 +499,7 @@ def compile_expr(text: str, span: Span, scope: Scope, diags: Diagnostics,
         return None
     comp = _Compiler(text, scope, report, allow_it, tables,
                      lambda pos: str(_position(text, span, pos, offset)))
+    comp.common([tree])
     try:
         body = comp.cond(tree, 0) if condition else comp.gen(tree, 0)
     except RecursionError:
@@ -480,6 +554,7 @@ def _residual(rest: list[N], full: _Compiler) -> tuple[Any, bool]:
     comp = _Compiler(full.text, full.scope, lambda *args, **kw: None, full.allow_it,
                      full.table_objects, full.locate)
     comp.memo_keys = full.memo_keys
+    comp.common(rest)  # the conjuncts run one after the other, each only if those before held
     body = " and ".join(f"({comp.cond(x, 0)})" for x in rest)
     return build(f"({body})", comp.consts, "<residual condition>"), False
 

@@ -360,3 +360,62 @@ def test_a_probe_reads_line_pricing_of_an_unpriced_decision_as_null(tmp_path: Pa
     assert probe.bind(0)
     assert probe.value(tree_of("line.pricing.net")) == (True, None)
     assert probe.value(tree_of("line.pricing.net > 100")) == (True, False)
+
+
+# -- common paths: read once per evaluation, the same outcome (issue 16) ----------------------
+
+_COMMON = [
+    "order.a.b != null and order.a.b > 1",
+    "order.a.b > 1 or order.a.b == null",
+    "order.c == 1 or (order.a.b == 1 and order.a.b != order.c)",
+    'order.a.b in ["x", "y"] and order.a.b != "x"',
+    'order.c in ["x", order.a.b] and order.a.b == order.c',
+    "coalesce(order.a.b, order.c) == order.a.b",
+    "sum(order.lines, it.q * order.k) > order.k and order.k > 0",
+    "any(order.lines, it.q == order.a.b) or order.a.b == order.c",
+    "not (order.a.b == order.c) and order.c == order.a.b",
+    'order.a["b"] == order.a.b and order.a.b != null',
+    "order.a.b + order.a.b",
+    "len(order.lines) > 0 and order.lines[0].q == order.lines[0].q + 0",
+    "(order.c > 0 and order.a.b > 0) or order.a.b > order.c",
+]
+_A = [None, {}, {"b": None}, {"b": Decimal(1)}, {"b": Decimal(2)}, {"b": "x"}, {"b": ["x"]},
+      "text"]
+_C = [None, Decimal(1), "x"]
+_LINES = [[], [{"q": Decimal(1)}], [{"q": "a"}], [{"q": Decimal(2)}, {"q": Decimal(1)}]]
+
+
+@pytest.mark.parametrize("text", _COMMON)
+def test_an_expression_with_common_paths_answers_what_it_answers_without_them(
+        text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ordinance.engine.diagnostics import Diagnostics
+    from ordinance.engine.expressions import Scope, _Compiler, compile_expr
+
+    def compiled(condition: bool) -> Any:
+        diags = Diagnostics()
+        e = compile_expr(text, Span("x.yaml", 1, 1), Scope(frozenset({"order"}), frozenset()),
+                         diags, condition=condition)
+        assert e is not None, [d.render() for d in diags.items]
+        return e
+
+    with_common = [compiled(False), compiled(True)]
+    assert any(":=" in e.fn.__dict__["src"][0] and "t" in e.fn.__dict__["src"][0]
+               for e in with_common)
+    monkeypatch.setattr(_Compiler, "common", lambda self, roots: None)
+    without = [compiled(False), compiled(True)]
+    for a in _A:
+        for c in _C:
+            for k in (Decimal(1), None):
+                for lines in _LINES:
+                    S = {"order": {"a": a, "c": c, "k": k, "lines": lines}}
+                    for fast, slow in zip(with_common, without):
+                        got = _outcome(lambda f=fast, S=S: f.fn(S, _Budget()))
+                        want = _outcome(lambda f=slow, S=S: f.fn(S, _Budget()))
+                        assert got == want, (text, S)
+
+
+class _Budget:
+    """The state as metered functions see it (sum, any: budget steps)."""
+
+    steps = 0
+    max_steps = 10**6
