@@ -145,8 +145,18 @@ class Assign:
                 bind[f"{name}_k{t}"] = keys
                 bind[f"{name}_r{t}"] = root
                 bind["_walk"] = Assign._walk
-                obj = f"_walk({obj}, {name}_r{t}, {name}_k{t})"
-            out.append(f"o = {obj}")
+                walk = f"_walk({obj}, {name}_r{t}, {name}_k{t})"
+                if len(keys) == 2:  # one object on the way: read inline when it is there
+                    bind[f"{name}_o{t}"] = keys[0]
+                    bind["_dict"] = dict
+                    out.append(f"o = {obj}.get({name}_o{t})")
+                    out.append("if o.__class__ is not _dict:")
+                    out.append(f"    o = {walk}")
+                    obj = ""
+                else:
+                    obj = walk
+            if obj:
+                out.append(f"o = {obj}")
             if self.overwrite:
                 out.append(f"o[{name}_l{t}] = {value}")
             else:  # `default` evaluates its value only when the field is missing or null

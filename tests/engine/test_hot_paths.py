@@ -419,3 +419,29 @@ class _Budget:
 
     steps = 0
     max_steps = 10**6
+
+
+@pytest.mark.parametrize("extra,expected", [
+    ({"kind": "de"}, {"kind": "de", "zone": "EU"}),  # the object is there
+    (None, {"zone": "EU"}),                          # made on the way
+    ("a text", None),                                # not an object: a rule error
+])
+def test_a_target_one_object_down_is_read_inline_made_or_refused(
+        tmp_path: Path, extra: Any, expected: Any) -> None:
+    root = write_ruleset(tmp_path / "r", {"d.yaml": """
+        pack: d
+        phase: defaulting
+        rules:
+          - id: zone
+            then: [{default: {order.extra.zone: '"EU"'}}]
+        """})
+    order: dict[str, Any] = {"id": "O", "lines": [{"id": "1", "sku": "S", "quantity": 1,
+                                                    "unit_price": 1}]}
+    if extra is not None:
+        order["extra"] = extra
+    out = decide(root, order)
+    if expected is None:
+        assert [(e["rule"], e["message"]) for e in out["errors"]] == [
+            ("d/zone", "cannot set order.extra.zone: 'extra' is 'a text', not an object")]
+    else:
+        assert out["order"]["extra"] == expected and out["errors"] == []
