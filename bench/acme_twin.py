@@ -1596,19 +1596,24 @@ BLACK_FRIDAY = (datetime.date(2026, 11, 23), datetime.date(2026, 11, 30))
 SPRING = (datetime.date(2026, 3, 1), datetime.date(2026, 4, 30))
 
 
+def read_order(raw: bytes) -> dict[str, Any]:
+    """One order of the stream: numbers exact, a quantity or price given as text read too."""
+    order: dict[str, Any] = json.loads(raw, parse_float=D, parse_int=D)
+    for line in order.get("lines") or ():
+        for k in ("quantity", "unit_price"):
+            v = line.get(k)
+            if v.__class__ is str:
+                line[k] = D(v)
+    return order
+
+
 def run(ruleset: Path, src: Any, out: Any, as_of: datetime.date) -> int:
     acme = Acme(ruleset)
     n = 0
     for raw in src:
         if not raw.strip():
             continue
-        order = json.loads(raw, parse_float=D, parse_int=D)
-        for line in order.get("lines") or ():
-            for k in ("quantity", "unit_price"):
-                v = line.get(k)
-                if v.__class__ is str:
-                    line[k] = D(v)
-        out.write(dumpb(acme.decide(order, as_of)) + b"\n")
+        out.write(dumpb(acme.decide(read_order(raw), as_of)) + b"\n")
         n += 1
     return n
 
