@@ -20,6 +20,22 @@ from typing import Any
 _CONST = re.compile(r"\bc(\d+)\b")
 _NAME = re.compile(r"(?<![.\w])(?:_[A-Za-z_]+|f\d+)\b")  # a helper's name, not an attribute
 MAX_INLINE = 4000  # characters of an expression's code written into the pack's own
+# set in a function's bindings to make every expression a call: for a function whose code with
+# the expressions written in does not compile (an expression nested just below Python's limit
+# of nested brackets, which the extra brackets around it pass); see `compiled`
+NO_INLINE = "_no_inline"
+COMPILE_ERRORS = (SyntaxError, RecursionError, MemoryError)
+
+
+def compiled(make: Any, name: str) -> Any:
+    """`make(bind)` gives a function's source and its bindings; the code compiled, with the
+    expressions written in, or, when that does not compile, with every expression a call."""
+    text, bind = make({})
+    try:
+        return compile(text, name, "exec"), bind
+    except COMPILE_ERRORS:
+        text, bind = make({NO_INLINE: True})
+        return compile(text, name, "exec"), bind
 
 
 def expr_code(fn: Any, name: str, bind: dict[str, Any]) -> str:
@@ -30,7 +46,7 @@ def expr_code(fn: Any, name: str, bind: dict[str, Any]) -> str:
     bound as `name`. Both read `S` and `X` (a pack's function binds `X = st`; a table's
     matcher has them as its parameters)."""
     src = fn.__dict__.get("src") if fn.__class__ is FunctionType else None
-    if src is None or len(src[0]) > MAX_INLINE:
+    if src is None or len(src[0]) > MAX_INLINE or NO_INLINE in bind:
         bind[name] = fn
         return f"{name}(S, X)"
     from .expressions import _FN_BINDINGS, _HELPERS  # compiling only (a start from the cache

@@ -23,7 +23,7 @@ from decimal import DecimalException
 from typing import Any, Callable
 
 from .actions import Source
-from .inline import expr_code
+from .inline import compiled, expr_code
 from .values import RuleError
 
 ERRORS = (RuleError, ArithmeticError, DecimalException)
@@ -78,8 +78,23 @@ def _index(values: list[Any]) -> dict[str, list[int]] | None:
 
 
 def compile_pack(pack: Any) -> Callable[[Any], None]:
-    bind: dict[str, Any] = {"_ERRORS": ERRORS, "enumerate": enumerate, "set": set,
-                            "len": len, "range": range, "_IDX": _index}
+    def make(flags: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        bind = dict(flags)
+        return _source(pack, bind), bind
+
+    code, bind = compiled(make, f"<pack {pack.id}>")
+    namespace: dict[str, Any] = {"__builtins__": {}}
+    namespace.update(bind)
+    exec(code, namespace)  # noqa: S102 - our own text only (see the module doc)
+    run: Callable[[Any], None] = namespace["run"]
+    run.__dict__["rebuild"] = ("bound", run.__code__, bind)  # compiled.py
+    return run
+
+
+def _source(pack: Any, bind: dict[str, Any]) -> str:
+    """The text of the pack's function; what it names is bound in `bind` meanwhile."""
+    bind.update({"_ERRORS": ERRORS, "enumerate": enumerate, "set": set, "len": len,
+                 "range": range, "_IDX": _index})
     pricing = pack.phase == "pricing"
     has_stop_lines = any(r.for_each and r.stop for r in pack.rules)
     out = ["def run(st):", "    S = st.S", "    X = st", "    fired = st.fired",
@@ -174,12 +189,7 @@ def compile_pack(pack: Any) -> Callable[[Any], None]:
             _emit_rule(out, bind, "        ", k, rule, pricing, full)
     out.append("    st.line_index = None")
     out.append("    S['line'] = None")
-    namespace: dict[str, Any] = {"__builtins__": {}}
-    namespace.update(bind)
-    exec(compile("\n".join(out) + "\n", f"<pack {pack.id}>", "exec"), namespace)  # noqa: S102
-    run: Callable[[Any], None] = namespace["run"]
-    run.__dict__["rebuild"] = ("bound", run.__code__, bind)  # compiled.py
-    return run
+    return "\n".join(out) + "\n"
 
 
 def _emit_line_loop(out: list[str], ind: str, head: str, rule: Any, has_stop_lines: bool,

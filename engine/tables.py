@@ -26,7 +26,7 @@ from typing import Any, Callable
 from . import values as V
 from .diagnostics import Code, Diagnostics, Span
 from .expressions import Expr
-from .inline import expr_code
+from .inline import compiled, expr_code
 from .values import DATE, D, RuleError
 
 HIT_POLICIES = ("unique", "first", "any", "priority", "rule_order", "output_order", "collect",
@@ -464,30 +464,27 @@ def build_matcher(table: "CompiledTable", fused: bool = False) -> Callable[..., 
     outside a test run when exactly one row matches (its outputs) or none does and the table
     has no default (no rows); every other case (several rows, a default, rows counted) by
     `finish`."""
-    ncols = len(table.inputs)
-    bind: dict[str, Any] = {"_fast": table.fast, "_careful": table.careful,
-                            "TypeError": TypeError}
-    args = ", ".join(f"v{j}" for j in range(ncols))
-    if fused:
-        lines = _fused_lines(table, bind, args)
-        ns: dict[str, Any] = {"__builtins__": {}}
-        ns.update(bind)
-        exec(compile("\n".join(lines) + "\n", "<table match>", "exec"), ns)  # noqa: S102
-        fn: Callable[..., Any] = ns["_m"]
-        fn.__dict__["rebuild"] = ("bound", fn.__code__, bind)  # compiled.py
-        return fn
-    lines, guards = _inputs(table, bind)
-    if guards:
-        lines.append(f"    if {' or '.join(guards)}:")
+    def make(flags: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        bind: dict[str, Any] = {"_fast": table.fast, "_careful": table.careful,
+                                "TypeError": TypeError, **flags}
+        args = ", ".join(f"v{j}" for j in range(len(table.inputs)))
+        if fused:
+            return "\n".join(_fused_lines(table, bind, args)) + "\n", bind
+        lines, guards = _inputs(table, bind)
+        if guards:
+            lines.append(f"    if {' or '.join(guards)}:")
+            lines.append(f"        return _careful([{args}])")
+        lines.append("    try:")
+        lines.append(f"        return _fast({args})")
+        lines.append("    except TypeError:")
         lines.append(f"        return _careful([{args}])")
-    lines.append("    try:")
-    lines.append(f"        return _fast({args})")
-    lines.append("    except TypeError:")
-    lines.append(f"        return _careful([{args}])")
+        return "\n".join(lines) + "\n", bind
+
+    code, bind = compiled(make, "<table match>")
     namespace: dict[str, Any] = {"__builtins__": {}}
     namespace.update(bind)
-    exec(compile("\n".join(lines) + "\n", "<table match>", "exec"), namespace)  # noqa: S102
-    matcher: Callable[[dict[str, Any], Any], list[int]] = namespace["_m"]
+    exec(code, namespace)  # noqa: S102 - our own text only
+    matcher: Callable[..., Any] = namespace["_m"]
     matcher.__dict__["rebuild"] = ("bound", matcher.__code__, bind)  # compiled.py
     return matcher
 

@@ -445,3 +445,38 @@ def test_a_target_one_object_down_is_read_inline_made_or_refused(
             ("d/zone", "cannot set order.extra.zone: 'extra' is 'a text', not an object")]
     else:
         assert out["order"]["extra"] == expected and out["errors"] == []
+
+
+def test_an_expression_nested_just_below_the_limit_is_called_where_written_in_cannot_compile(
+        tmp_path: Path) -> None:
+    """An expression that compiles on its own (198 nested additions) but not inside a pack's
+    or a table's code, whose brackets around it pass Python's limit of nested brackets: the
+    pack and the table call it instead (inline.compiled), and it decides as before."""
+    deep = "(1 + " * 198 + "1" + ")" * 198
+    root = write_ruleset(tmp_path / "r", {"v.yaml": f"""
+        pack: v
+        phase: validation
+        rules:
+          - id: deep
+            when: 'order.a == {deep}'
+            then: [{{warn: {{code: DEEP, message: deep}}}}]
+          - id: deep-table
+            table:
+              hit: first
+              inputs: ['{deep}']
+              outputs: [code]
+              rows:
+                - ["199", DEEP2]
+            then: [{{warn: {{code: "{{code}}", message: table}}}}]
+        """, "d.yaml": f"""
+        pack: d
+        phase: defaulting
+        rules:
+          - id: deep-default
+            then: [{{default: {{order.b: '{deep}'}}}}]
+        """})
+    out = decide(root, {"id": "O", "a": 199, "lines": [
+        {"id": "1", "sku": "S", "quantity": 1, "unit_price": 1}]})
+    assert [v["code"] for v in out["violations"]] == ["DEEP", "DEEP2"]
+    assert str(out["order"]["b"]) == "199"
+    assert out["errors"] == []
