@@ -510,8 +510,10 @@ class RequireApproval:
                                 f"{show(value)}")
             level = int(value)
         role = self.role_text
+        if role is None:
+            role = self.role(st)
         reason = self.reason_text
-        st.approvals.append({"rule": st.rule, "role": role if role is not None else self.role(st),
-                             "level": level, "reason": reason if reason is not None or
-                             not self.reason else self.reason(st)})
+        if reason is None and self.reason is not None:
+            reason = self.reason(st)
+        st.approvals.append({"rule": st.rule, "role": role, "level": level, "reason": reason})
 
