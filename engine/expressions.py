@@ -100,7 +100,7 @@ _HELPERS: dict[str, Any] = {
     "_div": V.div, "_mod": V.mod, "_neg": V.neg, "_lt": V.lt, "_le": V.le, "_gt": V.gt,
     "_ge": V.ge, "_eq": V.eq, "_ne": V.ne, "_in": metered_member,
     "_notin": metered_not_member, "_in_free": V.member, "_notin_free": V.not_member,
-    "_truthy": V.truthy, "_dict": dict, "_list": list, "_D": Decimal, "_str": str,
+    "_dict": dict, "_list": list, "_D": Decimal, "_str": str,
     "_items": metered_items, "_sum_of": V.sum_of, "_count_of": V.count_of, "_any_of": any,
     "_all_of": all, "_bool": bool, "_ORD": frozenset({Decimal, str, V.DATE}),
 }

@@ -412,13 +412,13 @@ def _count(ctx: Any, items: Any, f: Callable[[Any], Any]) -> Decimal:
 @function("any", 2, 2, "Whether some element satisfies the condition, with `it` the element.",
           "any([1, 5], it > 2)", "true", lambda_arg=1)
 def _any(ctx: Any, items: Any, f: Callable[[Any], Any]) -> bool:
-    return V.any_of(f(it) for it in V.items(items, "any"))
+    return any(f(it) for it in V.items(items, "any"))  # truthy(v) is bool(v)
 
 
 @function("all", 2, 2, "Whether every element satisfies the condition (true for an empty list).",
           "all([1, 5], it > 0)", "true", lambda_arg=1)
 def _all(ctx: Any, items: Any, f: Callable[[Any], Any]) -> bool:
-    return V.all_of(f(it) for it in V.items(items, "all"))
+    return all(f(it) for it in V.items(items, "all"))
 
 
 _MEMO_PHASES = frozenset({"validation", "compliance", "pricing", "sourcing", "approval"})

@@ -14,8 +14,8 @@ its constants renamed (`w3c0`): no user text enters it (as in expressions.py).
 from __future__ import annotations
 
 import re
-from types import FunctionType
-from typing import Any
+from types import CodeType, FunctionType
+from typing import Any, Callable
 
 _CONST = re.compile(r"\bc(\d+)\b")
 _NAME = re.compile(r"(?<![.\w])(?:_[A-Za-z_]+|f\d+)\b")  # a helper's name, not an attribute
@@ -27,7 +27,8 @@ NO_INLINE = "_no_inline"
 COMPILE_ERRORS = (SyntaxError, RecursionError, MemoryError)
 
 
-def compiled(make: Any, name: str) -> Any:
+def compiled(make: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]],
+             name: str) -> tuple[CodeType, dict[str, Any]]:
     """`make(bind)` gives a function's source and its bindings; the code compiled, with the
     expressions written in, or, when that does not compile, with every expression a call."""
     text, bind = make({})

@@ -266,6 +266,11 @@ class LinePrice(LazyObject):
         return view
 
 
+# the fields of `pricing` that no tax is part of (Pricing.untaxed)
+UNTAXED = frozenset({"currency", "subtotal", "discount_total", "discount_percent",
+                     "charges_total"})
+
+
 def percent(part: Decimal, whole: Decimal) -> Decimal:
     if not whole or not part:
         return ZERO
@@ -367,7 +372,7 @@ class Pricing:
     def subtotal(self) -> Decimal:
         return self.net_total if self.lines else ZERO
 
-    def untaxed(self, key: str) -> Any:
+    def untaxed(self, key: str) -> Any:  # key: one of UNTAXED
         """`view()[key]` of a field no tax is part of (currency, subtotal, discount_total,
         discount_percent, charges_total), without computing the taxes of the lines that
         changed: those wait for a read of tax_total or total, or the end of pricing."""

@@ -22,7 +22,7 @@ from .budget import BudgetExceeded, DecisionStopped
 from .decision import Decision
 from .configurator.orders import check_lines, price_lines, source_parts
 from .packrun import ERRORS
-from .pricing import Pricing, line_id
+from .pricing import UNTAXED, Pricing, line_id
 from .model import Rule
 from .sourcing import Allocation, SourcingPlan
 from .values import D, LazyObject, RuleError, render, truthy
@@ -34,9 +34,6 @@ if TYPE_CHECKING:
 _TEXT_ONLY = frozenset({str})
 _SEVERITY = itemgetter("severity")
 _FIRST = itemgetter(0)
-# the fields of `pricing` that no tax is part of (Pricing.untaxed)
-_UNTAXED = frozenset({"currency", "subtotal", "discount_total", "discount_percent",
-                      "charges_total"})
 
 
 def copy_json(o: Any) -> Any:
@@ -65,7 +62,7 @@ class OrderPricingView(LazyObject):
             pricing = st.pricing
             if pricing is None:  # dropped by the budget (State.stop): nothing reads it after
                 return None
-            if key in _UNTAXED:  # a running total: no line's tax is computed to read it
+            if key in UNTAXED:  # a running total: no line's tax is computed to read it
                 return pricing.untaxed(key)
             cache = self.cache = pricing.view()
             st.pricing_dirty = False
@@ -337,7 +334,7 @@ class State:
             self.fired.append(rule.qid)
 
     def decision(self) -> Decision:
-        if self.errors or "error" in map(_SEVERITY, self.violations):
+        if self.blocked():
             status = "rejected"
         elif self.holds:
             status = "on_hold"

@@ -396,18 +396,10 @@ def sum_of(values: list[Any]) -> Decimal:
     return total
 
 
-# truthy(v) is bool(v) (None is falsy): the builtins below test each value in C
-
 def count_of(values: list[Any]) -> Decimal:
+    """How many are true: truthy(v) is bool(v) (None is falsy), so `filter` tests them in C
+    (as the builtins any and all do for those functions)."""
     return D(len(list(filter(None, values))))
-
-
-def any_of(values: Any) -> bool:
-    return any(values)
-
-
-def all_of(values: Any) -> bool:
-    return all(values)
 
 
 def written_alike(a: Any, b: Any) -> bool:
