@@ -165,8 +165,8 @@ def _compact(obj: Any) -> bytes | None:
     if not _KEYS_QUOTED and (_KEY_AFTER_BRACE(out) or _KEY_AFTER_COMMA(out)) \
             and any(m.group(1) for m in _NUMBER_KEY.finditer(out)):
         return None
-    if (b"E+" in out or b"E-" in out) and _EXPONENT_AT(out):  # `in` first: a C scan
-        out = _EXPONENT.sub(_as_reference, out)
+    if _EXPONENT_AT(out):  # the regular expression scans for its literal E: faster than
+        out = _EXPONENT.sub(_as_reference, out)  # `b"E+" in out` (a third of a decision's writing)
     return out
 
 

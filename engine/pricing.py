@@ -139,12 +139,12 @@ class LinePrice(LazyObject):
     tax: Decimal = ZERO
     discounted: Decimal = ZERO  # discounts and price-lowering overrides so far (positive)
     cached_view: dict[str, Any] | None = field(default=None, repr=False, compare=False)
-    # the Pricing whose running totals this line keeps up to date (None: a line on its own)
-    owner: Pricing | None = field(default=None, repr=False, compare=False)
+    # the running totals this line keeps up to date (its Pricing's; None: a line on its own)
+    owner: Totals | None = field(default=None, repr=False, compare=False)
     tax_stale: bool = False  # has tax rates and its tax was not computed on its current net
 
     def __init__(self, index: int, line_id: str, sku: Any, quantity: Decimal | None,
-                 places: int, zero: Decimal = ZERO, owner: Pricing | None = None):
+                 places: int, zero: Decimal = ZERO, owner: Totals | None = None):
         """A line not priced yet; its amounts `zero` (the currency's zero, "0.00")."""
         self.index = index
         self.line_id = line_id
@@ -180,8 +180,8 @@ class LinePrice(LazyObject):
         self.cached_view = None
         owner = self.owner
         if owner is not None:
-            owner.extended_total += extended - old_extended
-            owner.net_total += net - old_net
+            owner.extended += extended - old_extended
+            owner.net += net - old_net
             if self.tax_rates and not self.tax_stale:
                 self.tax_stale = True
                 owner.stale.append(self.index)
@@ -200,7 +200,7 @@ class LinePrice(LazyObject):
         if kind == "discount" or (kind == "override" and amount < 0):
             self.discounted -= amount
             if owner is not None:
-                owner.discount_total -= amount
+                owner.discount -= amount
         # the entry as the decision writes it: its amount rounded to the currency's places,
         # so written by str alone up to 6 places (see Pricing.to_json), else by `plain`
         self.adjustments.append({"rule": rule, "kind": kind,
@@ -208,7 +208,7 @@ class LinePrice(LazyObject):
                                  "reason": reason})
         self.cached_view = None
         if owner is not None:
-            owner.net_total += amount
+            owner.net += amount
             if self.tax_rates and not self.tax_stale:
                 self.tax_stale = True
                 owner.stale.append(self.index)
@@ -240,7 +240,7 @@ class LinePrice(LazyObject):
         if tax != self.tax:
             owner = self.owner
             if owner is not None:
-                owner.line_tax_total += tax - self.tax
+                owner.line_tax += tax - self.tax
             self.tax = tax
             self.cached_view = None
 
@@ -278,6 +278,26 @@ def percent(part: Decimal, whole: Decimal) -> Decimal:
         + ZERO
 
 
+class Totals:
+    """A pricing's running totals, which its lines keep up to date as they change (one
+    currency: the pricing's). An object of its own, not the Pricing, so that a line refers to
+    no object that refers back to it: a decision's pricing is freed as soon as it is dropped,
+    not by the cyclic collector (which kept every decision of a stream alive until a
+    collection, issue 16)."""
+
+    __slots__ = ("net", "extended", "discount", "line_tax", "stale")
+
+    def __init__(self, zero: Decimal):
+        self.net = self.extended = self.discount = self.line_tax = zero
+        self.stale: list[int] = []  # indexes of lines whose tax is not on their current net
+
+    def copy(self) -> Totals:
+        new = Totals.__new__(Totals)
+        new.net, new.extended, new.discount = self.net, self.extended, self.discount
+        new.line_tax, new.stale = self.line_tax, self.stale.copy()
+        return new
+
+
 class Pricing:
     """The running pricing of one decision."""
 
@@ -286,17 +306,16 @@ class Pricing:
         self.currency = currency if isinstance(currency, str) else None
         self.places = places = places_of(self.currency, minor_units)
         zero = _ZEROS[places]
-        # running totals, kept up to date by the lines as they change (one currency: this
-        # pricing's); the lines' taxes follow their nets only when `view` runs (SPEC section 4:
-        # tax is on the final net), for the lines listed in `stale`
-        self.net_total = self.extended_total = self.discount_total = zero
-        self.line_tax_total = self.charges_total = self.charges_tax = zero
-        self.stale: list[int] = []  # indexes of lines whose tax is not on their current net
+        # running totals, kept up to date by the lines as they change; the lines' taxes follow
+        # their nets only when `view` runs (SPEC section 4: tax is on the final net), for the
+        # lines listed in `totals.stale`
+        self.totals = totals = Totals(zero)
+        self.charges_total = self.charges_tax = zero
         self.lines: list[LinePrice] = []
         for i, line in enumerate(lines):
             qty = line.get("quantity")
             lp = LinePrice(i, line_id(line, i), line.get("sku"),
-                           qty if qty.__class__ is D else None, places, zero, self)
+                           qty if qty.__class__ is D else None, places, zero, totals)
             unit = line.get("unit_price")
             if unit.__class__ is D and lp.quantity is not None:
                 lp.set_list_price(unit)
@@ -329,10 +348,10 @@ class Pricing:
         never changed once added, so they are shared."""
         new = Pricing.__new__(Pricing)
         new.__dict__.update(self.__dict__)
+        new.totals = totals = self.totals.copy()
         new.lines = lines = [lp.copy() for lp in self.lines]
         for lp in lines:
-            lp.owner = new
-        new.stale = self.stale.copy()
+            lp.owner = totals
         new.charges = self.charges.copy()
         new.recurring = self.recurring.copy()
         return new
@@ -370,18 +389,18 @@ class Pricing:
 
     # -- totals ------------------------------------------------------------------------------
     def subtotal(self) -> Decimal:
-        return self.net_total if self.lines else ZERO
+        return self.totals.net if self.lines else ZERO
 
     def untaxed(self, key: str) -> Any:  # key: one of UNTAXED
         """`view()[key]` of a field no tax is part of (currency, subtotal, discount_total,
         discount_percent, charges_total), without computing the taxes of the lines that
         changed: those wait for a read of tax_total or total, or the end of pricing."""
         if key == "subtotal":
-            return self.net_total
+            return self.totals.net
         if key == "discount_total":
-            return self.discount_total
+            return self.totals.discount
         if key == "discount_percent":
-            return percent(self.discount_total, self.extended_total)
+            return percent(self.totals.discount, self.totals.extended)
         if key == "charges_total":
             return self.charges_total
         if key == "currency":
@@ -391,7 +410,8 @@ class Pricing:
     def view(self) -> dict[str, Any]:
         """`pricing` for expressions: the running totals, after the taxes of the lines that
         changed since the last view are computed on their current nets."""
-        stale = self.stale
+        totals = self.totals
+        stale = totals.stale
         if stale:
             places, lines = self.places, self.lines
             for i in stale:
@@ -400,11 +420,11 @@ class Pricing:
                 rate = sum(lp.tax_rates, ZERO)
                 lp.set_tax(percent_of(lp.net, rate, places) if rate else _ZEROS[places])
             stale.clear()
-        subtotal, charges = self.net_total, self.charges_total
-        tax = self.line_tax_total + self.charges_tax
-        discount = self.discount_total
+        subtotal, charges = totals.net, self.charges_total
+        tax = totals.line_tax + self.charges_tax
+        discount = totals.discount
         return {"currency": self.currency, "subtotal": subtotal, "discount_total": discount,
-                "discount_percent": percent(discount, self.extended_total),
+                "discount_percent": percent(discount, totals.extended),
                 "charges_total": charges, "tax_total": tax,
                 "total": subtotal + charges + tax}
 

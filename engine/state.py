@@ -15,6 +15,7 @@ a compiled expression is a plain `fn(S, X)` with no object lookups of its own. `
 from __future__ import annotations
 
 import datetime
+import weakref
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -47,16 +48,20 @@ def copy_json(o: Any) -> Any:
 
 
 class OrderPricingView(LazyObject):
-    """`pricing` while the pricing phase runs: recomputed on a read after pricing changed."""
+    """`pricing` while the pricing phase runs: recomputed on a read after pricing changed.
+    It refers to its state weakly: the state refers to it (`S["pricing"]`), and a cycle would
+    keep each decision's state alive until the cyclic collector ran (issue 16)."""
 
     __slots__ = ("state", "cache")
 
     def __init__(self, state: "State"):
-        self.state = state
+        self.state = weakref.ref(state)
         self.cache: dict[str, Any] | None = None
 
     def get(self, key: str) -> Any:
-        st = self.state
+        st = self.state()
+        if st is None:  # its decision is over and gone
+            return None
         cache = self.cache
         if st.pricing_dirty or cache is None:
             pricing = st.pricing
