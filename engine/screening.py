@@ -40,8 +40,9 @@ finds every word one edit away with a few dictionary look-ups however long the l
 that shares no word with any listed name scores 0; every threshold of 0.6 or more answers
 exactly as a comparison against every listed name would (a property test checks it).
 
-rigour and normality are imported on the first screening, not with the engine (about 0.2 s),
-and a table is folded and indexed once per process for every rule set that lists the same
+rigour's Rust core is imported on the first screening, not with the engine (about 17 ms with
+its legal-form automaton), and its Python API with normality and ICU only for a name with
+letters other than ASCII and accented Latin ones (about 80 ms more); a table is folded and indexed once per process for every rule set that lists the same
 names (about a second for the 16,000 names of the shipped list). Their versions decide the
 folding; tests pin what they give for the names we rely on.
 """
@@ -100,18 +101,53 @@ _STOPWORDS: dict[str, bool] = {}
 _SHARED: dict[tuple[Any, ...], Prepared] = {}
 
 
+# rigour's flags as the ints its Rust core takes (Normalize.CASEFOLD | Normalize.NAME,
+# Normalize.CASEFOLD, Cleanup.Noop): rigour.text.normalize, where they are named, imports
+# normality (tests/engine/test_screening.py checks the values against it)
+_NAME_FLAGS, _CASEFOLD, _NO_CLEANUP = 68, 4, 0
+
+
 def _folding() -> _Folding:
-    """rigour's tokenizer with transliteration, and its legal-form finder (imported once)."""
+    """rigour's tokenizer, its legal-form finder, stopwords and metaphone (imported once).
+
+    The functions are taken from rigour's Rust core (`rigour._core`), which its Python API
+    wraps: importing that API (`rigour.names`, `rigour.text`) imports normality and ICU, 80 ms
+    of CPU on a process's first screening (issue 16), for what an ASCII name never uses. Those
+    are imported on the first word that needs them (other Latin letters such as ß, other
+    scripts). The answers are the API's: tests/engine/test_screening.py compares the two on
+    every listed name of rulesets/acme and on generated names. A rigour without that core falls
+    back to the API."""
     global _FOLDING
     if _FOLDING is None:
-        from normality import ascii_text as latin_ascii
-        from rigour.names import extract_org_types
-        from rigour.text.normalize import Normalize, normalize
-        from rigour.text.phonetics import metaphone
-        from rigour.text.stopwords import is_stopword
-        from rigour.text.translit import ascii_text
+        try:
+            from rigour import _core
 
-        flags = Normalize.CASEFOLD | Normalize.NAME
+            normalize_raw = _core._normalize
+            legal_forms_raw = _core.extract_org_types
+            metaphone = _core.metaphone
+            stopwords = frozenset(w for w in _core.stopwords_list()
+                                  if w.isascii() and w.isalnum() and w == w.casefold())
+
+            def normalize(text: str) -> str:
+                return normalize_raw(text, _NAME_FLAGS, _NO_CLEANUP) or ""
+
+            def legal_forms(text: str) -> list[tuple[str, str]]:
+                return legal_forms_raw(text, _CASEFOLD, _NO_CLEANUP, False)
+
+            def is_stopword(word: str) -> bool:
+                # an ASCII word (every word folding makes) is one of the list's ASCII words,
+                # which rigour's normalizer leaves as they are
+                return word in stopwords if word.isascii() else _api_is_stopword(word)
+        except (ImportError, AttributeError):  # pragma: no cover - a rigour without its core
+            from rigour.names import extract_org_types as legal_forms
+            from rigour.text.normalize import Normalize, normalize as api_normalize
+            from rigour.text.phonetics import metaphone
+            from rigour.text.stopwords import is_stopword
+
+            flags = Normalize.CASEFOLD | Normalize.NAME
+
+            def normalize(text: str) -> str:
+                return api_normalize(text, flags) or ""
 
         def ascii_word(word: str) -> str:
             known = _ASCII_WORDS.get(word)
@@ -123,6 +159,9 @@ def _folding() -> _Folding:
                 known = "".join(c for c in unicodedata.normalize("NFKD", word)
                                 if not unicodedata.combining(c))
                 if not known.isascii():
+                    from normality import ascii_text as latin_ascii
+                    from rigour.text.translit import ascii_text
+
                     latin = all(ord(c) < 0x250 or 0x1E00 <= ord(c) <= 0x1EFF for c in word)
                     known = latin_ascii(word) if latin else ascii_text(word)
                 if len(_ASCII_WORDS) < 200_000:
@@ -130,13 +169,19 @@ def _folding() -> _Folding:
             return known
 
         def words_of(name: str) -> str:
-            text = normalize(name, flags) or ""
+            text = normalize(name)
             if text.isascii():
                 return text
-            return normalize(" ".join(ascii_word(w) for w in text.split()), flags) or ""
+            return normalize(" ".join(ascii_word(w) for w in text.split()))
 
-        _FOLDING = (words_of, extract_org_types, is_stopword, metaphone)
+        _FOLDING = (words_of, legal_forms, is_stopword, metaphone)
     return _FOLDING
+
+
+def _api_is_stopword(word: str) -> bool:
+    from rigour.text.stopwords import is_stopword
+
+    return is_stopword(word)
 
 
 def fold(name: str) -> str:

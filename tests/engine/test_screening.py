@@ -217,3 +217,41 @@ def test_rigour_is_not_imported_with_the_engine() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_folding_from_rigours_core_answers_as_rigours_api() -> None:
+    """engine/screening.py takes rigour's Rust core directly (no normality import on a
+    process's first screening, issue 16): on every name and alias listed in rulesets/acme,
+    reordered, in capitals and with accents, each function answers as rigour's Python API."""
+    from rigour.names import extract_org_types
+    from rigour.text.normalize import Cleanup, Normalize, normalize
+    from rigour.text.phonetics import metaphone
+    from rigour.text.stopwords import _load_stopwords, is_stopword, normalize_text
+
+    from ordinance.engine import screening
+
+    assert (screening._NAME_FLAGS, screening._CASEFOLD, screening._NO_CLEANUP) == (
+        int(Normalize.CASEFOLD | Normalize.NAME), int(Normalize.CASEFOLD), int(Cleanup.Noop))
+    words_of, legal_forms, stopword, sound = screening._folding()
+    with open(ROOT / "rulesets/acme/reference/denied_parties.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    names = [n for r in rows for n in [r["name"], *(r.get("aliases") or "").split(";")] if n]
+    rnd = random.Random(5)
+    names += [" ".join(rnd.sample(n.split(), len(n.split()))).upper() for n in names[::7]]
+    names += ["Société Générale S.A.", "Ärzte & Söhne GmbH", "Łódź Trading Sp. z o.o.",
+              "ООО «Ромашка»", "The Bank of the Al Nur", "DE LA RUE", "Customer 17"]
+    assert len(names) > 10_000
+    words: set[str] = set()
+    for n in names:
+        text = words_of(n)
+        if n.isascii():
+            assert text == (normalize(n, Normalize.CASEFOLD | Normalize.NAME) or "")
+        assert legal_forms(text) == extract_org_types(text)
+        words.update(text.split())
+    assert len(words) > 5_000
+    for w in words:
+        assert stopword(w) == is_stopword(w), w
+        assert sound(w) == metaphone(w), w
+    stopwords = _load_stopwords(normalize_text)
+    assert {w for w in stopwords if w.isascii()} == {w for w in words | stopwords
+                                                    if w.isascii() and stopword(w)}
