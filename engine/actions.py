@@ -13,9 +13,9 @@ from typing import Any, Callable
 
 from .diagnostics import Code, Span
 from .inline import expr_code
-from .pricing import LIMIT, money, number, percent_of, tiered, times
+from .pricing import LIMIT, money, money_times, number, percent_of, tiered, times
 from .templates import constant_text
-from .values import D, RuleError, render, show
+from .values import D, RuleError, render, show, truthy
 
 ACTIONS: dict[str, "ActionKind"] = {}
 
@@ -253,7 +253,9 @@ class ListPrice:
         v = self.expr.fn(st.S, st)
         if v is None:
             return
-        st.line_price().set_list_price(number(v, "list_price"))
+        if v.__class__ is not D or not v.is_finite() or abs(v) > LIMIT:
+            number(v, "list_price")  # raises the error it names
+        st.pricing.lines[st.line_index].set_list_price(v)
 
 
 @action("tiered_price", ("pricing",), True, "Prices the line by quantity tiers: all_units "
@@ -332,7 +334,8 @@ class _Adjust:
                 ok = lp.adjust_percent(st.rule, self.kind, v, self.sign < 0, reason)
             else:
                 if form == "amount_per_unit":
-                    amount = money(times(v, lp.qty()), pricing.places)
+                    q = lp.quantity
+                    amount = money_times(v, q if q is not None else lp.qty(), pricing.places)
                 else:
                     amount = money(v, pricing.places)
                 ok = lp.adjust(st.rule, self.kind, -amount if self.sign < 0 else amount, reason)
@@ -388,13 +391,16 @@ class Tax:
         v = self.rate.fn(st.S, st)
         if v is None:
             return
-        rate = number(v, "tax rate")
+        if v.__class__ is not D or not v.is_finite() or abs(v) > LIMIT:
+            number(v, "tax rate")  # raises the error it names
         # a jurisdiction that renders empty ("{order.tax.jurisdiction}" of null) names none
         jurisdiction = (self.jurisdiction(st) or None) if self.jurisdiction is not None \
             else None
-        lines = [st.line_price()] if self.per_line else st.pricing.lines
-        for lp in lines:
-            lp.add_tax(rate, jurisdiction, st.rule)
+        if self.per_line:
+            st.pricing.lines[st.line_index].add_tax(v, jurisdiction, st.rule)
+        else:
+            for lp in st.pricing.lines:
+                lp.add_tax(v, jurisdiction, st.rule)
 
 
 @action("recurring", ("pricing",), None, "A recurring charge (month or year, for a term), "
@@ -478,6 +484,9 @@ class Source:
                 self.prefer_expr = c.expr(prefer, allow_it=True)
         split = node.get("split")
         self.split = c.expr(split) if split is not None else None
+        # a literal `split` is known now (None: computed per line)
+        self.split_value = True if self.split is None else \
+            truthy(self.split.value) if self.split.constant else None
 
     def run(self, st: Any) -> None:
         st.source_line(self)

@@ -509,7 +509,9 @@ def compile_expr(text: str, span: Span, scope: Scope, diags: Diagnostics,
         return None
     if tree.kind == "lit":
         value = V.truthy(tree.value) if condition else tree.value
-        return Expr(text, lambda S, X: value, constant=True, value=value)
+        const = lambda S, X: value  # noqa: E731 - a function with an attribute
+        const.__dict__["src"] = ("c0", [value])  # written in place as a bound constant (inline.py)
+        return Expr(text, const, constant=True, value=value)
     reads = frozenset(comp.reads)
     fn = build(body, comp.consts, f"<expression {span}>")
     if fn is None:

@@ -103,6 +103,16 @@ def times(a: Decimal, b: Decimal) -> Decimal:
         raise RuleError(f"{show(a)} x {show(b)} cannot be computed exactly") from None
 
 
+def money_times(a: Decimal, b: Decimal, places: int) -> Decimal:
+    """`money(times(a, b), places)` in one call (a line's extended price, a per-unit
+    discount: issue 16), raising the errors those two name."""
+    try:
+        q = _EXACT_MUL(a, b).quantize(_EXPONENTS[places], rounding=ROUND_HALF_UP)
+    except DecimalException:
+        return money(times(a, b), places)  # raises the error it names
+    return q if q else _ZEROS[places]
+
+
 def percent_of(amount: Decimal, rate: Decimal, places: int) -> Decimal:
     """rate percent of amount, computed exactly and rounded once."""
     return money(times(amount, rate).scaleb(-2, EXACT), places)
@@ -168,7 +178,10 @@ class LinePrice(LazyObject):
         return self.quantity
 
     def set_list_price(self, unit: Decimal) -> None:
-        self.set_extended(money(times(unit, self.qty()), self.places), unit)
+        q = self.quantity
+        if q is None:
+            q = self.qty()  # raises the error it names
+        self.set_extended(money_times(unit, q, self.places), unit)
 
     def set_extended(self, extended: Decimal, unit: Decimal) -> None:
         old_extended, old_net = self.extended, self.net
@@ -469,6 +482,8 @@ def same_pricing(a: Pricing, b: Pricing) -> bool:
 
 def line_id(line: dict[str, Any], index: int) -> str:
     v = line.get("id")
+    if v.__class__ is str:
+        return v  # type: ignore[no-any-return]
     return render(v) if v is not None else str(index + 1)
 
 

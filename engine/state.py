@@ -163,7 +163,9 @@ class State:
                 value = [value]
             candidates = value if _TEXT_ONLY >= set(map(type, value)) \
                 else [render(v) for v in value]
-        split = truthy(action.split.fn(self.S, self)) if action.split is not None else True
+        split = action.split_value
+        if split is None:
+            split = truthy(action.split.fn(self.S, self))
         key_of = None
         if action.prefer_expr is not None:
             def key_of(row: Any) -> Any:
