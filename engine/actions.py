@@ -243,11 +243,28 @@ class Hold:
 
 # --- pricing --------------------------------------------------------------------------------------
 
+# what the pricing actions' inline statements call (bound in the pack's function under these
+# names, which no expression's code uses)
+_PRICING_BINDINGS = {"_pr_D": D, "_pr_abs": abs, "_pr_LIMIT": LIMIT, "_pr_number": number,
+                     "_pr_money": money, "_pr_money_times": money_times}
+
+
 @action("list_price", ("pricing",), True, "Sets the line's unit list price; extended = list "
         "price x quantity.", "list_price: ref.prices[line.sku].unit_price")
 class ListPrice:
     def __init__(self, node: Any, c: Any):
         self.expr = c.expr(node)
+
+    def inline(self, name: str, bind: dict[str, Any]) -> list[str]:
+        """`run` as statements of the pack's function (engine/packrun.py): the value's code
+        written in, the same checks and the same call of the line's pricing."""
+        bind.update(_PRICING_BINDINGS)
+        bind[f"{name}_w"] = "list_price"
+        return [f"v = {expr_code(self.expr.fn, f'{name}_e', bind)}",
+                "if v is not None:",
+                "    if v.__class__ is not _pr_D or not v.is_finite() or _pr_abs(v) > _pr_LIMIT:",
+                f"        _pr_number(v, {name}_w)",
+                "    st.pricing.lines[st.line_index].set_list_price(v)"]
 
     def run(self, st: Any) -> None:
         v = self.expr.fn(st.S, st)
@@ -302,6 +319,7 @@ class _Adjust:
             # the rule set does not compile, so this never runs; if it did, it would do nothing
             self.form, self.per_line = "amount", c.for_each
             self.expr = c.expr(None)
+            self.value, self.reason_text = None, ""
             return
         self.form = self.forms[0]
         if self.form == "amount_per_unit" and not c.for_each:
@@ -314,6 +332,56 @@ class _Adjust:
         self.value = e.value if e is not None and e.constant and e.value.__class__ is D \
             and e.value.is_finite() and abs(e.value) <= LIMIT else None
         self.reason_text = constant_text(self.reason) if self.reason else ""
+
+    def inline(self, name: str, bind: dict[str, Any]) -> list[str] | None:
+        """`run` as statements of the pack's function for a per-line adjustment: the same
+        reads, checks and calls in the same order, the value's code written in (or kept when it
+        is a literal), the reason kept when it has no {EXPR}. None (a call of `run`) for an
+        order-level one."""
+        if not self.per_line or self.expr is None:
+            return None
+        bind.update(_PRICING_BINDINGS)
+        bind[f"{name}_k"] = self.kind
+        out = []
+        if self.value is not None:
+            bind[f"{name}_v"] = self.value
+            value = f"{name}_v"
+        else:  # computed, checked as `run` checks it
+            bind[f"{name}_w"] = self.form
+            out += [f"v = {expr_code(self.expr.fn, f'{name}_e', bind)}",
+                    "if v is not None:",
+                    "    if v.__class__ is not _pr_D or not v.is_finite() or "
+                    "_pr_abs(v) > _pr_LIMIT:",
+                    f"        _pr_number(v, {name}_w)"]
+            value = "v"
+        if self.reason_text is not None:
+            bind[f"{name}_r"] = self.reason_text
+            reason = f"{name}_r"
+        else:
+            bind[f"{name}_t"] = self.reason
+            reason = "rs"
+        body = self._inline_body(name, value, reason)
+        if self.reason_text is None:
+            body = [f"rs = {name}_t(st)"] + body
+        if self.value is not None:
+            return body
+        return out + ["    " + text for text in body]
+
+    def _inline_body(self, name: str, value: str, reason: str) -> list[str]:
+        lower = self.sign < 0
+        if self.form == "percent":
+            call = f"lp.adjust_percent(st.rule, {name}_k, {value}, {lower}, {reason})"
+            out = ["lp = st.pricing.lines[st.line_index]"]
+        else:
+            if self.form == "amount_per_unit":
+                out = ["lp = st.pricing.lines[st.line_index]", "am = lp.quantity",
+                       f"am = _pr_money_times({value}, am if am is not None else lp.qty(), "
+                       "st.pricing.places)"]
+            else:
+                out = ["lp = st.pricing.lines[st.line_index]",
+                       f"am = _pr_money({value}, st.pricing.places)"]
+            call = f"lp.adjust(st.rule, {name}_k, {'-am' if lower else 'am'}, {reason})"
+        return out + [f"if not {call}:", "    st.price_floor()"]
 
     def run(self, st: Any) -> None:
         v = self.value
@@ -386,6 +454,20 @@ class Tax:
         j = node.get("jurisdiction")
         self.jurisdiction = c.template(j) if j is not None else None
         self.per_line = c.for_each
+
+    def inline(self, name: str, bind: dict[str, Any]) -> list[str] | None:
+        """`run` as statements of the pack's function, for a per-line tax (None: a call)."""
+        if not self.per_line:
+            return None
+        bind.update(_PRICING_BINDINGS)
+        bind[f"{name}_w"] = "tax rate"
+        bind[f"{name}_j"] = self.jurisdiction
+        jurisdiction = f"({name}_j(st) or None)" if self.jurisdiction is not None else "None"
+        return [f"v = {expr_code(self.rate.fn, f'{name}_e', bind)}",
+                "if v is not None:",
+                "    if v.__class__ is not _pr_D or not v.is_finite() or _pr_abs(v) > _pr_LIMIT:",
+                f"        _pr_number(v, {name}_w)",
+                f"    st.pricing.lines[st.line_index].add_tax(v, {jurisdiction}, st.rule)"]
 
     def run(self, st: Any) -> None:
         v = self.rate.fn(st.S, st)
@@ -509,6 +591,17 @@ class RequireApproval:
             and v == v.to_integral_value() and v >= 1 else None
         self.role_text = constant_text(self.role)
         self.reason_text = constant_text(self.reason) if self.reason else None
+
+    def inline(self, name: str, bind: dict[str, Any]) -> list[str] | None:
+        """`run` as one statement of the pack's function when the level, role and reason are
+        known now (None: a call of `run`)."""
+        if self.level_int is None or self.role_text is None or \
+                (self.reason is not None and self.reason_text is None):
+            return None
+        bind[f"{name}_l"], bind[f"{name}_o"] = self.level_int, self.role_text
+        bind[f"{name}_r"] = self.reason_text
+        return [f"st.approvals.append({{'rule': st.rule, 'role': {name}_o, "
+                f"'level': {name}_l, 'reason': {name}_r}})"]
 
     def run(self, st: Any) -> None:
         level = self.level_int

@@ -224,15 +224,7 @@ def _emit_rule(out: list[str], bind: dict[str, Any], ind: str, k: int, rule: Any
     out.append(f"{body}    seen.add(q{k})")
     out.append(f"{body}    fired.append(q{k})")
     for j, act in enumerate(rule.actions):
-        inline = getattr(act, "inline", None)
-        if inline is not None:  # engine/actions.py Assign: its statements, not a call
-            out.extend(body + text for text in inline(f"a{k}_{j}", bind))
-        elif act.__class__ is Source:  # Source.run is this call
-            bind[f"a{k}_{j}"] = act
-            out.append(f"{body}st.source_line(a{k}_{j})")
-        else:
-            bind[f"a{k}_{j}"] = act.run
-            out.append(f"{body}a{k}_{j}(st)")
+        out.extend(body + text for text in _action_code(act, f"a{k}_{j}", bind))
         if pricing:  # the next action or rule may read the pricing it changed
             out.append(f"{body}st.pricing_dirty = True")
     if stop:
@@ -240,6 +232,21 @@ def _emit_rule(out: list[str], bind: dict[str, Any], ind: str, k: int, rule: Any
     out.append(f"{ind}except _ERRORS as e:")
     out.append(f"{ind}    {where}")
     out.append(f"{ind}    st.rule_error(e)")
+
+
+def _action_code(act: Any, name: str, bind: dict[str, Any]) -> list[str]:
+    """An action as statements of the pack's function: its own (engine/actions.py `inline`:
+    Assign, and the pricing and approval actions whose values are known or written in), or a
+    call of its `run` bound as `name`."""
+    inline = getattr(act, "inline", None)
+    code = inline(name, bind) if inline is not None else None
+    if code is not None:
+        return list(code)
+    if act.__class__ is Source:  # Source.run is this call
+        bind[name] = act
+        return [f"st.source_line({name})"]
+    bind[name] = act.run
+    return [f"{name}(st)"]
 
 
 def _emit_table_rule(out: list[str], bind: dict[str, Any], k: int, rule: Any, pricing: bool,
@@ -274,12 +281,7 @@ def _emit_table_rule(out: list[str], bind: dict[str, Any], k: int, rule: Any, pr
     if rule.reads_pricing and pricing:
         out.append(f"{body}    st.refresh_pricing(st.line_index)")
     for j, act in enumerate(rule.actions):
-        inline = getattr(act, "inline", None)
-        if inline is not None:  # engine/actions.py Assign, as in _emit_rule
-            out.extend(f"{body}    {text}" for text in inline(f"a{k}_{j}", bind))
-        else:
-            bind[f"a{k}_{j}"] = act.run
-            out.append(f"{body}    a{k}_{j}(st)")
+        out.extend(f"{body}    {text}" for text in _action_code(act, f"a{k}_{j}", bind))
         out.append(f"{body}    st.pricing_dirty = {pricing}")
     if rule.stop:
         out.append(f"{body}{'stopped.add(i)' if rule.for_each else 'return'}")
