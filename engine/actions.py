@@ -319,7 +319,8 @@ class _Adjust:
             # the rule set does not compile, so this never runs; if it did, it would do nothing
             self.form, self.per_line = "amount", c.for_each
             self.expr = c.expr(None)
-            self.value, self.reason_text = None, ""
+            self.value: D | None = None
+            self.reason_text: str | None = ""
             return
         self.form = self.forms[0]
         if self.form == "amount_per_unit" and not c.for_each:

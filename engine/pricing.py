@@ -483,7 +483,7 @@ def same_pricing(a: Pricing, b: Pricing) -> bool:
 def line_id(line: dict[str, Any], index: int) -> str:
     v = line.get("id")
     if v.__class__ is str:
-        return v  # type: ignore[no-any-return]
+        return v
     return render(v) if v is not None else str(index + 1)
 
 

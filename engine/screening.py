@@ -138,16 +138,20 @@ def _folding() -> _Folding:
                 # an ASCII word (every word folding makes) is one of the list's ASCII words,
                 # which rigour's normalizer leaves as they are
                 return word in stopwords if word.isascii() else _api_is_stopword(word)
-        except (ImportError, AttributeError):  # pragma: no cover - a rigour without its core
-            from rigour.names import extract_org_types as legal_forms
+        except (ImportError, AttributeError):  # a rigour without its core
+            from rigour.names import extract_org_types
             from rigour.text.normalize import Normalize, normalize as api_normalize
             from rigour.text.phonetics import metaphone
-            from rigour.text.stopwords import is_stopword
 
             flags = Normalize.CASEFOLD | Normalize.NAME
 
             def normalize(text: str) -> str:
                 return api_normalize(text, flags) or ""
+
+            def legal_forms(text: str) -> list[tuple[str, str]]:
+                return extract_org_types(text)
+
+            is_stopword = _api_is_stopword
 
         def ascii_word(word: str) -> str:
             known = _ASCII_WORDS.get(word)

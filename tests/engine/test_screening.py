@@ -255,3 +255,21 @@ def test_the_folding_from_rigours_core_answers_as_rigours_api() -> None:
     stopwords = _load_stopwords(normalize_text)
     assert {w for w in stopwords if w.isascii()} == {w for w in words | stopwords
                                                     if w.isascii() and stopword(w)}
+
+
+def test_a_rigour_without_its_core_folds_through_its_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rigour import _core
+
+    from ordinance.engine import screening
+
+    names = ["ACME TRADING, LLC", "Grupo Industrial S.A. de C.V.", "The Bank of the Al Nur",
+             "Рособоронэкспорт", "Müller Maschinenbau GmbH"]
+    monkeypatch.setattr(screening, "_FOLDING", None)
+    from_core = [screening._readings(n) for n in names]
+    keys_core = [entry(n).keys for n in names]
+    monkeypatch.setattr(screening, "_FOLDING", None)
+    monkeypatch.setattr(screening, "_STOPWORDS", {})
+    monkeypatch.delattr(_core, "_normalize")
+    assert [screening._readings(n) for n in names] == from_core
+    assert [entry(n).keys for n in names] == keys_core
+    assert screening._folding()[0]("ACME TRADING, LLC") == "acme trading llc"
