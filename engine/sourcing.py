@@ -20,20 +20,38 @@ import heapq
 from dataclasses import dataclass
 from functools import cached_property
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 
 from .pricing import plain
-from .promising.atp import AtpTable, Supply, SupplyType, build
-from .promising.calendar import Buckets
-from .promising.ctp import Plant, capacity
-from .promising.lines import allocated_line, made_line
-from .promising.makeup import ANY_CLASS, Makeup, makeup
-from .promising.reserve import LinePromise, Site
-from .promising.promise import Promise, promise
-from .promising.reference import ReferenceError as PromisingDataError
-from .promising.reference import Setup, setup
 from .values import D, RuleError, Table, render
+
+if TYPE_CHECKING:  # bound at run time by _load_promising, for a rule set that promises
+    from .promising.atp import AtpTable, Supply, SupplyType, build
+    from .promising.calendar import Buckets
+    from .promising.ctp import Plant, capacity
+    from .promising.lines import allocated_line, made_line
+    from .promising.makeup import ANY_CLASS, Makeup
+    from .promising.reserve import LinePromise, Site
+    from .promising.promise import Promise, promise
+    from .promising.reference import Setup
+
+
+def _load_promising() -> None:
+    """engine/promising's names, bound in this module by the first rule set that has an
+    `atp_rules` table (or asks for an ATP table): a rule set that does not promise never
+    imports it (issue 16: about a quarter of a start from the compiled cache)."""
+    g = globals()
+    if "build" in g:
+        return
+    from .promising import atp, calendar, ctp, lines, makeup, promise, reserve
+
+    g.update(AtpTable=atp.AtpTable, Supply=atp.Supply, SupplyType=atp.SupplyType,
+             build=atp.build, Buckets=calendar.Buckets, Plant=ctp.Plant,
+             capacity=ctp.capacity, allocated_line=lines.allocated_line,
+             made_line=lines.made_line, ANY_CLASS=makeup.ANY_CLASS, Makeup=makeup.Makeup,
+             LinePromise=reserve.LinePromise, Site=reserve.Site, Promise=promise.Promise,
+             promise=promise.promise)
 
 ZERO = D(0)
 RESOURCE = "resource:"
@@ -73,23 +91,27 @@ class Network:
                  makeup_tables: dict[str, Table | None] | None = None):
         self.promising: Setup | None = None
         self.promising_error: str | None = None
-        try:
-            self.promising = setup(atp_rules.rows if atp_rules else None,
-                                   supply.rows if supply else None)
-        except PromisingDataError as exc:
-            self.promising_error = f"reference/{exc}"
         # allocation by demand class and capable-to-promise (engine/promising/makeup.py),
-        # read once per compiled rule set; a mistake is said at its CSV line when promising
-        self.makeup: Makeup = Makeup()
-        mt = makeup_tables or {}
-        try:
-            rows = [t.rows if t is not None else None
-                    for t in (mt.get("allocation"), mt.get("boms"), mt.get("capacity"))]
-            self.makeup = makeup(rows[0], rows[1], rows[2])
-        except PromisingDataError as exc:  # a CSV table is refused by `check` at its cell
-            self.makeup_error: str | None = f"reference/{exc}"
-        else:
-            self.makeup_error = None
+        # read once per compiled rule set; a mistake is said at its CSV line when promising.
+        # Without atp_rules nothing promises: neither is read (Allocation.promise)
+        self.makeup: Makeup | None = None
+        self.makeup_error: str | None = None
+        if atp_rules:  # as `setup` was given it: a table, else none
+            from .promising.makeup import makeup
+            from .promising.reference import ReferenceError as PromisingDataError, setup
+
+            _load_promising()
+            try:
+                self.promising = setup(atp_rules.rows, supply.rows if supply else None)
+            except PromisingDataError as exc:
+                self.promising_error = f"reference/{exc}"
+            mt = makeup_tables or {}
+            try:
+                rows = [t.rows if t is not None else None
+                        for t in (mt.get("allocation"), mt.get("boms"), mt.get("capacity"))]
+                self.makeup = makeup(rows[0], rows[1], rows[2])
+            except PromisingDataError as exc:  # a CSV table is refused by `check` at its cell
+                self.makeup_error = f"reference/{exc}"
         self._atp: dict[tuple[str, str, Decimal, datetime.date], AtpTable] = {}
         self._buckets: dict[datetime.date, Buckets] = {}
         self.locations: dict[str, dict[str, Any]] = {}
@@ -186,6 +208,7 @@ class Network:
         promising = self.promising
         if promising is None:
             raise RuleError("promising: the rule set has no atp_rules table")
+        _load_promising()  # a network unpickled from the compiled cache
         buckets = self._buckets.get(as_of)
         if buckets is None:
             buckets = Buckets.daily(as_of, promising.horizon_days, promising.calendar)
@@ -322,7 +345,9 @@ class Allocation:
             return None
         if net.makeup_error is not None:
             raise RuleError(f"promising: {net.makeup_error}")
+        _load_promising()  # a network unpickled from the compiled cache
         mk = net.makeup
+        assert mk is not None  # made with the promising setup
         if region is not None and (mk.allocation is not None or sku in mk.boms):
             other = self._made_or_allocated(sku, qty, allocations, candidates, region, prefer,
                                             key_of, as_of, split, demand_class)
@@ -376,7 +401,7 @@ class Allocation:
         None: neither applies (a made item no candidate can make: the ATP rule promises it)."""
         net = self.network
         mk = net.makeup
-        assert net.promising is not None
+        assert net.promising is not None and mk is not None
         ranked = list(net.ranking(tuple(candidates), region, prefer) if prefer != "expr"
                       else self._rank_by(candidates, region, key_of))
         sites = [Site(loc, net.handling.get(loc, NO_TIME), route.transit)

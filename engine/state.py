@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .budget import BudgetExceeded, DecisionStopped
 from .decision import Decision
-from .configurator.orders import check_lines, price_lines, source_parts
 from .packrun import ERRORS
 from .pricing import UNTAXED, Pricing, line_id
 from .model import Rule
@@ -89,8 +88,11 @@ class State:
                                   "ref": rs.ref, "pricing": None, "line": None,
                                   "line.pricing": None}  # null until pricing binds it
         self.violations: list[dict[str, Any]] = []
-        self.configured = check_lines(rs.model.configs, order, as_of, self.violations) \
-            if rs.model.configs else {}  # configured lines (engine/configurator/orders.py)
+        self.configured: dict[int, Any] = {}  # configured lines (engine/configurator/orders.py)
+        if rs.model.configs:  # imported for a rule set that configures (issue 16, start-up)
+            from .configurator.orders import check_lines
+
+            self.configured = check_lines(rs.model.configs, order, as_of, self.violations)
         self.holds: list[dict[str, Any]] = []
         self.approvals: list[dict[str, Any]] = []
         self.errors: list[dict[str, Any]] = []
@@ -175,6 +177,8 @@ class State:
         region = ship_to.get("region") if ship_to.__class__ is dict else None
         sku = line.get("sku")
         if i in self.configured:  # its parts are sourced (engine/configurator/orders.py)
+            from .configurator.orders import source_parts
+
             self.sourced[i] = source_parts(self, self.configured[i], line, i, qty, candidates,
                                            region, action, key_of, split)
             return
@@ -239,6 +243,8 @@ class State:
         self.lines = lines if lines.__class__ is list else []
         self.pricing = Pricing(self.order.get("currency"), self.lines, self.rs.minor_units)
         if self.configured:
+            from .configurator.orders import price_lines
+
             price_lines(self.pricing, self.configured)
         self.pricing_view = OrderPricingView(self)
 

@@ -37,10 +37,11 @@ print(json.dumps({"code": code, "decision": json.loads(out.getvalue()),
 """
 
 
-def start(order: Path, cache: Path) -> dict:
+def start(order: Path, cache: Path, ruleset: Path = ACME, heavy: tuple[str, ...] = HEAVY) -> dict:
     env = dict(os.environ, ORDINANCE_CACHE_DIR=str(cache))
     env.pop("ORDINANCE_CACHE", None)
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(ACME), str(order), json.dumps(HEAVY)],
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(ruleset), str(order),
+                           json.dumps(heavy)],
                           capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
@@ -142,3 +143,34 @@ def test_the_cached_rule_set_carries_its_screening_index_packed(monkeypatch):
         assert screening.best_score(text, rows, cache) == \
             screening.best_score(text, rs.ref.tables["denied_parties"].rows,
                                  rs.screen_caches["denied_parties"])
+
+
+def test_a_rule_set_that_neither_promises_nor_configures_imports_neither(tmp_path, order):
+    """engine/promising and engine/configurator are imported by a rule set with an
+    `atp_rules` table or configurable products (acme has the first), not by every start."""
+    from tests.engine.helpers import write_ruleset
+
+    root = write_ruleset(tmp_path / "r", {"s.yaml": """
+        pack: s
+        phase: sourcing
+        rules:
+          - id: src
+            for_each: line
+            then:
+              - source: {from: [WH-1]}
+        """}, {"locations.csv": "id,handling_days\nWH-1,1\n",
+               "inventory.csv": "location,sku,on_hand\nWH-1,A,5\n",
+               "lanes.csv": "from,to,transit_days\nWH-1,EU,2\n"})
+    order.write_text(json.dumps({"id": "o1", "ship_to": {"region": "EU"},
+                                 "lines": [{"id": "1", "sku": "A", "quantity": 2,
+                                            "unit_price": 1}]}))
+    watched = ("ordinance.engine.promising.atp", "ordinance.engine.promising.makeup",
+               "ordinance.engine.configurator.orders", "ordinance.engine.configurator.model")
+    cache = tmp_path / "cache"
+    cold = start(order, cache, root, watched)
+    warm = start(order, cache, root, watched)
+    assert warm["loaded"] == []
+    assert warm["decision"] == cold["decision"]
+    assert warm["decision"]["sourcing"]["lines"][0]["allocations"][0]["location"] == "WH-1"
+    with_atp = start(order, tmp_path / "cache2", ACME, watched)  # acme promises
+    assert "ordinance.engine.promising.atp" in with_atp["loaded"]
