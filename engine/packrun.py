@@ -117,15 +117,30 @@ def _source(pack: Any, bind: dict[str, Any]) -> str:
         if not g.per_line:
             out.append(f"    g{n} = {expr_code(g.fn, f'gf{n}', bind)}")
     if line_guards:
+        # outside defaulting the order does not change (only default/set write it), so the
+        # lines' guard values and their index are computed once per decision for every pack
+        # with the same guards (kept with the list of lines they were computed on)
+        kept = pack.phase != "defaulting"
+        ind = "    "
+        names = ", ".join(f"g{n}, gi{n}" for _, n in line_guards)
+        if kept:
+            bind["_GUARDS"] = ("guards",) + tuple(g.key for g, _ in line_guards)
+            out.append("    kg = st.memo.get(_GUARDS)")
+            out.append("    if kg is not None and kg[0] is lines:")
+            out.append(f"        {names}, = kg[1]")
+            out.append("    else:")
+            ind = "        "
         for _, n in line_guards:
-            out.append(f"    g{n} = []")
-        out.append("    for line in st.lines:")
-        out.append("        S['line'] = line")
+            out.append(f"{ind}g{n} = []")
+        out.append(f"{ind}for line in st.lines:")
+        out.append(f"{ind}    S['line'] = line")
         for g, n in line_guards:
-            out.append(f"        g{n}.append({expr_code(g.fn, f'gf{n}', bind)})")
-        out.append("    S['line'] = None")
+            out.append(f"{ind}    g{n}.append({expr_code(g.fn, f'gf{n}', bind)})")
+        out.append(f"{ind}S['line'] = None")
         for _, n in line_guards:
-            out.append(f"    gi{n} = _IDX(g{n})")
+            out.append(f"{ind}gi{n} = _IDX(g{n})")
+        if kept:
+            out.append(f"{ind}st.memo[_GUARDS] = (lines, ({names},))")
     for k, rule in enumerate(pack.rules):
         bind[f"q{k}"] = rule.qid
         bind[f"r{k}"] = rule

@@ -189,7 +189,10 @@ class State:
             candidates, sku_text, qty, region_text, action.prefer, key_of, split, self.as_of)
         sourced = self.sourced[i] = {"line_id": line_id(line, i), "sku": sku,
                                      "backordered": backordered, "allocations": allocations}
-        promised = allocation.promise(  # None unless the rule set has atp_rules
+        net = allocation.network
+        if net.promising is None and net.promising_error is None:
+            return  # no atp_rules: nothing is promised (Allocation.promise would say None)
+        promised = allocation.promise(
             sku_text, qty, allocations, backordered, candidates, region_text, action.prefer,
             key_of, self.as_of, split, self.order.get("demand_class"))
         if promised is not None:

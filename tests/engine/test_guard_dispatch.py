@@ -3,7 +3,11 @@ value (issue 16), with the same results, fired list and order of work as visitin
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from ordinance.engine import state as state_mod
 from tests.engine.helpers import decide, write_ruleset
 
 PACKS = {
@@ -73,3 +77,42 @@ def test_a_date_among_the_values_sends_every_rule_over_every_line(tmp_path: Path
     assert out["fired"][0] == "d/dated"
     assert [(v["rule"], v["message"]) for v in out["violations"]] == [
         ("v/cat-b", "line 2"), ("v/cat-a1", "line 1"), ("v/cat-a", "line 1")]
+
+
+def test_guard_values_are_computed_once_per_decision_after_defaulting(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Packs after defaulting with the same per-line guards share one computation of the
+    lines' values (kept with the list of lines); a defaulting pack computes its own, since a
+    pack of that phase may have changed the lines."""
+    more = dict(PACKS)
+    more["d2.yaml"] = """
+        pack: d2
+        phase: defaulting
+        rules:
+          - id: relabel
+            for_each: line
+            when: line.cat == "a"
+            then: [{set: {line.cat: '"c"'}}]
+          - id: see-c
+            for_each: line
+            when: line.cat == "c"
+            then: [{set: {line.seen: true}}]
+        """
+    more["c.yaml"] = PACKS["v.yaml"].replace("pack: v", "pack: c").replace(
+        "phase: validation", "phase: compliance").replace("code: W", "code: C")
+    root = write_ruleset(tmp_path / "r", more)
+    memos: list[dict[Any, Any]] = []
+    real = state_mod.State.decision
+
+    def keep(self: Any) -> Any:  # the state's memo as the decision ends
+        memos.append(dict(self.memo))
+        return real(self)
+    monkeypatch.setattr(state_mod.State, "decision", keep)
+    out = decide(root, {"id": "o", "country": "FR", "lines": [
+        {"id": "1", "cat": "a", "quantity": 5}, {"id": "2", "cat": "b", "quantity": 5}]})
+    # the defaulting pack saw its own change (line 1 relabelled "c", then seen)
+    assert [line.get("seen") for line in out["order"]["lines"]] == [True, None]
+    # both later packs read the relabelled line: rule cat-b, then cat-c
+    assert [v["code"] for v in out["violations"]] == ["Wb", "Wc", "Cb", "Cc"]
+    kept = [k for k in memos[0] if k[0] == "guards"]
+    assert kept == [("guards", "line.cat")]  # one entry, shared by validation and compliance
