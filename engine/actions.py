@@ -249,6 +249,18 @@ _PRICING_BINDINGS = {"_pr_D": D, "_pr_abs": abs, "_pr_LIMIT": LIMIT, "_pr_number
                      "_pr_money": money, "_pr_money_times": money_times}
 
 
+def _number_code(expr: Any, name: str, what: str, bind: dict[str, Any]) -> list[str]:
+    """Statements binding `v` to the expression's value (its code written in) and, when it is
+    not null, checking it as `number(v, what)` does; the statements that use it follow,
+    indented under the `if v is not None:` this ends with."""
+    bind.update(_PRICING_BINDINGS)
+    bind[f"{name}_w"] = what
+    return [f"v = {expr_code(expr.fn, f'{name}_e', bind)}",
+            "if v is not None:",
+            "    if v.__class__ is not _pr_D or not v.is_finite() or _pr_abs(v) > _pr_LIMIT:",
+            f"        _pr_number(v, {name}_w)"]
+
+
 @action("list_price", ("pricing",), True, "Sets the line's unit list price; extended = list "
         "price x quantity.", "list_price: ref.prices[line.sku].unit_price")
 class ListPrice:
@@ -258,13 +270,8 @@ class ListPrice:
     def inline(self, name: str, bind: dict[str, Any]) -> list[str]:
         """`run` as statements of the pack's function (engine/packrun.py): the value's code
         written in, the same checks and the same call of the line's pricing."""
-        bind.update(_PRICING_BINDINGS)
-        bind[f"{name}_w"] = "list_price"
-        return [f"v = {expr_code(self.expr.fn, f'{name}_e', bind)}",
-                "if v is not None:",
-                "    if v.__class__ is not _pr_D or not v.is_finite() or _pr_abs(v) > _pr_LIMIT:",
-                f"        _pr_number(v, {name}_w)",
-                "    st.pricing.lines[st.line_index].set_list_price(v)"]
+        return _number_code(self.expr, name, "list_price", bind) + [
+            "    st.pricing.lines[st.line_index].set_list_price(v)"]
 
     def run(self, st: Any) -> None:
         v = self.expr.fn(st.S, st)
@@ -348,12 +355,7 @@ class _Adjust:
             bind[f"{name}_v"] = self.value
             value = f"{name}_v"
         else:  # computed, checked as `run` checks it
-            bind[f"{name}_w"] = self.form
-            out += [f"v = {expr_code(self.expr.fn, f'{name}_e', bind)}",
-                    "if v is not None:",
-                    "    if v.__class__ is not _pr_D or not v.is_finite() or "
-                    "_pr_abs(v) > _pr_LIMIT:",
-                    f"        _pr_number(v, {name}_w)"]
+            out += _number_code(self.expr, name, self.form, bind)
             value = "v"
         if self.reason_text is not None:
             bind[f"{name}_r"] = self.reason_text
@@ -460,15 +462,10 @@ class Tax:
         """`run` as statements of the pack's function, for a per-line tax (None: a call)."""
         if not self.per_line:
             return None
-        bind.update(_PRICING_BINDINGS)
-        bind[f"{name}_w"] = "tax rate"
         bind[f"{name}_j"] = self.jurisdiction
         jurisdiction = f"({name}_j(st) or None)" if self.jurisdiction is not None else "None"
-        return [f"v = {expr_code(self.rate.fn, f'{name}_e', bind)}",
-                "if v is not None:",
-                "    if v.__class__ is not _pr_D or not v.is_finite() or _pr_abs(v) > _pr_LIMIT:",
-                f"        _pr_number(v, {name}_w)",
-                f"    st.pricing.lines[st.line_index].add_tax(v, {jurisdiction}, st.rule)"]
+        return _number_code(self.rate, name, "tax rate", bind) + [
+            f"    st.pricing.lines[st.line_index].add_tax(v, {jurisdiction}, st.rule)"]
 
     def run(self, st: Any) -> None:
         v = self.rate.fn(st.S, st)
