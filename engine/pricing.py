@@ -201,14 +201,16 @@ class LinePrice(LazyObject):
 
     def adjust(self, rule: str, kind: str, amount: Decimal, reason: str) -> bool:
         """Applies a rounded amount (negative lowers the net); False when a floor capped it."""
-        capped = False
         net = self.net
-        if amount < 0 and net + amount < 0:
+        new = net + amount
+        capped = amount < 0 and new < 0
+        if capped:
             amount = -net if net > 0 else ZERO
-            capped = True
+            new = net + amount
         if not amount:
             amount = _ZEROS[self.places]  # not -0.00 (a discount of 0 percent), nor 0
-        self.net = net + amount
+            new = net + amount
+        self.net = new
         owner = self.owner
         if kind == "discount" or (kind == "override" and amount < 0):
             self.discounted -= amount
