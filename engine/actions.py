@@ -15,7 +15,7 @@ from .diagnostics import Code, Span
 from .inline import expr_code
 from .pricing import LIMIT, money, money_times, number, percent_of, tiered, times
 from .templates import constant_text
-from .values import D, RuleError, render, show, truthy
+from .values import D, RuleError, get, render, show, truthy
 
 ACTIONS: dict[str, "ActionKind"] = {}
 
@@ -115,8 +115,21 @@ class Assign:
         stable = not self.touches_customer
         have_customer = False
         parent = None  # the (root, keys[:-1]) that `o` holds, when the last target left it
+        shared = self._shared_lookups()
+        for n in shared.values():
+            out.append(f"{name}_pv{n} = ...")  # not looked up yet (no look-up gives ...)
         for t, (root, keys, expr) in enumerate(self.targets):
-            value = expr_code(expr.fn, f"{name}_e{t}", bind)  # its code, or a call
+            p = expr.parent
+            if p is not None and p.key in shared:
+                n = shared[p.key]
+                look = expr_code(p.fn, f"{name}_p{n}", bind)
+                bind[f"{name}_f{t}"] = p.field
+                bind["_dict"], bind["_get"] = dict, get
+                value = (f"((tp.get({name}_f{t}) if (tp := ({name}_pv{n} if {name}_pv{n} "
+                         f"is not ... else ({name}_pv{n} := {look}))).__class__ is _dict "
+                         f"else _get(tp, {name}_f{t})))")
+            else:
+                value = expr_code(expr.fn, f"{name}_e{t}", bind)  # its code, or a call
             bind[f"{name}_l{t}"] = keys[-1]
             # targets one after the other under the same object (order.bill_to.name,
             # order.bill_to.city) walk to it once: writing a field of an object does not
@@ -166,6 +179,26 @@ class Assign:
             out.append("st.refresh_customer()")
         return out
 
+    def _shared_lookups(self) -> dict[str, int]:
+        """The reference look-ups P (`ref.customers[customer.id]`) that two or more targets'
+        values read a field of (`P.name`, `P.segment`), numbered: looked up once, on the first
+        value that needs it (`default` evaluates a value only for a missing field). Only
+        where no target of this action writes what P reads (its keys' paths, or an object
+        holding them): a look-up then gives the same row at every target."""
+        counts: dict[str, int] = {}
+        reads: dict[str, frozenset[str]] = {}
+        for _, _, expr in self.targets:
+            if expr.parent is not None:
+                counts[expr.parent.key] = counts.get(expr.parent.key, 0) + 1
+                reads[expr.parent.key] = frozenset(map(_as_written, expr.parent.reads))
+        written = [_as_written(".".join([root, *keys])) for root, keys, _ in self.targets]
+        out: dict[str, int] = {}
+        for key, n in counts.items():
+            if n > 1 and not any(w == r or r.startswith(w + ".") or w.startswith(r + ".")
+                                 for w in written for r in reads[key]):
+                out[key] = len(out)
+        return out
+
     @staticmethod
     def _walk(obj: dict[str, Any], root: str, keys: list[str]) -> dict[str, Any]:
         for k in keys[:-1]:
@@ -177,6 +210,11 @@ class Assign:
                                 f"{show(nxt)}, not an object")
             obj = nxt
         return obj
+
+
+def _as_written(path: str) -> str:
+    """A path as a target writes it, `order.customer.x` being `customer.x`."""
+    return path[len("order."):] if path.startswith("order.customer") else path
 
 
 @action("default", ("defaulting",), None, "Sets each field only when it is missing or null.",

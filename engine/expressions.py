@@ -46,6 +46,19 @@ class Expr:
     reads_pricing: bool = False  # `pricing` or `line.pricing`
     guards: list["Guard"] = field(default_factory=list)
     tables: frozenset[str] = frozenset()  # reference tables read ("*": any)
+    parent: "Parent | None" = None  # for a value `P.field` of a reference look-up P
+
+
+@dataclass(frozen=True)
+class Parent:
+    """A value `P.field` whose P is a look-up in a reference table by keys read from the order
+    (`ref.customers[customer.id].name`): the targets of one `default`/`set` that read fields of
+    the same P look it up once (engine/actions.py `Assign.inline`, issue 16)."""
+
+    key: str  # P, written canonically
+    fn: Callable[[dict[str, Any], Any], Any]  # P alone
+    field: str
+    reads: frozenset[str]  # the order's paths P reads (its keys): what a write must not touch
 
 
 @dataclass(frozen=True)
@@ -518,7 +531,36 @@ def compile_expr(text: str, span: Span, scope: Scope, diags: Diagnostics,
         report(Code.LIMIT, 0, "expression too deeply nested to compile")
         return None
     guards = _guards(tree, scope, tables, allow_it, comp) if condition else []
-    return Expr(text, fn, reads_pricing=comp.reads_pricing, guards=guards, tables=reads)
+    parent = None if condition else _parent(tree, scope, tables, allow_it)
+    return Expr(text, fn, reads_pricing=comp.reads_pricing, guards=guards, tables=reads,
+                parent=parent)
+
+
+def _parent(tree: N, scope: Scope, tables: dict[str, Any] | None,
+            allow_it: bool) -> Parent | None:
+    """`Expr.parent` of `P.field` where P is a pure path from `ref` through a look-up whose
+    keys are paths without look-ups of their own (what they read is then exactly those
+    paths); None otherwise."""
+    if tree.kind != "get":
+        return None
+    base = tree.args[0]
+    key = _path_text(base)
+    if key is None or not key.startswith("ref") or "[" not in key:
+        return None
+    reads: set[str] = set()
+    n = base
+    while n.kind in ("get", "index"):
+        if n.kind == "index" and n.args[1].kind != "lit":
+            k = _path_text(n.args[1])
+            if k is None or "[" in k or k.startswith("ref"):
+                return None
+            reads.add(k)
+        n = n.args[0]
+    comp = _Compiler(key, scope, lambda *args, **kw: None, allow_it, tables)
+    fn = build(comp.gen(base, 0), comp.consts)
+    if fn is None:
+        return None
+    return Parent(key, fn, tree.value, frozenset(reads))
 
 
 def _guards(tree: N, scope: Scope, tables: dict[str, Any] | None,

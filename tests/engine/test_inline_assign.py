@@ -67,3 +67,50 @@ def test_a_path_through_a_text_is_a_rule_error_of_the_rule(tmp_path: Path) -> No
                                                                 "RULE_ERROR")]
     assert "cannot set order.bad.inner" in out["errors"][0]["message"]
     assert out["status"] == "rejected"
+
+
+LOOKUPS = {
+    "d.yaml": """
+        pack: d
+        phase: defaulting
+        rules:
+          - id: fill
+            then:
+              - default:
+                  customer.name: ref.customers[customer.id].name
+                  customer.tier: ref.customers[customer.id].tier
+                  order.bill_to.city: ref.customers[customer.id].city
+          - id: moved
+            when: order.move == true
+            then:
+              - set:
+                  order.first_name: ref.customers[customer.id].name
+                  customer.id: '"C2"'
+                  order.then_name: ref.customers[customer.id].name
+        """,
+}
+CUSTOMERS = {"customers.csv": """
+    id,name,tier,city
+    C1,Alpha,gold,Bonn
+    C2,Beta,silver,Graz
+    """}
+
+
+def test_a_lookup_read_by_several_targets_gives_what_each_would(tmp_path: Path) -> None:
+    """`ref.customers[customer.id]` is looked up once for the targets of one action that
+    read its fields (engine/actions.py `_shared_lookups`), never across a write to what it
+    reads, and only when a value is needed."""
+    from ordinance.engine import load
+
+    root = write_ruleset(tmp_path / "r", LOOKUPS, CUSTOMERS)
+    out = decide(root, {"id": "O", "customer": {"id": "C1", "tier": "bronze"}, "lines": []})
+    assert out["order"]["customer"] == {"id": "C1", "tier": "bronze", "name": "Alpha"}
+    assert out["order"]["bill_to"] == {"city": "Bonn"}
+    moved = decide(root, {"id": "O", "customer": {"id": "C1"}, "move": True, "lines": []})
+    # the action writes customer.id between its two reads: each value reads the row of the
+    # id it sees, as `run` does
+    assert (moved["order"]["first_name"], moved["order"]["then_name"]) == ("Alpha", "Beta")
+    rs = load(root)
+    fill, move = (rule.actions[0] for rule in rs.model.packs[0].rules)
+    assert list(fill._shared_lookups()) == ["ref.customers[customer.id]"]
+    assert move._shared_lookups() == {}
