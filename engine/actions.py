@@ -14,7 +14,7 @@ from typing import Any, Callable
 from .diagnostics import Code, Span
 from .inline import expr_code
 from .pricing import LIMIT, money, money_times, number, percent_of, tiered, times
-from .templates import constant_text
+from .templates import constant_text, order_level
 from .values import D, RuleError, get, render, show, truthy
 
 ACTIONS: dict[str, "ActionKind"] = {}
@@ -287,13 +287,27 @@ _PRICING_BINDINGS = {"_pr_D": D, "_pr_abs": abs, "_pr_LIMIT": LIMIT, "_pr_number
                      "_pr_money": money, "_pr_money_times": money_times}
 
 
+def once_per_run(code: str, var: str, bind: dict[str, Any]) -> str:
+    """`code` evaluated once per run of the pack's function, on first need, and kept in the
+    local `var` (which the pack sets to `...` as it starts: engine/packrun.py reads the names
+    from `bind["_hoist"]`): for a value that reads only order data and reference tables,
+    which outside defaulting no action changes while a pack runs. `...` is no value of the
+    language, so it marks "not computed yet"."""
+    bind.setdefault("_hoist", []).append(var)
+    return f"({var} if {var} is not ... else ({var} := {code}))"
+
+
 def _number_code(expr: Any, name: str, what: str, bind: dict[str, Any]) -> list[str]:
-    """Statements binding `v` to the expression's value (its code written in) and, when it is
-    not null, checking it as `number(v, what)` does; the statements that use it follow,
-    indented under the `if v is not None:` this ends with."""
+    """Statements binding `v` to the expression's value (its code written in; an order-level
+    value once per pack run: these are pricing actions) and, when it is not null, checking
+    it as `number(v, what)` does; the statements that use it follow, indented under the
+    `if v is not None:` this ends with."""
     bind.update(_PRICING_BINDINGS)
     bind[f"{name}_w"] = what
-    return [f"v = {expr_code(expr.fn, f'{name}_e', bind)}",
+    value = expr_code(expr.fn, f'{name}_e', bind)
+    if expr.order_level:
+        value = once_per_run(value, f"{name}_h", bind)
+    return [f"v = {value}",
             "if v is not None:",
             "    if v.__class__ is not _pr_D or not v.is_finite() or _pr_abs(v) > _pr_LIMIT:",
             f"        _pr_number(v, {name}_w)"]
@@ -502,6 +516,8 @@ class Tax:
             return None
         bind[f"{name}_j"] = self.jurisdiction
         jurisdiction = f"({name}_j(st) or None)" if self.jurisdiction is not None else "None"
+        if order_level(self.jurisdiction):
+            jurisdiction = once_per_run(jurisdiction, f"{name}_jh", bind)
         return _number_code(self.rate, name, "tax rate", bind) + [
             f"    st.pricing.lines[st.line_index].add_tax(v, {jurisdiction}, st.rule)"]
 

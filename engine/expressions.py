@@ -47,6 +47,9 @@ class Expr:
     guards: list["Guard"] = field(default_factory=list)
     tables: frozenset[str] = frozenset()  # reference tables read ("*": any)
     parent: "Parent | None" = None  # for a value `P.field` of a reference look-up P
+    # a pure path that reads no line (`ref.countries[order.ship_to.country].vat`): outside
+    # defaulting its value is the same for every line of a pack's run (engine/actions.py)
+    order_level: bool = False
 
 
 @dataclass(frozen=True)
@@ -532,8 +535,10 @@ def compile_expr(text: str, span: Span, scope: Scope, diags: Diagnostics,
         return None
     guards = _guards(tree, scope, tables, allow_it, comp) if condition else []
     parent = None if condition else _parent(tree, scope, tables, allow_it)
+    path = _path_text(tree)
     return Expr(text, fn, reads_pricing=comp.reads_pricing, guards=guards, tables=reads,
-                parent=parent)
+                parent=parent,
+                order_level=path is not None and "line" not in path.replace("ref.", ""))
 
 
 def _parent(tree: N, scope: Scope, tables: dict[str, Any] | None,

@@ -204,6 +204,8 @@ def _source(pack: Any, bind: dict[str, Any]) -> str:
             _emit_rule(out, bind, "        ", k, rule, pricing, full)
     out.append("    st.line_index = None")
     out.append("    S['line'] = None")
+    # values an action computes once per run (engine/actions.py `once_per_run`): not yet
+    out[1:1] = [f"    {var} = ..." for var in bind.pop("_hoist", [])]
     return "\n".join(out) + "\n"
 
 

@@ -14,7 +14,16 @@ from .values import render
 
 
 def template_fn(parts: list[Any]) -> Callable[[Any], str]:
-    """A text with `{EXPR}` parts as one function (the common shapes without a loop)."""
+    """A text with `{EXPR}` parts as one function (the common shapes without a loop); one
+    whose parts are texts and order-level paths is marked `order_level` (engine/actions.py
+    renders it once per pack run outside defaulting)."""
+    fn = _template_fn(parts)
+    if all(isinstance(p, str) or p.order_level for p in parts):
+        fn.__dict__["order_level"] = True
+    return fn
+
+
+def _template_fn(parts: list[Any]) -> Callable[[Any], str]:
     if all(isinstance(p, str) for p in parts):
         const = "".join(parts)
         fn = lambda st: const  # noqa: E731 - a function with an attribute
@@ -38,6 +47,11 @@ def template_fn(parts: list[Any]) -> Callable[[Any], str]:
         return lambda st: a + render(e1.fn(st.S, st)) + b + render(e2.fn(st.S, st)) + c
     return lambda st: "".join([p if p.__class__ is str else render(p.fn(st.S, st))
                                for p in parts])
+
+
+def order_level(template: Callable[[Any], str] | None) -> bool:
+    """Whether the template reads only order-level paths (see `template_fn`)."""
+    return bool(getattr(template, "__dict__", {}).get("order_level"))
 
 
 def constant_text(template: Callable[[Any], str] | None) -> str | None:

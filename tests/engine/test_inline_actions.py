@@ -58,6 +58,14 @@ PACKS = {
             for_each: line
             then:
               - tax: {rate: 1.5}
+          - id: order-vat
+            for_each: line
+            then:
+              - tax: {rate: order.attributes.vat, jurisdiction: "{order.ship_to.country}-{customer.id}"}
+          - id: order-pct
+            for_each: line
+            then:
+              - discount: {percent: order.attributes.pct, reason: "order {order.id}"}
           - id: table
             for_each: line
             table:
@@ -101,7 +109,9 @@ def _order(rnd: random.Random) -> dict[str, Any]:
         lines.append({"id": str(n + 1), "sku": rnd.choice("ABC"),
                       "quantity": Decimal(rnd.randint(1, 6)), "attributes": attrs})
     return {"id": "O", "currency": rnd.choice(["EUR", "JPY"]),
-            "ship_to": {"country": rnd.choice(["DE", "FR"])}, "lines": lines}
+            "ship_to": {"country": rnd.choice(["DE", "FR"])}, "lines": lines,
+            "customer": {"id": rnd.choice(["C1", None])},
+            "attributes": {"vat": rnd.choice(VALUES), "pct": rnd.choice(VALUES)}}
 
 
 def _decisions(root: Path, orders: list[dict[str, Any]]) -> list[str]:
@@ -116,10 +126,12 @@ def test_inlined_actions_decide_as_their_run(tmp_path: Path,
     rnd = random.Random(11)
     orders = [_order(rnd) for _ in range(300)]
     inlined = _decisions(root, orders)
+    monkeypatch.setattr(actions, "once_per_run", lambda code, var, bind: code)
+    every_line = _decisions(root, orders)  # order-level values computed on every line
     for cls in (actions.ListPrice, actions._Adjust, actions.Tax, actions.RequireApproval):
         monkeypatch.setattr(cls, "inline", lambda self, name, bind: None)
     called = _decisions(root, orders)
-    assert inlined == called
+    assert inlined == every_line == called
     # the stream reaches what the inline code must get right
     text = "\n".join(inlined)
     for reached in ('"code":"RULE_ERROR"', '"code":"PRICE_FLOOR"', '"kind":"surcharge"',
@@ -136,3 +148,8 @@ def test_the_pack_function_has_the_actions_written_in(tmp_path: Path) -> None:
     for run in rs.runners.values():
         names.update(run.__code__.co_names)
     assert {"adjust_percent", "adjust", "add_tax", "set_list_price", "approvals"} <= names
+    pricing = next(run for run in rs.runners.values() if "add_tax" in run.__code__.co_names)
+    # kept once per run: the jurisdictions of `vat` and `order-vat`, the rate of `order-vat`
+    # and the percent of `order-pct` (not `vat`'s rate, which reads the line)
+    kept = sorted(v for v in pricing.__code__.co_varnames if v.endswith(("_h", "_jh")))
+    assert len(kept) == 4 and sum(v.endswith("_jh") for v in kept) == 2
