@@ -174,15 +174,15 @@ def _source(pack: Any, bind: dict[str, Any]) -> str:
         if rule.for_each and g.per_line:
             # only the lines whose guard value is the text, by the index; when some line's
             # value is a date (no index), every line, the full condition judging the date
-            out.append(f"    if gi{n} is not None:")
-            _emit_line_loop(out, "        ", f"for i in gi{n}.get(gv{k}, ()):", rule,
-                            has_stop_lines, True)
-            _emit_rule(out, bind, "            ", k, rule, pricing, fast)
-            out.append("    else:")
+            out.append(f"    if gi{n} is None:")
             _emit_line_loop(out, "        ", "for i, line in enumerate(lines):", rule,
                             has_stop_lines, False)
             _emit_rule(out, bind, "            ", k, rule, pricing,
                        f"((gx := g{n}[i]) == gv{k} or gx.__class__ is _DATE) and {full}")
+            out.append(f"    elif gv{k} in gi{n}:")  # a rule no line is for costs a test
+            _emit_line_loop(out, "        ", f"for i in gi{n}[gv{k}]:", rule,
+                            has_stop_lines, True)
+            _emit_rule(out, bind, "            ", k, rule, pricing, fast)
         elif rule.for_each:
             # an order-level guard: every line or none (a date: the full condition judges it)
             out.append(f"    if g{n} == gv{k}:")
