@@ -214,7 +214,8 @@ class Assign:
 
 def _as_written(path: str) -> str:
     """A path as a target writes it, `order.customer.x` being `customer.x`."""
-    return path[len("order."):] if path.startswith("order.customer") else path
+    return path[len("order."):] if path == "order.customer" or \
+        path.startswith("order.customer.") else path
 
 
 @action("default", ("defaulting",), None, "Sets each field only when it is missing or null.",
