@@ -165,8 +165,10 @@ def _compact(obj: Any) -> bytes | None:
     if not _KEYS_QUOTED and (_KEY_AFTER_BRACE(out) or _KEY_AFTER_COMMA(out)) \
             and any(m.group(1) for m in _NUMBER_KEY.finditer(out)):
         return None
-    if _EXPONENT_AT(out):  # the regular expression scans for its literal E: faster than
-        out = _EXPONENT.sub(_as_reference, out)  # `b"E+" in out` (a third of a decision's writing)
+    # the regular expression alone: it scans for its literal E faster than `b"E+" in out`
+    # (which was a third of the time spent writing a decision)
+    if _EXPONENT_AT(out):
+        out = _EXPONENT.sub(_as_reference, out)
     return out
 
 

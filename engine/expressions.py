@@ -104,6 +104,12 @@ def _path_text(n: N) -> str | None:
     return None
 
 
+def _reads_line(path: str) -> bool:
+    """Whether a pure path's text (`_path_text`) may read the line: any `line` outside a
+    reference table's name (conservative: `order.lines_note` counts)."""
+    return "line" in path.replace("ref.", "")
+
+
 def _conjuncts(n: N) -> list[N]:
     return _conjuncts(n.args[0]) + _conjuncts(n.args[1]) if n.kind == "and" else [n]
 
@@ -538,7 +544,7 @@ def compile_expr(text: str, span: Span, scope: Scope, diags: Diagnostics,
     path = _path_text(tree)
     return Expr(text, fn, reads_pricing=comp.reads_pricing, guards=guards, tables=reads,
                 parent=parent,
-                order_level=path is not None and "line" not in path.replace("ref.", ""))
+                order_level=path is not None and not _reads_line(path))
 
 
 def _parent(tree: N, scope: Scope, tables: dict[str, Any] | None,
@@ -590,7 +596,7 @@ def _guards(tree: N, scope: Scope, tables: dict[str, Any] | None,
         rest, rest_true = None, False
         if not out:
             rest, rest_true = _residual([x for x in conjuncts if x is not c], full)
-        out.append(Guard(key, fn, b.value, "line" in key.replace("ref.", ""), rest, rest_true))
+        out.append(Guard(key, fn, b.value, _reads_line(key), rest, rest_true))
     return out
 
 

@@ -202,15 +202,12 @@ class LinePrice(LazyObject):
     def adjust(self, rule: str, kind: str, amount: Decimal, reason: str) -> bool:
         """Applies a rounded amount (negative lowers the net); False when a floor capped it."""
         net = self.net
-        new = net + amount
-        capped = amount < 0 and new < 0
+        capped = amount < 0 and net + amount < 0
         if capped:
             amount = -net if net > 0 else ZERO
-            new = net + amount
         if not amount:
             amount = _ZEROS[self.places]  # not -0.00 (a discount of 0 percent), nor 0
-            new = net + amount
-        self.net = new
+        self.net = net + amount
         owner = self.owner
         if kind == "discount" or (kind == "override" and amount < 0):
             self.discounted -= amount

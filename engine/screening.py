@@ -42,9 +42,10 @@ exactly as a comparison against every listed name would (a property test checks 
 
 rigour's Rust core is imported on the first screening, not with the engine (about 17 ms with
 its legal-form automaton), and its Python API with normality and ICU only for a name with
-letters other than ASCII and accented Latin ones (about 80 ms more); a table is folded and indexed once per process for every rule set that lists the same
-names (about a second for the 16,000 names of the shipped list). Their versions decide the
-folding; tests pin what they give for the names we rely on.
+letters other than ASCII and accented Latin ones (about 80 ms more). A table is folded and
+indexed once per process for every rule set that lists the same names (about a second for the
+16,000 names of the shipped list). Their versions decide the folding; tests pin what they give
+for the names we rely on.
 """
 from __future__ import annotations
 
