@@ -24,13 +24,13 @@ changed since the last view (`stale`), on their current net, as the full pass di
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, DecimalException, InvalidOperation
+from decimal import Decimal, DecimalException, InvalidOperation
 from itertools import compress
 from operator import is_not
 from pathlib import Path
 from typing import Any, Mapping
 
-from .values import EXACT, D, LazyObject, RuleError, Table, render, show, written_alike
+from .values import EXACT, HALF_UP, D, LazyObject, RuleError, Table, render, show, written_alike
 
 ZERO = D(0)
 HUNDRED = D(100)
@@ -83,13 +83,14 @@ def places_of(currency: Any, table: Mapping[str, int]) -> int:
 
 _EXPONENTS = [D(1).scaleb(-p) for p in range(MAX_PLACES + 1)]
 _ZEROS = [D(0).scaleb(-p) for p in range(MAX_PLACES + 1)]  # "0", "0.0", "0.00", ...
-_EXACT_MUL, _EXACT_ADD = EXACT.multiply, EXACT.add
+_EXACT_MUL, _EXACT_ADD, _EXACT_SCALEB = EXACT.multiply, EXACT.add, EXACT.scaleb
+_ROUND = HALF_UP.quantize  # x.quantize(exp, rounding=ROUND_HALF_UP), by position (values.py)
 
 
 def money(x: Decimal, places: int) -> Decimal:
     """x rounded half up to `places`, written with them (a zero too, and never as -0)."""
     try:
-        q = x.quantize(_EXPONENTS[places], rounding=ROUND_HALF_UP)
+        q = _ROUND(x, _EXPONENTS[places])
     except InvalidOperation:  # more digits than the context's 28 before the point
         raise RuleError(f"amount out of range: {show(x)}") from None
     return q if q else _ZEROS[places]
@@ -107,7 +108,7 @@ def money_times(a: Decimal, b: Decimal, places: int) -> Decimal:
     """`money(times(a, b), places)` in one call (a line's extended price, a per-unit
     discount: issue 16), raising the errors those two name."""
     try:
-        q = _EXACT_MUL(a, b).quantize(_EXPONENTS[places], rounding=ROUND_HALF_UP)
+        q = _ROUND(_EXACT_MUL(a, b), _EXPONENTS[places])
     except DecimalException:
         return money(times(a, b), places)  # raises the error it names
     return q if q else _ZEROS[places]
@@ -202,14 +203,21 @@ class LinePrice(LazyObject):
     def adjust(self, rule: str, kind: str, amount: Decimal, reason: str) -> bool:
         """Applies a rounded amount (negative lowers the net); False when a floor capped it."""
         net = self.net
-        capped = amount < 0 and net + amount < 0
-        if capped:
-            amount = -net if net > 0 else ZERO
-        if not amount:
+        new = net + amount
+        capped = False
+        # (compared with ZERO, a Decimal: against the int 0 each test converts it first)
+        if new < ZERO and amount < ZERO:
+            capped = True
+            amount = -net if net > ZERO else ZERO
+            if not amount:
+                amount = _ZEROS[self.places]
+            new = net + amount
+        elif not amount:
             amount = _ZEROS[self.places]  # not -0.00 (a discount of 0 percent), nor 0
-        self.net = net + amount
+            new = net + amount
+        self.net = new
         owner = self.owner
-        if kind == "discount" or (kind == "override" and amount < 0):
+        if kind == "discount" or (kind == "override" and amount < ZERO):
             self.discounted -= amount
             if owner is not None:
                 owner.discount -= amount
@@ -232,8 +240,7 @@ class LinePrice(LazyObject):
         product exact, rounded once, as percent_of, in one call."""
         places = self.places
         try:
-            q = _EXACT_MUL(self.net, rate).scaleb(-2, EXACT).quantize(
-                _EXPONENTS[places], rounding=ROUND_HALF_UP)
+            q = _ROUND(_EXACT_SCALEB(_EXACT_MUL(self.net, rate), -2), _EXPONENTS[places])
         except DecimalException:
             q = percent_of(self.net, rate, places)  # raises the error it names
         if not q:
@@ -286,8 +293,7 @@ UNTAXED = frozenset({"currency", "subtotal", "discount_total", "discount_percent
 def percent(part: Decimal, whole: Decimal) -> Decimal:
     if not whole or not part:
         return ZERO
-    return (part * HUNDRED / whole).quantize(CENT, rounding=ROUND_HALF_UP).normalize() \
-        + ZERO
+    return _ROUND(part * HUNDRED / whole, CENT).normalize() + ZERO
 
 
 class Totals:
@@ -378,7 +384,7 @@ class Pricing:
         if not lines:
             return True
         base = self.subtotal()
-        if base > 0:
+        if base > ZERO:
             shares = [self.money(amount * lp.net / base) for lp in lines]
         else:
             shares = [_ZEROS[self.places] for _ in lines]
@@ -426,11 +432,18 @@ class Pricing:
         stale = totals.stale
         if stale:
             places, lines = self.places, self.lines
+            exp, zero = _EXPONENTS[places], _ZEROS[places]
             for i in stale:
                 lp = lines[i]
                 lp.tax_stale = False
                 rate = sum(lp.tax_rates, ZERO)
-                lp.set_tax(percent_of(lp.net, rate, places) if rate else _ZEROS[places])
+                tax = zero
+                if rate:  # percent_of(lp.net, rate, places), its calls written out
+                    try:
+                        tax = _ROUND(_EXACT_SCALEB(_EXACT_MUL(lp.net, rate), -2), exp) or zero
+                    except DecimalException:
+                        tax = percent_of(lp.net, rate, places)  # raises the error it names
+                lp.set_tax(tax)
             stale.clear()
         subtotal, charges = totals.net, self.charges_total
         tax = totals.line_tax + self.charges_tax

@@ -287,7 +287,7 @@ class Allocation:
         stock = net.on_hand if self.stock is None else self.stock  # as `available` reads it
         taken = self.taken
         for loc, route in ranked:
-            if remaining <= 0:
+            if remaining <= ZERO:  # a Decimal: against the int 0 each test converts it
                 break
             key = (loc, sku)
             have = stock.get(key)
@@ -296,7 +296,7 @@ class Allocation:
             took = taken.get(key)
             if took is not None:
                 have -= took
-            if have <= 0:
+            if have <= ZERO:
                 continue
             if not split and have < remaining:
                 continue

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 
 _TEXT_ONLY = frozenset({str})
+_ZERO = D(0)  # a quantity is compared with a Decimal, not converting the int 0 each time
 _SEVERITY = itemgetter("severity")
 _FIRST = itemgetter(0)
 
@@ -153,7 +154,7 @@ class State:
             return
         line = self.S["line"]
         qty = line.get("quantity")
-        if qty.__class__ is not D or qty <= 0:
+        if qty.__class__ is not D or qty <= _ZERO:
             raise RuleError(f"line {line_id(line, i)} has no positive quantity to source")
         if action.from_list is not None:
             candidates = action.from_list
