@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .diagnostics import Code, Span
-from .inline import expr_code
+from .inline import LINE_LOCAL, expr_code
 from .pricing import LIMIT, money, money_times, number, percent_of, tiered, times
 from .templates import constant_text, order_level
 from .values import D, RuleError, get, render, show, truthy
@@ -145,7 +145,7 @@ class Assign:
                 continue
             parent = here if len(keys) > 1 else None
             if root == "line":
-                obj = "S['line']"
+                obj = "line" if LINE_LOCAL in bind else "S['line']"
             elif root == "order":
                 obj = "st.order"
             else:

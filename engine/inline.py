@@ -25,6 +25,10 @@ MAX_INLINE = 4000  # characters of an expression's code written into the pack's 
 # of nested brackets, which the extra brackets around it pass); see `compiled`
 NO_INLINE = "_no_inline"
 COMPILE_ERRORS = (SyntaxError, RecursionError, MemoryError)
+# set in a function's bindings while it writes code that runs where its local `line` holds the
+# scope's line (`S['line']`: the body of a per-line rule's loop, engine/packrun.py): an
+# expression there reads the local, not the scope (issue 16)
+LINE_LOCAL = "_line_local"
 
 
 def compiled(make: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]],
@@ -39,13 +43,14 @@ def compiled(make: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]],
         return compile(text, name, "exec"), bind
 
 
-def expr_code(fn: Any, name: str, bind: dict[str, Any]) -> str:
+def expr_code(fn: Any, name: str, bind: dict[str, Any], line: bool | None = None) -> str:
     """The code that evaluates a compiled expression inside a pack's function: its own code
     (engine/expressions.py `build` keeps it as `src`), with its constants bound under names of
     its own (`w3c0`, ...) and the helpers it calls, so that no call is made; else (no code
     kept, as for a function rebuilt from the compiled cache, or a long one) a call of `fn`
     bound as `name`. Both read `S` and `X` (a pack's function binds `X = st`; a table's
-    matcher has them as its parameters)."""
+    matcher has them as its parameters). `line` (by default: whether `bind` holds
+    LINE_LOCAL): the code runs where the local `line` is `S['line']`, and reads it."""
     src = fn.__dict__.get("src") if fn.__class__ is FunctionType else None
     if src is None or len(src[0]) > MAX_INLINE or NO_INLINE in bind:
         bind[name] = fn
@@ -62,4 +67,10 @@ def expr_code(fn: Any, name: str, bind: dict[str, Any]) -> str:
     bind.update(helpers)
     for i, c in enumerate(consts):
         bind[f"{name}c{i}"] = c
+    if line is None:
+        line = LINE_LOCAL in bind
+    if line:  # the scope's line (`S[cK]`, cK the text "line") as the local holding it
+        for i, c in enumerate(consts):
+            if c.__class__ is str and c == "line":
+                body = body.replace(f"S[c{i}]", "line")
     return "(" + _CONST.sub(lambda m: f"{name}c{m.group(1)}", body) + ")"

@@ -23,7 +23,7 @@ from decimal import DecimalException
 from typing import Any, Callable
 
 from .actions import Source
-from .inline import compiled, expr_code
+from .inline import LINE_LOCAL, compiled, expr_code
 from .values import RuleError
 
 ERRORS = (RuleError, ArithmeticError, DecimalException)
@@ -135,7 +135,7 @@ def _source(pack: Any, bind: dict[str, Any]) -> str:
         out.append(f"{ind}for line in st.lines:")
         out.append(f"{ind}    S['line'] = line")
         for g, n in line_guards:
-            out.append(f"{ind}    g{n}.append({expr_code(g.fn, f'gf{n}', bind)})")
+            out.append(f"{ind}    g{n}.append({expr_code(g.fn, f'gf{n}', bind, line=True)})")
         out.append(f"{ind}S['line'] = None")
         for _, n in line_guards:
             out.append(f"{ind}gi{n} = _IDX(g{n})")
@@ -145,13 +145,14 @@ def _source(pack: Any, bind: dict[str, Any]) -> str:
         bind[f"q{k}"] = rule.qid
         bind[f"r{k}"] = rule
         if rule.table is not None:
-            _emit_table_rule(out, bind, k, rule, pricing, has_stop_lines)
+            _emit_table_rule(out, bind, k, rule, pricing, has_stop_lines,
+                             pack.phase != "defaulting")
             continue
         if rule.when is not None and rule.when.constant and not rule.when.value:
             continue  # never fires, and evaluates nothing
         guard = _guard_of(rule, guards) if rule.when is not None \
             and not rule.when.constant else None
-        full = expr_code(rule.when.fn, f"w{k}", bind) \
+        full = expr_code(rule.when.fn, f"w{k}", bind, line=rule.for_each) \
             if rule.when is not None and not rule.when.constant else None
         if guard is None:
             if rule.for_each:
@@ -168,7 +169,7 @@ def _source(pack: Any, bind: dict[str, Any]) -> str:
         bind[f"gv{k}"] = g.value
         fast = None
         if g.rest is not None:
-            fast = expr_code(g.rest, f"rest{k}", bind)
+            fast = expr_code(g.rest, f"rest{k}", bind, line=rule.for_each)
         elif not g.rest_true:
             fast = full
         if rule.for_each and g.per_line:
@@ -241,7 +242,8 @@ def _emit_rule(out: list[str], bind: dict[str, Any], ind: str, k: int, rule: Any
     out.append(f"{body}    seen.add(q{k})")
     out.append(f"{body}    fired.append(q{k})")
     for j, act in enumerate(rule.actions):
-        out.extend(body + text for text in _action_code(act, f"a{k}_{j}", bind))
+        out.extend(body + text for text in _action_code(act, f"a{k}_{j}", bind,
+                                                        rule.for_each))
         if pricing:  # the next action or rule may read the pricing it changed
             out.append(f"{body}st.pricing_dirty = True")
     if stop:
@@ -251,12 +253,20 @@ def _emit_rule(out: list[str], bind: dict[str, Any], ind: str, k: int, rule: Any
     out.append(f"{ind}    st.rule_error(e)")
 
 
-def _action_code(act: Any, name: str, bind: dict[str, Any]) -> list[str]:
+def _action_code(act: Any, name: str, bind: dict[str, Any], per_line: bool) -> list[str]:
     """An action as statements of the pack's function: its own (engine/actions.py `inline`:
     Assign, and the pricing and approval actions whose values are known or written in), or a
-    call of its `run` bound as `name`."""
+    call of its `run` bound as `name`. `per_line`: they run in a per-line rule's loop, where
+    the local `line` is the scope's (inline.LINE_LOCAL)."""
     inline = getattr(act, "inline", None)
-    code = inline(name, bind) if inline is not None else None
+    code = None
+    if inline is not None:
+        if per_line:
+            bind[LINE_LOCAL] = True
+        try:
+            code = inline(name, bind)
+        finally:
+            bind.pop(LINE_LOCAL, None)
     if code is not None:
         return list(code)
     if act.__class__ is Source:  # Source.run is this call
@@ -266,11 +276,29 @@ def _action_code(act: Any, name: str, bind: dict[str, Any]) -> list[str]:
     return [f"{name}(st)"]
 
 
+def _same_hits(rule: Any, stable: bool) -> bool:
+    """Whether a per-line table rule matches the same rows on every line of one run of its
+    pack: `stable` (outside defaulting no action changes the order while a pack runs) and
+    inputs that are order-level paths not reading pricing. Its outputs may still read the
+    line: only which rows match is the same."""
+    return stable and rule.for_each \
+        and all(e.order_level and not e.reads_pricing for e in rule.table.inputs)
+
+
 def _emit_table_rule(out: list[str], bind: dict[str, Any], k: int, rule: Any, pricing: bool,
-                     has_stop_lines: bool) -> None:
+                     has_stop_lines: bool, stable: bool) -> None:
     """A table rule (what `State.run_rule` does, inlined): its matching rows' outputs bound in
-    the scope one row after the other, the actions run for each."""
-    bind[f"tm{k}"] = rule.table.match_one
+    the scope one row after the other, the actions run for each. A per-line table whose rows
+    are the same on every line (`_same_rows`) is matched on the first line that reaches it and
+    its rows kept for the others (a match that raises is not kept: each line raises it; a test
+    run counting rows matches every line)."""
+    table = rule.table
+    bind[f"tm{k}"] = table.match_one
+    same = _same_hits(rule, stable)
+    if same:
+        bind.setdefault("_hoist", []).append(f"th{k}")
+        bind[f"tx{k}"], bind[f"tf{k}"] = table.matcher, table.finish
+        bind[f"tl{k}"], bind[f"to{k}"] = table.literal_outputs, table.row_outputs
     out.append(f"    st.rule = q{k}")
     if rule.for_each:
         out.append("    for i, line in enumerate(lines):")
@@ -287,7 +315,21 @@ def _emit_table_rule(out: list[str], bind: dict[str, Any], k: int, rule: Any, pr
         if rule.reads_pricing and pricing:
             out.append(f"{ind}st.refresh_pricing(None)")
     out.append(f"{ind}try:")
-    out.append(f"{ind}    rows = tm{k}(S, st)")
+    if same:  # the rows matched on the first line (`match_one` from there on)
+        out.append(f"{ind}    hits = th{k}")
+        out.append(f"{ind}    if hits is ...:")
+        out.append(f"{ind}        hits = th{k} = tx{k}(S, st)")
+        if table.hit in ("first", "unique"):
+            out.append(f"{ind}    if X.row_hits is None and len(hits) == 1:")
+            out.append(f"{ind}        rows = tl{k}[hits[0]]")
+            out.append(f"{ind}        rows = [rows if rows is not None else "
+                       f"to{k}(hits[0], S, st)]")
+            out.append(f"{ind}    else:")
+            out.append(f"{ind}        rows = tf{k}(hits, S, st)")
+        else:
+            out.append(f"{ind}    rows = tf{k}(hits, S, st)")
+    else:
+        out.append(f"{ind}    rows = tm{k}(S, st)")
     out.append(f"{ind}    if rows:")
     body = ind + "        "
     out.append(f"{body}if q{k} not in seen:")
@@ -298,7 +340,8 @@ def _emit_table_rule(out: list[str], bind: dict[str, Any], k: int, rule: Any, pr
     if rule.reads_pricing and pricing:
         out.append(f"{body}    st.refresh_pricing(st.line_index)")
     for j, act in enumerate(rule.actions):
-        out.extend(f"{body}    {text}" for text in _action_code(act, f"a{k}_{j}", bind))
+        out.extend(f"{body}    {text}" for text in _action_code(act, f"a{k}_{j}", bind,
+                                                                  rule.for_each))
         out.append(f"{body}    st.pricing_dirty = {pricing}")
     if rule.stop:
         out.append(f"{body}{'stopped.add(i)' if rule.for_each else 'return'}")

@@ -1,0 +1,188 @@
+"""Two shortcuts of the pack's generated function (engine/packrun.py, issue 16), each deciding
+exactly what the plain code decides:
+
+- in a per-line rule's loop the expressions read the local `line` rather than the scope's
+  `S['line']` (inline.LINE_LOCAL): conditions, guards, the values of `default`/`set` and of the
+  pricing actions, and a `default` written into the line itself;
+- a per-line table whose inputs are order-level paths (not reading pricing) is matched on the
+  first line of a pack's run and its matched rows kept for the other lines: the outputs, which
+  may read the line, are still computed per line, and an error or a test run's row count is
+  still per line.
+"""
+from __future__ import annotations
+
+import datetime
+import random
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ordinance.engine import actions, dumps, load, packrun, validate_order
+from tests.engine.helpers import write_ruleset
+
+PACKS = {
+    "d.yaml": """
+        pack: d
+        phase: defaulting
+        rules:
+          - id: uom
+            for_each: line
+            then:
+              - default: {line.uom: '"EA"', line.attributes.kind: 'coalesce(line.sku, "none")'}
+          - id: heavy
+            for_each: line
+            when: line.quantity > 4
+            then:
+              - set: {line.attributes.heavy: line.quantity * 2}
+        """,
+    "v.yaml": """
+        pack: v
+        phase: validation
+        rules:
+          - id: odd
+            for_each: line
+            when: line.sku == "C" and line.attributes.heavy != null
+            then:
+              - warn: {code: ODD, message: "odd {line.id}"}
+          - id: kind-a
+            for_each: line
+            when: line.attributes.kind == "A"
+            then:
+              - warn: {code: KIND, message: "a {line.id}"}
+          - id: kind-b
+            for_each: line
+            when: line.attributes.kind == "B" and line.quantity >= 2
+            then:
+              - warn: {code: KIND, message: "b {line.id}"}
+        """,
+    "p.yaml": """
+        pack: p
+        phase: pricing
+        rules:
+          - id: list
+            for_each: line
+            table:
+              hit: unique
+              inputs: [order.currency]
+              outputs: [price]
+              rows:
+                - [EUR, "=line.attributes.price"]
+                - [JPY, "=line.attributes.price * 100"]
+                - [XXX, 1]
+                - [XXX, 2]
+            then:
+              - list_price: price
+          - id: band
+            for_each: line
+            table:
+              hit: collect
+              inputs: [order.attributes.band]
+              outputs: [pct]
+              rows:
+                - ["< 5", "=line.quantity"]
+                - ["< 10", 1]
+                - ["-", 0.5]
+            then:
+              - discount: {percent: pct, reason: "band {pct}"}
+          - id: first
+            for_each: line
+            table:
+              hit: first
+              inputs: [customer.id]
+              outputs: [off]
+              rows:
+                - [C1, 0.25]
+              default: ["=line.attributes.price / 0"]
+            then:
+              - discount: {amount: off, reason: first}
+          - id: per-line-input
+            for_each: line
+            table:
+              hit: first
+              inputs: [line.sku]
+              outputs: [up]
+              rows:
+                - [B, 0.1]
+            then:
+              - surcharge: {amount_per_unit: up, reason: up}
+        """,
+}
+
+
+def _order(rnd: random.Random) -> dict[str, Any]:
+    lines = []
+    for n in range(rnd.randint(0, 5)):
+        lines.append({"id": str(n + 1), "sku": rnd.choice(["A", "B", "C", None]),
+                      "quantity": Decimal(rnd.randint(1, 8)),
+                      "attributes": {"price": rnd.choice([Decimal("9.99"), Decimal("20"),
+                                                          None, "x"])}})
+    return {"id": "O", "currency": rnd.choice(["EUR", "JPY", "XXX", None]),
+            "customer": {"id": rnd.choice(["C1", "C2"])},
+            "attributes": {"band": rnd.choice([Decimal(1), Decimal(7), Decimal(12), None])},
+            "lines": lines}
+
+
+def _decisions(root: Path, orders: list[dict[str, Any]]) -> list[str]:
+    rs = load(root)  # compiled afresh: no cache here
+    day = datetime.date(2026, 11, 20)
+    return [dumps(rs.evaluate(validate_order(o), as_of=day).to_json()) for o in orders]
+
+
+def test_shortcuts_decide_as_the_plain_code(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write_ruleset(tmp_path / "r", PACKS)
+    rnd = random.Random(5)
+    orders = [_order(rnd) for _ in range(300)]
+    fast = _decisions(root, orders)
+    monkeypatch.setattr(packrun, "_same_hits", lambda rule, stable: False)
+    every_line = _decisions(root, orders)
+    plain = packrun.expr_code
+
+    def scope(fn: Any, name: str, bind: dict[str, Any], line: bool | None = None) -> str:
+        return plain(fn, name, bind, line=False)
+
+    monkeypatch.setattr(packrun, "expr_code", scope)
+    monkeypatch.setattr(actions, "expr_code", scope)
+    monkeypatch.setattr(actions, "LINE_LOCAL", "_not_set")
+    from_scope = _decisions(root, orders)
+    assert fast == every_line == from_scope
+    text = "\n".join(fast)
+    for reached in ('"code":"ODD"', '"code":"KIND"', '"message":"b ', '"reason":"band 0.5"',
+                    '"reason":"band 3"', '"code":"RULE_ERROR"', '"reason":"first"',
+                    '"kind":"surcharge"', 'both match', '"uom":"EA"', '"heavy":'):
+        assert reached in text, reached
+
+
+def test_the_code_reads_the_local_line(tmp_path: Path) -> None:
+    root = write_ruleset(tmp_path / "r", PACKS)
+    rs = load(root)
+    pack = next(p for _, packs in rs.plan for p in packs if p.id == "v")
+    text = packrun._source(pack, {})
+    # no condition of a per-line rule reads the line from the scope
+    assert "S[w" not in text and "S[rest" not in text and "S[gf" not in text
+
+
+def test_a_table_of_order_level_inputs_is_matched_once_per_run(tmp_path: Path) -> None:
+    root = write_ruleset(tmp_path / "r", PACKS)
+    rs = load(root)
+    run = next(r for pid, r in rs.runners.items() if pid == "p")
+    calls = []
+    for name in [n for n in run.__globals__ if n.startswith("tx")]:
+        matcher = run.__globals__[name]
+
+        def counted(S: Any, X: Any, matcher: Any = matcher, name: str = name) -> Any:
+            calls.append(name)
+            return matcher(S, X)
+
+        run.__globals__[name] = counted
+    assert len([n for n in run.__globals__ if n.startswith("tx")]) == 3  # not line.sku's
+    order = {"id": "O", "currency": "EUR", "customer": {"id": "C1"},
+             "attributes": {"band": Decimal(1)},
+             "lines": [{"id": str(i), "sku": "A", "quantity": Decimal(1),
+                        "attributes": {"price": Decimal(10)}} for i in range(4)]}
+    d = rs.evaluate(validate_order(order), as_of=datetime.date(2026, 11, 20)).to_json()
+    assert len(calls) == 3  # three tables, one match each, for four lines
+    assert [a["reason"] for a in d["pricing"]["lines"][3]["adjustments"]] == \
+        ["band 1", "band 1", "band 0.5", "first"]
