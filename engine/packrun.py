@@ -285,6 +285,53 @@ def _same_hits(rule: Any, stable: bool) -> bool:
         and all(e.order_level and not e.reads_pricing for e in rule.table.inputs)
 
 
+def _emit_table_match(out: list[str], bind: dict[str, Any], k: int, table: Any, ind: str,
+                      stable: bool) -> None:
+    """`rows = match_one(S, st)` of a per-line table with hit policy first or unique, written
+    in (tables.py `build_matcher`, fused): its inputs read in place, an order-level one (a path
+    not reading pricing, where no action changes the order) once per pack run; then the same
+    tests of their kinds, the same row tests (`table.fast`, the careful path on a TypeError)
+    and the same answer."""
+    names = []
+    for j, e in enumerate(table.inputs):
+        code = expr_code(e.fn, f"ti{k}_{j}", bind, line=True)
+        if stable and e.order_level and not e.reads_pricing:
+            bind.setdefault("_hoist", []).append(f"tv{k}_{j}")
+            code = f"(tv{k}_{j} if tv{k}_{j} is not ... else (tv{k}_{j} := {code}))"
+        out.append(f"{ind}v{j} = {code}")
+        names.append(f"v{j}")
+    args = ", ".join(names)
+    bind[f"tq{k}"], bind[f"tc{k}"], bind[f"tf{k}"] = table.fast, table.careful, table.finish
+    bind[f"tl{k}"], bind[f"to{k}"] = table.literal_outputs, table.row_outputs
+    bind["TypeError"] = TypeError
+    guards = []
+    for j, kinds in enumerate(table.kinds):
+        if kinds is not None:
+            bind[f"tk{k}_{j}"] = kinds
+            guards.append(f"(v{j} is not None and v{j}.__class__ not in tk{k}_{j})")
+    if guards:
+        out.append(f"{ind}if {' or '.join(guards)}:")
+        out.append(f"{ind}    hits = tc{k}([{args}])")
+        out.append(f"{ind}else:")
+        out.append(f"{ind}    try:")
+        out.append(f"{ind}        hits = tq{k}({args})")
+        out.append(f"{ind}    except TypeError:")
+        out.append(f"{ind}        hits = tc{k}([{args}])")
+    else:
+        out.append(f"{ind}try:")
+        out.append(f"{ind}    hits = tq{k}({args})")
+        out.append(f"{ind}except TypeError:")
+        out.append(f"{ind}    hits = tc{k}([{args}])")
+    out.append(f"{ind}if X.row_hits is None and len(hits) == 1:")
+    out.append(f"{ind}    rows = tl{k}[hits[0]]")
+    out.append(f"{ind}    rows = [rows if rows is not None else to{k}(hits[0], S, st)]")
+    if table.default is None:
+        out.append(f"{ind}elif X.row_hits is None and not hits:")
+        out.append(f"{ind}    rows = []")
+    out.append(f"{ind}else:")
+    out.append(f"{ind}    rows = tf{k}(hits, S, st)")
+
+
 def _emit_table_rule(out: list[str], bind: dict[str, Any], k: int, rule: Any, pricing: bool,
                      has_stop_lines: bool, stable: bool) -> None:
     """A table rule (what `State.run_rule` does, inlined): its matching rows' outputs bound in
@@ -328,6 +375,8 @@ def _emit_table_rule(out: list[str], bind: dict[str, Any], k: int, rule: Any, pr
             out.append(f"{ind}        rows = tf{k}(hits, S, st)")
         else:
             out.append(f"{ind}    rows = tf{k}(hits, S, st)")
+    elif rule.for_each and table.hit in ("first", "unique"):
+        _emit_table_match(out, bind, k, table, ind + "    ", stable)
     else:
         out.append(f"{ind}    rows = tm{k}(S, st)")
     out.append(f"{ind}    if rows:")

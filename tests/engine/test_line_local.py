@@ -7,7 +7,9 @@ exactly what the plain code decides:
 - a per-line table whose inputs are order-level paths (not reading pricing) is matched on the
   first line of a pack's run and its matched rows kept for the other lines: the outputs, which
   may read the line, are still computed per line, and an error or a test run's row count is
-  still per line.
+  still per line;
+- another per-line table with hit policy first or unique is matched in the pack's function
+  (its order-level inputs read once per run), not by a call of its matcher per line.
 """
 from __future__ import annotations
 
@@ -107,6 +109,18 @@ PACKS = {
                 - [B, 0.1]
             then:
               - surcharge: {amount_per_unit: up, reason: up}
+          - id: mixed
+            for_each: line
+            table:
+              hit: unique
+              inputs: [line.attributes.price, order.currency, customer.id]
+              outputs: [fee]
+              rows:
+                - [">= 10", EUR, "-", 2]
+                - ["< 10", "-", C1, "=line.quantity"]
+                - ["-", JPY, C2, 1]
+            then:
+              - surcharge: {amount: fee, reason: "fee {fee}"}
         """,
 }
 
@@ -137,6 +151,11 @@ def test_shortcuts_decide_as_the_plain_code(tmp_path: Path,
     orders = [_order(rnd) for _ in range(300)]
     fast = _decisions(root, orders)
     monkeypatch.setattr(packrun, "_same_hits", lambda rule, stable: False)
+
+    def called(out: list[str], bind: Any, k: int, table: Any, ind: str, stable: bool) -> None:
+        out.append(f"{ind}rows = tm{k}(S, st)")  # the table's own matcher, as before
+
+    monkeypatch.setattr(packrun, "_emit_table_match", called)
     every_line = _decisions(root, orders)
     plain = packrun.expr_code
 
@@ -151,7 +170,8 @@ def test_shortcuts_decide_as_the_plain_code(tmp_path: Path,
     text = "\n".join(fast)
     for reached in ('"code":"ODD"', '"code":"KIND"', '"message":"b ', '"reason":"band 0.5"',
                     '"reason":"band 3"', '"code":"RULE_ERROR"', '"reason":"first"',
-                    '"kind":"surcharge"', 'both match', '"uom":"EA"', '"heavy":'):
+                    '"kind":"surcharge"', 'both match', '"uom":"EA"', '"heavy":',
+                    '"reason":"fee 2"', '"reason":"fee 1"', '"reason":"fee 3"'):
         assert reached in text, reached
 
 
@@ -185,4 +205,4 @@ def test_a_table_of_order_level_inputs_is_matched_once_per_run(tmp_path: Path) -
     d = rs.evaluate(validate_order(order), as_of=datetime.date(2026, 11, 20)).to_json()
     assert len(calls) == 3  # three tables, one match each, for four lines
     assert [a["reason"] for a in d["pricing"]["lines"][3]["adjustments"]] == \
-        ["band 1", "band 1", "band 0.5", "first"]
+        ["band 1", "band 1", "band 0.5", "first", "fee 2"]
