@@ -30,7 +30,8 @@ from operator import is_not
 from pathlib import Path
 from typing import Any, Mapping
 
-from .values import EXACT, HALF_UP, D, LazyObject, RuleError, Table, render, show, written_alike
+from .values import (DEFAULT, EXACT, HALF_UP, D, LazyObject, RuleError, Table, render, show,
+                     written_alike)
 
 ZERO = D(0)
 HUNDRED = D(100)
@@ -85,6 +86,7 @@ _EXPONENTS = [D(1).scaleb(-p) for p in range(MAX_PLACES + 1)]
 _ZEROS = [D(0).scaleb(-p) for p in range(MAX_PLACES + 1)]  # "0", "0.0", "0.00", ...
 _EXACT_MUL, _EXACT_ADD, _EXACT_SCALEB = EXACT.multiply, EXACT.add, EXACT.scaleb
 _ROUND = HALF_UP.quantize  # x.quantize(exp, rounding=ROUND_HALF_UP), by position (values.py)
+_NORMALIZE = DEFAULT.normalize  # x.normalize()
 
 
 def money(x: Decimal, places: int) -> Decimal:
@@ -293,7 +295,7 @@ UNTAXED = frozenset({"currency", "subtotal", "discount_total", "discount_percent
 def percent(part: Decimal, whole: Decimal) -> Decimal:
     if not whole or not part:
         return ZERO
-    return _ROUND(part * HUNDRED / whole, CENT).normalize() + ZERO
+    return _NORMALIZE(_ROUND(part * HUNDRED / whole, CENT)) + ZERO
 
 
 class Totals:
@@ -384,10 +386,20 @@ class Pricing:
         if not lines:
             return True
         base = self.subtotal()
-        if base > ZERO:
-            shares = [self.money(amount * lp.net / base) for lp in lines]
+        places = self.places
+        zero = _ZEROS[places]
+        if base > ZERO:  # each share money(amount * net / base), its calls written out
+            exp = _EXPONENTS[places]
+            shares = []
+            for lp in lines:
+                x = amount * lp.net / base
+                try:
+                    q = _ROUND(x, exp)
+                except InvalidOperation:
+                    q = money(x, places)  # raises the error it names
+                shares.append(q or zero)
         else:
-            shares = [_ZEROS[self.places] for _ in lines]
+            shares = [zero for _ in lines]
         remainder = amount - sum(shares, ZERO)
         if remainder:
             largest = max(range(len(lines)), key=lambda i: (lines[i].net, -i))
@@ -436,7 +448,8 @@ class Pricing:
             for i in stale:
                 lp = lines[i]
                 lp.tax_stale = False
-                rate = sum(lp.tax_rates, ZERO)
+                rates = lp.tax_rates
+                rate = ZERO + rates[0] if len(rates) == 1 else sum(rates, ZERO)
                 tax = zero
                 if rate:  # percent_of(lp.net, rate, places), its calls written out
                     try:

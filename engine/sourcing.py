@@ -300,8 +300,8 @@ class Allocation:
                 continue
             if not split and have < remaining:
                 continue
-            take = min(have, remaining)
-            taken[key] = taken.get(key, ZERO) + take
+            take = remaining if remaining < have else have  # min(have, remaining), the first
+            taken[key] = (ZERO if took is None else took) + take  # of equals: its digits
             remaining -= take
             ship = as_of + net.handling.get(loc, NO_TIME)
             arrival = ship + route.transit

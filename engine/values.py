@@ -36,6 +36,10 @@ DIVISION = Context(prec=DIVISION_DIGITS, rounding=ROUND_HALF_EVEN, Emax=999_999,
 # which costs half the keyword's parsing (issue 16: a decision rounds some thirty amounts)
 HALF_UP = Context(prec=28, rounding=ROUND_HALF_UP, Emax=999_999, Emin=-999_999,
                   traps=[InvalidOperation, DivisionByZero, Overflow])
+# the default context itself, for its methods by position (`DEFAULT.normalize(x)` is
+# `x.normalize()`, which parses an optional keyword argument)
+DEFAULT = Context(prec=28, rounding=ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999,
+                  traps=[InvalidOperation, DivisionByZero, Overflow])
 _EXACT_ADD, _EXACT_SUB, _EXACT_MUL = EXACT.add, EXACT.subtract, EXACT.multiply
 _EXACT_MINUS, _EXACT_REM = EXACT.minus, EXACT.remainder
 _DIVIDE = DIVISION.divide
