@@ -85,7 +85,7 @@ class Decision:
         return {
             "order_id": self.order_id,
             "status": self.status,
-            "as_of": self.as_of.isoformat(),
+            "as_of": _iso_of(self.as_of) or _iso(self.as_of),
             "ruleset": {"name": rs.name, "version": rs.version, "digest": rs.digest},
             "order": self.order,
             "violations": self.violations,
@@ -99,15 +99,29 @@ class Decision:
 
 
 
+# a date's ISO text, kept: a stream's allocations fall on a few dates, and `isoformat` formats
+# through printf (issue 16); bounded
+_ISO: dict[datetime.date, str] = {}
+_iso_of = _ISO.get
+
+
+def _iso(d: datetime.date) -> str:
+    text = d.isoformat()
+    if len(_ISO) < 10_000:
+        _ISO[d] = text
+    return text
+
+
 def _allocations(allocations: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for a in allocations:
         q = a["quantity"]
         text = str(q)
+        ship, arrival = a["ship_date"], a["arrival_date"]
         out.append({"location": a["location"],
                     "quantity": format(q, "f") if "E" in text else text,
-                    "ship_date": a["ship_date"].isoformat(),
-                    "arrival_date": a["arrival_date"].isoformat()})
+                    "ship_date": _iso_of(ship) or _iso(ship),
+                    "arrival_date": _iso_of(arrival) or _iso(arrival)})
     return out
 
 

@@ -131,11 +131,13 @@ def parse_order(text: str | bytes, max_lines: int = MAX_LINES,
     # the depth and list-size walk cannot fail on a text with at most MAX_DEPTH brackets
     # (each level of nesting opens one) and fewer than max_items commas (a list of more
     # than max_items items has at least that many): counted in C, a walk saved per order
+    # (a text shorter than max_items has fewer commas than that without counting them)
     if isinstance(text, bytes):
         small = text.count(b"{") + text.count(b"[") <= MAX_DEPTH \
-            and text.count(b",") < max_items
+            and (len(text) < max_items or text.count(b",") < max_items)
     else:
-        small = text.count("{") + text.count("[") <= MAX_DEPTH and text.count(",") < max_items
+        small = text.count("{") + text.count("[") <= MAX_DEPTH \
+            and (len(text) < max_items or text.count(",") < max_items)
     return validate_order(parse_json(text), fresh=True, max_lines=max_lines,
                           max_items=max_items, shallow=small)
 
