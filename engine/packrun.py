@@ -19,6 +19,7 @@ paths (h16p)").
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import DecimalException
 from typing import Any, Callable
 
@@ -230,22 +231,34 @@ def _emit_rule(out: list[str], bind: dict[str, Any], ind: str, k: int, rule: Any
                pricing: bool, cond: str | None) -> None:
     """One rule's test and firing at `ind`: `cond` (None: it fires), then the bookkeeping, the
     actions and `stop`, a rule error recorded against the rule (and line)."""
-    where = f"st.rule = q{k}; st.line_index = {'i' if rule.for_each else 'None'}"
+    index = "i" if rule.for_each else "None"
+    where = f"st.rule = q{k}; st.line_index = {index}"
     stop = ("stopped.add(i)" if rule.for_each else "return") if rule.stop else None
     out.append(f"{ind}try:")
     body = ind + "    "
     if cond is not None:
         out.append(f"{body}if {cond}:")
         body += "    "
-    out.append(f"{body}{where}")
+    actions: list[str] = []
+    written = True  # every action's statements written in (none is a call reading `st`)
+    for j, act in enumerate(rule.actions):
+        code, inlined = _action_code(act, f"a{k}_{j}", bind, rule.for_each)
+        written = written and inlined
+        actions += code
+        if pricing:  # the next action or rule may read the pricing it changed
+            actions.append("st.pricing_dirty = True")
+    if written:
+        # statements that name the rule and line themselves: the firing stores neither in
+        # `st` (issue 16: six steps a firing); where they are read after the rule, they are
+        # stored first (an error: the `except` below; a floor: `State.floor_at`)
+        actions = [_OWN_LINE.sub(index, _OWN_RULE.sub(f"q{k}", text.replace(
+            "st.price_floor()", f"st.floor_at(q{k}, {index})"))) for text in actions]
+    else:
+        out.append(f"{body}{where}")
     out.append(f"{body}if q{k} not in seen:")
     out.append(f"{body}    seen.add(q{k})")
     out.append(f"{body}    fired.append(q{k})")
-    for j, act in enumerate(rule.actions):
-        out.extend(body + text for text in _action_code(act, f"a{k}_{j}", bind,
-                                                        rule.for_each))
-        if pricing:  # the next action or rule may read the pricing it changed
-            out.append(f"{body}st.pricing_dirty = True")
+    out.extend(body + text for text in actions)
     if stop:
         out.append(f"{body}{stop}")
     out.append(f"{ind}except _ERRORS as e:")
@@ -253,11 +266,18 @@ def _emit_rule(out: list[str], bind: dict[str, Any], ind: str, k: int, rule: Any
     out.append(f"{ind}    st.rule_error(e)")
 
 
-def _action_code(act: Any, name: str, bind: dict[str, Any], per_line: bool) -> list[str]:
+_OWN_RULE = re.compile(r"\bst\.rule\b")
+_OWN_LINE = re.compile(r"\bst\.line_index\b")
+
+
+def _action_code(act: Any, name: str, bind: dict[str, Any],
+                 per_line: bool) -> tuple[list[str], bool]:
     """An action as statements of the pack's function: its own (engine/actions.py `inline`:
     Assign, and the pricing and approval actions whose values are known or written in), or a
-    call of its `run` bound as `name`. `per_line`: they run in a per-line rule's loop, where
-    the local `line` is the scope's (inline.LINE_LOCAL)."""
+    call of its `run` bound as `name`; and whether they are its own (the statements read
+    `st.rule` and `st.line_index` only as those names, State.price_floor aside). `per_line`:
+    they run in a per-line rule's loop, where the local `line` is the scope's
+    (inline.LINE_LOCAL)."""
     inline = getattr(act, "inline", None)
     code = None
     if inline is not None:
@@ -268,12 +288,12 @@ def _action_code(act: Any, name: str, bind: dict[str, Any], per_line: bool) -> l
         finally:
             bind.pop(LINE_LOCAL, None)
     if code is not None:
-        return list(code)
+        return list(code), True
     if act.__class__ is Source:  # Source.run is this call
         bind[name] = act
-        return [f"st.source_line({name})"]
+        return [f"st.source_line({name})"], False
     bind[name] = act.run
-    return [f"{name}(st)"]
+    return [f"{name}(st)"], False
 
 
 def _same_hits(rule: Any, stable: bool) -> bool:
@@ -390,7 +410,7 @@ def _emit_table_rule(out: list[str], bind: dict[str, Any], k: int, rule: Any, pr
         out.append(f"{body}    st.refresh_pricing(st.line_index)")
     for j, act in enumerate(rule.actions):
         out.extend(f"{body}    {text}" for text in _action_code(act, f"a{k}_{j}", bind,
-                                                                  rule.for_each))
+                                                                  rule.for_each)[0])
         out.append(f"{body}    st.pricing_dirty = {pricing}")
     if rule.stop:
         out.append(f"{body}{'stopped.add(i)' if rule.for_each else 'return'}")

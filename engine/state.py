@@ -148,6 +148,12 @@ class State:
                                 "field": None if self.line_index is None
                                 else f"order.lines[{self.line_index}]"})
 
+    def floor_at(self, rule: str, line_index: int | None) -> None:
+        """`price_floor` for a rule whose firing did not store its rule and line here (its
+        actions name them: engine/packrun.py `_emit_rule`)."""
+        self.rule, self.line_index = rule, line_index
+        self.price_floor()
+
     def source_line(self, action: Any) -> None:
         i = self.line_index
         if i is None or i in self.sourced:
