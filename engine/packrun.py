@@ -134,9 +134,11 @@ def _source(pack: Any, bind: dict[str, Any]) -> str:
         for _, n in line_guards:
             out.append(f"{ind}g{n} = []")
         out.append(f"{ind}for line in st.lines:")
-        out.append(f"{ind}    S['line'] = line")
-        for g, n in line_guards:
-            out.append(f"{ind}    g{n}.append({expr_code(g.fn, f'gf{n}', bind, line=True)})")
+        appends = [f"{ind}    g{n}.append({expr_code(g.fn, f'gf{n}', bind, line=True)})"
+                   for g, n in line_guards]
+        if _reads_scope(appends):  # a guard's code is a call
+            out.append(f"{ind}    S['line'] = line")
+        out += appends
         out.append(f"{ind}S['line'] = None")
         for _, n in line_guards:
             out.append(f"{ind}gi{n} = _IDX(g{n})")
@@ -157,9 +159,8 @@ def _source(pack: Any, bind: dict[str, Any]) -> str:
             if rule.when is not None and not rule.when.constant else None
         if guard is None:
             if rule.for_each:
-                _emit_line_loop(out, "    ", "for i, line in enumerate(lines):", rule,
-                                has_stop_lines, False)
-                _emit_rule(out, bind, "        ", k, rule, pricing, full)
+                _line_rule(out, bind, "    ", "for i, line in enumerate(lines):", k, rule,
+                           pricing, full, has_stop_lines, False)
             else:
                 if rule.reads_pricing and pricing:  # elsewhere `pricing` is bound already
                     out.append("    st.refresh_pricing(None)")
@@ -177,24 +178,20 @@ def _source(pack: Any, bind: dict[str, Any]) -> str:
             # only the lines whose guard value is the text, by the index; when some line's
             # value is a date (no index), every line, the full condition judging the date
             out.append(f"    if gi{n} is None:")
-            _emit_line_loop(out, "        ", "for i, line in enumerate(lines):", rule,
-                            has_stop_lines, False)
-            _emit_rule(out, bind, "            ", k, rule, pricing,
-                       f"((gx := g{n}[i]) == gv{k} or gx.__class__ is _DATE) and {full}")
+            _line_rule(out, bind, "        ", "for i, line in enumerate(lines):", k, rule,
+                       pricing, f"((gx := g{n}[i]) == gv{k} or gx.__class__ is _DATE) and {full}",
+                       has_stop_lines, False)
             out.append(f"    elif gv{k} in gi{n}:")  # a rule no line is for costs a test
-            _emit_line_loop(out, "        ", f"for i in gi{n}[gv{k}]:", rule,
-                            has_stop_lines, True)
-            _emit_rule(out, bind, "            ", k, rule, pricing, fast)
+            _line_rule(out, bind, "        ", f"for i in gi{n}[gv{k}]:", k, rule, pricing,
+                       fast, has_stop_lines, True)
         elif rule.for_each:
             # an order-level guard: every line or none (a date: the full condition judges it)
             out.append(f"    if g{n} == gv{k}:")
-            _emit_line_loop(out, "        ", "for i, line in enumerate(lines):", rule,
-                            has_stop_lines, False)
-            _emit_rule(out, bind, "            ", k, rule, pricing, fast)
+            _line_rule(out, bind, "        ", "for i, line in enumerate(lines):", k, rule,
+                       pricing, fast, has_stop_lines, False)
             out.append(f"    elif g{n}.__class__ is _DATE:")
-            _emit_line_loop(out, "        ", "for i, line in enumerate(lines):", rule,
-                            has_stop_lines, False)
-            _emit_rule(out, bind, "            ", k, rule, pricing, full)
+            _line_rule(out, bind, "        ", "for i, line in enumerate(lines):", k, rule,
+                       pricing, full, has_stop_lines, False)
         else:
             out.append(f"    if g{n} == gv{k}:")
             if rule.reads_pricing and pricing:
@@ -209,6 +206,40 @@ def _source(pack: Any, bind: dict[str, Any]) -> str:
     # values an action computes once per run (engine/actions.py `once_per_run`): not yet
     out[1:1] = [f"    {var} = ..." for var in bind.pop("_hoist", [])]
     return "\n".join(out) + "\n"
+
+
+# what the statements of a rule may do with the state and still not read the scope's line
+_STATE_USES = frozenset({"rule", "line_index", "rule_error", "pricing", "pricing_dirty",
+                         "floor_at", "order", "root_object", "refresh_customer", "approvals"})
+_STATE_USE = re.compile(r"\bst\b(\.\w+)?")
+_SCOPE_OR_STATE = re.compile(r"\b[SX]\b")
+
+
+def _reads_scope(lines: list[str]) -> bool:
+    """Whether statements may read the scope's `line` (`S['line']`): they name the scope or
+    the state (`X`), or use the state other than as _STATE_USES (a call given `st`, a
+    template's or an action's, reads the scope)."""
+    for text in lines:
+        if _SCOPE_OR_STATE.search(text):
+            return True
+        for m in _STATE_USE.finditer(text):
+            if m.group(1) is None or m.group(1)[1:] not in _STATE_USES:
+                return True
+    return False
+
+
+def _line_rule(out: list[str], bind: dict[str, Any], ind: str, head: str, k: int, rule: Any,
+               pricing: bool, cond: str | None, has_stop_lines: bool, by_index: bool) -> None:
+    """A per-line rule's loop (`head`) and its test and firing on each line. The scope's
+    `line` is set on each line only where the rule's statements may read it (they read the
+    local `line` where they are written in: inline.LINE_LOCAL; issue 16)."""
+    rule_lines: list[str] = []
+    _emit_rule(rule_lines, bind, ind + "    ", k, rule, pricing, cond)
+    loop: list[str] = []
+    _emit_line_loop(loop, ind, head, rule, has_stop_lines, by_index)
+    if not _reads_scope(rule_lines):
+        loop.remove(f"{ind}    S['line'] = line")
+    out += loop + rule_lines
 
 
 def _emit_line_loop(out: list[str], ind: str, head: str, rule: Any, has_stop_lines: bool,

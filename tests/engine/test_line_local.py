@@ -206,3 +206,32 @@ def test_a_table_of_order_level_inputs_is_matched_once_per_run(tmp_path: Path) -
     assert len(calls) == 3  # three tables, one match each, for four lines
     assert [a["reason"] for a in d["pricing"]["lines"][3]["adjustments"]] == \
         ["band 1", "band 1", "band 0.5", "first", "fee 2"]
+
+
+def test_the_scope_line_is_set_only_for_statements_that_may_read_it() -> None:
+    reads = packrun._reads_scope
+    assert not reads(["if ((t1 >= c0 if (t1 := line.get(c1)).__class__ is _D else _ge(t1, c0))):",
+                      "lp = st.pricing.lines[i]", "if not lp.discount(q5, -am, r): ",
+                      "    st.floor_at(q5, i)", "st.pricing_dirty = True",
+                      "except _ERRORS as e:", "    st.rule = q5; st.line_index = i",
+                      "    st.rule_error(e)"])
+    for text in ("a5_0(st)", "rs = a5_0_t(st)", "st.source_line(a0_0)", "w3(S, X)",
+                 "f0(X, line.get(c0))", "x = S[c1]", "st.refresh_pricing(i)"):
+        assert reads([text]), text
+
+
+def test_a_pack_sets_the_scope_line_only_where_read(tmp_path: Path) -> None:
+    root = write_ruleset(tmp_path / "r", PACKS)
+    rs = load(root)
+    pricing = next(p for _, packs in rs.plan for p in packs if p.id == "p")
+    validation = next(p for _, packs in rs.plan for p in packs if p.id == "v")
+    # the per-line tables' actions are written in but read the table's outputs from the scope
+    assert "S['line'] = line" in packrun._source(pricing, {})
+    # each rule of `v` warns through a call (a template reads the scope): each of its five
+    # loops over lines (two for each guarded rule) sets the scope's line; the loop computing
+    # the guard values, written in, does not
+    text = packrun._source(validation, {})
+    assert text.count("S['line'] = line") == 5
+    assert text.count("for i, line in enumerate(lines):") + text.count("for i in gi0[") == 5
+    uom = next(p for _, packs in rs.plan for p in packs if p.id == "d")
+    assert "S['line'] = line" not in packrun._source(uom, {}).split("for i, line")[1]
