@@ -362,8 +362,10 @@ class Pricing:
         self.lines: list[LinePrice] = []
         for i, line in enumerate(lines):
             qty = line.get("quantity")
-            lp = LinePrice(i, line_id(line, i), line.get("sku"),
-                           qty if qty.__class__ is D else None, places, zero, totals)
+            lid = line.get("id")  # line_id(line, i), a text id taken without a call
+            lp = LinePrice(i, lid if lid.__class__ is str else line_id(line, i),
+                           line.get("sku"), qty if qty.__class__ is D else None, places, zero,
+                           totals)
             unit = line.get("unit_price")
             if unit.__class__ is D and lp.quantity is not None:
                 lp.set_list_price(unit)

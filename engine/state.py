@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 
 _TEXT_ONLY = frozenset({str})
+_LATE = {"pricing": 1, "sourcing": 2, "approval": 3}  # the phases a blocked order skips
 _ZERO = D(0)  # a quantity is compared with a Decimal, not converting the int 0 each time
 _SEVERITY = itemgetter("severity")
 _FIRST = itemgetter(0)
@@ -194,7 +195,9 @@ class State:
         allocation = self.allocation
         allocations, backordered = allocation.source(
             candidates, sku_text, qty, region_text, action.prefer, key_of, split, self.as_of)
-        sourced = self.sourced[i] = {"line_id": line_id(line, i), "sku": sku,
+        lid = line.get("id")  # line_id(line, i), a text id taken without a call
+        sourced = self.sourced[i] = {"line_id": lid if lid.__class__ is str
+                                     else line_id(line, i), "sku": sku,
                                      "backordered": backordered, "allocations": allocations}
         net = allocation.network
         if net.promising is None and net.promising_error is None:
@@ -220,23 +223,31 @@ class State:
         return self.early_block
 
     def run(self, phases: set[str]) -> None:
+        order = self.order
         for phase, runners in self.rs.active_plan(self.as_of):
             if phase not in phases:
                 continue
             if self.stopped:
                 break
-            lines = self.order.get("lines")
+            lines = order.get("lines")
             self.lines = lines if lines.__class__ is list else []
-            if phase in ("pricing", "sourcing", "approval"):
-                if self.late_phases_blocked():
+            late = _LATE.get(phase)  # pricing 1, sourcing 2, approval 3; else None
+            if late is not None:
+                blocked = self.early_block  # late_phases_blocked(), written out
+                if blocked is None:
+                    blocked = self.early_block = self.blocked()
+                if blocked:
                     continue
-                if self.pricing is None and phase == "pricing":
-                    self.start_pricing()
-            if phase == "sourcing":
-                self.sourcing_ran = True
-            if phase in ("sourcing", "approval") and self.pricing is not None:
-                self.S["pricing"] = self.pricing.final or self.pricing.view()
-                self.pricing_dirty = False
+                pricing = self.pricing
+                if late == 1:
+                    if pricing is None:
+                        self.start_pricing()
+                else:
+                    if late == 2:
+                        self.sourcing_ran = True
+                    if pricing is not None:
+                        self.S["pricing"] = pricing.final or pricing.view()
+                        self.pricing_dirty = False
             self.phase = phase
             try:
                 for run in runners:
@@ -244,7 +255,7 @@ class State:
             except DecisionStopped:
                 self.stop()
                 break
-            if phase == "pricing" and self.pricing is not None:
+            if late == 1 and self.pricing is not None:
                 self.finish_pricing()
         self.phase = ""
 
