@@ -263,6 +263,9 @@ class Allocation:
         self.placed: dict[tuple[str, str], Decimal] = {}
         self.picture = getattr(stock, "atp", None)  # a caller's supply and demand over time
         self.ranked: list[tuple[str, Route]] = []  # the last `source`'s ranking (read only)
+        # what that ranking was of: the same candidates (the same list: one action's), region
+        # and preference rank alike, without a look-up in the network's cache (issue 16)
+        self.ranked_for: tuple[Any, Any, str] | None = None
 
     def available(self, loc: str, sku: str) -> Decimal:
         key = (loc, sku)
@@ -275,12 +278,19 @@ class Allocation:
                as_of: datetime.date) -> tuple[list[dict[str, Any]], Decimal]:
         net = self.network
         if region is None:
-            self.ranked = []
+            self.ranked, self.ranked_for = [], None
             return [], qty
         if prefer == "expr":
             ranked = self._rank_by(candidates, region, key_of)
+            self.ranked_for = None
         else:
-            ranked = net.ranking(tuple(candidates), region, prefer)
+            last = self.ranked_for
+            if last is not None and last[0] is candidates and last[1] == region \
+                    and last[2] == prefer:
+                ranked = self.ranked
+            else:
+                ranked = net.ranking(tuple(candidates), region, prefer)
+                self.ranked_for = (candidates, region, prefer)
         self.ranked = ranked
         allocations: list[dict[str, Any]] = []
         remaining = qty
