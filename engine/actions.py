@@ -308,6 +308,8 @@ def _number_code(expr: Any, name: str, what: str, bind: dict[str, Any]) -> list[
     value = expr_code(expr.fn, f'{name}_e', bind)
     if expr.order_level:
         value = once_per_run(value, f"{name}_h", bind)
+    if expr.amounts:  # a number within range, or null, whatever the order (expressions.py)
+        return [f"v = {value}", "if v is not None:"]
     return [f"v = {value}",
             "if v is not None:",
             "    if v.__class__ is not _pr_D or not v.is_finite() or _pr_abs(v) > _pr_LIMIT:",

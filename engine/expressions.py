@@ -50,6 +50,10 @@ class Expr:
     # a pure path that reads no line (`ref.countries[order.ship_to.country].vat`): outside
     # defaulting its value is the same for every line of a pack's run (engine/actions.py)
     order_level: bool = False
+    # every value it gives is null or a finite number of at most values.AMOUNT_LIMIT in size
+    # (`ref.T[KEY].COLUMN` of a column holding only such numbers, every row an object): a
+    # pricing action need not check it (engine/actions.py `_number_code`)
+    amounts: bool = False
 
 
 @dataclass(frozen=True)
@@ -543,7 +547,7 @@ def compile_expr(text: str, span: Span, scope: Scope, diags: Diagnostics,
     parent = None if condition else _parent(tree, scope, tables, allow_it)
     path = _path_text(tree)
     return Expr(text, fn, reads_pricing=comp.reads_pricing, guards=guards, tables=reads,
-                parent=parent,
+                parent=parent, amounts=_amounts_column(tree, parent, tables),
                 order_level=path is not None and not _reads_line(path))
 
 
@@ -572,6 +576,30 @@ def _parent(tree: N, scope: Scope, tables: dict[str, Any] | None,
     if fn is None:
         return None
     return Parent(key, fn, tree.value, frozenset(reads))
+
+
+def _amounts_column(tree: N, parent: Parent | None, tables: dict[str, Any] | None) -> bool:
+    """`Expr.amounts` of a value `ref.T[KEY].COLUMN` (its `parent` a look-up in table T): every
+    row of T an object whose COLUMN is missing, null or a finite number within AMOUNT_LIMIT,
+    so a look-up gives a row or null and its field one of those."""
+    if parent is None or tables is None:
+        return False
+    base = tree.args[0]
+    if base.kind != "index" or base.args[0].kind != "get" or base.args[0].args[0].kind != "name" \
+            or base.args[0].args[0].value != "ref":
+        return False
+    table = tables.get(base.args[0].value)
+    rows = getattr(table, "rows", None)
+    if rows is None:
+        return False
+    column, limit = parent.field, V.AMOUNT_LIMIT
+    for row in rows:
+        if row.__class__ is not dict:
+            return False
+        v = row.get(column)
+        if v is not None and (v.__class__ is not V.D or not v.is_finite() or abs(v) > limit):
+            return False
+    return True
 
 
 def _guards(tree: N, scope: Scope, tables: dict[str, Any] | None,

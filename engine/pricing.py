@@ -30,12 +30,12 @@ from operator import is_not
 from pathlib import Path
 from typing import Any, Mapping
 
-from .values import (DEFAULT, EXACT, HALF_UP, D, LazyObject, RuleError, Table, render, show,
+from .values import (AMOUNT_LIMIT, DEFAULT, EXACT, HALF_UP, D, LazyObject, RuleError, Table, render, show,
                      written_alike)
 
 ZERO = D(0)
 HUNDRED = D(100)
-LIMIT = D("1e15")
+LIMIT = AMOUNT_LIMIT
 CENT = D("0.01")
 
 
@@ -435,8 +435,12 @@ class Pricing:
             largest = max(range(len(lines)), key=lambda i: (lines[i].net, -i))
             shares[largest] += remainder
         ok = True
-        for lp, share in zip(lines, shares):
-            ok = lp.adjust(rule, kind, share, reason) and ok
+        if kind == "discount":
+            for lp, share in zip(lines, shares):
+                ok = lp.discount(rule, share, reason) and ok
+        else:
+            for lp, share in zip(lines, shares):
+                ok = lp.adjust(rule, kind, share, reason) and ok
         return ok
 
     def add_charge(self, entry: dict[str, Any]) -> None:

@@ -45,6 +45,10 @@ _EXACT_MINUS, _EXACT_REM = EXACT.minus, EXACT.remainder
 _DIVIDE = DIVISION.divide
 
 
+# the largest amount, price or rate a pricing action takes (engine/pricing.py `number`)
+AMOUNT_LIMIT = Decimal("1e15")
+
+
 class RuleError(Exception):
     """An error while evaluating a rule; becomes an entry of the decision's `errors`.
     `where` (FILE:LINE:COL) is the place in the rule set when it is more precise than the
