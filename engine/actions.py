@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .diagnostics import Code, Span
-from .inline import LINE_LOCAL, expr_code
+from .inline import AMOUNT_NAMES, LINE_LOCAL, expr_code
 from .pricing import LIMIT, money, money_times, number, percent_of, tiered, times
 from .templates import constant_text, order_level
 from .values import D, RuleError, get, render, show, truthy
@@ -308,7 +308,9 @@ def _number_code(expr: Any, name: str, what: str, bind: dict[str, Any]) -> list[
     value = expr_code(expr.fn, f'{name}_e', bind)
     if expr.order_level:
         value = once_per_run(value, f"{name}_h", bind)
-    if expr.amounts:  # a number within range, or null, whatever the order (expressions.py)
+    if expr.amounts or expr.text.strip() in bind.get(AMOUNT_NAMES, ()):
+        # a number within range, or null, whatever the order: a reference column's
+        # (expressions.py), or a table output's, every value a literal (packrun.py)
         return [f"v = {value}", "if v is not None:"]
     return [f"v = {value}",
             "if v is not None:",

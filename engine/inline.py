@@ -29,6 +29,9 @@ COMPILE_ERRORS = (SyntaxError, RecursionError, MemoryError)
 # scope's line (`S['line']`: the body of a per-line rule's loop, engine/packrun.py): an
 # expression there reads the local, not the scope (issue 16)
 LINE_LOCAL = "_line_local"
+# set (to a frozenset of names) while a table rule's actions are written: the table's outputs
+# whose every value is a literal null or a number a pricing action takes (engine/packrun.py)
+AMOUNT_NAMES = "_amount_names"
 
 
 def compiled(make: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]],

@@ -24,8 +24,10 @@ from decimal import DecimalException
 from typing import Any, Callable
 
 from .actions import Source
-from .inline import LINE_LOCAL, compiled, expr_code
-from .values import RuleError
+from .expressions import Expr
+from .inline import AMOUNT_NAMES, LINE_LOCAL, compiled, expr_code
+from .tables import AGGREGATES
+from .values import AMOUNT_LIMIT, D, RuleError
 
 ERRORS = (RuleError, ArithmeticError, DecimalException)
 _DATE = datetime.date
@@ -336,6 +338,25 @@ def _same_hits(rule: Any, stable: bool) -> bool:
         and all(e.order_level and not e.reads_pricing for e in rule.table.inputs)
 
 
+def _amount_outputs(table: Any) -> frozenset[str]:
+    """The outputs of a table whose every value (in every row, and the default) is a literal
+    null or a finite number within AMOUNT_LIMIT: a pricing action reading one need not check
+    it (engine/actions.py `_number_code`). None under an aggregating hit policy, whose
+    output is computed (a sum may pass the limit)."""
+    if table.hit in AGGREGATES:
+        return frozenset()
+    rows = list(table.literal_outputs)
+    if table.default is not None:
+        if any(c.__class__ is Expr for c in table.default):
+            return frozenset()
+        rows.append(dict(zip(table.outputs, table.default)))
+    if any(r is None for r in rows):
+        return frozenset()
+    return frozenset(name for name in table.outputs if all(
+        (v := r.get(name)) is None or (v.__class__ is D and v.is_finite()
+                                       and abs(v) <= AMOUNT_LIMIT) for r in rows))
+
+
 def _emit_table_match(out: list[str], bind: dict[str, Any], k: int, table: Any, ind: str,
                       stable: bool) -> None:
     """`rows = match_one(S, st)` of a per-line table with hit policy first or unique, written
@@ -439,10 +460,14 @@ def _emit_table_rule(out: list[str], bind: dict[str, Any], k: int, rule: Any, pr
     out.append(f"{body}    S.update(outputs)")
     if rule.reads_pricing and pricing:
         out.append(f"{body}    st.refresh_pricing(st.line_index)")
-    for j, act in enumerate(rule.actions):
-        out.extend(f"{body}    {text}" for text in _action_code(act, f"a{k}_{j}", bind,
-                                                                  rule.for_each)[0])
-        out.append(f"{body}    st.pricing_dirty = {pricing}")
+    bind[AMOUNT_NAMES] = _amount_outputs(table)
+    try:
+        for j, act in enumerate(rule.actions):
+            out.extend(f"{body}    {text}" for text in _action_code(act, f"a{k}_{j}", bind,
+                                                                      rule.for_each)[0])
+            out.append(f"{body}    st.pricing_dirty = {pricing}")
+    finally:
+        bind.pop(AMOUNT_NAMES)
     if rule.stop:
         out.append(f"{body}{'stopped.add(i)' if rule.for_each else 'return'}")
     out.append(f"{ind}except _ERRORS as e:")

@@ -66,3 +66,54 @@ def test_a_column_with_other_values_is_checked(tmp_path: Path) -> None:
         assert "_pr_number" in packrun._source(pack, {})
         d = _decide(root, ["A", "B"])
         assert [e["message"] for e in d["errors"] if e["code"] == "RULE_ERROR"] == [message]
+
+
+TABLES = """
+    pack: p
+    phase: pricing
+    rules:
+      - id: list
+        for_each: line
+        then:
+          - list_price: 10
+      - id: literal
+        for_each: line
+        table:
+          hit: first
+          inputs: [line.sku]
+          outputs: [pct, label]
+          rows:
+            - [A, 10, x]
+            - [B, null, y]
+          default: [5, z]
+        then:
+          - discount: {percent: pct, reason: "{label}"}
+      - id: summed
+        for_each: line
+        table:
+          hit: collect_sum
+          inputs: [line.sku]
+          outputs: [off]
+          rows:
+            - ["-", 600000000000000]
+            - ["-", 600000000000000]
+        then:
+          - discount: {amount: off}
+    """
+
+
+def test_a_table_output_of_literal_amounts_is_read_unchecked(tmp_path: Path) -> None:
+    root = write_ruleset(tmp_path / "t", {"p.yaml": TABLES})
+    pack = next(p for _, packs in load(root).plan for p in packs)
+    text = packrun._source(pack, {})
+    literal, summed = text.split("q2 not in seen")[0], text.split("q2 not in seen")[1]
+    assert "_pr_number" not in literal.split("q1 not in seen")[1]  # pct: 10, null or 5
+    assert "_pr_number" in summed  # a sum is computed: 1.2e15 passes the limit
+    order = {"id": "O", "currency": "EUR",
+             "lines": [{"id": str(i), "sku": s, "quantity": Decimal(1)}
+                       for i, s in enumerate("ABC")]}
+    d = load(root).evaluate(validate_order(order), as_of=datetime.date(2026, 11, 20)).to_json()
+    assert [[a["reason"] for a in ln["adjustments"]] for ln in d["pricing"]["lines"]] == \
+        [["x"], [], ["z"]]
+    assert {e["message"] for e in d["errors"]} == {
+        "amount is out of range: 1200000000000000"}
