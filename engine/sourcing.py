@@ -131,6 +131,9 @@ class Network:
                 continue
             key = (render(place), render(sku))
             self.on_hand[key] = self.on_hand.get(key, ZERO) + qty
+        # the SKUs the reference inventory lists anywhere: a line of another SKU, sourced from
+        # that inventory, finds nothing at any location without looking at each (issue 16)
+        self.stocked = frozenset(sku for _, sku in self.on_hand)
         self._rankings: dict[tuple[Any, ...], list[tuple[str, Route]]] = {}
         self.nearest: dict[str, dict[str, Route]] = {}
         self.cheapest: dict[str, dict[str, Route]] = {}
@@ -294,7 +297,12 @@ class Allocation:
         self.ranked = ranked
         allocations: list[dict[str, Any]] = []
         remaining = qty
-        stock = net.on_hand if self.stock is None else self.stock  # as `available` reads it
+        if self.stock is None:  # the reference inventory, as `available` reads it
+            if sku not in net.stocked:
+                return allocations, remaining
+            stock = net.on_hand
+        else:
+            stock = self.stock
         taken = self.taken
         for loc, route in ranked:
             if remaining <= ZERO:  # a Decimal: against the int 0 each test converts it

@@ -1,4 +1,5 @@
-"""engine/sourcing.py `Allocation.source` (issue 16): a decision's lines sourced by one action
+"""engine/sourcing.py `Allocation.source` (issue 16): a SKU the reference inventory lists nowhere
+finds nothing without looking at each location; a decision's lines sourced by one action
 from the same candidates, region and preference reuse the ranking of the line before rather
 than looking it up in the network's cache again; anything else ranks afresh, and the results
 are those of ranking every line."""
@@ -71,3 +72,19 @@ def test_a_ranking_is_kept_only_for_the_same_candidates_region_and_preference() 
         assert alloc.ranked == ranking(tuple(other), region, "cheapest")
     finally:
         del net.ranking
+
+
+def test_a_sku_stocked_nowhere_finds_nothing_without_looking() -> None:
+    rs = load(ACME)
+    net = rs.network
+    loc, sku = next(iter(net.on_hand))
+    region = next(iter(net.nearest[loc]))
+    q = Decimal(3)
+    assert "NO-SUCH-SKU" not in net.stocked and sku in net.stocked
+    alloc = Allocation(net, None)
+    assert alloc.source([loc], "NO-SUCH-SKU", q, region, "nearest", None, True, DAY) == ([], q)
+    assert alloc.ranked == net.ranking((loc,), region, "nearest")  # ranked all the same
+    # a caller's stock is looked at location by location, whatever the reference lists
+    mine = Allocation(net, {(loc, "NO-SUCH-SKU"): Decimal(2)})
+    found, left = mine.source([loc], "NO-SUCH-SKU", q, region, "nearest", None, True, DAY)
+    assert [a["quantity"] for a in found] == [Decimal(2)] and left == Decimal(1)
