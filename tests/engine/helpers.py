@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from ordinance.engine import check, load, validate_order
+from ordinance.engine import check, dumps, load, validate_order
 
 # The "today" a door passes for an order without a date: fixed, so a test never depends on the
 # day it runs (the engine reads no clock).
@@ -34,3 +34,11 @@ def decide(root: Path, order: dict[str, Any], as_of: str = "2026-11-20") -> dict
 
 def rendered(root: Path) -> list[str]:
     return [d.render(with_source=False) for d in check(root)]
+
+
+def decisions(root: Path, orders: list[dict[str, Any]], as_of: str = "2026-11-20") -> list[str]:
+    """The rule set at `root`, compiled afresh (no cache here), deciding each order: the
+    decisions as JSON text, for comparing two ways of running the same rules."""
+    rs = load(root)
+    day = datetime.date.fromisoformat(as_of)
+    return [dumps(rs.evaluate(validate_order(o), as_of=day).to_json()) for o in orders]

@@ -5,7 +5,6 @@ same order, the same floors, the same rule errors (a value that is not a number,
 a null value doing nothing, reasons with and without {EXPR}."""
 from __future__ import annotations
 
-import datetime
 import random
 from decimal import Decimal
 from pathlib import Path
@@ -13,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from ordinance.engine import actions, dumps, load, validate_order
-from tests.engine.helpers import write_ruleset
+from ordinance.engine import actions, load
+from tests.engine.helpers import decisions as _decisions, write_ruleset
 
 PACKS = {
     "p.yaml": """
@@ -112,12 +111,6 @@ def _order(rnd: random.Random) -> dict[str, Any]:
             "ship_to": {"country": rnd.choice(["DE", "FR"])}, "lines": lines,
             "customer": {"id": rnd.choice(["C1", None])},
             "attributes": {"vat": rnd.choice(VALUES), "pct": rnd.choice(VALUES)}}
-
-
-def _decisions(root: Path, orders: list[dict[str, Any]]) -> list[str]:
-    rs = load(root)  # compiled afresh: no cache here
-    day = datetime.date(2026, 11, 20)
-    return [dumps(rs.evaluate(validate_order(o), as_of=day).to_json()) for o in orders]
 
 
 def test_inlined_actions_decide_as_their_run(tmp_path: Path,

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from ordinance.engine import actions, dumps, load, packrun, validate_order
-from tests.engine.helpers import write_ruleset
+from ordinance.engine import actions, load, packrun, validate_order
+from tests.engine.helpers import decisions as _decisions, write_ruleset
 
 PACKS = {
     "d.yaml": """
@@ -136,12 +136,6 @@ def _order(rnd: random.Random) -> dict[str, Any]:
             "customer": {"id": rnd.choice(["C1", "C2"])},
             "attributes": {"band": rnd.choice([Decimal(1), Decimal(7), Decimal(12), None])},
             "lines": lines}
-
-
-def _decisions(root: Path, orders: list[dict[str, Any]]) -> list[str]:
-    rs = load(root)  # compiled afresh: no cache here
-    day = datetime.date(2026, 11, 20)
-    return [dumps(rs.evaluate(validate_order(o), as_of=day).to_json()) for o in orders]
 
 
 def test_shortcuts_decide_as_the_plain_code(tmp_path: Path,
