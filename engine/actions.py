@@ -440,9 +440,7 @@ class _Adjust:
             else:
                 out = ["lp = st.pricing.lines[st.line_index]",
                        f"am = _pr_money({value}, st.pricing.places)"]
-            amount = "-am" if lower else "am"
-            call = f"lp.discount(st.rule, {amount}, {reason})" if self.kind == "discount" \
-                else f"lp.adjust(st.rule, {name}_k, {amount}, {reason})"
+            call = f"lp.adjust(st.rule, {name}_k, {'-am' if lower else 'am'}, {reason})"
         return out + [f"if not {call}:", "    st.price_floor()"]
 
     def run(self, st: Any) -> None:

@@ -241,27 +241,6 @@ class LinePrice(LazyObject):
                 owner.stale.append(self.index)
         return not capped
 
-    def discount(self, rule: str, amount: Decimal, reason: str) -> bool:
-        """`adjust(rule, "discount", amount, reason)`, the adjustment a decision makes most,
-        in fewer steps (issue 16); a zero amount, or one the floor caps, is `adjust`'s."""
-        net = self.net
-        new = net + amount
-        if not amount or (new < ZERO and amount < ZERO):
-            return self.adjust(rule, "discount", amount, reason)
-        self.net = new
-        self.discounted -= amount
-        self.adjustments.append({"rule": rule, "kind": "discount", "amount": str(amount)
-                                 if self.places <= 6 else plain(amount), "reason": reason})
-        self.cached_view = None
-        owner = self.owner
-        if owner is not None:
-            owner.discount -= amount
-            owner.net += amount
-            if self.tax_rates and not self.tax_stale:
-                self.tax_stale = True
-                owner.stale.append(self.index)
-        return True
-
     def adjust_percent(self, rule: str, kind: str, rate: Decimal, lower: bool,
                        reason: str) -> bool:
         """`adjust` by `rate` percent of the running net (lowering it when `lower`): the
@@ -273,8 +252,6 @@ class LinePrice(LazyObject):
             q = percent_of(self.net, rate, places)  # raises the error it names
         if not q:
             q = _ZEROS[places]
-        if kind == "discount":
-            return self.discount(rule, -q if lower else q, reason)
         return self.adjust(rule, kind, -q if lower else q, reason)
 
     def add_tax(self, rate: Decimal, jurisdiction: str | None, rule: str) -> None:
@@ -435,12 +412,8 @@ class Pricing:
             largest = max(range(len(lines)), key=lambda i: (lines[i].net, -i))
             shares[largest] += remainder
         ok = True
-        if kind == "discount":
-            for lp, share in zip(lines, shares):
-                ok = lp.discount(rule, share, reason) and ok
-        else:
-            for lp, share in zip(lines, shares):
-                ok = lp.adjust(rule, kind, share, reason) and ok
+        for lp, share in zip(lines, shares):
+            ok = lp.adjust(rule, kind, share, reason) and ok
         return ok
 
     def add_charge(self, entry: dict[str, Any]) -> None:
