@@ -30,8 +30,8 @@ from operator import is_not
 from pathlib import Path
 from typing import Any, Mapping
 
-from .values import (AMOUNT_LIMIT, DEFAULT, EXACT, HALF_UP, D, LazyObject, RuleError, Table, render, show,
-                     written_alike)
+from .values import (AMOUNT_LIMIT, DEFAULT, EXACT, HALF_UP, D, LazyObject, RuleError, Table,
+                     render, show, written_alike)
 
 ZERO = D(0)
 HUNDRED = D(100)
@@ -184,12 +184,7 @@ class LinePrice(LazyObject):
         q = self.quantity
         if q is None:
             q = self.qty()  # raises the error it names
-        places = self.places
-        try:  # money_times(unit, q, places), its call written out
-            extended = _ROUND(_EXACT_MUL(unit, q), _EXPONENTS[places]) or _ZEROS[places]
-        except DecimalException:
-            extended = money_times(unit, q, places)  # raises the error it names
-        self.set_extended(extended, unit)
+        self.set_extended(money_times(unit, q, self.places), unit)
 
     def set_extended(self, extended: Decimal, unit: Decimal) -> None:
         old_extended, old_net = self.extended, self.net
@@ -393,20 +388,10 @@ class Pricing:
         if not lines:
             return True
         base = self.subtotal()
-        places = self.places
-        zero = _ZEROS[places]
-        if base > ZERO:  # each share money(amount * net / base), its calls written out
-            exp = _EXPONENTS[places]
-            shares = []
-            for lp in lines:
-                x = amount * lp.net / base
-                try:
-                    q = _ROUND(x, exp)
-                except InvalidOperation:
-                    q = money(x, places)  # raises the error it names
-                shares.append(q or zero)
+        if base > ZERO:
+            shares = [self.money(amount * lp.net / base) for lp in lines]
         else:
-            shares = [zero for _ in lines]
+            shares = [_ZEROS[self.places] for _ in lines]
         remainder = amount - sum(shares, ZERO)
         if remainder:
             largest = max(range(len(lines)), key=lambda i: (lines[i].net, -i))
